@@ -1,0 +1,131 @@
+// Package discover finds what a wallet stack deployed: its status, its outputs and its tables.
+// Outputs are the fast path, but they are not reliable (moto drops them on change-set deploys,
+// and real CloudFormation omits them while a stack is mid-update), so the tables always also come
+// from ListStackResources, which is what CloudFormation actually created.
+package discover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+)
+
+// CloudFormation is the part of the CloudFormation API discovery uses.
+type CloudFormation interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	ListStackResources(ctx context.Context, in *cloudformation.ListStackResourcesInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ListStackResourcesOutput, error)
+}
+
+// Output keys the wallet stack declares.
+const (
+	OutputTableName = "TableName"
+	OutputTableArn  = "TableArn"
+)
+
+const tableType = "AWS::DynamoDB::Table"
+
+// ErrStackNotFound means no such stack exists (or it is DELETE_COMPLETE, which is the same to us).
+var ErrStackNotFound = errors.New("stack not found")
+
+// Table is one DynamoDB table a stack owns.
+type Table struct {
+	LogicalID string
+	Name      string // physical name
+	Status    string // the resource's CloudFormation status
+}
+
+// Stack is a deployed stack as far as this tool cares.
+type Stack struct {
+	Name    string
+	ID      string
+	Status  string
+	Outputs map[string]string
+	Tables  []Table
+}
+
+// TableName is the stack's wallet table: the TableName output, else its only table resource.
+func (s *Stack) TableName() (string, error) {
+	if n := s.Outputs[OutputTableName]; n != "" {
+		return n, nil
+	}
+	switch len(s.Tables) {
+	case 0:
+		return "", fmt.Errorf("stack %s has no %s output and no %s resource", s.Name, OutputTableName, tableType)
+	case 1:
+		return s.Tables[0].Name, nil
+	default:
+		names := make([]string, len(s.Tables))
+		for i, t := range s.Tables {
+			names[i] = t.Name
+		}
+		return "", fmt.Errorf("stack %s has no %s output and %d tables (%s): pass --table", s.Name, OutputTableName, len(s.Tables), strings.Join(names, ", "))
+	}
+}
+
+// Describe reads a stack's status, outputs and table resources.
+func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, error) {
+	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("stack %s: %w", stack, ErrStackNotFound)
+		}
+		return nil, fmt.Errorf("describe stack %s: %w", stack, err)
+	}
+	if len(out.Stacks) == 0 || out.Stacks[0].StackStatus == types.StackStatusDeleteComplete {
+		return nil, fmt.Errorf("stack %s: %w", stack, ErrStackNotFound)
+	}
+	st := out.Stacks[0]
+	s := &Stack{
+		Name:    aws.ToString(st.StackName),
+		ID:      aws.ToString(st.StackId),
+		Status:  string(st.StackStatus),
+		Outputs: map[string]string{},
+	}
+	for _, o := range st.Outputs {
+		s.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	// By name, not ID: moto answers ListStackResources for a name more reliably.
+	p := cloudformation.NewListStackResourcesPaginator(cfn, &cloudformation.ListStackResourcesInput{StackName: aws.String(stack)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list resources of stack %s: %w", stack, err)
+		}
+		for _, r := range page.StackResourceSummaries {
+			if aws.ToString(r.ResourceType) != tableType || aws.ToString(r.PhysicalResourceId) == "" {
+				continue
+			}
+			s.Tables = append(s.Tables, Table{
+				LogicalID: aws.ToString(r.LogicalResourceId),
+				Name:      aws.ToString(r.PhysicalResourceId),
+				Status:    string(r.ResourceStatus),
+			})
+		}
+	}
+	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].LogicalID < s.Tables[j].LogicalID })
+	return s, nil
+}
+
+// Exists reports whether a stack is live: present and not DELETE_COMPLETE.
+func Exists(ctx context.Context, cfn CloudFormation, stack string) (bool, error) {
+	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("describe stack %s: %w", stack, err)
+	}
+	return len(out.Stacks) > 0 && out.Stacks[0].StackStatus != types.StackStatusDeleteComplete, nil
+}
+
+// isNotFound recognises CloudFormation's way of saying a stack is missing: a ValidationError
+// whose message says it does not exist (there is no dedicated error type).
+func isNotFound(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "does not exist")
+}

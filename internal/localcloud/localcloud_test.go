@@ -1,0 +1,48 @@
+package localcloud
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestBackendsStartAnswerAndStopByPid(t *testing.T) {
+	for name, startFn := range map[string]func(testing.TB) *Server{"moto": Moto, "dynamodb-local": DynamoDBLocal} {
+		t.Run(name, func(t *testing.T) {
+			s := startFn(t)
+			resp, err := http.Get(s.Endpoint + "/")
+			if err != nil {
+				t.Fatalf("%s at %s does not answer: %v", name, s.Endpoint, err)
+			}
+			resp.Body.Close()
+			if err := s.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(s.Pid, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Fatalf("pid %d still alive after Stop: %v", s.Pid, err)
+			}
+		})
+	}
+}
+
+func TestMissingMotoSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := StartMoto(t.Context(), Options{})
+	var m *MissingError
+	if !errors.As(err, &m) || m.Install == "" {
+		t.Fatalf("want a MissingError naming the install step, got %v", err)
+	}
+	if got := err.Error(); !strings.Contains(got, `pip install "moto[server]"`) {
+		t.Fatalf("message %q does not say how to install moto", got)
+	}
+}
+
+func TestMissingDynamoDBLocalJarSaysRunNpmCi(t *testing.T) {
+	t.Setenv("DYNAMODB_LOCAL_JAR", "")
+	_, err := DynamoDBLocalJar(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "npm ci") {
+		t.Fatalf("want an error telling to run npm ci, got %v", err)
+	}
+}

@@ -1,0 +1,248 @@
+// Package wallet is the wallet table's single source of truth: its key schema, the stage and
+// throughput settings that shape it (the CDK context contract), and the tags that mark it as
+// ours. The CDK app in infra/ declares the table from it and the verify binary checks and sweeps
+// tables by it, so it must never import CDK or jsii code: the verify binary stays small.
+package wallet
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The tutorial's table: a string partition key and a numeric balance that is an ordinary
+// attribute (DynamoDB is schemaless outside the key, so balance is never an AttributeDefinition).
+const (
+	KeyAttribute     = "user_id"
+	KeyType          = "S"
+	BalanceAttribute = "balance"
+	// TTLAttribute holds an epoch-seconds expiry. Real wallets never set it; verify's test items
+	// do, so that an item a crashed run could not delete still disappears on real AWS.
+	TTLAttribute = "expires_at"
+)
+
+// Tag keys and values that mark a table as this project's. The sweep trusts nothing else: a
+// table without Project=wallet is never a candidate unless the user names it by prefix.
+const (
+	TagProject      = "Project"
+	TagStage        = "Stage"
+	TagStack        = "Stack"
+	TagManagedBy    = "ManagedBy"
+	TagExpiresAfter = "ExpiresAfter"
+	ProjectName     = "wallet"
+	ManagedByCDK    = "cdk"
+	// CloudFormationStackTag is set by CloudFormation itself on every resource it creates.
+	CloudFormationStackTag = "aws:cloudformation:stack-name"
+)
+
+// Stage picks the lifecycle: dev tables are disposable, prod tables survive their stack.
+type Stage string
+
+const (
+	StageDev  Stage = "dev"
+	StageProd Stage = "prod"
+)
+
+// Billing is the table's capacity mode, in the words of the context contract.
+type Billing string
+
+const (
+	BillingProvisioned Billing = "provisioned"
+	BillingOnDemand    Billing = "on-demand"
+)
+
+// Context keys of `cdk synth|deploy|destroy -c key=value`.
+const (
+	CtxStage         = "stage"
+	CtxBilling       = "billing"
+	CtxReadCapacity  = "readCapacity"
+	CtxWriteCapacity = "writeCapacity"
+	CtxExpiresAfter  = "expiresAfter"
+	CtxTableName     = "tableName"
+)
+
+// Limits and defaults. 40000 is DynamoDB's default per-table quota for either capacity.
+const (
+	MinCapacity         = 1
+	MaxCapacity         = 40000
+	DefaultCapacity     = 1
+	DefaultExpiresAfter = 168 * time.Hour
+	StackPrefix         = "Wallet-"
+)
+
+// Config is the validated shape of one wallet stack.
+type Config struct {
+	Stage         Stage
+	Billing       Billing
+	ReadCapacity  int // zero when Billing is on-demand
+	WriteCapacity int // zero when Billing is on-demand
+	ExpiresAfter  time.Duration
+	TableName     string // empty: CloudFormation generates one
+}
+
+// StackID is the CloudFormation stack name for the config's stage.
+func (c Config) StackID() string { return StackName(c.Stage) }
+
+// StackName is the stack id of a stage, e.g. Wallet-dev.
+func StackName(s Stage) string { return StackPrefix + string(s) }
+
+// Tags are the tags every resource of the stack carries.
+func (c Config) Tags() map[string]string {
+	t := map[string]string{
+		TagProject:   ProjectName,
+		TagStage:     string(c.Stage),
+		TagStack:     c.StackID(),
+		TagManagedBy: ManagedByCDK,
+	}
+	if c.Stage == StageDev {
+		t[TagExpiresAfter] = FormatDuration(c.ExpiresAfter)
+	}
+	return t
+}
+
+// Retained reports whether the table outlives its stack (prod) or is destroyed with it (dev).
+func (c Config) Retained() bool { return c.Stage == StageProd }
+
+// ContextError names the bad context key, its value and what is allowed.
+type ContextError struct {
+	Key, Value, Allowed string
+}
+
+func (e *ContextError) Error() string {
+	return fmt.Sprintf("invalid context %s=%q: %s", e.Key, e.Value, e.Allowed)
+}
+
+// Lookup returns a context value and whether it was set at all.
+type Lookup func(key string) (string, bool)
+
+var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
+
+// ParseConfig validates the context contract. Every bad value is reported, not just the first,
+// so one failed synth tells the user everything to fix.
+func ParseConfig(get Lookup) (Config, error) {
+	var errs []error
+	bad := func(key, value, allowed string) { errs = append(errs, &ContextError{key, value, allowed}) }
+
+	c := Config{Stage: StageDev, Billing: BillingProvisioned, ExpiresAfter: DefaultExpiresAfter}
+	if v, ok := get(CtxStage); ok {
+		switch Stage(v) {
+		case StageDev, StageProd:
+			c.Stage = Stage(v)
+		default:
+			bad(CtxStage, v, "want one of dev, prod")
+		}
+	}
+	if v, ok := get(CtxBilling); ok {
+		switch Billing(v) {
+		case BillingProvisioned, BillingOnDemand:
+			c.Billing = Billing(v)
+		default:
+			bad(CtxBilling, v, "want one of provisioned, on-demand")
+		}
+	}
+	for _, cap := range []struct {
+		key string
+		dst *int
+	}{{CtxReadCapacity, &c.ReadCapacity}, {CtxWriteCapacity, &c.WriteCapacity}} {
+		v, ok := get(cap.key)
+		switch {
+		case !ok:
+			if c.Billing == BillingProvisioned {
+				*cap.dst = DefaultCapacity
+			}
+		case c.Billing == BillingOnDemand:
+			bad(cap.key, v, "capacity cannot be set with billing=on-demand (on-demand tables have no provisioned throughput)")
+		default:
+			n, err := ParseCapacity(v)
+			if err != nil {
+				bad(cap.key, v, err.Error())
+				continue
+			}
+			*cap.dst = n
+		}
+	}
+	if v, ok := get(CtxExpiresAfter); ok {
+		d, err := ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(CtxExpiresAfter, v, err.Error())
+		case c.Stage == StageProd:
+			bad(CtxExpiresAfter, v, "expiresAfter applies to dev tables only; prod tables never expire")
+		default:
+			c.ExpiresAfter = d
+		}
+	}
+	if v, ok := get(CtxTableName); ok && v != "" {
+		if !tableNameRE.MatchString(v) {
+			bad(CtxTableName, v, "want 3 to 255 characters of a-z A-Z 0-9 _ . - (DynamoDB's table naming rules)")
+		} else {
+			c.TableName = v
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, joinErrors(errs)
+	}
+	return c, nil
+}
+
+// ParseCapacity accepts a whole number of capacity units within DynamoDB's per-table quota.
+func ParseCapacity(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < MinCapacity || n > MaxCapacity {
+		return 0, fmt.Errorf("want a whole number from %d to %d", MinCapacity, MaxCapacity)
+	}
+	return n, nil
+}
+
+// ParseDuration reads a positive Go duration ("72h", "90m") or a number of days ("7d"): tags
+// are written by people as often as by this tool.
+func ParseDuration(v string) (time.Duration, error) {
+	const allowed = "want a positive duration such as 72h, 90m or 7d"
+	s := strings.TrimSpace(v)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%s", allowed)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s", allowed)
+	}
+	return d, nil
+}
+
+// FormatDuration writes whole hours as "168h" and anything else as Go does without trailing
+// zero units ("1h30m0s" → "1h30m"), so tags stay short and ParseDuration reads them back.
+func FormatDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	}
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	s = strings.TrimSuffix(s, "0m")
+	return s
+}
+
+// joinErrors keeps a stable order so the same bad input always gives the same message.
+func joinErrors(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	sort.Strings(msgs)
+	return &ConfigErrors{Errs: errs, msg: strings.Join(msgs, "\n")}
+}
+
+// ConfigErrors is every ContextError found in one pass.
+type ConfigErrors struct {
+	Errs []error
+	msg  string
+}
+
+func (e *ConfigErrors) Error() string   { return e.msg }
+func (e *ConfigErrors) Unwrap() []error { return e.Errs }
