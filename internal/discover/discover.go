@@ -26,6 +26,9 @@ type CloudFormation interface {
 const (
 	OutputTableName = "TableName"
 	OutputTableArn  = "TableArn"
+	// Policy outputs: the managed policies for verify and for teardown/sweep.
+	OutputVerifyPolicyArn   = "VerifyPolicyArn"
+	OutputTeardownPolicyArn = "TeardownPolicyArn"
 )
 
 const tableType = "AWS::DynamoDB::Table"
