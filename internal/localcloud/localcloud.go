@@ -260,3 +260,22 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// Prereqs checks everything the tests and the demo need that `npm ci` and `go mod download`
+// cannot install, and says how to install each missing piece.
+func Prereqs(root string) []error {
+	var missing []error
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		missing = append(missing, &MissingError{"moto_server (the local cloud)", `pip install "moto[server]"`})
+	}
+	if _, err := exec.LookPath("java"); err != nil {
+		missing = append(missing, &MissingError{"java (for DynamoDB Local)", "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"})
+	}
+	if _, err := DynamoDBLocalJar(root); err != nil {
+		missing = append(missing, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "cdk")); err != nil {
+		missing = append(missing, &MissingError{"the pinned CDK CLI (node_modules/.bin/cdk)", "run `npm ci` in " + root})
+	}
+	return missing
+}

@@ -1,0 +1,160 @@
+// Command demo is `make demo`: the tutorial's whole life cycle on the local cloud, done right.
+// It starts moto, bootstraps, deploys Wallet-dev with the pinned CDK CLI, runs the verify binary
+// against it, destroys it, shows that nothing is left billing, and stops moto by pid — also when
+// a step fails or the user presses Ctrl-C.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/wallet-dynamodb/wallet/internal/cdkcli"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+type step struct {
+	name   string
+	took   time.Duration
+	result string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	root := localcloud.ModuleRoot()
+	verifyBin := filepath.Join(root, "bin", "verify")
+	if _, err := os.Stat(verifyBin); err != nil {
+		return fmt.Errorf("%s is missing: run `make build` (make demo does it)", verifyBin)
+	}
+	var steps []step
+	do := func(name string, f func() (string, error)) error {
+		fmt.Fprintf(out, "\n==> %s\n", name)
+		start := time.Now()
+		res, err := f()
+		took := time.Since(start)
+		if err != nil {
+			steps = append(steps, step{name, took, "FAILED"})
+			printSummary(out, steps)
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		steps = append(steps, step{name, took, res})
+		return nil
+	}
+
+	var cloud *localcloud.Server
+	if err := do("start the local cloud (moto)", func() (string, error) {
+		var err error
+		cloud, err = localcloud.StartMoto(ctx, localcloud.Options{LogDir: filepath.Join(root, ".localcloud")})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s, pid %d", cloud.Endpoint, cloud.Pid), nil
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cloud.Stop()
+		fmt.Fprintf(out, "\nstopped the local cloud (pid %d)\n", cloud.Pid)
+	}()
+	for _, kv := range cloud.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	os.Setenv("AWS_PROFILE", "")
+
+	cdk := cdkcli.CLI{Root: root, Env: cloud.Env(), Out: out}
+	stack := wallet.StackName(wallet.StageDev)
+	if err := do("cdk bootstrap", func() (string, error) {
+		return "CDKToolkit stack", cdk.Bootstrap(ctx, "123456789012", localcloud.Region)
+	}); err != nil {
+		return err
+	}
+	if err := do("cdk deploy "+stack, func() (string, error) {
+		return "user_id (S) table, 1 RCU / 1 WCU", cdk.Deploy(ctx, stack, nil)
+	}); err != nil {
+		return err
+	}
+	if err := do("verify --stack "+stack, func() (string, error) {
+		cmd := exec.CommandContext(ctx, verifyBin, "--stack", stack)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Run(); err != nil {
+			return "", err
+		}
+		return "all checks passed, no test item left", nil
+	}); err != nil {
+		return err
+	}
+	if err := do("cdk destroy "+stack, func() (string, error) {
+		return "stack deleted", cdk.Destroy(ctx, stack, nil)
+	}); err != nil {
+		return err
+	}
+	if err := do("nothing left billing", func() (string, error) {
+		n, err := countTables(ctx)
+		if err != nil {
+			return "", err
+		}
+		if n != 0 {
+			return "", fmt.Errorf("%d tables left after destroy", n)
+		}
+		cmd := exec.CommandContext(ctx, verifyBin, "sweep")
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("verify sweep: %w", err)
+		}
+		return "0 tables, sweep finds nothing: $0.00/month", nil
+	}); err != nil {
+		return err
+	}
+	printSummary(out, steps)
+	return nil
+}
+
+func countTables(ctx context.Context) (int, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	p := dynamodb.NewListTablesPaginator(dynamodb.NewFromConfig(cfg), &dynamodb.ListTablesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("list tables: %w", err)
+		}
+		n += len(page.TableNames)
+	}
+	return n, nil
+}
+
+func printSummary(out io.Writer, steps []step) {
+	fmt.Fprintln(out, "\nSummary")
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	var total time.Duration
+	for _, s := range steps {
+		total += s.took
+		fmt.Fprintf(w, "  %s\t%6.1fs\t%s\n", s.name, s.took.Seconds(), s.result)
+	}
+	fmt.Fprintf(w, "  total\t%6.1fs\t\n", total.Seconds())
+	w.Flush()
+}
