@@ -223,8 +223,9 @@ func FormatDuration(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "m0s") { // only a zero seconds unit: "1h30m0s" → "1h30m", not "1h3"
+		s = strings.TrimSuffix(s, "0s")
+	}
 	return s
 }
 
