@@ -157,6 +157,9 @@ func startOn(ctx context.Context, name string, port int, logDir string, detach b
 	defer logf.Close() // the child keeps its own descriptor
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// DynamoDB Local writes a metadata file into its working directory even with -inMemory:
+	// keep it out of the source tree.
+	cmd.Dir = logDir
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	if detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
