@@ -23,6 +23,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/cdkcli"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -32,6 +33,7 @@ type env struct {
 	cdk    cdkcli.CLI
 	verify string
 	ddb    *dynamodb.Client
+	cfg    aws.Config
 }
 
 func setup(t *testing.T) *env {
@@ -57,8 +59,19 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.cfg = cfg
 	e.ddb = dynamodb.NewFromConfig(cfg)
 	return e
+}
+
+// deploy runs `cdk deploy`, then fills moto's CloudFormation gaps (TTL and PITR, which real
+// CloudFormation applies and moto does not; see internal/localcloud/cfngap).
+func (e *env) deploy(t *testing.T, stack string, context map[string]string) {
+	t.Helper()
+	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
+	if err := cfngap.Apply(t.Context(), e.cfg, stack); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // timed runs a step, fails the test on error, and logs its wall time for the closing figures.
@@ -109,11 +122,7 @@ func (e *env) tableNames(t *testing.T) []string {
 
 func (e *env) stackTable(t *testing.T, stack string) string {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := discover.Describe(t.Context(), cloudformation.NewFromConfig(cfg), stack)
+	s, err := discover.Describe(t.Context(), cloudformation.NewFromConfig(e.cfg), stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +147,7 @@ func (e *env) itemCount(t *testing.T, table string) int {
 func TestDevDeployVerifyDestroy(t *testing.T) {
 	e := setup(t)
 	stack := wallet.StackName(wallet.StageDev)
-	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, nil) })
+	e.deploy(t, stack, nil)
 	table := e.stackTable(t, stack)
 
 	var code int

@@ -44,7 +44,7 @@ func TestProdRetainsTableAndSweepFindsIt(t *testing.T) {
 	e := setup(t)
 	stack := wallet.StackName(wallet.StageProd)
 	prod := map[string]string{wallet.CtxStage: string(wallet.StageProd)}
-	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, prod) })
+	e.deploy(t, stack, prod)
 	table := e.stackTable(t, stack)
 
 	if code, stdout, stderr := e.runVerify(t, "--stack", stack, "--read-only"); code != 0 {

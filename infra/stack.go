@@ -216,6 +216,7 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Actions: jsii.Strings(
 					"cloudformation:DescribeStacks",
 					"cloudformation:ListStackResources",
+					"cloudformation:GetTemplate", // which tables the stack retains (DeletionPolicy)
 					"cloudformation:DeleteStack",
 				),
 				Resources: &[]*string{walletStacks},
@@ -237,7 +238,7 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("Metrics"),
 				// CloudWatch metric reads have no resource-level permissions either.
-				Actions:   jsii.Strings("cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData"),
+				Actions:   jsii.Strings("cloudwatch:GetMetricData"),
 				Resources: jsii.Strings("*"),
 			}),
 		},

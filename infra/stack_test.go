@@ -209,7 +209,7 @@ var teardownStatements = []any{
 	},
 	map[string]any{
 		"Sid": "WalletStacks", "Effect": "Allow",
-		"Action":   []any{"cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:DeleteStack"},
+		"Action":   []any{"cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate", "cloudformation:DeleteStack"},
 		"Resource": accountArn("cloudformation", ":stack/Wallet-*/*"),
 	},
 	map[string]any{
@@ -221,7 +221,7 @@ var teardownStatements = []any{
 	},
 	map[string]any{
 		"Sid": "Metrics", "Effect": "Allow",
-		"Action": []any{"cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData"}, "Resource": "*",
+		"Action": "cloudwatch:GetMetricData", "Resource": "*",
 	},
 }
 

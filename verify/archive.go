@@ -1,12 +1,109 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
 
-// Placeholder: replaced by the real commands.
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/spf13/cobra"
+	"github.com/wallet-dynamodb/wallet/internal/archive"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+)
+
 func newExportCmd(io streams) *cobra.Command {
-	return &cobra.Command{Use: "export", RunE: func(*cobra.Command, []string) error { return usageErr("export: not built yet") }}
+	var (
+		cloud     awsFlags
+		table, to string
+	)
+	cmd := &cobra.Command{
+		Use:   "export --table NAME --to DIR",
+		Short: "Save every item of a table into DIR/NAME (DynamoDB JSON lines plus metadata)",
+		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
+			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
+			"writes DIR/NAME/metadata.json last, with what `verify restore` needs to recreate the table.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if table == "" || to == "" {
+				return usageErr("--table and --to are both required, e.g. verify export --table wallet --to ./backup")
+			}
+			if err := sweepCheckExportDir(to); err != nil {
+				return err
+			}
+			cfg, err := cloud.load(cmd.Context(), awsconf.Options{})
+			if err != nil {
+				return err
+			}
+			dir := archive.Dir(to, table)
+			md, err := archive.Export(cmd.Context(), dynamodb.NewFromConfig(cfg), table, dir)
+			if err != nil {
+				return failed(err)
+			}
+			fmt.Fprintf(io.out, "Exported %d items of %s to %s (%s, %s).\n", md.ItemCount, table, dir, archive.ItemsFile, archive.MetadataFile)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	cloud.register(fs)
+	fs.StringVar(&table, "table", "", "the table to export (required)")
+	fs.StringVar(&to, "to", "", "the directory to export into; the table goes to `DIR`/<table> (required)")
+	return cmd
 }
 
 func newRestoreCmd(io streams) *cobra.Command {
-	return &cobra.Command{Use: "restore", RunE: func(*cobra.Command, []string) error { return usageErr("restore: not built yet") }}
+	var (
+		cloud                awsFlags
+		from, table, billing string
+	)
+	cmd := &cobra.Command{
+		Use:   "restore --from DIR --table NAME",
+		Short: "Write an export's items back into a table, creating the table if it is missing",
+		Long: "restore reads DIR/NAME (or DIR itself, if it is one table's export, to restore under a new\n" +
+			"name), creates NAME if it is missing — key schema, attributes and indexes from the export,\n" +
+			"on-demand unless --billing original — and writes every item back.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" || table == "" {
+				return usageErr("--from and --table are both required, e.g. verify restore --from ./backup --table wallet")
+			}
+			if billing != archive.BillingOnDemand && billing != archive.BillingOriginal {
+				return usageErr("--billing %q: want %s or %s", billing, archive.BillingOnDemand, archive.BillingOriginal)
+			}
+			dir, err := exportDirFor(from, table)
+			if err != nil {
+				return err
+			}
+			cfg, err := cloud.load(cmd.Context(), awsconf.Options{})
+			if err != nil {
+				return err
+			}
+			r, err := archive.Restore(cmd.Context(), dynamodb.NewFromConfig(cfg), dir, table, archive.RestoreOptions{Billing: billing})
+			if err != nil {
+				return failed(err)
+			}
+			how := "into the existing table"
+			if r.Created {
+				how = "into a new table"
+			}
+			fmt.Fprintf(io.out, "Restored %d items from %s %s %s.\n", r.Items, dir, how, table)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	cloud.register(fs)
+	fs.StringVar(&from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
+	fs.StringVar(&table, "table", "", "the table to restore into (required)")
+	fs.StringVar(&billing, "billing", archive.BillingOnDemand, "billing of a table restore creates: on-demand or original")
+	return cmd
+}
+
+// exportDirFor finds the export to restore: from/table when it holds one, else from itself.
+func exportDirFor(from, table string) (string, error) {
+	for _, d := range []string{archive.Dir(from, table), from} {
+		if _, err := os.Stat(filepath.Join(d, archive.MetadataFile)); err == nil {
+			return d, nil
+		}
+	}
+	return "", usageErr("--from %q: no finished export there (want %s or %s)", from,
+		filepath.Join(archive.Dir(from, table), archive.MetadataFile), filepath.Join(from, archive.MetadataFile))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/wallet-dynamodb/wallet/internal/cdkcli"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -90,7 +91,16 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	if err := do("cdk deploy "+stack, func() (string, error) {
-		return "user_id (S) table, 1 RCU / 1 WCU", cdk.Deploy(ctx, stack, nil)
+		if err := cdk.Deploy(ctx, stack, nil); err != nil {
+			return "", err
+		}
+		// moto's CloudFormation skips the table's TTL (real CloudFormation applies it): fill
+		// that gap so verify sees the table real AWS would have made. See internal/localcloud/cfngap.
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return "", err
+		}
+		return "user_id (S) table, 1 RCU / 1 WCU", cfngap.Apply(ctx, cfg, stack)
 	}); err != nil {
 		return err
 	}

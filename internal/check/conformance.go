@@ -1,0 +1,282 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// absent is how a field that one side does not have is shown.
+const absent = "(absent)"
+
+type conformance struct {
+	detail string
+	diffs  []Difference
+}
+
+// conform compares the live table with its declared spec, field by field.
+func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.TableDescription) (conformance, error) {
+	declared, source, notes, err := declaredSpec(ctx, c, o, t)
+	if err != nil {
+		return conformance{}, err
+	}
+	live, unknown, liveNotes, err := liveSpec(ctx, c.DynamoDB, desc)
+	if err != nil {
+		return conformance{}, err
+	}
+	diffs, compared := compare(declared, live, unknown)
+	parts := []string{fmt.Sprintf("against %s: %d of %d fields match", source, compared-len(diffs), compared)}
+	if len(declared.Unresolved) > 0 {
+		parts = append(parts, "not compared, intrinsic functions in the template: "+strings.Join(declared.Unresolved, ", "))
+	}
+	parts = append(parts, notes...)
+	parts = append(parts, liveNotes...)
+	res := conformance{detail: join(parts...), diffs: diffs}
+	if len(diffs) > 0 {
+		msgs := make([]string, len(diffs))
+		for i, d := range diffs {
+			msgs[i] = d.String()
+		}
+		return res, fmt.Errorf("drift: %s", strings.Join(msgs, "; "))
+	}
+	return res, nil
+}
+
+// essentials is what any wallet table must be when nothing declares more: the key schema the
+// wallet operations depend on.
+func essentials() discover.TableSpec {
+	return discover.TableSpec{Fields: map[string]string{
+		discover.FieldKeySchema:                              wallet.KeyAttribute + " HASH",
+		discover.FieldAttributes + "." + wallet.KeyAttribute: wallet.KeyType,
+	}}
+}
+
+const essentialsSource = "the wallet spec's essentials (key schema only)"
+
+// declaredSpec finds what the table should be: --template, else the deployed stack's template,
+// else the template `cdk synth` left in cdk.out, else the wallet's essentials. notes say which
+// sources were tried and why they were not used.
+func declaredSpec(ctx context.Context, c Clients, o Options, t *target) (discover.TableSpec, string, []string, error) {
+	if o.Template != "" {
+		specs, err := readTemplate(o.Template)
+		if err != nil {
+			return discover.TableSpec{}, "", nil, fmt.Errorf("--template %s: %w", o.Template, err)
+		}
+		s, err := discover.SelectTable(specs, t.logicalID, t.table)
+		if err != nil {
+			return discover.TableSpec{}, "", nil, fmt.Errorf("--template %s: %w", o.Template, err)
+		}
+		return s, "--template " + o.Template, nil, nil
+	}
+	if t.stack == "" {
+		return essentials(), essentialsSource, []string{"no template: name one with --template, or check by --stack"}, nil
+	}
+	var notes []string
+	body, err := discover.Template(ctx, c.CloudFormation, t.stack)
+	if err == nil {
+		var specs []discover.TableSpec
+		if specs, err = discover.ParseTables(body); err == nil {
+			var s discover.TableSpec
+			if s, err = discover.SelectTable(specs, t.logicalID, t.table); err == nil {
+				return s, "the deployed template of stack " + t.stack, nil, nil
+			}
+		}
+	}
+	notes = append(notes, fmt.Sprintf("deployed template not used (%v)", err))
+	path := discover.CDKOutTemplate(o.AppDir, t.stack)
+	specs, err := readTemplate(path)
+	if err == nil {
+		var s discover.TableSpec
+		if s, err = discover.SelectTable(specs, t.logicalID, t.table); err == nil {
+			return s, path + " (may differ from what is deployed)", notes, nil
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		notes = append(notes, fmt.Sprintf("%s not used (%v)", path, err))
+	}
+	return essentials(), essentialsSource, append(notes, "no template available"), nil
+}
+
+// liveSpec reads the table's configuration in the spec's terms. unknown are the fields this
+// endpoint cannot report (DynamoDB Local has no tags and no backups): they are not compared,
+// and notes say so, rather than guessing.
+func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, []string, []string, error) {
+	f := map[string]string{}
+	var unknown, notes []string
+	name := aws.ToString(d.TableName)
+
+	keys := make([][2]string, len(d.KeySchema))
+	for i, k := range d.KeySchema {
+		keys[i] = [2]string{aws.ToString(k.AttributeName), string(k.KeyType)}
+	}
+	f[discover.FieldKeySchema] = discover.KeySchemaString(keys)
+	for _, a := range d.AttributeDefinitions {
+		f[discover.FieldAttributes+"."+aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	// DynamoDB leaves BillingModeSummary out for tables that were always provisioned.
+	billing := discover.BillingProvisioned
+	if d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode != "" {
+		billing = string(d.BillingModeSummary.BillingMode)
+	}
+	f[discover.FieldBillingMode] = billing
+	if billing == discover.BillingProvisioned && d.ProvisionedThroughput != nil {
+		f[discover.FieldReadCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits), 10)
+		f[discover.FieldWriteCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.WriteCapacityUnits), 10)
+	}
+	f[discover.FieldDeletionProtection] = strconv.FormatBool(aws.ToBool(d.DeletionProtectionEnabled))
+	// No SSEDescription means the AWS owned key, which is what SSEEnabled=false declares;
+	// SSEEnabled=true declares a KMS key.
+	sse := d.SSEDescription != nil && d.SSEDescription.SSEType == types.SSETypeKms &&
+		(d.SSEDescription.Status == types.SSEStatusEnabled || d.SSEDescription.Status == types.SSEStatusUpdating)
+	f[discover.FieldSSE] = strconv.FormatBool(sse)
+
+	cantRead := func(field, call string, err error) error {
+		if unsupported(err) {
+			unknown = append(unknown, field)
+			notes = append(notes, fmt.Sprintf("not supported by this endpoint: %s (%s not compared)", call, field))
+			return nil
+		}
+		return fmt.Errorf("read %s of %s: %w", field, name, err)
+	}
+
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: d.TableName})
+	if err != nil {
+		if err := cantRead("TimeToLiveSpecification", "DescribeTimeToLive", err); err != nil {
+			return nil, nil, nil, err
+		}
+	} else if td := ttl.TimeToLiveDescription; td != nil {
+		on := td.TimeToLiveStatus == types.TimeToLiveStatusEnabled || td.TimeToLiveStatus == types.TimeToLiveStatusEnabling
+		f[discover.FieldTTLEnabled] = strconv.FormatBool(on)
+		if on {
+			f[discover.FieldTTLAttribute] = aws.ToString(td.AttributeName)
+		}
+	}
+
+	pitr, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: d.TableName})
+	if err != nil {
+		if err := cantRead("PointInTimeRecoverySpecification", "DescribeContinuousBackups", err); err != nil {
+			return nil, nil, nil, err
+		}
+	} else if cb := pitr.ContinuousBackupsDescription; cb != nil {
+		on := cb.PointInTimeRecoveryDescription != nil &&
+			cb.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == types.PointInTimeRecoveryStatusEnabled
+		f[discover.FieldPITR] = strconv.FormatBool(on)
+	}
+
+	tags, err := listTags(ctx, db, aws.ToString(d.TableArn))
+	if err != nil {
+		if err := cantRead(discover.FieldTags, "ListTagsOfResource", err); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for k, v := range tags {
+		// CloudFormation adds aws:cloudformation:* tags itself; no template declares them.
+		if !strings.HasPrefix(k, "aws:") {
+			f[discover.FieldTags+"."+k] = v
+		}
+	}
+	return f, unknown, notes, nil
+}
+
+// listTags follows NextToken by hand: the SDK has no paginator for ListTagsOfResource.
+func listTags(ctx context.Context, db DynamoDB, arn string) (map[string]string, error) {
+	tags := map[string]string{}
+	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
+	for {
+		out, err := db.ListTagsOfResource(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range out.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return tags, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// unsupported recognises an endpoint saying it does not implement an operation (DynamoDB
+// Local: UnknownOperationException, "Tagging is not currently supported"), as opposed to
+// refusing it (AccessDenied), which is a real problem to report.
+func unsupported(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "UnknownOperationException", "NotImplemented", "NotImplementedException",
+		"UnsupportedOperation", "UnsupportedOperationException", "InvalidAction":
+		return true
+	}
+	msg := strings.ToLower(ae.ErrorMessage())
+	for _, s := range []string{"not supported", "not currently supported", "not implemented", "not yet implemented"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// compare lists the declared fields the live table does not match, and, when the spec is
+// exhaustive, the live attribute definitions and tags nobody declared. compared counts the
+// fields actually compared.
+func compare(declared discover.TableSpec, live map[string]string, unknown []string) (diffs []Difference, compared int) {
+	skip := func(field string) bool {
+		if declared.Skipped(field) {
+			return true
+		}
+		for _, u := range unknown {
+			if field == u || strings.HasPrefix(field, u+".") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, field := range sortedKeys(declared.Fields) {
+		if skip(field) {
+			continue
+		}
+		compared++
+		want := declared.Fields[field]
+		got, ok := live[field]
+		if !ok {
+			got = absent
+		}
+		if got != want {
+			diffs = append(diffs, Difference{Field: field, Declared: want, Live: got})
+		}
+	}
+	if declared.Exhaustive {
+		for _, field := range sortedKeys(live) {
+			open := strings.HasPrefix(field, discover.FieldTags+".") || strings.HasPrefix(field, discover.FieldAttributes+".")
+			if _, ok := declared.Fields[field]; ok || !open || skip(field) {
+				continue
+			}
+			compared++
+			diffs = append(diffs, Difference{Field: field, Declared: absent, Live: live[field]})
+		}
+	}
+	return diffs, compared
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,261 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+)
+
+// walletTemplate mirrors what the CDK app synthesises for a dev stack: the table with its
+// stack tags copied onto it, TTL on expires_at, provisioned 1/1, and outputs built from
+// intrinsic functions. CDK's BootstrapVersion parameter and rule are left out: they need the
+// SSM parameter `cdk bootstrap` creates; the real `cdk deploy` end-to-end tests cover them.
+const walletTemplate = `{
+ "Resources": {
+  "WalletTable6E7B8C6A": {
+   "Type": "AWS::DynamoDB::Table",
+   "Properties": {
+    "AttributeDefinitions": [{"AttributeName": "user_id", "AttributeType": "S"}],
+    "DeletionProtectionEnabled": false,
+    "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
+    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+    "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+    "SSESpecification": {"SSEEnabled": false},
+    "Tags": [
+     {"Key": "ExpiresAfter", "Value": "168h"},
+     {"Key": "ManagedBy", "Value": "cdk"},
+     {"Key": "Project", "Value": "wallet"},
+     {"Key": "Stack", "Value": "Wallet-dev"},
+     {"Key": "Stage", "Value": "dev"}
+    ],
+    "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": true}
+   },
+   "UpdateReplacePolicy": "Delete",
+   "DeletionPolicy": "Delete",
+   "Metadata": {"aws:cdk:path": "Wallet-dev/WalletTable/Resource"}
+  }
+ },
+ "Outputs": {
+  "TableName": {"Value": {"Ref": "WalletTable6E7B8C6A"}},
+  "TableArn": {"Value": {"Fn::GetAtt": ["WalletTable6E7B8C6A", "Arn"]}}
+ }
+}`
+
+// The checks against a stack created through moto's CloudFormation, so discovery, GetTemplate
+// and conformance run for real. One moto for all cases, a stack per case.
+func TestOnMotoStack(t *testing.T) {
+	srv := localcloud.Moto(t)
+	srv.SetEnv(t)
+	c, db := testClients(t, srv.Endpoint, 0)
+	cfn := c.CloudFormation.(*cloudformation.Client)
+	ctx := t.Context()
+
+	stackOptions := func(stack string) Options {
+		o := Defaults()
+		o.Stack, o.AppDir, o.Region = stack, t.TempDir(), localcloud.Region
+		o.Timeout, o.CleanupTimeout = 30*time.Second, 15*time.Second
+		return o
+	}
+
+	t.Run("every check passes on a deployed stack", func(t *testing.T) {
+		table := deployStack(t, cfn, db, "Wallet-pass", true)
+		rep, err := Run(ctx, c, stackOptions("Wallet-pass"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, allChecks)
+		if rep.Table != table {
+			t.Fatalf("report table %s, deployed %s", rep.Table, table)
+		}
+		wantDetail(t, rep, Discover, "stack Wallet-pass (CREATE_COMPLETE) → table "+table)
+		wantDetail(t, rep, Conformance, "against the deployed template of stack Wallet-pass: 15 of 15 fields match")
+		// moto does not implement idempotency tokens; the check says so instead of failing.
+		wantDetail(t, rep, Transfer, "not supported by this endpoint: ClientRequestToken", "cancelled as a whole")
+		noItemsLeft(t, db, table)
+	})
+
+	t.Run("drifted capacity fails conformance", func(t *testing.T) {
+		table := deployStack(t, cfn, db, "Wallet-drift", true)
+		if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table),
+			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}}); err != nil {
+			t.Fatal(err)
+		}
+		o := stackOptions("Wallet-drift")
+		o.ReadOnly = true
+		rep, err := Run(ctx, c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance}, Conformance)
+		wantDetail(t, rep, Conformance, "ProvisionedThroughput.ReadCapacityUnits declared 1, live 5")
+		want := []Difference{
+			{"ProvisionedThroughput.ReadCapacityUnits", "1", "5"},
+			{"ProvisionedThroughput.WriteCapacityUnits", "1", "5"},
+		}
+		if !slices.Equal(rep.Differences, want) {
+			t.Fatalf("differences %v, want %v", rep.Differences, want)
+		}
+	})
+
+	t.Run("changed and undeclared tags are drift", func(t *testing.T) {
+		table := deployStack(t, cfn, db, "Wallet-tags", true)
+		arn := tableArn(t, db, table)
+		if _, err := db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{
+			{Key: aws.String("Project"), Value: aws.String("other")},
+			{Key: aws.String("Owner"), Value: aws.String("someone")},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		o := stackOptions("Wallet-tags")
+		o.ReadOnly = true
+		rep, err := Run(ctx, c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance}, Conformance)
+		want := []Difference{{"Tags.Project", "wallet", "other"}, {"Tags.Owner", "(absent)", "someone"}}
+		if !slices.Equal(rep.Differences, want) {
+			t.Fatalf("differences %v, want %v", rep.Differences, want)
+		}
+	})
+
+	// moto's CloudFormation creates the table but ignores TimeToLiveSpecification and
+	// PointInTimeRecoverySpecification: a real gap between declared and live, which
+	// conformance must report.
+	t.Run("settings the stack declared but the table lacks are drift", func(t *testing.T) {
+		deployStack(t, cfn, db, "Wallet-nottl", false)
+		o := stackOptions("Wallet-nottl")
+		o.ReadOnly = true
+		rep, err := Run(ctx, c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance}, Conformance)
+		wantDetail(t, rep, Conformance,
+			"TimeToLiveSpecification.Enabled declared true, live false",
+			"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled declared true, live false")
+	})
+
+	t.Run("without the deployed template, cdk.out then the essentials", func(t *testing.T) {
+		deployStack(t, cfn, db, "Wallet-notemplate", true)
+		broken := Clients{DynamoDB: c.DynamoDB, CloudFormation: noTemplate{c.CloudFormation}}
+		o := stackOptions("Wallet-notemplate")
+		o.ReadOnly = true
+		path := discover.CDKOutTemplate(o.AppDir, "Wallet-notemplate")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(walletTemplate), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(ctx, broken, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance})
+		wantDetail(t, rep, Conformance, "deployed template not used", "against "+path, "15 of 15 fields match")
+
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = Run(ctx, broken, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance})
+		wantDetail(t, rep, Conformance, "essentials", "no template available")
+	})
+
+	t.Run("a --template file is the declared spec", func(t *testing.T) {
+		table := deployStack(t, cfn, db, "Wallet-file", true)
+		file := filepath.Join(t.TempDir(), "wallet.template.json")
+		body := strings.Replace(walletTemplate, `"ReadCapacityUnits": 1`, `"ReadCapacityUnits": 2`, 1)
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := stackOptions("")
+		o.Table, o.Template, o.ReadOnly = table, file, true
+		rep, err := Run(ctx, c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance}, Conformance)
+		wantDetail(t, rep, Conformance, "against --template "+file, "ProvisionedThroughput.ReadCapacityUnits declared 2, live 1")
+	})
+
+	t.Run("a missing stack is a discovery error, at once", func(t *testing.T) {
+		start := time.Now()
+		rep, err := Run(ctx, c, stackOptions("Wallet-missing"))
+		var de *DiscoveryError
+		if !errors.As(err, &de) || !errors.Is(err, discover.ErrStackNotFound) {
+			t.Fatalf("want a DiscoveryError for a missing stack, got %v", err)
+		}
+		wantResults(t, rep, []string{Discover}, Discover)
+		wantDetail(t, rep, Discover, "Wallet-missing", "--stack")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("took %s", d)
+		}
+	})
+}
+
+// deployStack creates a stack from walletTemplate and returns its table's name. fixUp applies
+// the two properties moto's CloudFormation ignores (moto/dynamodb/models/table.py,
+// create_from_cloudformation_json), as real CloudFormation would.
+func deployStack(t *testing.T, cfn *cloudformation.Client, db *dynamodb.Client, stack string, fixUp bool) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(walletTemplate)}); err != nil {
+		t.Fatalf("create stack %s: %v", stack, err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	st, err := discover.Describe(ctx, cfn, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := st.TableName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fixUp {
+		if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(table),
+			PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return table
+}
+
+func tableArn(t *testing.T, db *dynamodb.Client, table string) string {
+	t.Helper()
+	out, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Table.TableArn)
+}
+
+// noTemplate is a CloudFormation whose GetTemplate fails, as moto's sometimes does and as an
+// IAM policy without cloudformation:GetTemplate would.
+type noTemplate struct{ CloudFormation }
+
+func (noTemplate) GetTemplate(context.Context, *cloudformation.GetTemplateInput, ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
+	return nil, errors.New("AccessDenied: not authorized to perform cloudformation:GetTemplate")
+}

@@ -1,0 +1,221 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the outcome of one run.
+type Report struct {
+	Stack       string
+	Table       string
+	Region      string
+	RunID       string
+	Passed      bool
+	Interrupted bool
+	Checks      []Result
+	// Differences are conformance's drift findings, also summarised in its detail.
+	Differences []Difference
+	Roundtrips  Latency
+	// Throttled counts request attempts refused as throttled, retried or not.
+	Throttled int64
+	// LeftoverItems counts test items clean-up could not prove deleted.
+	LeftoverItems int
+}
+
+// Result is one check's outcome.
+type Result struct {
+	Name     string
+	Passed   bool
+	Detail   string
+	Duration time.Duration
+}
+
+// Difference is one field where the live table is not what was declared.
+type Difference struct {
+	Field    string `json:"field"`
+	Declared string `json:"declared"`
+	Live     string `json:"live"`
+}
+
+func (d Difference) String() string {
+	return fmt.Sprintf("%s declared %s, live %s", d.Field, d.Declared, d.Live)
+}
+
+// Latency is the round-trip check's measurement: a pair is one put and one consistent get.
+type Latency struct {
+	Count     int
+	P50, P99  time.Duration
+	PerSecond float64
+}
+
+// Check returns the named result, if that check ran.
+func (r *Report) Check(name string) (Result, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Result{}, false
+}
+
+// Failed lists the names of the checks that failed.
+func (r *Report) Failed() []string {
+	var names []string
+	for _, c := range r.Checks {
+		if !c.Passed {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+func (r *Report) allPassed() bool {
+	return len(r.Checks) > 0 && len(r.Failed()) == 0 && !r.Interrupted && r.LeftoverItems == 0
+}
+
+// do runs one check, times it and records it. A failure's detail says what went wrong; an
+// interruption or a timeout says so rather than showing a bare context error.
+func (r *Report) do(ctx context.Context, name string, fn func(context.Context) (string, error)) error {
+	start := time.Now()
+	detail, err := fn(ctx)
+	res := Result{Name: name, Passed: err == nil, Detail: detail, Duration: time.Since(start)}
+	if err != nil {
+		msg := err.Error()
+		switch {
+		case errors.Is(ctx.Err(), context.Canceled):
+			msg = "interrupted: " + msg
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			msg = "out of time: " + msg
+		}
+		res.Detail = join(detail, msg)
+	}
+	r.Checks = append(r.Checks, res)
+	return err
+}
+
+func join(parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, "; ")
+}
+
+// The JSON shape is a contract with scripts: names are snake_case, durations milliseconds.
+type jsonReport struct {
+	Table         string       `json:"table"`
+	Stack         string       `json:"stack,omitempty"`
+	Region        string       `json:"region"`
+	RunID         string       `json:"run_id"`
+	Passed        bool         `json:"passed"`
+	Interrupted   bool         `json:"interrupted,omitempty"`
+	Checks        []jsonCheck  `json:"checks"`
+	Differences   []Difference `json:"differences,omitempty"`
+	Roundtrips    jsonLatency  `json:"roundtrips"`
+	Throttled     int64        `json:"throttled"`
+	LeftoverItems int          `json:"leftover_items"`
+}
+
+type jsonCheck struct {
+	Name       string  `json:"name"`
+	Passed     bool    `json:"passed"`
+	Detail     string  `json:"detail"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+type jsonLatency struct {
+	Count     int     `json:"count"`
+	P50MS     float64 `json:"p50_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	PerSecond float64 `json:"per_second"`
+}
+
+func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// WriteJSON writes the report as one JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	out := jsonReport{
+		Table: r.Table, Stack: r.Stack, Region: r.Region, RunID: r.RunID,
+		Passed: r.Passed, Interrupted: r.Interrupted,
+		Checks:      make([]jsonCheck, len(r.Checks)),
+		Differences: r.Differences,
+		Roundtrips: jsonLatency{Count: r.Roundtrips.Count, P50MS: ms(r.Roundtrips.P50), P99MS: ms(r.Roundtrips.P99),
+			PerSecond: round2(r.Roundtrips.PerSecond)},
+		Throttled:     r.Throttled,
+		LeftoverItems: r.LeftoverItems,
+	}
+	for i, c := range r.Checks {
+		out.Checks[i] = jsonCheck{Name: c.Name, Passed: c.Passed, Detail: c.Detail, DurationMS: ms(c.Duration)}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteText writes the report for a person: one line per check, then the measurements.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	where := r.Region
+	if r.Stack != "" {
+		where = "stack " + r.Stack + ", " + where
+	}
+	fmt.Fprintf(&b, "Table %s (%s), run %s\n\n", orNone(r.Table), where, r.RunID)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tRESULT\tTIME\tDETAIL")
+	for _, c := range r.Checks {
+		res := "PASS"
+		if !c.Passed {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, res, c.Duration.Round(time.Millisecond), c.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Differences) > 0 {
+		fmt.Fprintln(&b, "\nDrift (field: declared → live):")
+		for _, d := range r.Differences {
+			fmt.Fprintf(&b, "  %s: %s → %s\n", d.Field, d.Declared, d.Live)
+		}
+	}
+	if l := r.Roundtrips; l.Count > 0 {
+		fmt.Fprintf(&b, "\nLatency: %d put+get pairs, p50 %s, p99 %s, %.1f pairs/s\n", l.Count, round(l.P50), round(l.P99), l.PerSecond)
+	}
+	fmt.Fprintf(&b, "Throttled requests: %d. Test items left behind: %d.\n", r.Throttled, r.LeftoverItems)
+	switch failed := r.Failed(); {
+	case r.Interrupted:
+		fmt.Fprintf(&b, "INTERRUPTED after %d checks; clean-up ran and left %d test items.\n", len(r.Checks), r.LeftoverItems)
+	case r.Passed:
+		fmt.Fprintf(&b, "PASS: all %d checks passed.\n", len(r.Checks))
+	default:
+		fmt.Fprintf(&b, "FAIL: %d of %d checks failed (%s).\n", len(failed), len(r.Checks), strings.Join(failed, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func round(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

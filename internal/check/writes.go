@@ -1,0 +1,441 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"golang.org/x/sync/errgroup"
+)
+
+// writer runs the checks that write, on test wallets of its own.
+type writer struct {
+	api      wallet.API // paced
+	ops      *wallet.Table
+	cleanOps *wallet.Table // paced too, on the clean-up client
+	table    string
+	o        Options
+	runID    string
+	expires  time.Time
+	pacer    Pacer
+	keys     keySet
+}
+
+func newWriter(db DynamoDB, cleanup wallet.API, table string, desc *types.TableDescription, o Options, runID string) *writer {
+	p := NewPacer(desc, o.Pace)
+	api := p.API(db)
+	return &writer{api: api, ops: wallet.NewTable(api, table), cleanOps: wallet.NewTable(p.API(cleanup), table),
+		table: table, o: o, runID: runID, pacer: p, expires: time.Now().Add(TestItemTTL).Truncate(time.Second)}
+}
+
+// keySet is every key the run may have written. A key is added before its write is sent: a
+// write whose response is lost has still happened, and clean-up must delete it.
+type keySet struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (s *keySet) add(k string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil {
+		s.keys = map[string]bool{}
+	}
+	s.keys[k] = true
+}
+
+func (s *keySet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.keys))
+	for k := range s.keys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Prefix is what every test item's key starts with; the run id follows.
+const Prefix = "verify-"
+
+// key is a test item's user_id: verify-<run id>-<suffix>. The random run id keeps it clear of
+// real wallets and of other runs, even concurrent ones on the same table.
+func (w *writer) key(suffix string) string { return Prefix + w.runID + "-" + suffix }
+
+// checks runs the writing checks in order, stopping early only when the run is cancelled or
+// out of time: one broken behaviour does not hide the others.
+func (w *writer) checks(ctx context.Context, rep *Report) {
+	steps := []struct {
+		name string
+		fn   func(context.Context) (string, error)
+	}{
+		{Roundtrip, func(ctx context.Context) (string, error) {
+			lat, detail, err := w.roundtrip(ctx)
+			rep.Roundtrips = lat
+			return detail, err
+		}},
+		{ConditionalCreate, w.conditionalCreate},
+		{NoOverdraft, w.noOverdraft},
+		{Transfer, w.transfer},
+		{ConcurrentIncrements, w.concurrentIncrements},
+	}
+	for _, s := range steps {
+		if ctx.Err() != nil {
+			return
+		}
+		_ = rep.do(ctx, s.name, s.fn)
+	}
+}
+
+// create makes a test wallet with a fresh key.
+func (w *writer) create(ctx context.Context, suffix string, balance int64) (string, error) {
+	id := w.key(suffix)
+	w.keys.add(id)
+	want := wallet.Wallet{UserID: id, Balance: balance, ExpiresAt: w.expires}
+	err := w.ops.Create(ctx, want)
+	if errors.Is(err, wallet.ErrExists) {
+		// The key is this run's own, so an existing item can only be this very write, applied
+		// once already and retried by the SDK after its response was lost. Accept it only if
+		// it is exactly what was written.
+		got, gerr := w.ops.Get(ctx, id)
+		if gerr == nil && same(got, want) {
+			return id, nil
+		}
+	}
+	return id, err
+}
+
+func same(a, b wallet.Wallet) bool {
+	return a.UserID == b.UserID && a.Balance == b.Balance && a.ExpiresAt.Unix() == b.ExpiresAt.Unix()
+}
+
+func (w *writer) balance(ctx context.Context, id string) (int64, error) {
+	got, err := w.ops.Get(ctx, id)
+	return got.Balance, err
+}
+
+// roundtrip writes N wallets and reads each back with a consistent read, C at a time.
+func (w *writer) roundtrip(ctx context.Context) (Latency, string, error) {
+	n, c := w.o.Roundtrips, w.o.Concurrency
+	lat := make([]time.Duration, n)
+	done := make([]bool, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c)
+	start := time.Now()
+	for i := range n {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			t0 := time.Now()
+			bal := rand.Int64N(1_000_000_000)
+			id, err := w.create(gctx, strconv.Itoa(i), bal)
+			if err != nil {
+				return fmt.Errorf("put: %w", err)
+			}
+			got, err := w.ops.Get(gctx, id)
+			if err != nil {
+				return fmt.Errorf("get: %w", err)
+			}
+			if want := (wallet.Wallet{UserID: id, Balance: bal, ExpiresAt: w.expires}); !same(got, want) {
+				return fmt.Errorf("read back %s: balance %d expiring %d, wrote %d expiring %d",
+					id, got.Balance, got.ExpiresAt.Unix(), bal, want.ExpiresAt.Unix())
+			}
+			lat[i], done[i] = time.Since(t0), true
+			return nil
+		})
+	}
+	err := g.Wait()
+	wall := time.Since(start)
+	var ok []time.Duration
+	for i, d := range done {
+		if d {
+			ok = append(ok, lat[i])
+		}
+	}
+	l := Latency{Count: len(ok), P50: percentile(ok, 0.50), P99: percentile(ok, 0.99)}
+	if wall > 0 {
+		l.PerSecond = float64(len(ok)) / wall.Seconds()
+	}
+	detail := fmt.Sprintf("%d of %d put+get pairs at concurrency %d, p50 %s, p99 %s, %.1f pairs/s, %s",
+		len(ok), n, c, round(l.P50), round(l.P99), l.PerSecond, w.pacer.Detail)
+	return l, detail, err
+}
+
+// percentile is the nearest-rank percentile of the durations.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s))*p+0.999999) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func (w *writer) conditionalCreate(ctx context.Context) (string, error) {
+	id, err := w.create(ctx, "cc", 7)
+	if err != nil {
+		return "", err
+	}
+	err = w.ops.Create(ctx, wallet.Wallet{UserID: id, Balance: 99, ExpiresAt: w.expires})
+	switch {
+	case err == nil:
+		return "", fmt.Errorf("creating existing wallet %s succeeded: attribute_not_exists(%s) was not enforced", id, wallet.KeyAttribute)
+	case !errors.Is(err, wallet.ErrExists):
+		return "", err
+	}
+	bal, err := w.balance(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if bal != 7 {
+		return "", fmt.Errorf("the refused create changed the balance from 7 to %d", bal)
+	}
+	return "creating an existing wallet was refused (ConditionalCheckFailed); balance kept", nil
+}
+
+func (w *writer) noOverdraft(ctx context.Context) (string, error) {
+	id, err := w.create(ctx, "od", 10)
+	if err != nil {
+		return "", err
+	}
+	// A debit within the balance must work, or refusing everything would pass.
+	if bal, err := w.ops.Debit(ctx, id, 4); err != nil {
+		return "", fmt.Errorf("a debit within the balance failed: %w", err)
+	} else if bal != 6 {
+		return "", fmt.Errorf("debit 4 from 10 left %d", bal)
+	}
+	_, err = w.ops.Debit(ctx, id, 7)
+	switch {
+	case err == nil:
+		bal, _ := w.balance(ctx, id)
+		return "", fmt.Errorf("a debit of 7 from a balance of 6 was applied (balance now %d): the condition %s >= :amt was not enforced", bal, wallet.BalanceAttribute)
+	case !errors.Is(err, wallet.ErrInsufficientFunds):
+		return "", err
+	}
+	bal, err := w.balance(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if bal != 6 {
+		return "", fmt.Errorf("the refused debit changed the balance from 6 to %d", bal)
+	}
+	return "debit 4 of 10 applied; debit 7 of 6 refused (ConditionalCheckFailed); balance kept at 6", nil
+}
+
+func (w *writer) transfer(ctx context.Context) (string, error) {
+	a, err := w.create(ctx, "tx-a", 100)
+	if err != nil {
+		return "", err
+	}
+	b, err := w.create(ctx, "tx-b", 0)
+	if err != nil {
+		return "", err
+	}
+	balances := func() (int64, int64, error) {
+		x, err := w.balance(ctx, a)
+		if err != nil {
+			return 0, 0, err
+		}
+		y, err := w.balance(ctx, b)
+		return x, y, err
+	}
+	token := w.key("t1")
+	if err := w.ops.Transfer(ctx, a, b, 30, token); err != nil {
+		return "", err
+	}
+	if x, y, err := balances(); err != nil {
+		return "", err
+	} else if x != 70 || y != 30 {
+		return "", fmt.Errorf("after transferring 30 of 100: balances %d and %d, want 70 and 30", x, y)
+	}
+
+	var notes []string
+	if err := w.ops.Transfer(ctx, a, b, 30, token); err != nil {
+		return "", fmt.Errorf("replaying the transfer with its ClientRequestToken: %w", err)
+	}
+	x, y, err := balances()
+	switch {
+	case err != nil:
+		return "", err
+	case x == 40 && y == 60:
+		honoured, err := w.tokenHonoured(ctx, a, b)
+		if err != nil {
+			return "", fmt.Errorf("replay applied twice (balances 40 and 60); probing the token: %w", err)
+		}
+		if honoured {
+			return "", fmt.Errorf("replaying ClientRequestToken %s applied the transfer twice (balances 40 and 60, want 70 and 30)", token)
+		}
+		// Real DynamoDB always honours tokens; an endpoint that accepts one token for two
+		// different transactions does not implement them at all (moto), which is not a fault
+		// of the table or of this code.
+		notes = append(notes, "not supported by this endpoint: ClientRequestToken idempotency (the replay was applied again and the token was accepted for a different transaction)")
+	case x != 70 || y != 30:
+		return "", fmt.Errorf("after replaying the transfer: balances %d and %d, want 70 and 30", x, y)
+	default:
+		notes = append(notes, "replay with the same ClientRequestToken not applied twice")
+	}
+
+	over := x + 1
+	err = w.ops.Transfer(ctx, a, b, over, w.key("t2"))
+	switch {
+	case err == nil:
+		return "", fmt.Errorf("a transfer of %d from a balance of %d was applied: the transaction was not cancelled", over, x)
+	case !errors.Is(err, wallet.ErrInsufficientFunds):
+		return "", fmt.Errorf("overdrawing transfer: want TransactionCanceledException for insufficient funds: %w", err)
+	}
+	x2, y2, err := balances()
+	if err != nil {
+		return "", err
+	}
+	if x2 != x || y2 != y {
+		return "", fmt.Errorf("the cancelled transfer changed balances from %d and %d to %d and %d", x, y, x2, y2)
+	}
+	notes = append([]string{"transfer of 30 applied to both wallets"}, notes...)
+	notes = append(notes, fmt.Sprintf("overdrawing transfer of %d cancelled as a whole (TransactionCanceledException)", over))
+	return strings.Join(notes, "; "), nil
+}
+
+// tokenHonoured tells whether the endpoint implements ClientRequestToken at all, independently
+// of the transfer code: it sends a fresh probe token with one transaction, then with another,
+// which DynamoDB must refuse with IdempotentParameterMismatch. The probes are condition checks
+// on the two test wallets, so nothing is written either way.
+func (w *writer) tokenHonoured(ctx context.Context, a, b string) (bool, error) {
+	token := w.key("probe")
+	probe := func(id string) error {
+		_, err := w.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			ClientRequestToken: aws.String(token),
+			TransactItems: []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+				TableName:                aws.String(w.table),
+				Key:                      map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: id}},
+				ConditionExpression:      aws.String("attribute_exists(#k)"),
+				ExpressionAttributeNames: map[string]string{"#k": wallet.KeyAttribute},
+			}}},
+		})
+		return err
+	}
+	if err := probe(a); err != nil {
+		return false, err
+	}
+	err := probe(b)
+	var ipm *types.IdempotentParameterMismatchException
+	switch {
+	case errors.As(err, &ipm):
+		return true, nil
+	case err == nil:
+		return false, nil
+	}
+	return false, err
+}
+
+func (w *writer) concurrentIncrements(ctx context.Context) (string, error) {
+	id, err := w.create(ctx, "inc", 0)
+	if err != nil {
+		return "", err
+	}
+	c, k := w.o.Concurrency, w.o.Increments
+	g, gctx := errgroup.WithContext(ctx)
+	for range c {
+		g.Go(func() error {
+			for range k {
+				if _, err := w.ops.Credit(gctx, id, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	got, err := w.balance(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if want := int64(c * k); got != want {
+		return "", fmt.Errorf("%d workers × %d increments: balance %d, want %d (lost or doubled updates)", c, k, got, want)
+	}
+	return fmt.Sprintf("%d workers × %d ADD increments = %d, read back exactly", c, k, c*k), nil
+}
+
+// cleanupBudget is the extra time clean-up may need on a paced table once the burst is spent:
+// one delete per item at the provisioned write rate.
+func (w *writer) cleanupBudget() time.Duration {
+	if w.pacer.WCU <= 0 {
+		return 0
+	}
+	return time.Duration(int64(len(w.keys.list()))/w.pacer.WCU) * time.Second
+}
+
+// cleanup deletes every key the run recorded and proves each is gone with a consistent read.
+// It deletes by key only: it never scans a table that holds real wallets.
+func (w *writer) cleanup(ctx context.Context) (string, int, error) {
+	keys := w.keys.list()
+	if len(keys) == 0 {
+		return "nothing was written", 0, nil
+	}
+	var (
+		mu            sync.Mutex
+		left, unknown []string
+		firstErr      error
+		g             errgroup.Group
+		noteErr       = func(err error) {
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	)
+	g.SetLimit(w.o.Concurrency)
+	for _, k := range keys {
+		g.Go(func() error {
+			// Check even when the delete failed: its response may be what was lost.
+			derr := w.cleanOps.Delete(ctx, k)
+			_, gerr := w.cleanOps.Get(ctx, k)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(gerr, wallet.ErrNotFound):
+			case gerr == nil:
+				left = append(left, k)
+				if derr != nil {
+					noteErr(derr)
+				}
+			default:
+				unknown = append(unknown, k)
+				noteErr(gerr)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	n := len(left) + len(unknown)
+	if n == 0 {
+		return fmt.Sprintf("deleted %d test items; consistent reads find none left", len(keys)), 0, nil
+	}
+	sort.Strings(left)
+	sort.Strings(unknown)
+	var parts []string
+	if len(left) > 0 {
+		parts = append(parts, fmt.Sprintf("%d still present (%s)", len(left), strings.Join(left, ", ")))
+	}
+	if len(unknown) > 0 {
+		parts = append(parts, fmt.Sprintf("%d not confirmed deleted (%s)", len(unknown), strings.Join(unknown, ", ")))
+	}
+	msg := fmt.Sprintf("%d of %d test items may remain: %s; they carry %s=%d, so TTL removes them after %s UTC if enabled",
+		n, len(keys), strings.Join(parts, "; "), wallet.TTLAttribute, w.expires.Unix(), w.expires.UTC().Format("2006-01-02 15:04"))
+	if firstErr != nil {
+		msg += fmt.Sprintf("; first error: %v", firstErr)
+	}
+	return "", n, errors.New(msg)
+}

@@ -1,0 +1,368 @@
+package discover
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+)
+
+// TemplateAPI is the CloudFormation call that reads what a stack declared.
+type TemplateAPI interface {
+	GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error)
+}
+
+// Template returns the template a stack was deployed from. Original, not Processed: CDK
+// templates use no transforms, and the original is the JSON that `cdk synth` wrote.
+func Template(ctx context.Context, cfn TemplateAPI, stack string) ([]byte, error) {
+	out, err := cfn.GetTemplate(ctx, &cloudformation.GetTemplateInput{
+		StackName:     aws.String(stack),
+		TemplateStage: cfntypes.TemplateStageOriginal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get template of stack %s: %w", stack, err)
+	}
+	if aws.ToString(out.TemplateBody) == "" {
+		return nil, fmt.Errorf("get template of stack %s: empty body", stack)
+	}
+	return []byte(aws.ToString(out.TemplateBody)), nil
+}
+
+// CDKOutTemplate is where `cdk synth` writes a stack's template, relative to the CDK app.
+func CDKOutTemplate(appDir, stack string) string {
+	return filepath.Join(appDir, "cdk.out", stack+".template.json")
+}
+
+// Fields of a table's spec, named by their CloudFormation property paths so a difference reads
+// the same way as the template the user wrote (or CDK wrote for them).
+const (
+	FieldKeySchema          = "KeySchema"
+	FieldAttributes         = "AttributeDefinitions" // one field per attribute: AttributeDefinitions.<name>
+	FieldBillingMode        = "BillingMode"
+	FieldReadCapacity       = "ProvisionedThroughput.ReadCapacityUnits"
+	FieldWriteCapacity      = "ProvisionedThroughput.WriteCapacityUnits"
+	FieldDeletionProtection = "DeletionProtectionEnabled"
+	FieldSSE                = "SSESpecification.SSEEnabled"
+	FieldTTLEnabled         = "TimeToLiveSpecification.Enabled"
+	FieldTTLAttribute       = "TimeToLiveSpecification.AttributeName"
+	FieldPITR               = "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
+	FieldTags               = "Tags" // one field per tag: Tags.<key>
+)
+
+// Billing modes as CloudFormation and DynamoDB spell them.
+const (
+	BillingProvisioned   = "PROVISIONED"
+	BillingPayPerRequest = "PAY_PER_REQUEST"
+)
+
+// TableSpec is a table's configuration as flat fields (property path → canonical value), so
+// a declared and a live table compare field by field and a difference reads as field,
+// declared, live.
+type TableSpec struct {
+	LogicalID string
+	TableName string // the literal TableName property; empty when CloudFormation names it
+	Fields    map[string]string
+	// Unresolved are fields whose declared value is an intrinsic function (Ref, Fn::…): only
+	// CloudFormation can evaluate them, so they cannot be compared. A field here also covers
+	// the fields beneath it ("Tags" covers "Tags.Stage").
+	Unresolved []string
+	// Exhaustive means the spec names every attribute definition and tag, so a live one it does
+	// not name is drift. A partial spec (the wallet's essentials) only checks what it names.
+	Exhaustive bool
+}
+
+// Skipped reports whether field is, or is beneath, an unresolved field.
+func (s TableSpec) Skipped(field string) bool {
+	for _, u := range s.Unresolved {
+		if field == u || strings.HasPrefix(field, u+".") {
+			return true
+		}
+	}
+	return false
+}
+
+const intrinsicRef = "Ref"
+
+// ParseTables reads every AWS::DynamoDB::Table resource of a JSON template, in logical-ID
+// order. Properties CloudFormation defaults when absent get those defaults (a table declared
+// without TimeToLiveSpecification must have TTL off), so a change made outside the template is
+// caught even where the template is silent.
+func ParseTables(body []byte) ([]TableSpec, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string         `json:"Type"`
+			Properties map[string]any `json:"Properties"`
+		} `json:"Resources"`
+	}
+	if err := dec.Decode(&tpl); err != nil {
+		return nil, fmt.Errorf("template is not JSON (CDK writes JSON; YAML is not supported): %w", err)
+	}
+	var specs []TableSpec
+	for id, r := range tpl.Resources {
+		if r.Type != tableType {
+			continue
+		}
+		s, err := parseTable(id, r.Properties)
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		specs = append(specs, s)
+	}
+	sort.Slice(specs, func(i, j int) bool { return specs[i].LogicalID < specs[j].LogicalID })
+	return specs, nil
+}
+
+// ErrNoTable means a template declares no table that matches.
+var ErrNoTable = errors.New("no matching " + tableType + " in template")
+
+// SelectTable picks the wallet table among a template's tables: the only one, else the one with
+// the given logical ID, else the one whose literal TableName is name.
+func SelectTable(specs []TableSpec, logicalID, name string) (TableSpec, error) {
+	if len(specs) == 1 {
+		return specs[0], nil
+	}
+	for _, s := range specs {
+		if (logicalID != "" && s.LogicalID == logicalID) || (name != "" && s.TableName == name) {
+			return s, nil
+		}
+	}
+	ids := make([]string, len(specs))
+	for i, s := range specs {
+		ids[i] = s.LogicalID
+	}
+	return TableSpec{}, fmt.Errorf("%d tables declared (%s), none with logical ID %q or TableName %q: %w",
+		len(specs), strings.Join(ids, ", "), logicalID, name, ErrNoTable)
+}
+
+func parseTable(id string, props map[string]any) (TableSpec, error) {
+	s := TableSpec{LogicalID: id, Fields: map[string]string{}, Exhaustive: true}
+	if n, ok := props["TableName"].(string); ok {
+		s.TableName = n
+	}
+	unresolved := func(field string) { s.Unresolved = append(s.Unresolved, field) }
+
+	// KeySchema: "user_id HASH" or "pk HASH, sk RANGE", hash key first as DynamoDB reports it.
+	if v, ok := props[FieldKeySchema]; ok {
+		elems, err := pairs(v, "AttributeName", "KeyType")
+		switch {
+		case errors.Is(err, errIntrinsic):
+			unresolved(FieldKeySchema)
+		case err != nil:
+			return s, fmt.Errorf("%s: %w", FieldKeySchema, err)
+		default:
+			s.Fields[FieldKeySchema] = KeySchemaString(elems)
+		}
+	}
+	if v, ok := props[FieldAttributes]; ok {
+		defs, err := pairs(v, "AttributeName", "AttributeType")
+		switch {
+		case errors.Is(err, errIntrinsic):
+			unresolved(FieldAttributes)
+		case err != nil:
+			return s, fmt.Errorf("%s: %w", FieldAttributes, err)
+		default:
+			for _, d := range defs {
+				s.Fields[FieldAttributes+"."+d[0]] = d[1]
+			}
+		}
+	}
+
+	scalar := func(field string, v any, present bool, def string) error {
+		if !present {
+			if def != "" {
+				s.Fields[field] = def
+			}
+			return nil
+		}
+		str, err := scalarString(v)
+		switch {
+		case errors.Is(err, errIntrinsic):
+			unresolved(field)
+		case err != nil:
+			return fmt.Errorf("%s: %w", field, err)
+		default:
+			s.Fields[field] = str
+		}
+		return nil
+	}
+	// sub reads Property.Sub, where Property itself may be an intrinsic function.
+	sub := func(field string, def string) error {
+		prop, name, _ := strings.Cut(field, ".")
+		var m map[string]any // nil when the property is absent: the default applies
+		if v, ok := props[prop]; ok {
+			if isIntrinsic(v) {
+				if !slices.Contains(s.Unresolved, prop) {
+					unresolved(prop)
+				}
+				return nil
+			}
+			if m, ok = v.(map[string]any); !ok {
+				return fmt.Errorf("%s: want an object, got %T", prop, v)
+			}
+		}
+		v, present := m[name]
+		return scalar(field, v, present, def)
+	}
+
+	v, ok := props[FieldBillingMode]
+	if err := scalar(FieldBillingMode, v, ok, BillingProvisioned); err != nil {
+		return s, err
+	}
+	if _, ok := props["ProvisionedThroughput"]; ok {
+		for _, f := range []string{FieldReadCapacity, FieldWriteCapacity} {
+			if err := sub(f, ""); err != nil {
+				return s, err
+			}
+		}
+	}
+	v, ok = props[FieldDeletionProtection]
+	if err := scalar(FieldDeletionProtection, v, ok, "false"); err != nil {
+		return s, err
+	}
+	if err := sub(FieldSSE, "false"); err != nil {
+		return s, err
+	}
+	if err := sub(FieldTTLEnabled, "false"); err != nil {
+		return s, err
+	}
+	if err := sub(FieldTTLAttribute, ""); err != nil {
+		return s, err
+	}
+	if err := sub(FieldPITR, "false"); err != nil {
+		return s, err
+	}
+	// A disabled TTL has no attribute that matters; comparing it would report noise.
+	if s.Fields[FieldTTLEnabled] == "false" {
+		delete(s.Fields, FieldTTLAttribute)
+	}
+
+	if v, ok := props[FieldTags]; ok {
+		if err := parseTags(&s, v); err != nil {
+			return s, err
+		}
+	}
+	sort.Strings(s.Unresolved)
+	return s, nil
+}
+
+func parseTags(s *TableSpec, v any) error {
+	if isIntrinsic(v) {
+		s.Unresolved = append(s.Unresolved, FieldTags)
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s: want a list, got %T", FieldTags, v)
+	}
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok || isIntrinsic(e) {
+			// Without a literal key, no tag of the table can be said to be undeclared.
+			s.Unresolved = append(s.Unresolved, FieldTags)
+			return nil
+		}
+		k, ok := m["Key"].(string)
+		if !ok {
+			s.Unresolved = append(s.Unresolved, FieldTags)
+			return nil
+		}
+		val, err := scalarString(m["Value"])
+		switch {
+		case errors.Is(err, errIntrinsic):
+			s.Unresolved = append(s.Unresolved, FieldTags+"."+k)
+		case err != nil:
+			return fmt.Errorf("%s.%s: %w", FieldTags, k, err)
+		default:
+			s.Fields[FieldTags+"."+k] = val
+		}
+	}
+	return nil
+}
+
+// KeySchemaString writes a key schema as "name TYPE" pairs, hash key first.
+func KeySchemaString(elems [][2]string) string {
+	sorted := append([][2]string(nil), elems...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i][1] == "HASH" && sorted[j][1] != "HASH" })
+	parts := make([]string, len(sorted))
+	for i, e := range sorted {
+		parts[i] = e[0] + " " + e[1]
+	}
+	return strings.Join(parts, ", ")
+}
+
+var errIntrinsic = errors.New("intrinsic function")
+
+// isIntrinsic recognises {"Ref": …} and {"Fn::…": …}: values only CloudFormation can evaluate.
+func isIntrinsic(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return false
+	}
+	for k := range m {
+		return k == intrinsicRef || strings.HasPrefix(k, "Fn::")
+	}
+	return false
+}
+
+// scalarString canonicalises a literal: CloudFormation accepts 1 and "1", true and "true".
+func scalarString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x), nil
+	case json.Number:
+		return x.String(), nil
+	case bool:
+		if x {
+			return "true", nil
+		}
+		return "false", nil
+	case nil:
+		return "", fmt.Errorf("missing value")
+	}
+	if isIntrinsic(v) {
+		return "", errIntrinsic
+	}
+	return "", fmt.Errorf("want a literal, got %T", v)
+}
+
+// pairs reads a list of objects as (a, b) pairs, e.g. KeySchema's AttributeName and KeyType.
+func pairs(v any, a, b string) ([][2]string, error) {
+	if isIntrinsic(v) {
+		return nil, errIntrinsic
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("want a list, got %T", v)
+	}
+	out := make([][2]string, 0, len(list))
+	for _, e := range list {
+		if isIntrinsic(e) {
+			return nil, errIntrinsic
+		}
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("want objects with %s and %s, got %T", a, b, e)
+		}
+		x, err := scalarString(m[a])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a, err)
+		}
+		y, err := scalarString(m[b])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b, err)
+		}
+		out = append(out, [2]string{x, y})
+	}
+	return out, nil
+}

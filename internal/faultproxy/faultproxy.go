@@ -1,0 +1,194 @@
+// Package faultproxy is a reverse proxy for tests that sits in front of DynamoDB Local or moto
+// and injects the faults real DynamoDB produces under load: throttling, internal errors,
+// latency and dropped connections. It is the honest stand-in for those faults because no local
+// backend throttles or fails on its own; everything it does not inject is the real backend's
+// answer.
+package faultproxy
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Faults are the injection rates, each a probability from 0 to 1, drawn per request in the
+// order below (at most one fault per request, besides Latency).
+type Faults struct {
+	Throttle    float64 // 400 ProvisionedThroughputExceededException, not forwarded
+	ServerError float64 // 500 InternalServerError, not forwarded
+	Drop        float64 // connection closed without an answer, not forwarded
+	// DropAfter forwards the request, then closes the connection without the answer: the
+	// write happened but the client cannot know, the case that tests clean-up hardest.
+	DropAfter float64
+	Latency   time.Duration // added to every affected request
+	// Operations limits injection to these DynamoDB operations ("PutItem"); empty: all.
+	Operations []string
+	Seed       uint64 // for a repeatable sequence of faults
+}
+
+// Counts are how many faults were injected, so a test can prove its faults really happened.
+type Counts struct {
+	Requests, Throttled, ServerErrors, Dropped, DroppedAfter int64
+}
+
+// Proxy is a running fault-injecting proxy.
+type Proxy struct {
+	URL string // http://127.0.0.1:PORT, to use as AWS_ENDPOINT_URL
+
+	srv      *http.Server
+	rp       *httputil.ReverseProxy
+	upstream *url.URL
+
+	mu     sync.Mutex
+	faults Faults
+	rnd    *rand.Rand
+
+	requests, throttled, serverErrors, dropped, droppedAfter atomic.Int64
+}
+
+// Start listens on a free localhost port and forwards to upstream.
+func Start(upstream string, f Faults) (*Proxy, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("fault proxy: upstream %q: %w", upstream, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("fault proxy: %w", err)
+	}
+	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u}
+	p.rp = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		// Keep the Host the client signed; neither backend checks signatures, but a
+		// rewritten Host would not be what the SDK sent.
+		r.Out.Host = r.In.Host
+	}}
+	p.Set(f)
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(l) }()
+	return p, nil
+}
+
+// Set replaces the faults, e.g. to stop injecting before a test inspects the backend.
+func (p *Proxy) Set(f Faults) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = f
+	p.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
+}
+
+// Counts reports the faults injected so far.
+func (p *Proxy) Counts() Counts {
+	return Counts{p.requests.Load(), p.throttled.Load(), p.serverErrors.Load(), p.dropped.Load(), p.droppedAfter.Load()}
+}
+
+// Close stops the proxy.
+func (p *Proxy) Close() error { return p.srv.Close() }
+
+type fault int
+
+const (
+	none fault = iota
+	throttle
+	serverError
+	drop
+	dropAfter
+)
+
+// decide draws the fault for one request.
+func (p *Proxy) decide(op string) (fault, time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.faults
+	if len(f.Operations) > 0 && !contains(f.Operations, op) {
+		return none, 0
+	}
+	x := p.rnd.Float64()
+	for _, c := range []struct {
+		rate float64
+		f    fault
+	}{{f.Throttle, throttle}, {f.ServerError, serverError}, {f.Drop, drop}, {f.DropAfter, dropAfter}} {
+		if x < c.rate {
+			return c.f, f.Latency
+		}
+		x -= c.rate
+	}
+	return none, f.Latency
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.requests.Add(1)
+	// X-Amz-Target: DynamoDB_20120810.PutItem
+	target := r.Header.Get("X-Amz-Target")
+	op := target[strings.LastIndex(target, ".")+1:]
+	f, latency := p.decide(op)
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	switch f {
+	case throttle:
+		p.throttled.Add(1)
+		writeError(w, http.StatusBadRequest, "ProvisionedThroughputExceededException",
+			"The level of configured provisioned throughput for the table was exceeded (injected by faultproxy)")
+	case serverError:
+		p.serverErrors.Add(1)
+		writeError(w, http.StatusInternalServerError, "InternalServerError", "Internal server error (injected by faultproxy)")
+	case drop:
+		p.dropped.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		hangUp(w)
+	case dropAfter:
+		p.droppedAfter.Add(1)
+		p.rp.ServeHTTP(discard{header: http.Header{}}, r)
+		hangUp(w)
+	default:
+		p.rp.ServeHTTP(w, r)
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":%q}`, code, msg)
+}
+
+// hangUp closes the client's connection without a response, as a network failure would.
+func hangUp(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("faultproxy: ResponseWriter cannot be hijacked")
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	_ = conn.Close()
+}
+
+// discard is a ResponseWriter that throws the upstream's answer away.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}

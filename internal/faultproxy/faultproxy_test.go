@@ -1,0 +1,81 @@
+package faultproxy
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFaults(t *testing.T) {
+	var reached atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer up.Close()
+	p, err := Start(up.URL, Faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	call := func(op string) (*http.Response, string, error) {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b), nil
+	}
+
+	if resp, body, err := call("GetItem"); err != nil || resp.StatusCode != 200 || body != "{}" {
+		t.Fatalf("no faults: %v %v %q", resp, err, body)
+	}
+
+	p.Set(Faults{Throttle: 1, Operations: []string{"PutItem"}})
+	if resp, _, _ := call("GetItem"); resp.StatusCode != 200 {
+		t.Fatal("an operation not listed was faulted")
+	}
+	resp, body, err := call("PutItem")
+	if err != nil || resp.StatusCode != 400 || !strings.Contains(body, `"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"`) {
+		t.Fatalf("throttle: %v %v %q", resp, err, body)
+	}
+
+	p.Set(Faults{ServerError: 1})
+	if resp, body, _ := call("GetItem"); resp.StatusCode != 500 || !strings.Contains(body, "InternalServerError") {
+		t.Fatalf("500: %d %q", resp.StatusCode, body)
+	}
+
+	before := reached.Load()
+	p.Set(Faults{Drop: 1})
+	if _, _, err := call("GetItem"); err == nil {
+		t.Fatal("drop: got an answer")
+	}
+	if reached.Load() != before {
+		t.Fatal("a dropped request reached the upstream")
+	}
+	p.Set(Faults{DropAfter: 1})
+	if _, _, err := call("GetItem"); err == nil {
+		t.Fatal("drop after: got an answer")
+	}
+	if reached.Load() != before+1 {
+		t.Fatal("drop after: the request did not reach the upstream")
+	}
+
+	p.Set(Faults{Latency: 50 * time.Millisecond})
+	start := time.Now()
+	if _, _, err := call("GetItem"); err != nil || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("latency: %v after %s", err, time.Since(start))
+	}
+
+	if c := p.Counts(); c.Throttled != 1 || c.ServerErrors != 1 || c.Dropped != 1 || c.DroppedAfter != 1 || c.Requests != 7 {
+		t.Fatalf("counts %+v", c)
+	}
+}

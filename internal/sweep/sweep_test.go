@@ -1,0 +1,469 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"golang.org/x/sync/errgroup"
+)
+
+// One moto for the package. moto keeps each region's tables and stacks apart, so every test
+// works in a region of its own and a sweep in one never sees another test's tables.
+func TestMain(m *testing.M) {
+	s, err := localcloud.StartMoto(context.Background(), localcloud.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local cloud:", err)
+		os.Exit(1)
+	}
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	os.Setenv("AWS_PROFILE", "")
+	os.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+type cloud struct {
+	region string
+	db     *dynamodb.Client
+	cfn    *cloudformation.Client
+	cw     *cloudwatch.Client
+}
+
+func newCloud(t testing.TB, region string) *cloud {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClients(cfg)
+	return &cloud{region, c.DynamoDB.(*dynamodb.Client), c.CloudFormation.(*cloudformation.Client), c.CloudWatch.(*cloudwatch.Client)}
+}
+
+func (c *cloud) clients() Clients {
+	return Clients{Region: c.region, DynamoDB: c.db, CloudFormation: c.cfn, CloudWatch: c.cw}
+}
+
+func (c *cloud) createTable(t testing.TB, name string, tags map[string]string, protected bool) {
+	t.Helper()
+	in := &dynamodb.CreateTableInput{
+		TableName:                 aws.String(name),
+		KeySchema:                 []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions:      []types.AttributeDefinition{{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS}},
+		BillingMode:               types.BillingModeProvisioned,
+		ProvisionedThroughput:     &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(1), WriteCapacityUnits: aws.Int64(1)},
+		DeletionProtectionEnabled: aws.Bool(protected),
+	}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	if _, err := c.db.CreateTable(context.Background(), in); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+}
+
+// tplTable is a table in a hand-written CloudFormation template.
+type tplTable struct {
+	name      string
+	retain    bool
+	protected bool
+	tags      map[string]string
+}
+
+func (c *cloud) createStack(t testing.TB, stack string, tables ...tplTable) {
+	t.Helper()
+	resources := map[string]any{}
+	for i, tb := range tables {
+		var tags []map[string]string
+		for _, k := range sortedKeys(tb.tags) {
+			tags = append(tags, map[string]string{"Key": k, "Value": tb.tags[k]})
+		}
+		r := map[string]any{
+			"Type": "AWS::DynamoDB::Table",
+			"Properties": map[string]any{
+				"TableName":                 tb.name,
+				"KeySchema":                 []any{map[string]string{"AttributeName": "user_id", "KeyType": "HASH"}},
+				"AttributeDefinitions":      []any{map[string]string{"AttributeName": "user_id", "AttributeType": "S"}},
+				"ProvisionedThroughput":     map[string]int{"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+				"DeletionProtectionEnabled": tb.protected,
+				"Tags":                      tags,
+			},
+		}
+		if tb.retain {
+			r["DeletionPolicy"], r["UpdateReplacePolicy"] = "Retain", "Retain"
+		}
+		resources[fmt.Sprintf("Table%d", i)] = r
+	}
+	body, _ := json.Marshal(map[string]any{"Resources": resources})
+	ctx := context.Background()
+	if _, err := c.cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(body))}); err != nil {
+		t.Fatalf("create stack %s: %v", stack, err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(c.cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
+		t.Fatalf("wait for stack %s: %v", stack, err)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// state is every table and live stack in the region: what a dry run must leave as it found.
+func (c *cloud) state(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	var names []string
+	p := dynamodb.NewListTablesPaginator(c.db, &dynamodb.ListTablesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, page.TableNames...)
+	}
+	for _, n := range names {
+		d, err := c.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, fmt.Sprintf("%s protected=%v", n, aws.ToBool(d.Table.DeletionProtectionEnabled)))
+	}
+	out, err := c.cfn.ListStacks(ctx, &cloudformation.ListStacksInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range out.StackSummaries {
+		if s.StackStatus != cfntypes.StackStatusDeleteComplete {
+			names = append(names, "stack "+aws.ToString(s.StackName)+" "+string(s.StackStatus))
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, "\n")
+}
+
+func (c *cloud) exists(t testing.TB, table string) bool {
+	t.Helper()
+	gone, err := Gone(context.Background(), c.db, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return !gone
+}
+
+func (c *cloud) stackLive(t testing.TB, stack string) bool {
+	t.Helper()
+	out, err := c.cfn.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return false
+		}
+		t.Fatal(err)
+	}
+	return out.Stacks[0].StackStatus != cfntypes.StackStatusDeleteComplete
+}
+
+func sweepOnce(t testing.TB, c *cloud, f Filter, o Options, includeProtected, yes bool) Report {
+	t.Helper()
+	ctx := context.Background()
+	found := Discover(ctx, c.clients(), f, o)
+	p := NewPlan([]Found{found}, f, cost.USEast1(), includeProtected)
+	if !yes {
+		return p.DryRun()
+	}
+	return Act(ctx, p, map[string]Clients{c.region: c.clients()}, o)
+}
+
+func byTable(r Report) map[string]Candidate {
+	m := map[string]Candidate{}
+	for _, c := range r.Candidates {
+		m[c.Table] = c
+	}
+	return m
+}
+
+var wallet7d = map[string]string{"Project": "wallet", "Stack": "Wallet-live", "ExpiresAfter": "168h"}
+
+func TestDecoysSurviveAndDryRunChangesNothing(t *testing.T) {
+	c := newCloud(t, "eu-west-1")
+	c.createTable(t, "decoy-untagged", nil, false)
+	c.createTable(t, "decoy-other-project", map[string]string{"Project": "other", "Stack": "Gone-stack"}, false)
+	c.createStack(t, "Wallet-live", tplTable{name: "decoy-live-wallet", tags: wallet7d})
+	c.createTable(t, "orphan-a", map[string]string{"Project": "wallet", "Stack": "Gone-stack"}, false)
+	c.createTable(t, "orphan-b", map[string]string{"Project": "wallet", "aws:cloudformation:stack-name": "Gone-stack"}, false)
+	c.createStack(t, "Wallet-expired", tplTable{name: "expired-dev", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-expired", "ExpiresAfter": "1s"}})
+
+	f := Filter{Now: time.Now().Add(5 * time.Second)} // past the 1s expiry, far from the 168h one
+	before := c.state(t)
+	r := sweepOnce(t, c, f, Options{}, false, false)
+	if after := c.state(t); after != before {
+		t.Fatalf("a dry run changed the cloud:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	got := byTable(r)
+	if len(got) != 3 || got["orphan-a"].Action != WouldDelete || got["orphan-b"].Action != WouldDelete || got["expired-dev"].Stack != "Wallet-expired" {
+		t.Fatalf("dry run candidates: %+v", r.Candidates)
+	}
+	if !slices.Equal(got["expired-dev"].Reasons, []Reason{Expired}) || r.MonthlySavingsUSD != cost.Round(3*0.5694) {
+		t.Fatalf("expired-dev reasons %v, savings %v", got["expired-dev"].Reasons, r.MonthlySavingsUSD)
+	}
+
+	r = sweepOnce(t, c, f, Options{}, false, true)
+	if r.Failures() != 0 || r.DryRun {
+		t.Fatalf("sweep --yes: %+v", r)
+	}
+	for _, d := range []string{"decoy-untagged", "decoy-other-project", "decoy-live-wallet"} {
+		if !c.exists(t, d) {
+			t.Errorf("decoy %s was deleted", d)
+		}
+	}
+	if !c.stackLive(t, "Wallet-live") {
+		t.Error("the live, unexpired stack was deleted")
+	}
+	for _, gone := range []string{"orphan-a", "orphan-b", "expired-dev"} {
+		if c.exists(t, gone) || byTable(r)[gone].Action != Deleted {
+			t.Errorf("%s: still exists or not reported deleted (%+v)", gone, byTable(r)[gone])
+		}
+	}
+	if c.stackLive(t, "Wallet-expired") {
+		t.Error("the expired table's stack was not deleted: the table must go through its stack")
+	}
+}
+
+// countingDB passes every call to the real client and counts ListTables pages.
+type countingDB struct {
+	DynamoDB
+	lists atomic.Int32
+}
+
+func (d *countingDB) ListTables(ctx context.Context, in *dynamodb.ListTablesInput, o ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error) {
+	d.lists.Add(1)
+	return d.DynamoDB.ListTables(ctx, in, o...)
+}
+
+func TestEveryListTablesPageIsRead(t *testing.T) {
+	c := newCloud(t, "us-west-1")
+	for i := range 7 {
+		c.createTable(t, fmt.Sprintf("paged-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	}
+	c.createTable(t, "paged-decoy", nil, false)
+	cl := c.clients()
+	spy := &countingDB{DynamoDB: c.db}
+	cl.DynamoDB = spy
+	f := Filter{}
+	found := Discover(t.Context(), cl, f, Options{PageLimit: 2})
+	p := NewPlan([]Found{found}, f, cost.USEast1(), false)
+	if len(p.Candidates) != 7 {
+		t.Fatalf("found %d of 7 orphaned tables across pages of 2: %+v", len(p.Candidates), p.Candidates)
+	}
+	if n := spy.lists.Load(); n < 4 {
+		t.Fatalf("8 tables in pages of 2 need at least 4 ListTables calls, made %d", n)
+	}
+}
+
+// 105 tables: more than ListTables' default page of 100, with no Limit set at all.
+func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
+	c := newCloud(t, "us-west-2")
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range 105 {
+		g.Go(func() error {
+			c.createTable(t, fmt.Sprintf("many-%03d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+			return nil
+		})
+	}
+	g.Wait()
+	spy := &countingDB{DynamoDB: c.db}
+	cl := c.clients()
+	cl.DynamoDB = spy
+	found := Discover(t.Context(), cl, Filter{}, Options{})
+	p := NewPlan([]Found{found}, Filter{}, cost.USEast1(), false)
+	if len(p.Candidates) != 105 || spy.lists.Load() < 2 {
+		t.Fatalf("found %d of 105 in %d ListTables calls", len(p.Candidates), spy.lists.Load())
+	}
+	r := Act(t.Context(), p, map[string]Clients{c.region: c.clients()}, Options{})
+	if r.Failures() != 0 || r.MonthlySavingsUSD != cost.Round(105*0.5694) {
+		t.Fatalf("failures %d, savings %v: %+v", r.Failures(), r.MonthlySavingsUSD, r.Problems)
+	}
+	if left := c.state(t); left != "" {
+		t.Fatalf("left behind:\n%s", left)
+	}
+}
+
+func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
+	c := newCloud(t, "eu-west-2")
+	c.createStack(t, "Wallet-prod", tplTable{name: "prod-wallet", retain: true, protected: true, tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
+	if err := DeleteStack(t.Context(), c.cfn, "Wallet-prod", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if !c.exists(t, "prod-wallet") {
+		t.Fatal("moto did not honour DeletionPolicy Retain; the test needs it")
+	}
+	r := sweepOnce(t, c, Filter{}, Options{}, false, true)
+	cd := byTable(r)["prod-wallet"]
+	if !slices.Equal(cd.Reasons, []Reason{Orphaned}) || cd.Action != SkippedProtected || !cd.Protected || r.Failures() != 0 {
+		t.Fatalf("protected orphan: %+v", cd)
+	}
+	if !c.exists(t, "prod-wallet") {
+		t.Fatal("a protected table was deleted without --include-protected")
+	}
+	r = sweepOnce(t, c, Filter{}, Options{}, true, true)
+	cd = byTable(r)["prod-wallet"]
+	if cd.Action != Deleted || c.exists(t, "prod-wallet") || !strings.Contains(strings.Join(cd.Notes, ";"), "protection turned off") {
+		t.Fatalf("with --include-protected: %+v", cd)
+	}
+}
+
+func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
+	c := newCloud(t, "ap-south-1")
+	c.createTable(t, "idle-busy", map[string]string{"Project": "wallet"}, false)
+	c.createTable(t, "idle-quiet", map[string]string{"Project": "wallet"}, false)
+	_, err := c.cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{
+		Namespace: aws.String("AWS/DynamoDB"),
+		MetricData: []cwtypes.MetricDatum{{
+			MetricName: aws.String("ConsumedReadCapacityUnits"),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("idle-busy")}},
+			Value:      aws.Float64(2),
+			Timestamp:  aws.Time(time.Now().Add(-10 * time.Minute)),
+			Unit:       cwtypes.StandardUnitCount,
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Filter{IdleFor: time.Hour}
+	r := sweepOnce(t, c, f, Options{}, false, false)
+	got := byTable(r)
+	if _, ok := got["idle-busy"]; ok {
+		t.Errorf("a table read 10 minutes ago is not idle for an hour: %+v", got["idle-busy"])
+	}
+	if q, ok := got["idle-quiet"]; !ok || !slices.Equal(q.Reasons, []Reason{Idle}) {
+		t.Errorf("idle-quiet should be a candidate for being idle: %+v", r.Candidates)
+	}
+	// Without --idle-for neither is a candidate: they have no stack and no expiry.
+	if r := sweepOnce(t, c, Filter{}, Options{}, false, false); len(r.Candidates) != 0 {
+		t.Errorf("without --idle-for: %+v", r.Candidates)
+	}
+}
+
+// failingDB makes DescribeTable fail for one table, as AccessDenied would on real AWS for a
+// table outside the caller's policy: moto has no IAM enforcement by default, so this fault
+// needs a fake in front of the real client.
+type failingDB struct {
+	DynamoDB
+	table string
+}
+
+func (d failingDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, o ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	if aws.ToString(in.TableName) == d.table {
+		return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not allowed"}
+	}
+	return d.DynamoDB.DescribeTable(ctx, in, o...)
+}
+
+func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
+	c := newCloud(t, "ca-central-1")
+	for _, n := range []string{"unreadable-a", "unreadable-b", "unreadable-c"} {
+		c.createTable(t, n, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	}
+	cl := c.clients()
+	cl.DynamoDB = failingDB{c.db, "unreadable-b"}
+	found := Discover(t.Context(), cl, Filter{}, Options{})
+	p := NewPlan([]Found{found}, Filter{}, cost.USEast1(), false)
+	r := p.DryRun()
+	if len(r.Candidates) != 2 || len(r.Problems) != 1 || r.Problems[0].Table != "unreadable-b" || !strings.Contains(r.Problems[0].Error, "AccessDenied") {
+		t.Fatalf("candidates %+v, problems %+v", r.Candidates, r.Problems)
+	}
+	if r.Failures() != 1 {
+		t.Fatal("a table the sweep could not read must count as a failure (exit 1)")
+	}
+}
+
+func TestFailedExportKeepsTheTable(t *testing.T) {
+	c := newCloud(t, "eu-north-1")
+	c.createTable(t, "export-fails", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	c.createStack(t, "Wallet-exp-fail", tplTable{name: "export-fails-stack", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
+	o := Options{Save: func(context.Context, string, string) (string, error) { return "", errors.New("disk full") }}
+	r := sweepOnce(t, c, Filter{Now: time.Now().Add(5 * time.Second)}, o, false, true)
+	if r.Failures() != 2 {
+		t.Fatalf("want both deletions failed, got %+v", r.Candidates)
+	}
+	for _, cd := range r.Candidates {
+		if cd.Action != Failed || !strings.Contains(cd.Error, "disk full") || !c.exists(t, cd.Table) {
+			t.Errorf("%s: %+v (and it must still exist)", cd.Table, cd)
+		}
+	}
+	if !c.stackLive(t, "Wallet-exp-fail") {
+		t.Error("the stack was deleted although its table's export failed")
+	}
+}
+
+// busyDB answers DeleteTable with LimitExceededException and ResourceInUseException before
+// accepting it. Neither moto nor DynamoDB Local ever refuses for being busy, so only a fake can
+// show that the sweep waits and tries again instead of failing.
+type busyDB struct {
+	DynamoDB
+	answers []error
+	calls   int
+}
+
+func (d *busyDB) DeleteTable(context.Context, *dynamodb.DeleteTableInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
+	d.calls++
+	if len(d.answers) > 0 {
+		err := d.answers[0]
+		d.answers = d.answers[1:]
+		return nil, err
+	}
+	return &dynamodb.DeleteTableOutput{}, nil
+}
+
+func (d *busyDB) DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	return nil, &types.ResourceNotFoundException{Message: aws.String("gone")}
+}
+
+func TestBusyAnswersAreRetried(t *testing.T) {
+	b := Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond, Attempts: 5}
+	db := &busyDB{answers: []error{
+		&types.LimitExceededException{Message: aws.String("too many")},
+		&types.ResourceInUseException{Message: aws.String("updating")},
+		&types.LimitExceededException{Message: aws.String("too many")},
+	}}
+	if err := DeleteTable(t.Context(), db, "t", b, time.Second); err != nil || db.calls != 4 {
+		t.Fatalf("after 3 busy answers: err %v, %d calls (want nil, 4)", err, db.calls)
+	}
+	db = &busyDB{answers: []error{&smithy.GenericAPIError{Code: "AccessDeniedException"}}}
+	if err := DeleteTable(t.Context(), db, "t", b, time.Second); err == nil || db.calls != 1 {
+		t.Fatalf("a non-busy error must not be retried: err %v, %d calls", err, db.calls)
+	}
+	db = &busyDB{answers: slices.Repeat([]error{&types.LimitExceededException{}}, 10)}
+	if err := DeleteTable(t.Context(), db, "t", b, time.Second); err == nil || db.calls != 5 {
+		t.Fatalf("retries must be bounded: err %v, %d calls (want 5)", err, db.calls)
+	}
+}

@@ -1,0 +1,512 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
+)
+
+// The teardown, sweep, export and restore commands, run in-process as a user would run them,
+// against one moto. moto keeps regions apart, so each subtest works in a region of its own.
+func TestSweepFamilyCommands(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	for _, k := range []string{"WALLET_PRICE_RCU_HOUR", "WALLET_PRICE_WCU_HOUR", "WALLET_PRICE_GB_MONTH"} {
+		t.Setenv(k, "")
+	}
+	t.Run("bad flags are usage errors with no side effects", testSweepUsageErrors)
+	t.Run("sweep dry run, JSON, then --yes", testSweepJSONAndYes)
+	t.Run("sweep reads every ListTables page", testSweepPages)
+	t.Run("sweep removes an expired table through its live stack", testSweepExpiredViaStack)
+	t.Run("a failed export fails the action and keeps the table", testSweepFailedExport)
+	t.Run("teardown: retained tables exit 1 until --delete-retained", testTeardownRetained)
+	t.Run("teardown and sweep of a protected prod table", testTeardownProtected)
+	t.Run("teardown refuses a protected table the stack would delete", testTeardownBlocked)
+	t.Run("export, delete, restore", testExportRestoreCommands)
+}
+
+func sweepRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+type sweepCloud struct {
+	region string
+	db     *dynamodb.Client
+	cfn    *cloudformation.Client
+}
+
+func newSweepCloud(t *testing.T, region string) *sweepCloud {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sweepCloud{region, dynamodb.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)}
+}
+
+func (c *sweepCloud) table(t *testing.T, name string, tags map[string]string, protected bool) {
+	t.Helper()
+	in := &dynamodb.CreateTableInput{
+		TableName:                 aws.String(name),
+		KeySchema:                 []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions:      []types.AttributeDefinition{{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS}},
+		ProvisionedThroughput:     &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(1), WriteCapacityUnits: aws.Int64(1)},
+		DeletionProtectionEnabled: aws.Bool(protected),
+	}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	if _, err := c.db.CreateTable(context.Background(), in); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+}
+
+type sweepTplTable struct {
+	logicalID, name   string
+	retain, protected bool
+	tags              map[string]string
+}
+
+// stack creates a stack from a hand-written template, as a CDK deploy would leave it.
+func (c *sweepCloud) stack(t *testing.T, name string, tables ...sweepTplTable) {
+	t.Helper()
+	resources := map[string]any{}
+	for _, tb := range tables {
+		var tags []map[string]string
+		for k, v := range tb.tags {
+			tags = append(tags, map[string]string{"Key": k, "Value": v})
+		}
+		r := map[string]any{
+			"Type": "AWS::DynamoDB::Table",
+			"Properties": map[string]any{
+				"TableName":                 tb.name,
+				"KeySchema":                 []any{map[string]string{"AttributeName": "user_id", "KeyType": "HASH"}},
+				"AttributeDefinitions":      []any{map[string]string{"AttributeName": "user_id", "AttributeType": "S"}},
+				"ProvisionedThroughput":     map[string]int{"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+				"DeletionProtectionEnabled": tb.protected,
+				"Tags":                      tags,
+			},
+		}
+		if tb.retain {
+			r["DeletionPolicy"], r["UpdateReplacePolicy"] = "Retain", "Retain"
+		}
+		resources[tb.logicalID] = r
+	}
+	body, _ := json.Marshal(map[string]any{"Resources": resources})
+	ctx := context.Background()
+	if _, err := c.cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
+		t.Fatalf("create stack %s: %v", name, err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(c.cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)}, time.Minute); err != nil {
+		t.Fatalf("wait for stack %s: %v", name, err)
+	}
+}
+
+// state lists the region's tables (with protection) and live stacks.
+func (c *sweepCloud) state(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	var lines []string
+	p := dynamodb.NewListTablesPaginator(c.db, &dynamodb.ListTablesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range page.TableNames {
+			d, err := c.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(n)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprintf("table %s protected=%v", n, aws.ToBool(d.Table.DeletionProtectionEnabled)))
+		}
+	}
+	out, err := c.cfn.ListStacks(ctx, &cloudformation.ListStacksInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range out.StackSummaries {
+		if s.StackStatus != cfntypes.StackStatusDeleteComplete {
+			lines = append(lines, "stack "+aws.ToString(s.StackName))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func (c *sweepCloud) has(t *testing.T, table string) bool {
+	t.Helper()
+	return strings.Contains(c.state(t)+"\n", "table "+table+" ")
+}
+
+func (c *sweepCloud) hasStack(t *testing.T, stack string) bool {
+	t.Helper()
+	return strings.Contains(c.state(t)+"\n", "stack "+stack+"\n")
+}
+
+func testSweepUsageErrors(t *testing.T) {
+	c := newSweepCloud(t, "sa-east-1")
+	c.table(t, "usage-orphan", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	before := c.state(t)
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want []string // in the message: the bad value, and what is allowed
+	}{
+		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--older-than", "abc"}, []string{`"abc"`, "72h"}},
+		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--idle-for", "-1h"}, []string{`"-1h"`, "positive"}},
+		{"", []string{"sweep", "--region", "sa-east-1", "--all-regions", "--yes"}, []string{"--all-regions"}},
+		{"", []string{"sweep", "--region", "Mars", "--yes"}, []string{`"Mars"`, "us-east-1"}},
+		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--concurrency", "0"}, []string{"1 to 64"}},
+		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--price-rcu-hour", "-5"}, []string{`"-5"`, "non-negative"}},
+		{"WALLET_PRICE_GB_MONTH=lots", []string{"sweep", "--region", "sa-east-1", "--yes"}, []string{"WALLET_PRICE_GB_MONTH", `"lots"`}},
+		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--bogus"}, []string{"unknown flag"}},
+		{"", []string{"teardown", "--yes"}, []string{"--stack is required"}},
+		{"", []string{"teardown", "--stack", "Wallet-none", "--region", "sa-east-1", "--yes"}, []string{"not found"}},
+		{"", []string{"export", "--table", "usage-orphan"}, []string{"--to"}},
+		{"", []string{"restore", "--from", t.TempDir(), "--table", "x"}, []string{"no finished export"}},
+		{"", []string{"restore", "--from", ".", "--table", "x", "--billing", "cheap"}, []string{`"cheap"`, "on-demand"}},
+	} {
+		if k, v, ok := strings.Cut(tc.env, "="); ok {
+			t.Setenv(k, v)
+		}
+		code, _, stderr := sweepRun(t, "", tc.args...)
+		if k, _, ok := strings.Cut(tc.env, "="); ok {
+			t.Setenv(k, "")
+		}
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, exitUsage, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr %q does not mention %q", tc.args, stderr, w)
+			}
+		}
+	}
+	if after := c.state(t); after != before {
+		t.Fatalf("a rejected command changed the cloud:\n%s\n→\n%s", before, after)
+	}
+}
+
+// sweepJSON is the documented shape, decoded strictly.
+type sweepJSON struct {
+	DryRun     bool `json:"dry_run"`
+	Candidates []struct {
+		Table          string   `json:"table"`
+		Region         string   `json:"region"`
+		Reasons        []string `json:"reasons"`
+		MonthlyCostUSD float64  `json:"monthly_cost_usd"`
+		Protected      bool     `json:"protected"`
+		Action         string   `json:"action"`
+	} `json:"candidates"`
+	MonthlySavingsUSD *float64 `json:"monthly_savings_usd"`
+}
+
+func decodeSweep(t *testing.T, out string) sweepJSON {
+	t.Helper()
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	for _, k := range []string{"dry_run", "candidates", "monthly_savings_usd"} {
+		if _, ok := raw[k]; !ok {
+			t.Fatalf("JSON lacks %q:\n%s", k, out)
+		}
+	}
+	var r sweepJSON
+	json.Unmarshal([]byte(out), &r)
+	for _, c := range r.Candidates {
+		var m map[string]any
+		b, _ := json.Marshal(c)
+		json.Unmarshal(b, &m)
+		if c.Table == "" || c.Region == "" || len(c.Reasons) == 0 || c.Action == "" {
+			t.Fatalf("candidate missing fields: %+v", c)
+		}
+	}
+	return r
+}
+
+func testSweepJSONAndYes(t *testing.T) {
+	c := newSweepCloud(t, "us-east-2")
+	c.table(t, "json-orphan", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, false)
+	c.table(t, "json-protected", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, true)
+	c.table(t, "json-decoy", map[string]string{"Project": "other", "Stack": "Wallet-gone"}, false)
+	before := c.state(t)
+
+	// Not a terminal: even the account id on stdin does not make it delete.
+	code, out, stderr := sweepRun(t, "123456789012\n", "sweep", "--region", "us-east-2", "--json")
+	if code != exitOK {
+		t.Fatalf("dry run exit %d: %s", code, stderr)
+	}
+	if after := c.state(t); after != before {
+		t.Fatalf("the dry run changed the cloud:\n%s\n→\n%s", before, after)
+	}
+	r := decodeSweep(t, out)
+	if !r.DryRun || len(r.Candidates) != 2 || *r.MonthlySavingsUSD != 0.5694 {
+		t.Fatalf("dry run report: %s", out)
+	}
+	for _, cd := range r.Candidates {
+		want := map[string]string{"json-orphan": "would-delete", "json-protected": "skipped-protected"}[cd.Table]
+		if cd.Action != want || cd.Reasons[0] != "orphaned" || cd.MonthlyCostUSD != 0.5694 || cd.Region != "us-east-2" || cd.Protected != (cd.Table == "json-protected") {
+			t.Errorf("%+v, want action %s", cd, want)
+		}
+	}
+
+	code, out, stderr = sweepRun(t, "", "sweep", "--region", "us-east-2", "--json", "--yes")
+	if code != exitOK {
+		t.Fatalf("--yes exit %d: %s\n%s", code, stderr, out)
+	}
+	r = decodeSweep(t, out)
+	if r.DryRun || *r.MonthlySavingsUSD != 0.5694 {
+		t.Fatalf("--yes report: %s", out)
+	}
+	if c.has(t, "json-orphan") || !c.has(t, "json-protected") || !c.has(t, "json-decoy") {
+		t.Fatalf("after --yes:\n%s", c.state(t))
+	}
+
+	// Every region, each with its own clients: a dry run over all of them finds, in this one, the
+	// protected table left and not the other project's.
+	code, out, stderr = sweepRun(t, "", "sweep", "--all-regions", "--json")
+	if code != exitOK {
+		t.Fatalf("--all-regions: exit %d: %s", code, stderr)
+	}
+	var all struct{ Regions []string }
+	json.Unmarshal([]byte(out), &all)
+	var here []string
+	for _, cd := range decodeSweep(t, out).Candidates {
+		if cd.Region == "us-east-2" {
+			here = append(here, cd.Table)
+		}
+	}
+	if len(all.Regions) != len(sweep.Regions()) || len(here) != 1 || here[0] != "json-protected" {
+		t.Fatalf("--all-regions: %d regions, candidates in us-east-2 %v", len(all.Regions), here)
+	}
+
+	// The text report says what was found, done and what it costs.
+	code, out, _ = sweepRun(t, "", "sweep", "--region", "us-east-2")
+	if code != exitOK || !strings.Contains(out, "json-protected") || !strings.Contains(out, "skipped-protected") || !strings.Contains(out, "0.57") {
+		t.Fatalf("text report (exit %d):\n%s", code, out)
+	}
+}
+
+func testSweepPages(t *testing.T) {
+	c := newSweepCloud(t, "ap-northeast-1")
+	for i := range 5 {
+		c.table(t, fmt.Sprintf("page-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	}
+	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-northeast-1", "--list-page-size", "2", "--json", "--yes")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if r := decodeSweep(t, out); len(r.Candidates) != 5 {
+		t.Fatalf("found %d of 5 tables in pages of 2", len(r.Candidates))
+	}
+	if left := c.state(t); left != "" {
+		t.Fatalf("left: %s", left)
+	}
+}
+
+func testSweepExpiredViaStack(t *testing.T) {
+	c := newSweepCloud(t, "ap-southeast-2")
+	c.stack(t, "Wallet-dev", sweepTplTable{logicalID: "WalletTable", name: "expiring-dev", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
+	c.stack(t, "Wallet-keep", sweepTplTable{logicalID: "WalletTable", name: "fresh-dev", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
+	time.Sleep(1100 * time.Millisecond)
+	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-southeast-2", "--yes", "--older-than", "1s", "--idle-for", "1h")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	if c.hasStack(t, "Wallet-dev") || c.has(t, "expiring-dev") {
+		t.Fatalf("the expired table and its stack should be gone:\n%s", c.state(t))
+	}
+	// Old and idle, but its live stack has not expired: never a candidate.
+	if !c.hasStack(t, "Wallet-keep") || !c.has(t, "fresh-dev") {
+		t.Fatalf("the live, unexpired stack must survive --older-than and --idle-for:\n%s", c.state(t))
+	}
+	if !strings.Contains(out, "Wallet-dev") || !strings.Contains(out, "deleted with stack Wallet-dev") {
+		t.Fatalf("the report should say the table went with its stack:\n%s", out)
+	}
+}
+
+func testSweepFailedExport(t *testing.T) {
+	c := newSweepCloud(t, "eu-west-3")
+	c.table(t, "export-blocked", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	c.table(t, "export-fine", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	dir := t.TempDir()
+	// A file where the table's export directory must go: the export fails, so must the delete.
+	if err := os.WriteFile(filepath.Join(dir, "export-blocked"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := sweepRun(t, "", "sweep", "--region", "eu-west-3", "--yes", "--export", dir, "--json")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	r := decodeSweep(t, out)
+	for _, cd := range r.Candidates {
+		want := map[string]string{"export-blocked": "failed", "export-fine": "deleted"}[cd.Table]
+		if cd.Action != want {
+			t.Errorf("%s: %s, want %s", cd.Table, cd.Action, want)
+		}
+	}
+	if !c.has(t, "export-blocked") || c.has(t, "export-fine") {
+		t.Fatalf("state:\n%s", c.state(t))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "export-fine", "metadata.json")); err != nil {
+		t.Fatalf("the deleted table's export is missing: %v", err)
+	}
+}
+
+func testTeardownRetained(t *testing.T) {
+	c := newSweepCloud(t, "eu-central-1")
+	tags := map[string]string{"Project": "wallet", "Stack": "Wallet-td"}
+	c.stack(t, "Wallet-td",
+		sweepTplTable{logicalID: "Kept", name: "td-kept", retain: true, tags: tags},
+		sweepTplTable{logicalID: "Gone", name: "td-gone", tags: tags})
+	before := c.state(t)
+	code, out, stderr := sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", "eu-central-1")
+	if code != exitOK || c.state(t) != before {
+		t.Fatalf("dry run: exit %d, changed=%v\n%s%s", code, c.state(t) != before, out, stderr)
+	}
+	for _, w := range []string{"td-kept", "Retain", "would-retain", "td-gone", "would-delete", "0.57"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("dry-run plan lacks %q:\n%s", w, out)
+		}
+	}
+
+	export := t.TempDir()
+	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", "eu-central-1", "--yes", "--export", export)
+	if code != exitFailed {
+		t.Fatalf("a retained table must make teardown exit 1, got %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "td-kept ($0.57/month)") || !strings.Contains(out, "retained") {
+		t.Fatalf("the retained table and its cost should be listed:\n%s", out)
+	}
+	if c.hasStack(t, "Wallet-td") || c.has(t, "td-gone") || !c.has(t, "td-kept") {
+		t.Fatalf("after teardown --yes:\n%s", c.state(t))
+	}
+	for _, tb := range []string{"td-kept", "td-gone"} {
+		if _, err := os.Stat(filepath.Join(export, tb, "metadata.json")); err != nil {
+			t.Errorf("--export: %v", err)
+		}
+	}
+
+	c.stack(t, "Wallet-td2", sweepTplTable{logicalID: "Kept", name: "td2-kept", retain: true, tags: map[string]string{"Project": "wallet", "Stack": "Wallet-td2"}})
+	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td2", "--region", "eu-central-1", "--yes", "--delete-retained", "--json")
+	if code != exitOK {
+		t.Fatalf("--delete-retained: exit %d\n%s", code, out)
+	}
+	var td struct {
+		StackDeleted bool `json:"stack_deleted"`
+		Tables       []struct{ Table, Action string }
+	}
+	if err := json.Unmarshal([]byte(out), &td); err != nil || !td.StackDeleted || len(td.Tables) != 1 || td.Tables[0].Action != "deleted" {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if c.has(t, "td2-kept") {
+		t.Fatal("--delete-retained left the retained table")
+	}
+}
+
+func testTeardownProtected(t *testing.T) {
+	c := newSweepCloud(t, "eu-north-1")
+	c.stack(t, "Wallet-prod", sweepTplTable{logicalID: "WalletTable", name: "prod-table", retain: true, protected: true,
+		tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod", "Stage": "prod"}})
+	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-prod", "--region", "eu-north-1", "--yes", "--delete-retained")
+	if code != exitFailed || !strings.Contains(out, "skipped-protected") || !c.has(t, "prod-table") || c.hasStack(t, "Wallet-prod") {
+		t.Fatalf("a protected retained table survives teardown without --include-protected (exit %d):\n%s\n%s", code, out, c.state(t))
+	}
+
+	// Its stack is gone: the sweep finds it orphaned, and keeps it while it is protected.
+	code, out, _ = sweepRun(t, "", "sweep", "--region", "eu-north-1", "--yes", "--json")
+	r := decodeSweep(t, out)
+	if code != exitOK || len(r.Candidates) != 1 || r.Candidates[0].Action != "skipped-protected" || r.Candidates[0].Reasons[0] != "orphaned" || !c.has(t, "prod-table") {
+		t.Fatalf("protected orphan (exit %d): %s", code, out)
+	}
+	code, out, _ = sweepRun(t, "", "sweep", "--region", "eu-north-1", "--yes", "--include-protected")
+	if code != exitOK || c.has(t, "prod-table") || !strings.Contains(out, "deletion protection turned off") {
+		t.Fatalf("--include-protected (exit %d):\n%s", code, out)
+	}
+}
+
+func testTeardownBlocked(t *testing.T) {
+	c := newSweepCloud(t, "ca-west-1")
+	c.stack(t, "Wallet-locked", sweepTplTable{logicalID: "WalletTable", name: "locked-table", protected: true,
+		tags: map[string]string{"Project": "wallet", "Stack": "Wallet-locked"}})
+	before := c.state(t)
+	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes")
+	if code != exitFailed || c.state(t) != before || !strings.Contains(out, "--include-protected") {
+		t.Fatalf("blocked teardown must exit 1 and change nothing (exit %d):\n%s", code, out)
+	}
+	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes", "--include-protected")
+	if code != exitOK || c.has(t, "locked-table") || c.hasStack(t, "Wallet-locked") || !strings.Contains(out, "deletion protection turned off") {
+		t.Fatalf("--include-protected (exit %d):\n%s\n%s", code, out, c.state(t))
+	}
+}
+
+func testExportRestoreCommands(t *testing.T) {
+	c := newSweepCloud(t, "us-west-1")
+	ctx := context.Background()
+	c.table(t, "archive-cmd", nil, false)
+	items := []map[string]types.AttributeValue{
+		{"user_id": &types.AttributeValueMemberS{Value: "a"}, "balance": &types.AttributeValueMemberN{Value: "12345678901234567890123456789012345678"}},
+		{"user_id": &types.AttributeValueMemberS{Value: "b"}, "tags": &types.AttributeValueMemberSS{Value: []string{"x"}}, "raw": &types.AttributeValueMemberB{Value: []byte{0, 255}}},
+	}
+	for _, it := range items {
+		if _, err := c.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("archive-cmd"), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	code, out, stderr := sweepRun(t, "", "export", "--region", "us-west-1", "--table", "archive-cmd", "--to", dir)
+	if code != exitOK || !strings.Contains(out, "Exported 2 items") {
+		t.Fatalf("export: exit %d %s %s", code, out, stderr)
+	}
+	if _, err := c.db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("archive-cmd")}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = sweepRun(t, "", "restore", "--region", "us-west-1", "--from", dir, "--table", "archive-cmd")
+	if code != exitOK || !strings.Contains(out, "Restored 2 items") || !strings.Contains(out, "new table") {
+		t.Fatalf("restore: exit %d %s %s", code, out, stderr)
+	}
+	for _, it := range items {
+		got, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("archive-cmd"), Key: map[string]types.AttributeValue{"user_id": it["user_id"]}, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(got.Item)
+		b, _ := json.Marshal(it)
+		if string(a) != string(b) {
+			t.Errorf("restored %s, exported %s", a, b)
+		}
+	}
+}
+
+func TestSweepConfirmWantsTheAccountID(t *testing.T) {
+	for in, want := range map[string]bool{"123456789012\n": true, "  123456789012  \n": true, "123456789012": true, "yes\n": false, "": false, "12345678901\n": false} {
+		var prompt bytes.Buffer
+		ok, err := sweepConfirm(strings.NewReader(in), &prompt, "123456789012", 3)
+		if err != nil || ok != want {
+			t.Errorf("answer %q: %v, %v; want %v", in, ok, err, want)
+		}
+		if !strings.Contains(prompt.String(), "123456789012") || !strings.Contains(prompt.String(), "3 tables") {
+			t.Errorf("the prompt must name the account and the count: %q", prompt.String())
+		}
+	}
+}
