@@ -57,7 +57,7 @@ test: deps prereqs fmt-check vet ## Format, vet, template tests, integration tes
 
 .PHONY: demo
 demo: deps prereqs build ## Deploy → verify → destroy on the local cloud, with a summary
-	$(GO) run ./tools/localcloud demo
+	$(GO) run ./tools/demo
 
 .PHONY: bench
 bench: deps prereqs ## Benchmarks against the bare SDK and the aws CLI (see README)

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -133,16 +133,10 @@ func sweepBenchCreate(b *testing.B, region, prefix string) []string {
 	for i := range names {
 		names[i] = fmt.Sprintf("%s-%02d", prefix, i)
 		g.Go(func() error {
-			_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-				TableName:             aws.String(names[i]),
-				KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
-				AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS}},
-				ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(1), WriteCapacityUnits: aws.Int64(1)},
-				Tags: []types.Tag{
-					{Key: aws.String("Project"), Value: aws.String("wallet")},
-					{Key: aws.String("Stack"), Value: aws.String("Wallet-long-gone")},
-				},
-			})
+			_, err := db.CreateTable(context.Background(), wallet.TableInput(names[i], map[string]string{
+				wallet.TagProject: wallet.ProjectName,
+				wallet.TagStack:   "Wallet-long-gone",
+			}))
 			return err
 		})
 	}

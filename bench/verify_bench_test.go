@@ -17,6 +17,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -115,12 +116,7 @@ func BenchmarkVerifyRoundtrip(b *testing.B) {
 
 func verifyBenchCreateTable(b *testing.B, db *dynamodb.Client) {
 	ctx := context.Background()
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:             aws.String(verifyBenchTable),
-		KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS}},
-		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(1), WriteCapacityUnits: aws.Int64(1)},
-	})
+	_, err := db.CreateTable(ctx, wallet.TableInput(verifyBenchTable, nil))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,9 +133,10 @@ func verifyBenchClients(b *testing.B) check.Clients {
 	}
 	th := &check.Throttles{}
 	cfg.APIOptions = append(cfg.APIOptions, th.Install)
+	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, check.FillMissingCRC32) }
 	return check.Clients{
-		DynamoDB:  dynamodb.NewFromConfig(cfg),
-		Cleanup:   dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.Retryer = check.CleanupRetryer() }),
+		DynamoDB:  dynamodb.NewFromConfig(cfg, crc),
+		Cleanup:   dynamodb.NewFromConfig(cfg, crc, func(o *dynamodb.Options) { o.Retryer = check.CleanupRetryer() }),
 		Throttles: th,
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
@@ -17,6 +18,7 @@ import (
 
 type checkFlags struct {
 	aws         awsFlags
+	prices      priceFlags
 	stack       string
 	table       string
 	template    string
@@ -55,6 +57,7 @@ func newCheckCmd(io streams) *cobra.Command {
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&f.noPace, "no-pace", false, "do not hold requests to a provisioned table's capacity")
 	f.aws.register(fs)
+	f.prices.register(fs)
 	return cmd
 }
 
@@ -71,6 +74,11 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 	o.Template = f.template
 	o.Roundtrips, o.Concurrency, o.Timeout = f.roundtrips, f.concurrency, f.timeout
 	o.ReadOnly, o.Pace = f.readOnly, !f.noPace
+	prices, err := f.prices.resolve()
+	if err != nil {
+		return err
+	}
+	o.Prices = prices
 	// Every value is checked, the template file read, before the first AWS call.
 	if err := o.Validate(); err != nil {
 		return usageErr("%w", err)
@@ -83,13 +91,19 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 	if err != nil {
 		return err
 	}
+	// The SDK's own warnings belong on the command's stderr, not the process's.
+	cfg.Logger = logging.NewStandardLogger(io.err)
 	throttles := &check.Throttles{}
 	cfg.APIOptions = append(cfg.APIOptions, throttles.Install)
 	o.Region = cfg.Region
+	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, check.FillMissingCRC32) }
 	clients := check.Clients{
-		DynamoDB:       dynamodb.NewFromConfig(cfg),
+		DynamoDB:       dynamodb.NewFromConfig(cfg, crc),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
-		Throttles:      throttles,
+		// A client of its own for clean-up, so the rate the checks' client backed off to
+		// after throttling does not starve the deletes.
+		Cleanup:   dynamodb.NewFromConfig(cfg, crc, func(o *dynamodb.Options) { o.Retryer = check.CleanupRetryer() }),
+		Throttles: throttles,
 	}
 
 	rep, err := check.Run(ctx, clients, o)

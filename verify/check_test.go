@@ -137,7 +137,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 			t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.out)
 		}
 		keys := slices.Sorted(maps.Keys(rep))
-		want := []string{"checks", "leftover_items", "passed", "region", "roundtrips", "run_id", "stack", "table", "throttled"}
+		want := []string{"checks", "leftover_items", "monthly_cost_usd", "passed", "region", "roundtrips", "run_id", "stack", "table", "throttled"}
 		if !slices.Equal(keys, want) {
 			t.Fatalf("keys %v, want %v", keys, want)
 		}
@@ -158,13 +158,28 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		if rt := rep["roundtrips"].(map[string]any); rt["count"] != 10.0 || rt["per_second"].(float64) <= 0 {
 			t.Fatalf("roundtrips %v", rt)
 		}
+		// 1 RCU + 1 WCU for 730 hours at the written-down us-east-1 prices, the table empty again.
+		if got := rep["monthly_cost_usd"]; got != 0.5694 {
+			t.Fatalf("monthly_cost_usd = %v, want 0.5694 for a 1/1 provisioned table", got)
+		}
 		checkNoItemsLeft(t, db, table)
 	})
 
 	t.Run("check subcommand, text report", func(t *testing.T) {
 		r := runCheck(ctx, "check", "--stack", "Wallet-verify", "--roundtrips", "3", "--concurrency", "2")
 		if r.code != exitOK || !strings.Contains(r.out, "CHECK") || !strings.Contains(r.out, "PASS: all 9 checks passed") ||
-			!strings.Contains(r.out, "Latency: 3 put+get pairs") {
+			!strings.Contains(r.out, "Latency: 3 put+get pairs") || !strings.Contains(r.out, "Monthly cost at rest: $0.57") {
+			t.Fatal(r)
+		}
+	})
+
+	t.Run("price flags change the cost; a bad price is a usage error", func(t *testing.T) {
+		r := runCheck(ctx, "--stack", "Wallet-verify", "--read-only", "--json", "--price-wcu-hour", "0", "--price-rcu-hour", "0.001")
+		if r.code != exitOK || !strings.Contains(r.out, `"monthly_cost_usd": 0.73`) {
+			t.Fatal(r)
+		}
+		r = runCheck(ctx, "--stack", "Wallet-verify", "--price-rcu-hour", "cheap")
+		if r.code != exitUsage || !strings.Contains(r.errOut, `"cheap"`) {
 			t.Fatal(r)
 		}
 	})

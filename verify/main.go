@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
 )
 
 const (
@@ -125,4 +126,36 @@ func (f *awsFlags) load(ctx context.Context, o awsconf.Options) (aws.Config, err
 		return aws.Config{}, &exitError{exitUsage, err}
 	}
 	return cfg, nil
+}
+
+// priceFlags override the written-down prices; the environment overrides them first. Every
+// command that shows a monthly cost takes them.
+type priceFlags struct{ rcu, wcu, gb string }
+
+func (f *priceFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.rcu, "price-rcu-hour", "", "US$ per provisioned RCU-hour (default $"+cost.EnvRCUHour+", else the us-east-1 list price)")
+	fs.StringVar(&f.wcu, "price-wcu-hour", "", "US$ per provisioned WCU-hour (default $"+cost.EnvWCUHour+", else the us-east-1 list price)")
+	fs.StringVar(&f.gb, "price-gb-month", "", "US$ per GB-month of storage (default $"+cost.EnvGBMonth+", else the us-east-1 list price)")
+}
+
+func (f *priceFlags) resolve() (cost.Prices, error) {
+	env := map[string]string{}
+	for _, k := range []string{cost.EnvRCUHour, cost.EnvWCUHour, cost.EnvGBMonth} {
+		env[k] = os.Getenv(k)
+	}
+	p, err := cost.USEast1().Override(env)
+	if err != nil {
+		return cost.Prices{}, usageErr("%v", err)
+	}
+	flags := map[string]string{cost.EnvRCUHour: f.rcu, cost.EnvWCUHour: f.wcu, cost.EnvGBMonth: f.gb}
+	names := map[string]string{cost.EnvRCUHour: "--price-rcu-hour", cost.EnvWCUHour: "--price-wcu-hour", cost.EnvGBMonth: "--price-gb-month"}
+	for k, v := range flags {
+		if v == "" {
+			continue
+		}
+		if _, err := cost.ParsePrice(v); err != nil {
+			return cost.Prices{}, usageErr("%s %q: %v", names[k], v, err)
+		}
+	}
+	return p.Override(flags)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ type sweepFlags struct {
 	export           string
 	concurrency      int
 	pageSize         int32
-	prices           sweepPriceFlags
+	prices           priceFlags
 }
 
 func newSweepCmd(io streams) *cobra.Command {
@@ -122,7 +123,7 @@ func runSweep(ctx context.Context, io streams, f sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	regions := sweepDedupe(f.regions)
+	regions := slices.Compact(slices.Sorted(slices.Values(f.regions)))
 	switch {
 	case f.allRegions:
 		regions = sweep.Regions()
@@ -207,16 +208,4 @@ func sweepConfirm(r io.Reader, w io.Writer, account string, n int) (bool, error)
 		fmt.Fprintln(w, "That is not the account id; nothing deleted.")
 	}
 	return ok, nil
-}
-
-func sweepDedupe(s []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }

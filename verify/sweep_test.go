@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // The teardown, sweep, export and restore commands, run in-process as a user would run them,
@@ -64,16 +65,8 @@ func newSweepCloud(t *testing.T, region string) *sweepCloud {
 
 func (c *sweepCloud) table(t *testing.T, name string, tags map[string]string, protected bool) {
 	t.Helper()
-	in := &dynamodb.CreateTableInput{
-		TableName:                 aws.String(name),
-		KeySchema:                 []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions:      []types.AttributeDefinition{{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS}},
-		ProvisionedThroughput:     &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(1), WriteCapacityUnits: aws.Int64(1)},
-		DeletionProtectionEnabled: aws.Bool(protected),
-	}
-	for k, v := range tags {
-		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
+	in := wallet.TableInput(name, tags)
+	in.DeletionProtectionEnabled = aws.Bool(protected)
 	if _, err := c.db.CreateTable(context.Background(), in); err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}

@@ -11,10 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
-	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"golang.org/x/term"
@@ -23,7 +21,7 @@ import (
 func newTeardownCmd(io streams) *cobra.Command {
 	var (
 		cloud  awsFlags
-		prices sweepPriceFlags
+		prices priceFlags
 		stack  string
 		export string
 		yes    bool
@@ -88,37 +86,6 @@ func newTeardownCmd(io streams) *cobra.Command {
 	fs.StringVar(&export, "export", "", "export every table's items into `DIR`/<table> before deleting anything")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
-}
-
-// sweepPriceFlags override the written-down prices; the environment overrides them first.
-type sweepPriceFlags struct{ rcu, wcu, gb string }
-
-func (f *sweepPriceFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.rcu, "price-rcu-hour", "", "US$ per provisioned RCU-hour (default $"+cost.EnvRCUHour+", else the us-east-1 list price)")
-	fs.StringVar(&f.wcu, "price-wcu-hour", "", "US$ per provisioned WCU-hour (default $"+cost.EnvWCUHour+", else the us-east-1 list price)")
-	fs.StringVar(&f.gb, "price-gb-month", "", "US$ per GB-month of storage (default $"+cost.EnvGBMonth+", else the us-east-1 list price)")
-}
-
-func (f *sweepPriceFlags) resolve() (cost.Prices, error) {
-	env := map[string]string{}
-	for _, k := range []string{cost.EnvRCUHour, cost.EnvWCUHour, cost.EnvGBMonth} {
-		env[k] = os.Getenv(k)
-	}
-	p, err := cost.USEast1().Override(env)
-	if err != nil {
-		return cost.Prices{}, usageErr("%v", err)
-	}
-	flags := map[string]string{cost.EnvRCUHour: f.rcu, cost.EnvWCUHour: f.wcu, cost.EnvGBMonth: f.gb}
-	names := map[string]string{cost.EnvRCUHour: "--price-rcu-hour", cost.EnvWCUHour: "--price-wcu-hour", cost.EnvGBMonth: "--price-gb-month"}
-	for k, v := range flags {
-		if v == "" {
-			continue
-		}
-		if _, err := cost.ParsePrice(v); err != nil {
-			return cost.Prices{}, usageErr("%s %q: %v", names[k], v, err)
-		}
-	}
-	return p.Override(flags)
 }
 
 // sweepCheckExportDir refuses an export target that cannot be a directory, before anything happens.

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -105,6 +106,8 @@ type Options struct {
 	Timeout        time.Duration
 	CleanupTimeout time.Duration
 	Region         string // for the report only
+	// Prices turn the live table's capacity and storage into the report's monthly cost.
+	Prices cost.Prices
 }
 
 // Defaults are the command line's defaults.
@@ -118,6 +121,7 @@ func Defaults() Options {
 		Pace:           true,
 		Timeout:        DefaultTimeout,
 		CleanupTimeout: DefaultCleanupTimeout,
+		Prices:         cost.USEast1(),
 	}
 }
 
@@ -243,14 +247,19 @@ func Run(ctx context.Context, c Clients, o Options) (*Report, error) {
 		var err error
 		desc, err = w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: &tgt.table}, o.Timeout)
 		if err != nil {
-			return "", fmt.Errorf("table %s not ACTIVE within --timeout %s: %w", tgt.table, o.Timeout, err)
+			return "", fmt.Errorf("wait up to --timeout %s for table %s to be ACTIVE: %w", o.Timeout, tgt.table, err)
 		}
 		return fmt.Sprintf("ACTIVE (waited %s)", time.Since(start).Round(time.Millisecond)), nil
 	}); err != nil {
 		return rep, interrupted()
 	}
 
-	rep.do(runCtx, Conformance, func(ctx context.Context) (string, error) {
+	// What the table costs standing still: the number the tutorial warns about, next to the
+	// proof that it works.
+	est := cost.Monthly(cost.FromDescription(desc.Table), o.Prices)
+	rep.MonthlyCost, rep.PriceNote = &est, o.Prices.Note(o.Region)
+
+	_ = rep.do(runCtx, Conformance, func(ctx context.Context) (string, error) {
 		res, err := conform(ctx, c, o, tgt, desc.Table)
 		rep.Differences = res.diffs
 		return res.detail, err
@@ -279,7 +288,7 @@ func Run(ctx context.Context, c Clients, o Options) (*Report, error) {
 	// timed-out run must still remove what it wrote.
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout+w.cleanupBudget())
 	defer ccancel()
-	rep.do(cctx, Cleanup, func(ctx context.Context) (string, error) {
+	_ = rep.do(cctx, Cleanup, func(ctx context.Context) (string, error) {
 		detail, left, err := w.cleanup(ctx)
 		rep.LeftoverItems = left
 		return detail, err
@@ -300,6 +309,10 @@ func discoverTable(ctx context.Context, c Clients, o Options) (*target, error) {
 		// One DescribeTable now, so a wrong name or an unreachable endpoint is a discovery
 		// error at once instead of a waiter that polls until --timeout.
 		if _, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &o.Table}); err != nil {
+			var nf *types.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				return nil, fmt.Errorf("table %s not found in region %s (check --table and --region): %w", o.Table, o.Region, err)
+			}
 			return nil, fmt.Errorf("table %s: %w", o.Table, err)
 		}
 		return &target{table: o.Table, detail: fmt.Sprintf("table %s (given by --table)", o.Table)}, nil

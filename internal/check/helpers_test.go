@@ -25,11 +25,15 @@ func testClients(t *testing.T, endpoint string, attempts int) (Clients, *dynamod
 	}
 	th := &Throttles{}
 	cfg.APIOptions = append(cfg.APIOptions, th.Install)
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.APIOptions = append(o.APIOptions, FillMissingCRC32)
+	})
 	cfn := cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	cleanup := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.Retryer = CleanupRetryer()
+		o.APIOptions = append(o.APIOptions, FillMissingCRC32)
 	})
 	return Clients{DynamoDB: db, CloudFormation: cfn, Cleanup: cleanup, Throttles: th}, db
 }

@@ -114,6 +114,23 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		}
 	})
 
+	// Local tables are ACTIVE at once; a fake keeps reporting CREATING.
+	t.Run("a table that never becomes ACTIVE fails active within --timeout", func(t *testing.T) {
+		createTable(t, db, "wallet-creating", tableOpts{onDemand: true})
+		o := tableOptions("wallet-creating")
+		o.Timeout = 1500 * time.Millisecond
+		start := time.Now()
+		rep, err := Run(ctx, Clients{DynamoDB: creating{c.DynamoDB}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active}, Active)
+		wantDetail(t, rep, Active, "ACTIVE", "--timeout 1.5s")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("took %s", d)
+		}
+	})
+
 	// DynamoDB enforces conditions; only a fake can ignore them. This one drops every
 	// ConditionExpression: conditional-create, no-overdraft and transfer must notice.
 	t.Run("a backend ignoring conditions fails the conditional checks", func(t *testing.T) {
@@ -247,7 +264,8 @@ func faultCases(t *testing.T, endpoint string, db *dynamodb.Client) {
 
 	t.Run("throttles, 500s, drops and latency are retried and counted", func(t *testing.T) {
 		createTable(t, db, "wallet-faults", tableOpts{onDemand: true})
-		p := startProxy(t, endpoint, faultproxy.Faults{Throttle: 0.05, ServerError: 0.05, Drop: 0.03, Latency: 2 * time.Millisecond, Seed: 7})
+		p := startProxy(t, endpoint, faultproxy.Faults{Throttle: 0.05, ServerError: 0.05, Drop: 0.03, Latency: 2 * time.Millisecond, Seed: 7,
+			Operations: []string{"PutItem", "GetItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}})
 		c, _ := testClients(t, p.URL, 0)
 		rep, err := Run(ctx, c, tableOptions("wallet-faults"))
 		if err != nil {
@@ -316,6 +334,17 @@ func startProxy(t *testing.T, upstream string, f faultproxy.Faults) *faultproxy.
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	return p
+}
+
+// creating reports the table as CREATING forever.
+type creating struct{ DynamoDB }
+
+func (c creating) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, o ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	out, err := c.DynamoDB.DescribeTable(ctx, in, o...)
+	if err == nil {
+		out.Table.TableStatus = types.TableStatusCreating
+	}
+	return out, err
 }
 
 // countWrites counts item writes.

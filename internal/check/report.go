@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/wallet-dynamodb/wallet/internal/cost"
 )
 
 // Report is the outcome of one run.
@@ -28,6 +30,10 @@ type Report struct {
 	Throttled int64
 	// LeftoverItems counts test items clean-up could not prove deleted.
 	LeftoverItems int
+	// MonthlyCost is the table's cost per month at rest; nil until the table was described.
+	MonthlyCost *cost.Estimate
+	// PriceNote says when the prices are not the table's region's own.
+	PriceNote string
 }
 
 // Result is one check's outcome.
@@ -124,6 +130,9 @@ type jsonReport struct {
 	Roundtrips    jsonLatency  `json:"roundtrips"`
 	Throttled     int64        `json:"throttled"`
 	LeftoverItems int          `json:"leftover_items"`
+	// MonthlyCostUSD is absent when discovery failed before the table could be priced.
+	MonthlyCostUSD *float64 `json:"monthly_cost_usd,omitempty"`
+	PriceNote      string   `json:"price_note,omitempty"`
 }
 
 type jsonCheck struct {
@@ -155,6 +164,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			PerSecond: round2(r.Roundtrips.PerSecond)},
 		Throttled:     r.Throttled,
 		LeftoverItems: r.LeftoverItems,
+		PriceNote:     r.PriceNote,
+	}
+	if r.MonthlyCost != nil {
+		usd := cost.Round(r.MonthlyCost.Total)
+		out.MonthlyCostUSD = &usd
 	}
 	for i, c := range r.Checks {
 		out.Checks[i] = jsonCheck{Name: c.Name, Passed: c.Passed, Detail: c.Detail, DurationMS: ms(c.Duration)}
@@ -194,6 +208,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nLatency: %d put+get pairs, p50 %s, p99 %s, %.1f pairs/s\n", l.Count, round(l.P50), round(l.P99), l.PerSecond)
 	}
 	fmt.Fprintf(&b, "Throttled requests: %d. Test items left behind: %d.\n", r.Throttled, r.LeftoverItems)
+	if c := r.MonthlyCost; c != nil {
+		fmt.Fprintf(&b, "Monthly cost at rest: $%.2f (capacity $%.2f, storage $%.2f)", c.Total, c.Capacity, c.Storage)
+		if r.PriceNote != "" {
+			fmt.Fprintf(&b, "; %s", r.PriceNote)
+		}
+		fmt.Fprintln(&b, ".")
+	}
 	switch failed := r.Failed(); {
 	case r.Interrupted:
 		fmt.Fprintf(&b, "INTERRUPTED after %d checks; clean-up ran and left %d test items.\n", len(r.Checks), r.LeftoverItems)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -70,17 +71,8 @@ func (c *cloud) clients() Clients {
 
 func (c *cloud) createTable(t testing.TB, name string, tags map[string]string, protected bool) {
 	t.Helper()
-	in := &dynamodb.CreateTableInput{
-		TableName:                 aws.String(name),
-		KeySchema:                 []types.KeySchemaElement{{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions:      []types.AttributeDefinition{{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS}},
-		BillingMode:               types.BillingModeProvisioned,
-		ProvisionedThroughput:     &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(1), WriteCapacityUnits: aws.Int64(1)},
-		DeletionProtectionEnabled: aws.Bool(protected),
-	}
-	for k, v := range tags {
-		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
+	in := wallet.TableInput(name, tags)
+	in.DeletionProtectionEnabled = aws.Bool(protected)
 	if _, err := c.db.CreateTable(context.Background(), in); err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}

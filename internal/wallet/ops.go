@@ -68,16 +68,9 @@ func (t *Table) Create(ctx context.Context, w Wallet) error {
 	if w.Balance < 0 {
 		return fmt.Errorf("create wallet %s with balance %d: %w", w.UserID, w.Balance, ErrInvalidAmount)
 	}
-	item := map[string]types.AttributeValue{
-		KeyAttribute:     &types.AttributeValueMemberS{Value: w.UserID},
-		BalanceAttribute: number(w.Balance),
-	}
-	if !w.ExpiresAt.IsZero() {
-		item[TTLAttribute] = number(w.ExpiresAt.Unix())
-	}
 	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(t.name),
-		Item:                     item,
+		Item:                     encode(w),
 		ConditionExpression:      aws.String("attribute_not_exists(#k)"),
 		ExpressionAttributeNames: map[string]string{"#k": KeyAttribute},
 	})
@@ -88,6 +81,29 @@ func (t *Table) Create(ctx context.Context, w Wallet) error {
 		return fmt.Errorf("create wallet %s in %s: %w", w.UserID, t.name, err)
 	}
 	return nil
+}
+
+// Put stores a wallet whether or not one exists, so repeating it is harmless. Only for ids
+// that are unique by construction, as verify's test wallets are; Create is for everything else.
+func (t *Table) Put(ctx context.Context, w Wallet) error {
+	if w.Balance < 0 {
+		return fmt.Errorf("put wallet %s with balance %d: %w", w.UserID, w.Balance, ErrInvalidAmount)
+	}
+	if _, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.name), Item: encode(w)}); err != nil {
+		return fmt.Errorf("put wallet %s in %s: %w", w.UserID, t.name, err)
+	}
+	return nil
+}
+
+func encode(w Wallet) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		KeyAttribute:     &types.AttributeValueMemberS{Value: w.UserID},
+		BalanceAttribute: number(w.Balance),
+	}
+	if !w.ExpiresAt.IsZero() {
+		item[TTLAttribute] = number(w.ExpiresAt.Unix())
+	}
+	return item
 }
 
 // Get reads a wallet with a strongly consistent read: a balance must reflect every write that

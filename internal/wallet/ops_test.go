@@ -121,6 +121,18 @@ func TestOpsOnDynamoDBLocal(t *testing.T) {
 		}
 	})
 
+	t.Run("put replaces, so repeating it is harmless", func(t *testing.T) {
+		for _, bal := range []int64{3, 4, 4} {
+			if err := w.Put(ctx, wallet.Wallet{UserID: "dave", Balance: bal}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantBalances(t, w, map[string]int64{"dave": 4})
+		if err := w.Put(ctx, wallet.Wallet{UserID: "dave", Balance: -1}); !errors.Is(err, wallet.ErrInvalidAmount) {
+			t.Fatalf("negative balance: want ErrInvalidAmount, got %v", err)
+		}
+	})
+
 	t.Run("delete is idempotent", func(t *testing.T) {
 		mustCreate(t, w, "carol", 1)
 		for i := 0; i < 2; i++ {
@@ -136,12 +148,9 @@ func TestOpsOnDynamoDBLocal(t *testing.T) {
 
 func createTable(t *testing.T, db *dynamodb.Client, name string) {
 	t.Helper()
-	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(wallet.KeyAttribute), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(wallet.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
+	in := wallet.TableInput(name, nil)
+	in.BillingMode, in.ProvisionedThroughput = types.BillingModePayPerRequest, nil
+	_, err := db.CreateTable(t.Context(), in)
 	if err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}
