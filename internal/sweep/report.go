@@ -49,14 +49,14 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 	}
 	if r.DryRun {
-		ew.printf("%d candidates: %d would be deleted, %d skipped (protected). Would save $%.2f/month.\n",
-			len(r.Candidates), counts[WouldDelete], counts[SkippedProtected], r.MonthlySavingsUSD)
+		ew.printf("%s: %d would be deleted, %d skipped (protected). Would save $%.2f/month.\n",
+			plural(len(r.Candidates), "candidate"), counts[WouldDelete], counts[SkippedProtected], r.MonthlySavingsUSD)
 		if counts[WouldDelete] > 0 {
 			ew.printf("Nothing was deleted. Pass --yes to delete (on a terminal, you may confirm with the account id instead).\n")
 		}
 	} else {
-		ew.printf("%d candidates: %d deleted, %d skipped (protected), %d failed; %d exported. Saving $%.2f/month.\n",
-			len(r.Candidates), counts[Deleted], counts[SkippedProtected], counts[Failed], saved, r.MonthlySavingsUSD)
+		ew.printf("%s: %d deleted, %d skipped (protected), %d failed; %d exported. Saving $%.2f/month.\n",
+			plural(len(r.Candidates), "candidate"), counts[Deleted], counts[SkippedProtected], counts[Failed], saved, r.MonthlySavingsUSD)
 	}
 	if len(r.Problems) > 0 {
 		ew.printf("Could not find out (%d):\n", len(r.Problems))
@@ -165,3 +165,11 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
+
+// plural writes "1 candidate", "2 candidates".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
