@@ -17,6 +17,11 @@ import (
 // testClients builds the clients verify builds (adaptive retries, the throttle counter), aimed
 // at endpoint: a local backend, or a fault proxy in front of one. attempts bounds retries so
 // that tests of total failure end in seconds.
+// hangGuard bounds the runs that must end promptly (a missing table, a table that never becomes
+// ACTIVE within --timeout). It is a hang guard, not a performance figure: what it catches is a
+// retry loop or a waiter that ignores its bound, which takes minutes.
+const hangGuard = 30 * time.Second
+
 func testClients(t *testing.T, endpoint string, attempts int) (Clients, *dynamodb.Client) {
 	t.Helper()
 	cfg, err := awsconf.Load(t.Context(), awsconf.Options{Adaptive: true, MaxAttempts: attempts})
