@@ -16,11 +16,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
 
 type checkRun struct {
@@ -124,13 +123,13 @@ func TestMissingCredentialsIsAConfigurationError(t *testing.T) {
 func TestCheckCommandOnMoto(t *testing.T) {
 	srv := localcloud.Moto(t)
 	srv.SetEnv(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfn, db := cloudformation.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)
-	ctx := t.Context()
-	table := checkDeployStack(t, cfn, db, "Wallet-verify")
+	fx := fixture.NewClients(t, "")
+	db, ctx := fx.DynamoDB, t.Context()
+	// The wallet table as the CDK app synthesises it, TTL applied as real CloudFormation would.
+	table := fx.Deploy(t, "Wallet-verify", fixture.Table{
+		Tags: map[string]string{"ManagedBy": "cdk", "Project": "wallet", "Stage": "dev"},
+		TTL:  true,
+	})[0]
 
 	t.Run("passes with exit 0 and the JSON report", func(t *testing.T) {
 		r := runCheck(ctx, "--stack", "Wallet-verify", "--json")
@@ -258,47 +257,6 @@ func TestVerifyDoesNotDependOnCDK(t *testing.T) {
 	if !strings.Contains(string(out), "github.com/aws/aws-sdk-go-v2/service/dynamodb\n") {
 		t.Fatalf("go list output does not look like verify's dependencies:\n%s", out)
 	}
-}
-
-// The wallet stack as CDK synthesises it (see internal/check's moto test for the details).
-const checkTemplate = `{
- "Resources": {
-  "WalletTable6E7B8C6A": {
-   "Type": "AWS::DynamoDB::Table",
-   "Properties": {
-    "AttributeDefinitions": [{"AttributeName": "user_id", "AttributeType": "S"}],
-    "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
-    "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
-    "Tags": [{"Key": "ManagedBy", "Value": "cdk"}, {"Key": "Project", "Value": "wallet"}, {"Key": "Stage", "Value": "dev"}],
-    "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": true}
-   },
-   "UpdateReplacePolicy": "Delete",
-   "DeletionPolicy": "Delete"
-  }
- },
- "Outputs": {"TableName": {"Value": {"Ref": "WalletTable6E7B8C6A"}}}
-}`
-
-func checkDeployStack(t *testing.T, cfn *cloudformation.Client, db *dynamodb.Client, stack string) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(checkTemplate)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cloudformation.NewStackCreateCompleteWaiter(cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	table := aws.ToString(out.Stacks[0].Outputs[0].OutputValue)
-	// moto's CloudFormation ignores TimeToLiveSpecification; real CloudFormation applies it.
-	if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)}}); err != nil {
-		t.Fatal(err)
-	}
-	return table
 }
 
 func checkCreateTable(t *testing.T, db *dynamodb.Client, name, key string) {

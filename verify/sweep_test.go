@@ -7,20 +7,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // The teardown, sweep, export and restore commands, run in-process as a user would run them,
@@ -48,117 +44,28 @@ func sweepRun(t *testing.T, stdin string, args ...string) (int, string, string) 
 	return code, out.String(), errb.String()
 }
 
-type sweepCloud struct {
-	region string
-	db     *dynamodb.Client
-	cfn    *cloudformation.Client
-}
+// sweepCloud is the test's own view of one region, apart from the clients the commands build.
+type sweepCloud struct{ fixture.Clients }
 
-func newSweepCloud(t *testing.T, region string) *sweepCloud {
+func newSweepCloud(t *testing.T, region string) sweepCloud {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(region))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sweepCloud{region, dynamodb.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)}
+	return sweepCloud{fixture.NewClients(t, region)}
 }
 
-func (c *sweepCloud) table(t *testing.T, name string, tags map[string]string, protected bool) {
+func (c sweepCloud) has(t *testing.T, table string) bool {
 	t.Helper()
-	in := wallet.TableInput(name, tags)
-	in.DeletionProtectionEnabled = aws.Bool(protected)
-	if _, err := c.db.CreateTable(context.Background(), in); err != nil {
-		t.Fatalf("create table %s: %v", name, err)
-	}
+	return strings.Contains(c.State(t)+"\n", "table "+table+" ")
 }
 
-type sweepTplTable struct {
-	logicalID, name   string
-	retain, protected bool
-	tags              map[string]string
-}
-
-// stack creates a stack from a hand-written template, as a CDK deploy would leave it.
-func (c *sweepCloud) stack(t *testing.T, name string, tables ...sweepTplTable) {
+func (c sweepCloud) hasStack(t *testing.T, stack string) bool {
 	t.Helper()
-	resources := map[string]any{}
-	for _, tb := range tables {
-		var tags []map[string]string
-		for k, v := range tb.tags {
-			tags = append(tags, map[string]string{"Key": k, "Value": v})
-		}
-		r := map[string]any{
-			"Type": "AWS::DynamoDB::Table",
-			"Properties": map[string]any{
-				"TableName":                 tb.name,
-				"KeySchema":                 []any{map[string]string{"AttributeName": "user_id", "KeyType": "HASH"}},
-				"AttributeDefinitions":      []any{map[string]string{"AttributeName": "user_id", "AttributeType": "S"}},
-				"ProvisionedThroughput":     map[string]int{"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
-				"DeletionProtectionEnabled": tb.protected,
-				"Tags":                      tags,
-			},
-		}
-		if tb.retain {
-			r["DeletionPolicy"], r["UpdateReplacePolicy"] = "Retain", "Retain"
-		}
-		resources[tb.logicalID] = r
-	}
-	body, _ := json.Marshal(map[string]any{"Resources": resources})
-	ctx := context.Background()
-	if _, err := c.cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
-		t.Fatalf("create stack %s: %v", name, err)
-	}
-	if err := cloudformation.NewStackCreateCompleteWaiter(c.cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)}, time.Minute); err != nil {
-		t.Fatalf("wait for stack %s: %v", name, err)
-	}
-}
-
-// state lists the region's tables (with protection) and live stacks.
-func (c *sweepCloud) state(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	var lines []string
-	p := dynamodb.NewListTablesPaginator(c.db, &dynamodb.ListTablesInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range page.TableNames {
-			d, err := c.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(n)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, fmt.Sprintf("table %s protected=%v", n, aws.ToBool(d.Table.DeletionProtectionEnabled)))
-		}
-	}
-	out, err := c.cfn.ListStacks(ctx, &cloudformation.ListStacksInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range out.StackSummaries {
-		if s.StackStatus != cfntypes.StackStatusDeleteComplete {
-			lines = append(lines, "stack "+aws.ToString(s.StackName))
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
-func (c *sweepCloud) has(t *testing.T, table string) bool {
-	t.Helper()
-	return strings.Contains(c.state(t)+"\n", "table "+table+" ")
-}
-
-func (c *sweepCloud) hasStack(t *testing.T, stack string) bool {
-	t.Helper()
-	return strings.Contains(c.state(t)+"\n", "stack "+stack+"\n")
+	return strings.Contains(c.State(t)+"\n", "stack "+stack+" ")
 }
 
 func testSweepUsageErrors(t *testing.T) {
 	c := newSweepCloud(t, "sa-east-1")
-	c.table(t, "usage-orphan", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
-	before := c.state(t)
+	c.CreateTable(t, "usage-orphan", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	before := c.State(t)
 	for _, tc := range []struct {
 		env  string
 		args []string
@@ -194,7 +101,7 @@ func testSweepUsageErrors(t *testing.T) {
 			}
 		}
 	}
-	if after := c.state(t); after != before {
+	if after := c.State(t); after != before {
 		t.Fatalf("a rejected command changed the cloud:\n%s\n→\n%s", before, after)
 	}
 }
@@ -239,17 +146,17 @@ func decodeSweep(t *testing.T, out string) sweepJSON {
 
 func testSweepJSONAndYes(t *testing.T) {
 	c := newSweepCloud(t, "us-east-2")
-	c.table(t, "json-orphan", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, false)
-	c.table(t, "json-protected", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, true)
-	c.table(t, "json-decoy", map[string]string{"Project": "other", "Stack": "Wallet-gone"}, false)
-	before := c.state(t)
+	c.CreateTable(t, "json-orphan", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, false)
+	c.CreateTable(t, "json-protected", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, true)
+	c.CreateTable(t, "json-decoy", map[string]string{"Project": "other", "Stack": "Wallet-gone"}, false)
+	before := c.State(t)
 
 	// Not a terminal: even the account id on stdin does not make it delete.
 	code, out, stderr := sweepRun(t, "123456789012\n", "sweep", "--region", "us-east-2", "--json")
 	if code != exitOK {
 		t.Fatalf("dry run exit %d: %s", code, stderr)
 	}
-	if after := c.state(t); after != before {
+	if after := c.State(t); after != before {
 		t.Fatalf("the dry run changed the cloud:\n%s\n→\n%s", before, after)
 	}
 	r := decodeSweep(t, out)
@@ -272,7 +179,7 @@ func testSweepJSONAndYes(t *testing.T) {
 		t.Fatalf("--yes report: %s", out)
 	}
 	if c.has(t, "json-orphan") || !c.has(t, "json-protected") || !c.has(t, "json-decoy") {
-		t.Fatalf("after --yes:\n%s", c.state(t))
+		t.Fatalf("after --yes:\n%s", c.State(t))
 	}
 
 	// Every region, each with its own clients: a dry run over all of them finds, in this one, the
@@ -303,7 +210,7 @@ func testSweepJSONAndYes(t *testing.T) {
 func testSweepPages(t *testing.T) {
 	c := newSweepCloud(t, "ap-northeast-1")
 	for i := range 5 {
-		c.table(t, fmt.Sprintf("page-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+		c.CreateTable(t, fmt.Sprintf("page-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
 	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-northeast-1", "--list-page-size", "2", "--json", "--yes")
 	if code != exitOK {
@@ -312,26 +219,26 @@ func testSweepPages(t *testing.T) {
 	if r := decodeSweep(t, out); len(r.Candidates) != 5 {
 		t.Fatalf("found %d of 5 tables in pages of 2", len(r.Candidates))
 	}
-	if left := c.state(t); left != "" {
+	if left := c.State(t); left != "" {
 		t.Fatalf("left: %s", left)
 	}
 }
 
 func testSweepExpiredViaStack(t *testing.T) {
 	c := newSweepCloud(t, "ap-southeast-2")
-	c.stack(t, "Wallet-dev", sweepTplTable{logicalID: "WalletTable", name: "expiring-dev", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
-	c.stack(t, "Wallet-keep", sweepTplTable{logicalID: "WalletTable", name: "fresh-dev", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
+	c.CreateStack(t, "Wallet-dev", fixture.Table{LogicalID: "WalletTable", Name: "expiring-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
+	c.CreateStack(t, "Wallet-keep", fixture.Table{LogicalID: "WalletTable", Name: "fresh-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
 	time.Sleep(1100 * time.Millisecond)
 	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-southeast-2", "--yes", "--older-than", "1s", "--idle-for", "1h")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
 	if c.hasStack(t, "Wallet-dev") || c.has(t, "expiring-dev") {
-		t.Fatalf("the expired table and its stack should be gone:\n%s", c.state(t))
+		t.Fatalf("the expired table and its stack should be gone:\n%s", c.State(t))
 	}
 	// Old and idle, but its live stack has not expired: never a candidate.
 	if !c.hasStack(t, "Wallet-keep") || !c.has(t, "fresh-dev") {
-		t.Fatalf("the live, unexpired stack must survive --older-than and --idle-for:\n%s", c.state(t))
+		t.Fatalf("the live, unexpired stack must survive --older-than and --idle-for:\n%s", c.State(t))
 	}
 	if !strings.Contains(out, "Wallet-dev") || !strings.Contains(out, "deleted with stack Wallet-dev") {
 		t.Fatalf("the report should say the table went with its stack:\n%s", out)
@@ -340,8 +247,8 @@ func testSweepExpiredViaStack(t *testing.T) {
 
 func testSweepFailedExport(t *testing.T) {
 	c := newSweepCloud(t, "eu-west-3")
-	c.table(t, "export-blocked", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
-	c.table(t, "export-fine", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	c.CreateTable(t, "export-blocked", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	c.CreateTable(t, "export-fine", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	dir := t.TempDir()
 	// A file where the table's export directory must go: the export fails, so must the delete.
 	if err := os.WriteFile(filepath.Join(dir, "export-blocked"), nil, 0o600); err != nil {
@@ -359,7 +266,7 @@ func testSweepFailedExport(t *testing.T) {
 		}
 	}
 	if !c.has(t, "export-blocked") || c.has(t, "export-fine") {
-		t.Fatalf("state:\n%s", c.state(t))
+		t.Fatalf("state:\n%s", c.State(t))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "export-fine", "metadata.json")); err != nil {
 		t.Fatalf("the deleted table's export is missing: %v", err)
@@ -369,13 +276,13 @@ func testSweepFailedExport(t *testing.T) {
 func testTeardownRetained(t *testing.T) {
 	c := newSweepCloud(t, "eu-central-1")
 	tags := map[string]string{"Project": "wallet", "Stack": "Wallet-td"}
-	c.stack(t, "Wallet-td",
-		sweepTplTable{logicalID: "Kept", name: "td-kept", retain: true, tags: tags},
-		sweepTplTable{logicalID: "Gone", name: "td-gone", tags: tags})
-	before := c.state(t)
+	c.CreateStack(t, "Wallet-td",
+		fixture.Table{LogicalID: "Kept", Name: "td-kept", Retain: true, Tags: tags},
+		fixture.Table{LogicalID: "Gone", Name: "td-gone", Tags: tags})
+	before := c.State(t)
 	code, out, stderr := sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", "eu-central-1")
-	if code != exitOK || c.state(t) != before {
-		t.Fatalf("dry run: exit %d, changed=%v\n%s%s", code, c.state(t) != before, out, stderr)
+	if code != exitOK || c.State(t) != before {
+		t.Fatalf("dry run: exit %d, changed=%v\n%s%s", code, c.State(t) != before, out, stderr)
 	}
 	for _, w := range []string{"td-kept", "Retain", "would-retain", "td-gone", "would-delete", "0.57"} {
 		if !strings.Contains(out, w) {
@@ -392,7 +299,7 @@ func testTeardownRetained(t *testing.T) {
 		t.Fatalf("the retained table and its cost should be listed:\n%s", out)
 	}
 	if c.hasStack(t, "Wallet-td") || c.has(t, "td-gone") || !c.has(t, "td-kept") {
-		t.Fatalf("after teardown --yes:\n%s", c.state(t))
+		t.Fatalf("after teardown --yes:\n%s", c.State(t))
 	}
 	for _, tb := range []string{"td-kept", "td-gone"} {
 		if _, err := os.Stat(filepath.Join(export, tb, "metadata.json")); err != nil {
@@ -400,7 +307,7 @@ func testTeardownRetained(t *testing.T) {
 		}
 	}
 
-	c.stack(t, "Wallet-td2", sweepTplTable{logicalID: "Kept", name: "td2-kept", retain: true, tags: map[string]string{"Project": "wallet", "Stack": "Wallet-td2"}})
+	c.CreateStack(t, "Wallet-td2", fixture.Table{LogicalID: "Kept", Name: "td2-kept", Retain: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-td2"}})
 	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td2", "--region", "eu-central-1", "--yes", "--delete-retained", "--json")
 	if code != exitOK {
 		t.Fatalf("--delete-retained: exit %d\n%s", code, out)
@@ -419,11 +326,11 @@ func testTeardownRetained(t *testing.T) {
 
 func testTeardownProtected(t *testing.T) {
 	c := newSweepCloud(t, "eu-north-1")
-	c.stack(t, "Wallet-prod", sweepTplTable{logicalID: "WalletTable", name: "prod-table", retain: true, protected: true,
-		tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod", "Stage": "prod"}})
+	c.CreateStack(t, "Wallet-prod", fixture.Table{LogicalID: "WalletTable", Name: "prod-table", Retain: true, Protected: true,
+		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod", "Stage": "prod"}})
 	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-prod", "--region", "eu-north-1", "--yes", "--delete-retained")
 	if code != exitFailed || !strings.Contains(out, "skipped-protected") || !c.has(t, "prod-table") || c.hasStack(t, "Wallet-prod") {
-		t.Fatalf("a protected retained table survives teardown without --include-protected (exit %d):\n%s\n%s", code, out, c.state(t))
+		t.Fatalf("a protected retained table survives teardown without --include-protected (exit %d):\n%s\n%s", code, out, c.State(t))
 	}
 
 	// Its stack is gone: the sweep finds it orphaned, and keeps it while it is protected.
@@ -440,29 +347,29 @@ func testTeardownProtected(t *testing.T) {
 
 func testTeardownBlocked(t *testing.T) {
 	c := newSweepCloud(t, "ca-west-1")
-	c.stack(t, "Wallet-locked", sweepTplTable{logicalID: "WalletTable", name: "locked-table", protected: true,
-		tags: map[string]string{"Project": "wallet", "Stack": "Wallet-locked"}})
-	before := c.state(t)
+	c.CreateStack(t, "Wallet-locked", fixture.Table{LogicalID: "WalletTable", Name: "locked-table", Protected: true,
+		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-locked"}})
+	before := c.State(t)
 	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes")
-	if code != exitFailed || c.state(t) != before || !strings.Contains(out, "--include-protected") {
+	if code != exitFailed || c.State(t) != before || !strings.Contains(out, "--include-protected") {
 		t.Fatalf("blocked teardown must exit 1 and change nothing (exit %d):\n%s", code, out)
 	}
 	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes", "--include-protected")
 	if code != exitOK || c.has(t, "locked-table") || c.hasStack(t, "Wallet-locked") || !strings.Contains(out, "deletion protection turned off") {
-		t.Fatalf("--include-protected (exit %d):\n%s\n%s", code, out, c.state(t))
+		t.Fatalf("--include-protected (exit %d):\n%s\n%s", code, out, c.State(t))
 	}
 }
 
 func testExportRestoreCommands(t *testing.T) {
 	c := newSweepCloud(t, "us-west-1")
 	ctx := context.Background()
-	c.table(t, "archive-cmd", nil, false)
+	c.CreateTable(t, "archive-cmd", nil, false)
 	items := []map[string]types.AttributeValue{
 		{"user_id": &types.AttributeValueMemberS{Value: "a"}, "balance": &types.AttributeValueMemberN{Value: "12345678901234567890123456789012345678"}},
 		{"user_id": &types.AttributeValueMemberS{Value: "b"}, "tags": &types.AttributeValueMemberSS{Value: []string{"x"}}, "raw": &types.AttributeValueMemberB{Value: []byte{0, 255}}},
 	}
 	for _, it := range items {
-		if _, err := c.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("archive-cmd"), Item: it}); err != nil {
+		if _, err := c.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("archive-cmd"), Item: it}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -471,7 +378,7 @@ func testExportRestoreCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Exported 2 items") {
 		t.Fatalf("export: exit %d %s %s", code, out, stderr)
 	}
-	if _, err := c.db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("archive-cmd")}); err != nil {
+	if _, err := c.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("archive-cmd")}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, stderr = sweepRun(t, "", "restore", "--region", "us-west-1", "--from", dir, "--table", "archive-cmd")
@@ -479,7 +386,7 @@ func testExportRestoreCommands(t *testing.T) {
 		t.Fatalf("restore: exit %d %s %s", code, out, stderr)
 	}
 	for _, it := range items {
-		got, err := c.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("archive-cmd"), Key: map[string]types.AttributeValue{"user_id": it["user_id"]}, ConsistentRead: aws.Bool(true)})
+		got, err := c.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("archive-cmd"), Key: map[string]types.AttributeValue{"user_id": it["user_id"]}, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}

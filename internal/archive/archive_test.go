@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
 
 // One DynamoDB Local for the package: the round trip is about DynamoDB's own type system, and
@@ -23,11 +23,7 @@ import (
 func localDB(t *testing.T) *dynamodb.Client {
 	t.Helper()
 	localcloud.DynamoDBLocal(t).SetEnv(t)
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dynamodb.NewFromConfig(cfg)
+	return fixture.NewClients(t, "").DynamoDB
 }
 
 // everyType is an item with each DynamoDB type, nested, including numbers float64 would ruin.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,42 +15,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
 
-// walletTemplate mirrors what the CDK app synthesises for a dev stack: the table with its
-// stack tags copied onto it, TTL on expires_at, provisioned 1/1, and outputs built from
-// intrinsic functions. CDK's BootstrapVersion parameter and rule are left out: they need the
-// SSM parameter `cdk bootstrap` creates; the real `cdk deploy` end-to-end tests cover them.
-const walletTemplate = `{
- "Resources": {
-  "WalletTable6E7B8C6A": {
-   "Type": "AWS::DynamoDB::Table",
-   "Properties": {
-    "AttributeDefinitions": [{"AttributeName": "user_id", "AttributeType": "S"}],
-    "DeletionProtectionEnabled": false,
-    "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
-    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
-    "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
-    "SSESpecification": {"SSEEnabled": false},
-    "Tags": [
-     {"Key": "ExpiresAfter", "Value": "168h"},
-     {"Key": "ManagedBy", "Value": "cdk"},
-     {"Key": "Project", "Value": "wallet"},
-     {"Key": "Stack", "Value": "Wallet-dev"},
-     {"Key": "Stage", "Value": "dev"}
-    ],
-    "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": true}
-   },
-   "UpdateReplacePolicy": "Delete",
-   "DeletionPolicy": "Delete",
-   "Metadata": {"aws:cdk:path": "Wallet-dev/WalletTable/Resource"}
-  }
- },
- "Outputs": {
-  "TableName": {"Value": {"Ref": "WalletTable6E7B8C6A"}},
-  "TableArn": {"Value": {"Fn::GetAtt": ["WalletTable6E7B8C6A", "Arn"]}}
- }
-}`
+// devTable mirrors what the CDK app synthesises for a dev stack: the table with its stack tags
+// copied onto it, TTL on expires_at, point-in-time recovery, provisioned 1/1.
+var devTable = fixture.Table{
+	Tags: map[string]string{"ExpiresAfter": "168h", "ManagedBy": "cdk", "Project": "wallet", "Stack": "Wallet-dev", "Stage": "dev"},
+	TTL:  true,
+	PITR: true,
+}
 
 // The checks against a stack created through moto's CloudFormation, so discovery, GetTemplate
 // and conformance run for real. One moto for all cases, a stack per case.
@@ -59,7 +32,7 @@ func TestOnMotoStack(t *testing.T) {
 	srv := localcloud.Moto(t)
 	srv.SetEnv(t)
 	c, db := testClients(t, srv.Endpoint, 0)
-	cfn := c.CloudFormation.(*cloudformation.Client)
+	fx := fixture.NewClients(t, "")
 	ctx := t.Context()
 
 	stackOptions := func(stack string) Options {
@@ -70,7 +43,7 @@ func TestOnMotoStack(t *testing.T) {
 	}
 
 	t.Run("every check passes on a deployed stack", func(t *testing.T) {
-		table := deployStack(t, cfn, db, "Wallet-pass", true)
+		table := fx.Deploy(t, "Wallet-pass", devTable)[0]
 		rep, err := Run(ctx, c, stackOptions("Wallet-pass"))
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +60,7 @@ func TestOnMotoStack(t *testing.T) {
 	})
 
 	t.Run("drifted capacity fails conformance", func(t *testing.T) {
-		table := deployStack(t, cfn, db, "Wallet-drift", true)
+		table := fx.Deploy(t, "Wallet-drift", devTable)[0]
 		if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table),
 			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}}); err != nil {
 			t.Fatal(err)
@@ -110,7 +83,7 @@ func TestOnMotoStack(t *testing.T) {
 	})
 
 	t.Run("changed and undeclared tags are drift", func(t *testing.T) {
-		table := deployStack(t, cfn, db, "Wallet-tags", true)
+		table := fx.Deploy(t, "Wallet-tags", devTable)[0]
 		arn := tableArn(t, db, table)
 		if _, err := db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{
 			{Key: aws.String("Project"), Value: aws.String("other")},
@@ -135,7 +108,7 @@ func TestOnMotoStack(t *testing.T) {
 	// PointInTimeRecoverySpecification: a real gap between declared and live, which
 	// conformance must report.
 	t.Run("settings the stack declared but the table lacks are drift", func(t *testing.T) {
-		deployStack(t, cfn, db, "Wallet-nottl", false)
+		fx.CreateStack(t, "Wallet-nottl", devTable)
 		o := stackOptions("Wallet-nottl")
 		o.ReadOnly = true
 		rep, err := Run(ctx, c, o)
@@ -149,7 +122,7 @@ func TestOnMotoStack(t *testing.T) {
 	})
 
 	t.Run("without the deployed template, cdk.out then the essentials", func(t *testing.T) {
-		deployStack(t, cfn, db, "Wallet-notemplate", true)
+		fx.Deploy(t, "Wallet-notemplate", devTable)
 		broken := Clients{DynamoDB: c.DynamoDB, CloudFormation: noTemplate{c.CloudFormation}}
 		o := stackOptions("Wallet-notemplate")
 		o.ReadOnly = true
@@ -157,7 +130,7 @@ func TestOnMotoStack(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte(walletTemplate), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(fixture.Template(devTable)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		rep, err := Run(ctx, broken, o)
@@ -179,10 +152,11 @@ func TestOnMotoStack(t *testing.T) {
 	})
 
 	t.Run("a --template file is the declared spec", func(t *testing.T) {
-		table := deployStack(t, cfn, db, "Wallet-file", true)
+		table := fx.Deploy(t, "Wallet-file", devTable)[0]
 		file := filepath.Join(t.TempDir(), "wallet.template.json")
-		body := strings.Replace(walletTemplate, `"ReadCapacityUnits": 1`, `"ReadCapacityUnits": 2`, 1)
-		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		declared := devTable
+		declared.Read = 2
+		if err := os.WriteFile(file, []byte(fixture.Template(declared)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		o := stackOptions("")
@@ -208,39 +182,6 @@ func TestOnMotoStack(t *testing.T) {
 			t.Fatalf("took %s", d)
 		}
 	})
-}
-
-// deployStack creates a stack from walletTemplate and returns its table's name. fixUp applies
-// the two properties moto's CloudFormation ignores (moto/dynamodb/models/table.py,
-// create_from_cloudformation_json), as real CloudFormation would.
-func deployStack(t *testing.T, cfn *cloudformation.Client, db *dynamodb.Client, stack string, fixUp bool) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(walletTemplate)}); err != nil {
-		t.Fatalf("create stack %s: %v", stack, err)
-	}
-	if err := cloudformation.NewStackCreateCompleteWaiter(cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	st, err := discover.Describe(ctx, cfn, stack)
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := st.TableName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fixUp {
-		if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
-			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(table),
-			PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return table
 }
 
 func tableArn(t *testing.T, db *dynamodb.Client, table string) string {

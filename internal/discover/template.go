@@ -78,6 +78,10 @@ type TableSpec struct {
 	// Exhaustive means the spec names every attribute definition and tag, so a live one it does
 	// not name is drift. A partial spec (the wallet's essentials) only checks what it names.
 	Exhaustive bool
+	// DeletionPolicy is the resource's: Delete (also when absent), Retain, RetainExceptOnCreate,
+	// Snapshot, or "unknown" when an intrinsic function decides it. Teardown reads it to know
+	// which tables will outlive their stack.
+	DeletionPolicy string
 }
 
 // Skipped reports whether field is, or is beneath, an unresolved field.
@@ -101,8 +105,9 @@ func ParseTables(body []byte) ([]TableSpec, error) {
 	dec.UseNumber()
 	var tpl struct {
 		Resources map[string]struct {
-			Type       string         `json:"Type"`
-			Properties map[string]any `json:"Properties"`
+			Type           string         `json:"Type"`
+			DeletionPolicy any            `json:"DeletionPolicy"`
+			Properties     map[string]any `json:"Properties"`
 		} `json:"Resources"`
 	}
 	if err := dec.Decode(&tpl); err != nil {
@@ -116,6 +121,14 @@ func ParseTables(body []byte) ([]TableSpec, error) {
 		s, err := parseTable(id, r.Properties)
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		switch p := r.DeletionPolicy.(type) {
+		case nil:
+			s.DeletionPolicy = "Delete" // CloudFormation's default for a table
+		case string:
+			s.DeletionPolicy = p
+		default:
+			s.DeletionPolicy = "unknown" // an intrinsic function: only CloudFormation can say
 		}
 		specs = append(specs, s)
 	}

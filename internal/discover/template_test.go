@@ -2,6 +2,7 @@ package discover
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -158,5 +159,25 @@ func TestCDKOutTemplatePath(t *testing.T) {
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestParseTablesReadsDeletionPolicy(t *testing.T) {
+	table := `{"Type": "AWS::DynamoDB::Table", %s "Properties": {"KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}]}}`
+	body := `{"Resources": {` +
+		`"Absent": ` + fmt.Sprintf(table, "") + `,` +
+		`"Kept": ` + fmt.Sprintf(table, `"DeletionPolicy": "Retain",`) + `,` +
+		`"Computed": ` + fmt.Sprintf(table, `"DeletionPolicy": {"Fn::If": ["IsProd", "Retain", "Delete"]},`) + `}}`
+	specs, err := ParseTables([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range specs {
+		got[s.LogicalID] = s.DeletionPolicy
+	}
+	want := map[string]string{"Absent": "Delete", "Kept": "Retain", "Computed": "unknown"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("deletion policies %v, want %v", got, want)
 	}
 }

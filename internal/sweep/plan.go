@@ -3,6 +3,7 @@ package sweep
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -78,6 +79,14 @@ func NewPlan(found []Found, f Filter, prices cost.Prices, includeProtected bool)
 				continue
 			}
 			if len(reasons) == 0 {
+				continue
+			}
+			// Removing a live stack's table means deleting the whole stack. Only a wallet stack
+			// is ours to delete: a Project=wallet table inside someone else's stack is reported,
+			// never the reason their stack goes.
+			if t.StackLive && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s/%s: %s, but it belongs to live stack %s, which is not a wallet stack (%s*): delete it through that stack's owner",
+					t.Region, t.Name, joinReasons(reasons), t.Stack, wallet.StackPrefix))
 				continue
 			}
 			c := candidate(t, reasons, prices)
@@ -225,4 +234,12 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+func joinReasons(rs []Reason) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
 }

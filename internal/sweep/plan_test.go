@@ -26,17 +26,19 @@ func TestPlanRules(t *testing.T) {
 		Tables: []Table{
 			{Name: "untagged", Created: old, Tags: map[string]string{}, Cost: oneOne},
 			{Name: "other-project", Created: old, Tags: map[string]string{"Project": "other", "Stack": "Gone"}, Ours: false},
-			{Name: "live-fresh", Created: old, Tags: wallet(map[string]string{"Stack": "Live", "ExpiresAfter": "365d"}), Ours: true, Stack: "Live", StackLive: true, Idle: true},
-			{Name: "live-prod", Created: old, Tags: wallet(map[string]string{"Stack": "Prod"}), Ours: true, Stack: "Prod", StackLive: true, Idle: true, Protected: true},
+			{Name: "live-fresh", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-live", "ExpiresAfter": "365d"}), Ours: true, Stack: "Wallet-live", StackLive: true, Idle: true},
+			{Name: "live-prod", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-prod"}), Ours: true, Stack: "Wallet-prod", StackLive: true, Idle: true, Protected: true},
+			{Name: "expired-in-foreign-stack", Created: old, Tags: wallet(map[string]string{"Stack": "BigApp", "ExpiresAfter": "1h"}), Ours: true, Stack: "BigApp", StackLive: true, Cost: oneOne},
 			{Name: "orphan", Created: now.Add(-time.Hour), Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Cost: oneOne},
 			{Name: "orphan-protected", Created: old, Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Protected: true},
-			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Dev", StackLive: true, Cost: oneOne},
+			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, Cost: oneOne},
 			{Name: "expired-sibling", Created: now, Tags: map[string]string{}, Ours: false},
 			{Name: "handmade-old", Created: old, Tags: wallet(nil), Ours: true},
 			{Name: "handmade-new", Created: now.Add(-time.Minute), Tags: wallet(map[string]string{"ExpiresAfter": "soon"}), Ours: true},
 			{Name: "unjudged", Created: old, Tags: wallet(map[string]string{"Stack": "Broken"}), Ours: true, Stack: "Broken", Unjudged: true},
 		},
-		StackTables: map[string][]string{"Live": {"live-fresh"}, "Prod": {"live-prod"}, "Dev": {"expired", "expired-sibling", "vanished"}},
+		StackTables: map[string][]string{"Wallet-live": {"live-fresh"}, "Wallet-prod": {"live-prod"}, "Wallet-dev": {"expired", "expired-sibling", "vanished"},
+			"BigApp": {"expired-in-foreign-stack"}},
 	}
 	p := NewPlan([]Found{found}, Filter{OlderThan: 7 * 24 * time.Hour, IdleFor: time.Hour, Now: now}, cost.USEast1(), false)
 
@@ -51,8 +53,8 @@ func TestPlanRules(t *testing.T) {
 	}{
 		"orphan":           {[]Reason{Orphaned}, WouldDelete, ""},
 		"orphan-protected": {[]Reason{Orphaned, OlderThan}, SkippedProtected, ""},
-		"expired":          {[]Reason{Expired, OlderThan}, WouldDelete, "Dev"},
-		"expired-sibling":  {[]Reason{SameStack}, WouldDelete, "Dev"},
+		"expired":          {[]Reason{Expired, OlderThan}, WouldDelete, "Wallet-dev"},
+		"expired-sibling":  {[]Reason{SameStack}, WouldDelete, "Wallet-dev"},
 		"handmade-old":     {[]Reason{OlderThan}, WouldDelete, ""},
 	}
 	if len(got) != len(want) {
@@ -74,6 +76,11 @@ func TestPlanRules(t *testing.T) {
 	if !strings.Contains(strings.Join(p.Notes, "\n"), `ExpiresAfter="soon"`) {
 		t.Errorf("an unreadable ExpiresAfter tag should be noted, notes: %v", p.Notes)
 	}
+	// An expired wallet-tagged table inside a live stack that is not a wallet stack would take
+	// that whole stack with it: never a candidate, only a note naming the stack.
+	if !strings.Contains(strings.Join(p.Notes, "\n"), "expired-in-foreign-stack: expired, older-than, but it belongs to live stack BigApp") {
+		t.Errorf("the expired table of a foreign stack should be noted, notes: %v", p.Notes)
+	}
 	r := p.DryRun()
 	if !r.DryRun || r.MonthlySavingsUSD != cost.Round(2*0.5694) {
 		t.Errorf("dry run report: dry=%v savings=%v", r.DryRun, r.MonthlySavingsUSD)
@@ -83,7 +90,7 @@ func TestPlanRules(t *testing.T) {
 	found.Tables[7].Protected = true
 	p = NewPlan([]Found{found}, Filter{Now: now}, cost.USEast1(), false)
 	for _, c := range p.Candidates {
-		if c.Stack == "Dev" && c.Action != SkippedProtected {
+		if c.Stack == "Wallet-dev" && c.Action != SkippedProtected {
 			t.Errorf("%s: %s, want skipped-protected because its stack holds a protected table", c.Table, c.Action)
 		}
 	}

@@ -2,19 +2,16 @@ package sweep
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -24,7 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -49,122 +46,25 @@ func TestMain(m *testing.M) {
 }
 
 type cloud struct {
-	region string
-	db     *dynamodb.Client
-	cfn    *cloudformation.Client
-	cw     *cloudwatch.Client
+	fixture.Clients
+	cw *cloudwatch.Client
 }
 
+// newCloud has the test's own clients for region and, for the code under test, the CloudWatch
+// client the sweep builds (moto needs its awsQuery protocol).
 func newCloud(t testing.TB, region string) *cloud {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(region))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewClients(cfg)
-	return &cloud{region, c.DynamoDB.(*dynamodb.Client), c.CloudFormation.(*cloudformation.Client), c.CloudWatch.(*cloudwatch.Client)}
+	fx := fixture.NewClients(t, region)
+	return &cloud{fx, NewClients(fx.Config).CloudWatch.(*cloudwatch.Client)}
 }
 
 func (c *cloud) clients() Clients {
-	return Clients{Region: c.region, DynamoDB: c.db, CloudFormation: c.cfn, CloudWatch: c.cw}
-}
-
-func (c *cloud) createTable(t testing.TB, name string, tags map[string]string, protected bool) {
-	t.Helper()
-	in := wallet.TableInput(name, tags)
-	in.DeletionProtectionEnabled = aws.Bool(protected)
-	if _, err := c.db.CreateTable(context.Background(), in); err != nil {
-		t.Fatalf("create table %s: %v", name, err)
-	}
-}
-
-// tplTable is a table in a hand-written CloudFormation template.
-type tplTable struct {
-	name      string
-	retain    bool
-	protected bool
-	tags      map[string]string
-}
-
-func (c *cloud) createStack(t testing.TB, stack string, tables ...tplTable) {
-	t.Helper()
-	resources := map[string]any{}
-	for i, tb := range tables {
-		var tags []map[string]string
-		for _, k := range sortedKeys(tb.tags) {
-			tags = append(tags, map[string]string{"Key": k, "Value": tb.tags[k]})
-		}
-		r := map[string]any{
-			"Type": "AWS::DynamoDB::Table",
-			"Properties": map[string]any{
-				"TableName":                 tb.name,
-				"KeySchema":                 []any{map[string]string{"AttributeName": "user_id", "KeyType": "HASH"}},
-				"AttributeDefinitions":      []any{map[string]string{"AttributeName": "user_id", "AttributeType": "S"}},
-				"ProvisionedThroughput":     map[string]int{"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
-				"DeletionProtectionEnabled": tb.protected,
-				"Tags":                      tags,
-			},
-		}
-		if tb.retain {
-			r["DeletionPolicy"], r["UpdateReplacePolicy"] = "Retain", "Retain"
-		}
-		resources[fmt.Sprintf("Table%d", i)] = r
-	}
-	body, _ := json.Marshal(map[string]any{"Resources": resources})
-	ctx := context.Background()
-	if _, err := c.cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(body))}); err != nil {
-		t.Fatalf("create stack %s: %v", stack, err)
-	}
-	if err := cloudformation.NewStackCreateCompleteWaiter(c.cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
-		t.Fatalf("wait for stack %s: %v", stack, err)
-	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	var k []string
-	for x := range m {
-		k = append(k, x)
-	}
-	sort.Strings(k)
-	return k
-}
-
-// state is every table and live stack in the region: what a dry run must leave as it found.
-func (c *cloud) state(t testing.TB) string {
-	t.Helper()
-	ctx := context.Background()
-	var names []string
-	p := dynamodb.NewListTablesPaginator(c.db, &dynamodb.ListTablesInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, page.TableNames...)
-	}
-	for _, n := range names {
-		d, err := c.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(n)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, fmt.Sprintf("%s protected=%v", n, aws.ToBool(d.Table.DeletionProtectionEnabled)))
-	}
-	out, err := c.cfn.ListStacks(ctx, &cloudformation.ListStacksInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range out.StackSummaries {
-		if s.StackStatus != cfntypes.StackStatusDeleteComplete {
-			names = append(names, "stack "+aws.ToString(s.StackName)+" "+string(s.StackStatus))
-		}
-	}
-	sort.Strings(names)
-	return strings.Join(names, "\n")
+	return Clients{Region: c.Config.Region, DynamoDB: c.DynamoDB, CloudFormation: c.CloudFormation, CloudWatch: c.cw}
 }
 
 func (c *cloud) exists(t testing.TB, table string) bool {
 	t.Helper()
-	gone, err := Gone(context.Background(), c.db, table)
+	gone, err := Gone(context.Background(), c.DynamoDB, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +73,7 @@ func (c *cloud) exists(t testing.TB, table string) bool {
 
 func (c *cloud) stackLive(t testing.TB, stack string) bool {
 	t.Helper()
-	out, err := c.cfn.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	out, err := c.CloudFormation.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
 		if strings.Contains(err.Error(), "does not exist") {
 			return false
@@ -191,7 +91,7 @@ func sweepOnce(t testing.TB, c *cloud, f Filter, o Options, includeProtected, ye
 	if !yes {
 		return p.DryRun()
 	}
-	return Act(ctx, p, map[string]Clients{c.region: c.clients()}, o)
+	return Act(ctx, p, map[string]Clients{c.Config.Region: c.clients()}, o)
 }
 
 func byTable(r Report) map[string]Candidate {
@@ -206,17 +106,17 @@ var wallet7d = map[string]string{"Project": "wallet", "Stack": "Wallet-live", "E
 
 func TestDecoysSurviveAndDryRunChangesNothing(t *testing.T) {
 	c := newCloud(t, "eu-west-1")
-	c.createTable(t, "decoy-untagged", nil, false)
-	c.createTable(t, "decoy-other-project", map[string]string{"Project": "other", "Stack": "Gone-stack"}, false)
-	c.createStack(t, "Wallet-live", tplTable{name: "decoy-live-wallet", tags: wallet7d})
-	c.createTable(t, "orphan-a", map[string]string{"Project": "wallet", "Stack": "Gone-stack"}, false)
-	c.createTable(t, "orphan-b", map[string]string{"Project": "wallet", "aws:cloudformation:stack-name": "Gone-stack"}, false)
-	c.createStack(t, "Wallet-expired", tplTable{name: "expired-dev", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-expired", "ExpiresAfter": "1s"}})
+	c.CreateTable(t, "decoy-untagged", nil, false)
+	c.CreateTable(t, "decoy-other-project", map[string]string{"Project": "other", "Stack": "Gone-stack"}, false)
+	c.CreateStack(t, "Wallet-live", fixture.Table{Name: "decoy-live-wallet", Tags: wallet7d})
+	c.CreateTable(t, "orphan-a", map[string]string{"Project": "wallet", "Stack": "Gone-stack"}, false)
+	c.CreateTable(t, "orphan-b", map[string]string{"Project": "wallet", "aws:cloudformation:stack-name": "Gone-stack"}, false)
+	c.CreateStack(t, "Wallet-expired", fixture.Table{Name: "expired-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-expired", "ExpiresAfter": "1s"}})
 
 	f := Filter{Now: time.Now().Add(5 * time.Second)} // past the 1s expiry, far from the 168h one
-	before := c.state(t)
+	before := c.State(t)
 	r := sweepOnce(t, c, f, Options{}, false, false)
-	if after := c.state(t); after != before {
+	if after := c.State(t); after != before {
 		t.Fatalf("a dry run changed the cloud:\nbefore\n%s\nafter\n%s", before, after)
 	}
 	got := byTable(r)
@@ -263,11 +163,11 @@ func (d *countingDB) ListTables(ctx context.Context, in *dynamodb.ListTablesInpu
 func TestEveryListTablesPageIsRead(t *testing.T) {
 	c := newCloud(t, "us-west-1")
 	for i := range 7 {
-		c.createTable(t, fmt.Sprintf("paged-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+		c.CreateTable(t, fmt.Sprintf("paged-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
-	c.createTable(t, "paged-decoy", nil, false)
+	c.CreateTable(t, "paged-decoy", nil, false)
 	cl := c.clients()
-	spy := &countingDB{DynamoDB: c.db}
+	spy := &countingDB{DynamoDB: c.DynamoDB}
 	cl.DynamoDB = spy
 	f := Filter{}
 	found := Discover(t.Context(), cl, f, Options{PageLimit: 2})
@@ -287,12 +187,12 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 	g.SetLimit(8)
 	for i := range 105 {
 		g.Go(func() error {
-			c.createTable(t, fmt.Sprintf("many-%03d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+			c.CreateTable(t, fmt.Sprintf("many-%03d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 			return nil
 		})
 	}
 	g.Wait()
-	spy := &countingDB{DynamoDB: c.db}
+	spy := &countingDB{DynamoDB: c.DynamoDB}
 	cl := c.clients()
 	cl.DynamoDB = spy
 	found := Discover(t.Context(), cl, Filter{}, Options{})
@@ -300,19 +200,19 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 	if len(p.Candidates) != 105 || spy.lists.Load() < 2 {
 		t.Fatalf("found %d of 105 in %d ListTables calls", len(p.Candidates), spy.lists.Load())
 	}
-	r := Act(t.Context(), p, map[string]Clients{c.region: c.clients()}, Options{})
+	r := Act(t.Context(), p, map[string]Clients{c.Config.Region: c.clients()}, Options{})
 	if r.Failures() != 0 || r.MonthlySavingsUSD != cost.Round(105*0.5694) {
 		t.Fatalf("failures %d, savings %v: %+v", r.Failures(), r.MonthlySavingsUSD, r.Problems)
 	}
-	if left := c.state(t); left != "" {
+	if left := c.State(t); left != "" {
 		t.Fatalf("left behind:\n%s", left)
 	}
 }
 
 func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
 	c := newCloud(t, "eu-west-2")
-	c.createStack(t, "Wallet-prod", tplTable{name: "prod-wallet", retain: true, protected: true, tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
-	if err := DeleteStack(t.Context(), c.cfn, "Wallet-prod", time.Minute); err != nil {
+	c.CreateStack(t, "Wallet-prod", fixture.Table{Name: "prod-wallet", Retain: true, Protected: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
+	if err := DeleteStack(t.Context(), c.CloudFormation, "Wallet-prod", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if !c.exists(t, "prod-wallet") {
@@ -335,8 +235,8 @@ func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
 
 func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
 	c := newCloud(t, "ap-south-1")
-	c.createTable(t, "idle-busy", map[string]string{"Project": "wallet"}, false)
-	c.createTable(t, "idle-quiet", map[string]string{"Project": "wallet"}, false)
+	c.CreateTable(t, "idle-busy", map[string]string{"Project": "wallet"}, false)
+	c.CreateTable(t, "idle-quiet", map[string]string{"Project": "wallet"}, false)
 	_, err := c.cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{
 		Namespace: aws.String("AWS/DynamoDB"),
 		MetricData: []cwtypes.MetricDatum{{
@@ -383,10 +283,10 @@ func (d failingDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTable
 func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
 	c := newCloud(t, "ca-central-1")
 	for _, n := range []string{"unreadable-a", "unreadable-b", "unreadable-c"} {
-		c.createTable(t, n, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+		c.CreateTable(t, n, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
 	cl := c.clients()
-	cl.DynamoDB = failingDB{c.db, "unreadable-b"}
+	cl.DynamoDB = failingDB{c.DynamoDB, "unreadable-b"}
 	found := Discover(t.Context(), cl, Filter{}, Options{})
 	p := NewPlan([]Found{found}, Filter{}, cost.USEast1(), false)
 	r := p.DryRun()
@@ -400,8 +300,8 @@ func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
 
 func TestFailedExportKeepsTheTable(t *testing.T) {
 	c := newCloud(t, "eu-north-1")
-	c.createTable(t, "export-fails", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
-	c.createStack(t, "Wallet-exp-fail", tplTable{name: "export-fails-stack", tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
+	c.CreateTable(t, "export-fails", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	c.CreateStack(t, "Wallet-exp-fail", fixture.Table{Name: "export-fails-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
 	o := Options{Save: func(context.Context, string, string) (string, error) { return "", errors.New("disk full") }}
 	r := sweepOnce(t, c, Filter{Now: time.Now().Add(5 * time.Second)}, o, false, true)
 	if r.Failures() != 2 {

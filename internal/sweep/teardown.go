@@ -2,12 +2,10 @@ package sweep
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
@@ -78,8 +76,8 @@ func PlanTeardown(ctx context.Context, c Clients, stack string, prices cost.Pric
 	}
 	for _, t := range s.Tables {
 		st := StackTable{Table: t.Name, LogicalID: t.LogicalID, DeletionPolicy: "unknown"}
-		if policies != nil {
-			st.DeletionPolicy = policies[t.LogicalID]
+		if p, ok := policies[t.LogicalID]; ok {
+			st.DeletionPolicy = p
 		}
 		out, err := describeTable(ctx, c.DynamoDB, t.Name)
 		if err != nil {
@@ -232,34 +230,20 @@ func describeTable(ctx context.Context, db DynamoDB, table string) (*types.Table
 	return out.Table, nil
 }
 
-// deletionPolicies maps logical ids to DeletionPolicy from the stack's template (Delete when
-// absent, as CloudFormation defaults), or returns nil when the template cannot be read as JSON
-// (YAML, or a policy given by an intrinsic function).
+// deletionPolicies maps logical ids to DeletionPolicy from the stack's template, or returns nil
+// when the template cannot be read (YAML, or no GetTemplate permission).
 func deletionPolicies(ctx context.Context, cfn CloudFormation, stack string) map[string]string {
-	out, err := cfn.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(stack)})
-	if err != nil || out.TemplateBody == nil {
+	body, err := discover.Template(ctx, cfn, stack)
+	if err != nil {
 		return nil
 	}
-	var tpl struct {
-		Resources map[string]struct {
-			DeletionPolicy json.RawMessage
-		}
-	}
-	if err := json.Unmarshal([]byte(*out.TemplateBody), &tpl); err != nil {
+	specs, err := discover.ParseTables(body)
+	if err != nil {
 		return nil
 	}
 	m := map[string]string{}
-	for id, r := range tpl.Resources {
-		switch {
-		case r.DeletionPolicy == nil:
-			m[id] = "Delete"
-		default:
-			var s string
-			if json.Unmarshal(r.DeletionPolicy, &s) != nil {
-				s = "unknown"
-			}
-			m[id] = s
-		}
+	for _, s := range specs {
+		m[s.LogicalID] = s.DeletionPolicy
 	}
 	return m
 }

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -19,11 +19,7 @@ import (
 // their idempotency tokens) are evaluated by the real engine, not by a fake.
 func TestOpsOnDynamoDBLocal(t *testing.T) {
 	localcloud.DynamoDBLocal(t).SetEnv(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
+	db := fixture.NewClients(t, "").DynamoDB
 	createTable(t, db, "wallet-ops-test")
 	w := wallet.NewTable(db, "wallet-ops-test")
 	ctx := t.Context()
