@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/logging"
@@ -96,6 +97,7 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 	throttles := &check.Throttles{}
 	cfg.APIOptions = append(cfg.APIOptions, throttles.Install)
 	o.Region = cfg.Region
+	o.LocalEndpoint = check.LoopbackEndpoint(aws.ToString(cfg.BaseEndpoint))
 	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, check.FillMissingCRC32) }
 	clients := check.Clients{
 		DynamoDB:       dynamodb.NewFromConfig(cfg, crc),

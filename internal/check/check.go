@@ -106,6 +106,9 @@ type Options struct {
 	Timeout        time.Duration
 	CleanupTimeout time.Duration
 	Region         string // for the report only
+	// LocalEndpoint is the endpoint when it is a loopback address (see LoopbackEndpoint):
+	// conformance then reports moto's known CloudFormation gaps instead of failing on them.
+	LocalEndpoint string
 	// Prices turn the live table's capacity and storage into the report's monthly cost.
 	Prices cost.Prices
 }

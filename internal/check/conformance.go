@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,7 +38,16 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 		return conformance{}, err
 	}
 	diffs, compared := compare(declared, live, unknown)
-	parts := []string{fmt.Sprintf("against %s: %d of %d fields match", source, compared-len(diffs), compared)}
+	diffs, gaps := excuseLocalGaps(diffs, o.LocalEndpoint)
+	parts := []string{fmt.Sprintf("against %s: %d of %d fields match", source, compared-len(diffs)-len(gaps), compared)}
+	if len(gaps) > 0 {
+		msgs := make([]string, len(gaps))
+		for i, d := range gaps {
+			msgs[i] = d.String()
+		}
+		parts = append(parts, fmt.Sprintf("not counted on the local endpoint %s, whose CloudFormation (moto) does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification: %s",
+			o.LocalEndpoint, strings.Join(msgs, "; ")))
+	}
 	if len(declared.Unresolved) > 0 {
 		parts = append(parts, "not compared, intrinsic functions in the template: "+strings.Join(declared.Unresolved, ", "))
 	}
@@ -51,6 +62,48 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 		return res, fmt.Errorf("drift: %s", strings.Join(msgs, "; "))
 	}
 	return res, nil
+}
+
+// localCloudFormationGaps are the properties moto's CloudFormation ignores when it creates an
+// AWS::DynamoDB::Table, with the value the live table then has. Real CloudFormation applies them.
+var localCloudFormationGaps = map[string]string{
+	discover.FieldTTLEnabled:   "false",
+	discover.FieldTTLAttribute: absent,
+	discover.FieldPITR:         "false",
+}
+
+// excuseLocalGaps sets aside, on a local endpoint only, the differences that are exactly what
+// moto's CloudFormation leaves: the property declared, the live table at its untouched default.
+// They are still reported, but not as drift: on a loopback endpoint the emulator, not a user,
+// is the likely cause. Any other value, and any endpoint that is not loopback (AWS, or a VPC
+// endpoint of it), keeps full strictness.
+func excuseLocalGaps(diffs []Difference, localEndpoint string) (drift, gaps []Difference) {
+	if localEndpoint == "" {
+		return diffs, nil
+	}
+	for _, d := range diffs {
+		if def, ok := localCloudFormationGaps[d.Field]; ok && d.Live == def {
+			gaps = append(gaps, d)
+			continue
+		}
+		drift = append(drift, d)
+	}
+	return drift, gaps
+}
+
+// LoopbackEndpoint returns endpoint when it is a URL on this machine (localhost or a loopback
+// address: a local emulator), and "" otherwise.
+func LoopbackEndpoint(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	if h := u.Hostname(); h == "localhost" {
+		return endpoint
+	} else if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return endpoint
+	}
+	return ""
 }
 
 // essentials is what any wallet table must be when nothing declares more: the key schema the

@@ -121,6 +121,34 @@ func TestOnMotoStack(t *testing.T) {
 			"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled declared true, live false")
 	})
 
+	// What a user gets from a plain `cdk deploy` on moto: the table without TTL and PITR. On a
+	// loopback endpoint that exact gap is reported, not failed; anything else still is drift.
+	t.Run("on a local endpoint moto's CloudFormation gaps are noted, other drift still fails", func(t *testing.T) {
+		o := stackOptions("Wallet-nottl") // created by the subtest above, TTL and PITR never applied
+		o.ReadOnly = true
+		o.LocalEndpoint = LoopbackEndpoint(srv.Endpoint)
+		rep, err := Run(ctx, c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance})
+		wantDetail(t, rep, Conformance, "not counted on the local endpoint "+srv.Endpoint,
+			"TimeToLiveSpecification.Enabled declared true, live false",
+			"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled declared true, live false")
+		if len(rep.Differences) != 0 {
+			t.Fatalf("the local gaps must not count as drift: %v", rep.Differences)
+		}
+
+		o = stackOptions("Wallet-drift") // capacity drifted to 5/5 above
+		o.ReadOnly = true
+		o.LocalEndpoint = LoopbackEndpoint(srv.Endpoint)
+		if rep, err = Run(ctx, c, o); err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance}, Conformance)
+		wantDetail(t, rep, Conformance, "ProvisionedThroughput.ReadCapacityUnits declared 1, live 5")
+	})
+
 	t.Run("without the deployed template, cdk.out then the essentials", func(t *testing.T) {
 		fx.Deploy(t, "Wallet-notemplate", devTable)
 		broken := Clients{DynamoDB: c.DynamoDB, CloudFormation: noTemplate{c.CloudFormation}}

@@ -263,3 +263,40 @@ func TestUnsupported(t *testing.T) {
 		}
 	}
 }
+
+func TestLoopbackEndpoint(t *testing.T) {
+	for endpoint, want := range map[string]bool{
+		"http://localhost:4566":                                     true,
+		"http://127.0.0.1:8000":                                     true,
+		"http://[::1]:8000":                                         true,
+		"https://dynamodb.us-east-1.amazonaws.com":                  false,
+		"https://vpce-0a1b-x.dynamodb.us-east-1.vpce.amazonaws.com": false,
+		"http://10.0.0.5:8000":                                      false,
+		"":                                                          false,
+		"not a url":                                                 false,
+	} {
+		if got := LoopbackEndpoint(endpoint) != ""; got != want {
+			t.Errorf("LoopbackEndpoint(%q) local = %v, want %v", endpoint, got, want)
+		}
+	}
+}
+
+// Only moto's exact gap is set aside, and only on a local endpoint: TTL or PITR declared on and
+// live at the untouched default. A TTL on another attribute, or any other field, is drift.
+func TestExcuseLocalGaps(t *testing.T) {
+	diffs := []Difference{
+		{"TimeToLiveSpecification.Enabled", "true", "false"},
+		{"TimeToLiveSpecification.AttributeName", "expires_at", absent},
+		{"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled", "true", "false"},
+		{"TimeToLiveSpecification.AttributeName", "expires_at", "ttl"},
+		{"ProvisionedThroughput.ReadCapacityUnits", "1", "5"},
+	}
+	drift, gaps := excuseLocalGaps(diffs, "http://localhost:1")
+	if len(gaps) != 3 || len(drift) != 2 || drift[0].Live != "ttl" || drift[1].Field != "ProvisionedThroughput.ReadCapacityUnits" {
+		t.Fatalf("local: drift %v, gaps %v", drift, gaps)
+	}
+	drift, gaps = excuseLocalGaps(diffs, "")
+	if len(gaps) != 0 || len(drift) != len(diffs) {
+		t.Fatalf("not local: drift %v, gaps %v; want everything counted", drift, gaps)
+	}
+}
