@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -12,15 +13,6 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
-)
-
-// Output keys of the stack. internal/discover reads them back (its Output* constants; the tests
-// hold the two lists equal). They are stack-level CfnOutputs, so the logical ID is the key itself.
-const (
-	outTableName         = "TableName"
-	outTableArn          = "TableArn"
-	outVerifyPolicyArn   = "VerifyPolicyArn"
-	outTeardownPolicyArn = "TeardownPolicyArn"
 )
 
 // WalletStackProps shapes one wallet stack. Config comes validated from wallet.ParseConfig.
@@ -46,20 +38,16 @@ func NewWalletStack(scope constructs.Construct, id string, props *WalletStackPro
 	// Tags on the stack reach every taggable resource in it and the stack itself; the sweep
 	// recognises our tables by them (Project=wallet) and expires dev ones by ExpiresAfter.
 	tags := cfg.Tags()
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(tags))
 	for _, k := range keys {
 		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), nil)
 	}
 
 	for _, o := range []struct{ key, value, desc string }{
-		{outTableName, *table.TableName(), "Physical name of the wallet table"},
-		{outTableArn, *table.TableArn(), "ARN of the wallet table"},
-		{outVerifyPolicyArn, *verify.ManagedPolicyArn(), "Managed policy for `verify check` on this stack"},
-		{outTeardownPolicyArn, *teardown.ManagedPolicyArn(), "Managed policy for `verify teardown|sweep` of wallet stacks and tables"},
+		{wallet.OutputTableName, *table.TableName(), "Physical name of the wallet table"},
+		{wallet.OutputTableArn, *table.TableArn(), "ARN of the wallet table"},
+		{wallet.OutputVerifyPolicyArn, *verify.ManagedPolicyArn(), "Managed policy for `verify check` on this stack"},
+		{wallet.OutputTeardownPolicyArn, *teardown.ManagedPolicyArn(), "Managed policy for `verify teardown|sweep` of wallet stacks and tables"},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.key), &awscdk.CfnOutputProps{
 			Value:       jsii.String(o.value),
@@ -199,15 +187,11 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Actions: jsii.Strings(
 					"dynamodb:DescribeTable",
 					"dynamodb:ListTagsOfResource",
-					"dynamodb:DescribeTimeToLive",
-					"dynamodb:DescribeContinuousBackups",
 					"dynamodb:UpdateTable", // to turn deletion protection off
 					"dynamodb:DeleteTable",
-					"dynamodb:Scan",             // export
-					"dynamodb:CreateTable",      // restore
-					"dynamodb:BatchWriteItem",   // restore
-					"dynamodb:TagResource",      // restore: a table created with its tags
-					"dynamodb:UpdateTimeToLive", // restore: TTL back on the expiry attribute
+					"dynamodb:Scan",           // export
+					"dynamodb:CreateTable",    // restore
+					"dynamodb:BatchWriteItem", // restore
 				),
 				Resources: &[]*string{anyTable},
 			}),

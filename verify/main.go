@@ -147,15 +147,23 @@ func (f *priceFlags) resolve() (cost.Prices, error) {
 	if err != nil {
 		return cost.Prices{}, usageErr("%v", err)
 	}
-	flags := map[string]string{cost.EnvRCUHour: f.rcu, cost.EnvWCUHour: f.wcu, cost.EnvGBMonth: f.gb}
-	names := map[string]string{cost.EnvRCUHour: "--price-rcu-hour", cost.EnvWCUHour: "--price-wcu-hour", cost.EnvGBMonth: "--price-gb-month"}
-	for k, v := range flags {
-		if v == "" {
+	// In a fixed order, so that with two bad values the same one is named on every run.
+	flags := map[string]string{}
+	for _, fl := range []struct{ env, name, value string }{
+		{cost.EnvRCUHour, "--price-rcu-hour", f.rcu},
+		{cost.EnvWCUHour, "--price-wcu-hour", f.wcu},
+		{cost.EnvGBMonth, "--price-gb-month", f.gb},
+	} {
+		if fl.value == "" {
 			continue
 		}
-		if _, err := cost.ParsePrice(v); err != nil {
-			return cost.Prices{}, usageErr("%s %q: %v", names[k], v, err)
+		if _, err := cost.ParsePrice(fl.value); err != nil {
+			return cost.Prices{}, usageErr("%s %q: %v", fl.name, fl.value, err)
 		}
+		flags[fl.env] = fl.value
 	}
-	return p.Override(flags)
+	if p, err = p.Override(flags); err != nil {
+		return cost.Prices{}, usageErr("%v", err)
+	}
+	return p, nil
 }

@@ -60,7 +60,8 @@ func newSweepCmd(io streams) *cobra.Command {
 	fs.StringVar(&f.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
 	fs.StringVar(&f.idleFor, "idle-for", "", "also candidates: tables with no consumed capacity in CloudWatch for this long (72h, 7d)")
 	fs.StringVar(&f.export, "export", "", "export each table's items into `DIR`/<table> (DIR/<region>/<table> for several regions) before deleting it")
-	fs.IntVar(&f.concurrency, "concurrency", 8, "calls in flight at once (1 to 64)")
+	f.concurrency = 8
+	fs.Var(&boundedInt{&f.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64)")
 	fs.Int32Var(&f.pageSize, "list-page-size", 0, "ListTables page size (testing)")
 	_ = fs.MarkHidden("list-page-size")
 	f.prices.register(fs)
@@ -92,9 +93,6 @@ func (f sweepFlags) filter() (sweep.Filter, error) {
 			return flt, usageErr("%s %q: %v", d.name, d.v, err)
 		}
 		*d.dst = v
-	}
-	if f.concurrency < 1 || f.concurrency > 64 {
-		return flt, usageErr("--concurrency %d: want 1 to 64", f.concurrency)
 	}
 	if f.pageSize < 0 || f.pageSize > 100 {
 		return flt, usageErr("--list-page-size %d: want 1 to 100 (0: the service's default)", f.pageSize)

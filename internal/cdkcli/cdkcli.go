@@ -7,10 +7,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -58,11 +59,7 @@ func (c CLI) Run(ctx context.Context, context map[string]string, args ...string)
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(context))
-	for k := range context {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(context))
 	for _, k := range keys {
 		args = append(args, "-c", k+"="+context[k])
 	}

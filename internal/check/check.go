@@ -136,7 +136,6 @@ func (e *OptionError) Error() string {
 }
 
 var (
-	tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 	stackNameRE = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`)
 )
 
@@ -151,7 +150,7 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--stack %q and --table %q: give one, not both", o.Stack, o.Table)
 	case o.Table == "" && o.Stack == "":
 		return fmt.Errorf("no table: give --stack or --table")
-	case o.Table != "" && !tableNameRE.MatchString(o.Table):
+	case o.Table != "" && !wallet.ValidTableName(o.Table):
 		return bad("--table", o.Table, "want 3 to 255 characters of a-z A-Z 0-9 _ . -")
 	case o.Stack != "" && !stackNameRE.MatchString(o.Stack):
 		return bad("--stack", o.Stack, "want a CloudFormation stack name: a letter, then up to 127 letters, digits or hyphens")

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // CloudFormation is the part of the CloudFormation API discovery uses.
@@ -21,15 +22,6 @@ type CloudFormation interface {
 	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
 	ListStackResources(ctx context.Context, in *cloudformation.ListStackResourcesInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ListStackResourcesOutput, error)
 }
-
-// Output keys the wallet stack declares.
-const (
-	OutputTableName = "TableName"
-	OutputTableArn  = "TableArn"
-	// Policy outputs: the managed policies for verify and for teardown/sweep.
-	OutputVerifyPolicyArn   = "VerifyPolicyArn"
-	OutputTeardownPolicyArn = "TeardownPolicyArn"
-)
 
 const tableType = "AWS::DynamoDB::Table"
 
@@ -54,12 +46,12 @@ type Stack struct {
 
 // TableName is the stack's wallet table: the TableName output, else its only table resource.
 func (s *Stack) TableName() (string, error) {
-	if n := s.Outputs[OutputTableName]; n != "" {
+	if n := s.Outputs[wallet.OutputTableName]; n != "" {
 		return n, nil
 	}
 	switch len(s.Tables) {
 	case 0:
-		return "", fmt.Errorf("stack %s has no %s output and no %s resource", s.Name, OutputTableName, tableType)
+		return "", fmt.Errorf("stack %s has no %s output and no %s resource", s.Name, wallet.OutputTableName, tableType)
 	case 1:
 		return s.Tables[0].Name, nil
 	default:
@@ -67,7 +59,7 @@ func (s *Stack) TableName() (string, error) {
 		for i, t := range s.Tables {
 			names[i] = t.Name
 		}
-		return "", fmt.Errorf("stack %s has no %s output and %d tables (%s): pass --table", s.Name, OutputTableName, len(s.Tables), strings.Join(names, ", "))
+		return "", fmt.Errorf("stack %s has no %s output and %d tables (%s): pass --table", s.Name, wallet.OutputTableName, len(s.Tables), strings.Join(names, ", "))
 	}
 }
 
@@ -113,18 +105,6 @@ func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, er
 	}
 	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].LogicalID < s.Tables[j].LogicalID })
 	return s, nil
-}
-
-// Exists reports whether a stack is live: present and not DELETE_COMPLETE.
-func Exists(ctx context.Context, cfn CloudFormation, stack string) (bool, error) {
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		if isNotFound(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("describe stack %s: %w", stack, err)
-	}
-	return len(out.Stacks) > 0 && out.Stacks[0].StackStatus != types.StackStatusDeleteComplete, nil
 }
 
 // isNotFound recognises CloudFormation's way of saying a stack is missing: a ValidationError

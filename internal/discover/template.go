@@ -58,11 +58,9 @@ const (
 	FieldTags               = "Tags" // one field per tag: Tags.<key>
 )
 
-// Billing modes as CloudFormation and DynamoDB spell them.
-const (
-	BillingProvisioned   = "PROVISIONED"
-	BillingPayPerRequest = "PAY_PER_REQUEST"
-)
+// BillingProvisioned is CloudFormation's and DynamoDB's name for provisioned billing, the
+// default when a template or a table description says nothing.
+const BillingProvisioned = "PROVISIONED"
 
 // TableSpec is a table's configuration as flat fields (property path → canonical value), so
 // a declared and a live table compare field by field and a difference reads as field,

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,7 +109,7 @@ func (p *Proxy) decide(op string) (fault, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.faults
-	if len(f.Operations) > 0 && !contains(f.Operations, op) {
+	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
 		return none, 0
 	}
 	x := p.rnd.Float64()
@@ -122,15 +123,6 @@ func (p *Proxy) decide(op string) (fault, time.Duration) {
 		x -= c.rate
 	}
 	return none, f.Latency
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -60,7 +60,7 @@ func Act(ctx context.Context, p Plan, clients map[string]Clients, o Options) Rep
 			case ctx.Err() != nil:
 				fail(u.cands, fmt.Errorf("not started: %w", ctx.Err()))
 			case u.stack == "":
-				finish(u.cands[0], deleteTable(ctx, c, u.cands[0], o, true))
+				finish(u.cands[0], deleteTable(ctx, c, u.cands[0], o))
 			default:
 				deleteViaStack(ctx, c, u.stack, u.cands, o)
 			}
@@ -91,8 +91,8 @@ func fail(cs []*Candidate, err error) {
 
 // deleteTable exports (if asked), turns protection off (if the plan says so), deletes the
 // table and waits until DynamoDB says it is gone.
-func deleteTable(ctx context.Context, c Clients, cd *Candidate, o Options, export bool) error {
-	if export && o.Save != nil {
+func deleteTable(ctx context.Context, c Clients, cd *Candidate, o Options) error {
+	if o.Save != nil {
 		path, err := o.Save(ctx, cd.Region, cd.Table)
 		if err != nil {
 			return fmt.Errorf("export failed, so the table was not deleted: %w", err)

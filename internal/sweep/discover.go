@@ -181,7 +181,9 @@ func Discover(ctx context.Context, c Clients, f Filter, o Options) Found {
 		g.SetLimit(o.concurrency())
 		for i := range found.Tables {
 			t := &found.Tables[i]
-			if !t.Ours || t.Unjudged {
+			// A live stack's table is never a candidate for being idle (only for expiring),
+			// so its metrics, billed per request, could not change the plan.
+			if !t.Ours || t.Unjudged || t.StackLive {
 				continue
 			}
 			g.Go(func() error {

@@ -86,7 +86,7 @@ func NewPlan(found []Found, f Filter, prices cost.Prices, includeProtected bool)
 			// never the reason their stack goes.
 			if t.StackLive && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
 				p.Notes = append(p.Notes, fmt.Sprintf("%s/%s: %s, but it belongs to live stack %s, which is not a wallet stack (%s*): delete it through that stack's owner",
-					t.Region, t.Name, joinReasons(reasons), t.Stack, wallet.StackPrefix))
+					t.Region, t.Name, joinReasons(reasons, ", "), t.Stack, wallet.StackPrefix))
 				continue
 			}
 			c := candidate(t, reasons, prices)
@@ -97,10 +97,22 @@ func NewPlan(found []Found, f Filter, prices cost.Prices, includeProtected bool)
 			cands = append(cands, c)
 			inPlan[t.Name] = true
 		}
-		// A stack goes whole: show every table it would take with it.
+		unreadable := map[string]bool{}
+		for _, pr := range fd.Problems {
+			if pr.Table != "" {
+				unreadable[pr.Table] = true
+			}
+		}
+		// A stack goes whole: show every table it would take with it. One it holds that could
+		// not be read would go unseen, unpriced and unexported: then the stack stays.
+		blocked := map[string]string{}
 		for stack := range viaStack {
 			for _, name := range fd.StackTables[stack] {
 				if inPlan[name] {
+					continue
+				}
+				if unreadable[name] {
+					blocked[stack] = name
 					continue
 				}
 				t, ok := byName[name]
@@ -114,6 +126,12 @@ func NewPlan(found []Found, f Filter, prices cost.Prices, includeProtected bool)
 			}
 		}
 		decide(cands, includeProtected)
+		for i := range cands {
+			if name, ok := blocked[cands[i].Stack]; ok {
+				cands[i].Action = Failed
+				cands[i].Error = fmt.Sprintf("stack %s also holds table %s, which could not be read: the stack is not deleted", cands[i].Stack, name)
+			}
+		}
 		p.Candidates = append(p.Candidates, cands...)
 	}
 	if n := prices.Note(p.Regions...); n != "" {
@@ -236,10 +254,10 @@ func dedupe(s []string) []string {
 	return out
 }
 
-func joinReasons(rs []Reason) string {
+func joinReasons(rs []Reason, sep string) string {
 	s := make([]string, len(rs))
 	for i, r := range rs {
 		s[i] = string(r)
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, sep)
 }

@@ -86,6 +86,17 @@ func TestPlanRules(t *testing.T) {
 		t.Errorf("dry run report: dry=%v savings=%v", r.DryRun, r.MonthlySavingsUSD)
 	}
 
+	// A table its stack holds but that could not be read would be deleted unseen and unexported
+	// with the stack: the stack's candidates fail instead, and nothing of it is deleted.
+	unread := found
+	unread.Problems = []Problem{{Region: "us-east-1", Table: "unreadable-sibling", Error: "AccessDenied"}}
+	unread.StackTables = map[string][]string{"Wallet-dev": {"expired", "expired-sibling", "unreadable-sibling"}}
+	for _, c := range NewPlan([]Found{unread}, Filter{Now: now}, cost.USEast1(), false).Candidates {
+		if c.Stack == "Wallet-dev" && (c.Action != Failed || !strings.Contains(c.Error, "unreadable-sibling")) {
+			t.Errorf("%s: %s %q, want failed naming the unreadable table its stack holds", c.Table, c.Action, c.Error)
+		}
+	}
+
 	// One protected table holds its whole stack back, unless protected tables are included.
 	found.Tables[7].Protected = true
 	p = NewPlan([]Found{found}, Filter{Now: now}, cost.USEast1(), false)

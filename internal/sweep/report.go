@@ -23,11 +23,7 @@ func (r Report) WriteText(w io.Writer) error {
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "TABLE\tREGION\tREASONS\t$/MONTH\tPROTECTED\tACTION\tVIA STACK\tSAVED TO")
 		for _, c := range r.Candidates {
-			reasons := make([]string, len(c.Reasons))
-			for i, x := range c.Reasons {
-				reasons[i] = string(x)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", c.Table, c.Region, strings.Join(reasons, ","),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", c.Table, c.Region, joinReasons(c.Reasons, ","),
 				c.MonthlyCostUSD, yesNo(c.Protected), c.Action, dash(c.Stack), dash(c.SavedTo))
 		}
 		tw.Flush()

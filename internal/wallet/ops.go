@@ -54,8 +54,6 @@ type Table struct {
 func NewTable(api API, name string) *Table { return &Table{api: api, name: name} }
 
 // Name is the table's name.
-func (t *Table) Name() string { return t.name }
-
 // exprNames aliases both attributes: "balance" is not reserved today, but aliasing costs
 // nothing and keeps a future reserved word from breaking every write. A fresh map each call:
 // the SDK owns its inputs while a request is in flight.

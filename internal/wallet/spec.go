@@ -38,6 +38,14 @@ const (
 	CloudFormationStackTag = "aws:cloudformation:stack-name"
 )
 
+// Output keys of the wallet stack: the CDK app declares them, discovery reads them back.
+const (
+	OutputTableName         = "TableName"
+	OutputTableArn          = "TableArn"
+	OutputVerifyPolicyArn   = "VerifyPolicyArn"   // managed policy for verify check
+	OutputTeardownPolicyArn = "TeardownPolicyArn" // managed policy for teardown and sweep
+)
+
 // Stage picks the lifecycle: dev tables are disposable, prod tables survive their stack.
 type Stage string
 
@@ -120,6 +128,9 @@ type Lookup func(key string) (string, bool)
 
 var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
+// ValidTableName reports whether name follows DynamoDB's table naming rules.
+func ValidTableName(name string) bool { return tableNameRE.MatchString(name) }
+
 // ParseConfig validates the context contract. Every bad value is reported, not just the first,
 // so one failed synth tells the user everything to fix.
 func ParseConfig(get Lookup) (Config, error) {
@@ -176,7 +187,7 @@ func ParseConfig(get Lookup) (Config, error) {
 		}
 	}
 	if v, ok := get(CtxTableName); ok && v != "" {
-		if !tableNameRE.MatchString(v) {
+		if !ValidTableName(v) {
 			bad(CtxTableName, v, "want 3 to 255 characters of a-z A-Z 0-9 _ . - (DynamoDB's table naming rules)")
 		} else {
 			c.TableName = v

@@ -1,7 +1,8 @@
 package wallet
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,11 +24,7 @@ func TableInput(name string, tags map[string]string) *dynamodb.CreateTableInput 
 			WriteCapacityUnits: aws.Int64(DefaultCapacity),
 		},
 	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(tags))
 	for _, k := range keys {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
