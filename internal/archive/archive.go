@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -174,13 +175,10 @@ func writeMetadata(dir string, md *Metadata) error {
 }
 
 func metadataFrom(d *types.TableDescription) *Metadata {
-	md := &Metadata{Format: Format, Table: aws.ToString(d.TableName), TableARN: aws.ToString(d.TableArn), Billing: string(types.BillingModeProvisioned)}
+	md := &Metadata{Format: Format, Table: aws.ToString(d.TableName), TableARN: aws.ToString(d.TableArn), Billing: string(wallet.BillingMode(d))}
 	md.KeySchema = keys(d.KeySchema)
 	for _, a := range d.AttributeDefinitions {
 		md.AttributeDefinitions = append(md.AttributeDefinitions, Attribute{aws.ToString(a.AttributeName), string(a.AttributeType)})
-	}
-	if d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode == types.BillingModePayPerRequest {
-		md.Billing = string(types.BillingModePayPerRequest)
 	}
 	if md.Billing == string(types.BillingModeProvisioned) && d.ProvisionedThroughput != nil {
 		md.ReadCapacity = aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits)

@@ -178,11 +178,7 @@ func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[
 	for _, a := range d.AttributeDefinitions {
 		f[discover.FieldAttributes+"."+aws.ToString(a.AttributeName)] = string(a.AttributeType)
 	}
-	// DynamoDB leaves BillingModeSummary out for tables that were always provisioned.
-	billing := discover.BillingProvisioned
-	if d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode != "" {
-		billing = string(d.BillingModeSummary.BillingMode)
-	}
+	billing := string(wallet.BillingMode(d))
 	f[discover.FieldBillingMode] = billing
 	if billing == discover.BillingProvisioned && d.ProvisionedThroughput != nil {
 		f[discover.FieldReadCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits), 10)
@@ -228,7 +224,7 @@ func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[
 		f[discover.FieldPITR] = strconv.FormatBool(on)
 	}
 
-	tags, err := listTags(ctx, db, aws.ToString(d.TableArn))
+	tags, err := discover.TableTags(ctx, db, aws.ToString(d.TableArn))
 	if err != nil {
 		if err := cantRead(discover.FieldTags, "ListTagsOfResource", err); err != nil {
 			return nil, nil, nil, err
@@ -241,25 +237,6 @@ func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[
 		}
 	}
 	return f, unknown, notes, nil
-}
-
-// listTags follows NextToken by hand: the SDK has no paginator for ListTagsOfResource.
-func listTags(ctx context.Context, db DynamoDB, arn string) (map[string]string, error) {
-	tags := map[string]string{}
-	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
-	for {
-		out, err := db.ListTagsOfResource(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range out.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return tags, nil
-		}
-		in.NextToken = out.NextToken
-	}
 }
 
 // unsupported recognises an endpoint saying it does not implement an operation (DynamoDB

@@ -31,7 +31,7 @@ func NewPacer(d *types.TableDescription, enabled bool) Pacer {
 	case !enabled:
 		unlimited.Detail = "not paced (--no-pace)"
 		return unlimited
-	case d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode == types.BillingModePayPerRequest,
+	case wallet.BillingMode(d) == types.BillingModePayPerRequest,
 		d.ProvisionedThroughput == nil, aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits) <= 0:
 		unlimited.Detail = "not paced (on-demand)"
 		return unlimited

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // HoursPerMonth is AWS's own month for hourly prices.
@@ -139,8 +140,7 @@ func FromDescription(d *types.TableDescription) Table {
 		return Table{}
 	}
 	t := Table{Billing: Provisioned, SizeBytes: deref(d.TableSizeBytes)}
-	// Tables made before on-demand existed have no BillingModeSummary; they are provisioned.
-	if d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode == types.BillingModePayPerRequest {
+	if wallet.BillingMode(d) == types.BillingModePayPerRequest {
 		t.Billing = OnDemand
 	}
 	if t.Billing == Provisioned && d.ProvisionedThroughput != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -111,4 +112,29 @@ func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, er
 // whose message says it does not exist (there is no dedicated error type).
 func isNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "does not exist")
+}
+
+// TagLister is the DynamoDB call that reads a table's tags.
+type TagLister interface {
+	ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
+}
+
+// TableTags reads every page of a table's tags (the SDK has no paginator for them). Errors are
+// returned as the SDK gave them, so callers can tell a vanished table from a refusal.
+func TableTags(ctx context.Context, db TagLister, arn string) (map[string]string, error) {
+	tags := map[string]string{}
+	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
+	for {
+		out, err := db.ListTagsOfResource(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range out.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return tags, nil
+		}
+		in.NextToken = out.NextToken
+	}
 }

@@ -205,15 +205,10 @@ func Discover(ctx context.Context, c Clients, f Filter, o Options) Found {
 
 // describe reads one table; ok is false when it vanished in the meantime or could not be read.
 func describe(ctx context.Context, c Clients, name string, f Filter) (Table, bool, error) {
-	out, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-	var nf *types.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return Table{}, false, nil
+	d, err := describeTable(ctx, c.DynamoDB, name)
+	if d == nil {
+		return Table{}, false, err // vanished in the meantime (nil error), or unreadable
 	}
-	if err != nil {
-		return Table{}, false, fmt.Errorf("describe: %w", err)
-	}
-	d := out.Table
 	t := Table{
 		Name:      name,
 		Region:    c.Region,
@@ -221,24 +216,15 @@ func describe(ctx context.Context, c Clients, name string, f Filter) (Table, boo
 		Status:    string(d.TableStatus),
 		Protected: aws.ToBool(d.DeletionProtectionEnabled),
 		Cost:      cost.FromDescription(d),
-		Tags:      map[string]string{},
 	}
-	var token *string
-	for {
-		tags, err := c.DynamoDB.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: d.TableArn, NextToken: token})
-		if errors.As(err, &nf) {
-			return Table{}, false, nil
-		}
-		if err != nil {
-			// Without its tags nobody can tell whether the table is ours: say so, judge nothing.
-			return Table{}, false, fmt.Errorf("list tags: %w", err)
-		}
-		for _, tag := range tags.Tags {
-			t.Tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
-		}
-		if token = tags.NextToken; token == nil {
-			break
-		}
+	t.Tags, err = discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
+	var nf *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return Table{}, false, nil
+	case err != nil:
+		// Without its tags nobody can tell whether the table is ours: say so, judge nothing.
+		return Table{}, false, fmt.Errorf("list tags: %w", err)
 	}
 	t.Ours = t.Tags[wallet.TagProject] == wallet.ProjectName || (f.NamePrefix != "" && strings.HasPrefix(name, f.NamePrefix))
 	t.Stack = t.Tags[wallet.CloudFormationStackTag]

@@ -30,3 +30,13 @@ func TableInput(name string, tags map[string]string) *dynamodb.CreateTableInput 
 	}
 	return in
 }
+
+// BillingMode reads a table description's capacity mode. DynamoDB leaves BillingModeSummary out
+// for tables that were provisioned from the start (they predate on-demand), so absent means
+// provisioned.
+func BillingMode(d *types.TableDescription) types.BillingMode {
+	if d != nil && d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode != "" {
+		return d.BillingModeSummary.BillingMode
+	}
+	return types.BillingModeProvisioned
+}
