@@ -111,6 +111,8 @@ type Options struct {
 	LocalEndpoint string
 	// Prices turn the live table's capacity and storage into the report's monthly cost.
 	Prices cost.Prices
+
+	templateSpecs []discover.TableSpec // Template, parsed by Validate
 }
 
 // Defaults are the command line's defaults.
@@ -135,13 +137,11 @@ func (e *OptionError) Error() string {
 	return fmt.Sprintf("%s %q: %s", e.Option, e.Value, e.Allowed)
 }
 
-var (
-	stackNameRE = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`)
-)
+var stackNameRE = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`)
 
 // Validate checks the options without any AWS call, and reads the template file if one is
 // named, so a typo fails before anything is touched.
-func (o Options) Validate() error {
+func (o *Options) Validate() error {
 	bad := func(opt string, v any, allowed string) error {
 		return &OptionError{opt, fmt.Sprint(v), allowed}
 	}
@@ -165,10 +165,14 @@ func (o Options) Validate() error {
 	case o.CleanupTimeout <= 0:
 		return bad("cleanup timeout", o.CleanupTimeout, "want a positive duration")
 	}
-	if o.Template != "" {
-		if _, err := readTemplate(o.Template); err != nil {
+	// The template is read here, once, before any AWS call; conformance uses what was read, so
+	// a file changed during the run cannot make the check compare against something else.
+	if o.Template != "" && o.templateSpecs == nil {
+		specs, err := readTemplate(o.Template)
+		if err != nil {
 			return fmt.Errorf("--template %q: %w", o.Template, err)
 		}
+		o.templateSpecs = specs
 	}
 	return nil
 }

@@ -123,11 +123,7 @@ const essentialsSource = "the wallet spec's essentials (key schema only)"
 // sources were tried and why they were not used.
 func declaredSpec(ctx context.Context, c Clients, o Options, t *target) (discover.TableSpec, string, []string, error) {
 	if o.Template != "" {
-		specs, err := readTemplate(o.Template)
-		if err != nil {
-			return discover.TableSpec{}, "", nil, fmt.Errorf("--template %s: %w", o.Template, err)
-		}
-		s, err := discover.SelectTable(specs, t.logicalID, t.table)
+		s, err := discover.SelectTable(o.templateSpecs, t.logicalID, t.table)
 		if err != nil {
 			return discover.TableSpec{}, "", nil, fmt.Errorf("--template %s: %w", o.Template, err)
 		}

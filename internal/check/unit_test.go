@@ -213,8 +213,8 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: want an error containing %q, got %v", name, tc.want, err)
 		}
 	}
-	if err := Defaults().Validate(); err != nil {
-		t.Fatalf("defaults: %v", err)
+	if d := Defaults(); d.Validate() != nil {
+		t.Fatalf("defaults: %v", d.Validate())
 	}
 }
 
