@@ -7,30 +7,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// sweepReport is the documented `verify sweep --json` shape.
-type sweepReport struct {
-	DryRun     bool `json:"dry_run"`
-	Candidates []struct {
-		Table          string   `json:"table"`
-		Region         string   `json:"region"`
-		Reasons        []string `json:"reasons"`
-		MonthlyCostUSD float64  `json:"monthly_cost_usd"`
-		Protected      bool     `json:"protected"`
-		Action         string   `json:"action"`
-	} `json:"candidates"`
-	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
-}
-
-func (e *env) sweep(t *testing.T, wantCode int, args ...string) sweepReport {
+func (e *env) sweep(t *testing.T, wantCode int, args ...string) fixture.SweepJSON {
 	t.Helper()
 	code, stdout, stderr := e.runVerify(t, append([]string{"sweep", "--json"}, args...)...)
 	if code != wantCode {
 		t.Fatalf("sweep %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, wantCode, stdout, stderr)
 	}
-	var r sweepReport
+	var r fixture.SweepJSON
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("sweep --json: %v\n%s", err, stdout)
 	}
@@ -84,7 +71,7 @@ func TestProdRetainsTableAndSweepFindsIt(t *testing.T) {
 	}
 
 	gone := e.sweep(t, 0, "--yes", "--include-protected")
-	if len(gone.Candidates) != 1 || gone.Candidates[0].Action != "deleted" || gone.MonthlySavingsUSD <= 0 {
+	if len(gone.Candidates) != 1 || gone.Candidates[0].Action != "deleted" || gone.MonthlySavingsUSD == nil || *gone.MonthlySavingsUSD <= 0 {
 		t.Fatalf("sweep --yes --include-protected: %+v", gone)
 	}
 	if names := e.tableNames(t); len(names) != 0 {

@@ -106,21 +106,7 @@ func testSweepUsageErrors(t *testing.T) {
 	}
 }
 
-// sweepJSON is the documented shape, decoded strictly.
-type sweepJSON struct {
-	DryRun     bool `json:"dry_run"`
-	Candidates []struct {
-		Table          string   `json:"table"`
-		Region         string   `json:"region"`
-		Reasons        []string `json:"reasons"`
-		MonthlyCostUSD float64  `json:"monthly_cost_usd"`
-		Protected      bool     `json:"protected"`
-		Action         string   `json:"action"`
-	} `json:"candidates"`
-	MonthlySavingsUSD *float64 `json:"monthly_savings_usd"`
-}
-
-func decodeSweep(t *testing.T, out string) sweepJSON {
+func decodeSweep(t *testing.T, out string) fixture.SweepJSON {
 	t.Helper()
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(out), &raw); err != nil {
@@ -131,7 +117,7 @@ func decodeSweep(t *testing.T, out string) sweepJSON {
 			t.Fatalf("JSON lacks %q:\n%s", k, out)
 		}
 	}
-	var r sweepJSON
+	var r fixture.SweepJSON
 	json.Unmarshal([]byte(out), &r)
 	for _, c := range r.Candidates {
 		var m map[string]any
