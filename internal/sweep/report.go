@@ -28,12 +28,7 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 		tw.Flush()
 		for _, c := range r.Candidates {
-			for _, n := range c.Notes {
-				ew.printf("  %s: %s\n", c.Table, n)
-			}
-			if c.Error != "" {
-				ew.printf("  %s: FAILED: %s\n", c.Table, c.Error)
-			}
+			ew.tableNotes(c.Table, c.Notes, c.Error)
 		}
 	}
 	counts := map[Action]int{}
@@ -85,12 +80,7 @@ func (td *Teardown) WriteText(w io.Writer) error {
 		}
 		tw.Flush()
 		for _, t := range td.Tables {
-			for _, n := range t.Notes {
-				ew.printf("  %s: %s\n", t.Table, n)
-			}
-			if t.Error != "" {
-				ew.printf("  %s: FAILED: %s\n", t.Table, t.Error)
-			}
+			ew.tableNotes(t.Table, t.Notes, t.Error)
 		}
 	}
 	if td.Blocked != "" {
@@ -161,6 +151,16 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
+
+// tableNotes writes what happened to one table beyond its row: its notes, then its error.
+func (e *errWriter) tableNotes(table string, notes []string, errMsg string) {
+	for _, n := range notes {
+		e.printf("  %s: %s\n", table, n)
+	}
+	if errMsg != "" {
+		e.printf("  %s: FAILED: %s\n", table, errMsg)
+	}
+}
 
 // plural writes "1 candidate", "2 candidates".
 func plural(n int, noun string) string {
