@@ -129,6 +129,10 @@ func start(ctx context.Context, name string, opt Options, argv func(port int) []
 		}
 		logDir = d
 	}
+	// A fresh clone has no log directory yet: nothing may depend on an earlier `make local-up`.
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("start %s: log directory: %w", name, err)
+	}
 	var lastErr error
 	// A free port can be taken between choosing it and the server binding it; try a few.
 	for attempt := 0; attempt < 3; attempt++ {

@@ -3,6 +3,8 @@ package localcloud
 import (
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,5 +46,18 @@ func TestMissingDynamoDBLocalJarSaysRunNpmCi(t *testing.T) {
 	_, err := DynamoDBLocalJar(t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "npm ci") {
 		t.Fatalf("want an error telling to run npm ci, got %v", err)
+	}
+}
+
+// A fresh clone has no .localcloud/: `make demo` as the very first command once failed on it.
+func TestStartCreatesAMissingLogDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "there", "yet")
+	s, err := StartMoto(t.Context(), Options{LogDir: dir})
+	if err != nil {
+		t.Fatalf("start moto with a log dir that does not exist yet: %v", err)
+	}
+	defer s.Stop()
+	if _, err := os.Stat(s.LogPath); err != nil {
+		t.Fatalf("log %s not written: %v", s.LogPath, err)
 	}
 }
