@@ -86,7 +86,7 @@ func BenchmarkSweepDelete30(b *testing.B) {
 		sdk = time.Since(start)
 		sweepBenchEmpty(b, sdkRegion)
 
-		c := sweep.NewClients(sweepBenchConfig(b, sweepRegion))
+		c := sweep.NewRegionClients(sweepBenchConfig(b, sweepRegion))
 		// moto loads its CloudFormation backend on first use (≈1.3 s here); the DynamoDB one
 		// every contender uses is already loaded by the set-up. Load both alike.
 		if _, err := c.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{}); err != nil {
@@ -95,8 +95,8 @@ func BenchmarkSweepDelete30(b *testing.B) {
 		b.StartTimer()
 		start = time.Now()
 		found := sweep.Discover(ctx, c, sweep.Filter{}, sweep.Options{})
-		plan := sweep.NewPlan([]sweep.Found{found}, sweep.Filter{}, cost.USEast1(), false)
-		r := sweep.Act(ctx, plan, map[string]sweep.Clients{sweepRegion: c}, sweep.Options{})
+		plan := sweep.NewPlan([]sweep.Inventory{found}, sweep.Filter{}, cost.USEast1(), false)
+		r := sweep.Act(ctx, plan, map[string]sweep.RegionClients{sweepRegion: c}, sweep.Options{})
 		swept = time.Since(start)
 		b.StopTimer()
 		if len(r.Candidates) != sweepBenchTables || r.Failures() != 0 {

@@ -131,14 +131,7 @@ func verifyBenchClients(b *testing.B) check.Clients {
 	if err != nil {
 		b.Fatal(err)
 	}
-	th := &check.Throttles{}
-	cfg.APIOptions = append(cfg.APIOptions, th.Install)
-	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, check.FillMissingCRC32) }
-	return check.Clients{
-		DynamoDB:  dynamodb.NewFromConfig(cfg, crc),
-		Cleanup:   dynamodb.NewFromConfig(cfg, crc, func(o *dynamodb.Options) { o.Retryer = check.CleanupRetryer() }),
-		Throttles: th,
-	}
+	return check.NewClients(cfg)
 }
 
 // verifyBenchBare is the loop anyone would write: PutItem then a consistent GetItem, c at a

@@ -66,8 +66,8 @@ func newRestoreCmd(io streams) *cobra.Command {
 			if from == "" || table == "" {
 				return usageErr("--from and --table are both required, e.g. verify restore --from ./backup --table wallet")
 			}
-			if billing != archive.BillingOnDemand && billing != archive.BillingOriginal {
-				return usageErr("--billing %q: want %s or %s", billing, archive.BillingOnDemand, archive.BillingOriginal)
+			if b := archive.RestoreBilling(billing); b != archive.RestoreOnDemand && b != archive.RestoreOriginal {
+				return usageErr("--billing %q: want %s or %s", billing, archive.RestoreOnDemand, archive.RestoreOriginal)
 			}
 			dir, err := exportDirFor(from, table)
 			if err != nil {
@@ -77,7 +77,7 @@ func newRestoreCmd(io streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := archive.Restore(cmd.Context(), dynamodb.NewFromConfig(cfg), dir, table, archive.RestoreOptions{Billing: billing})
+			r, err := archive.Restore(cmd.Context(), dynamodb.NewFromConfig(cfg), dir, table, archive.RestoreOptions{Billing: archive.RestoreBilling(billing)})
 			if err != nil {
 				return failed(err)
 			}
@@ -93,7 +93,7 @@ func newRestoreCmd(io streams) *cobra.Command {
 	cloud.register(fs)
 	fs.StringVar(&from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
 	fs.StringVar(&table, "table", "", "the table to restore into (required)")
-	fs.StringVar(&billing, "billing", archive.BillingOnDemand, "billing of a table restore creates: on-demand or original")
+	fs.StringVar(&billing, "billing", string(archive.RestoreOnDemand), "billing of a table restore creates: on-demand or original")
 	return cmd
 }
 

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -94,19 +91,8 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 	}
 	// The SDK's own warnings belong on the command's stderr, not the process's.
 	cfg.Logger = logging.NewStandardLogger(io.err)
-	throttles := &check.Throttles{}
-	cfg.APIOptions = append(cfg.APIOptions, throttles.Install)
 	o.Region = cfg.Region
-	o.LocalEndpoint = check.LoopbackEndpoint(aws.ToString(cfg.BaseEndpoint))
-	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, check.FillMissingCRC32) }
-	clients := check.Clients{
-		DynamoDB:       dynamodb.NewFromConfig(cfg, crc),
-		CloudFormation: cloudformation.NewFromConfig(cfg),
-		// A client of its own for clean-up, so the rate the checks' client backed off to
-		// after throttling does not starve the deletes.
-		Cleanup:   dynamodb.NewFromConfig(cfg, crc, func(o *dynamodb.Options) { o.Retryer = check.CleanupRetryer() }),
-		Throttles: throttles,
-	}
+	clients := check.NewClients(cfg)
 
 	rep, err := check.Run(ctx, clients, o)
 	var de *check.DiscoveryError

@@ -123,10 +123,10 @@ func TestMissingCredentialsIsAConfigurationError(t *testing.T) {
 func TestCheckCommandOnMoto(t *testing.T) {
 	srv := localcloud.Moto(t)
 	srv.SetEnv(t)
-	fx := fixture.NewClients(t, "")
+	fx := fixture.NewCloud(t, "")
 	db, ctx := fx.DynamoDB, t.Context()
 	// The wallet table as the CDK app synthesises it, TTL applied as real CloudFormation would.
-	table := fx.Deploy(t, "Wallet-verify", fixture.Table{
+	table := fx.Deploy(t, "Wallet-verify", fixture.TableDecl{
 		Tags: map[string]string{"ManagedBy": "cdk", "Project": "wallet", "Stage": "dev"},
 		TTL:  true,
 	})[0]

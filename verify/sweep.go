@@ -128,12 +128,12 @@ func runSweep(ctx context.Context, io streams, f sweepFlags) error {
 	case len(regions) == 0:
 		regions = []string{cfg.Region}
 	}
-	clients := map[string]sweep.Clients{}
+	clients := map[string]sweep.RegionClients{}
 	dbs := map[string]archive.DynamoDB{}
 	for _, r := range regions {
 		rc := cfg.Copy()
 		rc.Region = r
-		clients[r] = sweep.NewClients(rc)
+		clients[r] = sweep.NewRegionClients(rc)
 		dbs[r] = dynamodb.NewFromConfig(rc)
 	}
 	progress, clear := sweepProgress(io.err)
@@ -147,7 +147,7 @@ func runSweep(ctx context.Context, io streams, f sweepFlags) error {
 		o.Save = sweepSaver(dbs, f.export, len(regions) > 1)
 	}
 
-	found := make([]sweep.Found, len(regions))
+	found := make([]sweep.Inventory, len(regions))
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i, r := range regions {

@@ -45,11 +45,11 @@ func sweepRun(t *testing.T, stdin string, args ...string) (int, string, string) 
 }
 
 // sweepCloud is the test's own view of one region, apart from the clients the commands build.
-type sweepCloud struct{ fixture.Clients }
+type sweepCloud struct{ fixture.Cloud }
 
 func newSweepCloud(t *testing.T, region string) sweepCloud {
 	t.Helper()
-	return sweepCloud{fixture.NewClients(t, region)}
+	return sweepCloud{fixture.NewCloud(t, region)}
 }
 
 func (c sweepCloud) has(t *testing.T, table string) bool {
@@ -212,8 +212,8 @@ func testSweepPages(t *testing.T) {
 
 func testSweepExpiredViaStack(t *testing.T) {
 	c := newSweepCloud(t, "ap-southeast-2")
-	c.CreateStack(t, "Wallet-dev", fixture.Table{LogicalID: "WalletTable", Name: "expiring-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
-	c.CreateStack(t, "Wallet-keep", fixture.Table{LogicalID: "WalletTable", Name: "fresh-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
+	c.CreateStack(t, "Wallet-dev", fixture.TableDecl{LogicalID: "WalletTable", Name: "expiring-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
+	c.CreateStack(t, "Wallet-keep", fixture.TableDecl{LogicalID: "WalletTable", Name: "fresh-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
 	time.Sleep(1100 * time.Millisecond)
 	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-southeast-2", "--yes", "--older-than", "1s", "--idle-for", "1h")
 	if code != exitOK {
@@ -263,8 +263,8 @@ func testTeardownRetained(t *testing.T) {
 	c := newSweepCloud(t, "eu-central-1")
 	tags := map[string]string{"Project": "wallet", "Stack": "Wallet-td"}
 	c.CreateStack(t, "Wallet-td",
-		fixture.Table{LogicalID: "Kept", Name: "td-kept", Retain: true, Tags: tags},
-		fixture.Table{LogicalID: "Gone", Name: "td-gone", Tags: tags})
+		fixture.TableDecl{LogicalID: "Kept", Name: "td-kept", Retain: true, Tags: tags},
+		fixture.TableDecl{LogicalID: "Gone", Name: "td-gone", Tags: tags})
 	before := c.State(t)
 	code, out, stderr := sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", "eu-central-1")
 	if code != exitOK || c.State(t) != before {
@@ -293,7 +293,7 @@ func testTeardownRetained(t *testing.T) {
 		}
 	}
 
-	c.CreateStack(t, "Wallet-td2", fixture.Table{LogicalID: "Kept", Name: "td2-kept", Retain: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-td2"}})
+	c.CreateStack(t, "Wallet-td2", fixture.TableDecl{LogicalID: "Kept", Name: "td2-kept", Retain: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-td2"}})
 	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td2", "--region", "eu-central-1", "--yes", "--delete-retained", "--json")
 	if code != exitOK {
 		t.Fatalf("--delete-retained: exit %d\n%s", code, out)
@@ -312,7 +312,7 @@ func testTeardownRetained(t *testing.T) {
 
 func testTeardownProtected(t *testing.T) {
 	c := newSweepCloud(t, "eu-north-1")
-	c.CreateStack(t, "Wallet-prod", fixture.Table{LogicalID: "WalletTable", Name: "prod-table", Retain: true, Protected: true,
+	c.CreateStack(t, "Wallet-prod", fixture.TableDecl{LogicalID: "WalletTable", Name: "prod-table", Retain: true, Protected: true,
 		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod", "Stage": "prod"}})
 	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-prod", "--region", "eu-north-1", "--yes", "--delete-retained")
 	if code != exitFailed || !strings.Contains(out, "skipped-protected") || !c.has(t, "prod-table") || c.hasStack(t, "Wallet-prod") {
@@ -333,7 +333,7 @@ func testTeardownProtected(t *testing.T) {
 
 func testTeardownBlocked(t *testing.T) {
 	c := newSweepCloud(t, "ca-west-1")
-	c.CreateStack(t, "Wallet-locked", fixture.Table{LogicalID: "WalletTable", Name: "locked-table", Protected: true,
+	c.CreateStack(t, "Wallet-locked", fixture.TableDecl{LogicalID: "WalletTable", Name: "locked-table", Protected: true,
 		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-locked"}})
 	before := c.State(t)
 	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes")

@@ -52,7 +52,7 @@ func newTeardownCmd(io streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := sweep.NewClients(cfg)
+			c := sweep.NewRegionClients(cfg)
 			td, err := sweep.PlanTeardown(ctx, c, stack, p, to)
 			if errors.Is(err, discover.ErrStackNotFound) {
 				return usageErr("%w (already torn down? `verify sweep` finds any table it left behind)", err)

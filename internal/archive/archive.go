@@ -47,19 +47,19 @@ const (
 
 // Metadata describes an export: enough to recreate the table and to check the items are whole.
 type Metadata struct {
-	Format                 string      `json:"format"`
-	Table                  string      `json:"table"`
-	TableARN               string      `json:"table_arn"`
-	KeySchema              []Key       `json:"key_schema"`
-	AttributeDefinitions   []Attribute `json:"attribute_definitions"`
-	Billing                string      `json:"billing"` // PROVISIONED or PAY_PER_REQUEST
-	ReadCapacity           int64       `json:"read_capacity,omitempty"`
-	WriteCapacity          int64       `json:"write_capacity,omitempty"`
-	GlobalSecondaryIndexes []Index     `json:"global_secondary_indexes,omitempty"`
-	LocalSecondaryIndexes  []Index     `json:"local_secondary_indexes,omitempty"`
-	ItemCount              int64       `json:"item_count"`
-	ItemsSHA256            string      `json:"items_sha256"`
-	ExportedAt             time.Time   `json:"exported_at"`
+	Format                 string            `json:"format"`
+	Table                  string            `json:"table"`
+	TableARN               string            `json:"table_arn"`
+	KeySchema              []Key             `json:"key_schema"`
+	AttributeDefinitions   []Attribute       `json:"attribute_definitions"`
+	Billing                types.BillingMode `json:"billing"` // PROVISIONED or PAY_PER_REQUEST
+	ReadCapacity           int64             `json:"read_capacity,omitempty"`
+	WriteCapacity          int64             `json:"write_capacity,omitempty"`
+	GlobalSecondaryIndexes []Index           `json:"global_secondary_indexes,omitempty"`
+	LocalSecondaryIndexes  []Index           `json:"local_secondary_indexes,omitempty"`
+	ItemCount              int64             `json:"item_count"`
+	ItemsSHA256            string            `json:"items_sha256"`
+	ExportedAt             time.Time         `json:"exported_at"`
 }
 
 // Key is one element of a key schema.
@@ -175,12 +175,12 @@ func writeMetadata(dir string, md *Metadata) error {
 }
 
 func metadataFrom(d *types.TableDescription) *Metadata {
-	md := &Metadata{Format: Format, Table: aws.ToString(d.TableName), TableARN: aws.ToString(d.TableArn), Billing: string(wallet.BillingMode(d))}
+	md := &Metadata{Format: Format, Table: aws.ToString(d.TableName), TableARN: aws.ToString(d.TableArn), Billing: wallet.BillingOf(d).Mode()}
 	md.KeySchema = keys(d.KeySchema)
 	for _, a := range d.AttributeDefinitions {
 		md.AttributeDefinitions = append(md.AttributeDefinitions, Attribute{aws.ToString(a.AttributeName), string(a.AttributeType)})
 	}
-	if md.Billing == string(types.BillingModeProvisioned) && d.ProvisionedThroughput != nil {
+	if md.Billing == types.BillingModeProvisioned && d.ProvisionedThroughput != nil {
 		md.ReadCapacity = aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits)
 		md.WriteCapacity = aws.ToInt64(d.ProvisionedThroughput.WriteCapacityUnits)
 	}
@@ -237,15 +237,17 @@ func ReadMetadata(dir string) (*Metadata, error) {
 	return &md, nil
 }
 
-// Billing choices for the table restore creates.
+// RestoreBilling is how a table that restore creates is billed.
+type RestoreBilling string
+
 const (
-	BillingOnDemand = "on-demand" // no capacity to throttle the restore, nothing billed at rest
-	BillingOriginal = "original"
+	RestoreOnDemand RestoreBilling = "on-demand" // no capacity to throttle the restore, nothing billed at rest
+	RestoreOriginal RestoreBilling = "original"  // the exported table's own billing mode and capacity
 )
 
 // RestoreOptions tune a restore. The zero value restores into an on-demand table.
 type RestoreOptions struct {
-	Billing string
+	Billing RestoreBilling
 	// Workers is how many BatchWriteItem calls run at once (default 4).
 	Workers int
 	// MaxNoProgress bounds the retries of a batch whose unprocessed items do not shrink (default 10).
@@ -282,7 +284,8 @@ func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptio
 		return nil, fmt.Errorf("restore %s: describe: %w", table, err)
 	default:
 		if got := keys(desc.Table.KeySchema); !slices.Equal(got, md.KeySchema) {
-			return nil, fmt.Errorf("restore %s: the table exists with key schema %v, the export has %v", table, got, md.KeySchema)
+			return nil, fmt.Errorf("restore %s: the table exists with key schema %s, the export has %s", table,
+				wallet.KeySchema(desc.Table.KeySchema), wallet.KeySchema(keySchema(md.KeySchema)))
 		}
 	}
 	n, err := writeItems(ctx, db, dir, table, o)
@@ -326,7 +329,7 @@ func countLines(r io.Reader) (int64, error) {
 	}
 }
 
-func create(ctx context.Context, db DynamoDB, md *Metadata, table, billing string) error {
+func create(ctx context.Context, db DynamoDB, md *Metadata, table string, billing RestoreBilling) error {
 	in := &dynamodb.CreateTableInput{TableName: aws.String(table)}
 	for _, k := range md.KeySchema {
 		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: types.KeyType(k.KeyType)})
@@ -334,7 +337,7 @@ func create(ctx context.Context, db DynamoDB, md *Metadata, table, billing strin
 	for _, a := range md.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: types.ScalarAttributeType(a.AttributeType)})
 	}
-	provisioned := billing == BillingOriginal && md.Billing == string(types.BillingModeProvisioned)
+	provisioned := billing == RestoreOriginal && md.Billing == types.BillingModeProvisioned
 	if provisioned {
 		in.BillingMode = types.BillingModeProvisioned
 		in.ProvisionedThroughput = throughput(md.ReadCapacity, md.WriteCapacity)

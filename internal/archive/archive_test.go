@@ -23,7 +23,7 @@ import (
 func localDB(t *testing.T) *dynamodb.Client {
 	t.Helper()
 	localcloud.DynamoDBLocal(t).SetEnv(t)
-	return fixture.NewClients(t, "").DynamoDB
+	return fixture.NewCloud(t, "").DynamoDB
 }
 
 // everyType is an item with each DynamoDB type, nested, including numbers float64 would ruin.
@@ -190,7 +190,7 @@ func TestExportDeleteRestoreGivesEqualItems(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := Restore(ctx, db, Dir(root, table), table, RestoreOptions{Billing: BillingOriginal})
+	r, err := Restore(ctx, db, Dir(root, table), table, RestoreOptions{Billing: RestoreOriginal})
 	if err != nil {
 		t.Fatal(err)
 	}

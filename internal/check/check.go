@@ -17,13 +17,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -49,13 +49,33 @@ type CloudFormation interface {
 type Clients struct {
 	DynamoDB       DynamoDB
 	CloudFormation CloudFormation
-	// Cleanup, if set, is the client clean-up uses; build it with CleanupRetryer. The checks'
-	// client runs in adaptive mode, which after a few throttles holds requests to as little
-	// as one every two seconds: clean-up must not inherit that, or a throttled run would leave
-	// its items behind.
+	// Cleanup, if set, is the client clean-up uses. The checks' client runs in adaptive mode,
+	// which after a few throttles holds requests to as little as one every two seconds:
+	// clean-up must not inherit that, or a throttled run would leave its items behind.
 	Cleanup wallet.API
 	// Throttles, when set, is the counter installed on the clients' middleware stacks.
-	Throttles *Throttles
+	Throttles *awsconf.Throttles
+	// LocalEndpoint is the endpoint when it is a loopback address (see LoopbackEndpoint):
+	// conformance then reports moto's known CloudFormation gaps instead of failing on them.
+	LocalEndpoint string
+}
+
+// NewClients builds the clients a check runs on from the shared configuration (load it with
+// Adaptive: a 1-unit table that other traffic shares needs a client that slows down after
+// throttling): a throttle counter on every client, the CRC32 workaround on DynamoDB, and a
+// clean-up client with patient retries of its own.
+func NewClients(cfg aws.Config) Clients {
+	throttles := &awsconf.Throttles{}
+	cfg = cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, throttles.Install)
+	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, awsconf.FillMissingCRC32) }
+	return Clients{
+		DynamoDB:       dynamodb.NewFromConfig(cfg, crc),
+		CloudFormation: cloudformation.NewFromConfig(cfg),
+		Cleanup:        dynamodb.NewFromConfig(cfg, crc, func(o *dynamodb.Options) { o.Retryer = awsconf.PatientRetryer() }),
+		Throttles:      throttles,
+		LocalEndpoint:  LoopbackEndpoint(aws.ToString(cfg.BaseEndpoint)),
+	}
 }
 
 // Names of the checks, stable: scripts read them from the JSON report.
@@ -106,9 +126,6 @@ type Options struct {
 	Timeout        time.Duration
 	CleanupTimeout time.Duration
 	Region         string // for the report only
-	// LocalEndpoint is the endpoint when it is a loopback address (see LoopbackEndpoint):
-	// conformance then reports moto's known CloudFormation gaps instead of failing on them.
-	LocalEndpoint string
 	// Prices turn the live table's capacity and storage into the report's monthly cost.
 	Prices cost.Prices
 
@@ -278,8 +295,8 @@ func Run(ctx context.Context, c Clients, o Options) (*Report, error) {
 	// would fail, or worse, land among someone else's items.
 	if schema, ok := walletKeyed(desc.Table); !ok {
 		_ = rep.do(runCtx, Roundtrip, func(context.Context) (string, error) {
-			return "", fmt.Errorf("not run, nor any other writing check: the key schema is %s, not the wallet's %s %s HASH; nothing was written",
-				schema, wallet.KeyAttribute, wallet.KeyType)
+			return "", fmt.Errorf("not run, nor any other writing check: the key schema is %s, not the wallet's %s (of type %s); nothing was written",
+				schema, wallet.WalletKeySchema, wallet.KeyType)
 		})
 		return rep, interrupted()
 	}
@@ -347,31 +364,20 @@ func discoverTable(ctx context.Context, c Clients, o Options) (*target, error) {
 	return f, nil
 }
 
-// walletKeyed reports whether a table has the wallet's key schema, and shows the schema it has.
+// walletKeyed reports whether a table has the wallet's key schema (user_id HASH, of type S),
+// and shows the schema it has.
 func walletKeyed(d *types.TableDescription) (string, bool) {
-	var parts []string
-	for _, k := range d.KeySchema {
-		name := aws.ToString(k.AttributeName)
-		typ := "?"
-		for _, a := range d.AttributeDefinitions {
-			if aws.ToString(a.AttributeName) == name {
-				typ = string(a.AttributeType)
-			}
+	schema := wallet.KeySchema(d.KeySchema)
+	var keyType types.ScalarAttributeType
+	for _, a := range d.AttributeDefinitions {
+		if aws.ToString(a.AttributeName) == wallet.KeyAttribute {
+			keyType = a.AttributeType
 		}
-		parts = append(parts, fmt.Sprintf("%s %s %s", name, typ, k.KeyType))
 	}
-	schema := strings.Join(parts, ", ")
-	return schema, schema == fmt.Sprintf("%s %s HASH", wallet.KeyAttribute, wallet.KeyType)
-}
-
-// CleanupRetryer is the retryer for the clean-up client: standard mode (no client-side rate
-// limit) with more attempts than the checks get, since deleting what the run wrote matters more
-// than finishing fast. It is still bounded by the clean-up timeout.
-func CleanupRetryer() aws.Retryer {
-	return retry.NewStandard(func(s *retry.StandardOptions) {
-		s.MaxAttempts = 10
-		s.MaxBackoff = 2 * time.Second
-	})
+	if schema == wallet.WalletKeySchema && string(keyType) != wallet.KeyType {
+		schema += fmt.Sprintf(" (%s of type %s)", wallet.KeyAttribute, keyType)
+	}
+	return schema, schema == wallet.WalletKeySchema
 }
 
 func newRunID() (string, error) {

@@ -39,7 +39,7 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 		return conformance{}, err
 	}
 	diffs, compared := compare(declared, live, unknown)
-	diffs, gaps := excuseLocalGaps(diffs, o.LocalEndpoint)
+	diffs, gaps := excuseLocalGaps(diffs, c.LocalEndpoint)
 	parts := []string{fmt.Sprintf("against %s: %d of %d fields match", source, compared-len(diffs)-len(gaps), compared)}
 	if len(gaps) > 0 {
 		msgs := make([]string, len(gaps))
@@ -47,7 +47,7 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 			msgs[i] = d.String()
 		}
 		parts = append(parts, fmt.Sprintf("not counted on the local endpoint %s, whose CloudFormation (moto) does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification: %s",
-			o.LocalEndpoint, strings.Join(msgs, "; ")))
+			c.LocalEndpoint, strings.Join(msgs, "; ")))
 	}
 	if len(declared.Unresolved) > 0 {
 		parts = append(parts, "not compared, intrinsic functions in the template: "+strings.Join(declared.Unresolved, ", "))
@@ -111,7 +111,7 @@ func LoopbackEndpoint(endpoint string) string {
 // wallet operations depend on.
 func essentials() discover.TableSpec {
 	return discover.TableSpec{Fields: map[string]string{
-		discover.FieldKeySchema:                              wallet.KeyAttribute + " HASH",
+		discover.FieldKeySchema:                              wallet.WalletKeySchema,
 		discover.FieldAttributes + "." + wallet.KeyAttribute: wallet.KeyType,
 	}}
 }
@@ -166,17 +166,13 @@ func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[
 	var unknown, notes []string
 	name := aws.ToString(d.TableName)
 
-	keys := make([][2]string, len(d.KeySchema))
-	for i, k := range d.KeySchema {
-		keys[i] = [2]string{aws.ToString(k.AttributeName), string(k.KeyType)}
-	}
-	f[discover.FieldKeySchema] = discover.KeySchemaString(keys)
+	f[discover.FieldKeySchema] = wallet.KeySchema(d.KeySchema)
 	for _, a := range d.AttributeDefinitions {
 		f[discover.FieldAttributes+"."+aws.ToString(a.AttributeName)] = string(a.AttributeType)
 	}
-	billing := string(wallet.BillingMode(d))
-	f[discover.FieldBillingMode] = billing
-	if billing == discover.BillingProvisioned && d.ProvisionedThroughput != nil {
+	billing := wallet.BillingOf(d)
+	f[discover.FieldBillingMode] = string(billing.Mode())
+	if billing == wallet.BillingProvisioned && d.ProvisionedThroughput != nil {
 		f[discover.FieldReadCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits), 10)
 		f[discover.FieldWriteCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.WriteCapacityUnits), 10)
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
@@ -28,19 +27,9 @@ func testClients(t *testing.T, endpoint string, attempts int) (Clients, *dynamod
 	if err != nil {
 		t.Fatal(err)
 	}
-	th := &Throttles{}
-	cfg.APIOptions = append(cfg.APIOptions, th.Install)
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.APIOptions = append(o.APIOptions, FillMissingCRC32)
-	})
-	cfn := cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	cleanup := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.Retryer = CleanupRetryer()
-		o.APIOptions = append(o.APIOptions, FillMissingCRC32)
-	})
-	return Clients{DynamoDB: db, CloudFormation: cfn, Cleanup: cleanup, Throttles: th}, db
+	cfg.BaseEndpoint = aws.String(endpoint)
+	c := NewClients(cfg)
+	return c, c.DynamoDB.(*dynamodb.Client)
 }
 
 type tableOpts struct {

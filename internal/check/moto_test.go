@@ -20,7 +20,7 @@ import (
 
 // devTable mirrors what the CDK app synthesises for a dev stack: the table with its stack tags
 // copied onto it, TTL on expires_at, point-in-time recovery, provisioned 1/1.
-var devTable = fixture.Table{
+var devTable = fixture.TableDecl{
 	Tags: map[string]string{"ExpiresAfter": "168h", "ManagedBy": "cdk", "Project": "wallet", "Stack": "Wallet-dev", "Stage": "dev"},
 	TTL:  true,
 	PITR: true,
@@ -32,7 +32,7 @@ func TestOnMotoStack(t *testing.T) {
 	srv := localcloud.Moto(t)
 	srv.SetEnv(t)
 	c, db := testClients(t, srv.Endpoint, 0)
-	fx := fixture.NewClients(t, "")
+	fx := fixture.NewCloud(t, "")
 	ctx := t.Context()
 
 	stackOptions := func(stack string) Options {
@@ -106,12 +106,14 @@ func TestOnMotoStack(t *testing.T) {
 
 	// moto's CloudFormation creates the table but ignores TimeToLiveSpecification and
 	// PointInTimeRecoverySpecification: a real gap between declared and live, which
-	// conformance must report.
+	// conformance must report where every difference counts (any endpoint that is not local).
 	t.Run("settings the stack declared but the table lacks are drift", func(t *testing.T) {
 		fx.CreateStack(t, "Wallet-nottl", devTable)
+		strict := c
+		strict.LocalEndpoint = "" // as on AWS
 		o := stackOptions("Wallet-nottl")
 		o.ReadOnly = true
-		rep, err := Run(ctx, c, o)
+		rep, err := Run(ctx, strict, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,9 +126,12 @@ func TestOnMotoStack(t *testing.T) {
 	// What a user gets from a plain `cdk deploy` on moto: the table without TTL and PITR. On a
 	// loopback endpoint that exact gap is reported, not failed; anything else still is drift.
 	t.Run("on a local endpoint moto's CloudFormation gaps are noted, other drift still fails", func(t *testing.T) {
-		o := stackOptions("Wallet-nottl") // created by the subtest above, TTL and PITR never applied
+		if c.LocalEndpoint != srv.Endpoint {
+			t.Fatalf("NewClients on %s: LocalEndpoint %q", srv.Endpoint, c.LocalEndpoint)
+		}
+		fx.CreateStack(t, "Wallet-localgap", devTable) // TTL and PITR never applied
+		o := stackOptions("Wallet-localgap")
 		o.ReadOnly = true
-		o.LocalEndpoint = LoopbackEndpoint(srv.Endpoint)
 		rep, err := Run(ctx, c, o)
 		if err != nil {
 			t.Fatal(err)
@@ -139,9 +144,13 @@ func TestOnMotoStack(t *testing.T) {
 			t.Fatalf("the local gaps must not count as drift: %v", rep.Differences)
 		}
 
-		o = stackOptions("Wallet-drift") // capacity drifted to 5/5 above
+		table := fx.CreateStack(t, "Wallet-localdrift", devTable)[0]
+		if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table),
+			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}}); err != nil {
+			t.Fatal(err)
+		}
+		o = stackOptions("Wallet-localdrift")
 		o.ReadOnly = true
-		o.LocalEndpoint = LoopbackEndpoint(srv.Endpoint)
 		if rep, err = Run(ctx, c, o); err != nil {
 			t.Fatal(err)
 		}

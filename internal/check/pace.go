@@ -31,7 +31,7 @@ func NewPacer(d *types.TableDescription, enabled bool) Pacer {
 	case !enabled:
 		unlimited.Detail = "not paced (--no-pace)"
 		return unlimited
-	case wallet.BillingMode(d) == types.BillingModePayPerRequest,
+	case wallet.BillingOf(d) == wallet.BillingOnDemand,
 		d.ProvisionedThroughput == nil, aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits) <= 0:
 		unlimited.Detail = "not paced (on-demand)"
 		return unlimited

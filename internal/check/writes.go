@@ -21,8 +21,8 @@ import (
 // writer runs the checks that write, on test wallets of its own.
 type writer struct {
 	api      wallet.API // paced
-	ops      *wallet.Table
-	cleanOps *wallet.Table // paced too, on the clean-up client
+	ops      *wallet.Store
+	cleanOps *wallet.Store // paced too, on the clean-up client
 	table    string
 	o        Options
 	runID    string
@@ -34,7 +34,7 @@ type writer struct {
 func newWriter(db, cleanup wallet.API, table string, desc *types.TableDescription, o Options, runID string) *writer {
 	p := NewPacer(desc, o.Pace)
 	api := p.API(db)
-	return &writer{api: api, ops: wallet.NewTable(api, table), cleanOps: wallet.NewTable(p.API(cleanup), table),
+	return &writer{api: api, ops: wallet.NewStore(api, table), cleanOps: wallet.NewStore(p.API(cleanup), table),
 		table: table, o: o, runID: runID, pacer: p, expires: time.Now().Add(TestItemTTL).Truncate(time.Second)}
 }
 

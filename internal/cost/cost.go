@@ -10,20 +10,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // HoursPerMonth is AWS's own month for hourly prices.
 const HoursPerMonth = 730
-
-// Billing is a table's capacity mode, in DynamoDB's words.
-type Billing string
-
-const (
-	Provisioned Billing = "PROVISIONED"
-	OnDemand    Billing = "PAY_PER_REQUEST"
-)
 
 // Prices are US dollars for the standard table class.
 type Prices struct {
@@ -106,9 +99,9 @@ func (p Prices) Note(regions ...string) string {
 		p.Region, strings.Join(other, ", "), EnvRCUHour, EnvWCUHour, EnvGBMonth)
 }
 
-// Table is what a table's monthly cost depends on.
-type Table struct {
-	Billing   Billing
+// Footprint is what a table's monthly cost depends on.
+type Footprint struct {
+	Billing   wallet.Billing
 	RCU, WCU  int64 // provisioned units, table and global secondary indexes together
 	SizeBytes int64 // table and index storage
 }
@@ -123,9 +116,9 @@ type Estimate struct {
 const bytesPerGB = 1 << 30 // AWS bills storage in binary gigabytes
 
 // Monthly prices a table for one month of standing still.
-func Monthly(t Table, p Prices) Estimate {
+func Monthly(t Footprint, p Prices) Estimate {
 	var e Estimate
-	if t.Billing != OnDemand {
+	if t.Billing != wallet.BillingOnDemand {
 		e.Capacity = (float64(t.RCU)*p.RCUHour + float64(t.WCU)*p.WCUHour) * HoursPerMonth
 	}
 	e.Storage = float64(t.SizeBytes) / bytesPerGB * p.GBMonth
@@ -135,36 +128,27 @@ func Monthly(t Table, p Prices) Estimate {
 
 // FromDescription reads the billing mode, provisioned capacity (of the table and its global
 // secondary indexes, which are billed alike) and storage (table plus indexes) of a table.
-func FromDescription(d *types.TableDescription) Table {
+func FromDescription(d *types.TableDescription) Footprint {
 	if d == nil {
-		return Table{}
+		return Footprint{}
 	}
-	t := Table{Billing: Provisioned, SizeBytes: deref(d.TableSizeBytes)}
-	if wallet.BillingMode(d) == types.BillingModePayPerRequest {
-		t.Billing = OnDemand
-	}
-	if t.Billing == Provisioned && d.ProvisionedThroughput != nil {
-		t.RCU += deref(d.ProvisionedThroughput.ReadCapacityUnits)
-		t.WCU += deref(d.ProvisionedThroughput.WriteCapacityUnits)
+	t := Footprint{Billing: wallet.BillingOf(d), SizeBytes: aws.ToInt64(d.TableSizeBytes)}
+	provisioned := t.Billing == wallet.BillingProvisioned
+	if provisioned && d.ProvisionedThroughput != nil {
+		t.RCU += aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits)
+		t.WCU += aws.ToInt64(d.ProvisionedThroughput.WriteCapacityUnits)
 	}
 	for _, g := range d.GlobalSecondaryIndexes {
-		t.SizeBytes += deref(g.IndexSizeBytes)
-		if t.Billing == Provisioned && g.ProvisionedThroughput != nil {
-			t.RCU += deref(g.ProvisionedThroughput.ReadCapacityUnits)
-			t.WCU += deref(g.ProvisionedThroughput.WriteCapacityUnits)
+		t.SizeBytes += aws.ToInt64(g.IndexSizeBytes)
+		if provisioned && g.ProvisionedThroughput != nil {
+			t.RCU += aws.ToInt64(g.ProvisionedThroughput.ReadCapacityUnits)
+			t.WCU += aws.ToInt64(g.ProvisionedThroughput.WriteCapacityUnits)
 		}
 	}
 	for _, l := range d.LocalSecondaryIndexes {
-		t.SizeBytes += deref(l.IndexSizeBytes)
+		t.SizeBytes += aws.ToInt64(l.IndexSizeBytes)
 	}
 	return t
-}
-
-func deref(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // Round gives dollars to four places, for reports: enough to see a table's storage.

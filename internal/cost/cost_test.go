@@ -7,12 +7,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestOneRCUOneWCUCostsAbout57Cents(t *testing.T) {
-	e := Monthly(Table{Billing: Provisioned, RCU: 1, WCU: 1}, USEast1())
+	e := Monthly(Footprint{Billing: wallet.BillingProvisioned, RCU: 1, WCU: 1}, USEast1())
 	if want := (0.00013 + 0.00065) * 730; !near(e.Total, want) || math.Round(e.Total*100) != 57 {
 		t.Fatalf("1 RCU + 1 WCU = $%.4f/month, want $%.4f ≈ $0.57", e.Total, want)
 	}
@@ -23,7 +24,7 @@ func TestOneRCUOneWCUCostsAbout57Cents(t *testing.T) {
 
 func TestOnDemandAtRestCostsOnlyStorage(t *testing.T) {
 	p := USEast1()
-	e := Monthly(Table{Billing: OnDemand, RCU: 5, WCU: 5, SizeBytes: 4 << 30}, p)
+	e := Monthly(Footprint{Billing: wallet.BillingOnDemand, RCU: 5, WCU: 5, SizeBytes: 4 << 30}, p)
 	if e.Capacity != 0 || !near(e.Storage, 4*0.25) || !near(e.Total, 1.0) {
 		t.Fatalf("on-demand 4 GiB: %+v, want storage only, $1.00", e)
 	}
@@ -39,16 +40,16 @@ func TestFromDescriptionAddsIndexesAndReadsBilling(t *testing.T) {
 		}},
 	}
 	got := FromDescription(d)
-	if got != (Table{Billing: Provisioned, RCU: 6, WCU: 3, SizeBytes: 2 << 30}) {
+	if got != (Footprint{Billing: wallet.BillingProvisioned, RCU: 6, WCU: 3, SizeBytes: 2 << 30}) {
 		t.Fatalf("provisioned without BillingModeSummary: %+v", got)
 	}
 	d.BillingModeSummary = &types.BillingModeSummary{BillingMode: types.BillingModePayPerRequest}
 	d.ProvisionedThroughput = &types.ProvisionedThroughputDescription{ReadCapacityUnits: aws.Int64(0), WriteCapacityUnits: aws.Int64(0)}
 	d.GlobalSecondaryIndexes[0].ProvisionedThroughput = nil
-	if got := FromDescription(d); got.Billing != OnDemand || got.RCU != 0 || got.SizeBytes != 2<<30 {
+	if got := FromDescription(d); got.Billing != wallet.BillingOnDemand || got.RCU != 0 || got.SizeBytes != 2<<30 {
 		t.Fatalf("on-demand: %+v", got)
 	}
-	if got := FromDescription(nil); got != (Table{}) {
+	if got := FromDescription(nil); got != (Footprint{}) {
 		t.Fatalf("nil description: %+v", got)
 	}
 }

@@ -29,8 +29,8 @@ const tableType = "AWS::DynamoDB::Table"
 // ErrStackNotFound means no such stack exists (or it is DELETE_COMPLETE, which is the same to us).
 var ErrStackNotFound = errors.New("stack not found")
 
-// Table is one DynamoDB table a stack owns.
-type Table struct {
+// TableResource is one DynamoDB table a stack owns.
+type TableResource struct {
 	LogicalID string
 	Name      string // physical name
 	Status    string // the resource's CloudFormation status
@@ -42,7 +42,7 @@ type Stack struct {
 	ID      string
 	Status  string
 	Outputs map[string]string
-	Tables  []Table
+	Tables  []TableResource
 }
 
 // TableName is the stack's wallet table: the TableName output, else its only table resource.
@@ -97,7 +97,7 @@ func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, er
 			if aws.ToString(r.ResourceType) != tableType || aws.ToString(r.PhysicalResourceId) == "" {
 				continue
 			}
-			s.Tables = append(s.Tables, Table{
+			s.Tables = append(s.Tables, TableResource{
 				LogicalID: aws.ToString(r.LogicalResourceId),
 				Name:      aws.ToString(r.PhysicalResourceId),
 				Status:    string(r.ResourceStatus),

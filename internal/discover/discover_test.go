@@ -103,7 +103,7 @@ func TestMissingStackIsErrStackNotFound(t *testing.T) {
 }
 
 func TestTableNameAmbiguous(t *testing.T) {
-	s := &Stack{Name: "X", Outputs: map[string]string{}, Tables: []Table{{Name: "a"}, {Name: "b"}}}
+	s := &Stack{Name: "X", Outputs: map[string]string{}, Tables: []TableResource{{Name: "a"}, {Name: "b"}}}
 	if _, err := s.TableName(); err == nil {
 		t.Fatal("two tables and no output must be an error asking for --table")
 	}

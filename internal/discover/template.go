@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // TemplateAPI is the CloudFormation call that reads what a stack declared.
@@ -57,10 +59,6 @@ const (
 	FieldPITR               = "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
 	FieldTags               = "Tags" // one field per tag: Tags.<key>
 )
-
-// BillingProvisioned is CloudFormation's and DynamoDB's name for provisioned billing, the
-// default when a template or a table description says nothing.
-const BillingProvisioned = "PROVISIONED"
 
 // TableSpec is a table's configuration as flat fields (property path → canonical value), so
 // a declared and a live table compare field by field and a difference reads as field,
@@ -172,7 +170,11 @@ func parseTable(id string, props map[string]any) (TableSpec, error) {
 		case err != nil:
 			return s, fmt.Errorf("%s: %w", FieldKeySchema, err)
 		default:
-			s.Fields[FieldKeySchema] = KeySchemaString(elems)
+			ks := make([]dtypes.KeySchemaElement, len(elems))
+			for i, e := range elems {
+				ks[i] = dtypes.KeySchemaElement{AttributeName: aws.String(e[0]), KeyType: dtypes.KeyType(e[1])}
+			}
+			s.Fields[FieldKeySchema] = wallet.KeySchema(ks)
 		}
 	}
 	if v, ok := props[FieldAttributes]; ok {
@@ -227,7 +229,8 @@ func parseTable(id string, props map[string]any) (TableSpec, error) {
 	}
 
 	v, ok := props[FieldBillingMode]
-	if err := scalar(FieldBillingMode, v, ok, BillingProvisioned); err != nil {
+	// Absent means provisioned, in CloudFormation as in DynamoDB.
+	if err := scalar(FieldBillingMode, v, ok, string(wallet.BillingProvisioned.Mode())); err != nil {
 		return s, err
 	}
 	if _, ok := props["ProvisionedThroughput"]; ok {
@@ -299,17 +302,6 @@ func parseTags(s *TableSpec, v any) error {
 		}
 	}
 	return nil
-}
-
-// KeySchemaString writes a key schema as "name TYPE" pairs, hash key first.
-func KeySchemaString(elems [][2]string) string {
-	sorted := append([][2]string(nil), elems...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i][1] == "HASH" && sorted[j][1] != "HASH" })
-	parts := make([]string, len(sorted))
-	for i, e := range sorted {
-		parts[i] = e[0] + " " + e[1]
-	}
-	return strings.Join(parts, ", ")
 }
 
 var errIntrinsic = errors.New("intrinsic function")

@@ -19,7 +19,7 @@ import (
 // Act carries out a plan: every would-delete candidate is exported (when Options.Save is set)
 // and deleted, directly or through its live stack, in parallel up to Options.Concurrency.
 // Each outcome is recorded on its candidate; nothing stops the others.
-func Act(ctx context.Context, p Plan, clients map[string]Clients, o Options) Report {
+func Act(ctx context.Context, p Plan, clients map[string]RegionClients, o Options) Report {
 	p.Candidates = append([]Candidate{}, p.Candidates...)
 	type unit struct {
 		region, stack string
@@ -91,7 +91,7 @@ func fail(cs []*Candidate, err error) {
 
 // deleteTable exports (if asked), turns protection off (if the plan says so), deletes the
 // table and waits until DynamoDB says it is gone.
-func deleteTable(ctx context.Context, c Clients, cd *Candidate, o Options) error {
+func deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) error {
 	if o.Save != nil {
 		path, err := o.Save(ctx, cd.Region, cd.Table)
 		if err != nil {
@@ -142,7 +142,7 @@ func unprotect(ctx context.Context, db DynamoDB, table string, b Backoff) error 
 // deleteViaStack removes candidates that a live stack owns by deleting that stack, as
 // `cdk destroy` would; tables the stack retains are then deleted directly, since the plan
 // chose them and no stack claims them any more.
-func deleteViaStack(ctx context.Context, c Clients, stack string, cands []*Candidate, o Options) {
+func deleteViaStack(ctx context.Context, c RegionClients, stack string, cands []*Candidate, o Options) {
 	sort.Slice(cands, func(i, j int) bool { return cands[i].Table < cands[j].Table })
 	if o.Save != nil {
 		for _, cd := range cands {

@@ -39,15 +39,15 @@ func (f Filter) now() time.Time {
 	return f.Now
 }
 
-// Table is what discovery learned about one table.
-type Table struct {
+// Observed is what discovery learned about one table.
+type Observed struct {
 	Name      string
 	Region    string
 	Created   time.Time
 	Status    string
 	Tags      map[string]string
 	Protected bool
-	Cost      cost.Table
+	Cost      cost.Footprint
 	// Ours: tagged Project=wallet, or named by the prefix.
 	Ours bool
 	// Stack is the stack its tags name: aws:cloudformation:stack-name, else Stack.
@@ -60,10 +60,10 @@ type Table struct {
 	Idle bool
 }
 
-// Found is one region's discovery.
-type Found struct {
+// Inventory is one region's discovery.
+type Inventory struct {
 	Region string
-	Tables []Table
+	Tables []Observed
 	// StackTables are, for each live stack a table of ours named, the tables it owns.
 	StackTables map[string][]string
 	Problems    []Problem
@@ -73,8 +73,8 @@ type Found struct {
 // Discover reads every table in the region (every ListTables page), its tags and description,
 // the stacks that ours name, and (with IdleFor) their CloudWatch metrics. A failure on one
 // table is recorded as a Problem and the rest go on.
-func Discover(ctx context.Context, c Clients, f Filter, o Options) Found {
-	found := Found{Region: c.Region, StackTables: map[string][]string{}}
+func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Inventory {
+	found := Inventory{Region: c.Region, StackTables: map[string][]string{}}
 	var names []string
 	p := dynamodb.NewListTablesPaginator(c.DynamoDB, &dynamodb.ListTablesInput{}, func(po *dynamodb.ListTablesPaginatorOptions) {
 		po.Limit = o.PageLimit
@@ -204,12 +204,12 @@ func Discover(ctx context.Context, c Clients, f Filter, o Options) Found {
 }
 
 // describe reads one table; ok is false when it vanished in the meantime or could not be read.
-func describe(ctx context.Context, c Clients, name string, f Filter) (Table, bool, error) {
+func describe(ctx context.Context, c RegionClients, name string, f Filter) (Observed, bool, error) {
 	d, err := describeTable(ctx, c.DynamoDB, name)
 	if d == nil {
-		return Table{}, false, err // vanished in the meantime (nil error), or unreadable
+		return Observed{}, false, err // vanished in the meantime (nil error), or unreadable
 	}
-	t := Table{
+	t := Observed{
 		Name:      name,
 		Region:    c.Region,
 		Created:   aws.ToTime(d.CreationDateTime),
@@ -221,10 +221,10 @@ func describe(ctx context.Context, c Clients, name string, f Filter) (Table, boo
 	var nf *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
-		return Table{}, false, nil
+		return Observed{}, false, nil
 	case err != nil:
 		// Without its tags nobody can tell whether the table is ours: say so, judge nothing.
-		return Table{}, false, fmt.Errorf("list tags: %w", err)
+		return Observed{}, false, fmt.Errorf("list tags: %w", err)
 	}
 	t.Ours = t.Tags[wallet.TagProject] == wallet.ProjectName || (f.NamePrefix != "" && strings.HasPrefix(name, f.NamePrefix))
 	t.Stack = t.Tags[wallet.CloudFormationStackTag]

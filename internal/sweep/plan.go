@@ -34,14 +34,14 @@ type Plan struct {
 }
 
 // NewPlan decides, from what was found, which tables are candidates and why. It calls nothing.
-func NewPlan(found []Found, f Filter, prices cost.Prices, includeProtected bool) Plan {
+func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected bool) Plan {
 	now := f.now()
 	p := Plan{Prices: prices}
 	for _, fd := range found {
 		p.Regions = append(p.Regions, fd.Region)
 		p.Problems = append(p.Problems, fd.Problems...)
 		p.Notes = append(p.Notes, fd.Notes...)
-		byName := map[string]Table{}
+		byName := map[string]Observed{}
 		for _, t := range fd.Tables {
 			byName[t.Name] = t
 		}
@@ -150,7 +150,7 @@ func NewPlan(found []Found, f Filter, prices cost.Prices, includeProtected bool)
 	return p
 }
 
-func candidate(t Table, reasons []Reason, prices cost.Prices) Candidate {
+func candidate(t Observed, reasons []Reason, prices cost.Prices) Candidate {
 	return Candidate{
 		Table:          t.Name,
 		Region:         t.Region,

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // The rules are a pure function of what was found: tested here without any AWS.
 func TestPlanRules(t *testing.T) {
 	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	old := now.Add(-30 * 24 * time.Hour)
-	oneOne := cost.Table{Billing: cost.Provisioned, RCU: 1, WCU: 1}
+	oneOne := cost.Footprint{Billing: wallet.BillingProvisioned, RCU: 1, WCU: 1}
 	wallet := func(extra map[string]string) map[string]string {
 		m := map[string]string{"Project": "wallet"}
 		for k, v := range extra {
@@ -21,9 +22,9 @@ func TestPlanRules(t *testing.T) {
 		}
 		return m
 	}
-	found := Found{
+	found := Inventory{
 		Region: "us-east-1",
-		Tables: []Table{
+		Tables: []Observed{
 			{Name: "untagged", Created: old, Tags: map[string]string{}, Cost: oneOne},
 			{Name: "other-project", Created: old, Tags: map[string]string{"Project": "other", "Stack": "Gone"}, Ours: false},
 			{Name: "live-fresh", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-live", "ExpiresAfter": "365d"}), Ours: true, Stack: "Wallet-live", StackLive: true, Idle: true},
@@ -40,7 +41,7 @@ func TestPlanRules(t *testing.T) {
 		StackTables: map[string][]string{"Wallet-live": {"live-fresh"}, "Wallet-prod": {"live-prod"}, "Wallet-dev": {"expired", "expired-sibling", "vanished"},
 			"BigApp": {"expired-in-foreign-stack"}},
 	}
-	p := NewPlan([]Found{found}, Filter{OlderThan: 7 * 24 * time.Hour, IdleFor: time.Hour, Now: now}, cost.USEast1(), false)
+	p := NewPlan([]Inventory{found}, Filter{OlderThan: 7 * 24 * time.Hour, IdleFor: time.Hour, Now: now}, cost.USEast1(), false)
 
 	got := map[string]Candidate{}
 	for _, c := range p.Candidates {
@@ -91,7 +92,7 @@ func TestPlanRules(t *testing.T) {
 	unread := found
 	unread.Problems = []Problem{{Region: "us-east-1", Table: "unreadable-sibling", Error: "AccessDenied"}}
 	unread.StackTables = map[string][]string{"Wallet-dev": {"expired", "expired-sibling", "unreadable-sibling"}}
-	for _, c := range NewPlan([]Found{unread}, Filter{Now: now}, cost.USEast1(), false).Candidates {
+	for _, c := range NewPlan([]Inventory{unread}, Filter{Now: now}, cost.USEast1(), false).Candidates {
 		if c.Stack == "Wallet-dev" && (c.Action != Failed || !strings.Contains(c.Error, "unreadable-sibling")) {
 			t.Errorf("%s: %s %q, want failed naming the unreadable table its stack holds", c.Table, c.Action, c.Error)
 		}
@@ -99,13 +100,13 @@ func TestPlanRules(t *testing.T) {
 
 	// One protected table holds its whole stack back, unless protected tables are included.
 	found.Tables[7].Protected = true
-	p = NewPlan([]Found{found}, Filter{Now: now}, cost.USEast1(), false)
+	p = NewPlan([]Inventory{found}, Filter{Now: now}, cost.USEast1(), false)
 	for _, c := range p.Candidates {
 		if c.Stack == "Wallet-dev" && c.Action != SkippedProtected {
 			t.Errorf("%s: %s, want skipped-protected because its stack holds a protected table", c.Table, c.Action)
 		}
 	}
-	p = NewPlan([]Found{found}, Filter{Now: now}, cost.USEast1(), true)
+	p = NewPlan([]Inventory{found}, Filter{Now: now}, cost.USEast1(), true)
 	for _, c := range p.Candidates {
 		if c.Action != WouldDelete {
 			t.Errorf("with protected included, %s: %s", c.Table, c.Action)

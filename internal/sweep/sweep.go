@@ -46,17 +46,17 @@ type CloudWatch interface {
 	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
 }
 
-// Clients are one region's clients.
-type Clients struct {
+// RegionClients are one region's clients.
+type RegionClients struct {
 	Region         string
 	DynamoDB       DynamoDB
 	CloudFormation CloudFormation
 	CloudWatch     CloudWatch
 }
 
-// NewClients builds a region's clients from cfg (cfg.Region is the region).
-func NewClients(cfg aws.Config) Clients {
-	return Clients{
+// NewRegionClients builds a region's clients from cfg (cfg.Region is the region).
+func NewRegionClients(cfg aws.Config) RegionClients {
+	return RegionClients{
 		Region:         cfg.Region,
 		DynamoDB:       dynamodb.NewFromConfig(cfg),
 		CloudFormation: cloudformation.NewFromConfig(cfg),

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 }
 
 type cloud struct {
-	fixture.Clients
+	fixture.Cloud
 	cw *cloudwatch.Client
 }
 
@@ -54,12 +54,12 @@ type cloud struct {
 // client the sweep builds (moto needs its awsQuery protocol).
 func newCloud(t testing.TB, region string) *cloud {
 	t.Helper()
-	fx := fixture.NewClients(t, region)
-	return &cloud{fx, NewClients(fx.Config).CloudWatch.(*cloudwatch.Client)}
+	fx := fixture.NewCloud(t, region)
+	return &cloud{fx, NewRegionClients(fx.Config).CloudWatch.(*cloudwatch.Client)}
 }
 
-func (c *cloud) clients() Clients {
-	return Clients{Region: c.Config.Region, DynamoDB: c.DynamoDB, CloudFormation: c.CloudFormation, CloudWatch: c.cw}
+func (c *cloud) clients() RegionClients {
+	return RegionClients{Region: c.Config.Region, DynamoDB: c.DynamoDB, CloudFormation: c.CloudFormation, CloudWatch: c.cw}
 }
 
 func (c *cloud) exists(t testing.TB, table string) bool {
@@ -87,11 +87,11 @@ func sweepOnce(t testing.TB, c *cloud, f Filter, o Options, includeProtected, ye
 	t.Helper()
 	ctx := context.Background()
 	found := Discover(ctx, c.clients(), f, o)
-	p := NewPlan([]Found{found}, f, cost.USEast1(), includeProtected)
+	p := NewPlan([]Inventory{found}, f, cost.USEast1(), includeProtected)
 	if !yes {
 		return p.DryRun()
 	}
-	return Act(ctx, p, map[string]Clients{c.Config.Region: c.clients()}, o)
+	return Act(ctx, p, map[string]RegionClients{c.Config.Region: c.clients()}, o)
 }
 
 func byTable(r Report) map[string]Candidate {
@@ -108,10 +108,10 @@ func TestDecoysSurviveAndDryRunChangesNothing(t *testing.T) {
 	c := newCloud(t, "eu-west-1")
 	c.CreateTable(t, "decoy-untagged", nil, false)
 	c.CreateTable(t, "decoy-other-project", map[string]string{"Project": "other", "Stack": "Gone-stack"}, false)
-	c.CreateStack(t, "Wallet-live", fixture.Table{Name: "decoy-live-wallet", Tags: wallet7d})
+	c.CreateStack(t, "Wallet-live", fixture.TableDecl{Name: "decoy-live-wallet", Tags: wallet7d})
 	c.CreateTable(t, "orphan-a", map[string]string{"Project": "wallet", "Stack": "Gone-stack"}, false)
 	c.CreateTable(t, "orphan-b", map[string]string{"Project": "wallet", "aws:cloudformation:stack-name": "Gone-stack"}, false)
-	c.CreateStack(t, "Wallet-expired", fixture.Table{Name: "expired-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-expired", "ExpiresAfter": "1s"}})
+	c.CreateStack(t, "Wallet-expired", fixture.TableDecl{Name: "expired-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-expired", "ExpiresAfter": "1s"}})
 
 	f := Filter{Now: time.Now().Add(5 * time.Second)} // past the 1s expiry, far from the 168h one
 	before := c.State(t)
@@ -171,7 +171,7 @@ func TestEveryListTablesPageIsRead(t *testing.T) {
 	cl.DynamoDB = spy
 	f := Filter{}
 	found := Discover(t.Context(), cl, f, Options{PageLimit: 2})
-	p := NewPlan([]Found{found}, f, cost.USEast1(), false)
+	p := NewPlan([]Inventory{found}, f, cost.USEast1(), false)
 	if len(p.Candidates) != 7 {
 		t.Fatalf("found %d of 7 orphaned tables across pages of 2: %+v", len(p.Candidates), p.Candidates)
 	}
@@ -196,11 +196,11 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 	cl := c.clients()
 	cl.DynamoDB = spy
 	found := Discover(t.Context(), cl, Filter{}, Options{})
-	p := NewPlan([]Found{found}, Filter{}, cost.USEast1(), false)
+	p := NewPlan([]Inventory{found}, Filter{}, cost.USEast1(), false)
 	if len(p.Candidates) != 105 || spy.lists.Load() < 2 {
 		t.Fatalf("found %d of 105 in %d ListTables calls", len(p.Candidates), spy.lists.Load())
 	}
-	r := Act(t.Context(), p, map[string]Clients{c.Config.Region: c.clients()}, Options{})
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
 	if r.Failures() != 0 || r.MonthlySavingsUSD != cost.Round(105*0.5694) {
 		t.Fatalf("failures %d, savings %v: %+v", r.Failures(), r.MonthlySavingsUSD, r.Problems)
 	}
@@ -211,7 +211,7 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 
 func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
 	c := newCloud(t, "eu-west-2")
-	c.CreateStack(t, "Wallet-prod", fixture.Table{Name: "prod-wallet", Retain: true, Protected: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
+	c.CreateStack(t, "Wallet-prod", fixture.TableDecl{Name: "prod-wallet", Retain: true, Protected: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
 	if err := DeleteStack(t.Context(), c.CloudFormation, "Wallet-prod", time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
 	cl := c.clients()
 	cl.DynamoDB = failingDB{c.DynamoDB, "unreadable-b"}
 	found := Discover(t.Context(), cl, Filter{}, Options{})
-	p := NewPlan([]Found{found}, Filter{}, cost.USEast1(), false)
+	p := NewPlan([]Inventory{found}, Filter{}, cost.USEast1(), false)
 	r := p.DryRun()
 	if len(r.Candidates) != 2 || len(r.Problems) != 1 || r.Problems[0].Table != "unreadable-b" || !strings.Contains(r.Problems[0].Error, "AccessDenied") {
 		t.Fatalf("candidates %+v, problems %+v", r.Candidates, r.Problems)
@@ -301,7 +301,7 @@ func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
 func TestFailedExportKeepsTheTable(t *testing.T) {
 	c := newCloud(t, "eu-north-1")
 	c.CreateTable(t, "export-fails", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
-	c.CreateStack(t, "Wallet-exp-fail", fixture.Table{Name: "export-fails-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
+	c.CreateStack(t, "Wallet-exp-fail", fixture.TableDecl{Name: "export-fails-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
 	o := Options{Save: func(context.Context, string, string) (string, error) { return "", errors.New("disk full") }}
 	r := sweepOnce(t, c, Filter{Now: time.Now().Add(5 * time.Second)}, o, false, true)
 	if r.Failures() != 2 {

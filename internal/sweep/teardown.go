@@ -61,7 +61,7 @@ func (p StackTable) retainedByPolicy() bool {
 
 // PlanTeardown reads the stack, its tables and their deletion policies, and decides what a
 // confirmed teardown does with each. The result is a dry run until Run.
-func PlanTeardown(ctx context.Context, c Clients, stack string, prices cost.Prices, o TeardownOptions) (*Teardown, error) {
+func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cost.Prices, o TeardownOptions) (*Teardown, error) {
 	s, err := discover.Describe(ctx, c.CloudFormation, stack)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (td *Teardown) Failed() bool {
 // Run carries out the plan: export every table (when o.Save is set), turn protection off where
 // the plan says, delete the stack and wait, prove each table gone, and delete the retained
 // ones if the plan says so. A blocked plan changes nothing.
-func (td *Teardown) Run(ctx context.Context, c Clients, o Options) {
+func (td *Teardown) Run(ctx context.Context, c RegionClients, o Options) {
 	td.DryRun = false
 	defer td.sum()
 	if td.Blocked != "" {

@@ -44,16 +44,15 @@ type Wallet struct {
 	ExpiresAt time.Time
 }
 
-// Table runs wallet operations on one table.
-type Table struct {
+// Store runs wallet operations on one table.
+type Store struct {
 	api  API
 	name string
 }
 
-// NewTable binds the operations to a table.
-func NewTable(api API, name string) *Table { return &Table{api: api, name: name} }
+// NewStore binds the operations to a table.
+func NewStore(api API, name string) *Store { return &Store{api: api, name: name} }
 
-// Name is the table's name.
 // exprNames aliases both attributes: "balance" is not reserved today, but aliasing costs
 // nothing and keeps a future reserved word from breaking every write. A fresh map each call:
 // the SDK owns its inputs while a request is in flight.
@@ -62,7 +61,7 @@ func exprNames() map[string]string {
 }
 
 // Create stores a new wallet and refuses to overwrite an existing one.
-func (t *Table) Create(ctx context.Context, w Wallet) error {
+func (t *Store) Create(ctx context.Context, w Wallet) error {
 	if w.Balance < 0 {
 		return fmt.Errorf("create wallet %s with balance %d: %w", w.UserID, w.Balance, ErrInvalidAmount)
 	}
@@ -83,7 +82,7 @@ func (t *Table) Create(ctx context.Context, w Wallet) error {
 
 // Put stores a wallet whether or not one exists, so repeating it is harmless. Only for ids
 // that are unique by construction, as verify's test wallets are; Create is for everything else.
-func (t *Table) Put(ctx context.Context, w Wallet) error {
+func (t *Store) Put(ctx context.Context, w Wallet) error {
 	if w.Balance < 0 {
 		return fmt.Errorf("put wallet %s with balance %d: %w", w.UserID, w.Balance, ErrInvalidAmount)
 	}
@@ -106,7 +105,7 @@ func encode(w Wallet) map[string]types.AttributeValue {
 
 // Get reads a wallet with a strongly consistent read: a balance must reflect every write that
 // was acknowledged before it.
-func (t *Table) Get(ctx context.Context, userID string) (Wallet, error) {
+func (t *Store) Get(ctx context.Context, userID string) (Wallet, error) {
 	out, err := t.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(t.name),
 		Key:            key(userID),
@@ -128,7 +127,7 @@ func (t *Table) Get(ctx context.Context, userID string) (Wallet, error) {
 // Credit adds amount to an existing wallet and returns the new balance. ADD is applied by
 // DynamoDB itself, so concurrent credits never lose an update. The existence condition stops a
 // credit from creating a wallet as a side effect (one without an owner's other attributes).
-func (t *Table) Credit(ctx context.Context, userID string, amount int64) (int64, error) {
+func (t *Store) Credit(ctx context.Context, userID string, amount int64) (int64, error) {
 	if amount <= 0 {
 		return 0, fmt.Errorf("credit wallet %s with %d: %w", userID, amount, ErrInvalidAmount)
 	}
@@ -153,7 +152,7 @@ func (t *Table) Credit(ctx context.Context, userID string, amount int64) (int64,
 // Debit takes amount from a wallet and returns the new balance. The balance check is a
 // condition evaluated by DynamoDB with the write, not a read before it: two debits racing can
 // never both pass.
-func (t *Table) Debit(ctx context.Context, userID string, amount int64) (int64, error) {
+func (t *Store) Debit(ctx context.Context, userID string, amount int64) (int64, error) {
 	if amount <= 0 {
 		return 0, fmt.Errorf("debit wallet %s by %d: %w", userID, amount, ErrInvalidAmount)
 	}
@@ -189,7 +188,7 @@ const MaxTokenLength = 36
 // does. token makes the transfer idempotent for DynamoDB's ten-minute window, so a retry after
 // a lost response (by the SDK or by the caller) cannot move the money twice; a caller must use
 // a new token for each distinct transfer.
-func (t *Table) Transfer(ctx context.Context, from, to string, amount int64, token string) error {
+func (t *Store) Transfer(ctx context.Context, from, to string, amount int64, token string) error {
 	what := fmt.Sprintf("transfer %d from %s to %s", amount, from, to)
 	switch {
 	case amount <= 0:
@@ -262,7 +261,7 @@ func cancellation(tce *types.TransactionCanceledException, from, to string) erro
 
 // Delete removes a wallet; deleting one that is already gone is not an error, so clean-up can
 // be repeated safely.
-func (t *Table) Delete(ctx context.Context, userID string) error {
+func (t *Store) Delete(ctx context.Context, userID string) error {
 	if _, err := t.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: key(userID)}); err != nil {
 		return fmt.Errorf("delete wallet %s from %s: %w", userID, t.name, err)
 	}

@@ -19,9 +19,9 @@ import (
 // their idempotency tokens) are evaluated by the real engine, not by a fake.
 func TestOpsOnDynamoDBLocal(t *testing.T) {
 	localcloud.DynamoDBLocal(t).SetEnv(t)
-	db := fixture.NewClients(t, "").DynamoDB
+	db := fixture.NewCloud(t, "").DynamoDB
 	createTable(t, db, "wallet-ops-test")
-	w := wallet.NewTable(db, "wallet-ops-test")
+	w := wallet.NewStore(db, "wallet-ops-test")
 	ctx := t.Context()
 
 	t.Run("create refuses to overwrite and get reads back every field", func(t *testing.T) {
@@ -155,14 +155,14 @@ func createTable(t *testing.T, db *dynamodb.Client, name string) {
 	}
 }
 
-func mustCreate(t *testing.T, w *wallet.Table, id string, balance int64) {
+func mustCreate(t *testing.T, w *wallet.Store, id string, balance int64) {
 	t.Helper()
 	if err := w.Create(context.Background(), wallet.Wallet{UserID: id, Balance: balance}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func wantBalances(t *testing.T, w *wallet.Table, want map[string]int64) {
+func wantBalances(t *testing.T, w *wallet.Store, want map[string]int64) {
 	t.Helper()
 	for id, bal := range want {
 		got, err := w.Get(context.Background(), id)

@@ -54,7 +54,8 @@ const (
 	StageProd Stage = "prod"
 )
 
-// Billing is the table's capacity mode, in the words of the context contract.
+// Billing is a table's capacity mode: the one vocabulary for it across the project, in the words
+// of the context contract (-c billing=on-demand). Mode gives DynamoDB's own name for it.
 type Billing string
 
 const (

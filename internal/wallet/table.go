@@ -3,6 +3,7 @@ package wallet
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,12 +32,44 @@ func TableInput(name string, tags map[string]string) *dynamodb.CreateTableInput 
 	return in
 }
 
-// BillingMode reads a table description's capacity mode. DynamoDB leaves BillingModeSummary out
+// BillingOf reads a table description's capacity mode. DynamoDB leaves BillingModeSummary out
 // for tables that were provisioned from the start (they predate on-demand), so absent means
 // provisioned.
-func BillingMode(d *types.TableDescription) types.BillingMode {
-	if d != nil && d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode != "" {
-		return d.BillingModeSummary.BillingMode
+func BillingOf(d *types.TableDescription) Billing {
+	if d != nil && d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode == types.BillingModePayPerRequest {
+		return BillingOnDemand
+	}
+	return BillingProvisioned
+}
+
+// Mode is the billing's name in DynamoDB's and CloudFormation's APIs (PROVISIONED,
+// PAY_PER_REQUEST), which is also what a template or a table description says.
+func (b Billing) Mode() types.BillingMode {
+	if b == BillingOnDemand {
+		return types.BillingModePayPerRequest
 	}
 	return types.BillingModeProvisioned
 }
+
+// KeySchema writes a key schema the one way every report shows it: "name TYPE" pairs, hash key
+// first ("user_id HASH", "pk HASH, sk RANGE"), whatever order the source listed them in.
+func KeySchema(ks []types.KeySchemaElement) string {
+	sorted := slices.Clone(ks)
+	slices.SortStableFunc(sorted, func(a, b types.KeySchemaElement) int {
+		switch {
+		case a.KeyType == types.KeyTypeHash && b.KeyType != types.KeyTypeHash:
+			return -1
+		case b.KeyType == types.KeyTypeHash && a.KeyType != types.KeyTypeHash:
+			return 1
+		}
+		return 0
+	})
+	parts := make([]string, len(sorted))
+	for i, k := range sorted {
+		parts[i] = aws.ToString(k.AttributeName) + " " + string(k.KeyType)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// WalletKeySchema is the wallet table's key as KeySchema writes it.
+var WalletKeySchema = KeyAttribute + " " + string(types.KeyTypeHash)
