@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Options are the user's choices; zero values mean "what the environment says".
@@ -44,6 +45,8 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		WithTimeout(30 * time.Second)
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
+		// Every client reports a refusal as *Denied, naming the call, the IAM action and the resource.
+		config.WithAPIOptions([]func(*middleware.Stack) error{installDenied}),
 		config.WithRetryer(func() aws.Retryer {
 			if o.Adaptive {
 				return retry.NewAdaptiveMode(func(a *retry.AdaptiveModeOptions) {

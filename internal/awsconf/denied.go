@@ -1,0 +1,175 @@
+package awsconf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Denied is an AWS call refused by IAM (or an SCP, or a permission boundary): a configuration
+// problem that no retry and no other check can fix, so commands stop at the first one and say
+// which permission is missing. It is recognised by the service's AccessDenied* error codes and,
+// as well, by HTTP 403: moto answers a denied JSON-protocol call (DynamoDB) with an XML body the
+// SDK cannot parse, so the status is all that is left of the refusal.
+type Denied struct {
+	Service   string // the SDK's service id: DynamoDB, CloudFormation, CloudWatch…
+	Operation string // the API call: PutItem, DescribeStacks…
+	// Action is the IAM action that was missing, as the service named it when it did, else
+	// derived from the call (TransactWriteItems is authorised by its items' own actions).
+	Action string
+	// Resource is what the call was on: the service's words when it named one, else the table,
+	// stack or ARN the request carried.
+	Resource string
+	Err      error
+}
+
+func (d *Denied) Error() string {
+	on := ""
+	if d.Resource != "" {
+		on = " on " + d.Resource
+	}
+	return fmt.Sprintf("access denied: %s %s%s needs IAM action %s", d.Service, d.Operation, on, d.Action)
+}
+
+func (d *Denied) Unwrap() error { return d.Err }
+
+// AsDenied finds a denial in err's chain. Clients built from Load's configuration return
+// *Denied themselves; for others this classifies the raw SDK error.
+func AsDenied(err error) (*Denied, bool) {
+	var d *Denied
+	if errors.As(err, &d) {
+		return d, true
+	}
+	return classify(err, nil)
+}
+
+var deniedCodes = map[string]bool{
+	"AccessDenied": true, "AccessDeniedException": true, "UnauthorizedOperation": true,
+	"AuthorizationError": true, "AuthorizationErrorException": true, "NotAuthorized": true,
+}
+
+// "… is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:…:table/t"
+var (
+	actionRE   = regexp.MustCompile(`perform: ([a-zA-Z0-9-]+:[a-zA-Z0-9*]+)`)
+	resourceRE = regexp.MustCompile(`on resource: (\S+)`)
+)
+
+func classify(err error, input any) (*Denied, bool) {
+	var oe *smithy.OperationError
+	if err == nil || !errors.As(err, &oe) {
+		return nil, false
+	}
+	code, msg := "", ""
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code, msg = ae.ErrorCode(), ae.ErrorMessage()
+	}
+	var re *smithyhttp.ResponseError
+	forbidden := errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden
+	if !deniedCodes[code] && !forbidden {
+		return nil, false
+	}
+	if msg == "" {
+		msg = err.Error()
+	}
+	d := &Denied{Service: oe.ServiceID, Operation: oe.OperationName, Err: err}
+	if m := actionRE.FindStringSubmatch(msg); m != nil {
+		d.Action = m[1]
+	} else {
+		d.Action = iamAction(oe.ServiceID, oe.OperationName, input)
+	}
+	if m := resourceRE.FindStringSubmatch(msg); m != nil {
+		d.Resource = strings.TrimRight(m[1], ".,;")
+	} else {
+		d.Resource = resourceOf(input)
+	}
+	return d, true
+}
+
+// iamAction is the IAM action a call needs: service prefix and operation name, except where the
+// service authorises a call by other actions.
+func iamAction(service, op string, input any) string {
+	prefix := strings.ToLower(strings.ReplaceAll(service, " ", ""))
+	if in, ok := input.(*dynamodb.TransactWriteItemsInput); ok {
+		// TransactWriteItems has no IAM action of its own: each item is authorised by its kind.
+		seen := map[string]bool{}
+		var acts []string
+		for _, it := range in.TransactItems {
+			a := ""
+			switch {
+			case it.Put != nil:
+				a = "dynamodb:PutItem"
+			case it.Update != nil:
+				a = "dynamodb:UpdateItem"
+			case it.Delete != nil:
+				a = "dynamodb:DeleteItem"
+			case it.ConditionCheck != nil:
+				a = "dynamodb:ConditionCheckItem"
+			}
+			if a != "" && !seen[a] {
+				seen[a] = true
+				acts = append(acts, a)
+			}
+		}
+		if len(acts) > 0 {
+			return strings.Join(acts, " and ")
+		}
+	}
+	return prefix + ":" + op
+}
+
+// resourceOf names what a request was about, from the first field of its input that names a
+// resource: a table, a stack, an ARN.
+func resourceOf(input any) string {
+	v := reflect.ValueOf(input)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return ""
+	}
+	for _, f := range []struct{ field, kind string }{
+		{"TableName", "table "}, {"StackName", "stack "}, {"ResourceArn", ""}, {"BackupArn", ""},
+		{"TopicArn", ""}, {"PolicyArn", ""},
+	} {
+		fv := v.FieldByName(f.field)
+		if fv.IsValid() && fv.Type() == reflect.TypeOf((*string)(nil)) && !fv.IsNil() {
+			return f.kind + fv.Elem().String()
+		}
+	}
+	return ""
+}
+
+// installDenied turns a refusal into *Denied on every client built from the configuration. It
+// is an Initialize step, so it sees the request's input (to name the resource) and the final
+// error, after retries.
+func installDenied(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ClassifyDenied",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if err == nil {
+				return out, md, nil
+			}
+			// The operation error that names the call is added outside the stack; build the
+			// same one here so classify can read it.
+			oe := &smithy.OperationError{
+				ServiceID:     middleware.GetServiceID(ctx),
+				OperationName: middleware.GetOperationName(ctx),
+				Err:           err,
+			}
+			if d, ok := classify(oe, in.Parameters); ok {
+				d.Err = err
+				return out, md, d
+			}
+			return out, md, err
+		}), middleware.After)
+}

@@ -1,0 +1,101 @@
+package awsconf
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// A stand-in server, because the point is the two shapes a refusal takes on the wire: AWS's
+// JSON AccessDeniedException, and moto's XML body with HTTP 403 that the DynamoDB client cannot
+// parse. The enforced-IAM tests on moto itself are in e2e.
+func TestDenialsAreRecognisedAndNamed(t *testing.T) {
+	for _, tc := range []struct {
+		name, contentType, body string
+		call                    func(*dynamodb.Client) error
+		want                    []string
+	}{
+		{
+			"AWS JSON, the service names action and resource", "application/x-amz-json-1.0",
+			`{"__type":"com.amazon.coral.service#AccessDeniedException","message":"User: arn:aws:iam::1:user/u is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:1:table/w because no identity-based policy allows the dynamodb:PutItem action"}`,
+			func(db *dynamodb.Client) error {
+				_, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("w"), Item: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "a"}}})
+				return err
+			},
+			[]string{"DynamoDB PutItem on arn:aws:dynamodb:us-east-1:1:table/w needs IAM action dynamodb:PutItem"},
+		},
+		{
+			"moto XML with 403: the action from its message, the resource from the request", "text/xml",
+			`<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/limited is not authorized to perform: dynamodb:DeleteTable</Message></Error></Errors></ErrorResponse>`,
+			func(db *dynamodb.Client) error {
+				_, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String("w")})
+				return err
+			},
+			[]string{"DynamoDB DeleteTable on table w needs IAM action dynamodb:DeleteTable"},
+		},
+		{
+			"403 with nothing readable: TransactWriteItems names its items' actions", "text/html", `<html>Forbidden</html>`,
+			func(db *dynamodb.Client) error {
+				_, err := db.TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+					{Update: &types.Update{TableName: aws.String("w"), Key: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "a"}}, UpdateExpression: aws.String("SET b = :x")}},
+					{ConditionCheck: &types.ConditionCheck{TableName: aws.String("w"), Key: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "b"}}, ConditionExpression: aws.String("attribute_exists(user_id)")}},
+				}})
+				return err
+			},
+			[]string{"DynamoDB TransactWriteItems needs IAM action dynamodb:UpdateItem and dynamodb:ConditionCheckItem"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+			t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+			cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tc.call(dynamodb.NewFromConfig(cfg))
+			d, ok := AsDenied(err)
+			if !ok {
+				t.Fatalf("not recognised as a denial: %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(d.Error(), w) {
+					t.Errorf("%q does not say %q", d.Error(), w)
+				}
+			}
+		})
+	}
+}
+
+// A 400 that is not about permissions is not a denial.
+func TestOtherErrorsAreNotDenials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"}`))
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
+	if d, ok := AsDenied(err); ok || err == nil {
+		t.Fatalf("ResourceNotFound classified as %v (err %v)", d, err)
+	}
+}
