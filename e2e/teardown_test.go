@@ -10,31 +10,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// teardownReport is the part of `verify teardown --json` this test relies on.
-type teardownReport struct {
-	DryRun bool `json:"dry_run"`
-	Tables []struct {
-		Table          string  `json:"table"`
-		DeletionPolicy string  `json:"deletion_policy"`
-		Protected      bool    `json:"protected"`
-		MonthlyCostUSD float64 `json:"monthly_cost_usd"`
-		Action         string  `json:"action"`
-		SavedTo        string  `json:"saved_to"`
-	} `json:"tables"`
-	StackDeleted bool    `json:"stack_deleted"`
-	RetainedUSD  float64 `json:"monthly_cost_retained_usd"`
-}
-
-func (e *env) teardown(t *testing.T, wantCode int, args ...string) teardownReport {
+// teardown runs `verify teardown --json`; its report is the sweep's documented shape.
+func (e *env) teardown(t *testing.T, wantCode int, args ...string) fixture.SweepJSON {
 	t.Helper()
 	code, stdout, stderr := e.runVerify(t, append([]string{"teardown", "--json"}, args...)...)
 	if code != wantCode {
 		t.Fatalf("teardown %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, wantCode, stdout, stderr)
 	}
-	var r teardownReport
+	var r fixture.SweepJSON
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("teardown --json: %v\n%s", err, stdout)
 	}
@@ -61,8 +48,8 @@ func TestProdTeardownExportsThenRestores(t *testing.T) {
 	}
 
 	plan := e.teardown(t, 0, "--stack", stack)
-	if !plan.DryRun || len(plan.Tables) != 1 || plan.Tables[0].Table != table || plan.Tables[0].DeletionPolicy != "Retain" ||
-		!plan.Tables[0].Protected || plan.Tables[0].MonthlyCostUSD <= 0 {
+	if !plan.DryRun || len(plan.Candidates) != 1 || plan.Candidates[0].Table != table || plan.Candidates[0].DeletionPolicy != "Retain" ||
+		!plan.Candidates[0].Protected || plan.Candidates[0].MonthlyCostUSD <= 0 || plan.Candidates[0].Action != "would-retain" {
 		t.Fatalf("dry-run plan: %+v", plan)
 	}
 	if !slices.Contains(e.tableNames(t), table) || e.itemCount(t, table) != len(balances) {
@@ -71,7 +58,8 @@ func TestProdTeardownExportsThenRestores(t *testing.T) {
 
 	// --yes deletes the stack but the prod table is retained: listed with its cost, exit 1.
 	kept := e.teardown(t, 1, "--stack", stack, "--yes")
-	if !kept.StackDeleted || kept.RetainedUSD <= 0 || !slices.Contains(e.tableNames(t), table) {
+	if len(kept.Stacks) != 1 || kept.Stacks[0].Action != "deleted" || kept.MonthlyLeftUSD == nil || *kept.MonthlyLeftUSD <= 0 ||
+		kept.Candidates[0].Action != "retained" || !slices.Contains(e.tableNames(t), table) {
 		t.Fatalf("teardown --yes of prod: %+v", kept)
 	}
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
@@ -11,90 +13,120 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 )
 
-func newExportCmd(io streams) *cobra.Command {
-	var (
-		cloud     awsFlags
-		table, to string
-	)
+// DefaultArchiveTimeout bounds an export or a restore: a large table takes a while, a silent
+// endpoint must not take forever.
+const DefaultArchiveTimeout = 2 * time.Hour
+
+// exportOptions is everything `verify export` needs.
+type exportOptions struct {
+	s         streams
+	cloud     awsFlags
+	table, to string
+}
+
+func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runExport
+	}
+	o := &exportOptions{s: s}
 	cmd := &cobra.Command{
 		Use:   "export --table NAME --to DIR",
 		Short: "Save every item of a table into DIR/NAME (DynamoDB JSON lines plus metadata)",
 		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
 			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
 			"writes DIR/NAME/metadata.json last, with what `verify restore` needs to recreate the table.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if table == "" || to == "" {
-				return usageErr("--table and --to are both required, e.g. verify export --table wallet --to ./backup")
-			}
-			if err := sweepCheckExportDir(to); err != nil {
-				return err
-			}
-			cfg, err := cloud.load(cmd.Context(), awsconf.Options{})
-			if err != nil {
-				return err
-			}
-			dir := archive.Dir(to, table)
-			md, err := archive.Export(cmd.Context(), dynamodb.NewFromConfig(cfg), table, dir)
-			if err != nil {
-				return failed(err)
-			}
-			fmt.Fprintf(io.out, "Exported %d items of %s to %s (%s, %s).\n", md.ItemCount, table, dir, archive.ItemsFile, archive.MetadataFile)
-			return nil
-		},
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{policyAnnotation: teardownPolicy},
+		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table", "to") },
+		RunE:        runE(o, runF),
 	}
 	fs := cmd.Flags()
-	cloud.register(fs)
-	fs.StringVar(&table, "table", "", "the table to export (required)")
-	fs.StringVar(&to, "to", "", "the directory to export into; the table goes to `DIR`/<table> (required)")
+	o.cloud.register(fs, DefaultArchiveTimeout)
+	fs.StringVar(&o.table, "table", "", "the table to export (required)")
+	fs.StringVar(&o.to, "to", "", "the directory to export into; the table goes to `DIR`/<table> (required)")
 	return cmd
 }
 
-func newRestoreCmd(io streams) *cobra.Command {
-	var (
-		cloud                awsFlags
-		from, table, billing string
-	)
+func runExport(ctx context.Context, o *exportOptions) error {
+	if o.table == "" || o.to == "" {
+		return usageErr("--table and --to are both required, e.g. verify export --table wallet --to ./backup")
+	}
+	if err := checkExportDir("--to", o.to); err != nil {
+		return err
+	}
+	ctx, cancel := o.cloud.bound(ctx)
+	defer cancel()
+	cfg, err := o.cloud.load(ctx, awsconf.Options{})
+	if err != nil {
+		return err
+	}
+	dir := archive.Dir(o.to, o.table)
+	md, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.s.out, "Exported %d items of %s to %s (%s, %s).\n", md.ItemCount, o.table, dir, archive.ItemsFile, archive.MetadataFile)
+	return nil
+}
+
+// restoreOptions is everything `verify restore` needs.
+type restoreOptions struct {
+	s                    streams
+	cloud                awsFlags
+	from, table, billing string
+}
+
+func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runRestore
+	}
+	o := &restoreOptions{s: s}
 	cmd := &cobra.Command{
 		Use:   "restore --from DIR --table NAME",
 		Short: "Write an export's items back into a table, creating the table if it is missing",
 		Long: "restore reads DIR/NAME (or DIR itself, if it is one table's export, to restore under a new\n" +
 			"name), creates NAME if it is missing — key schema, attributes and indexes from the export,\n" +
 			"on-demand unless --billing original — and writes every item back.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if from == "" || table == "" {
-				return usageErr("--from and --table are both required, e.g. verify restore --from ./backup --table wallet")
-			}
-			if b := archive.RestoreBilling(billing); b != archive.RestoreOnDemand && b != archive.RestoreOriginal {
-				return usageErr("--billing %q: want %s or %s", billing, archive.RestoreOnDemand, archive.RestoreOriginal)
-			}
-			dir, err := exportDirFor(from, table)
-			if err != nil {
-				return err
-			}
-			cfg, err := cloud.load(cmd.Context(), awsconf.Options{})
-			if err != nil {
-				return err
-			}
-			r, err := archive.Restore(cmd.Context(), dynamodb.NewFromConfig(cfg), dir, table, archive.RestoreOptions{Billing: archive.RestoreBilling(billing)})
-			if err != nil {
-				return failed(err)
-			}
-			how := "into the existing table"
-			if r.Created {
-				how = "into a new table"
-			}
-			fmt.Fprintf(io.out, "Restored %d items from %s %s %s.\n", r.Items, dir, how, table)
-			return nil
-		},
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{policyAnnotation: teardownPolicy},
+		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "from", "table") },
+		RunE:        runE(o, runF),
 	}
 	fs := cmd.Flags()
-	cloud.register(fs)
-	fs.StringVar(&from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
-	fs.StringVar(&table, "table", "", "the table to restore into (required)")
-	fs.StringVar(&billing, "billing", string(archive.RestoreOnDemand), "billing of a table restore creates: on-demand or original")
+	o.cloud.register(fs, DefaultArchiveTimeout)
+	fs.StringVar(&o.from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
+	fs.StringVar(&o.table, "table", "", "the table to restore into (required)")
+	fs.StringVar(&o.billing, "billing", string(archive.RestoreOnDemand), "billing of a table restore creates: on-demand or original")
 	return cmd
+}
+
+func runRestore(ctx context.Context, o *restoreOptions) error {
+	if o.from == "" || o.table == "" {
+		return usageErr("--from and --table are both required, e.g. verify restore --from ./backup --table wallet")
+	}
+	if b := archive.RestoreBilling(o.billing); b != archive.RestoreOnDemand && b != archive.RestoreOriginal {
+		return usageErr("--billing %q: want %s or %s", o.billing, archive.RestoreOnDemand, archive.RestoreOriginal)
+	}
+	dir, err := exportDirFor(o.from, o.table)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := o.cloud.bound(ctx)
+	defer cancel()
+	cfg, err := o.cloud.load(ctx, awsconf.Options{})
+	if err != nil {
+		return err
+	}
+	r, err := archive.Restore(ctx, dynamodb.NewFromConfig(cfg), dir, o.table, archive.RestoreOptions{Billing: archive.RestoreBilling(o.billing)})
+	if err != nil {
+		return err
+	}
+	how := "into the existing table"
+	if r.Created {
+		how = "into a new table"
+	}
+	fmt.Fprintf(o.s.out, "Restored %d items from %s %s %s.\n", r.Items, dir, how, o.table)
+	return nil
 }
 
 // exportDirFor finds the export to restore: from/table when it holds one, else from itself.

@@ -1,35 +1,33 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 )
 
-type checkFlags struct {
-	aws         awsFlags
-	prices      priceFlags
-	stack       string
-	table       string
-	template    string
-	roundtrips  int
-	concurrency int
-	timeout     time.Duration
-	readOnly    bool
-	json        bool
-	noPace      bool
+// checkOptions is everything `verify check` needs.
+type checkOptions struct {
+	s        streams
+	cloud    awsFlags
+	prices   priceFlags
+	run      check.Options
+	json     bool
+	noPace   bool
+	tableSet bool // --table was given: the stack is not used
 }
 
-func newCheckCmd(io streams) *cobra.Command {
-	f := &checkFlags{}
+func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runCheck
+	}
+	o := &checkOptions{s: s, run: check.Defaults()}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check a wallet table against its stack and prove wallet operations on it",
@@ -37,68 +35,64 @@ func newCheckCmd(io streams) *cobra.Command {
 			"with the template it was deployed from, then (unless --read-only) proves conditional\n" +
 			"creates, overdraft refusal, atomic idempotent transfers and exact concurrent increments\n" +
 			"on test items of its own, which it deletes before exiting, even when interrupted.\n\n" +
-			"Exit codes: 0 all checks passed; 1 a check failed; 2 bad flags, configuration or\n" +
-			"discovery; 130 interrupted (after clean-up).",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd, io) },
+			"Exit codes: 0 all checks passed; 1 a check failed; 2 bad flags, configuration,\n" +
+			"discovery or an IAM denial; 130 interrupted (after clean-up).",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{policyAnnotation: "verify"},
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			o.tableSet = cmd.Flags().Changed("table")
+			if o.tableSet && cmd.Flags().Changed("stack") {
+				return usageErr("--stack %q and --table %q: give one, not both", o.run.Stack, o.run.Table)
+			}
+			return nonEmpty(cmd, "stack", "table", "template")
+		},
+		RunE: runE(o, runF),
 	}
-	d := check.Defaults()
 	fs := cmd.Flags()
-	fs.StringVar(&f.stack, "stack", d.Stack, "stack whose wallet table is checked")
-	fs.StringVar(&f.table, "table", "", "check this table instead of a stack's (conformance then needs --template)")
-	fs.StringVar(&f.template, "template", "", "template file declaring the table (default: the stack's deployed template, then cdk.out/<stack>.template.json)")
-	f.roundtrips, f.concurrency, f.timeout = d.Roundtrips, d.Concurrency, d.Timeout
-	fs.Var(&boundedInt{&f.roundtrips, 1, check.MaxRoundtrips}, "roundtrips", "put+get pairs in the round-trip check")
-	fs.Var(&boundedInt{&f.concurrency, 1, check.MaxConcurrency}, "concurrency", "requests in flight at once")
-	fs.Var(&positiveDuration{&f.timeout}, "timeout", "bound on the checks, from discovery to the last write (clean-up has its own)")
-	fs.BoolVar(&f.readOnly, "read-only", false, "discover, active and conformance only: write nothing (for production tables)")
-	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object")
-	fs.BoolVar(&f.noPace, "no-pace", false, "do not hold requests to a provisioned table's capacity")
-	f.aws.register(fs)
-	f.prices.register(fs)
+	fs.StringVar(&o.run.Stack, "stack", o.run.Stack, "stack whose wallet table is checked")
+	fs.StringVar(&o.run.Table, "table", "", "check this table instead of a stack's (conformance then needs --template)")
+	fs.StringVar(&o.run.Template, "template", "", "template file declaring the table (default: the stack's deployed template, then cdk.out/<stack>.template.json)")
+	fs.Var(&boundedInt{&o.run.Roundtrips, 1, check.MaxRoundtrips}, "roundtrips", "put+get pairs in the round-trip check")
+	fs.Var(&boundedInt{&o.run.Concurrency, 1, check.MaxConcurrency}, "concurrency", "requests in flight at once")
+	fs.BoolVar(&o.run.ReadOnly, "read-only", false, "discover, active and conformance only: write nothing (for production tables)")
+	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	fs.BoolVar(&o.noPace, "no-pace", false, "do not hold requests to a provisioned table's capacity")
+	o.cloud.register(fs, check.DefaultTimeout)
+	fs.Lookup("timeout").Usage = "bound on the checks, from discovery to the last write (clean-up has its own)"
+	o.prices.register(fs)
 	return cmd
 }
 
-func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
-	o := check.Defaults()
-	if f.table != "" {
-		if cmd.Flags().Changed("stack") {
-			return usageErr("--stack %q and --table %q: give one, not both", f.stack, f.table)
-		}
-		o.Stack, o.Table = "", f.table
-	} else {
-		o.Stack = f.stack
+func runCheck(ctx context.Context, o *checkOptions) error {
+	r := o.run
+	if o.tableSet {
+		r.Stack = ""
 	}
-	o.Template = f.template
-	o.Roundtrips, o.Concurrency, o.Timeout = f.roundtrips, f.concurrency, f.timeout
-	o.ReadOnly, o.Pace = f.readOnly, !f.noPace
-	prices, err := f.prices.resolve()
+	r.Timeout, r.Pace = o.cloud.timeout, !o.noPace
+	prices, err := o.prices.resolve()
 	if err != nil {
 		return err
 	}
-	o.Prices = prices
+	r.Prices = prices
 	// Every value is checked, the template file read, before the first AWS call.
-	if err := o.Validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		return usageErr("%w", err)
 	}
-
-	ctx := cmd.Context()
 	// Adaptive retries slow the client down after throttling instead of only retrying: right
 	// for a 1-unit table that other traffic may share.
-	cfg, err := f.aws.load(ctx, awsconf.Options{Adaptive: true})
+	cfg, err := o.cloud.load(ctx, awsconf.Options{Adaptive: true})
 	if err != nil {
 		return err
 	}
 	// The SDK's own warnings belong on the command's stderr, not the process's.
-	cfg.Logger = logging.NewStandardLogger(io.err)
-	o.Region = cfg.Region
-	clients := check.NewClients(cfg)
+	cfg.Logger = logging.NewStandardLogger(o.s.err)
+	r.Region = cfg.Region
 
-	rep, err := check.Run(ctx, clients, o)
+	rep, err := check.Run(ctx, check.NewClients(cfg), r)
 	var de *check.DiscoveryError
 	if errors.As(err, &de) {
-		if f.json {
-			_ = rep.WriteJSON(io.out)
+		if o.json {
+			_ = rep.WriteJSON(o.s.out)
 		}
 		return &exitError{exitUsage, err}
 	}
@@ -106,14 +100,14 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 		return failed(err)
 	}
 	write := rep.WriteText
-	if f.json {
+	if o.json {
 		write = rep.WriteJSON
 	}
-	if werr := write(io.out); werr != nil {
+	if werr := write(o.s.out); werr != nil {
 		return failed(fmt.Errorf("write report: %w", werr))
 	}
 	switch {
-	case err != nil: // interrupted: main turns this into 130
+	case err != nil: // interrupted: the edge turns this into 130
 		return failed(fmt.Errorf("interrupted; clean-up ran and left %d test items", rep.LeftoverItems))
 	case !rep.Passed:
 		return failed(fmt.Errorf("table %s: failed: %s", rep.Table, strings.Join(failedOrLeftover(rep), ", ")))
@@ -128,51 +122,3 @@ func failedOrLeftover(rep *check.Report) []string {
 	}
 	return names
 }
-
-// boundedInt is an int flag that refuses values outside [min, max] at parse time, with a
-// message that says what is allowed.
-type boundedInt struct {
-	p        *int
-	min, max int
-}
-
-func (b *boundedInt) String() string {
-	if b.p == nil {
-		return "0"
-	}
-	return strconv.Itoa(*b.p)
-}
-
-func (b *boundedInt) Set(s string) error {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < b.min || n > b.max {
-		return fmt.Errorf("want a whole number from %d to %d", b.min, b.max)
-	}
-	*b.p = n
-	return nil
-}
-
-func (b *boundedInt) Type() string { return "int" }
-
-// positiveDuration is a duration flag that refuses zero, negative and malformed values.
-type positiveDuration struct{ p *time.Duration }
-
-func (d *positiveDuration) String() string {
-	if d.p == nil {
-		return "0s"
-	}
-	return d.p.String()
-}
-
-func (d *positiveDuration) Set(s string) error {
-	v, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil || v <= 0 {
-		return fmt.Errorf("want a positive duration such as 90s or 2m")
-	}
-	*d.p = v
-	return nil
-}
-
-func (d *positiveDuration) Type() string { return "duration" }
-
-var _ pflag.Value = (*boundedInt)(nil)

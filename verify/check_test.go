@@ -33,7 +33,7 @@ type checkRun struct {
 // these take minutes, with verify's bounded ones well under a second here.
 const checkHangGuard = 30 * time.Second
 
-func runCheck(ctx context.Context, args ...string) checkRun {
+func execCheck(ctx context.Context, args ...string) checkRun {
 	var out, errOut bytes.Buffer
 	start := time.Now()
 	code := run(ctx, args, strings.NewReader(""), &out, &errOut)
@@ -68,9 +68,13 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"--table", "x"}, []string{`"x"`, "3 to 255 characters"}},
 		{[]string{"--template", "/nonexistent/wallet.json"}, []string{"/nonexistent/wallet.json", "no such file"}},
 		{[]string{"--bogus"}, []string{"unknown flag: --bogus"}},
+		// An empty value used to mean "not set": `--table ""` checked (and wrote to) the default stack.
+		{[]string{"--table", ""}, []string{"--table", "empty"}},
+		{[]string{"check", "--stack="}, []string{"--stack", "empty"}},
+		{[]string{"--template", ""}, []string{"--template", "empty"}},
 		{[]string{"check", "extra"}, []string{`unknown command "extra"`}},
 	} {
-		r := runCheck(t.Context(), tc.args...)
+		r := execCheck(t.Context(), tc.args...)
 		if r.code != exitUsage {
 			t.Errorf("%v: %v", tc.args, r)
 			continue
@@ -94,7 +98,7 @@ func TestUnreachableEndpointIsADiscoveryError(t *testing.T) {
 	}
 	(&localcloud.Server{Endpoint: fmt.Sprintf("http://localhost:%d", port)}).SetEnv(t)
 	for _, args := range [][]string{{}, {"--table", "wallet-somewhere"}} {
-		r := runCheck(t.Context(), args...)
+		r := execCheck(t.Context(), args...)
 		if r.code != exitUsage || !strings.Contains(r.errOut, "connection refused") || !strings.Contains(r.errOut, "discover") {
 			t.Fatalf("%v: want exit 2 naming the refused connection: %v", args, r)
 		}
@@ -113,7 +117,7 @@ func TestMissingCredentialsIsAConfigurationError(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	r := runCheck(t.Context(), "--table", "wallet-somewhere")
+	r := execCheck(t.Context(), "--table", "wallet-somewhere")
 	if r.code != exitUsage || !strings.Contains(r.errOut, "no AWS credentials") || r.took > checkHangGuard {
 		t.Fatalf("want exit 2 saying there are no credentials: %v", r)
 	}
@@ -132,7 +136,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	})[0]
 
 	t.Run("passes with exit 0 and the JSON report", func(t *testing.T) {
-		r := runCheck(ctx, "--stack", "Wallet-verify", "--json")
+		r := execCheck(ctx, "--stack", "Wallet-verify", "--json")
 		if r.code != exitOK {
 			t.Fatal(r)
 		}
@@ -170,7 +174,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	})
 
 	t.Run("check subcommand, text report", func(t *testing.T) {
-		r := runCheck(ctx, "check", "--stack", "Wallet-verify", "--roundtrips", "3", "--concurrency", "2")
+		r := execCheck(ctx, "check", "--stack", "Wallet-verify", "--roundtrips", "3", "--concurrency", "2")
 		if r.code != exitOK || !strings.Contains(r.out, "CHECK") || !strings.Contains(r.out, "PASS: all 9 checks passed") ||
 			!strings.Contains(r.out, "Latency: 3 put+get pairs") || !strings.Contains(r.out, "Monthly cost at rest: $0.57") {
 			t.Fatal(r)
@@ -178,18 +182,18 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	})
 
 	t.Run("price flags change the cost; a bad price is a usage error", func(t *testing.T) {
-		r := runCheck(ctx, "--stack", "Wallet-verify", "--read-only", "--json", "--price-wcu-hour", "0", "--price-rcu-hour", "0.001")
+		r := execCheck(ctx, "--stack", "Wallet-verify", "--read-only", "--json", "--price-wcu-hour", "0", "--price-rcu-hour", "0.001")
 		if r.code != exitOK || !strings.Contains(r.out, `"monthly_cost_usd": 0.73`) {
 			t.Fatal(r)
 		}
-		r = runCheck(ctx, "--stack", "Wallet-verify", "--price-rcu-hour", "cheap")
+		r = execCheck(ctx, "--stack", "Wallet-verify", "--price-rcu-hour", "cheap")
 		if r.code != exitUsage || !strings.Contains(r.errOut, `"cheap"`) {
 			t.Fatal(r)
 		}
 	})
 
 	t.Run("read-only checks three things and writes nothing", func(t *testing.T) {
-		r := runCheck(ctx, "--stack", "Wallet-verify", "--read-only", "--json")
+		r := execCheck(ctx, "--stack", "Wallet-verify", "--read-only", "--json")
 		if r.code != exitOK || strings.Count(r.out, `"name"`) != 3 || !strings.Contains(r.out, `"count": 0`) {
 			t.Fatal(r)
 		}
@@ -197,7 +201,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 
 	t.Run("a failed check exits 1", func(t *testing.T) {
 		checkCreateTable(t, db, "wallet-wrong-key", "id")
-		r := runCheck(ctx, "--table", "wallet-wrong-key")
+		r := execCheck(ctx, "--table", "wallet-wrong-key")
 		if r.code != exitFailed || !strings.Contains(r.out, "KeySchema declared user_id HASH, live id HASH") ||
 			!strings.Contains(r.errOut, "failed: conformance, roundtrip") {
 			t.Fatal(r)
@@ -205,7 +209,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	})
 
 	t.Run("a missing stack exits 2 at once", func(t *testing.T) {
-		r := runCheck(ctx, "--stack", "Wallet-absent")
+		r := execCheck(ctx, "--stack", "Wallet-absent")
 		if r.code != exitUsage || !strings.Contains(r.errOut, "Wallet-absent") || !strings.Contains(r.errOut, "not found") || r.took > checkHangGuard {
 			t.Fatal(r)
 		}
@@ -217,7 +221,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		defer cancel()
 		done := make(chan checkRun, 1)
 		go func() {
-			done <- runCheck(rctx, "--table", "wallet-interrupt", "--roundtrips", "100000", "--concurrency", "2", "--no-pace")
+			done <- execCheck(rctx, "--table", "wallet-interrupt", "--roundtrips", "100000", "--concurrency", "2", "--no-pace")
 		}()
 		// Interrupt once round-trips are really writing, as a SIGINT would (main's
 		// signal.NotifyContext cancels this same context).

@@ -1,24 +1,38 @@
 // Command verify proves a wallet deployment works, and removes what the project deployed or
 // forgot, without losing data. It is flags and wiring only: the work is in internal/.
 //
-// Exit codes: 0 success; 1 a check failed or a planned action failed; 2 usage, configuration or
-// discovery error; 130 interrupted (after clean-up).
+// Every command is declared the same way: an options struct holding everything it needs, and
+// newXCmd(streams, runF) that parses flags into it and calls runF (the real run, unless a test
+// passes its own to capture the parsed options).
+//
+// Exit codes, one rule for every command (exitCode): 0 success; 1 a check or a planned action
+// failed; 2 usage, configuration, an endpoint that does not answer, an IAM denial, or a stack or
+// table that does not exist; 130 interrupted (after clean-up).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"golang.org/x/term"
 )
 
 const (
@@ -35,7 +49,13 @@ func main() {
 	os.Exit(code)
 }
 
-// exitError carries the exit code up to main; the message has already been decided.
+// streams are the command's standard files, injected so tests run commands in-process.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// exitError carries an exit code decided where the error arose; the message is the error's.
 type exitError struct {
 	code int
 	err  error
@@ -50,39 +70,93 @@ func usageErr(format string, a ...any) error {
 
 func failed(err error) error { return &exitError{exitFailed, err} }
 
-// streams are the command's standard files, injected so tests run commands in-process.
-type streams struct {
-	in       io.Reader
-	out, err io.Writer
-}
+// denialHint says which policy grants what a command needs; a denied command prints it after
+// the denial. Set by the command that ran (commandHint).
+type denialHint interface{ hint() string }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	io := streams{stdin, stdout, stderr}
-	root := newRootCmd(io)
+	s := streams{stdin, stdout, stderr}
+	root := newRootCmd(s)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		if ctx.Err() != nil {
-			return exitInterrupted
+	ran, err := root.ExecuteContextC(ctx)
+	code := exitCode(ctx, err)
+	if err != nil && err.Error() != "" {
+		msg := err.Error()
+		if d, ok := awsconf.AsDenied(err); ok {
+			msg = d.Error()
+			if h, ok := commandHint(ran); ok {
+				msg += "; " + h
+			}
+		} else if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			msg += " (the command's --timeout ran out: the endpoint did not answer in time)"
 		}
-		return exitOK
-	}
-	var ee *exitError
-	code := exitUsage // cobra's own errors (unknown flag, bad value) are usage errors
-	if errors.As(err, &ee) {
-		code = ee.code
-	}
-	if ctx.Err() != nil && code != exitUsage {
-		code = exitInterrupted
-	}
-	if err.Error() != "" {
-		fmt.Fprintln(stderr, "verify:", err)
+		fmt.Fprintln(s.err, "verify:", awsconf.Printable(msg))
 	}
 	return code
 }
 
-func newRootCmd(io streams) *cobra.Command {
-	check := newCheckCmd(io)
+// exitCode is the one rule that maps an outcome to an exit code.
+func exitCode(ctx context.Context, err error) int {
+	var ee *exitError
+	switch {
+	case err == nil && ctx.Err() != nil:
+		return exitInterrupted
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee) && ee.code == exitUsage:
+		return exitUsage
+	case ctx.Err() != nil:
+		return exitInterrupted // the run was interrupted; clean-up has run
+	case errors.As(err, &ee):
+		return ee.code
+	case configurationError(err):
+		return exitUsage
+	}
+	var ran *ranError
+	if errors.As(err, &ran) {
+		return exitFailed
+	}
+	return exitUsage // cobra's own errors: unknown command or flag, bad arguments
+}
+
+// configurationError recognises what no retry and no other input can fix from here: an IAM
+// denial, a stack or table that does not exist, an endpoint that cannot be reached or does not
+// answer, missing credentials.
+func configurationError(err error) bool {
+	var (
+		ce  *awsconf.ConfigError
+		nf  *types.ResourceNotFoundException
+		se  *smithyhttp.RequestSendError
+		ne  *net.OpError
+		dns *net.DNSError
+	)
+	if _, ok := awsconf.AsDenied(err); ok {
+		return true
+	}
+	return errors.As(err, &ce) || errors.As(err, &nf) || errors.Is(err, discover.ErrStackNotFound) ||
+		errors.As(err, &se) || errors.As(err, &ne) || errors.As(err, &dns) ||
+		errors.Is(err, context.DeadlineExceeded) // the command's --timeout: nothing answered in time
+}
+
+// ranError marks an error that arose while a command ran (not while cobra parsed it): a
+// failure, unless exitCode finds it is a configuration problem.
+type ranError struct{ err error }
+
+func (e *ranError) Error() string { return e.err.Error() }
+func (e *ranError) Unwrap() error { return e.err }
+
+// runE adapts a command's run to cobra, marking its errors as having arisen while running.
+func runE[O any](o *O, runF func(context.Context, *O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := runF(cmd.Context(), o); err != nil {
+			return &ranError{err}
+		}
+		return nil
+	}
+}
+
+func newRootCmd(s streams) *cobra.Command {
+	check := newCheckCmd(s, nil)
 	root := &cobra.Command{
 		Use:   "verify",
 		Short: "Prove a wallet table deployment works; tear down and sweep what would keep billing",
@@ -92,27 +166,64 @@ func newRootCmd(io streams) *cobra.Command {
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PreRunE:       check.PreRunE,
 		RunE:          check.RunE,
+		Annotations:   check.Annotations,
 	}
 	root.Flags().AddFlagSet(check.Flags())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%w (see %s --help)", err, c.CommandPath())
 	})
-	root.SetOut(io.out)
-	root.SetErr(io.err)
-	root.AddCommand(check, newTeardownCmd(io), newSweepCmd(io), newExportCmd(io), newRestoreCmd(io))
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil))
 	return root
+}
+
+// Annotation keys a command sets for the edge.
+const (
+	// policyAnnotation names the managed policy that grants what the command calls.
+	policyAnnotation = "policy"
+	teardownPolicy   = "the TeardownPolicy (the TeardownPolicyArn output of stack WalletJanitor)"
+)
+
+// commandHint is what to attach when the command that ran was denied.
+func commandHint(cmd *cobra.Command) (string, bool) {
+	if cmd == nil {
+		return "", false
+	}
+	p := cmd.Annotations[policyAnnotation]
+	if p == "verify" {
+		stack := "Wallet-dev"
+		if f := cmd.Flags().Lookup("stack"); f != nil {
+			stack = f.Value.String()
+		}
+		p = "the stack's VerifyPolicy (the VerifyPolicyArn output of stack " + stack + ")"
+	}
+	if p == "" {
+		return "", false
+	}
+	return "attach " + p + " to the credentials verify runs with", true
 }
 
 // awsFlags are the flags every command that talks to AWS shares.
 type awsFlags struct {
 	region  string
 	profile string
+	timeout time.Duration
 }
 
-func (f *awsFlags) register(fs *pflag.FlagSet) {
+// register adds --region, --profile and --timeout (with the command's own default bound).
+func (f *awsFlags) register(fs *pflag.FlagSet, timeout time.Duration) {
 	fs.StringVar(&f.region, "region", "", "AWS region (default: from the environment or profile)")
+	f.registerProfile(fs, timeout)
+}
+
+// registerProfile adds --profile and --timeout, for a command with a --region of its own.
+func (f *awsFlags) registerProfile(fs *pflag.FlagSet, timeout time.Duration) {
 	fs.StringVar(&f.profile, "profile", "", "shared config profile (default: the SDK's default chain)")
+	f.timeout = timeout
+	fs.Var(&positiveDuration{&f.timeout}, "timeout", "bound on the whole command: an endpoint that stops answering ends it, reporting what was done")
 }
 
 // load builds the SDK configuration; any failure is a configuration error (exit 2).
@@ -126,6 +237,11 @@ func (f *awsFlags) load(ctx context.Context, o awsconf.Options) (aws.Config, err
 		return aws.Config{}, &exitError{exitUsage, err}
 	}
 	return cfg, nil
+}
+
+// bound is the command's context with its --timeout.
+func (f *awsFlags) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.timeout)
 }
 
 // priceFlags override the written-down prices; the environment overrides them first. Every
@@ -167,3 +283,79 @@ func (f *priceFlags) resolve() (cost.Prices, error) {
 	}
 	return p, nil
 }
+
+// nonEmpty refuses a flag that was given an empty value (--table "", --export=): an empty value
+// would otherwise mean "not set" and silently do something else.
+func nonEmpty(cmd *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if f := cmd.Flags().Lookup(n); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
+			return usageErr("--%s %q: empty; give a value or leave the flag out", n, f.Value.String())
+		}
+	}
+	return nil
+}
+
+// render writes a report as indented JSON or as text.
+func render(w io.Writer, asJSON bool, v any, text func(io.Writer) error) error {
+	if !asJSON {
+		return text(w)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// isTerminal reports whether a standard stream is a terminal (only real files can be).
+func isTerminal(s any) bool {
+	f, ok := s.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// boundedInt is an int flag that refuses values outside [min, max] at parse time, with a
+// message that says what is allowed.
+type boundedInt struct {
+	p        *int
+	min, max int
+}
+
+func (b *boundedInt) String() string {
+	if b.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*b.p)
+}
+
+func (b *boundedInt) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < b.min || n > b.max {
+		return fmt.Errorf("want a whole number from %d to %d", b.min, b.max)
+	}
+	*b.p = n
+	return nil
+}
+
+func (b *boundedInt) Type() string { return "int" }
+
+// positiveDuration is a duration flag that refuses zero, negative, overflowing and malformed
+// values (Go's own parser refuses overflow).
+type positiveDuration struct{ p *time.Duration }
+
+func (d *positiveDuration) String() string {
+	if d.p == nil {
+		return "0s"
+	}
+	return d.p.String()
+}
+
+func (d *positiveDuration) Set(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || v <= 0 {
+		return fmt.Errorf("want a positive duration such as 90s, 2m or 1h")
+	}
+	*d.p = v
+	return nil
+}
+
+func (d *positiveDuration) Type() string { return "duration" }
+
+var _ pflag.Value = (*boundedInt)(nil)

@@ -8,83 +8,93 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
-	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
-type sweepFlags struct {
+// sweepOptions is everything `verify sweep` needs.
+type sweepOptions struct {
+	s                streams
+	cloud            awsFlags // --profile and --timeout; --region is the sweep's own, repeatable
+	prices           priceFlags
+	save             saveFlags
 	regions          []string
 	allRegions       bool
-	profile          string
-	yes, asJSON      bool
+	yes, json        bool
 	includeProtected bool
 	namePrefix       string
 	olderThan        string
 	idleFor          string
-	export           string
 	concurrency      int
 	pageSize         int32
-	prices           priceFlags
 }
 
-func newSweepCmd(io streams) *cobra.Command {
-	var f sweepFlags
+// DefaultSweepTimeout bounds a whole sweep: listing, exports, backups and deletions waited for.
+const DefaultSweepTimeout = 30 * time.Minute
+
+func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runSweep
+	}
+	o := &sweepOptions{s: s, concurrency: 8}
 	cmd := &cobra.Command{
 		Use:   "sweep",
 		Short: "Find forgotten wallet tables, price them, and delete them (a dry run without --yes)",
 		Long: "sweep finds tables tagged Project=wallet (or named by --name-prefix) that are orphaned\n" +
 			"(their stack is gone), expired (ExpiresAfter tag), older than --older-than, or idle for\n" +
 			"--idle-for, and shows what each costs a month. A table of a live stack that has not expired\n" +
-			"is never a candidate; an expired one is removed through its stack.\n\n" +
+			"is never a candidate; an expired one is removed through its stack. A table tagged\n" +
+			"wallet:keep=true never is.\n\n" +
 			"Without --yes it is a dry run; on a terminal it offers to go ahead once you type the\n" +
 			"account id. Protected tables are skipped unless --include-protected.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSweep(cmd.Context(), io, f) },
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{policyAnnotation: teardownPolicy},
+		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "export", "older-than", "idle-for") },
+		RunE:        runE(o, runF),
 	}
 	fs := cmd.Flags()
-	fs.StringArrayVar(&f.regions, "region", nil, "region to sweep; repeat for several (default: the configured region)")
-	fs.BoolVar(&f.allRegions, "all-regions", false, "sweep every commercial region DynamoDB runs in")
-	fs.StringVar(&f.profile, "profile", "", "shared config profile (default: the SDK's default chain)")
-	fs.BoolVar(&f.yes, "yes", false, "really delete (without it, a dry run)")
-	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
-	fs.BoolVar(&f.includeProtected, "include-protected", false, "turn deletion protection off and delete protected candidates too")
-	fs.StringVar(&f.namePrefix, "name-prefix", "", "also treat tables whose name starts with this as ours, tagged or not")
-	fs.StringVar(&f.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
-	fs.StringVar(&f.idleFor, "idle-for", "", "also candidates: tables with no consumed capacity in CloudWatch for this long (72h, 7d)")
-	fs.StringVar(&f.export, "export", "", "export each table's items into `DIR`/<table> (DIR/<region>/<table> for several regions) before deleting it")
-	f.concurrency = 8
-	fs.Var(&boundedInt{&f.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64)")
-	fs.Int32Var(&f.pageSize, "list-page-size", 0, "ListTables page size (testing)")
+	fs.StringArrayVar(&o.regions, "region", nil, "region to sweep; repeat for several (default: the configured region)")
+	fs.BoolVar(&o.allRegions, "all-regions", false, "sweep every commercial region DynamoDB runs in")
+	o.cloud.registerProfile(fs, DefaultSweepTimeout)
+	fs.BoolVar(&o.yes, "yes", false, "really delete (without it, a dry run)")
+	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.includeProtected, "include-protected", false, "turn deletion protection off and delete protected candidates too")
+	fs.StringVar(&o.namePrefix, "name-prefix", "", "also treat tables whose name starts with this as ours, tagged or not")
+	fs.StringVar(&o.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
+	fs.StringVar(&o.idleFor, "idle-for", "", "also candidates: tables with no consumed capacity in CloudWatch for this long (72h, 7d)")
+	o.save.register(fs, "export each table's items into `DIR`/<table> (DIR/<region>/<table> for several regions) before deleting it")
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64)")
+	fs.Int32Var(&o.pageSize, "list-page-size", 0, "ListTables page size (testing)")
 	_ = fs.MarkHidden("list-page-size")
-	f.prices.register(fs)
+	o.prices.register(fs)
 	return cmd
 }
 
-var sweepRegionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 
 // filter validates every flag before anything touches AWS.
-func (f sweepFlags) filter() (sweep.Filter, error) {
+func (o *sweepOptions) filter() (sweep.Filter, error) {
 	var flt sweep.Filter
-	if len(f.regions) > 0 && f.allRegions {
+	if len(o.regions) > 0 && o.allRegions {
 		return flt, usageErr("--region and --all-regions cannot be used together: pick regions, or all of them")
 	}
-	for _, r := range f.regions {
-		if !sweepRegionRE.MatchString(r) {
+	for _, r := range o.regions {
+		if !regionRE.MatchString(r) {
 			return flt, usageErr("--region %q: want a region name such as us-east-1", r)
 		}
 	}
 	for _, d := range []struct {
 		name, v string
 		dst     *time.Duration
-	}{{"--older-than", f.olderThan, &flt.OlderThan}, {"--idle-for", f.idleFor, &flt.IdleFor}} {
+	}{{"--older-than", o.olderThan, &flt.OlderThan}, {"--idle-for", o.idleFor, &flt.IdleFor}} {
 		if d.v == "" {
 			continue
 		}
@@ -94,108 +104,128 @@ func (f sweepFlags) filter() (sweep.Filter, error) {
 		}
 		*d.dst = v
 	}
-	if f.pageSize < 0 || f.pageSize > 100 {
-		return flt, usageErr("--list-page-size %d: want 1 to 100 (0: the service's default)", f.pageSize)
+	if o.pageSize < 0 || o.pageSize > 100 {
+		return flt, usageErr("--list-page-size %d: want 1 to 100 (0: the service's default)", o.pageSize)
 	}
-	if strings.TrimSpace(f.namePrefix) != f.namePrefix {
-		return flt, usageErr("--name-prefix %q: no leading or trailing spaces (table names have none)", f.namePrefix)
+	if strings.TrimSpace(o.namePrefix) != o.namePrefix {
+		return flt, usageErr("--name-prefix %q: no leading or trailing spaces (table names have none)", o.namePrefix)
 	}
-	flt.NamePrefix = f.namePrefix
-	return flt, sweepCheckExportDir(f.export)
+	flt.NamePrefix = o.namePrefix
+	return flt, checkExportDir("--export", o.save.export)
 }
 
-func runSweep(ctx context.Context, io streams, f sweepFlags) error {
-	flt, err := f.filter()
+func runSweep(ctx context.Context, o *sweepOptions) error {
+	flt, err := o.filter()
 	if err != nil {
 		return err
 	}
-	prices, err := f.prices.resolve()
+	prices, err := o.prices.resolve()
 	if err != nil {
 		return err
 	}
-	first := ""
-	if len(f.regions) > 0 {
-		first = f.regions[0]
-	}
-	cfg, err := (&awsFlags{profile: f.profile}).load(ctx, awsconf.Options{Region: first})
+	ctx, cancel := o.cloud.bound(ctx)
+	defer cancel()
+	cfg, r, err := o.connect(ctx)
 	if err != nil {
 		return err
 	}
-	regions := slices.Compact(slices.Sorted(slices.Values(f.regions)))
-	switch {
-	case f.allRegions:
-		regions = sweep.Regions()
-	case len(regions) == 0:
-		regions = []string{cfg.Region}
-	}
-	clients := map[string]sweep.RegionClients{}
-	dbs := map[string]archive.DynamoDB{}
-	for _, r := range regions {
-		rc := cfg.Copy()
-		rc.Region = r
-		clients[r] = sweep.NewRegionClients(rc)
-		dbs[r] = dynamodb.NewFromConfig(rc)
-	}
-	progress, clear := sweepProgress(io.err)
-	o := sweep.Options{
-		PageLimit:           f.pageSize,
-		Concurrency:         f.concurrency,
+	progress, clear := progressLine(o.s.err)
+	so := sweep.Options{
+		PageLimit:           o.pageSize,
+		Concurrency:         o.concurrency,
 		Progress:            progress,
-		SkipDisabledRegions: f.allRegions,
+		SkipDisabledRegions: o.allRegions,
+		StopOn:              stopOnDenial,
 	}
-	if f.export != "" {
-		o.Save = sweepSaver(dbs, f.export, len(regions) > 1)
-	}
+	o.save.options(&so, r, len(r.names) > 1)
 
-	found := make([]sweep.Inventory, len(regions))
+	plan := sweep.NewPlan(discoverRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
+	clear()
+	// Nothing is deleted on a plan that met a denial or could list nothing: the user must
+	// fix the permission first.
+	if err := reportError(plan.DryRun(), "sweep"); err != nil && (plan.DryRun().Unlisted() || isDenial(err)) {
+		_ = render(o.s.out, o.json, plan.DryRun(), plan.DryRun().WriteText)
+		return err
+	}
+	act, err := o.confirm(ctx, cfg, plan)
+	if err != nil {
+		return err
+	}
+	report := plan.DryRun()
+	if act {
+		report = sweep.Act(ctx, plan, r.sweep, so)
+		clear()
+	}
+	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
+		return err
+	}
+	return reportError(report, "sweep")
+}
+
+// connect loads the configuration and builds each region's clients.
+func (o *sweepOptions) connect(ctx context.Context) (aws.Config, regions, error) {
+	first := ""
+	if len(o.regions) > 0 {
+		first = o.regions[0]
+	}
+	cfg, err := o.cloud.load(ctx, awsconf.Options{Region: first})
+	if err != nil {
+		return aws.Config{}, regions{}, err
+	}
+	names := slices.Compact(slices.Sorted(slices.Values(o.regions)))
+	switch {
+	case o.allRegions:
+		names = sweep.Regions()
+	case len(names) == 0:
+		names = []string{cfg.Region}
+	}
+	return cfg, newRegions(cfg, names), nil
+}
+
+// discoverRegions runs discovery in every region, a few at a time.
+func discoverRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.Options) []sweep.Inventory {
+	found := make([]sweep.Inventory, len(r.names))
 	var g errgroup.Group
 	g.SetLimit(4)
-	for i, r := range regions {
+	for i, name := range r.names {
 		g.Go(func() error {
-			found[i] = sweep.Discover(ctx, clients[r], flt, o)
+			found[i] = sweep.Discover(ctx, r.sweep[name], flt, so)
 			return nil
 		})
 	}
 	_ = g.Wait()
-	clear()
-	plan := sweep.NewPlan(found, flt, prices, f.includeProtected)
-
-	act := f.yes
-	if !act && plan.Pending() > 0 && sweepIsTerminal(io.in) {
-		if err := plan.DryRun().WriteText(io.err); err != nil {
-			return err
-		}
-		account, err := sweep.Account(ctx, sts.NewFromConfig(cfg))
-		if err != nil {
-			return &exitError{exitUsage, err}
-		}
-		ok, err := sweepConfirm(io.in, io.err, account, plan.Pending())
-		if err != nil {
-			return failed(fmt.Errorf("read the confirmation: %w", err))
-		}
-		if !ok {
-			_ = sweepRender(io.out, f.asJSON, plan.DryRun(), plan.DryRun().WriteText)
-			return failed(fmt.Errorf("not confirmed: nothing deleted"))
-		}
-		act = true
-	}
-	report := plan.DryRun()
-	if act {
-		report = sweep.Act(ctx, plan, clients, o)
-		clear()
-	}
-	if err := sweepRender(io.out, f.asJSON, report, report.WriteText); err != nil {
-		return err
-	}
-	if n := report.Failures(); n > 0 {
-		return failed(fmt.Errorf("%d planned actions failed or tables could not be read (see the report)", n))
-	}
-	return nil
+	return found
 }
 
-// sweepConfirm names the account and what is at stake on w, and goes ahead only if the line read
-// from r is exactly the account id.
-func sweepConfirm(r io.Reader, w io.Writer, account string, n int) (bool, error) {
+// confirm decides whether to act: --yes, or on a terminal the account id typed back.
+func (o *sweepOptions) confirm(ctx context.Context, cfg aws.Config, plan sweep.Plan) (bool, error) {
+	if o.yes {
+		return true, nil
+	}
+	if plan.Pending() == 0 || !isTerminal(o.s.in) {
+		return false, nil
+	}
+	if err := plan.DryRun().WriteText(o.s.err); err != nil {
+		return false, err
+	}
+	account, err := sweep.Account(ctx, sts.NewFromConfig(cfg))
+	if err != nil {
+		return false, &exitError{exitUsage, err}
+	}
+	ok, err := confirmAccount(o.s.in, o.s.err, account, plan.Pending())
+	if err != nil {
+		return false, failed(fmt.Errorf("read the confirmation: %w", err))
+	}
+	if !ok {
+		_ = render(o.s.out, o.json, plan.DryRun(), plan.DryRun().WriteText)
+		return false, failed(fmt.Errorf("not confirmed: nothing deleted"))
+	}
+	return true, nil
+}
+
+// confirmAccount names the account and what is at stake on w, and goes ahead only if the line
+// read from r is exactly the account id.
+func confirmAccount(r io.Reader, w io.Writer, account string, n int) (bool, error) {
 	fmt.Fprintf(w, "\nThis deletes %d tables in account %s. Type the account id to go ahead: ", n, account)
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -206,4 +236,28 @@ func sweepConfirm(r io.Reader, w io.Writer, account string, n int) (bool, error)
 		fmt.Fprintln(w, "That is not the account id; nothing deleted.")
 	}
 	return ok, nil
+}
+
+// progressLine returns a progress callback that rewrites one line of w, or nil when w is not a
+// terminal: logs and pipes get only the final report.
+func progressLine(w any) (func(stage string, done, total int), func()) {
+	if !isTerminal(w) {
+		return nil, func() {}
+	}
+	out := w.(io.Writer)
+	var mu sync.Mutex
+	return func(stage string, done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(out, "\r\033[K%s %d/%d", stage, done, total)
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprint(out, "\r\033[K")
+		}
+}
+
+func isDenial(err error) bool {
+	_, ok := awsconf.AsDenied(err)
+	return ok
 }

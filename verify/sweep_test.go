@@ -106,25 +106,40 @@ func testSweepUsageErrors(t *testing.T) {
 	}
 }
 
+// decodeSweep reads `verify sweep --json` against the documented contract: every documented key
+// of the report and of each candidate must be there (absent is not the same as zero), and the
+// values must decode into the documented types.
 func decodeSweep(t *testing.T, out string) fixture.SweepJSON {
 	t.Helper()
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+	var raw struct {
+		Report     map[string]json.RawMessage
+		Candidates []map[string]json.RawMessage `json:"candidates"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw.Report); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
 	}
-	for _, k := range []string{"dry_run", "candidates", "monthly_savings_usd"} {
-		if _, ok := raw[k]; !ok {
+	for _, k := range fixture.SweepReportKeys {
+		if _, ok := raw.Report[k]; !ok {
 			t.Fatalf("JSON lacks %q:\n%s", k, out)
 		}
 	}
+	if err := json.Unmarshal(raw.Report["candidates"], &raw.Candidates); err != nil {
+		t.Fatalf("candidates: %v\n%s", err, out)
+	}
+	for i, c := range raw.Candidates {
+		for _, k := range fixture.SweepCandidateKeys {
+			if _, ok := c[k]; !ok {
+				t.Fatalf("candidate %d lacks %q:\n%s", i, k, out)
+			}
+		}
+	}
 	var r fixture.SweepJSON
-	json.Unmarshal([]byte(out), &r)
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("the report does not decode into the documented types: %v\n%s", err, out)
+	}
 	for _, c := range r.Candidates {
-		var m map[string]any
-		b, _ := json.Marshal(c)
-		json.Unmarshal(b, &m)
 		if c.Table == "" || c.Region == "" || len(c.Reasons) == 0 || c.Action == "" {
-			t.Fatalf("candidate missing fields: %+v", c)
+			t.Fatalf("candidate with empty fields: %+v", c)
 		}
 	}
 	return r
@@ -298,12 +313,9 @@ func testTeardownRetained(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("--delete-retained: exit %d\n%s", code, out)
 	}
-	var td struct {
-		StackDeleted bool `json:"stack_deleted"`
-		Tables       []struct{ Table, Action string }
-	}
-	if err := json.Unmarshal([]byte(out), &td); err != nil || !td.StackDeleted || len(td.Tables) != 1 || td.Tables[0].Action != "deleted" {
-		t.Fatalf("JSON: %v\n%s", err, out)
+	td := decodeSweep(t, out) // a teardown's report is the sweep's, with its stack
+	if td.Teardown != "Wallet-td2" || len(td.Stacks) != 1 || td.Stacks[0].Action != "deleted" || len(td.Candidates) != 1 || td.Candidates[0].Action != "deleted" {
+		t.Fatalf("teardown --json:\n%s", out)
 	}
 	if c.has(t, "td2-kept") {
 		t.Fatal("--delete-retained left the retained table")
@@ -387,7 +399,7 @@ func testExportRestoreCommands(t *testing.T) {
 func TestSweepConfirmWantsTheAccountID(t *testing.T) {
 	for in, want := range map[string]bool{"123456789012\n": true, "  123456789012  \n": true, "123456789012": true, "yes\n": false, "": false, "12345678901\n": false} {
 		var prompt bytes.Buffer
-		ok, err := sweepConfirm(strings.NewReader(in), &prompt, "123456789012", 3)
+		ok, err := confirmAccount(strings.NewReader(in), &prompt, "123456789012", 3)
 		if err != nil || ok != want {
 			t.Errorf("answer %q: %v, %v; want %v", in, ok, err, want)
 		}

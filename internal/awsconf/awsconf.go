@@ -45,8 +45,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		WithTimeout(30 * time.Second)
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
-		// Every client reports a refusal as *Denied, naming the call, the IAM action and the resource.
-		config.WithAPIOptions([]func(*middleware.Stack) error{installDenied}),
+		// Every client reports a refusal as *Denied, naming the call, the IAM action and the
+		// resource, and keeps a broken server's bytes out of its messages.
+		config.WithAPIOptions([]func(*middleware.Stack) error{installErrors, FillMissingCRC32}),
 		config.WithRetryer(func() aws.Retryer {
 			if o.Adaptive {
 				return retry.NewAdaptiveMode(func(a *retry.AdaptiveModeOptions) {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
@@ -149,11 +150,12 @@ func resourceOf(input any) string {
 	return ""
 }
 
-// installDenied turns a refusal into *Denied on every client built from the configuration. It
-// is an Initialize step, so it sees the request's input (to name the resource) and the final
-// error, after retries.
-func installDenied(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ClassifyDenied",
+// installErrors turns a refusal into *Denied on every client built from the configuration, and
+// keeps whatever a broken server sent out of error messages (see cleanError). It is an
+// Initialize step, so it sees the request's input (to name the resource) and the final error,
+// after retries.
+func installErrors(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("ClassifyErrors",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleInitialize(ctx, in)
 			if err == nil {
@@ -170,6 +172,41 @@ func installDenied(stack *middleware.Stack) error {
 				d.Err = err
 				return out, md, d
 			}
-			return out, md, err
+			return out, md, cleanError{err}
 		}), middleware.After)
+}
+
+// maxErrorText bounds an error's text: enough for any real AWS message.
+const maxErrorText = 600
+
+// cleanError is an SDK error whose text is safe to print: a broken or hostile endpoint can put
+// raw bytes, control characters and megabytes into a message, which must not reach a terminal
+// or a log as they are. The chain underneath is untouched, so errors.As still finds the
+// service's error types.
+type cleanError struct{ err error }
+
+func (e cleanError) Error() string { return Printable(e.err.Error()) }
+func (e cleanError) Unwrap() error { return e.err }
+
+// Printable makes text safe to print on one line: invalid UTF-8 and control characters become
+// U+FFFD and spaces, and anything past maxErrorText is cut, saying how much.
+func Printable(s string) string {
+	var b strings.Builder
+	n := 0
+	for i, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if n >= maxErrorText {
+			fmt.Fprintf(&b, "… (%d more bytes cut)", len(s)-i)
+			break
+		}
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			b.WriteRune(' ')
+		case unicode.IsControl(r):
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(r)
+		}
+		n++
+	}
+	return b.String()
 }

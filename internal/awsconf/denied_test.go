@@ -2,14 +2,18 @@ package awsconf
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // A stand-in server, because the point is the two shapes a refusal takes on the wire: AWS's
@@ -97,5 +101,34 @@ func TestOtherErrorsAreNotDenials(t *testing.T) {
 	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
 	if d, ok := AsDenied(err); ok || err == nil {
 		t.Fatalf("ResourceNotFound classified as %v (err %v)", d, err)
+	}
+}
+
+// A broken or hostile endpoint's bytes never reach the terminal as they are. A stand-in server:
+// no real backend sends garbage on purpose.
+func TestErrorsFromABrokenServerArePrintable(t *testing.T) {
+	garbage := "\x1b[2J\x00\xff\xfe" + strings.Repeat("A", 5000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		msg, _ := json.Marshal(garbage) // valid JSON carrying the bytes, as a server would echo them
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":` + string(msg) + `}`))
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\x1b\x00") || !utf8.ValidString(msg) || len(msg) > 1000 || !strings.Contains(msg, "bytes cut") {
+		t.Fatalf("unsafe or unbounded error text (%d bytes): %q", len(msg), msg[:min(len(msg), 200)])
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
+		t.Fatalf("the service's error must still be found under the cleaned text: %T", err)
 	}
 }

@@ -57,14 +57,14 @@ const crc32Header = "X-Amz-Crc32"
 // when the response carries none: it then compares the body with 0 and logs "response did not
 // match expected checksum" for every error answer of DynamoDB Local and moto, which send no
 // X-Amz-Crc32 on errors. Real DynamoDB always sends the header, so there this does nothing and
-// the SDK's validation is untouched. Use it as a DynamoDB APIOptions entry.
+// the SDK's validation is untouched. Load installs it on every client; it acts on DynamoDB's only.
 func FillMissingCRC32(stack *middleware.Stack) error {
 	// Added after the SDK's checksum middleware, so it sees the response first.
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("FillMissingCRC32",
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleDeserialize(ctx, in)
 			resp, ok := out.RawResponse.(*smithyhttp.Response)
-			if err != nil || !ok || resp.Header.Get(crc32Header) != "" || resp.Body == nil {
+			if err != nil || !ok || resp.Header.Get(crc32Header) != "" || resp.Body == nil || middleware.GetServiceID(ctx) != "DynamoDB" {
 				return out, md, err
 			}
 			body, rerr := io.ReadAll(resp.Body)

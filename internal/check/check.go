@@ -62,17 +62,16 @@ type Clients struct {
 
 // NewClients builds the clients a check runs on from the shared configuration (load it with
 // Adaptive: a 1-unit table that other traffic shares needs a client that slows down after
-// throttling): a throttle counter on every client, the CRC32 workaround on DynamoDB, and a
-// clean-up client with patient retries of its own.
+// throttling): a throttle counter on every client, and a clean-up client with patient retries
+// of its own.
 func NewClients(cfg aws.Config) Clients {
 	throttles := &awsconf.Throttles{}
 	cfg = cfg.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, throttles.Install)
-	crc := func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, awsconf.FillMissingCRC32) }
 	return Clients{
-		DynamoDB:       dynamodb.NewFromConfig(cfg, crc),
+		DynamoDB:       dynamodb.NewFromConfig(cfg),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
-		Cleanup:        dynamodb.NewFromConfig(cfg, crc, func(o *dynamodb.Options) { o.Retryer = awsconf.PatientRetryer() }),
+		Cleanup:        dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.Retryer = awsconf.PatientRetryer() }),
 		Throttles:      throttles,
 		LocalEndpoint:  LoopbackEndpoint(aws.ToString(cfg.BaseEndpoint)),
 	}

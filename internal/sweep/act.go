@@ -4,70 +4,60 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"golang.org/x/sync/errgroup"
 )
 
-// Act carries out a plan: every would-delete candidate is exported (when Options.Save is set)
-// and deleted, directly or through its live stack, in parallel up to Options.Concurrency.
-// Each outcome is recorded on its candidate; nothing stops the others.
+// Act carries out a plan, the one executor of every deletion: each stack the plan deletes, and
+// each table it deletes directly, is a unit of work that goes save (export, backup) → turn
+// protection off where the plan says → delete → confirm each table gone, in parallel up to
+// Options.Concurrency. Each outcome is recorded on its candidate and stack; one unit's failure
+// never stops the others.
 func Act(ctx context.Context, p Plan, clients map[string]RegionClients, o Options) Report {
-	p.Candidates = append([]Candidate{}, p.Candidates...)
-	type unit struct {
-		region, stack string
-		cands         []*Candidate
-	}
-	var units []*unit
-	stacks := map[[2]string]*unit{}
-	for i := range p.Candidates {
-		c := &p.Candidates[i]
-		if c.Action != WouldDelete {
-			continue
-		}
-		if c.Stack == "" {
-			units = append(units, &unit{region: c.Region, cands: []*Candidate{c}})
-			continue
-		}
-		k := [2]string{c.Region, c.Stack}
-		if stacks[k] == nil {
-			stacks[k] = &unit{region: c.Region, stack: c.Stack}
-			units = append(units, stacks[k])
-		}
-		stacks[k].cands = append(stacks[k].cands, c)
-	}
+	p = p.clone()
+	units := p.units()
 	total := 0
 	for _, u := range units {
 		total += len(u.cands)
 	}
-	var mu sync.Mutex
-	done := 0
+	var (
+		mu      sync.Mutex
+		done    int
+		stopped error // set once an action's error says nothing more should start (StopOn)
+	)
 	var g errgroup.Group // not WithContext: one failure must not cancel the others
 	g.SetLimit(o.concurrency())
 	for _, u := range units {
 		g.Go(func() error {
+			mu.Lock()
+			stop := stopped
+			mu.Unlock()
 			c, ok := clients[u.region]
 			switch {
 			case !ok:
-				fail(u.cands, fmt.Errorf("no clients for region %s", u.region))
+				u.fail(fmt.Errorf("no clients for region %s", u.region))
+			case stop != nil:
+				u.fail(fmt.Errorf("not started after an earlier action failed: %w", stop))
 			case ctx.Err() != nil:
-				fail(u.cands, fmt.Errorf("not started: %w", ctx.Err()))
-			case u.stack == "":
-				finish(u.cands[0], deleteTable(ctx, c, u.cands[0], o))
+				u.fail(fmt.Errorf("not started: %w", ctx.Err()))
 			default:
-				deleteViaStack(ctx, c, u.stack, u.cands, o)
+				u.run(ctx, c, o)
 			}
 			mu.Lock()
+			defer mu.Unlock()
+			if err := u.err(); err != nil && stopped == nil && o.StopOn != nil && o.StopOn(err) {
+				stopped = err
+			}
 			done += len(u.cands)
 			o.progress("deleting", done, total)
-			mu.Unlock()
 			return nil
 		})
 	}
@@ -75,46 +65,265 @@ func Act(ctx context.Context, p Plan, clients map[string]RegionClients, o Option
 	return p.report(false)
 }
 
-func finish(c *Candidate, err error) {
-	if err != nil {
-		c.Action, c.Error = Failed, err.Error()
+// unit is one piece of work: a stack with the tables it owns, or one table deleted directly.
+type unit struct {
+	region string
+	stack  *StackAction // nil: one table, deleted directly
+	cands  []*Candidate
+}
+
+func (p *Plan) clone() Plan {
+	q := *p
+	q.Candidates = append([]Candidate(nil), p.Candidates...)
+	q.Stacks = append([]StackAction(nil), p.Stacks...)
+	for i := range q.Candidates {
+		q.Candidates[i].Notes = append([]string(nil), p.Candidates[i].Notes...)
+	}
+	return q
+}
+
+func (p *Plan) units() []*unit {
+	var units []*unit
+	for i := range p.Stacks {
+		s := &p.Stacks[i]
+		if s.Action != WouldDelete {
+			continue
+		}
+		u := &unit{region: s.Region, stack: s}
+		for j := range p.Candidates {
+			if c := &p.Candidates[j]; c.Stack == s.Stack && c.Region == s.Region {
+				u.cands = append(u.cands, c)
+			}
+		}
+		units = append(units, u)
+	}
+	for i := range p.Candidates {
+		if c := &p.Candidates[i]; c.Stack == "" && c.Action == WouldDelete {
+			units = append(units, &unit{region: c.Region, cands: []*Candidate{c}})
+		}
+	}
+	return units
+}
+
+func (u *unit) what() string {
+	if u.stack != nil {
+		return "stack " + u.stack.Stack + " was"
+	}
+	return "the table was"
+}
+
+// fail records err on every table the unit was to delete, and on its stack: nothing of the
+// unit was deleted.
+func (u *unit) fail(err error) {
+	if u.stack != nil {
+		u.stack.Action, u.stack.Error, u.stack.err = Failed, err.Error(), err
+	}
+	for _, c := range u.cands {
+		if c.Action == WouldDelete {
+			c.Action, c.Error, c.err = Failed, err.Error(), err
+		}
+	}
+}
+
+// err is the first error the unit met, if any.
+func (u *unit) err() error {
+	if u.stack != nil && u.stack.err != nil {
+		return u.stack.err
+	}
+	for _, c := range u.cands {
+		if c.err != nil {
+			return c.err
+		}
+	}
+	return nil
+}
+
+func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
+	if err := u.save(ctx, o); err != nil {
+		u.fail(err)
 		return
 	}
-	c.Action = Deleted
-}
-
-func fail(cs []*Candidate, err error) {
-	for _, c := range cs {
-		finish(c, err)
+	unprotected, err := u.unprotect(ctx, c)
+	if err != nil {
+		u.fail(err)
+		u.reprotect(ctx, c, unprotected, o)
+		return
 	}
-}
-
-// deleteTable exports (if asked), turns protection off (if the plan says so), deletes the
-// table and waits until DynamoDB says it is gone.
-func deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) error {
-	if o.Save != nil {
-		path, err := o.Save(ctx, cd.Region, cd.Table)
-		if err != nil {
-			return fmt.Errorf("export failed, so the table was not deleted: %w", err)
+	if u.stack != nil {
+		if !u.deleteStack(ctx, c, o) {
+			u.reprotect(ctx, c, unprotected, o)
+			return
 		}
-		cd.SavedTo = path
 	}
-	if cd.Protected {
-		if err := unprotect(ctx, c.DynamoDB, cd.Table, o.Busy); err != nil {
-			return err
+	for _, cd := range u.cands {
+		u.settle(ctx, c, cd, o)
+	}
+}
+
+// save exports and backs up every table the unit could delete, before anything is deleted: a
+// failed save means no deletion at all. A stack's retained tables count too: DeleteStack is what
+// decides, and a template can say less than the user thinks.
+func (u *unit) save(ctx context.Context, o Options) error {
+	for _, cd := range u.cands {
+		touched := cd.Action == WouldDelete || (u.stack != nil && cd.Action == WouldRetain)
+		if !touched || cd.missing {
+			continue
+		}
+		if o.Export != nil {
+			path, err := o.Export(ctx, cd.Region, cd.Table)
+			if err != nil {
+				return fmt.Errorf("export of %s failed, so %s not deleted: %w", cd.Table, u.what(), err)
+			}
+			cd.SavedTo = path
+		}
+		if o.Backup != nil {
+			arn, err := o.Backup(ctx, cd.Region, cd.Table)
+			if err != nil {
+				return fmt.Errorf("backup of %s failed, so %s not deleted: %w", cd.Table, u.what(), err)
+			}
+			cd.BackupARN = arn
+		}
+	}
+	return nil
+}
+
+// unprotect turns deletion protection off where the plan says (--include-protected), and
+// returns the tables it did it on.
+func (u *unit) unprotect(ctx context.Context, c RegionClients) ([]*Candidate, error) {
+	var done []*Candidate
+	for _, cd := range u.cands {
+		if cd.Action != WouldDelete || !cd.Protected || cd.missing {
+			continue
+		}
+		if err := setProtection(ctx, c.DynamoDB, cd.Table, false); err != nil {
+			return done, fmt.Errorf("%s not deleted: %w", u.what(), err)
 		}
 		cd.Notes = append(cd.Notes, "deletion protection turned off")
+		done = append(done, cd)
 	}
-	return DeleteTable(ctx, c.DynamoDB, cd.Table, o.Busy, o.waitTimeout())
+	return done, nil
 }
 
-// DeleteTable deletes a table, retrying while DynamoDB is busy, and waits with the SDK's
-// TableNotExists waiter. A table that is already gone is not an error.
-func DeleteTable(ctx context.Context, db DynamoDB, table string, b Backoff, wait time.Duration) error {
-	err := b.retry(ctx, func() error {
-		_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		return err
-	})
+// reprotect turns protection back on for tables that stay after all: a failed deletion must not
+// leave a table less safe than it found it. It runs on a fresh context, like every clean-up.
+func (u *unit) reprotect(ctx context.Context, c RegionClients, cands []*Candidate, o Options) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
+	defer cancel()
+	for _, cd := range cands {
+		if err := setProtection(rctx, c.DynamoDB, cd.Table, true); err != nil {
+			cd.Notes = append(cd.Notes, fmt.Sprintf("deletion protection could NOT be turned back on: %v", err))
+			continue
+		}
+		cd.Notes = append(cd.Notes, "deletion protection turned back on")
+	}
+}
+
+func setProtection(ctx context.Context, db DynamoDB, table string, on bool) error {
+	_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table), DeletionProtectionEnabled: aws.Bool(on)})
+	if err != nil {
+		return fmt.Errorf("turn deletion protection %s on %s: %w", map[bool]string{true: "on", false: "off"}[on], table, err)
+	}
+	return nil
+}
+
+// deleteStack deletes the unit's stack, as `cdk destroy` would, and reports whether it is gone.
+// A deletion whose answer was lost is re-checked before anything is called failed.
+func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool {
+	err := DeleteStack(ctx, c.CloudFormation, u.stack.Stack, o.waitTimeout())
+	if err == nil {
+		u.stack.Action = Deleted
+		return true
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
+	defer cancel()
+	status, rerr := stackStatus(rctx, c.CloudFormation, u.stack.Stack)
+	u.stack.err = err
+	switch {
+	case rerr != nil:
+		u.stack.Action, u.stack.Error = Unknown, fmt.Sprintf("%v; re-checking the stack failed too: %v", err, rerr)
+	case status == "":
+		u.stack.Action, u.stack.err = Deleted, nil // the answer was lost, the stack is gone
+		return true
+	case status == cfntypes.StackStatusDeleteInProgress:
+		u.stack.Action, u.stack.Error = Deleting, fmt.Sprintf("CloudFormation is still deleting it (%v)", err)
+	default:
+		u.stack.Action, u.stack.Error = Failed, fmt.Sprintf("%v (stack status %s)", err, status)
+	}
+	for _, cd := range u.cands {
+		if cd.Action != WouldDelete {
+			continue
+		}
+		cd.err = err
+		if u.stack.Action == Failed {
+			cd.Action, cd.Error = Failed, "stack "+u.stack.Stack+" not deleted: "+u.stack.Error
+		} else {
+			cd.Action, cd.Error = Unknown, "stack "+u.stack.Stack+": "+u.stack.Error+": run again to confirm its tables are gone"
+		}
+	}
+	return false
+}
+
+// settle finds out what became of one table of a unit whose deletion went ahead, and finishes
+// the job: a table the plan deletes that is still there (its stack retained it) is deleted
+// directly.
+func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
+	switch cd.Action {
+	case WouldDelete, WouldRetain:
+	default:
+		return // skipped or failed: untouched
+	}
+	if u.stack == nil {
+		u.deleteTable(ctx, c, cd, o)
+		return
+	}
+	gone, err := Gone(ctx, c.DynamoDB, cd.Table)
+	switch {
+	case err != nil:
+		cd.Action, cd.Error, cd.err = Unknown, err.Error(), err
+	case gone:
+		cd.Action = Deleted
+		if !cd.missing {
+			cd.Notes = append(cd.Notes, "deleted with stack "+u.stack.Stack)
+		}
+	case cd.Action == WouldRetain:
+		cd.Action = Retained
+	default:
+		cd.Notes = append(cd.Notes, fmt.Sprintf("still there after stack %s was deleted (DeletionPolicy %s); deleted directly", u.stack.Stack, cd.DeletionPolicy))
+		u.deleteTable(ctx, c, cd, o)
+	}
+}
+
+// deleteTable deletes one table and records the outcome; when the answer is lost (a timeout, a
+// dropped connection, an interrupt), DynamoDB is asked again on a fresh context, so a table
+// that is gone is never reported as failed.
+func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
+	err := DeleteTable(ctx, c.DynamoDB, cd.Table, o.waitTimeout())
+	if err == nil {
+		cd.Action = Deleted
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
+	defer cancel()
+	d, rerr := describeTable(rctx, c.DynamoDB, cd.Table)
+	cd.err = err
+	switch {
+	case rerr != nil:
+		cd.Action, cd.Error = Unknown, fmt.Sprintf("%v; re-checking whether it is gone failed too: %v", err, rerr)
+	case d == nil:
+		cd.Action, cd.err = Deleted, nil
+		cd.Notes = append(cd.Notes, fmt.Sprintf("the answer was lost (%v), but DynamoDB confirms it is gone", err))
+	case d.TableStatus == types.TableStatusDeleting:
+		cd.Action, cd.err = Deleting, nil
+		cd.Notes = append(cd.Notes, fmt.Sprintf("DynamoDB is still deleting it (%v)", err))
+	default:
+		cd.Action, cd.Error = Failed, err.Error()
+	}
+}
+
+// DeleteTable deletes a table and waits with the SDK's TableNotExists waiter. A table that is
+// already gone is not an error. Busy answers are retried by the client (NewRegionClients).
+func DeleteTable(ctx context.Context, db DynamoDB, table string, wait time.Duration) error {
+	_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	if err != nil && !errors.As(err, &nf) {
 		return fmt.Errorf("delete table %s: %w", table, err)
@@ -126,60 +335,6 @@ func DeleteTable(ctx context.Context, db DynamoDB, table string, b Backoff, wait
 		return fmt.Errorf("wait for table %s to be gone: %w", table, err)
 	}
 	return nil
-}
-
-func unprotect(ctx context.Context, db DynamoDB, table string, b Backoff) error {
-	err := b.retry(ctx, func() error {
-		_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table), DeletionProtectionEnabled: aws.Bool(false)})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("turn deletion protection off on %s: %w", table, err)
-	}
-	return nil
-}
-
-// deleteViaStack removes candidates that a live stack owns by deleting that stack, as
-// `cdk destroy` would; tables the stack retains are then deleted directly, since the plan
-// chose them and no stack claims them any more.
-func deleteViaStack(ctx context.Context, c RegionClients, stack string, cands []*Candidate, o Options) {
-	sort.Slice(cands, func(i, j int) bool { return cands[i].Table < cands[j].Table })
-	if o.Save != nil {
-		for _, cd := range cands {
-			path, err := o.Save(ctx, cd.Region, cd.Table)
-			if err != nil {
-				fail(cands, fmt.Errorf("export of %s failed, so stack %s was not deleted: %w", cd.Table, stack, err))
-				return
-			}
-			cd.SavedTo = path
-		}
-	}
-	for _, cd := range cands {
-		if cd.Protected {
-			if err := unprotect(ctx, c.DynamoDB, cd.Table, o.Busy); err != nil {
-				fail(cands, fmt.Errorf("stack %s not deleted: %w", stack, err))
-				return
-			}
-			cd.Notes = append(cd.Notes, "deletion protection turned off")
-		}
-	}
-	if err := DeleteStack(ctx, c.CloudFormation, stack, o.waitTimeout()); err != nil {
-		fail(cands, err)
-		return
-	}
-	for _, cd := range cands {
-		cd.Notes = append(cd.Notes, "deleted with stack "+stack)
-		gone, err := Gone(ctx, c.DynamoDB, cd.Table)
-		switch {
-		case err != nil:
-			finish(cd, err)
-		case gone:
-			finish(cd, nil)
-		default:
-			cd.Notes = append(cd.Notes, "retained by the stack; deleted directly")
-			finish(cd, DeleteTable(ctx, c.DynamoDB, cd.Table, o.Busy, o.waitTimeout()))
-		}
-	}
 }
 
 // DeleteStack deletes a stack and waits with the SDK's StackDeleteComplete waiter.
@@ -196,50 +351,20 @@ func DeleteStack(ctx context.Context, cfn CloudFormation, stack string, wait tim
 	return nil
 }
 
+// stackStatus is a stack's status, "" when it no longer exists.
+func stackStatus(ctx context.Context, cfn CloudFormation, stack string) (cfntypes.StackStatus, error) {
+	s, err := discover.Describe(ctx, cfn, stack)
+	if errors.Is(err, discover.ErrStackNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return cfntypes.StackStatus(s.Status), nil
+}
+
 // Gone proves a table no longer exists: DescribeTable answers ResourceNotFound.
 func Gone(ctx context.Context, db DynamoDB, table string) (bool, error) {
 	d, err := describeTable(ctx, db, table)
 	return d == nil && err == nil, err
-}
-
-// Backoff is how long to wait between tries when DynamoDB is busy: LimitExceededException (too
-// many control-plane operations at once) or ResourceInUseException (the table is still being
-// created or updated). The SDK's retryer does not retry either. The zero value is 1s doubling
-// to 20s, 8 tries.
-type Backoff struct {
-	Base, Max time.Duration
-	Attempts  int
-}
-
-func (b Backoff) retry(ctx context.Context, fn func() error) error {
-	base, maxDelay, attempts := b.Base, b.Max, b.Attempts
-	if base <= 0 {
-		base = time.Second
-	}
-	if maxDelay <= 0 {
-		maxDelay = 20 * time.Second
-	}
-	if attempts <= 0 {
-		attempts = 8
-	}
-	delay := base
-	for i := 1; ; i++ {
-		err := fn()
-		if err == nil || !Busy(err) || i >= attempts {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(delay/2 + rand.N(delay/2+1)):
-		}
-		delay = min(2*delay, maxDelay)
-	}
-}
-
-// Busy reports whether err means "try again shortly".
-func Busy(err error) bool {
-	var le *types.LimitExceededException
-	var iu *types.ResourceInUseException
-	return errors.As(err, &le) || errors.As(err, &iu)
 }

@@ -42,12 +42,13 @@ func (f Filter) now() time.Time {
 // Observed is what discovery learned about one table.
 type Observed struct {
 	Name      string
+	ARN       string
 	Region    string
 	Created   time.Time
 	Status    string
 	Tags      map[string]string
 	Protected bool
-	Cost      cost.Footprint
+	Footprint cost.Footprint
 	// Ours: tagged Project=wallet, or named by the prefix.
 	Ours bool
 	// Stack is the stack its tags name: aws:cloudformation:stack-name, else Stack.
@@ -60,21 +61,61 @@ type Observed struct {
 	Idle bool
 }
 
+// LiveStack is a live stack one of our tables names: what deleting it would take with it.
+type LiveStack struct {
+	Name   string
+	Status string
+	Tables []discover.TableResource
+	// DeletionPolicies maps the tables' logical IDs to their DeletionPolicy; nil when the
+	// template could not be read, and then every table counts as one the stack would delete.
+	DeletionPolicies map[string]string
+}
+
+// policy is a table's DeletionPolicy in this stack, "unknown" when the template said nothing
+// readable about it.
+func (s LiveStack) policy(logicalID string) string {
+	if p, ok := s.DeletionPolicies[logicalID]; ok {
+		return p
+	}
+	return "unknown"
+}
+
 // Inventory is one region's discovery.
 type Inventory struct {
 	Region string
 	Tables []Observed
-	// StackTables are, for each live stack a table of ours named, the tables it owns.
-	StackTables map[string][]string
-	Problems    []Problem
-	Notes       []string
+	// Stacks are the live stacks our tables name, by name.
+	Stacks   map[string]LiveStack
+	Problems []Problem
+	Notes    []string
 }
 
 // Discover reads every table in the region (every ListTables page), its tags and description,
 // the stacks that ours name, and (with IdleFor) their CloudWatch metrics. A failure on one
-// table is recorded as a Problem and the rest go on.
+// table is recorded as a Problem and the rest go on; a failure to list is a Problem of the
+// whole region.
 func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Inventory {
-	found := Inventory{Region: c.Region, StackTables: map[string][]string{}}
+	inv := Inventory{Region: c.Region, Stacks: map[string]LiveStack{}}
+	names, err := listTables(ctx, c, o)
+	switch {
+	case err != nil && o.SkipDisabledRegions && RegionDisabled(err):
+		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
+		return inv
+	case err != nil:
+		inv.Problems = append(inv.Problems, problem(c.Region, "", fmt.Errorf("list tables: %w", err)))
+		return inv
+	}
+	inv.Tables, inv.Problems = describeTables(ctx, c, names, f, o)
+	inv.Problems = append(inv.Problems, resolveStacks(ctx, c, &inv, o)...)
+	if f.IdleFor > 0 {
+		inv.Problems = append(inv.Problems, readIdleness(ctx, c, &inv, f, o)...)
+	}
+	sort.Slice(inv.Problems, func(i, j int) bool { return inv.Problems[i].Table < inv.Problems[j].Table })
+	return inv
+}
+
+// listTables reads every ListTables page: aws-nuke's lister reads only the first (its #991).
+func listTables(ctx context.Context, c RegionClients, o Options) ([]string, error) {
 	var names []string
 	p := dynamodb.NewListTablesPaginator(c.DynamoDB, &dynamodb.ListTablesInput{}, func(po *dynamodb.ListTablesPaginatorOptions) {
 		po.Limit = o.PageLimit
@@ -82,142 +123,62 @@ func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Invento
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			if o.SkipDisabledRegions && RegionDisabled(err) {
-				found.Notes = append(found.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
-				return found
-			}
-			found.Problems = append(found.Problems, Problem{Region: c.Region, Error: fmt.Sprintf("list tables: %v", err)})
-			return found
+			return nil, err
 		}
 		names = append(names, page.TableNames...)
 		o.progress(c.Region+": listing tables", len(names), len(names))
 	}
+	return names, nil
+}
 
-	var mu sync.Mutex
-	problem := func(table string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		found.Problems = append(found.Problems, Problem{Region: c.Region, Table: table, Error: err.Error()})
-	}
+// describeTables reads each table's description and tags, concurrently. A table that vanished
+// meanwhile is left out; one that could not be read is a problem and never a candidate.
+func describeTables(ctx context.Context, c RegionClients, names []string, f Filter, o Options) ([]Observed, []Problem) {
+	var (
+		mu       sync.Mutex
+		tables   []Observed
+		problems []Problem
+		done     int
+	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.concurrency())
-	done := 0
 	for _, name := range names {
 		g.Go(func() error {
-			t, ok, err := describe(gctx, c, name, f)
+			t, ok, err := observe(gctx, c, name, f)
 			mu.Lock()
+			defer mu.Unlock()
 			done++
 			o.progress(c.Region+": reading tables", done, len(names))
 			if ok {
-				found.Tables = append(found.Tables, t)
+				tables = append(tables, t)
 			}
-			mu.Unlock()
 			if err != nil {
-				problem(name, err)
+				problems = append(problems, problem(c.Region, name, err))
 			}
 			return nil
 		})
 	}
 	_ = g.Wait()
-	sort.Slice(found.Tables, func(i, j int) bool { return found.Tables[i].Name < found.Tables[j].Name })
-
-	stacks := map[string]bool{}
-	for _, t := range found.Tables {
-		if t.Ours && t.Stack != "" {
-			stacks[t.Stack] = true
-		}
-	}
-	type stackState struct {
-		live   bool
-		tables []string
-		err    error
-	}
-	states := map[string]stackState{}
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(o.concurrency())
-	for name := range stacks {
-		g.Go(func() error {
-			st := stackState{}
-			s, err := discover.Describe(gctx, c.CloudFormation, name)
-			switch {
-			case errors.Is(err, discover.ErrStackNotFound):
-			case err != nil:
-				st.err = err
-			default:
-				st.live = true
-				for _, t := range s.Tables {
-					st.tables = append(st.tables, t.Name)
-				}
-			}
-			mu.Lock()
-			states[name] = st
-			mu.Unlock()
-			return nil
-		})
-	}
-	_ = g.Wait()
-	for i := range found.Tables {
-		t := &found.Tables[i]
-		if !t.Ours || t.Stack == "" {
-			continue
-		}
-		st := states[t.Stack]
-		switch {
-		case st.err != nil:
-			t.Unjudged = true
-			found.Problems = append(found.Problems, Problem{Region: c.Region, Table: t.Name, Error: st.err.Error()})
-		case st.live:
-			found.StackTables[t.Stack] = st.tables
-			for _, n := range st.tables {
-				if n == t.Name {
-					t.StackLive = true
-				}
-			}
-		}
-	}
-
-	if f.IdleFor > 0 {
-		g, gctx = errgroup.WithContext(ctx)
-		g.SetLimit(o.concurrency())
-		for i := range found.Tables {
-			t := &found.Tables[i]
-			// A live stack's table is never a candidate for being idle (only for expiring),
-			// so its metrics, billed per request, could not change the plan.
-			if !t.Ours || t.Unjudged || t.StackLive {
-				continue
-			}
-			g.Go(func() error {
-				idle, err := isIdle(gctx, c.CloudWatch, t.Name, f.IdleFor, f.now())
-				if err != nil {
-					t.Unjudged = true
-					problem(t.Name, err)
-					return nil
-				}
-				t.Idle = idle
-				return nil
-			})
-		}
-		_ = g.Wait()
-	}
-	sort.Slice(found.Problems, func(i, j int) bool { return found.Problems[i].Table < found.Problems[j].Table })
-	return found
+	sort.Slice(tables, func(i, j int) bool { return tables[i].Name < tables[j].Name })
+	return tables, problems
 }
 
-// describe reads one table; ok is false when it vanished in the meantime or could not be read.
-func describe(ctx context.Context, c RegionClients, name string, f Filter) (Observed, bool, error) {
+// observe reads one table; ok is false when it vanished in the meantime or could not be read.
+func observe(ctx context.Context, c RegionClients, name string, f Filter) (Observed, bool, error) {
 	d, err := describeTable(ctx, c.DynamoDB, name)
 	if d == nil {
 		return Observed{}, false, err // vanished in the meantime (nil error), or unreadable
 	}
 	t := Observed{
 		Name:      name,
+		ARN:       aws.ToString(d.TableArn),
 		Region:    c.Region,
 		Created:   aws.ToTime(d.CreationDateTime),
 		Status:    string(d.TableStatus),
 		Protected: aws.ToBool(d.DeletionProtectionEnabled),
-		Cost:      cost.FromDescription(d),
+		Footprint: cost.FromDescription(d),
 	}
-	t.Tags, err = discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
+	t.Tags, err = discover.TableTags(ctx, c.DynamoDB, t.ARN)
 	var nf *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
@@ -232,6 +193,117 @@ func describe(ctx context.Context, c RegionClients, name string, f Filter) (Obse
 		t.Stack = t.Tags[wallet.TagStack]
 	}
 	return t, true, nil
+}
+
+// resolveStacks reads each stack our tables name: whether it is live, the tables it owns, and
+// their deletion policies. A stack that cannot be read leaves its tables unjudged.
+func resolveStacks(ctx context.Context, c RegionClients, inv *Inventory, o Options) []Problem {
+	names := map[string]bool{}
+	for _, t := range inv.Tables {
+		if t.Ours && t.Stack != "" {
+			names[t.Stack] = true
+		}
+	}
+	var mu sync.Mutex
+	failed := map[string]error{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.concurrency())
+	for name := range names {
+		g.Go(func() error {
+			s, live, err := readStack(gctx, c.CloudFormation, name)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				failed[name] = err
+			case live:
+				inv.Stacks[name] = s
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var problems []Problem
+	for i := range inv.Tables {
+		t := &inv.Tables[i]
+		if !t.Ours || t.Stack == "" {
+			continue
+		}
+		if err := failed[t.Stack]; err != nil {
+			t.Unjudged = true
+			problems = append(problems, problem(c.Region, t.Name, err))
+			continue
+		}
+		for _, r := range inv.Stacks[t.Stack].Tables {
+			if r.Name == t.Name {
+				t.StackLive = true
+			}
+		}
+	}
+	return problems
+}
+
+// readStack reads a stack, the tables it owns and their deletion policies; live is false when
+// it does not exist (or is DELETE_COMPLETE).
+func readStack(ctx context.Context, cfn CloudFormation, name string) (LiveStack, bool, error) {
+	s, err := discover.Describe(ctx, cfn, name)
+	switch {
+	case errors.Is(err, discover.ErrStackNotFound):
+		return LiveStack{}, false, nil
+	case err != nil:
+		return LiveStack{}, false, err
+	}
+	return LiveStack{Name: s.Name, Status: s.Status, Tables: s.Tables, DeletionPolicies: deletionPolicies(ctx, cfn, name)}, true, nil
+}
+
+// deletionPolicies maps logical ids to DeletionPolicy from the stack's template, or returns nil
+// when the template cannot be read (YAML, or no GetTemplate permission).
+func deletionPolicies(ctx context.Context, cfn CloudFormation, stack string) map[string]string {
+	body, err := discover.Template(ctx, cfn, stack)
+	if err != nil {
+		return nil
+	}
+	specs, err := discover.ParseTables(body)
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, s := range specs {
+		m[s.LogicalID] = s.DeletionPolicy
+	}
+	return m
+}
+
+// readIdleness asks CloudWatch about the tables that could be idle candidates.
+func readIdleness(ctx context.Context, c RegionClients, inv *Inventory, f Filter, o Options) []Problem {
+	var (
+		mu       sync.Mutex
+		problems []Problem
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.concurrency())
+	for i := range inv.Tables {
+		t := &inv.Tables[i]
+		// A live stack's table is never a candidate for being idle (only for expiring),
+		// so its metrics, billed per request, could not change the plan.
+		if !t.Ours || t.Unjudged || t.StackLive {
+			continue
+		}
+		g.Go(func() error {
+			idle, err := isIdle(gctx, c.CloudWatch, t.Name, f.IdleFor, f.now())
+			if err != nil {
+				t.Unjudged = true
+				mu.Lock()
+				problems = append(problems, problem(c.Region, t.Name, err))
+				mu.Unlock()
+				return nil
+			}
+			t.Idle = idle
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return problems
 }
 
 // Metrics that show a table is used.
@@ -287,4 +359,17 @@ func metricPeriod(window time.Duration) int32 {
 	p := window / 500
 	p = (p + step - 1) / step * step
 	return int32(max(p, step) / time.Second)
+}
+
+// describeTable returns nil for a table that does not exist.
+func describeTable(ctx context.Context, db DynamoDB, table string) (*types.TableDescription, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	var nf *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("describe %s: %w", table, err)
+	}
+	return out.Table, nil
 }

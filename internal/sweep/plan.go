@@ -2,14 +2,16 @@ package sweep
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// Candidate is one table the sweep would delete or skip, and then what it did.
+// Candidate is one table a plan would delete, keep or skip, and then what was done with it.
 type Candidate struct {
 	Table          string   `json:"table"`
 	Region         string   `json:"region"`
@@ -17,16 +19,39 @@ type Candidate struct {
 	MonthlyCostUSD float64  `json:"monthly_cost_usd"`
 	Protected      bool     `json:"protected"`
 	Action         Action   `json:"action"`
-	// Stack is the live stack the table is removed through; empty when deleted directly.
-	Stack   string   `json:"stack,omitempty"`
-	SavedTo string   `json:"saved_to,omitempty"`
-	Error   string   `json:"error,omitempty"`
-	Notes   []string `json:"notes,omitempty"`
+	// Stack is the live stack the table is removed through; empty when it is deleted directly.
+	Stack string `json:"stack,omitempty"`
+	// DeletionPolicy is the stack template's for this table, when known: Delete, Retain,
+	// RetainExceptOnCreate, Snapshot or unknown. A retained table outlives DeleteStack.
+	DeletionPolicy string `json:"deletion_policy,omitempty"`
+	// JanitorDeleteAfter is the janitor's mark on the table: when it will delete it.
+	JanitorDeleteAfter string   `json:"janitor_delete_after,omitempty"`
+	SavedTo            string   `json:"saved_to,omitempty"`
+	BackupARN          string   `json:"backup_arn,omitempty"`
+	Error              string   `json:"error,omitempty"`
+	Notes              []string `json:"notes,omitempty"`
+
+	// missing: the stack lists the table but DynamoDB does not have it; nothing to save.
+	missing bool
+	err     error // behind Error, for the caller to classify (Report.Errs)
 }
 
-// Plan is what a sweep would do: a value to print, confirm, and then carry out.
+// StackAction is a stack a plan deletes to remove its tables, and then what happened to it.
+type StackAction struct {
+	Stack  string `json:"stack"`
+	Region string `json:"region"`
+	Status string `json:"status"` // its CloudFormation status when planned
+	Action Action `json:"action"`
+	Error  string `json:"error,omitempty"`
+	err    error
+}
+
+// Plan is what a sweep or a teardown would do: a value to print, confirm, and then carry out.
 type Plan struct {
+	// Teardown is the stack a teardown was asked to remove; empty for a sweep.
+	Teardown   string
 	Regions    []string
+	Stacks     []StackAction
 	Candidates []Candidate
 	Problems   []Problem
 	Notes      []string
@@ -34,108 +59,205 @@ type Plan struct {
 }
 
 // NewPlan decides, from what was found, which tables are candidates and why. It calls nothing.
+// A sweep deletes what its stack retains too: nothing it chose may be left billing.
 func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected bool) Plan {
-	now := f.now()
 	p := Plan{Prices: prices}
-	for _, fd := range found {
-		p.Regions = append(p.Regions, fd.Region)
-		p.Problems = append(p.Problems, fd.Problems...)
-		p.Notes = append(p.Notes, fd.Notes...)
-		byName := map[string]Observed{}
-		for _, t := range fd.Tables {
-			byName[t.Name] = t
-		}
-		var cands []Candidate
-		inPlan := map[string]bool{}
-		viaStack := map[string]bool{}
-		for _, t := range fd.Tables {
-			if !t.Ours || t.Unjudged || t.Status == "DELETING" {
-				continue
-			}
-			var reasons []Reason
-			if t.Stack != "" && !t.StackLive {
-				reasons = append(reasons, Orphaned)
-			}
-			expired := false
-			if v, ok := t.Tags[wallet.TagExpiresAfter]; ok {
-				d, err := wallet.ParseDuration(v)
-				switch {
-				case err != nil:
-					p.Notes = append(p.Notes, fmt.Sprintf("%s/%s: tag %s=%q ignored: %v", t.Region, t.Name, wallet.TagExpiresAfter, v, err))
-				case !t.Created.IsZero() && now.After(t.Created.Add(d)):
-					expired = true
-					reasons = append(reasons, Expired)
-				}
-			}
-			if f.OlderThan > 0 && !t.Created.IsZero() && now.Sub(t.Created) > f.OlderThan {
-				reasons = append(reasons, OlderThan)
-			}
-			if f.IdleFor > 0 && t.Idle {
-				reasons = append(reasons, Idle)
-			}
-			// The rule that keeps production safe: a live stack's table that has not expired
-			// is never a candidate, however old or quiet it is.
-			if t.StackLive && !expired {
-				continue
-			}
-			if len(reasons) == 0 {
-				continue
-			}
-			// Removing a live stack's table means deleting the whole stack. Only a wallet stack
-			// is ours to delete: a Project=wallet table inside someone else's stack is reported,
-			// never the reason their stack goes.
-			if t.StackLive && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
-				p.Notes = append(p.Notes, fmt.Sprintf("%s/%s: %s, but it belongs to live stack %s, which is not a wallet stack (%s*): delete it through that stack's owner",
-					t.Region, t.Name, joinReasons(reasons, ", "), t.Stack, wallet.StackPrefix))
-				continue
-			}
-			c := candidate(t, reasons, prices)
-			if t.StackLive {
-				c.Stack = t.Stack
-				viaStack[t.Stack] = true
-			}
-			cands = append(cands, c)
-			inPlan[t.Name] = true
-		}
-		unreadable := map[string]bool{}
-		for _, pr := range fd.Problems {
-			if pr.Table != "" {
-				unreadable[pr.Table] = true
-			}
-		}
-		// A stack goes whole: show every table it would take with it. One it holds that could
-		// not be read would go unseen, unpriced and unexported: then the stack stays.
-		blocked := map[string]string{}
-		for stack := range viaStack {
-			for _, name := range fd.StackTables[stack] {
-				if inPlan[name] {
-					continue
-				}
-				if unreadable[name] {
-					blocked[stack] = name
-					continue
-				}
-				t, ok := byName[name]
-				if !ok {
-					continue // listed by the stack but not in DynamoDB: nothing to delete
-				}
-				c := candidate(t, []Reason{SameStack}, prices)
-				c.Stack = stack
-				cands = append(cands, c)
-				inPlan[name] = true
-			}
-		}
-		decide(cands, includeProtected)
-		for i := range cands {
-			if name, ok := blocked[cands[i].Stack]; ok {
-				cands[i].Action = Failed
-				cands[i].Error = fmt.Sprintf("stack %s also holds table %s, which could not be read: the stack is not deleted", cands[i].Stack, name)
-			}
-		}
+	for _, inv := range found {
+		p.Regions = append(p.Regions, inv.Region)
+		p.Problems = append(p.Problems, inv.Problems...)
+		p.Notes = append(p.Notes, inv.Notes...)
+		cands, notes := candidatesOf(inv, f, prices)
+		p.Notes = append(p.Notes, notes...)
+		cands, stacks := withStacks(inv, cands, prices)
 		p.Candidates = append(p.Candidates, cands...)
+		p.Stacks = append(p.Stacks, stacks...)
 	}
 	if n := prices.Note(p.Regions...); n != "" {
 		p.Notes = append(p.Notes, n)
+	}
+	decide(&p, includeProtected, true)
+	return p
+}
+
+// candidatesOf applies the sweep's rules to each table of a region.
+func candidatesOf(inv Inventory, f Filter, prices cost.Prices) ([]Candidate, []string) {
+	now := f.now()
+	var cands []Candidate
+	var notes []string
+	for _, t := range inv.Tables {
+		if !t.Ours || t.Unjudged || t.Status == "DELETING" {
+			continue
+		}
+		reasons, expired, tagNotes := judge(inv.Region, t, f, now)
+		notes = append(notes, tagNotes...)
+		// The rule that keeps production safe: a live stack's table that has not expired
+		// is never a candidate, however old or quiet it is.
+		if (t.StackLive && !expired) || len(reasons) == 0 {
+			continue
+		}
+		if kept(t) {
+			notes = append(notes, fmt.Sprintf("%s/%s: %s, but kept: tag %s=true", inv.Region, t.Name, joinReasons(reasons, ", "), wallet.TagKeep))
+			continue
+		}
+		// Removing a live stack's table means deleting the whole stack. Only a wallet stack
+		// is ours to delete: a Project=wallet table inside someone else's stack is reported,
+		// never the reason their stack goes.
+		if t.StackLive && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
+			notes = append(notes, fmt.Sprintf("%s/%s: %s, but it belongs to live stack %s, which is not a wallet stack (%s*): delete it through that stack's owner",
+				inv.Region, t.Name, joinReasons(reasons, ", "), t.Stack, wallet.StackPrefix))
+			continue
+		}
+		c := candidate(inv.Region, t, reasons, prices)
+		if t.StackLive {
+			c.Stack = t.Stack
+		}
+		cands = append(cands, c)
+	}
+	return cands, notes
+}
+
+// judge gives the reasons one of our tables is a candidate; expired says whether ExpiresAfter
+// has passed, the one reason a live stack's table can have. A tag that does not read as a
+// duration never makes a table a candidate: it is noted.
+func judge(region string, t Observed, f Filter, now time.Time) (reasons []Reason, expired bool, notes []string) {
+	if t.Stack != "" && !t.StackLive {
+		reasons = append(reasons, Orphaned)
+	}
+	if v, ok := t.Tags[wallet.TagExpiresAfter]; ok {
+		d, err := wallet.ParseDuration(v)
+		switch {
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("%s/%s: tag %s=%q ignored: %v", region, t.Name, wallet.TagExpiresAfter, v, err))
+		case !t.Created.IsZero() && now.After(t.Created.Add(d)):
+			expired = true
+			reasons = append(reasons, Expired)
+		}
+	}
+	if f.OlderThan > 0 && !t.Created.IsZero() && now.Sub(t.Created) > f.OlderThan {
+		reasons = append(reasons, OlderThan)
+	}
+	if f.IdleFor > 0 && t.Idle {
+		reasons = append(reasons, Idle)
+	}
+	return reasons, expired, notes
+}
+
+// kept reports whether a table carries wallet:keep=true: exempt from every sweep and from the
+// janitor, whatever else is true of it.
+func kept(t Observed) bool { return strings.EqualFold(strings.TrimSpace(t.Tags[wallet.TagKeep]), "true") }
+
+// withStacks adds, for each live stack a candidate goes through, the stack itself and every
+// other table it would take with it: a stack goes whole. A table it holds that could not be
+// read would go unseen, unpriced and unexported, and one tagged wallet:keep=true must not go
+// at all: then the stack stays, and so do its candidates.
+func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candidate, []StackAction) {
+	byName := map[string]Observed{}
+	for _, t := range inv.Tables {
+		byName[t.Name] = t
+	}
+	unreadable := map[string]bool{}
+	for _, pr := range inv.Problems {
+		if pr.Table != "" {
+			unreadable[pr.Table] = true
+		}
+	}
+	inPlan := map[string]bool{}
+	var names []string
+	for i := range cands {
+		inPlan[cands[i].Table] = true
+		if s := cands[i].Stack; s != "" && !slices.Contains(names, s) {
+			names = append(names, s)
+		}
+	}
+	sort.Strings(names)
+	var stacks []StackAction
+	for _, name := range names {
+		live := inv.Stacks[name]
+		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete}
+		for _, r := range live.Tables {
+			t, seen := byName[r.Name]
+			switch {
+			case unreadable[r.Name]:
+				sa.Action, sa.Error = Failed, fmt.Sprintf("stack %s also holds table %s, which could not be read: the stack is not deleted", name, r.Name)
+			case seen && kept(t):
+				sa.Action, sa.Error = Failed, fmt.Sprintf("stack %s also holds table %s, which is tagged %s=true: the stack is not deleted", name, r.Name, wallet.TagKeep)
+			case !seen || inPlan[r.Name]:
+				// listed by the stack but not in DynamoDB: nothing to delete
+			default:
+				c := candidate(inv.Region, t, []Reason{SameStack}, prices)
+				c.Stack = name
+				cands = append(cands, c)
+				inPlan[r.Name] = true
+			}
+		}
+		for _, r := range live.Tables {
+			for i := range cands {
+				if cands[i].Stack == name && cands[i].Table == r.Name {
+					cands[i].DeletionPolicy = live.policy(r.LogicalID)
+				}
+			}
+		}
+		stacks = append(stacks, sa)
+	}
+	return cands, stacks
+}
+
+func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) Candidate {
+	return Candidate{
+		Table:              t.Name,
+		Region:             region,
+		Reasons:            reasons,
+		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
+		Protected:          t.Protected,
+		JanitorDeleteAfter: t.Tags[wallet.TagJanitorDeleteAfter],
+	}
+}
+
+// retainedByPolicy: DeleteStack leaves the table in place.
+func (c Candidate) retainedByPolicy() bool {
+	return c.DeletionPolicy == "Retain" || c.DeletionPolicy == "RetainExceptOnCreate"
+}
+
+// decide sets every candidate's and stack's planned action: the one place that says what may
+// be deleted. A stack is deleted whole or not at all, so a protected table that the stack would
+// delete (without includeProtected) holds back the stack and every table of it; a table the
+// stack retains is deleted after it only with deleteRetained; a stack the planner already found
+// must stay (Failed) keeps its tables too.
+func decide(p *Plan, includeProtected, deleteRetained bool) {
+	stacks := map[string]*StackAction{}
+	for i := range p.Stacks {
+		stacks[stackKey(p.Stacks[i].Region, p.Stacks[i].Stack)] = &p.Stacks[i]
+	}
+	for _, c := range p.Candidates {
+		s := stacks[stackKey(c.Region, c.Stack)]
+		if s != nil && s.Action == WouldDelete && c.Protected && !includeProtected && !c.retainedByPolicy() {
+			s.Action = SkippedProtected
+			s.Error = fmt.Sprintf("it holds protected table %s, which it would delete: pass --include-protected to turn protection off first", c.Table)
+		}
+	}
+	for i := range p.Candidates {
+		c := &p.Candidates[i]
+		s := stacks[stackKey(c.Region, c.Stack)]
+		switch {
+		case s != nil && s.Action == Failed:
+			c.Action, c.Error = Failed, s.Error
+		case c.Protected && !includeProtected && (s == nil || !c.retainedByPolicy() || deleteRetained):
+			c.Action = SkippedProtected
+			c.Notes = append(c.Notes, "deletion protection is on: pass --include-protected to delete it")
+		case s != nil && s.Action == SkippedProtected:
+			c.Action = SkippedProtected
+			c.Notes = append(c.Notes, fmt.Sprintf("stack %s stays: %s", s.Stack, s.Error))
+		case s != nil && c.retainedByPolicy() && !deleteRetained:
+			c.Action = WouldRetain
+		default:
+			c.Action = WouldDelete
+			if c.missing {
+				c.Notes = append(c.Notes, "already gone")
+			}
+			if c.Protected {
+				c.Notes = append(c.Notes, "deletion protection will be turned off (--include-protected)")
+			}
+		}
 	}
 	sort.SliceStable(p.Candidates, func(i, j int) bool {
 		a, b := p.Candidates[i], p.Candidates[j]
@@ -147,80 +269,16 @@ func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected b
 		}
 		return a.Table < b.Table
 	})
-	return p
 }
 
-func candidate(t Observed, reasons []Reason, prices cost.Prices) Candidate {
-	return Candidate{
-		Table:          t.Name,
-		Region:         t.Region,
-		Reasons:        reasons,
-		MonthlyCostUSD: cost.Round(cost.Monthly(t.Cost, prices).Total),
-		Protected:      t.Protected,
+func stackKey(region, stack string) string {
+	if stack == "" {
+		return ""
 	}
+	return region + "/" + stack
 }
 
-// decide sets each candidate's planned action. A stack is deleted whole or not at all, so one
-// protected table (without --include-protected) holds back every table of its stack.
-func decide(cands []Candidate, includeProtected bool) {
-	blocked := map[string]string{}
-	for _, c := range cands {
-		if c.Stack != "" && c.Protected && !includeProtected {
-			blocked[c.Stack] = c.Table
-		}
-	}
-	for i := range cands {
-		c := &cands[i]
-		switch {
-		case c.Protected && !includeProtected:
-			c.Action = SkippedProtected
-			c.Notes = append(c.Notes, "deletion protection is on: pass --include-protected to delete it")
-		case c.Stack != "" && blocked[c.Stack] != "":
-			c.Action = SkippedProtected
-			c.Notes = append(c.Notes, fmt.Sprintf("stack %s also holds protected table %s", c.Stack, blocked[c.Stack]))
-		default:
-			c.Action = WouldDelete
-			if c.Protected {
-				c.Notes = append(c.Notes, "deletion protection will be turned off (--include-protected)")
-			}
-		}
-	}
-}
-
-// Report is a sweep's outcome (or, for a dry run, its plan), ready to render.
-type Report struct {
-	DryRun            bool        `json:"dry_run"`
-	Regions           []string    `json:"regions"`
-	Candidates        []Candidate `json:"candidates"`
-	MonthlySavingsUSD float64     `json:"monthly_savings_usd"`
-	Problems          []Problem   `json:"problems,omitempty"`
-	Notes             []string    `json:"notes,omitempty"`
-	Prices            cost.Prices `json:"prices"`
-}
-
-// DryRun is the plan as a report: nothing done, savings if carried out.
-func (p Plan) DryRun() Report { return p.report(true) }
-
-func (p Plan) report(dry bool) Report {
-	r := Report{
-		DryRun:     dry,
-		Regions:    p.Regions,
-		Candidates: append([]Candidate{}, p.Candidates...),
-		Problems:   p.Problems,
-		Notes:      dedupe(p.Notes),
-		Prices:     p.Prices,
-	}
-	var saved float64
-	for _, c := range r.Candidates {
-		if c.Action == WouldDelete && dry || c.Action == Deleted && !dry {
-			saved += c.MonthlyCostUSD
-		}
-	}
-	r.MonthlySavingsUSD = cost.Round(saved)
-	return r
-}
-
-// Pending counts the candidates a confirmed sweep would delete.
+// Pending counts the candidates a confirmed plan would delete.
 func (p Plan) Pending() int {
 	n := 0
 	for _, c := range p.Candidates {
@@ -228,31 +286,16 @@ func (p Plan) Pending() int {
 			n++
 		}
 	}
-	return n
-}
-
-// Failures counts failed actions and things that could not be found out: either makes exit 1.
-func (r Report) Failures() int {
-	n := len(r.Problems)
-	for _, c := range r.Candidates {
-		if c.Action == Failed {
-			n++
+	for _, s := range p.Stacks {
+		if s.Action == WouldDelete && !slices.ContainsFunc(p.Candidates, func(c Candidate) bool { return c.Stack == s.Stack && c.Region == s.Region }) {
+			n++ // a stack with no table of its own still goes
 		}
 	}
 	return n
 }
 
-func dedupe(s []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
-}
+// DryRun is the plan as a report: nothing done, savings if carried out.
+func (p Plan) DryRun() Report { return p.report(true) }
 
 func joinReasons(rs []Reason, sep string) string {
 	s := make([]string, len(rs))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -25,21 +26,22 @@ func TestPlanRules(t *testing.T) {
 	found := Inventory{
 		Region: "us-east-1",
 		Tables: []Observed{
-			{Name: "untagged", Created: old, Tags: map[string]string{}, Cost: oneOne},
+			{Name: "untagged", Created: old, Tags: map[string]string{}, Footprint: oneOne},
 			{Name: "other-project", Created: old, Tags: map[string]string{"Project": "other", "Stack": "Gone"}, Ours: false},
 			{Name: "live-fresh", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-live", "ExpiresAfter": "365d"}), Ours: true, Stack: "Wallet-live", StackLive: true, Idle: true},
 			{Name: "live-prod", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-prod"}), Ours: true, Stack: "Wallet-prod", StackLive: true, Idle: true, Protected: true},
-			{Name: "expired-in-foreign-stack", Created: old, Tags: wallet(map[string]string{"Stack": "BigApp", "ExpiresAfter": "1h"}), Ours: true, Stack: "BigApp", StackLive: true, Cost: oneOne},
-			{Name: "orphan", Created: now.Add(-time.Hour), Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Cost: oneOne},
+			{Name: "expired-in-foreign-stack", Created: old, Tags: wallet(map[string]string{"Stack": "BigApp", "ExpiresAfter": "1h"}), Ours: true, Stack: "BigApp", StackLive: true, Footprint: oneOne},
+			{Name: "orphan", Created: now.Add(-time.Hour), Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Footprint: oneOne},
 			{Name: "orphan-protected", Created: old, Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Protected: true},
-			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, Cost: oneOne},
+			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, Footprint: oneOne},
 			{Name: "expired-sibling", Created: now, Tags: map[string]string{}, Ours: false},
 			{Name: "handmade-old", Created: old, Tags: wallet(nil), Ours: true},
 			{Name: "handmade-new", Created: now.Add(-time.Minute), Tags: wallet(map[string]string{"ExpiresAfter": "soon"}), Ours: true},
 			{Name: "unjudged", Created: old, Tags: wallet(map[string]string{"Stack": "Broken"}), Ours: true, Stack: "Broken", Unjudged: true},
 		},
-		StackTables: map[string][]string{"Wallet-live": {"live-fresh"}, "Wallet-prod": {"live-prod"}, "Wallet-dev": {"expired", "expired-sibling", "vanished"},
-			"BigApp": {"expired-in-foreign-stack"}},
+		Stacks: stacks(
+			liveStack("Wallet-live", "live-fresh"), liveStack("Wallet-prod", "live-prod"),
+			liveStack("Wallet-dev", "expired", "expired-sibling", "vanished"), liveStack("BigApp", "expired-in-foreign-stack")),
 	}
 	p := NewPlan([]Inventory{found}, Filter{OlderThan: 7 * 24 * time.Hour, IdleFor: time.Hour, Now: now}, cost.USEast1(), false)
 
@@ -91,7 +93,7 @@ func TestPlanRules(t *testing.T) {
 	// with the stack: the stack's candidates fail instead, and nothing of it is deleted.
 	unread := found
 	unread.Problems = []Problem{{Region: "us-east-1", Table: "unreadable-sibling", Error: "AccessDenied"}}
-	unread.StackTables = map[string][]string{"Wallet-dev": {"expired", "expired-sibling", "unreadable-sibling"}}
+	unread.Stacks = stacks(liveStack("Wallet-dev", "expired", "expired-sibling", "unreadable-sibling"))
 	for _, c := range NewPlan([]Inventory{unread}, Filter{Now: now}, cost.USEast1(), false).Candidates {
 		if c.Stack == "Wallet-dev" && (c.Action != Failed || !strings.Contains(c.Error, "unreadable-sibling")) {
 			t.Errorf("%s: %s %q, want failed naming the unreadable table its stack holds", c.Table, c.Action, c.Error)
@@ -134,42 +136,115 @@ func TestMetricPeriodStaysWithinCloudWatchLimits(t *testing.T) {
 	}
 }
 
-func TestTeardownDecide(t *testing.T) {
-	tables := func() []StackTable {
-		return []StackTable{
-			{Table: "delete", DeletionPolicy: "Delete", Exists: true, MonthlyCostUSD: 1},
-			{Table: "retain", DeletionPolicy: "Retain", Exists: true, MonthlyCostUSD: 2},
-			{Table: "retain-protected", DeletionPolicy: "RetainExceptOnCreate", Exists: true, Protected: true, MonthlyCostUSD: 4},
-			{Table: "unknown-protected", DeletionPolicy: "unknown", Exists: true, Protected: true, MonthlyCostUSD: 8},
-		}
+// liveStack is a live stack owning tables (logical ID = table name) whose template could not be
+// read: every table counts as one the stack would delete.
+func liveStack(name string, tables ...string) LiveStack {
+	s := LiveStack{Name: name, Status: "CREATE_COMPLETE"}
+	for _, t := range tables {
+		s.Tables = append(s.Tables, discover.TableResource{LogicalID: t, Name: t})
 	}
+	return s
+}
+
+func stacks(ss ...LiveStack) map[string]LiveStack {
+	m := map[string]LiveStack{}
+	for _, s := range ss {
+		m[s.Name] = s
+	}
+	return m
+}
+
+// The one decision, as a teardown meets it: a stack's tables with their deletion policies.
+func TestDecideForATeardown(t *testing.T) {
+	plan := func() Plan {
+		return Plan{Teardown: "Wallet-x", Regions: []string{"r"}, Stacks: []StackAction{{Stack: "Wallet-x", Region: "r", Action: WouldDelete}},
+			Candidates: []Candidate{
+				{Table: "a-delete", Region: "r", Stack: "Wallet-x", DeletionPolicy: "Delete", MonthlyCostUSD: 1},
+				{Table: "b-retain", Region: "r", Stack: "Wallet-x", DeletionPolicy: "Retain", MonthlyCostUSD: 2},
+				{Table: "c-retain-protected", Region: "r", Stack: "Wallet-x", DeletionPolicy: "RetainExceptOnCreate", Protected: true, MonthlyCostUSD: 4},
+				{Table: "d-unknown-protected", Region: "r", Stack: "Wallet-x", DeletionPolicy: "unknown", Protected: true, MonthlyCostUSD: 8},
+			}}
+	}
+	held := []Action{SkippedProtected, SkippedProtected, SkippedProtected, SkippedProtected}
 	for _, tc := range []struct {
-		opts    TeardownOptions
-		want    []Action
-		blocked bool
+		opts  TeardownOptions
+		want  []Action
+		stack Action
 	}{
-		{TeardownOptions{}, []Action{WouldDelete, WouldRetain, WouldRetain, SkippedProtected}, true},
-		{TeardownOptions{DeleteRetained: true}, []Action{WouldDelete, WouldDelete, SkippedProtected, SkippedProtected}, true},
-		{TeardownOptions{IncludeProtected: true}, []Action{WouldDelete, WouldRetain, WouldRetain, WouldDelete}, false},
-		{TeardownOptions{DeleteRetained: true, IncludeProtected: true}, []Action{WouldDelete, WouldDelete, WouldDelete, WouldDelete}, false},
+		// d-unknown-protected is one the stack would delete: protected, it holds the whole stack.
+		{TeardownOptions{}, held, SkippedProtected},
+		{TeardownOptions{DeleteRetained: true}, held, SkippedProtected},
+		{TeardownOptions{IncludeProtected: true}, []Action{WouldDelete, WouldRetain, WouldRetain, WouldDelete}, WouldDelete},
+		{TeardownOptions{DeleteRetained: true, IncludeProtected: true}, []Action{WouldDelete, WouldDelete, WouldDelete, WouldDelete}, WouldDelete},
 	} {
-		td := &Teardown{DryRun: true, Tables: tables(), opts: tc.opts}
-		td.decide()
+		p := plan()
+		decide(&p, tc.opts.IncludeProtected, tc.opts.DeleteRetained)
 		for i, w := range tc.want {
-			if td.Tables[i].Action != w {
-				t.Errorf("%+v: %s is %s, want %s", tc.opts, td.Tables[i].Table, td.Tables[i].Action, w)
+			if p.Candidates[i].Action != w {
+				t.Errorf("%+v: %s is %s, want %s", tc.opts, p.Candidates[i].Table, p.Candidates[i].Action, w)
 			}
 		}
-		if (td.Blocked != "") != tc.blocked {
-			t.Errorf("%+v: blocked %q, want blocked=%v", tc.opts, td.Blocked, tc.blocked)
+		if p.Stacks[0].Action != tc.stack || (tc.stack == SkippedProtected) != strings.Contains(p.Stacks[0].Error, "d-unknown-protected") {
+			t.Errorf("%+v: stack %s %q, want %s naming the protected table that holds it", tc.opts, p.Stacks[0].Action, p.Stacks[0].Error, tc.stack)
 		}
-		if td.Failed() {
+		if r := p.DryRun(); r.Failures() != 0 {
 			t.Errorf("%+v: a dry run never fails", tc.opts)
 		}
 	}
-	td := &Teardown{Tables: tables(), opts: TeardownOptions{IncludeProtected: true}}
-	td.decide()
-	if td.MonthlySavingsUSD != 9 || td.RetainedUSD != 6 {
-		t.Errorf("savings %v, retained %v; want 9 and 6", td.MonthlySavingsUSD, td.RetainedUSD)
+	p := plan()
+	decide(&p, true, false)
+	if r := p.DryRun(); r.MonthlySavingsUSD != 9 || r.MonthlyLeftUSD != 6 {
+		t.Errorf("savings %v, left billing %v; want 9 and 6", r.MonthlySavingsUSD, r.MonthlyLeftUSD)
+	}
+	// Without a protected table that the stack would delete, a retained protected one does not
+	// hold the stack: DeleteStack leaves it alone.
+	p = plan()
+	p.Candidates = p.Candidates[:3]
+	decide(&p, false, false)
+	if p.Stacks[0].Action != WouldDelete || p.Candidates[2].Action != WouldRetain {
+		t.Errorf("retained and protected: stack %s, table %s", p.Stacks[0].Action, p.Candidates[2].Action)
+	}
+}
+
+// wallet:keep=true exempts a table in every mode, and a stack holding one is not deleted.
+func TestKeepTagExemptsAndHoldsItsStack(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	keep := map[string]string{"Project": "wallet", "Stack": "Gone", wallet.TagKeep: "true"}
+	inv := Inventory{Region: "r", Tables: []Observed{
+		{Name: "kept-orphan", Created: now, Tags: keep, Ours: true, Stack: "Gone"},
+		{Name: "expired", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-dev", StackLive: true,
+			Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "24h"}},
+		{Name: "kept-sibling", Created: now, Ours: true, Stack: "Wallet-dev", StackLive: true,
+			Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", wallet.TagKeep: "TRUE"}},
+	}, Stacks: stacks(liveStack("Wallet-dev", "expired", "kept-sibling"))}
+	for _, include := range []bool{false, true} {
+		p := NewPlan([]Inventory{inv}, Filter{Now: now, OlderThan: time.Nanosecond}, cost.USEast1(), include)
+		got := map[string]Candidate{}
+		for _, c := range p.Candidates {
+			got[c.Table] = c
+		}
+		if _, ok := got["kept-orphan"]; ok {
+			t.Errorf("include-protected=%v: a kept orphan is a candidate", include)
+		}
+		if c := got["expired"]; c.Action != Failed || !strings.Contains(c.Error, "kept-sibling") || p.Stacks[0].Action != Failed {
+			t.Errorf("include-protected=%v: the stack holding a kept table must stay: %+v, stack %+v", include, c, p.Stacks[0])
+		}
+		if !strings.Contains(strings.Join(p.Notes, "\n"), "kept-orphan: orphaned, but kept") {
+			t.Errorf("the kept table should be noted: %v", p.Notes)
+		}
+	}
+}
+
+// The janitor's mark is shown on the plan.
+func TestPlanShowsTheJanitorMark(t *testing.T) {
+	inv := Inventory{Region: "r", Tables: []Observed{{Name: "marked", Ours: true, Stack: "Gone",
+		Tags: map[string]string{"Project": "wallet", "Stack": "Gone", wallet.TagJanitorDeleteAfter: "2026-01-11T00:00:00Z"}}}}
+	p := NewPlan([]Inventory{inv}, Filter{}, cost.USEast1(), false)
+	var b strings.Builder
+	if err := p.DryRun().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Candidates) != 1 || p.Candidates[0].JanitorDeleteAfter != "2026-01-11T00:00:00Z" || !strings.Contains(b.String(), "marked by the janitor, to be deleted after 2026-01-11T00:00:00Z") {
+		t.Fatalf("plan %+v\n%s", p.Candidates, b.String())
 	}
 }

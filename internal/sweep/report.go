@@ -3,52 +3,145 @@ package sweep
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 )
 
-// WriteText renders a sweep report for people: what was found, what was done, what was saved.
+// Report is a plan's outcome (or, for a dry run, the plan itself), ready to render: the one
+// report of sweeps, teardowns and the janitor.
+type Report struct {
+	DryRun bool `json:"dry_run"`
+	// Teardown is the stack a teardown was asked to remove; empty for a sweep.
+	Teardown   string        `json:"teardown,omitempty"`
+	Regions    []string      `json:"regions"`
+	Stacks     []StackAction `json:"stacks,omitempty"`
+	Candidates []Candidate   `json:"candidates"`
+	// MonthlySavingsUSD is what the deletions save (would save, for a dry run).
+	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
+	// MonthlyLeftUSD is what the candidates that stay go on costing: retained, skipped, failed.
+	MonthlyLeftUSD float64     `json:"monthly_cost_left_usd"`
+	Problems       []Problem   `json:"problems,omitempty"`
+	Notes          []string    `json:"notes,omitempty"`
+	Prices         cost.Prices `json:"prices"`
+}
+
+func (p Plan) report(dry bool) Report {
+	r := Report{
+		DryRun:     dry,
+		Teardown:   p.Teardown,
+		Regions:    p.Regions,
+		Stacks:     append([]StackAction{}, p.Stacks...),
+		Candidates: append([]Candidate{}, p.Candidates...),
+		Problems:   p.Problems,
+		Notes:      dedupe(p.Notes),
+		Prices:     p.Prices,
+	}
+	var saved, left float64
+	for _, c := range r.Candidates {
+		switch {
+		case dry && c.Action == WouldDelete, !dry && (c.Action == Deleted || c.Action == Deleting):
+			saved += c.MonthlyCostUSD
+		default:
+			left += c.MonthlyCostUSD
+		}
+	}
+	r.MonthlySavingsUSD, r.MonthlyLeftUSD = cost.Round(saved), cost.Round(left)
+	return r
+}
+
+// Failures counts failed or unsettled actions and things that could not be found out: any of
+// them makes exit 1.
+func (r Report) Failures() int {
+	n := len(r.Problems)
+	for _, c := range r.Candidates {
+		if c.Action == Failed || c.Action == Unknown {
+			n++
+		}
+	}
+	for _, s := range r.Stacks {
+		if (s.Action == Failed || s.Action == Unknown) && !slices.ContainsFunc(r.Candidates, func(c Candidate) bool { return c.Stack == s.Stack }) {
+			n++ // a stack's failure is already counted on its tables, when it has any
+		}
+	}
+	return n
+}
+
+// Errs are the errors behind the report's problems and failed actions, for the caller to
+// classify (a denial, an endpoint that does not answer).
+func (r Report) Errs() []error {
+	var errs []error
+	for _, p := range r.Problems {
+		if p.err != nil {
+			errs = append(errs, p.err)
+		}
+	}
+	for _, s := range r.Stacks {
+		if s.err != nil {
+			errs = append(errs, s.err)
+		}
+	}
+	for _, c := range r.Candidates {
+		if c.err != nil {
+			errs = append(errs, c.err)
+		}
+	}
+	return errs
+}
+
+// LeftBilling lists the candidates a run that was not a dry run left in place: what a teardown
+// exits 1 for, because the user asked for the stack to be gone.
+func (r Report) LeftBilling() []Candidate {
+	var left []Candidate
+	for _, c := range r.Candidates {
+		if c.Action != Deleted && c.Action != Deleting {
+			left = append(left, c)
+		}
+	}
+	return left
+}
+
+// Unlisted reports whether no region could be listed at all: then nothing was swept and
+// "no candidates" would be a lie.
+func (r Report) Unlisted() bool {
+	listed := len(r.Regions)
+	for _, p := range r.Problems {
+		if p.Table == "" {
+			listed--
+		}
+	}
+	return len(r.Regions) > 0 && listed == 0
+}
+
+// WriteText renders the report for people: what was found, what was (or would be) done, what
+// it saves and what is left billing.
 func (r Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	mode := "deleting"
-	if r.DryRun {
-		mode = "dry run, nothing changed"
+	ew.printf("%s (%s)\n", r.title(), map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun])
+	regionProblems := 0
+	for _, p := range r.Problems {
+		if p.Table == "" {
+			regionProblems++
+		}
 	}
-	ew.printf("Sweep of %s (%s)\n", strings.Join(r.Regions, ", "), mode)
-	if len(r.Candidates) == 0 {
+	switch {
+	case len(r.Candidates) == 0 && regionProblems > 0:
+		ew.printf("No candidates in the regions that could be listed; %d could not be listed (below): nothing there was looked at.\n", regionProblems)
+	case len(r.Candidates) == 0 && r.Teardown != "":
+		ew.printf("The stack has no DynamoDB tables.\n")
+	case len(r.Candidates) == 0:
 		ew.printf("No candidates: no table of ours is orphaned, expired, or matches --older-than/--idle-for.\n")
-	} else {
-		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "TABLE\tREGION\tREASONS\t$/MONTH\tPROTECTED\tACTION\tVIA STACK\tSAVED TO")
-		for _, c := range r.Candidates {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", c.Table, c.Region, joinReasons(c.Reasons, ","),
-				c.MonthlyCostUSD, yesNo(c.Protected), c.Action, dash(c.Stack), dash(c.SavedTo))
-		}
-		tw.Flush()
-		for _, c := range r.Candidates {
-			ew.tableNotes(c.Table, c.Notes, c.Error)
+	default:
+		r.writeTable(ew)
+	}
+	for _, s := range r.Stacks {
+		if s.Error != "" {
+			ew.printf("Stack %s (%s): %s: %s\n", s.Stack, s.Region, s.Action, s.Error)
 		}
 	}
-	counts := map[Action]int{}
-	saved := 0
-	for _, c := range r.Candidates {
-		counts[c.Action]++
-		if c.SavedTo != "" {
-			saved++
-		}
-	}
-	if r.DryRun {
-		ew.printf("%s: %d would be deleted, %d skipped (protected). Would save $%.2f/month.\n",
-			plural(len(r.Candidates), "candidate"), counts[WouldDelete], counts[SkippedProtected], r.MonthlySavingsUSD)
-		if counts[WouldDelete] > 0 {
-			ew.printf("Nothing was deleted. Pass --yes to delete (on a terminal, you may confirm with the account id instead).\n")
-		}
-	} else {
-		ew.printf("%s: %d deleted, %d skipped (protected), %d failed; %d exported. Saving $%.2f/month.\n",
-			plural(len(r.Candidates), "candidate"), counts[Deleted], counts[SkippedProtected], counts[Failed], saved, r.MonthlySavingsUSD)
-	}
+	r.writeSummary(ew)
 	if len(r.Problems) > 0 {
 		ew.printf("Could not find out (%d):\n", len(r.Problems))
 		for _, p := range r.Problems {
@@ -62,59 +155,82 @@ func (r Report) WriteText(w io.Writer) error {
 	return ew.err
 }
 
-// WriteText renders a teardown for people.
-func (td *Teardown) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
-	mode := "deleting"
-	if td.DryRun {
-		mode = "dry run, nothing changed"
+func (r Report) title() string {
+	if r.Teardown == "" {
+		return "Sweep of " + strings.Join(r.Regions, ", ")
 	}
-	ew.printf("Teardown of stack %s in %s, status %s (%s)\n", td.Stack, td.Region, td.Status, mode)
-	if len(td.Tables) == 0 {
-		ew.printf("The stack has no DynamoDB tables.\n")
-	} else {
-		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "TABLE\tDELETION POLICY\tPROTECTED\t$/MONTH\tACTION\tSAVED TO")
-		for _, t := range td.Tables {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\n", t.Table, t.DeletionPolicy, yesNo(t.Protected), t.MonthlyCostUSD, t.Action, dash(t.SavedTo))
-		}
-		tw.Flush()
-		for _, t := range td.Tables {
-			ew.tableNotes(t.Table, t.Notes, t.Error)
+	status := ""
+	for _, s := range r.Stacks {
+		if s.Stack == r.Teardown {
+			status = ", status " + s.Status
 		}
 	}
-	if td.Blocked != "" {
-		ew.printf("Blocked: %s\n", td.Blocked)
+	return fmt.Sprintf("Teardown of stack %s in %s%s", r.Teardown, strings.Join(r.Regions, ", "), status)
+}
+
+func (r Report) writeTable(ew *errWriter) {
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tREGION\tREASONS\t$/MONTH\tPROTECTED\tACTION\tVIA STACK\tDELETION POLICY\tSAVED TO")
+	for _, c := range r.Candidates {
+		saved := c.SavedTo
+		if c.BackupARN != "" {
+			saved = strings.TrimPrefix(strings.Join([]string{saved, c.BackupARN}, ", "), ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\n", c.Table, c.Region, joinReasons(c.Reasons, ","),
+			c.MonthlyCostUSD, yesNo(c.Protected), c.Action, dash(c.Stack), dash(c.DeletionPolicy), dash(saved))
 	}
-	if td.Error != "" {
-		ew.printf("Error: %s\n", td.Error)
+	tw.Flush()
+	for _, c := range r.Candidates {
+		if c.JanitorDeleteAfter != "" {
+			ew.printf("  %s: marked by the janitor, to be deleted after %s\n", c.Table, c.JanitorDeleteAfter)
+		}
+		for _, n := range c.Notes {
+			ew.printf("  %s: %s\n", c.Table, n)
+		}
+		if c.Error != "" {
+			ew.printf("  %s: FAILED: %s\n", c.Table, c.Error)
+		}
+	}
+}
+
+func (r Report) writeSummary(ew *errWriter) {
+	counts := map[Action]int{}
+	exported := 0
+	for _, c := range r.Candidates {
+		counts[c.Action]++
+		if c.SavedTo != "" || c.BackupARN != "" {
+			exported++
+		}
 	}
 	var left []string
-	for _, t := range td.Tables {
-		if t.Action == WouldRetain || t.Action == Retained || (t.Action == SkippedProtected && td.Blocked == "") {
-			left = append(left, fmt.Sprintf("%s ($%.2f/month)", t.Table, t.MonthlyCostUSD))
+	for _, c := range r.Candidates {
+		if c.Action != Deleted && c.Action != Deleting && c.Action != WouldDelete {
+			left = append(left, fmt.Sprintf("%s ($%.2f/month)", c.Table, c.MonthlyCostUSD))
 		}
 	}
-	switch {
-	case td.DryRun && td.Blocked != "":
-		ew.printf("--yes would change nothing while blocked.\n")
-	case td.DryRun:
-		ew.printf("--yes would delete the stack, saving $%.2f/month.\n", td.MonthlySavingsUSD)
+	n := plural(len(r.Candidates), "table")
+	if r.DryRun {
+		ew.printf("%s: %d would be deleted, %d kept by their stack, %d skipped (protected). Would save $%.2f/month.\n",
+			n, counts[WouldDelete], counts[WouldRetain], counts[SkippedProtected], r.MonthlySavingsUSD)
 		if len(left) > 0 {
-			ew.printf("It would leave, still billing: %s; pass --delete-retained (and --include-protected for protected ones) to delete them too.\n", strings.Join(left, ", "))
+			ew.printf("It would leave, still billing $%.2f/month: %s; pass --delete-retained (and --include-protected for protected ones) to delete them too.\n",
+				r.MonthlyLeftUSD, strings.Join(left, ", "))
 		}
-	case td.StackDeleted:
-		ew.printf("Stack deleted. Saving $%.2f/month.\n", td.MonthlySavingsUSD)
-		if len(left) > 0 {
-			ew.printf("Left behind, still billing $%.2f/month: %s. Delete them with --delete-retained (and --include-protected), or `verify sweep`.\n", td.RetainedUSD, strings.Join(left, ", "))
+		if r.Pending() > 0 {
+			ew.printf("Nothing was deleted. Pass --yes to delete (on a terminal, you may confirm with the account id instead).\n")
 		}
+		return
 	}
-	for _, n := range td.Notes {
-		ew.printf("Note: %s\n", n)
+	ew.printf("%s: %d deleted, %d deleting, %d retained by their stack, %d skipped (protected), %d failed, %d unknown; %d saved first. Saving $%.2f/month.\n",
+		n, counts[Deleted], counts[Deleting], counts[Retained], counts[SkippedProtected], counts[Failed], counts[Unknown], exported, r.MonthlySavingsUSD)
+	if len(left) > 0 {
+		ew.printf("Left behind, still billing $%.2f/month: %s. Delete them with --delete-retained (and --include-protected), or `verify sweep`.\n",
+			r.MonthlyLeftUSD, strings.Join(left, ", "))
 	}
-	ew.printf("%s\n", priceLine(td.Prices))
-	return ew.err
 }
+
+// Pending counts what a confirmed run of this report's plan would delete.
+func (r Report) Pending() int { return Plan{Stacks: r.Stacks, Candidates: r.Candidates}.Pending() }
 
 func priceLine(p cost.Prices) string {
 	return fmt.Sprintf("Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/GB-month, %d hours a month (%s).",
@@ -135,6 +251,18 @@ func dash(s string) string {
 	return s
 }
 
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // errWriter keeps the first write error, so rendering reads straight through.
 type errWriter struct {
 	w   io.Writer
@@ -152,17 +280,7 @@ func (e *errWriter) Write(p []byte) (int, error) {
 
 func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
 
-// tableNotes writes what happened to one table beyond its row: its notes, then its error.
-func (e *errWriter) tableNotes(table string, notes []string, errMsg string) {
-	for _, n := range notes {
-		e.printf("  %s: %s\n", table, n)
-	}
-	if errMsg != "" {
-		e.printf("  %s: FAILED: %s\n", table, errMsg)
-	}
-}
-
-// plural writes "1 candidate", "2 candidates".
+// plural writes "1 table", "2 tables".
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun

@@ -1,20 +1,26 @@
 // Package sweep finds the DynamoDB tables this project left behind, prices them, and deletes
-// them without losing data: discover (Discover) → plan (NewPlan, a value you can print and
-// keep) → act (Act) → report (a value rendered as text or JSON by the caller). Teardown is the
-// same flow for one named stack.
+// them without losing data. Every way of removing tables goes through the same four stages:
+// discover (Discover, one region's Inventory) → plan (NewPlan for a sweep, PlanTeardown for one
+// named stack: a Plan value you can print and keep) → act (Act, the one executor) → report (a
+// Report value rendered as text or JSON by the caller). The rules about what may be deleted, and
+// how, live here once; `verify sweep`, `verify teardown` and the janitor are callers.
 //
 // Safety is the design: a dry run unless told otherwise; only tables tagged Project=wallet or
-// named by an explicit prefix; never a table of a live stack that has not expired; never behind
-// CloudFormation's back (a live stack's table goes with its stack); deletion protection is
-// turned off only when asked; and an export, when asked for, happens before any deletion.
+// named by an explicit prefix; never a table of a live stack that has not expired; never a table
+// tagged wallet:keep=true; never behind CloudFormation's back (a live stack's table goes with its
+// stack); deletion protection is turned off only when asked; and an export or a backup, when
+// asked for, is complete before any deletion depends on it.
 package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -32,12 +38,16 @@ type DynamoDB interface {
 	// UpdateTable only turns deletion protection off, and only with --include-protected.
 	UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
+	// CreateBackup and DescribeBackup take a native backup before a deletion (--backup, the
+	// janitor); nothing here ever deletes a backup.
+	CreateBackup(ctx context.Context, in *dynamodb.CreateBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateBackupOutput, error)
+	DescribeBackup(ctx context.Context, in *dynamodb.DescribeBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error)
 }
 
 // CloudFormation is every CloudFormation call: reading stacks and their templates, deleting stacks.
 type CloudFormation interface {
 	discover.CloudFormation
-	GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error)
+	discover.TemplateAPI
 	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 }
 
@@ -54,11 +64,28 @@ type RegionClients struct {
 	CloudWatch     CloudWatch
 }
 
-// NewRegionClients builds a region's clients from cfg (cfg.Region is the region).
-func NewRegionClients(cfg aws.Config) RegionClients {
+// Busy answers: LimitExceededException (too many control-plane operations at once) and
+// ResourceInUseException (the table is still being created or updated). Both mean "try again
+// shortly", which the SDK's retryer does not know by default; it is taught here.
+var busyCodes = []string{"LimitExceededException", "ResourceInUseException"}
+
+// busyMaxBackoff is the longest wait between tries of a busy answer: control-plane work takes
+// seconds to settle, so busy answers wait longer than throttles (everything else keeps the
+// shared retryer's back-off, so an endpoint that refuses connections still fails in seconds).
+const busyMaxBackoff = 20 * time.Second
+
+// NewRegionClients builds a region's clients from cfg (cfg.Region is the region). dynamoFns
+// change the DynamoDB client after the sweep's own settings (tests shorten the back-off).
+func NewRegionClients(cfg aws.Config, dynamoFns ...func(*dynamodb.Options)) RegionClients {
+	busy := func(o *dynamodb.Options) {
+		o.Retryer = busyDelays{
+			Retryer: retry.AddWithErrorCodes(o.Retryer, busyCodes...),
+			backoff: retry.NewExponentialJitterBackoff(busyMaxBackoff),
+		}
+	}
 	return RegionClients{
-		Region:         cfg.Region,
-		DynamoDB:       dynamodb.NewFromConfig(cfg),
+		Region:   cfg.Region,
+		DynamoDB: dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){busy}, dynamoFns...)...),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			// CloudWatch serves awsQuery, JSON and CBOR; the SDK defaults to CBOR, which the
@@ -66,6 +93,21 @@ func NewRegionClients(cfg aws.Config) RegionClients {
 			o.Protocol = awsquery.New(smithy.NewServiceSchema(nil, "2010-08-01"))
 		}),
 	}
+}
+
+// busyDelays waits longer before retrying a busy answer; every other error keeps the wrapped
+// retryer's delay. Codes, attempts and the retry quota are the SDK retryer's own.
+type busyDelays struct {
+	aws.Retryer
+	backoff *retry.ExponentialJitterBackoff
+}
+
+func (r busyDelays) RetryDelay(attempt int, err error) (time.Duration, error) {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && slices.Contains(busyCodes, ae.ErrorCode()) {
+		return r.backoff.BackoffDelay(attempt, err)
+	}
+	return r.Retryer.RetryDelay(attempt, err)
 }
 
 // Reason is why a table is a candidate.
@@ -84,9 +126,11 @@ const (
 	// SameStack: not a candidate itself, but its live stack is being deleted because of a
 	// table that is, so it goes too. Listed so the plan shows the whole blast radius.
 	SameStack Reason = "same-stack"
+	// Teardown: its stack was named to be torn down (verify teardown --stack).
+	Teardown Reason = "teardown"
 )
 
-// Action is what was (or would be) done with a table.
+// Action is what was (or would be) done with a table or a stack.
 type Action string
 
 const (
@@ -94,17 +138,33 @@ const (
 	Deleted          Action = "deleted"
 	SkippedProtected Action = "skipped-protected"
 	Failed           Action = "failed"
-	// Teardown only: the stack keeps the table (DeletionPolicy Retain) and --delete-retained
-	// was not given.
+	// WouldRetain and Retained: the stack keeps the table (DeletionPolicy Retain) and it was
+	// not asked to be deleted too (teardown without --delete-retained). It goes on billing.
 	WouldRetain Action = "would-retain"
 	Retained    Action = "retained"
+	// Deleting: DynamoDB accepted the deletion and is still carrying it out (the wait was cut
+	// short). It stops billing; a later sweep finds nothing.
+	Deleting Action = "deleting"
+	// Unknown: a deletion was sent and whether it happened could not be found out (the answer
+	// was lost and the re-check failed too). Run the sweep again to settle it.
+	Unknown Action = "unknown"
 )
 
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.
+// A problem without a table is about the whole region (its tables could not be listed).
 type Problem struct {
 	Region string `json:"region"`
 	Table  string `json:"table,omitempty"`
 	Error  string `json:"error"`
+	err    error
+}
+
+// Err is the problem as an error, for the caller to classify (a denial, an endpoint that does
+// not answer).
+func (p Problem) Err() error { return p.err }
+
+func problem(region, table string, err error) Problem {
+	return Problem{Region: region, Table: table, Error: err.Error(), err: err}
 }
 
 // Options tune discovery and action. The zero value is sensible.
@@ -118,12 +178,19 @@ type Options struct {
 	Concurrency int
 	// Progress, when set, is told how far a stage has got.
 	Progress func(stage string, done, total int)
-	// Save exports a table before it is deleted and says where to; nil: no export.
-	Save func(ctx context.Context, region, table string) (string, error)
-	// Busy is the backoff for LimitExceededException and ResourceInUseException.
-	Busy Backoff
+	// Export saves a table's items before it is deleted and says where to; nil: no export.
+	Export func(ctx context.Context, region, table string) (string, error)
+	// Backup takes a native backup before a table is deleted and returns its ARN once the backup
+	// is AVAILABLE; nil: no backup. NativeBackup builds one.
+	Backup func(ctx context.Context, region, table string) (string, error)
 	// WaitTimeout bounds each wait for a table or stack to be gone (default 15m).
 	WaitTimeout time.Duration
+	// RecheckTimeout bounds the re-check of an action whose answer was lost (default 30s). It
+	// runs on a fresh context, so an interrupted sweep still reports what really happened.
+	RecheckTimeout time.Duration
+	// StopOn, when it says yes to an action's error, starts no further action: for errors that
+	// would only repeat (a missing permission). What was not started is reported so.
+	StopOn func(error) bool
 }
 
 func (o Options) concurrency() int {
@@ -138,6 +205,13 @@ func (o Options) waitTimeout() time.Duration {
 		return 15 * time.Minute
 	}
 	return o.WaitTimeout
+}
+
+func (o Options) recheckTimeout() time.Duration {
+	if o.RecheckTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return o.RecheckTimeout
 }
 
 func (o Options) progress(stage string, done, total int) {

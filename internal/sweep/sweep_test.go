@@ -4,21 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -302,7 +308,7 @@ func TestFailedExportKeepsTheTable(t *testing.T) {
 	c := newCloud(t, "eu-north-1")
 	c.CreateTable(t, "export-fails", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	c.CreateStack(t, "Wallet-exp-fail", fixture.TableDecl{Name: "export-fails-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
-	o := Options{Save: func(context.Context, string, string) (string, error) { return "", errors.New("disk full") }}
+	o := Options{Export: func(context.Context, string, string) (string, error) { return "", errors.New("disk full") }}
 	r := sweepOnce(t, c, Filter{Now: time.Now().Add(5 * time.Second)}, o, false, true)
 	if r.Failures() != 2 {
 		t.Fatalf("want both deletions failed, got %+v", r.Candidates)
@@ -317,45 +323,143 @@ func TestFailedExportKeepsTheTable(t *testing.T) {
 	}
 }
 
-// busyDB answers DeleteTable with LimitExceededException and ResourceInUseException before
-// accepting it. Neither moto nor DynamoDB Local ever refuses for being busy, so only a fake can
-// show that the sweep waits and tries again instead of failing.
-type busyDB struct {
-	DynamoDB
-	answers []error
-	calls   int
+// scriptedProxy stands in front of moto and answers DynamoDB calls as script says, forwarding
+// the rest: the honest way to produce what neither moto nor DynamoDB Local ever does (refuse for
+// being busy, lose an answer), while the real SDK client, retryer and waiter run unchanged.
+type scriptedProxy struct {
+	URL   string
+	calls map[string]*atomic.Int32
 }
 
-func (d *busyDB) DeleteTable(context.Context, *dynamodb.DeleteTableInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
-	d.calls++
-	if len(d.answers) > 0 {
-		err := d.answers[0]
-		d.answers = d.answers[1:]
-		return nil, err
+// proxyAnswer is what the script does with one call: forward it (zero value), answer with an
+// error code instead, or forward it and then never answer (a frozen endpoint, a lost answer).
+type proxyAnswer struct {
+	code   string
+	freeze bool
+}
+
+func newScriptedProxy(t *testing.T, upstream string, script func(op string, n int32) proxyAnswer) *scriptedProxy {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &dynamodb.DeleteTableOutput{}, nil
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p := &scriptedProxy{calls: map[string]*atomic.Int32{}}
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.Header.Get("X-Amz-Target")
+		op := target[strings.LastIndex(target, ".")+1:]
+		mu.Lock()
+		if p.calls[op] == nil {
+			p.calls[op] = &atomic.Int32{}
+		}
+		n := p.calls[op].Add(1)
+		mu.Unlock()
+		a := script(op, n)
+		switch {
+		case a.code != "":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"scripted"}`, a.code)
+		case a.freeze:
+			rp.ServeHTTP(httptest.NewRecorder(), r) // it happens upstream...
+			<-r.Context().Done()                    // ...and the answer never comes
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
 }
 
-func (d *busyDB) DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return nil, &types.ResourceNotFoundException{Message: aws.String("gone")}
+func (p *scriptedProxy) count(op string) int32 {
+	if c := p.calls[op]; c != nil {
+		return c.Load()
+	}
+	return 0
 }
 
+// proxiedClients are the sweep's own clients (NewRegionClients: its retryer, codes and attempts),
+// aimed at the proxy. Only the back-off is cut to milliseconds, so a test of eight busy answers
+// takes a second rather than the minute of real waiting.
+func proxiedClients(t *testing.T, c *cloud, proxy string) RegionClients {
+	t.Helper()
+	cfg, err := awsconf.Load(t.Context(), awsconf.Options{Region: c.Config.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BaseEndpoint = aws.String(proxy)
+	return NewRegionClients(cfg, func(o *dynamodb.Options) {
+		if b, ok := o.Retryer.(busyDelays); ok {
+			b.backoff = retry.NewExponentialJitterBackoff(20 * time.Millisecond)
+			o.Retryer = b
+		}
+	})
+}
+
+// LimitExceededException and ResourceInUseException mean "try again shortly": the client the
+// sweep builds retries them (and nothing else), a bounded number of times.
 func TestBusyAnswersAreRetried(t *testing.T) {
-	b := Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond, Attempts: 5}
-	db := &busyDB{answers: []error{
-		&types.LimitExceededException{Message: aws.String("too many")},
-		&types.ResourceInUseException{Message: aws.String("updating")},
-		&types.LimitExceededException{Message: aws.String("too many")},
-	}}
-	if err := DeleteTable(t.Context(), db, "t", b, time.Second); err != nil || db.calls != 4 {
-		t.Fatalf("after 3 busy answers: err %v, %d calls (want nil, 4)", err, db.calls)
+	c := newCloud(t, "sa-east-1")
+	for _, n := range []string{"busy-then-fine", "never-free", "denied"} {
+		c.CreateTable(t, n, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
-	db = &busyDB{answers: []error{&smithy.GenericAPIError{Code: "AccessDeniedException"}}}
-	if err := DeleteTable(t.Context(), db, "t", b, time.Second); err == nil || db.calls != 1 {
-		t.Fatalf("a non-busy error must not be retried: err %v, %d calls", err, db.calls)
+	proxy := newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
+		if op != "DeleteTable" {
+			return proxyAnswer{}
+		}
+		return proxyAnswer{code: []string{"LimitExceededException", "ResourceInUseException", "LimitExceededException"}[min(n-1, 2)]}
+	})
+	cl := proxiedClients(t, c, proxy.URL)
+	attempts := int32(cl.DynamoDB.(*dynamodb.Client).Options().Retryer.MaxAttempts())
+	if err := DeleteTable(t.Context(), cl.DynamoDB, "never-free", time.Minute); err == nil || proxy.count("DeleteTable") != attempts {
+		t.Fatalf("retries must be bounded: err %v after %d calls, want %d", err, proxy.count("DeleteTable"), attempts)
 	}
-	db = &busyDB{answers: slices.Repeat([]error{&types.LimitExceededException{}}, 10)}
-	if err := DeleteTable(t.Context(), db, "t", b, time.Second); err == nil || db.calls != 5 {
-		t.Fatalf("retries must be bounded: err %v, %d calls (want 5)", err, db.calls)
+
+	proxy = newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
+		if op == "DeleteTable" && n <= 3 {
+			return proxyAnswer{code: []string{"LimitExceededException", "ResourceInUseException", "LimitExceededException"}[n-1]}
+		}
+		return proxyAnswer{}
+	})
+	cl = proxiedClients(t, c, proxy.URL)
+	if err := DeleteTable(t.Context(), cl.DynamoDB, "busy-then-fine", time.Minute); err != nil || proxy.count("DeleteTable") != 4 || c.exists(t, "busy-then-fine") {
+		t.Fatalf("after 3 busy answers: err %v, %d calls (want nil, 4)", err, proxy.count("DeleteTable"))
+	}
+
+	proxy = newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
+		if op == "DeleteTable" {
+			return proxyAnswer{code: "AccessDeniedException"}
+		}
+		return proxyAnswer{}
+	})
+	cl = proxiedClients(t, c, proxy.URL)
+	if err := DeleteTable(t.Context(), cl.DynamoDB, "denied", time.Minute); err == nil || proxy.count("DeleteTable") != 1 {
+		t.Fatalf("a refusal must not be retried: err %v, %d calls", err, proxy.count("DeleteTable"))
+	}
+}
+
+// A deletion whose answer is lost (the endpoint froze after acting, the sweep ran out of time) is
+// re-checked on a fresh context: the table is gone, so it is reported deleted, not failed.
+func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
+	c := newCloud(t, "ap-southeast-1")
+	c.CreateTable(t, "lost-answer", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	proxy := newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
+		return proxyAnswer{freeze: op == "DeleteTable"}
+	})
+	cl := proxiedClients(t, c, proxy.URL)
+	found := Discover(t.Context(), cl, Filter{}, Options{})
+	p := NewPlan([]Inventory{found}, Filter{}, cost.USEast1(), false)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // the whole sweep's bound
+	defer cancel()
+	r := Act(ctx, p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	cd := byTable(r)["lost-answer"]
+	if cd.Action != Deleted || !strings.Contains(strings.Join(cd.Notes, ";"), "the answer was lost") || c.exists(t, "lost-answer") {
+		t.Fatalf("a table that is gone was reported %s (%q, notes %v)", cd.Action, cd.Error, cd.Notes)
+	}
+	if r.Failures() != 0 {
+		t.Fatalf("failures %d: %+v", r.Failures(), r.Candidates)
 	}
 }

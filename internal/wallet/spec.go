@@ -36,6 +36,12 @@ const (
 	ManagedByCDK    = "cdk"
 	// CloudFormationStackTag is set by CloudFormation itself on every resource it creates.
 	CloudFormationStackTag = "aws:cloudformation:stack-name"
+	// TagKeep=true exempts a table from every sweep and from the janitor, whatever else is
+	// true of it: the one way to say "I know, leave it".
+	TagKeep = "wallet:keep"
+	// TagJanitorDeleteAfter is the janitor's mark: an RFC 3339 UTC time after which it deletes
+	// the table (having backed it up), unless the table stops qualifying first.
+	TagJanitorDeleteAfter = "wallet:janitor-delete-after"
 )
 
 // Output keys of the wallet stack: the CDK app declares them, discovery reads them back.
