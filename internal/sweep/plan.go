@@ -144,7 +144,9 @@ func judge(region string, t Observed, f Filter, now time.Time) (reasons []Reason
 
 // kept reports whether a table carries wallet:keep=true: exempt from every sweep and from the
 // janitor, whatever else is true of it.
-func kept(t Observed) bool { return strings.EqualFold(strings.TrimSpace(t.Tags[wallet.TagKeep]), "true") }
+func kept(t Observed) bool {
+	return strings.EqualFold(strings.TrimSpace(t.Tags[wallet.TagKeep]), "true")
+}
 
 // withStacks adds, for each live stack a candidate goes through, the stack itself and every
 // other table it would take with it: a stack goes whole. A table it holds that could not be

@@ -84,8 +84,8 @@ func NewRegionClients(cfg aws.Config, dynamoFns ...func(*dynamodb.Options)) Regi
 		}
 	}
 	return RegionClients{
-		Region:   cfg.Region,
-		DynamoDB: dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){busy}, dynamoFns...)...),
+		Region:         cfg.Region,
+		DynamoDB:       dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){busy}, dynamoFns...)...),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			// CloudWatch serves awsQuery, JSON and CBOR; the SDK defaults to CBOR, which the
