@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -31,6 +33,14 @@ var (
 	highPrices = []string{"--price-rcu-hour", "0.0001", "--price-wcu-hour", "0.0005", "--price-gb-month", "0.25",
 		"--price-rru-million", "10", "--price-wru-million", "50", "--price-pitr-gb-month", "0.2", "--price-backup-gb-month", "0.1"}
 )
+
+// costRun runs the command in-process as a user would: exit code, stdout, stderr.
+func costRun(tb testing.TB, args ...string) (int, string, string) {
+	tb.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
 
 func clearPriceEnv(t *testing.T) {
 	for _, k := range cost.EnvNames() {
@@ -311,7 +321,7 @@ func testCostLightTable(t *testing.T) {
 	c.backup(t, "light-10x10", cost.JanitorBackupPrefix+"light-10x10-1")
 
 	args := append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, basePrices...)
-	code, out, stderr := sweepRun(t, "", args...)
+	code, out, stderr := costRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -330,7 +340,7 @@ func testCostLightTable(t *testing.T) {
 
 	// Requests priced high enough: the advice flips to provisioning for the busiest minute.
 	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, highPrices...)
-	code, out, stderr = sweepRun(t, "", args...)
+	code, out, stderr = costRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -339,7 +349,7 @@ func testCostLightTable(t *testing.T) {
 
 	// The text report: one line a table, then the total.
 	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3"}, highPrices...)
-	code, out, _ = sweepRun(t, "", args...)
+	code, out, _ = costRun(t, args...)
 	lines := strings.Split(out, "\n")
 	var line, total string
 	for _, l := range lines {
@@ -374,7 +384,7 @@ func testCostKeepAndRaise(t *testing.T) {
 	c.steady(t, "someone-elses")
 
 	args := append([]string{"cost", "--region", "eu-west-1", "--days", "3", "--json"}, highPrices...)
-	code, out, stderr := sweepRun(t, "", args...)
+	code, out, stderr := costRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -417,7 +427,7 @@ func testCostOnDemandAndStorage(t *testing.T) {
 	// Backups at $1,000,000 per GB-month, so that moto's 123-byte backups show in the cents.
 	args := append([]string{"cost", "--region", "ap-southeast-2", "--days", "3", "--json"}, highPrices...)
 	args = append(args, "--price-backup-gb-month", "1000000")
-	code, out, stderr := sweepRun(t, "", args...)
+	code, out, stderr := costRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -445,7 +455,7 @@ func testCostIndex(t *testing.T) {
 	c.use(t, "indexed", "by_balance", writes, 420, 42)
 
 	args := append([]string{"cost", "--region", "ca-central-1", "--days", "3", "--json"}, highPrices...)
-	code, out, stderr := sweepRun(t, "", args...)
+	code, out, stderr := costRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -461,7 +471,7 @@ func testCostIndex(t *testing.T) {
 }
 
 func testCostMissingTable(t *testing.T) {
-	code, _, stderr := sweepRun(t, "", "cost", "--region", "us-west-2", "--table", "no-such-table")
+	code, _, stderr := costRun(t, "cost", "--region", "us-west-2", "--table", "no-such-table")
 	if code != exitUsage || !strings.Contains(stderr, "no-such-table") || !strings.Contains(stderr, "not found") {
 		t.Fatalf("exit %d, stderr %q: want 2 naming the table", code, stderr)
 	}
@@ -503,7 +513,7 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		if k, v, ok := strings.Cut(tc.env, "="); ok {
 			t.Setenv(k, v)
 		}
-		code, out, stderr := sweepRun(t, "", tc.args...)
+		code, out, stderr := costRun(t, tc.args...)
 		if k, _, ok := strings.Cut(tc.env, "="); ok {
 			t.Setenv(k, "")
 		}
@@ -520,7 +530,7 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		t.Fatalf("rejected commands made %d AWS calls", n)
 	}
 	// The counter does see calls: a valid command reaches the endpoint (and fails there).
-	if code, _, _ := sweepRun(t, "", "cost", "--table", "wallet"); code == exitOK || calls.Load() == 0 {
+	if code, _, _ := costRun(t, "cost", "--table", "wallet"); code == exitOK || calls.Load() == 0 {
 		t.Fatalf("a valid command against the counting endpoint: exit %d, %d calls", code, calls.Load())
 	}
 }
@@ -533,21 +543,71 @@ func TestCostOnDynamoDBLocal(t *testing.T) {
 	fixture.NewCloud(t, "").CreateTable(t, "local-wallet", nil, false)
 
 	args := append([]string{"cost", "--table", "local-wallet", "--json"}, basePrices...)
-	code, out, stderr := sweepRun(t, "", args...)
+	code, out, stderr := costRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
 	r := decodeCost(t, out)
 	checkTable(t, r, priced{table: "local-wallet", billing: "provisioned", provisioned: capJSON{1, 1}, current: 0.438,
 		notes: []string{"usage unavailable", "CloudWatch"}})
-	code, out, _ = sweepRun(t, "", append([]string{"cost", "--table", "local-wallet"}, basePrices...)...)
+	code, out, _ = costRun(t, append([]string{"cost", "--table", "local-wallet"}, basePrices...)...)
 	if code != exitOK || !strings.Contains(out, "usage unavailable") || !strings.Contains(out, "none: no data") {
 		t.Fatalf("text report (exit %d):\n%s", code, out)
 	}
 
 	// Every table tagged Project=wallet cannot be found where there are no tags: say so.
-	code, out, _ = sweepRun(t, "", "cost", "--json")
+	code, out, _ = costRun(t, "cost", "--json")
 	if code != exitFailed || !strings.Contains(out, "--table") {
 		t.Fatalf("all tables on an endpoint without tags: exit %d, want 1 and a problem naming --table:\n%s", code, out)
+	}
+}
+
+// BenchmarkCost50Tables runs `verify cost --json` over 50 tables tagged Project=wallet on moto:
+// every ListTables page, DescribeTable and tags per table, PITR, backups, CloudWatch for each
+// table, pricing. moto's GetMetricData walks every minute of the window for every query and scans
+// every datapoint in it, so its time grows with days × datapoints; the two runs show both ends:
+// the default 14 days without datapoints, and 1 day with 4 datapoints a table.
+func BenchmarkCost50Tables(b *testing.B) {
+	b.StopTimer()
+	localcloud.Moto(b).SetEnv(b)
+	for _, k := range cost.EnvNames() {
+		b.Setenv(k, "")
+	}
+	for _, tc := range []struct {
+		name, region string
+		days         int
+		datapoints   bool
+	}{{"14-days-no-data", "eu-west-3", 14, false}, {"1-day-with-data", "eu-south-1", 1, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.StopTimer()
+			c := fixture.NewCloud(b, tc.region)
+			cw := usage.NewCloudWatch(c.Config)
+			now := time.Now().UTC().Truncate(time.Minute)
+			for i := range 50 {
+				name := fmt.Sprintf("bench-cost-%02d", i)
+				c.CreateTable(b, name, ours, false)
+				if !tc.datapoints {
+					continue
+				}
+				var data []cwtypes.MetricDatum
+				for j, m := range []string{reads, reads, writes, writes} {
+					data = append(data, cwtypes.MetricDatum{MetricName: aws.String(m), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(30),
+						Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(name)}},
+						Timestamp:  aws.Time(now.Add(-time.Duration(10+j*60) * time.Minute))})
+				}
+				if _, err := cw.PutMetricData(b.Context(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/DynamoDB"), MetricData: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range b.N {
+				b.StartTimer()
+				code, out, stderr := costRun(b, "cost", "--region", tc.region, "--days", fmt.Sprint(tc.days), "--json")
+				b.StopTimer()
+				var r costJSON
+				if err := json.Unmarshal([]byte(out), &r); code != exitOK || err != nil || len(r.Tables) != 50 {
+					b.Fatalf("exit %d, %d tables: %s", code, len(r.Tables), stderr)
+				}
+			}
+		})
 	}
 }
