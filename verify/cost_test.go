@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
@@ -148,7 +149,10 @@ func checkTable(t *testing.T, r costJSON, want priced) {
 			continue
 		}
 		b, _ := json.Marshal(got)
-		bad := func(what string, g, w any) { t.Errorf("%s: %s = %v, want %v\n%s", want.table, what, g, w, b) }
+		show := func(v any) string { j, _ := json.Marshal(v); return string(j) }
+		bad := func(what string, g, w any) {
+			t.Errorf("%s: %s = %s, want %s\n%s", want.table, what, show(g), show(w), b)
+		}
 		if got.Billing != want.billing {
 			bad("billing", got.Billing, want.billing)
 		}
@@ -300,13 +304,15 @@ func (c costCloud) steady(t *testing.T, table string) {
 // The cost command, run in-process as a user would, against one moto; each subtest works in a
 // region of its own, as moto keeps regions apart.
 func TestCostCommand(t *testing.T) {
-	localcloud.Moto(t).SetEnv(t)
+	moto := localcloud.Moto(t)
+	moto.SetEnv(t)
 	clearPriceEnv(t)
 	t.Run("a 10/10 table with 3 days of light use, priced three ways", testCostLightTable)
 	t.Run("keep, and raise for a throttled table; untagged tables are not ours", testCostKeepAndRaise)
 	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", testCostOnDemandAndStorage)
 	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
 	t.Run("a table that is not there is a usage error", testCostMissingTable)
+	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
 }
 
 func testCostLightTable(t *testing.T) {
@@ -468,6 +474,32 @@ func testCostIndex(t *testing.T) {
 		action: "lower", context: "-c readCapacity=2 -c writeCapacity=1", savings: 6.57 - 0.949,
 		notes: []string{"index by_balance 1 read and 1 write"},
 		index: &idxJSON{Index: "by_balance", Provisioned: capJSON{5, 5}, Consumed: &useJSON{ReadUnits: 210, ReadPeakPerS: 0.35, WriteUnits: 420, WritePeakPerS: 0.7}, RightSized: &capJSON{1, 1}}})
+}
+
+// A CloudWatch that does not answer is a fault no local backend produces; the fault proxy drops
+// every CloudWatch call (awsQuery calls carry no X-Amz-Target, so their operation is "") and
+// passes DynamoDB's to moto.
+func testCostCloudWatchFails(t *testing.T, upstream string) {
+	c := newCostCloud(t, "sa-east-1")
+	c.table(t, "unmeasured", ours, 1, 1, "")
+	c.light(t, "unmeasured")
+	p, err := faultproxy.Start(upstream, faultproxy.Faults{Drop: 1, Operations: []string{""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	t.Setenv("AWS_ENDPOINT_URL", p.URL)
+
+	code, out, stderr := costRun(t, append([]string{"cost", "--region", "sa-east-1", "--days", "3", "--json"}, basePrices...)...)
+	if code != exitFailed || p.Counts().Dropped == 0 {
+		t.Fatalf("exit %d with %d CloudWatch calls dropped, want 1: %s\n%s", code, p.Counts().Dropped, stderr, out)
+	}
+	r := decodeCost(t, out)
+	checkTable(t, r, priced{table: "unmeasured", billing: "provisioned", provisioned: capJSON{1, 1}, current: 0.438,
+		notes: []string{"usage unavailable", "CloudWatch"}})
+	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Error, "CloudWatch") || strings.Contains(out, "does not serve CloudWatch") {
+		t.Fatalf("want one problem saying CloudWatch could not be read (not that it is missing):\n%s", out)
+	}
 }
 
 func testCostMissingTable(t *testing.T) {

@@ -232,7 +232,11 @@ func (r Report) WriteJSON(w io.Writer) error {
 // WriteText renders the report for people: one line a table, then the total.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %d days, in US$ a month\n", strings.Join(r.Regions, ", "), r.Days)
+	where := strings.Join(r.Regions, ", ")
+	if len(r.Regions) > 3 {
+		where = fmt.Sprintf("%d regions", len(r.Regions))
+	}
+	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %d days, in US$ a month\n", where, r.Days)
 	if len(r.Tables) == 0 {
 		b.WriteString("No tables.\n")
 	} else {
@@ -245,8 +249,8 @@ func (r Report) WriteText(w io.Writer) error {
 			}
 			reads, writes := "-", "-"
 			if c := t.Consumed; c != nil {
-				reads = fmt.Sprintf("%s (%s)", num(c.ReadUnits), num(c.ReadPeakPerS))
-				writes = fmt.Sprintf("%s (%s)", num(c.WriteUnits), num(c.WritePeakPerS))
+				reads = fmt.Sprintf("%s (%.2f)", num(c.ReadUnits), c.ReadPeakPerS)
+				writes = fmt.Sprintf("%s (%.2f)", num(c.WriteUnits), c.WritePeakPerS)
 			}
 			advice, saves := "none: no data", "-"
 			if rec := t.Recommendation; rec != nil {
@@ -282,7 +286,7 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintf(&b, "Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/million read and $%g/million write request units, $%g/GB-month stored, $%g PITR, $%g backups; %s\n",
+	fmt.Fprintf(&b, "Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/million read and $%g/million write request units; per GB-month $%g stored, $%g PITR, $%g backups; %s\n",
 		r.Prices.RCUHour, r.Prices.WCUHour, r.Prices.RRUMillion, r.Prices.WRUMillion, r.Prices.GBMonth, r.Prices.PITRGBMonth, r.Prices.BackupGBMonth, r.Prices.Source)
 	_, err := io.WriteString(w, b.String())
 	return err

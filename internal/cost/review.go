@@ -108,16 +108,23 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 		sources = append(sources, r.sources()...)
 	}
 	consumed, err := usage.Read(ctx, c.CloudWatch, window, sources, limit)
-	if _, denied := awsconf.AsDenied(err); denied || ctx.Err() != nil {
-		return rr, err
+	if err != nil && fatal(ctx, err) {
+		return rr, fmt.Errorf("%s: %w", c.Region, err)
+	}
+	if err != nil && !usage.Unserved(err) {
+		// Not a missing service but a failed read: the report is incomplete, and says so.
+		rr.problem("", err)
 	}
 	for i := range readings {
 		r := &readings[i]
-		if err != nil {
+		switch {
+		case err != nil && usage.Unserved(err):
+			r.unavailable = "this endpoint does not serve CloudWatch (" + err.Error() + ")"
+		case err != nil:
 			r.unavailable = err.Error()
-			continue
+		default:
+			r.consumed = consumed
 		}
-		r.consumed = consumed
 	}
 	for _, r := range readings {
 		rr.Tables = append(rr.Tables, price(c.Region, r, o.Days, window.Hours(), p))

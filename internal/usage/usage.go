@@ -7,13 +7,17 @@ package usage
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	"golang.org/x/sync/errgroup"
 )
@@ -30,7 +34,18 @@ type CloudWatch interface {
 func NewCloudWatch(cfg aws.Config) *cloudwatch.Client {
 	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		o.Protocol = awsquery.New(smithy.NewServiceSchema(nil, "2010-08-01"))
+		if r, ok := o.Retryer.(aws.RetryerV2); ok {
+			o.Retryer = servedRetryer{r}
+		}
 	})
+}
+
+// servedRetryer does not retry an endpoint that does not serve CloudWatch: it answers the same
+// every time, and the retries only make the user wait.
+type servedRetryer struct{ aws.RetryerV2 }
+
+func (r servedRetryer) IsErrorRetryable(err error) bool {
+	return !Unserved(err) && r.RetryerV2.IsErrorRetryable(err)
 }
 
 const (
@@ -91,6 +106,26 @@ func LastDays(now time.Time, days int) Window {
 func (w Window) Hours() float64 { return w.End.Sub(w.Start).Hours() }
 
 func (w Window) minutes() int { return int(w.End.Sub(w.Start) / Period) }
+
+// Unserved reports an endpoint that answered, but not as CloudWatch: DynamoDB Local, which serves
+// DynamoDB alone, answers a CloudWatch call with an empty HTTP 500; other single-service
+// emulators with an unknown operation. CloudWatch itself always answers in its protocol, so
+// there an error is a failure to read, never a missing service.
+func Unserved(err error) bool {
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) && errors.Is(de.Err, io.EOF) { // an empty body, not a cut-off one
+		return true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "UnknownOperationException", "InvalidAction", "NotImplemented":
+			return true
+		}
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusNotFound || re.HTTPStatusCode() == http.StatusNotImplemented)
+}
 
 var metrics = [2]string{"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"}
 
