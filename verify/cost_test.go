@@ -3,17 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -642,4 +648,112 @@ func BenchmarkCost50Tables(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The permissions `verify cost` needs, proved on moto with IAM enforced: a user with exactly the
+// actions the README lists gets a report; one without GetMetricData, or without
+// dynamodb:ListTables for every tagged table, is refused with exit 2 naming the action. (moto
+// authorises DynamoDB and CloudWatch calls against resource "*", so this proves the actions, and
+// the policy templates in infra/ prove the resources.)
+func TestCostLeastPrivilege(t *testing.T) {
+	// moto lets its first requests through unchecked (the set-up below, then spent by the loop
+	// after it), and from then on enforces IAM.
+	const unchecked = 40
+	t.Setenv("INITIAL_NO_AUTH_ACTION_COUNT", fmt.Sprint(unchecked))
+	moto := localcloud.Moto(t)
+	moto.SetEnv(t)
+	clearPriceEnv(t)
+
+	c := newCostCloud(t, "us-east-1")
+	c.table(t, "guarded", ours, 10, 10, "")
+	c.use(t, "guarded", "", reads, 84, 84)
+	// moto names CloudWatch's actions by its endpoint prefix, monitoring:; IAM's name is
+	// cloudwatch:GetMetricData, which the README and the report to the policy give.
+	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData"}
+	forAll := append([]string{"dynamodb:ListTables", "dynamodb:ListTagsOfResource"}, forTable...)
+	keys := map[string][2]string{}
+	for _, u := range []struct {
+		name    string
+		actions []string
+	}{{"table-reader", forTable}, {"no-metrics", forTable[:3]}, {"all-reader", forAll}} {
+		keys[u.name] = iamUser(t, c.Config, moto.Endpoint, u.name, u.actions)
+	}
+	enforced := false
+	for range unchecked {
+		if _, err := c.DynamoDB.ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
+			enforced = true // the test's own key is unknown to IAM: enforcement is on
+			break
+		}
+	}
+	if !enforced {
+		t.Fatalf("moto still lets unknown keys through after %d requests", unchecked)
+	}
+	as := func(user string, args ...string) (int, string, string) {
+		t.Setenv("AWS_ACCESS_KEY_ID", keys[user][0])
+		t.Setenv("AWS_SECRET_ACCESS_KEY", keys[user][1])
+		return costRun(t, append(args, basePrices...)...)
+	}
+
+	code, out, stderr := as("table-reader", "cost", "--table", "guarded", "--days", "1", "--json")
+	if code != exitOK || len(decodeCost(t, out).Tables) != 1 {
+		t.Fatalf("--table with %v: exit %d: %s\n%s", forTable, code, stderr, out)
+	}
+	code, _, stderr = as("no-metrics", "cost", "--table", "guarded", "--days", "1")
+	if code != exitUsage || !strings.Contains(stderr, "access denied") || !strings.Contains(stderr, ":GetMetricData") {
+		t.Fatalf("without GetMetricData: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	code, _, stderr = as("table-reader", "cost", "--days", "1")
+	if code != exitUsage || !strings.Contains(stderr, "dynamodb:ListTables") {
+		t.Fatalf("every tagged table without dynamodb:ListTables: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	code, out, stderr = as("all-reader", "cost", "--days", "1", "--json")
+	if code != exitOK || len(decodeCost(t, out).Tables) != 1 {
+		t.Fatalf("every tagged table with %v: exit %d: %s\n%s", forAll, code, stderr, out)
+	}
+}
+
+// iamUser creates a user allowed exactly actions (on "*") and returns its access key. IAM has no
+// SDK client in this module; its Query API is four signed form posts.
+func iamUser(t *testing.T, cfg aws.Config, endpoint, name string, actions []string) [2]string {
+	t.Helper()
+	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
+		map[string]any{"Effect": "Allow", "Action": actions, "Resource": "*"}}})
+	call := func(form url.Values) string {
+		form.Set("Version", "2010-05-08")
+		body := form.Encode()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		creds, err := cfg.Credentials.Retrieve(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("iam %s: %d %s", form.Get("Action"), resp.StatusCode, out)
+		}
+		return string(out)
+	}
+	call(url.Values{"Action": {"CreateUser"}, "UserName": {name}})
+	created := call(url.Values{"Action": {"CreatePolicy"}, "PolicyName": {name}, "PolicyDocument": {string(policy)}})
+	arn := regexp.MustCompile(`<Arn>([^<]+)</Arn>`).FindStringSubmatch(created)
+	if arn == nil {
+		t.Fatalf("no policy ARN in %s", created)
+	}
+	call(url.Values{"Action": {"AttachUserPolicy"}, "UserName": {name}, "PolicyArn": {arn[1]}})
+	key := call(url.Values{"Action": {"CreateAccessKey"}, "UserName": {name}})
+	id := regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`).FindStringSubmatch(key)
+	secret := regexp.MustCompile(`<SecretAccessKey>([^<]+)</SecretAccessKey>`).FindStringSubmatch(key)
+	if id == nil || secret == nil {
+		t.Fatalf("no access key in %s", key)
+	}
+	return [2]string{id[1], secret[1]}
 }
