@@ -57,14 +57,14 @@ func main() {
 	switch n {
 	case "demo":
 		mk("wallet-dev", 10, 10)
-		use("wallet-dev", "ConsumedReadCapacityUnits", 7200, 84, 29)
-		use("wallet-dev", "ConsumedWriteCapacityUnits", 1440, 42, 31)
+		use("wallet-dev", "ConsumedReadCapacityUnits", 2400, 84, 29)
+		use("wallet-dev", "ConsumedWriteCapacityUnits", 480, 42, 31)
 		mk("wallet-busy", 1, 1)
-		use("wallet-busy", "ConsumedReadCapacityUnits", 90_000, 150, 7)
-		use("wallet-busy", "ConsumedWriteCapacityUnits", 3_000, 30, 40)
+		use("wallet-busy", "ConsumedReadCapacityUnits", 3000, 150, 37)
+		use("wallet-busy", "ConsumedWriteCapacityUnits", 300, 30, 41)
 		mk("wallet-od", 0, 0)
-		use("wallet-od", "ConsumedReadCapacityUnits", 240_000, 60, 1)
-		use("wallet-od", "ConsumedWriteCapacityUnits", 200_000, 50, 1)
+		use("wallet-od", "ConsumedReadCapacityUnits", 86_400, 60, 1)
+		use("wallet-od", "ConsumedWriteCapacityUnits", 72_000, 50, 1)
 		mk("wallet-idle", 1, 1)
 	}
 }

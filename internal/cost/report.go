@@ -108,7 +108,7 @@ type BackupCost struct {
 // price turns what was found out about a table into its line of the report. Without data it
 // recommends nothing: DynamoDB publishes no datapoint for a minute without requests, so no data
 // may be no use at all, and advice computed on zeros would be a guess.
-func price(region string, r reading, days int, hours float64, p Prices) TableCost {
+func price(region string, r reading, inDays string, hours float64, p Prices) TableCost {
 	f := FromDescription(r.desc)
 	if r.pitr {
 		// Point-in-time recovery bills on the table and its local secondary indexes.
@@ -152,7 +152,7 @@ func price(region string, r reading, days int, hours float64, p Prices) TableCos
 		}
 		return t
 	case datapoints == 0:
-		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in the last %d days (DynamoDB publishes none for a minute without requests): nothing to recommend on", days))
+		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in the last %s (DynamoDB publishes none for a minute without requests): nothing to recommend on", inDays))
 		return t
 	}
 
@@ -236,7 +236,7 @@ func (r Report) WriteText(w io.Writer) error {
 	if len(r.Regions) > 3 {
 		where = fmt.Sprintf("%d regions", len(r.Regions))
 	}
-	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %d days, in US$ a month\n", where, r.Days)
+	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, days(r.Days))
 	if len(r.Tables) == 0 {
 		b.WriteString("No tables.\n")
 	} else {
@@ -290,6 +290,13 @@ func (r Report) WriteText(w io.Writer) error {
 		r.Prices.RCUHour, r.Prices.WCUHour, r.Prices.RRUMillion, r.Prices.WRUMillion, r.Prices.GBMonth, r.Prices.PITRGBMonth, r.Prices.BackupGBMonth, r.Prices.Source)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func days(n int) string {
+	if n == 1 {
+		return "day"
+	}
+	return fmt.Sprintf("%d days", n)
 }
 
 func usd(v *float64) string {

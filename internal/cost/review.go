@@ -127,7 +127,7 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 		}
 	}
 	for _, r := range readings {
-		rr.Tables = append(rr.Tables, price(c.Region, r, o.Days, window.Hours(), p))
+		rr.Tables = append(rr.Tables, price(c.Region, r, days(o.Days), window.Hours(), p))
 	}
 	return rr, nil
 }
