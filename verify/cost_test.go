@@ -317,6 +317,7 @@ func TestCostCommand(t *testing.T) {
 	t.Run("keep, and raise for a throttled table; untagged tables are not ours", testCostKeepAndRaise)
 	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", testCostOnDemandAndStorage)
 	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
+	t.Run("the janitor's backups bill where no table is left", testCostJanitorBackupsAlone)
 	t.Run("a table that is not there is a usage error", testCostMissingTable)
 	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
 }
@@ -505,6 +506,20 @@ func testCostCloudWatchFails(t *testing.T, upstream string) {
 		notes: []string{"usage unavailable", "CloudWatch"}})
 	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Error, "CloudWatch") || strings.Contains(out, "does not serve CloudWatch") {
 		t.Fatalf("want one problem saying CloudWatch could not be read (not that it is missing):\n%s", out)
+	}
+}
+
+func testCostJanitorBackupsAlone(t *testing.T) {
+	c := newCostCloud(t, "me-south-1")
+	c.table(t, "deleted-by-janitor", ours, 1, 1, "")
+	c.backup(t, "deleted-by-janitor", cost.JanitorBackupPrefix+"deleted-by-janitor-1")
+	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("deleted-by-janitor")}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := costRun(t, append([]string{"cost", "--region", "me-south-1", "--json"}, basePrices...)...)
+	r := decodeCost(t, out)
+	if code != exitOK || len(r.Tables) != 0 || len(r.JanitorBackups) != 1 || r.JanitorBackups[0].Table != "deleted-by-janitor" {
+		t.Fatalf("exit %d: want no tables and the janitor's backup: %s\n%s", code, stderr, out)
 	}
 }
 

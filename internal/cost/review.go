@@ -87,8 +87,8 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 		limit = 8
 	}
 
-	tables, err := rr.tables(ctx, c, o, limit)
-	if err != nil || len(tables) == 0 {
+	tables, listed, err := rr.tables(ctx, c, o, limit)
+	if err != nil || !listed {
 		return rr, err
 	}
 	readings := make([]reading, len(tables))
@@ -98,38 +98,47 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 	if err := rr.pitr(ctx, c, readings, limit); err != nil {
 		return rr, err
 	}
+	// Even without a table of ours: the janitor's backups of tables it deleted still bill.
 	if err := rr.backups(ctx, c, o, readings, p); err != nil {
 		return rr, err
 	}
-
 	window := usage.LastDays(now, o.Days)
-	var sources []usage.Source
-	for _, r := range readings {
-		sources = append(sources, r.sources()...)
-	}
-	consumed, err := usage.Read(ctx, c.CloudWatch, window, sources, limit)
-	if err != nil && fatal(ctx, err) {
-		return rr, fmt.Errorf("%s: %w", c.Region, err)
-	}
-	if err != nil && !usage.Unserved(err) {
-		// Not a missing service but a failed read: the report is incomplete, and says so.
-		rr.problem("", err)
-	}
-	for i := range readings {
-		r := &readings[i]
-		switch {
-		case err != nil && usage.Unserved(err):
-			r.unavailable = "this endpoint does not serve CloudWatch (" + err.Error() + ")"
-		case err != nil:
-			r.unavailable = err.Error()
-		default:
-			r.consumed = consumed
-		}
+	if err := rr.consumption(ctx, c, window, readings, limit); err != nil {
+		return rr, err
 	}
 	for _, r := range readings {
 		rr.Tables = append(rr.Tables, price(c.Region, r, days(o.Days), window.Hours(), p))
 	}
 	return rr, nil
+}
+
+// consumption reads what every table and index consumed in the window. An endpoint without
+// CloudWatch leaves it unknown, said on each table; a failed read is a Problem as well.
+func (rr *RegionReview) consumption(ctx context.Context, c Clients, w usage.Window, readings []reading, limit int) error {
+	if len(readings) == 0 {
+		return nil
+	}
+	var sources []usage.Source
+	for _, r := range readings {
+		sources = append(sources, r.sources()...)
+	}
+	consumed, err := usage.Read(ctx, c.CloudWatch, w, sources, limit)
+	unavailable := ""
+	switch {
+	case err == nil:
+	case fatal(ctx, err):
+		return fmt.Errorf("%s: %w", c.Region, err)
+	case usage.Unserved(err):
+		unavailable = "this endpoint does not serve CloudWatch (" + err.Error() + ")"
+	default:
+		// Not a missing service but a failed read: the report is incomplete, and says so.
+		rr.problem("", err)
+		unavailable = err.Error()
+	}
+	for i := range readings {
+		readings[i].consumed, readings[i].unavailable = consumed, unavailable
+	}
+	return nil
 }
 
 // RegionReview is one region's tables priced, and what could not be found out there.
@@ -168,16 +177,17 @@ func unsupported(err error) bool {
 // tables describes the named table, or lists every table and keeps those tagged Project=wallet.
 // The lister is this small on purpose: the sweep's Discover also reads every table's stack from
 // CloudFormation, which a cost review needs neither the time nor the permission for.
-func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit int) ([]*types.TableDescription, error) {
+// listed is false when the region could not be listed (a Problem) or was skipped (a Note).
+func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit int) (tables []*types.TableDescription, listed bool, err error) {
 	if o.Table != "" {
 		d, err := describe(ctx, c.DynamoDB, o.Table)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if d == nil {
-			return nil, fmt.Errorf("table %s in %s: %w", o.Table, c.Region, ErrTableNotFound)
+			return nil, false, fmt.Errorf("table %s in %s: %w", o.Table, c.Region, ErrTableNotFound)
 		}
-		return []*types.TableDescription{d}, nil
+		return []*types.TableDescription{d}, true, nil
 	}
 	var names []string
 	pages := dynamodb.NewListTablesPaginator(c.DynamoDB, &dynamodb.ListTablesInput{})
@@ -186,12 +196,12 @@ func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit 
 		switch {
 		case err != nil && o.SkipRegion != nil && o.SkipRegion(err):
 			rr.Notes = append(rr.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
-			return nil, nil
+			return nil, false, nil
 		case fatal(ctx, err):
-			return nil, fmt.Errorf("list tables in %s: %w", c.Region, err)
+			return nil, false, fmt.Errorf("list tables in %s: %w", c.Region, err)
 		case err != nil:
 			rr.problem("", fmt.Errorf("list tables: %w", err))
-			return nil, nil
+			return nil, false, nil
 		}
 		names = append(names, page.TableNames...)
 	}
@@ -230,15 +240,14 @@ func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var ours []*types.TableDescription
 	for _, d := range found {
 		if d != nil {
-			ours = append(ours, d)
+			tables = append(tables, d)
 		}
 	}
-	return ours, nil
+	return tables, true, nil
 }
 
 // keepGoing records a problem with one table and lets the others go on, unless err is fatal.
