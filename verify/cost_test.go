@@ -28,6 +28,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -320,6 +321,24 @@ func TestCostCommand(t *testing.T) {
 	t.Run("the janitor's backups bill where no table is left", testCostJanitorBackupsAlone)
 	t.Run("a table that is not there is a usage error", testCostMissingTable)
 	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
+	t.Run("every region", testCostAllRegions)
+}
+
+// After the subtests above: their tables, each in its own region, are all found.
+func testCostAllRegions(t *testing.T) {
+	code, out, stderr := costRun(t, append([]string{"cost", "--all-regions", "--days", "1", "--json"}, basePrices...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	var all struct{ Regions []string }
+	_ = json.Unmarshal([]byte(out), &all)
+	found := map[string]string{}
+	for _, tb := range decodeCost(t, out).Tables {
+		found[tb.Table] = tb.Region
+	}
+	if len(all.Regions) != len(sweep.Regions()) || found["light-10x10"] != "us-west-2" || found["raise-1x1"] != "eu-west-1" || found["indexed"] != "ca-central-1" {
+		t.Fatalf("%d regions, tables %v", len(all.Regions), found)
+	}
 }
 
 func testCostLightTable(t *testing.T) {
