@@ -176,7 +176,7 @@ func newRootCmd(s streams) *cobra.Command {
 	})
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil))
+	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil))
 	return root
 }
 
@@ -246,17 +246,21 @@ func (f *awsFlags) bound(ctx context.Context) (context.Context, context.CancelFu
 
 // priceFlags override the written-down prices; the environment overrides them first. Every
 // command that shows a monthly cost takes them.
-type priceFlags struct{ rcu, wcu, gb string }
+type priceFlags struct{ rcu, wcu, gb, rru, wru, pitr, backup string }
 
 func (f *priceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.rcu, "price-rcu-hour", "", "US$ per provisioned RCU-hour (default $"+cost.EnvRCUHour+", else the us-east-1 list price)")
 	fs.StringVar(&f.wcu, "price-wcu-hour", "", "US$ per provisioned WCU-hour (default $"+cost.EnvWCUHour+", else the us-east-1 list price)")
 	fs.StringVar(&f.gb, "price-gb-month", "", "US$ per GB-month of storage (default $"+cost.EnvGBMonth+", else the us-east-1 list price)")
+	fs.StringVar(&f.rru, "price-rru-million", "", "US$ per million on-demand read request units (default $"+cost.EnvRRUMillion+", else the us-east-1 list price)")
+	fs.StringVar(&f.wru, "price-wru-million", "", "US$ per million on-demand write request units (default $"+cost.EnvWRUMillion+", else the us-east-1 list price)")
+	fs.StringVar(&f.pitr, "price-pitr-gb-month", "", "US$ per GB-month of point-in-time recovery (default $"+cost.EnvPITRGBMonth+", else the us-east-1 list price)")
+	fs.StringVar(&f.backup, "price-backup-gb-month", "", "US$ per GB-month of on-demand backups (default $"+cost.EnvBackupGBMonth+", else the us-east-1 list price)")
 }
 
 func (f *priceFlags) resolve() (cost.Prices, error) {
 	env := map[string]string{}
-	for _, k := range []string{cost.EnvRCUHour, cost.EnvWCUHour, cost.EnvGBMonth} {
+	for _, k := range cost.EnvNames() {
 		env[k] = os.Getenv(k)
 	}
 	p, err := cost.USEast1().Override(env)
@@ -269,6 +273,10 @@ func (f *priceFlags) resolve() (cost.Prices, error) {
 		{cost.EnvRCUHour, "--price-rcu-hour", f.rcu},
 		{cost.EnvWCUHour, "--price-wcu-hour", f.wcu},
 		{cost.EnvGBMonth, "--price-gb-month", f.gb},
+		{cost.EnvRRUMillion, "--price-rru-million", f.rru},
+		{cost.EnvWRUMillion, "--price-wru-million", f.wru},
+		{cost.EnvPITRGBMonth, "--price-pitr-gb-month", f.pitr},
+		{cost.EnvBackupGBMonth, "--price-backup-gb-month", f.backup},
 	} {
 		if fl.value == "" {
 			continue

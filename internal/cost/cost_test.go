@@ -2,6 +2,7 @@ package cost
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,5 +77,39 @@ func TestNoteOutsideUSEast1(t *testing.T) {
 	}
 	if n := USEast1().Note("eu-west-1"); !strings.Contains(n, "us-east-1 estimates") {
 		t.Fatalf("eu-west-1 note = %q", n)
+	}
+}
+
+func TestPITRAndBackupsArePricedOnlyWhenSet(t *testing.T) {
+	p := USEast1()
+	at := Footprint{Billing: wallet.BillingProvisioned, RCU: 1, WCU: 1, SizeBytes: 1 << 30}
+	before := Monthly(at, p)
+	if before.Backup != 0 || !near(before.Total, 0.5694+0.25) {
+		t.Fatalf("without PITR or backup bytes the estimate is what it always was: %+v", before)
+	}
+	at.PITRBytes, at.BackupBytes = 1<<30, 2<<30
+	e := Monthly(at, p)
+	if !near(e.Backup, 0.20+2*0.10) || !near(e.Total, before.Total+0.40) || e.Storage != before.Storage || e.Capacity != before.Capacity {
+		t.Fatalf("1 GiB under PITR ($0.20) and 2 GiB of backups ($0.10 each): %+v", e)
+	}
+}
+
+func TestEveryPriceHasAnEnvironmentVariable(t *testing.T) {
+	values := map[string]string{}
+	for i, name := range EnvNames() {
+		values[name] = strconv.Itoa(i + 1)
+	}
+	p, err := USEast1().Override(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []float64{p.RCUHour, p.WCUHour, p.GBMonth, p.RRUMillion, p.WRUMillion, p.PITRGBMonth, p.BackupGBMonth}
+	for i, v := range got {
+		if v != float64(i+1) {
+			t.Fatalf("%s did not set its price: %+v", EnvNames()[i], p)
+		}
+	}
+	if _, err := USEast1().Override(map[string]string{EnvRRUMillion: "cheap"}); err == nil || !strings.Contains(err.Error(), EnvRRUMillion) {
+		t.Fatalf("a bad request price must be named: %v", err)
 	}
 }

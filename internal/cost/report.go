@@ -1,0 +1,315 @@
+package cost
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/usage"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// Report is `verify cost`: every table priced against what it used, and what following the
+// advice would save. It is a value; WriteText and WriteJSON render it.
+type Report struct {
+	Tables []TableCost `json:"tables"`
+	// MonthlySavingsUSD is every recommendation's savings together: negative when serving the
+	// load (raise) costs more than it saves elsewhere.
+	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
+	// JanitorBackups are backups the janitor took of tables that are gone: they still bill.
+	JanitorBackups []BackupCost `json:"janitor_backups,omitempty"`
+	Days           int          `json:"days"`
+	Regions        []string     `json:"regions"`
+	Prices         Prices       `json:"prices"`
+	Problems       []Problem    `json:"problems,omitempty"`
+	Notes          []string     `json:"notes,omitempty"`
+}
+
+// TableCost is one table: what it has, used and costs, and the advice.
+type TableCost struct {
+	Table   string         `json:"table"`
+	Region  string         `json:"region"`
+	Billing wallet.Billing `json:"billing"`
+	// Use is the table's own capacity and consumption; its indexes' are in Indexes. Costs and
+	// the advice are the table's and its indexes' together.
+	Use
+	Indexes        []IndexUse      `json:"indexes,omitempty"`
+	Storage        Storage         `json:"storage"`
+	MonthlyCostUSD Costs           `json:"monthly_cost_usd"`
+	Recommendation *Recommendation `json:"recommendation"`
+	Notes          []string        `json:"notes,omitempty"`
+}
+
+// Use is what the table, or an index, was given, used, and would need.
+type Use struct {
+	Provisioned Capacity `json:"provisioned"` // zero on demand
+	// Consumed is null when there is no data to tell.
+	Consumed *Consumption `json:"consumed"`
+	// RightSizedCapacity is what the busiest minute needs at TargetUtilization; null without data.
+	RightSizedCapacity *Capacity `json:"right_sized_capacity"`
+}
+
+// IndexUse is a global secondary index's Use.
+type IndexUse struct {
+	Index string `json:"index"`
+	Use
+}
+
+// Consumption is what was used in the window, in capacity (= request) units.
+type Consumption struct {
+	ReadUnits     float64 `json:"read_units"`
+	ReadPeakPerS  float64 `json:"read_peak_per_s"`
+	WriteUnits    float64 `json:"write_units"`
+	WritePeakPerS float64 `json:"write_peak_per_s"`
+}
+
+// Storage is what the table keeps, which every cost includes.
+type Storage struct {
+	SizeBytes   int64   `json:"size_bytes"` // table and indexes
+	PITR        bool    `json:"pitr"`
+	PITRBytes   int64   `json:"pitr_bytes"`
+	Backups     int     `json:"backups"`
+	BackupBytes int64   `json:"backup_bytes"`
+	MonthlyUSD  float64 `json:"monthly_usd"`
+}
+
+// Costs are a table's dollars a month three ways; RightSized and OnDemand are null without data.
+type Costs struct {
+	Current    float64  `json:"current"`
+	RightSized *float64 `json:"right_sized"`
+	OnDemand   *float64 `json:"on_demand"`
+}
+
+// Recommendation is the cheapest of Costs that serves the load.
+type Recommendation struct {
+	Action Action `json:"action"`
+	// Context is the -c values to redeploy the wallet stack with; empty for keep.
+	Context           string  `json:"context"`
+	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
+}
+
+// BackupCost is a backup that bills on its own.
+type BackupCost struct {
+	Backup         string    `json:"backup"`
+	Table          string    `json:"table"`
+	Region         string    `json:"region"`
+	Created        time.Time `json:"created"`
+	SizeBytes      int64     `json:"size_bytes"`
+	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
+}
+
+// price turns what was found out about a table into its line of the report. Without data it
+// recommends nothing: DynamoDB publishes no datapoint for a minute without requests, so no data
+// may be no use at all, and advice computed on zeros would be a guess.
+func price(region string, r reading, inDays string, hours float64, p Prices) TableCost {
+	f := FromDescription(r.desc)
+	if r.pitr {
+		// Point-in-time recovery bills on the table and its local secondary indexes.
+		f.PITRBytes = aws.ToInt64(r.desc.TableSizeBytes)
+		for _, l := range r.desc.LocalSecondaryIndexes {
+			f.PITRBytes += aws.ToInt64(l.IndexSizeBytes)
+		}
+	}
+	f.BackupBytes = r.backupBytes
+	t := TableCost{
+		Table:   r.name(),
+		Region:  region,
+		Billing: f.Billing,
+		Storage: Storage{
+			SizeBytes: f.SizeBytes, PITR: r.pitr, PITRBytes: f.PITRBytes, Backups: r.backups, BackupBytes: f.BackupBytes,
+			MonthlyUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, SizeBytes: f.SizeBytes, PITRBytes: f.PITRBytes, BackupBytes: f.BackupBytes}, p).Total),
+		},
+		MonthlyCostUSD: Costs{Current: Round(Monthly(f, p).Total)},
+		Notes:          r.notes,
+	}
+
+	loads := []Load{{Provisioned: provisioned(f.Billing, r.desc.ProvisionedThroughput)}}
+	for _, g := range r.desc.GlobalSecondaryIndexes {
+		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(f.Billing, g.ProvisionedThroughput)})
+	}
+	datapoints := 0
+	for i, s := range r.sources() {
+		loads[i].Consumed = r.consumed[s]
+		datapoints += loads[i].Consumed.Datapoints
+	}
+	t.Provisioned = loads[0].Provisioned
+	for _, l := range loads[1:] {
+		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned}})
+	}
+
+	switch {
+	case r.unavailable != "":
+		t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+r.unavailable)
+		if f.Billing == wallet.BillingOnDemand {
+			t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
+		}
+		return t
+	case datapoints == 0:
+		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in the last %s (DynamoDB publishes none for a minute without requests): nothing to recommend on", inDays))
+		return t
+	}
+
+	a := Advise(Usage{Footprint: f, Loads: loads, Hours: hours}, p)
+	for i, l := range loads {
+		u := Use{Provisioned: l.Provisioned, Consumed: consumption(l.Consumed), RightSizedCapacity: &a.RightSizedCapacity[i]}
+		if i == 0 {
+			t.Use = u
+		} else {
+			t.Indexes[i-1].Use = u
+		}
+	}
+	t.MonthlyCostUSD = Costs{Current: Round(a.Current), RightSized: ptr(Round(a.RightSized)), OnDemand: ptr(Round(a.OnDemand))}
+	t.Recommendation = &Recommendation{Action: a.Action, Context: a.Context, MonthlySavingsUSD: Round(a.Savings)}
+	if a.Throttled {
+		t.Notes = append(t.Notes, "its busiest minute used more than its provisioned capacity: requests were throttled, or ran on burst capacity")
+	}
+	t.Notes = append(t.Notes, a.Notes...)
+	return t
+}
+
+// provisioned is a table's or index's capacity; an on-demand table reports zeros, which are not
+// capacity.
+func provisioned(b wallet.Billing, pt *types.ProvisionedThroughputDescription) Capacity {
+	if b != wallet.BillingProvisioned || pt == nil {
+		return Capacity{}
+	}
+	return Capacity{Read: aws.ToInt64(pt.ReadCapacityUnits), Write: aws.ToInt64(pt.WriteCapacityUnits)}
+}
+
+func consumption(c usage.Consumed) *Consumption {
+	return &Consumption{
+		ReadUnits: Round(c.ReadUnits), ReadPeakPerS: Round(c.ReadPeak),
+		WriteUnits: Round(c.WriteUnits), WritePeakPerS: Round(c.WritePeak),
+	}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// NewReport puts regions' reviews together, tables in region and name order.
+func NewReport(regions []RegionReview, days int, p Prices) Report {
+	r := Report{Tables: []TableCost{}, Days: days, Prices: p}
+	var saved float64
+	for _, rr := range regions {
+		r.Regions = append(r.Regions, rr.Region)
+		r.Tables = append(r.Tables, rr.Tables...)
+		r.JanitorBackups = append(r.JanitorBackups, rr.Backups...)
+		r.Problems = append(r.Problems, rr.Problems...)
+		r.Notes = append(r.Notes, rr.Notes...)
+	}
+	sort.Strings(r.Regions)
+	sort.SliceStable(r.Tables, func(i, j int) bool {
+		a, b := r.Tables[i], r.Tables[j]
+		return a.Region < b.Region || a.Region == b.Region && a.Table < b.Table
+	})
+	var priced []string
+	for _, t := range r.Tables {
+		if t.Recommendation != nil {
+			saved += t.Recommendation.MonthlySavingsUSD
+		}
+		priced = append(priced, t.Region)
+	}
+	r.MonthlySavingsUSD = Round(saved)
+	if n := p.Note(priced...); n != "" {
+		r.Notes = append(r.Notes, n)
+	}
+	return r
+}
+
+// WriteJSON renders the report as one JSON object.
+func (r Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText renders the report for people: one line a table, then the total.
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	where := strings.Join(r.Regions, ", ")
+	if len(r.Regions) > 3 {
+		where = fmt.Sprintf("%d regions", len(r.Regions))
+	}
+	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, days(r.Days))
+	if len(r.Tables) == 0 {
+		b.WriteString("No tables.\n")
+	} else {
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TABLE\tREGION\tCAPACITY\tREAD UNITS (PEAK/S)\tWRITE UNITS (PEAK/S)\tNOW\tRIGHT-SIZED\tON-DEMAND\tADVICE\tSAVES")
+		for _, t := range r.Tables {
+			capacity := "on-demand"
+			if t.Billing == wallet.BillingProvisioned {
+				capacity = fmt.Sprintf("%d/%d", t.Provisioned.Read, t.Provisioned.Write)
+			}
+			reads, writes := "-", "-"
+			if c := t.Consumed; c != nil {
+				reads = fmt.Sprintf("%s (%.2f)", num(c.ReadUnits), c.ReadPeakPerS)
+				writes = fmt.Sprintf("%s (%.2f)", num(c.WriteUnits), c.WritePeakPerS)
+			}
+			advice, saves := "none: no data", "-"
+			if rec := t.Recommendation; rec != nil {
+				advice, saves = string(rec.Action), fmt.Sprintf("%.2f", rec.MonthlySavingsUSD)
+				if rec.Context != "" {
+					advice += " (" + rec.Context + ")"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", t.Table, t.Region, capacity, reads, writes,
+				t.MonthlyCostUSD.Current, usd(t.MonthlyCostUSD.RightSized), usd(t.MonthlyCostUSD.OnDemand), advice, saves)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(&b, "Total: following the advice saves $%.2f/month.\n", r.MonthlySavingsUSD)
+	for _, t := range r.Tables {
+		for _, n := range t.Notes {
+			fmt.Fprintf(&b, "  %s: %s\n", t.Table, n)
+		}
+	}
+	for _, j := range r.JanitorBackups {
+		fmt.Fprintf(&b, "Janitor backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", j.Backup, j.Table, j.Region, j.SizeBytes, j.MonthlyCostUSD)
+	}
+	if len(r.Problems) > 0 {
+		fmt.Fprintf(&b, "Could not find out (%d):\n", len(r.Problems))
+		for _, p := range r.Problems {
+			table := p.Table
+			if table == "" {
+				table = "-"
+			}
+			fmt.Fprintf(&b, "  %s %s: %s\n", p.Region, table, p.Error)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	fmt.Fprintf(&b, "Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/million read and $%g/million write request units; per GB-month $%g stored, $%g PITR, $%g backups; %s\n",
+		r.Prices.RCUHour, r.Prices.WCUHour, r.Prices.RRUMillion, r.Prices.WRUMillion, r.Prices.GBMonth, r.Prices.PITRGBMonth, r.Prices.BackupGBMonth, r.Prices.Source)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func days(n int) string {
+	if n == 1 {
+		return "day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+func usd(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+// num writes a number of units without needless decimals.
+func num(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}

@@ -1,0 +1,381 @@
+package cost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/usage"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"golang.org/x/sync/errgroup"
+)
+
+// DynamoDB is every DynamoDB call a review makes: all of them reads.
+type DynamoDB interface {
+	ListTables(ctx context.Context, in *dynamodb.ListTablesInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
+	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
+	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
+}
+
+// Clients are one region's clients for Review.
+type Clients struct {
+	Region     string
+	DynamoDB   DynamoDB
+	CloudWatch usage.CloudWatch
+}
+
+// NewClients builds a region's clients from cfg (cfg.Region is the region).
+func NewClients(cfg aws.Config) Clients {
+	return Clients{
+		Region: cfg.Region,
+		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+			o.APIOptions = append(o.APIOptions, awsconf.FillMissingCRC32)
+		}),
+		CloudWatch: usage.NewCloudWatch(cfg),
+	}
+}
+
+// JanitorBackupPrefix starts the name of every backup the janitor takes before it deletes a
+// table. Such a backup outlives its table, and bills until someone deletes it.
+const JanitorBackupPrefix = "wallet-janitor-"
+
+// Options choose what Review reads. Days is required.
+type Options struct {
+	// Table is the one table to review; empty: every table tagged Project=wallet.
+	Table string
+	// Days is the window of consumption read, 1 to usage.MaxDays.
+	Days int
+	// Now ends the window (default time.Now()).
+	Now time.Time
+	// Concurrency bounds the calls in flight (default 8).
+	Concurrency int
+	// SkipRegion, when set, turns a ListTables error it recognises into a note: with every
+	// region asked for, opt-in regions the account has not enabled answer that way.
+	SkipRegion func(error) bool
+}
+
+// ErrTableNotFound is a named table that is not there: a usage error, not a finding.
+var ErrTableNotFound = errors.New("table not found")
+
+// Review reads the tables of one region, what they store and what they used, and prices each.
+// What it could not find out about a table is a Problem, and the rest goes on; the error is for
+// what no report can be made without: an IAM denial, a named table that is not there, an ended
+// context.
+func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, error) {
+	rr := RegionReview{Region: c.Region}
+	if o.Days < 1 || o.Days > usage.MaxDays {
+		return rr, fmt.Errorf("review %s: %d days: want 1 to %d", c.Region, o.Days, usage.MaxDays)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	limit := o.Concurrency
+	if limit <= 0 {
+		limit = 8
+	}
+
+	tables, listed, err := rr.tables(ctx, c, o, limit)
+	if err != nil || !listed {
+		return rr, err
+	}
+	readings := make([]reading, len(tables))
+	for i, d := range tables {
+		readings[i] = reading{desc: d}
+	}
+	if err := rr.pitr(ctx, c, readings, limit); err != nil {
+		return rr, err
+	}
+	// Even without a table of ours: the janitor's backups of tables it deleted still bill.
+	if err := rr.backups(ctx, c, o, readings, p); err != nil {
+		return rr, err
+	}
+	window := usage.LastDays(now, o.Days)
+	if err := rr.consumption(ctx, c, window, readings, limit); err != nil {
+		return rr, err
+	}
+	for _, r := range readings {
+		rr.Tables = append(rr.Tables, price(c.Region, r, days(o.Days), window.Hours(), p))
+	}
+	return rr, nil
+}
+
+// consumption reads what every table and index consumed in the window. An endpoint without
+// CloudWatch leaves it unknown, said on each table; a failed read is a Problem as well.
+func (rr *RegionReview) consumption(ctx context.Context, c Clients, w usage.Window, readings []reading, limit int) error {
+	if len(readings) == 0 {
+		return nil
+	}
+	var sources []usage.Source
+	for _, r := range readings {
+		sources = append(sources, r.sources()...)
+	}
+	consumed, err := usage.Read(ctx, c.CloudWatch, w, sources, limit)
+	unavailable := ""
+	switch {
+	case err == nil:
+	case fatal(ctx, err):
+		return fmt.Errorf("%s: %w", c.Region, err)
+	case usage.Unserved(err):
+		unavailable = "this endpoint does not serve CloudWatch (" + err.Error() + ")"
+	default:
+		// Not a missing service but a failed read: the report is incomplete, and says so.
+		rr.problem("", err)
+		unavailable = err.Error()
+	}
+	for i := range readings {
+		readings[i].consumed, readings[i].unavailable = consumed, unavailable
+	}
+	return nil
+}
+
+// RegionReview is one region's tables priced, and what could not be found out there.
+type RegionReview struct {
+	Region   string
+	Tables   []TableCost
+	Backups  []BackupCost
+	Problems []Problem
+	Notes    []string
+}
+
+// Problem is something a review could not find out; the rest of the review goes on.
+type Problem struct {
+	Region string `json:"region"`
+	Table  string `json:"table,omitempty"`
+	Error  string `json:"error"`
+}
+
+func (rr *RegionReview) problem(table string, err error) {
+	rr.Problems = append(rr.Problems, Problem{Region: rr.Region, Table: table, Error: err.Error()})
+}
+
+// fatal is an error no report is complete without: a denial (fix the policy), or the end.
+func fatal(ctx context.Context, err error) bool {
+	_, denied := awsconf.AsDenied(err)
+	return denied || ctx.Err() != nil
+}
+
+// unsupported reports an endpoint that does not serve an operation at all, as DynamoDB Local
+// answers for tags, point-in-time recovery and backups.
+func unsupported(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "UnknownOperationException"
+}
+
+// tables describes the named table, or lists every table and keeps those tagged Project=wallet.
+// The lister is this small on purpose: the sweep's Discover also reads every table's stack from
+// CloudFormation, which a cost review needs neither the time nor the permission for.
+// listed is false when the region could not be listed (a Problem) or was skipped (a Note).
+func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit int) (tables []*types.TableDescription, listed bool, err error) {
+	if o.Table != "" {
+		d, err := describe(ctx, c.DynamoDB, o.Table)
+		if err != nil {
+			return nil, false, err
+		}
+		if d == nil {
+			return nil, false, fmt.Errorf("table %s in %s: %w", o.Table, c.Region, ErrTableNotFound)
+		}
+		return []*types.TableDescription{d}, true, nil
+	}
+	var names []string
+	pages := dynamodb.NewListTablesPaginator(c.DynamoDB, &dynamodb.ListTablesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		switch {
+		case err != nil && o.SkipRegion != nil && o.SkipRegion(err):
+			rr.Notes = append(rr.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
+			return nil, false, nil
+		case fatal(ctx, err):
+			return nil, false, fmt.Errorf("list tables in %s: %w", c.Region, err)
+		case err != nil:
+			rr.problem("", fmt.Errorf("list tables: %w", err))
+			return nil, false, nil
+		}
+		names = append(names, page.TableNames...)
+	}
+
+	found := make([]*types.TableDescription, len(names))
+	var noTags sync.Once
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	var mu sync.Mutex
+	for i, name := range names {
+		g.Go(func() error {
+			d, err := describe(gctx, c.DynamoDB, name)
+			if err != nil || d == nil { // gone in the meantime, or a problem
+				return rr.keepGoing(gctx, &mu, name, err)
+			}
+			tags, err := discover.TableTags(gctx, c.DynamoDB, aws.ToString(d.TableArn))
+			if unsupported(err) {
+				noTags.Do(func() {
+					mu.Lock()
+					defer mu.Unlock()
+					rr.problem("", fmt.Errorf("this endpoint keeps no tags, so no table can be recognised by Project=%s: name one with --table (%w)", wallet.ProjectName, err))
+				})
+				return nil
+			}
+			if err != nil {
+				var nf *types.ResourceNotFoundException
+				if errors.As(err, &nf) {
+					return nil
+				}
+				return rr.keepGoing(gctx, &mu, name, fmt.Errorf("list tags: %w", err))
+			}
+			if tags[wallet.TagProject] == wallet.ProjectName {
+				found[i] = d
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, false, err
+	}
+	for _, d := range found {
+		if d != nil {
+			tables = append(tables, d)
+		}
+	}
+	return tables, true, nil
+}
+
+// keepGoing records a problem with one table and lets the others go on, unless err is fatal.
+func (rr *RegionReview) keepGoing(ctx context.Context, mu *sync.Mutex, table string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if fatal(ctx, err) {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	rr.problem(table, err)
+	return nil
+}
+
+// describe is DescribeTable; a table that is not there is nil, without an error.
+func describe(ctx context.Context, db DynamoDB, name string) (*types.TableDescription, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	var nf *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("describe table %s: %w", name, err)
+	}
+	return out.Table, nil
+}
+
+// reading is what was found out about one table: the input of price.
+type reading struct {
+	desc        *types.TableDescription
+	pitr        bool
+	backups     int
+	backupBytes int64
+	consumed    map[usage.Source]usage.Consumed
+	unavailable string // why consumption could not be read
+	notes       []string
+}
+
+func (r reading) name() string { return aws.ToString(r.desc.TableName) }
+
+// sources are the table and its global secondary indexes.
+func (r reading) sources() []usage.Source {
+	s := []usage.Source{{Table: r.name()}}
+	for _, g := range r.desc.GlobalSecondaryIndexes {
+		s = append(s, usage.Source{Table: r.name(), Index: aws.ToString(g.IndexName)})
+	}
+	return s
+}
+
+// pitr reads whether point-in-time recovery is on for each table.
+func (rr *RegionReview) pitr(ctx context.Context, c Clients, readings []reading, limit int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	var mu sync.Mutex
+	var noPITR sync.Once
+	for i := range readings {
+		r := &readings[i]
+		g.Go(func() error {
+			out, err := c.DynamoDB.DescribeContinuousBackups(gctx, &dynamodb.DescribeContinuousBackupsInput{TableName: r.desc.TableName})
+			switch {
+			case unsupported(err):
+				noPITR.Do(func() {
+					mu.Lock()
+					defer mu.Unlock()
+					rr.Notes = append(rr.Notes, fmt.Sprintf("%s: point-in-time recovery is unknown on this endpoint and not priced (%v)", c.Region, err))
+				})
+				return nil
+			case err != nil:
+				return rr.keepGoing(gctx, &mu, r.name(), fmt.Errorf("describe continuous backups: %w", err))
+			}
+			d := out.ContinuousBackupsDescription
+			r.pitr = d != nil && d.PointInTimeRecoveryDescription != nil &&
+				d.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == types.PointInTimeRecoveryStatusEnabled
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// backups counts each table's on-demand backups (every type: user, system and AWS Backup's are
+// all billed by size) and, reviewing every table, the janitor's backups of tables now gone.
+func (rr *RegionReview) backups(ctx context.Context, c Clients, o Options, readings []reading, p Prices) error {
+	in := &dynamodb.ListBackupsInput{BackupType: types.BackupTypeFilterAll}
+	if o.Table != "" {
+		in.TableName = aws.String(o.Table)
+	}
+	byTable := map[string]*reading{}
+	for i := range readings {
+		byTable[readings[i].name()] = &readings[i]
+	}
+	// ListBackups has no paginator in the SDK: it pages by the last backup's ARN.
+	for {
+		out, err := c.DynamoDB.ListBackups(ctx, in)
+		switch {
+		case unsupported(err):
+			rr.Notes = append(rr.Notes, fmt.Sprintf("%s: backups are unknown on this endpoint and not priced (%v)", c.Region, err))
+			return nil
+		case fatal(ctx, err):
+			return fmt.Errorf("list backups in %s: %w", c.Region, err)
+		case err != nil:
+			rr.problem("", fmt.Errorf("list backups: %w", err))
+			return nil
+		}
+		for _, b := range out.BackupSummaries {
+			if b.BackupStatus == types.BackupStatusDeleted {
+				continue
+			}
+			size := aws.ToInt64(b.BackupSizeBytes)
+			if r := byTable[aws.ToString(b.TableName)]; r != nil {
+				r.backups++
+				r.backupBytes += size
+				continue
+			}
+			if o.Table == "" && strings.HasPrefix(aws.ToString(b.BackupName), JanitorBackupPrefix) {
+				rr.Backups = append(rr.Backups, BackupCost{
+					Backup: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: c.Region,
+					Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
+					MonthlyCostUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, p).Total),
+				})
+			}
+		}
+		if aws.ToString(out.LastEvaluatedBackupArn) == "" {
+			break
+		}
+		in.ExclusiveStartBackupArn = out.LastEvaluatedBackupArn
+	}
+	sort.Slice(rr.Backups, func(i, j int) bool { return rr.Backups[i].Backup < rr.Backups[j].Backup })
+	return nil
+}

@@ -1,0 +1,129 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+)
+
+// put writes one-minute Sums into moto's CloudWatch. They stand in for the metrics DynamoDB
+// publishes itself, which no local cloud produces.
+func put(t *testing.T, cw *cloudwatch.Client, s Source, metric string, at time.Time, sum float64) {
+	t.Helper()
+	_, err := cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{
+		Namespace: aws.String("AWS/DynamoDB"),
+		MetricData: []cwtypes.MetricDatum{{
+			MetricName: aws.String(metric),
+			Dimensions: s.dimensions(),
+			Timestamp:  aws.Time(at),
+			Value:      aws.Float64(sum),
+			Unit:       cwtypes.StandardUnitCount,
+		}},
+	})
+	if err != nil {
+		t.Fatalf("put %s %s: %v", s, metric, err)
+	}
+}
+
+func TestReadSumsAndPeaksPerTableAndIndex(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("eu-central-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := NewCloudWatch(cfg)
+	now := time.Now().UTC()
+	w := LastDays(now, MaxDays)
+	if w.Hours() != 15*24 || !w.End.After(now) || w.End.Sub(now) > Period || now.Sub(w.Start) > 15*24*time.Hour {
+		t.Fatalf("window %v – %v for now %v: want 15 days ending after now's minute, within 1-minute data's life", w.Start, w.End, now)
+	}
+
+	table := Source{Table: "busy"}
+	index := Source{Table: "busy", Index: "by_balance"}
+	other := Source{Table: "other"}
+	minute := func(ago int) time.Time { return now.Truncate(Period).Add(-time.Duration(ago) * Period) }
+	put(t, cw, table, metrics[0], minute(0), 6) // the minute under way counts
+	put(t, cw, table, metrics[0], minute(10), 84)
+	put(t, cw, table, metrics[0], minute(14*24*60), 30) // 14 days ago: in the window
+	put(t, cw, table, metrics[1], minute(20), 42)
+	put(t, cw, index, metrics[0], minute(10), 120) // the index's own, apart from the table's
+	put(t, cw, other, metrics[1], minute(16*24*60), 9000)
+	put(t, cw, other, metrics[1], minute(3), 3)
+
+	// Five sources over 15 days: two a call (each call's data within one page), so three calls.
+	sources := []Source{table, index, other, {Table: "quiet"}, {Table: "quiet", Index: "by_balance"}}
+	got, err := Read(t.Context(), cw, w, sources, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Source]Consumed{
+		table:      {ReadUnits: 120, ReadPeak: 1.4, WriteUnits: 42, WritePeak: 0.7, Datapoints: 4},
+		index:      {ReadUnits: 120, ReadPeak: 2, Datapoints: 1},
+		other:      {WriteUnits: 3, WritePeak: 0.05, Datapoints: 1}, // 16 days ago is outside
+		sources[3]: {},
+		sources[4]: {},
+	}
+	for s, w := range want {
+		g := got[s]
+		if math.Abs(g.ReadUnits-w.ReadUnits) > 1e-9 || math.Abs(g.ReadPeak-w.ReadPeak) > 1e-9 ||
+			math.Abs(g.WriteUnits-w.WriteUnits) > 1e-9 || math.Abs(g.WritePeak-w.WritePeak) > 1e-9 || g.Datapoints != w.Datapoints {
+			t.Errorf("%s: got %+v, want %+v", s, g, w)
+		}
+	}
+	if len(got) != len(sources) {
+		t.Errorf("got %d sources, want %d", len(got), len(sources))
+	}
+}
+
+// CloudWatch pages at 100,800 points; sized calls keep each call's data within one page. A spy
+// in front of moto counts the calls.
+func TestCallsAreSizedToOnePage(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("eu-north-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		days, sources, calls int
+	}{{1, 100, 3}, {3, 12, 2}, {14, 5, 3}, {15, 5, 3}, {15, 1, 1}} {
+		w := LastDays(time.Now(), tc.days)
+		spy := &spyCW{CloudWatch: NewCloudWatch(cfg)}
+		sources := make([]Source, tc.sources)
+		for i := range sources {
+			sources[i] = Source{Table: fmt.Sprintf("t%03d", i)}
+		}
+		got, err := Read(t.Context(), spy, w, sources, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spy.calls.Load() != int64(tc.calls) || int(spy.maxQueries.Load())*w.minutes() > maxPointsPerCall || len(got) != tc.sources {
+			t.Errorf("%d days, %d sources: %d calls of up to %d queries, %d results; want %d calls within %d points",
+				tc.days, tc.sources, spy.calls.Load(), spy.maxQueries.Load(), len(got), tc.calls, maxPointsPerCall)
+		}
+	}
+}
+
+type spyCW struct {
+	CloudWatch
+	calls, maxQueries atomic.Int64
+}
+
+func (s *spyCW) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, o ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	s.calls.Add(1)
+	for n := int64(len(in.MetricDataQueries)); ; {
+		m := s.maxQueries.Load()
+		if n <= m || s.maxQueries.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return s.CloudWatch.GetMetricData(ctx, in, o...)
+}

@@ -1,0 +1,793 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
+	"github.com/wallet-dynamodb/wallet/internal/usage"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// Prices set by flags, round so that every expected figure below can be checked by hand.
+var (
+	basePrices = []string{"--price-rcu-hour", "0.0001", "--price-wcu-hour", "0.0005", "--price-gb-month", "0.25",
+		"--price-rru-million", "0.125", "--price-wru-million", "0.625", "--price-pitr-gb-month", "0.2", "--price-backup-gb-month", "0.1"}
+	// highPrices make requests dear enough that provisioning for the busiest minute wins.
+	highPrices = []string{"--price-rcu-hour", "0.0001", "--price-wcu-hour", "0.0005", "--price-gb-month", "0.25",
+		"--price-rru-million", "10", "--price-wru-million", "50", "--price-pitr-gb-month", "0.2", "--price-backup-gb-month", "0.1"}
+)
+
+// costRun runs the command in-process as a user would: exit code, stdout, stderr.
+func costRun(tb testing.TB, args ...string) (int, string, string) {
+	tb.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func clearPriceEnv(t *testing.T) {
+	for _, k := range cost.EnvNames() {
+		t.Setenv(k, "")
+	}
+}
+
+// costJSON is the documented `verify cost --json` shape (README), written from the
+// documentation rather than from the code that produces it.
+type costJSON struct {
+	Tables []struct {
+		Table       string    `json:"table"`
+		Region      string    `json:"region"`
+		Billing     string    `json:"billing"`
+		Provisioned capJSON   `json:"provisioned"`
+		Consumed    *useJSON  `json:"consumed"`
+		RightSized  *capJSON  `json:"right_sized_capacity"`
+		Indexes     []idxJSON `json:"indexes"`
+		Storage     struct {
+			PITR        bool  `json:"pitr"`
+			Backups     int   `json:"backups"`
+			BackupBytes int64 `json:"backup_bytes"`
+		} `json:"storage"`
+		MonthlyCostUSD struct {
+			Current    *float64 `json:"current"`
+			RightSized *float64 `json:"right_sized"`
+			OnDemand   *float64 `json:"on_demand"`
+		} `json:"monthly_cost_usd"`
+		Recommendation *struct {
+			Action            string   `json:"action"`
+			Context           string   `json:"context"`
+			MonthlySavingsUSD *float64 `json:"monthly_savings_usd"`
+		} `json:"recommendation"`
+		Notes []string `json:"notes"`
+	} `json:"tables"`
+	MonthlySavingsUSD *float64 `json:"monthly_savings_usd"`
+	JanitorBackups    []struct {
+		Backup         string  `json:"backup"`
+		Table          string  `json:"table"`
+		MonthlyCostUSD float64 `json:"monthly_cost_usd"`
+	} `json:"janitor_backups"`
+	Problems []struct {
+		Table string `json:"table"`
+		Error string `json:"error"`
+	} `json:"problems"`
+}
+
+type capJSON struct {
+	Read  int64 `json:"read"`
+	Write int64 `json:"write"`
+}
+
+type useJSON struct {
+	ReadUnits     float64 `json:"read_units"`
+	ReadPeakPerS  float64 `json:"read_peak_per_s"`
+	WriteUnits    float64 `json:"write_units"`
+	WritePeakPerS float64 `json:"write_peak_per_s"`
+}
+
+type idxJSON struct {
+	Index       string   `json:"index"`
+	Provisioned capJSON  `json:"provisioned"`
+	Consumed    *useJSON `json:"consumed"`
+	RightSized  *capJSON `json:"right_sized_capacity"`
+}
+
+func decodeCost(t *testing.T, out string) costJSON {
+	t.Helper()
+	var r costJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, out)
+	}
+	if r.MonthlySavingsUSD == nil {
+		t.Fatalf("no monthly_savings_usd:\n%s", out)
+	}
+	return r
+}
+
+// priced is what a table's line must say; nil figures must be null.
+type priced struct {
+	table                string
+	billing              string
+	provisioned          capJSON
+	consumed             *useJSON
+	current              float64
+	rightSized, onDemand *float64
+	action, context      string // action "": no recommendation
+	savings              float64
+	notes                []string // each must appear in some note
+	backups              int
+	backupBytes          int64
+	pitr                 bool
+	index                *idxJSON
+}
+
+func usd(v float64) *float64 { return &v }
+
+// cent compares dollars to the cent and beyond: the report rounds to 4 places.
+func cent(a, b float64) bool { return math.Abs(a-b) < 1e-4 }
+
+func checkTable(t *testing.T, r costJSON, want priced) {
+	t.Helper()
+	for _, got := range r.Tables {
+		if got.Table != want.table {
+			continue
+		}
+		b, _ := json.Marshal(got)
+		show := func(v any) string { j, _ := json.Marshal(v); return string(j) }
+		bad := func(what string, g, w any) {
+			t.Errorf("%s: %s = %s, want %s\n%s", want.table, what, show(g), show(w), b)
+		}
+		if got.Billing != want.billing {
+			bad("billing", got.Billing, want.billing)
+		}
+		if got.Provisioned != want.provisioned {
+			bad("provisioned", got.Provisioned, want.provisioned)
+		}
+		switch {
+		case (got.Consumed == nil) != (want.consumed == nil):
+			bad("consumed", got.Consumed, want.consumed)
+		case got.Consumed != nil && (!cent(got.Consumed.ReadUnits, want.consumed.ReadUnits) || !cent(got.Consumed.ReadPeakPerS, want.consumed.ReadPeakPerS) ||
+			!cent(got.Consumed.WriteUnits, want.consumed.WriteUnits) || !cent(got.Consumed.WritePeakPerS, want.consumed.WritePeakPerS)):
+			bad("consumed", *got.Consumed, *want.consumed)
+		}
+		m := got.MonthlyCostUSD
+		if m.Current == nil || !cent(*m.Current, want.current) {
+			bad("monthly_cost_usd.current", m.Current, want.current)
+		}
+		for _, f := range []struct {
+			name      string
+			got, want *float64
+		}{{"right_sized", m.RightSized, want.rightSized}, {"on_demand", m.OnDemand, want.onDemand}} {
+			if (f.got == nil) != (f.want == nil) || f.got != nil && !cent(*f.got, *f.want) {
+				bad("monthly_cost_usd."+f.name, f.got, f.want)
+			}
+		}
+		rec := got.Recommendation
+		switch {
+		case want.action == "" && rec != nil:
+			bad("recommendation", rec, nil)
+		case want.action != "" && (rec == nil || rec.Action != want.action || rec.Context != want.context ||
+			rec.MonthlySavingsUSD == nil || !cent(*rec.MonthlySavingsUSD, want.savings)):
+			bad("recommendation", rec, fmt.Sprintf("%s %q saving %.4f", want.action, want.context, want.savings))
+		}
+		if got.Storage.Backups != want.backups || got.Storage.BackupBytes != want.backupBytes || got.Storage.PITR != want.pitr {
+			bad("storage", got.Storage, fmt.Sprintf("%d backups, %d bytes, pitr %v", want.backups, want.backupBytes, want.pitr))
+		}
+		notes := strings.Join(got.Notes, "\n")
+		for _, n := range want.notes {
+			if !strings.Contains(notes, n) {
+				bad("notes", got.Notes, n)
+			}
+		}
+		if want.index != nil {
+			if len(got.Indexes) != 1 || got.Indexes[0].Index != want.index.Index || got.Indexes[0].Provisioned != want.index.Provisioned ||
+				got.Indexes[0].Consumed == nil || *got.Indexes[0].Consumed != *want.index.Consumed || *got.Indexes[0].RightSized != *want.index.RightSized {
+				bad("indexes", got.Indexes, *want.index)
+			}
+		}
+		return
+	}
+	t.Errorf("no line for table %s in %+v", want.table, r.Tables)
+}
+
+// costCloud is the test's own hands on one region: tables, backups, and the CloudWatch datapoints
+// that stand in for the metrics DynamoDB publishes itself (no local cloud produces them).
+type costCloud struct {
+	fixture.Cloud
+	cw *cloudwatch.Client
+}
+
+func newCostCloud(t *testing.T, region string) costCloud {
+	c := fixture.NewCloud(t, region)
+	return costCloud{c, usage.NewCloudWatch(c.Config)}
+}
+
+var ours = map[string]string{wallet.TagProject: wallet.ProjectName}
+
+// table creates a wallet table: provisioned read/write (on demand when both are 0), and a
+// provisioned global secondary index on balance when index is named.
+func (c costCloud) table(t *testing.T, name string, tags map[string]string, read, write int64, index string) {
+	t.Helper()
+	in := wallet.TableInput(name, tags)
+	if read == 0 && write == 0 {
+		in.BillingMode, in.ProvisionedThroughput = types.BillingModePayPerRequest, nil
+	} else {
+		in.ProvisionedThroughput = &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(read), WriteCapacityUnits: aws.Int64(write)}
+	}
+	if index != "" {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(wallet.BalanceAttribute), AttributeType: types.ScalarAttributeTypeN})
+		in.GlobalSecondaryIndexes = []types.GlobalSecondaryIndex{{
+			IndexName:             aws.String(index),
+			KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String(wallet.BalanceAttribute), KeyType: types.KeyTypeHash}},
+			Projection:            &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
+		}}
+	}
+	if _, err := c.DynamoDB.CreateTable(t.Context(), in); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+}
+
+func (c costCloud) backup(t *testing.T, table, name string) {
+	t.Helper()
+	if _, err := c.DynamoDB.CreateBackup(t.Context(), &dynamodb.CreateBackupInput{TableName: aws.String(table), BackupName: aws.String(name)}); err != nil {
+		t.Fatalf("create backup %s of %s: %v", name, table, err)
+	}
+}
+
+const (
+	reads  = "ConsumedReadCapacityUnits"
+	writes = "ConsumedWriteCapacityUnits"
+)
+
+// use publishes total units as one-minute Sums of at most busiest each (the last minute takes
+// the remainder), a minute every 29 minutes going back from now: well inside a 3-day window.
+func (c costCloud) use(t *testing.T, table, index, metric string, total, busiest float64) {
+	t.Helper()
+	dims := []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(table)}}
+	if index != "" {
+		dims = append(dims, cwtypes.Dimension{Name: aws.String("GlobalSecondaryIndexName"), Value: aws.String(index)})
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	var data []cwtypes.MetricDatum
+	for i := 0; total > 1e-9; i++ {
+		sum := min(busiest, total)
+		total -= sum
+		data = append(data, cwtypes.MetricDatum{
+			MetricName: aws.String(metric), Dimensions: dims, Unit: cwtypes.StandardUnitCount,
+			Timestamp: aws.Time(now.Add(-time.Duration(5+29*i) * time.Minute)), Value: aws.Float64(sum),
+		})
+	}
+	c.put(t, data)
+}
+
+func (c costCloud) put(t *testing.T, data []cwtypes.MetricDatum) {
+	t.Helper()
+	for len(data) > 0 {
+		n := min(len(data), 500)
+		if _, err := c.cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/DynamoDB"), MetricData: data[:n]}); err != nil {
+			t.Fatalf("put metric data: %v", err)
+		}
+		data = data[n:]
+	}
+}
+
+// light is three days of light use: 7,200 read units, busiest minute 84 (1.4/s); 1,440 write
+// units, busiest minute 42 (0.7/s).
+func (c costCloud) light(t *testing.T, table string) {
+	c.use(t, table, "", reads, 7200, 84)
+	c.use(t, table, "", writes, 1440, 42)
+}
+
+// steady is 3,000 read units, busiest minute 40; 600 write units, busiest minute 20.
+func (c costCloud) steady(t *testing.T, table string) {
+	c.use(t, table, "", reads, 3000, 40)
+	c.use(t, table, "", writes, 600, 20)
+}
+
+// The cost command, run in-process as a user would, against one moto; each subtest works in a
+// region of its own, as moto keeps regions apart.
+func TestCostCommand(t *testing.T) {
+	moto := localcloud.Moto(t)
+	moto.SetEnv(t)
+	clearPriceEnv(t)
+	t.Run("a 10/10 table with 3 days of light use, priced three ways", testCostLightTable)
+	t.Run("keep, and raise for a throttled table; untagged tables are not ours", testCostKeepAndRaise)
+	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", testCostOnDemandAndStorage)
+	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
+	t.Run("the janitor's backups bill where no table is left", testCostJanitorBackupsAlone)
+	t.Run("a table that is not there is a usage error", testCostMissingTable)
+	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
+	t.Run("every region", testCostAllRegions)
+}
+
+// After the subtests above: their tables, each in its own region, are all found.
+func testCostAllRegions(t *testing.T) {
+	code, out, stderr := costRun(t, append([]string{"cost", "--all-regions", "--days", "1", "--json"}, basePrices...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	var all struct{ Regions []string }
+	_ = json.Unmarshal([]byte(out), &all)
+	found := map[string]string{}
+	for _, tb := range decodeCost(t, out).Tables {
+		found[tb.Table] = tb.Region
+	}
+	if len(all.Regions) != len(sweep.Regions()) || found["light-10x10"] != "us-west-2" || found["raise-1x1"] != "eu-west-1" || found["indexed"] != "ca-central-1" {
+		t.Fatalf("%d regions, tables %v", len(all.Regions), found)
+	}
+}
+
+func testCostLightTable(t *testing.T) {
+	c := newCostCloud(t, "us-west-2")
+	c.table(t, "light-10x10", ours, 10, 10, "")
+	c.light(t, "light-10x10")
+	// Four days ago: outside a 3-day window, and it would be the busiest minute by far.
+	c.put(t, []cwtypes.MetricDatum{{MetricName: aws.String(reads), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(6000),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("light-10x10")}},
+		Timestamp:  aws.Time(time.Now().Add(-96 * time.Hour))}})
+	c.backup(t, "light-10x10", "by-hand")
+	c.backup(t, "light-10x10", cost.JanitorBackupPrefix+"light-10x10-1")
+
+	args := append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, basePrices...)
+	code, out, stderr := costRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeCost(t, out)
+	light := &useJSON{ReadUnits: 7200, ReadPeakPerS: 1.4, WriteUnits: 1440, WritePeakPerS: 0.7}
+	// Now: (10 × 0.0001 + 10 × 0.0005) × 730. Right-sized 2/1: (2 × 0.0001 + 0.0005) × 730.
+	// On demand: 7,200 × 730/72 × 0.125/10⁶ + 1,440 × 730/72 × 0.625/10⁶. Two backups of
+	// moto's 123 bytes at $0.1/GB-month add $0.00000002.
+	want := priced{table: "light-10x10", billing: "provisioned", provisioned: capJSON{10, 10}, consumed: light,
+		current: 4.38, rightSized: usd(0.511), onDemand: usd(0.01825),
+		action: "on-demand", context: "-c billing=on-demand", savings: 4.38 - 0.01825, backups: 2, backupBytes: 246}
+	checkTable(t, r, want)
+	if len(r.Tables) != 1 || !cent(*r.MonthlySavingsUSD, want.savings) {
+		t.Errorf("one table, total savings %v, want %.4f:\n%s", *r.MonthlySavingsUSD, want.savings, out)
+	}
+
+	// Requests priced high enough: the advice flips to provisioning for the busiest minute.
+	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, highPrices...)
+	code, out, stderr = costRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want.onDemand, want.action, want.context, want.savings = usd(0.73+0.73), "lower", "-c readCapacity=2 -c writeCapacity=1", 4.38-0.511
+	checkTable(t, decodeCost(t, out), want)
+
+	// The text report: one line a table, then the total.
+	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3"}, highPrices...)
+	code, out, _ = costRun(t, args...)
+	lines := strings.Split(out, "\n")
+	var line, total string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "light-10x10 ") {
+			line = l
+		}
+		if strings.HasPrefix(l, "Total") {
+			total = l
+		}
+	}
+	for _, w := range []string{"us-west-2", "10/10", "7200 (1.40)", "1440 (0.70)", "4.38", "0.51", "1.46", "lower (-c readCapacity=2 -c writeCapacity=1)", "3.87"} {
+		if code != exitOK || !strings.Contains(line, w) {
+			t.Fatalf("exit %d; the table's line %q lacks %q:\n%s", code, line, w, out)
+		}
+	}
+	if !strings.Contains(total, "$3.87/month") {
+		t.Fatalf("total line %q:\n%s", total, out)
+	}
+}
+
+func testCostKeepAndRaise(t *testing.T) {
+	c := newCostCloud(t, "eu-west-1")
+	c.table(t, "keep-1x1", ours, 1, 1, "")
+	c.steady(t, "keep-1x1")
+	c.table(t, "raise-1x1", ours, 1, 1, "")
+	c.steady(t, "raise-1x1")
+	// One minute at 2 reads a second on 1 RCU, apart from steady's minutes (5, 34, 63… ago).
+	c.put(t, []cwtypes.MetricDatum{{MetricName: aws.String(reads), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(120),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("raise-1x1")}},
+		Timestamp:  aws.Time(time.Now().UTC().Truncate(time.Minute).Add(-7 * time.Minute))}})
+	c.table(t, "someone-elses", map[string]string{wallet.TagProject: "other"}, 1, 1, "")
+	c.steady(t, "someone-elses")
+
+	args := append([]string{"cost", "--region", "eu-west-1", "--days", "3", "--json"}, highPrices...)
+	code, out, stderr := costRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeCost(t, out)
+	steadyOnDemand := 3000*730.0/72*10/1e6 + 600*730.0/72*50/1e6
+	checkTable(t, r, priced{table: "keep-1x1", billing: "provisioned", provisioned: capJSON{1, 1},
+		consumed: &useJSON{ReadUnits: 3000, ReadPeakPerS: 40.0 / 60, WriteUnits: 600, WritePeakPerS: 20.0 / 60},
+		current:  0.438, rightSized: usd(0.438), onDemand: usd(steadyOnDemand), action: "keep", context: "", savings: 0})
+	raiseOnDemand := 3120*730.0/72*10/1e6 + 600*730.0/72*50/1e6
+	checkTable(t, r, priced{table: "raise-1x1", billing: "provisioned", provisioned: capJSON{1, 1},
+		consumed: &useJSON{ReadUnits: 3120, ReadPeakPerS: 2, WriteUnits: 600, WritePeakPerS: 20.0 / 60},
+		current:  0.438, rightSized: usd(0.584), onDemand: usd(raiseOnDemand),
+		action: "raise", context: "-c readCapacity=3 -c writeCapacity=1", savings: 0.438 - 0.584, notes: []string{"throttled"}})
+	if len(r.Tables) != 2 || !cent(*r.MonthlySavingsUSD, 0.438-0.584) {
+		t.Fatalf("want keep-1x1 and raise-1x1 only (someone-elses is not tagged Project=wallet), total −0.146:\n%s", out)
+	}
+}
+
+func testCostOnDemandAndStorage(t *testing.T) {
+	c := newCostCloud(t, "ap-southeast-2")
+	c.table(t, "od-light", ours, 0, 0, "")
+	c.light(t, "od-light")
+	c.table(t, "backed-up", ours, 1, 1, "")
+	if _, err := c.DynamoDB.UpdateContinuousBackups(t.Context(), &dynamodb.UpdateContinuousBackupsInput{
+		TableName:                        aws.String("backed-up"),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.backup(t, "backed-up", "by-hand")
+	c.backup(t, "backed-up", cost.JanitorBackupPrefix+"backed-up-1")
+	// The janitor backed a table up and deleted it: its backup bills on its own.
+	c.table(t, "gone", ours, 1, 1, "")
+	c.backup(t, "gone", cost.JanitorBackupPrefix+"gone-1")
+	c.backup(t, "gone", "not-the-janitors")
+	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("gone")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Backups at $1,000,000 per GB-month, so that moto's 123-byte backups show in the cents.
+	args := append([]string{"cost", "--region", "ap-southeast-2", "--days", "3", "--json"}, highPrices...)
+	args = append(args, "--price-backup-gb-month", "1000000")
+	code, out, stderr := costRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeCost(t, out)
+	checkTable(t, r, priced{table: "od-light", billing: "on-demand", provisioned: capJSON{0, 0},
+		consumed: &useJSON{ReadUnits: 7200, ReadPeakPerS: 1.4, WriteUnits: 1440, WritePeakPerS: 0.7},
+		current:  1.46, rightSized: usd(0.511), onDemand: usd(1.46),
+		action: "provisioned", context: "-c billing=provisioned -c readCapacity=2 -c writeCapacity=1", savings: 1.46 - 0.511})
+	backupUSD := 123.0 / (1 << 30) * 1e6
+	checkTable(t, r, priced{table: "backed-up", billing: "provisioned", provisioned: capJSON{1, 1},
+		current: 0.438 + 2*backupUSD, pitr: true, backups: 2, backupBytes: 246, notes: []string{"no consumed capacity", "nothing to recommend"}})
+	if len(r.JanitorBackups) != 1 || r.JanitorBackups[0].Table != "gone" || !cent(r.JanitorBackups[0].MonthlyCostUSD, backupUSD) {
+		t.Errorf("janitor backups of gone tables: %+v, want gone's one at %.4f", r.JanitorBackups, backupUSD)
+	}
+	if len(r.Tables) != 2 || !cent(*r.MonthlySavingsUSD, 1.46-0.511) {
+		t.Errorf("want od-light and backed-up, total %.4f:\n%s", 1.46-0.511, out)
+	}
+}
+
+func testCostIndex(t *testing.T) {
+	c := newCostCloud(t, "ca-central-1")
+	c.table(t, "indexed", ours, 10, 10, "by_balance")
+	c.light(t, "indexed")
+	c.use(t, "indexed", "by_balance", reads, 210, 21)
+	c.use(t, "indexed", "by_balance", writes, 420, 42)
+
+	args := append([]string{"cost", "--region", "ca-central-1", "--days", "3", "--json"}, highPrices...)
+	code, out, stderr := costRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	// Now: (15 × 0.0001 + 15 × 0.0005) × 730, the index's 5/5 with the table's 10/10.
+	// Right-sized: table 2/1 and index 1/1. On demand: the table's requests and the index's.
+	onDemand := 7410*730.0/72*10/1e6 + 1860*730.0/72*50/1e6
+	checkTable(t, decodeCost(t, out), priced{table: "indexed", billing: "provisioned", provisioned: capJSON{10, 10},
+		consumed: &useJSON{ReadUnits: 7200, ReadPeakPerS: 1.4, WriteUnits: 1440, WritePeakPerS: 0.7},
+		current:  6.57, rightSized: usd(0.949), onDemand: usd(onDemand),
+		action: "lower", context: "-c readCapacity=2 -c writeCapacity=1", savings: 6.57 - 0.949,
+		notes: []string{"index by_balance 1 read and 1 write"},
+		index: &idxJSON{Index: "by_balance", Provisioned: capJSON{5, 5}, Consumed: &useJSON{ReadUnits: 210, ReadPeakPerS: 0.35, WriteUnits: 420, WritePeakPerS: 0.7}, RightSized: &capJSON{1, 1}}})
+}
+
+// A CloudWatch that does not answer is a fault no local backend produces; the fault proxy drops
+// every CloudWatch call (awsQuery calls carry no X-Amz-Target, so their operation is "") and
+// passes DynamoDB's to moto.
+func testCostCloudWatchFails(t *testing.T, upstream string) {
+	c := newCostCloud(t, "sa-east-1")
+	c.table(t, "unmeasured", ours, 1, 1, "")
+	c.light(t, "unmeasured")
+	p, err := faultproxy.Start(upstream, faultproxy.Faults{Drop: 1, Operations: []string{""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	t.Setenv("AWS_ENDPOINT_URL", p.URL)
+
+	code, out, stderr := costRun(t, append([]string{"cost", "--region", "sa-east-1", "--days", "3", "--json"}, basePrices...)...)
+	if code != exitFailed || p.Counts().Dropped == 0 {
+		t.Fatalf("exit %d with %d CloudWatch calls dropped, want 1: %s\n%s", code, p.Counts().Dropped, stderr, out)
+	}
+	r := decodeCost(t, out)
+	checkTable(t, r, priced{table: "unmeasured", billing: "provisioned", provisioned: capJSON{1, 1}, current: 0.438,
+		notes: []string{"usage unavailable", "CloudWatch"}})
+	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Error, "CloudWatch") || strings.Contains(out, "does not serve CloudWatch") {
+		t.Fatalf("want one problem saying CloudWatch could not be read (not that it is missing):\n%s", out)
+	}
+}
+
+func testCostJanitorBackupsAlone(t *testing.T) {
+	c := newCostCloud(t, "me-south-1")
+	c.table(t, "deleted-by-janitor", ours, 1, 1, "")
+	c.backup(t, "deleted-by-janitor", cost.JanitorBackupPrefix+"deleted-by-janitor-1")
+	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("deleted-by-janitor")}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := costRun(t, append([]string{"cost", "--region", "me-south-1", "--json"}, basePrices...)...)
+	r := decodeCost(t, out)
+	if code != exitOK || len(r.Tables) != 0 || len(r.JanitorBackups) != 1 || r.JanitorBackups[0].Table != "deleted-by-janitor" {
+		t.Fatalf("exit %d: want no tables and the janitor's backup: %s\n%s", code, stderr, out)
+	}
+}
+
+func testCostMissingTable(t *testing.T) {
+	code, _, stderr := costRun(t, "cost", "--region", "us-west-2", "--table", "no-such-table")
+	if code != exitUsage || !strings.Contains(stderr, "no-such-table") || !strings.Contains(stderr, "not found") {
+		t.Fatalf("exit %d, stderr %q: want 2 naming the table", code, stderr)
+	}
+}
+
+// Bad input is refused before any AWS call: the endpoint here is a server that counts what
+// reaches it, and nothing may.
+func TestCostBadInputCallsNothing(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", localcloud.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", localcloud.SecretAccessKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	clearPriceEnv(t)
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want []string // the bad value, and what is allowed
+	}{
+		{"", []string{"cost", "--days", "0"}, []string{"--days 0", "1 to 15"}},
+		{"", []string{"cost", "--days", "500"}, []string{"--days 500", "1 to 15", "CloudWatch keeps"}},
+		{"", []string{"cost", "--days", "two"}, []string{`"two"`}},
+		{"", []string{"cost", "--price-rru-million", "-1"}, []string{"--price-rru-million", `"-1"`, "non-negative"}},
+		{"", []string{"cost", "--price-wru-million", "lots"}, []string{"--price-wru-million", `"lots"`, "non-negative"}},
+		{"", []string{"cost", "--price-pitr-gb-month", "NaN"}, []string{"--price-pitr-gb-month", `"NaN"`}},
+		{"WALLET_PRICE_RRU_MILLION=free", []string{"cost"}, []string{"WALLET_PRICE_RRU_MILLION", `"free"`}},
+		{"", []string{"cost", "--table", "x"}, []string{`"x"`, "3 to 255"}},
+		{"", []string{"cost", "--table", "wallet", "--all-regions"}, []string{"--all-regions"}},
+		{"", []string{"cost", "--region", "us-east-1", "--all-regions"}, []string{"--all-regions"}},
+		{"", []string{"cost", "extra"}, []string{"extra"}},
+	} {
+		if k, v, ok := strings.Cut(tc.env, "="); ok {
+			t.Setenv(k, v)
+		}
+		code, out, stderr := costRun(t, tc.args...)
+		if k, _, ok := strings.Cut(tc.env, "="); ok {
+			t.Setenv(k, "")
+		}
+		if code != exitUsage || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and no report (stderr %q)", tc.args, code, out, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr %q does not say %q", tc.args, stderr, w)
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("rejected commands made %d AWS calls", n)
+	}
+	// The counter does see calls: a valid command reaches the endpoint (and fails there).
+	if code, _, _ := costRun(t, "cost", "--table", "wallet"); code == exitOK || calls.Load() == 0 {
+		t.Fatalf("a valid command against the counting endpoint: exit %d, %d calls", code, calls.Load())
+	}
+}
+
+// DynamoDB Local has no CloudWatch (it answers 500), no tags, no backups, no PITR: a named
+// table is still priced at rest, and the report says what could not be known.
+func TestCostOnDynamoDBLocal(t *testing.T) {
+	localcloud.DynamoDBLocal(t).SetEnv(t)
+	clearPriceEnv(t)
+	fixture.NewCloud(t, "").CreateTable(t, "local-wallet", nil, false)
+
+	args := append([]string{"cost", "--table", "local-wallet", "--json"}, basePrices...)
+	code, out, stderr := costRun(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeCost(t, out)
+	checkTable(t, r, priced{table: "local-wallet", billing: "provisioned", provisioned: capJSON{1, 1}, current: 0.438,
+		notes: []string{"usage unavailable", "CloudWatch"}})
+	code, out, _ = costRun(t, append([]string{"cost", "--table", "local-wallet"}, basePrices...)...)
+	if code != exitOK || !strings.Contains(out, "usage unavailable") || !strings.Contains(out, "none: no data") {
+		t.Fatalf("text report (exit %d):\n%s", code, out)
+	}
+
+	// Every table tagged Project=wallet cannot be found where there are no tags: say so.
+	code, out, _ = costRun(t, "cost", "--json")
+	if code != exitFailed || !strings.Contains(out, "--table") {
+		t.Fatalf("all tables on an endpoint without tags: exit %d, want 1 and a problem naming --table:\n%s", code, out)
+	}
+}
+
+// BenchmarkCost50Tables runs `verify cost --json` over 50 tables tagged Project=wallet on moto:
+// every ListTables page, DescribeTable and tags per table, PITR, backups, CloudWatch for each
+// table, pricing. moto's GetMetricData walks every minute of the window for every query and scans
+// every datapoint in it, so its time grows with days × datapoints; the two runs show both ends:
+// the default 14 days without datapoints, and 1 day with 4 datapoints a table.
+func BenchmarkCost50Tables(b *testing.B) {
+	b.StopTimer()
+	localcloud.Moto(b).SetEnv(b)
+	for _, k := range cost.EnvNames() {
+		b.Setenv(k, "")
+	}
+	for _, tc := range []struct {
+		name, region string
+		days         int
+		datapoints   bool
+	}{{"14-days-no-data", "eu-west-3", 14, false}, {"1-day-with-data", "eu-south-1", 1, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.StopTimer()
+			c := fixture.NewCloud(b, tc.region)
+			cw := usage.NewCloudWatch(c.Config)
+			now := time.Now().UTC().Truncate(time.Minute)
+			for i := range 50 {
+				name := fmt.Sprintf("bench-cost-%02d", i)
+				c.CreateTable(b, name, ours, false)
+				if !tc.datapoints {
+					continue
+				}
+				var data []cwtypes.MetricDatum
+				for j, m := range []string{reads, reads, writes, writes} {
+					data = append(data, cwtypes.MetricDatum{MetricName: aws.String(m), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(30),
+						Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(name)}},
+						Timestamp:  aws.Time(now.Add(-time.Duration(10+j*60) * time.Minute))})
+				}
+				if _, err := cw.PutMetricData(b.Context(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/DynamoDB"), MetricData: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range b.N {
+				b.StartTimer()
+				code, out, stderr := costRun(b, "cost", "--region", tc.region, "--days", fmt.Sprint(tc.days), "--json")
+				b.StopTimer()
+				var r costJSON
+				if err := json.Unmarshal([]byte(out), &r); code != exitOK || err != nil || len(r.Tables) != 50 {
+					b.Fatalf("exit %d, %d tables: %s", code, len(r.Tables), stderr)
+				}
+			}
+		})
+	}
+}
+
+// The permissions `verify cost` needs, proved on moto with IAM enforced: a user with exactly the
+// actions the README lists gets a report; one without GetMetricData, or without
+// dynamodb:ListTables for every tagged table, is refused with exit 2 naming the action. (moto
+// authorises DynamoDB and CloudWatch calls against resource "*", so this proves the actions, and
+// the policy templates in infra/ prove the resources.)
+func TestCostLeastPrivilege(t *testing.T) {
+	// moto lets its first requests through unchecked (the set-up below, then spent by the loop
+	// after it), and from then on enforces IAM.
+	const unchecked = 40
+	t.Setenv("INITIAL_NO_AUTH_ACTION_COUNT", fmt.Sprint(unchecked))
+	moto := localcloud.Moto(t)
+	moto.SetEnv(t)
+	clearPriceEnv(t)
+
+	c := newCostCloud(t, "us-east-1")
+	c.table(t, "guarded", ours, 10, 10, "")
+	c.use(t, "guarded", "", reads, 84, 84)
+	// moto names CloudWatch's actions by its endpoint prefix, monitoring:; IAM's name is
+	// cloudwatch:GetMetricData, which the README and the report to the policy give.
+	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData"}
+	forAll := append([]string{"dynamodb:ListTables", "dynamodb:ListTagsOfResource"}, forTable...)
+	keys := map[string][2]string{}
+	for _, u := range []struct {
+		name    string
+		actions []string
+	}{{"table-reader", forTable}, {"no-metrics", forTable[:3]}, {"all-reader", forAll}} {
+		keys[u.name] = iamUser(t, c.Config, moto.Endpoint, u.name, u.actions)
+	}
+	enforced := false
+	for range unchecked {
+		if _, err := c.DynamoDB.ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
+			enforced = true // the test's own key is unknown to IAM: enforcement is on
+			break
+		}
+	}
+	if !enforced {
+		t.Fatalf("moto still lets unknown keys through after %d requests", unchecked)
+	}
+	as := func(user string, args ...string) (int, string, string) {
+		t.Setenv("AWS_ACCESS_KEY_ID", keys[user][0])
+		t.Setenv("AWS_SECRET_ACCESS_KEY", keys[user][1])
+		return costRun(t, append(args, basePrices...)...)
+	}
+
+	code, out, stderr := as("table-reader", "cost", "--table", "guarded", "--days", "1", "--json")
+	if code != exitOK || len(decodeCost(t, out).Tables) != 1 {
+		t.Fatalf("--table with %v: exit %d: %s\n%s", forTable, code, stderr, out)
+	}
+	code, _, stderr = as("no-metrics", "cost", "--table", "guarded", "--days", "1")
+	if code != exitUsage || !strings.Contains(stderr, "access denied") || !strings.Contains(stderr, ":GetMetricData") {
+		t.Fatalf("without GetMetricData: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	code, _, stderr = as("table-reader", "cost", "--days", "1")
+	if code != exitUsage || !strings.Contains(stderr, "dynamodb:ListTables") {
+		t.Fatalf("every tagged table without dynamodb:ListTables: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	code, out, stderr = as("all-reader", "cost", "--days", "1", "--json")
+	if code != exitOK || len(decodeCost(t, out).Tables) != 1 {
+		t.Fatalf("every tagged table with %v: exit %d: %s\n%s", forAll, code, stderr, out)
+	}
+}
+
+// iamUser creates a user allowed exactly actions (on "*") and returns its access key. IAM has no
+// SDK client in this module; its Query API is four signed form posts.
+func iamUser(t *testing.T, cfg aws.Config, endpoint, name string, actions []string) [2]string {
+	t.Helper()
+	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
+		map[string]any{"Effect": "Allow", "Action": actions, "Resource": "*"}}})
+	call := func(form url.Values) string {
+		form.Set("Version", "2010-05-08")
+		body := form.Encode()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		creds, err := cfg.Credentials.Retrieve(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("iam %s: %d %s", form.Get("Action"), resp.StatusCode, out)
+		}
+		return string(out)
+	}
+	call(url.Values{"Action": {"CreateUser"}, "UserName": {name}})
+	created := call(url.Values{"Action": {"CreatePolicy"}, "PolicyName": {name}, "PolicyDocument": {string(policy)}})
+	arn := regexp.MustCompile(`<Arn>([^<]+)</Arn>`).FindStringSubmatch(created)
+	if arn == nil {
+		t.Fatalf("no policy ARN in %s", created)
+	}
+	call(url.Values{"Action": {"AttachUserPolicy"}, "UserName": {name}, "PolicyArn": {arn[1]}})
+	key := call(url.Values{"Action": {"CreateAccessKey"}, "UserName": {name}})
+	id := regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`).FindStringSubmatch(key)
+	secret := regexp.MustCompile(`<SecretAccessKey>([^<]+)</SecretAccessKey>`).FindStringSubmatch(key)
+	if id == nil || secret == nil {
+		t.Fatalf("no access key in %s", key)
+	}
+	return [2]string{id[1], secret[1]}
+}
