@@ -350,7 +350,7 @@ func testCostLightTable(t *testing.T) {
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("light-10x10")}},
 		Timestamp:  aws.Time(time.Now().Add(-96 * time.Hour))}})
 	c.backup(t, "light-10x10", "by-hand")
-	c.backup(t, "light-10x10", cost.JanitorBackupPrefix+"light-10x10-1")
+	c.backup(t, "light-10x10", wallet.JanitorBackupPrefix+"light-10x10-1")
 
 	args := append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, basePrices...)
 	code, out, stderr := costRun(t, args...)
@@ -447,10 +447,10 @@ func testCostOnDemandAndStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.backup(t, "backed-up", "by-hand")
-	c.backup(t, "backed-up", cost.JanitorBackupPrefix+"backed-up-1")
+	c.backup(t, "backed-up", wallet.JanitorBackupPrefix+"backed-up-1")
 	// The janitor backed a table up and deleted it: its backup bills on its own.
 	c.table(t, "gone", ours, 1, 1, "")
-	c.backup(t, "gone", cost.JanitorBackupPrefix+"gone-1")
+	c.backup(t, "gone", wallet.JanitorBackupPrefix+"gone-1")
 	c.backup(t, "gone", "not-the-janitors")
 	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("gone")}); err != nil {
 		t.Fatal(err)
@@ -531,7 +531,7 @@ func testCostCloudWatchFails(t *testing.T, upstream string) {
 func testCostJanitorBackupsAlone(t *testing.T) {
 	c := newCostCloud(t, "me-south-1")
 	c.table(t, "deleted-by-janitor", ours, 1, 1, "")
-	c.backup(t, "deleted-by-janitor", cost.JanitorBackupPrefix+"deleted-by-janitor-1")
+	c.backup(t, "deleted-by-janitor", wallet.JanitorBackupPrefix+"deleted-by-janitor-1")
 	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("deleted-by-janitor")}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // saveFlags are how sweep and teardown keep a table's data before deleting it.
@@ -32,7 +33,7 @@ func (f *saveFlags) options(o *sweep.Options, r regions, byRegion bool) {
 		o.Export = exporter(r.archive, f.export, byRegion)
 	}
 	if f.backup {
-		o.Backup = sweep.NativeBackup(r.sweep, sweep.SweepBackupPrefix, o.WaitTimeout)
+		o.Backup = sweep.NativeBackup(r.sweep, wallet.SweepBackupPrefix, o.WaitTimeout)
 	}
 }
 

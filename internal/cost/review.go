@@ -47,10 +47,6 @@ func NewClients(cfg aws.Config) Clients {
 	}
 }
 
-// JanitorBackupPrefix starts the name of every backup the janitor takes before it deletes a
-// table. Such a backup outlives its table, and bills until someone deletes it.
-const JanitorBackupPrefix = "wallet-janitor-"
-
 // Options choose what Review reads. Days is required.
 type Options struct {
 	// Table is the one table to review; empty: every table tagged Project=wallet.
@@ -363,7 +359,7 @@ func (rr *RegionReview) backups(ctx context.Context, c Clients, o Options, readi
 				r.backupBytes += size
 				continue
 			}
-			if o.Table == "" && strings.HasPrefix(aws.ToString(b.BackupName), JanitorBackupPrefix) {
+			if o.Table == "" && strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
 				rr.Backups = append(rr.Backups, BackupCost{
 					Backup: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: c.Region,
 					Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,

@@ -16,12 +16,6 @@ type BackupAPI interface {
 	DescribeBackup(ctx context.Context, in *dynamodb.DescribeBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error)
 }
 
-// Backup name prefixes: the janitor's backups are recognised by theirs (the sweep lists them
-// with what they cost; nothing here ever deletes one).
-const (
-	SweepBackupPrefix   = "wallet-sweep-"
-	JanitorBackupPrefix = "wallet-janitor-"
-)
 
 // BackupName is prefix + table + "-" + the UTC time, cut to DynamoDB's 255-character limit for
 // backup names (which allow the same characters as table names).

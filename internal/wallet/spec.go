@@ -44,6 +44,14 @@ const (
 	TagJanitorDeleteAfter = "wallet:janitor-delete-after"
 )
 
+// Names of the native backups taken before a deletion: the janitor's are recognised by their
+// prefix (`verify sweep` and `verify cost` list them with what they cost). Nothing in this
+// project ever deletes a backup.
+const (
+	SweepBackupPrefix   = "wallet-sweep-"
+	JanitorBackupPrefix = "wallet-janitor-"
+)
+
 // Output keys of the wallet stack: the CDK app declares them, discovery reads them back.
 const (
 	OutputTableName         = "TableName"
