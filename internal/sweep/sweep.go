@@ -26,8 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/usage"
 )
 
 // DynamoDB is every DynamoDB call the sweep and teardown make: their whole blast radius.
@@ -87,11 +87,7 @@ func NewRegionClients(cfg aws.Config, dynamoFns ...func(*dynamodb.Options)) Regi
 		Region:         cfg.Region,
 		DynamoDB:       dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){busy}, dynamoFns...)...),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
-		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-			// CloudWatch serves awsQuery, JSON and CBOR; the SDK defaults to CBOR, which the
-			// local clouds (moto 5.2, LocalStack) do not speak. awsQuery works everywhere.
-			o.Protocol = awsquery.New(smithy.NewServiceSchema(nil, "2010-08-01"))
-		}),
+		CloudWatch:     usage.NewCloudWatch(cfg),
 	}
 }
 

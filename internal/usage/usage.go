@@ -27,10 +27,9 @@ type CloudWatch interface {
 	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
 }
 
-// NewCloudWatch builds the client Read takes. It speaks awsQuery, as sweep.NewRegionClients
-// does and for the same reason: the SDK's default CBOR is not served by the local clouds (moto,
-// LocalStack), awsQuery is served everywhere. (The sweep's constructor builds three clients; this
-// one is all usage needs.)
+// NewCloudWatch builds the project's one kind of CloudWatch client (usage, the sweep's idle check
+// and cost all read metrics through it). It speaks awsQuery: the SDK's default CBOR is not served
+// by the local clouds (moto, LocalStack), awsQuery is served everywhere.
 func NewCloudWatch(cfg aws.Config) *cloudwatch.Client {
 	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		o.Protocol = awsquery.New(smithy.NewServiceSchema(nil, "2010-08-01"))
