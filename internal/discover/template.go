@@ -154,120 +154,133 @@ func SelectTable(specs []TableSpec, logicalID, name string) (TableSpec, error) {
 		len(specs), strings.Join(ids, ", "), logicalID, name, ErrNoTable)
 }
 
+// parseTable reads one table resource in three stages: its keys, its settings (with the
+// defaults CloudFormation applies), its tags.
 func parseTable(id string, props map[string]any) (TableSpec, error) {
 	s := TableSpec{LogicalID: id, Fields: map[string]string{}, Exhaustive: true}
 	if n, ok := props["TableName"].(string); ok {
 		s.TableName = n
 	}
-	unresolved := func(field string) { s.Unresolved = append(s.Unresolved, field) }
-
-	// KeySchema: "user_id HASH" or "pk HASH, sk RANGE", hash key first as DynamoDB reports it.
-	if v, ok := props[FieldKeySchema]; ok {
-		elems, err := pairs(v, "AttributeName", "KeyType")
-		switch {
-		case errors.Is(err, errIntrinsic):
-			unresolved(FieldKeySchema)
-		case err != nil:
-			return s, fmt.Errorf("%s: %w", FieldKeySchema, err)
-		default:
-			ks := make([]dtypes.KeySchemaElement, len(elems))
-			for i, e := range elems {
-				ks[i] = dtypes.KeySchemaElement{AttributeName: aws.String(e[0]), KeyType: dtypes.KeyType(e[1])}
-			}
-			s.Fields[FieldKeySchema] = wallet.KeySchema(ks)
-		}
-	}
-	if v, ok := props[FieldAttributes]; ok {
-		defs, err := pairs(v, "AttributeName", "AttributeType")
-		switch {
-		case errors.Is(err, errIntrinsic):
-			unresolved(FieldAttributes)
-		case err != nil:
-			return s, fmt.Errorf("%s: %w", FieldAttributes, err)
-		default:
-			for _, d := range defs {
-				s.Fields[FieldAttributes+"."+d[0]] = d[1]
-			}
-		}
-	}
-
-	scalar := func(field string, v any, present bool, def string) error {
-		if !present {
-			if def != "" {
-				s.Fields[field] = def
-			}
-			return nil
-		}
-		str, err := scalarString(v)
-		switch {
-		case errors.Is(err, errIntrinsic):
-			unresolved(field)
-		case err != nil:
-			return fmt.Errorf("%s: %w", field, err)
-		default:
-			s.Fields[field] = str
-		}
-		return nil
-	}
-	// sub reads Property.Sub, where Property itself may be an intrinsic function.
-	sub := func(field string, def string) error {
-		prop, name, _ := strings.Cut(field, ".")
-		var m map[string]any // nil when the property is absent: the default applies
-		if v, ok := props[prop]; ok {
-			if isIntrinsic(v) {
-				if !slices.Contains(s.Unresolved, prop) {
-					unresolved(prop)
-				}
-				return nil
-			}
-			if m, ok = v.(map[string]any); !ok {
-				return fmt.Errorf("%s: want an object, got %T", prop, v)
-			}
-		}
-		v, present := m[name]
-		return scalar(field, v, present, def)
-	}
-
-	v, ok := props[FieldBillingMode]
-	// Absent means provisioned, in CloudFormation as in DynamoDB.
-	if err := scalar(FieldBillingMode, v, ok, string(wallet.BillingProvisioned.Mode())); err != nil {
-		return s, err
-	}
-	if _, ok := props["ProvisionedThroughput"]; ok {
-		for _, f := range []string{FieldReadCapacity, FieldWriteCapacity} {
-			if err := sub(f, ""); err != nil {
-				return s, err
-			}
-		}
-	}
-	v, ok = props[FieldDeletionProtection]
-	if err := scalar(FieldDeletionProtection, v, ok, "false"); err != nil {
-		return s, err
-	}
-	if err := sub(FieldSSE, "false"); err != nil {
-		return s, err
-	}
-	if err := sub(FieldTTLEnabled, "false"); err != nil {
-		return s, err
-	}
-	if err := sub(FieldTTLAttribute, ""); err != nil {
-		return s, err
-	}
-	if err := sub(FieldPITR, "false"); err != nil {
-		return s, err
-	}
-	// A disabled TTL has no attribute that matters; comparing it would report noise.
-	if s.Fields[FieldTTLEnabled] == "false" {
-		delete(s.Fields, FieldTTLAttribute)
-	}
-
-	if v, ok := props[FieldTags]; ok {
-		if err := parseTags(&s, v); err != nil {
+	p := tableParser{props: props, s: &s}
+	for _, stage := range []func() error{p.keys, p.settings, p.tags} {
+		if err := stage(); err != nil {
 			return s, err
 		}
 	}
 	sort.Strings(s.Unresolved)
 	return s, nil
+}
+
+// tableParser fills one TableSpec from a resource's properties.
+type tableParser struct {
+	props map[string]any
+	s     *TableSpec
+}
+
+func (p tableParser) unresolved(field string) {
+	if !slices.Contains(p.s.Unresolved, field) {
+		p.s.Unresolved = append(p.s.Unresolved, field)
+	}
+}
+
+// keys reads KeySchema ("user_id HASH" or "pk HASH, sk RANGE", hash key first as DynamoDB
+// reports it) and one field per attribute definition.
+func (p tableParser) keys() error {
+	if v, ok := p.props[FieldKeySchema]; ok {
+		elems, err := pairs(v, "AttributeName", "KeyType")
+		switch {
+		case errors.Is(err, errIntrinsic):
+			p.unresolved(FieldKeySchema)
+		case err != nil:
+			return fmt.Errorf("%s: %w", FieldKeySchema, err)
+		default:
+			ks := make([]dtypes.KeySchemaElement, len(elems))
+			for i, e := range elems {
+				ks[i] = dtypes.KeySchemaElement{AttributeName: aws.String(e[0]), KeyType: dtypes.KeyType(e[1])}
+			}
+			p.s.Fields[FieldKeySchema] = wallet.KeySchema(ks)
+		}
+	}
+	if v, ok := p.props[FieldAttributes]; ok {
+		defs, err := pairs(v, "AttributeName", "AttributeType")
+		switch {
+		case errors.Is(err, errIntrinsic):
+			p.unresolved(FieldAttributes)
+		case err != nil:
+			return fmt.Errorf("%s: %w", FieldAttributes, err)
+		default:
+			for _, d := range defs {
+				p.s.Fields[FieldAttributes+"."+d[0]] = d[1]
+			}
+		}
+	}
+	return nil
+}
+
+// settings reads the scalar properties, giving absent ones CloudFormation's default, so that a
+// change made outside the template is caught even where the template is silent.
+func (p tableParser) settings() error {
+	defaults := []struct{ field, def string }{
+		{FieldBillingMode, string(wallet.BillingProvisioned.Mode())}, // absent means provisioned
+		{FieldDeletionProtection, "false"},
+		{FieldSSE, "false"},
+		{FieldTTLEnabled, "false"},
+		{FieldTTLAttribute, ""},
+		{FieldPITR, "false"},
+	}
+	if _, ok := p.props["ProvisionedThroughput"]; ok {
+		defaults = append(defaults, struct{ field, def string }{FieldReadCapacity, ""}, struct{ field, def string }{FieldWriteCapacity, ""})
+	}
+	for _, d := range defaults {
+		if err := p.setting(d.field, d.def); err != nil {
+			return err
+		}
+	}
+	// A disabled TTL has no attribute that matters; comparing it would report noise.
+	if p.s.Fields[FieldTTLEnabled] == "false" {
+		delete(p.s.Fields, FieldTTLAttribute)
+	}
+	return nil
+}
+
+// setting reads Property or Property.Sub, where Property itself may be an intrinsic function.
+func (p tableParser) setting(field, def string) error {
+	prop, sub, nested := strings.Cut(field, ".")
+	v, present := p.props[prop]
+	if nested && present {
+		if isIntrinsic(v) {
+			p.unresolved(prop)
+			return nil
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: want an object, got %T", prop, v)
+		}
+		v, present = m[sub]
+	}
+	if !present {
+		if def != "" {
+			p.s.Fields[field] = def
+		}
+		return nil
+	}
+	str, err := scalarString(v)
+	switch {
+	case errors.Is(err, errIntrinsic):
+		p.unresolved(field)
+	case err != nil:
+		return fmt.Errorf("%s: %w", field, err)
+	default:
+		p.s.Fields[field] = str
+	}
+	return nil
+}
+
+func (p tableParser) tags() error {
+	if v, ok := p.props[FieldTags]; ok {
+		return parseTags(p.s, v)
+	}
+	return nil
 }
 
 func parseTags(s *TableSpec, v any) error {
