@@ -161,6 +161,22 @@ func (d Document) With(s Statement) Document {
 	return c
 }
 
+// WithAlias is a copy of d in which every action under the prefix from (e.g. "cloudwatch:") is
+// also allowed under the prefix to ("monitoring:"), in the same statement: for a backend that
+// names a service's actions by another prefix than IAM does. Remove the original action and
+// its alias goes too.
+func (d Document) WithAlias(from, to string) Document {
+	c := d.clone()
+	for i, s := range c.Statement {
+		for _, a := range s.Action {
+			if rest, ok := strings.CutPrefix(a, from); ok && !slices.Contains(s.Action, to+rest) {
+				c.Statement[i].Action = append(c.Statement[i].Action, to+rest)
+			}
+		}
+	}
+	return c
+}
+
 func (d Document) clone() Document {
 	c := Document{Version: d.Version, Statement: make([]Statement, len(d.Statement))}
 	for i, s := range d.Statement {

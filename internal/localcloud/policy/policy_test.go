@@ -56,6 +56,13 @@ func TestCopiesChangeOnlyWhatTheySay(t *testing.T) {
 	if less.JSON() != want {
 		t.Fatalf("widened without ListTables:\n got %s\nwant %s", less.JSON(), want)
 	}
+	cw := Document{Version: "2012-10-17", Statement: []Statement{{Effect: "Allow", Action: Strings{"cloudwatch:GetMetricData", "dynamodb:Scan"}, Resource: Strings{"*"}}}}
+	if got := cw.WithAlias("cloudwatch:", "monitoring:").Statement[0].Action; !slices.Equal(got, Strings{"cloudwatch:GetMetricData", "dynamodb:Scan", "monitoring:GetMetricData"}) {
+		t.Fatalf("alias: %v", got)
+	}
+	if got := cw.Statement[0].Action; len(got) != 2 {
+		t.Fatalf("WithAlias changed the original: %v", got)
+	}
 	if _, err := d.Without("dynamodb:DeleteTable"); err == nil || !strings.Contains(err.Error(), "dynamodb:DeleteTable") {
 		t.Fatalf("removing an action the policy lacks must fail, naming it: %v", err)
 	}
