@@ -87,15 +87,25 @@ func timed(t *testing.T, what string, f func() error) {
 // runVerify runs the verify binary and returns its exit code and output.
 func (e *env) runVerify(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	return e.runVerifyWith(t, 3*time.Minute, nil, args...)
+}
+
+// runVerifyWith runs the verify binary with env added to the local cloud's (later entries
+// win: a user's credentials), and fails the test if it has not exited within hangGuard.
+func (e *env) runVerifyWith(t *testing.T, hangGuard time.Duration, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.verify, args...)
-	cmd.Env = append(os.Environ(), e.cloud.Env()...)
+	cmd.Env = append(append(os.Environ(), e.cloud.Env()...), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("hang guard: verify %v had not exited after %s\nstdout: %s\nstderr: %s", args, hangGuard, &stdout, &stderr)
+		return -1, "", ""
 	case err == nil:
 		return 0, stdout.String(), stderr.String()
 	case errors.As(err, &ee):

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -146,6 +147,15 @@ func resourceOf(input any) string {
 		if fv.IsValid() && fv.Type() == reflect.TypeOf((*string)(nil)) && !fv.IsNil() {
 			return f.kind + fv.Elem().String()
 		}
+	}
+	// BatchWriteItem and BatchGetItem name their tables as the keys of RequestItems.
+	if fv := v.FieldByName("RequestItems"); fv.IsValid() && fv.Kind() == reflect.Map && fv.Type().Key().Kind() == reflect.String && fv.Len() > 0 {
+		var tables []string
+		for _, k := range fv.MapKeys() {
+			tables = append(tables, k.String())
+		}
+		slices.Sort(tables)
+		return "table " + strings.Join(tables, ", ")
 	}
 	return ""
 }

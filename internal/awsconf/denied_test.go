@@ -44,6 +44,16 @@ func TestDenialsAreRecognisedAndNamed(t *testing.T) {
 			[]string{"DynamoDB DeleteTable on table w needs IAM action dynamodb:DeleteTable"},
 		},
 		{
+			"moto XML with 403 for a batch: the tables from the request's RequestItems", "text/xml",
+			`<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/limited is not authorized to perform: dynamodb:BatchWriteItem</Message></Error></Errors></ErrorResponse>`,
+			func(db *dynamodb.Client) error {
+				put := []types.WriteRequest{{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "a"}}}}}
+				_, err := db.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"w": put, "v": put}})
+				return err
+			},
+			[]string{"DynamoDB BatchWriteItem on table v, w needs IAM action dynamodb:BatchWriteItem"},
+		},
+		{
 			"403 with nothing readable: TransactWriteItems names its items' actions", "text/html", `<html>Forbidden</html>`,
 			func(db *dynamodb.Client) error {
 				_, err := db.TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
