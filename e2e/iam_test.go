@@ -73,6 +73,7 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 		{verifyPolicy, "verifier", "dynamodb:UpdateItem"},
 		{teardownPolicy, "janitor", "dynamodb:DeleteTable"},
 		{teardownPolicy, "janitor", "cloudformation:DeleteStack"},
+		{teardownPolicy, "janitor", "cloudformation:GetTemplate"},
 		{teardownPolicy, "janitor", "dynamodb:Scan"},
 		{teardownPolicy, "janitor", "dynamodb:CreateTable"},
 	} {
@@ -204,6 +205,9 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 			"DynamoDB DeleteTable", "table " + orphan, "dynamodb:DeleteTable", teardownHint},
 		{"teardown --yes", without("janitor", "cloudformation:DeleteStack"), []string{"teardown", "--stack", stack, "--yes"},
 			"CloudFormation DeleteStack", "stack " + stack, "cloudformation:DeleteStack", teardownHint},
+		// Without the template, which tables the stack retains is unknown: a refusal, not a guess.
+		{"teardown without the template", without("janitor", "cloudformation:GetTemplate"), []string{"teardown", "--stack", stack, "--yes"},
+			"CloudFormation GetTemplate", "stack " + stack, "cloudformation:GetTemplate", teardownHint},
 		{"export", without("janitor", "dynamodb:Scan"), []string{"export", "--table", orphan, "--to", exportDir},
 			"DynamoDB Scan", "table " + orphan, "dynamodb:Scan", teardownHint},
 		{"restore", without("janitor", "dynamodb:CreateTable"), []string{"restore", "--from", finished, "--table", "wallet-restored"},

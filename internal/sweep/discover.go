@@ -253,25 +253,31 @@ func readStack(ctx context.Context, cfn CloudFormation, name string) (LiveStack,
 	case err != nil:
 		return LiveStack{}, false, err
 	}
-	return LiveStack{Name: s.Name, Status: s.Status, Tables: s.Tables, DeletionPolicies: deletionPolicies(ctx, cfn, name)}, true, nil
+	policies, err := deletionPolicies(ctx, cfn, name)
+	if err != nil {
+		return LiveStack{}, false, err
+	}
+	return LiveStack{Name: s.Name, Status: s.Status, Tables: s.Tables, DeletionPolicies: policies}, true, nil
 }
 
 // deletionPolicies maps logical ids to DeletionPolicy from the stack's template, or returns nil
-// when the template cannot be read (YAML, or no GetTemplate permission).
-func deletionPolicies(ctx context.Context, cfn CloudFormation, stack string) map[string]string {
+// when the template is not JSON CDK wrote (a YAML template): then every table counts as one
+// the stack deletes, the careful reading. A template that cannot be fetched at all (refused, no
+// answer) is an error: guessing there would hide a missing permission.
+func deletionPolicies(ctx context.Context, cfn CloudFormation, stack string) (map[string]string, error) {
 	body, err := discover.Template(ctx, cfn, stack)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	specs, err := discover.ParseTables(body)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	m := map[string]string{}
 	for _, s := range specs {
 		m[s.LogicalID] = s.DeletionPolicy
 	}
-	return m
+	return m, nil
 }
 
 // readIdleness asks CloudWatch about the tables that could be idle candidates.
