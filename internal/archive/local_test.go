@@ -364,32 +364,44 @@ func loadConfig(t *testing.T) aws.Config {
 	return cfg
 }
 
+// testConcurrentExports runs exports of two different tables into one directory at once, as two
+// sweeps of two regions sharing one --export directory do: exactly one may land there, whole.
 func testConcurrentExports(t *testing.T, db *dynamodb.Client) {
-	createTable(t, db, "together")
-	put(t, db, "together", wallets(200)...)
-	root := t.TempDir()
-	const runs = 4
-	var wg sync.WaitGroup
-	errs := make([]error, runs)
-	for i := range runs {
-		wg.Go(func() { _, errs[i] = Export(t.Context(), db, "together", Dir(root, "together")) })
+	tables := map[string][]map[string]types.AttributeValue{"together-a": wallets(300), "together-b": wallets(500)}
+	for table, items := range tables {
+		createTable(t, db, table)
+		put(t, db, table, items...)
 	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
+	for round := range 3 {
+		root := t.TempDir()
+		dir := Dir(root, "together")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var won []string
+		for _, table := range []string{"together-a", "together-b", "together-a", "together-b"} {
+			wg.Go(func() {
+				if _, err := Export(t.Context(), db, table, dir); err == nil {
+					mu.Lock()
+					won = append(won, table)
+					mu.Unlock()
+				}
+			})
 		}
-	}
-	if ok != 1 {
-		t.Fatalf("%d of %d concurrent exports into one directory succeeded, want exactly 1: %v", ok, runs, errs)
-	}
-	if entries, _ := os.ReadDir(root); len(entries) != 1 {
-		t.Fatalf("want only the winner's directory left, got %v", entries)
-	}
-	r, err := Restore(t.Context(), db, Dir(root, "together"), "together-restored", RestoreOptions{})
-	if err != nil || r.Items != 200 {
-		t.Fatalf("the export that won must restore whole: %+v, %v", r, err)
+		wg.Wait()
+		if len(won) != 1 {
+			t.Fatalf("round %d: %v landed in one directory, want exactly one export", round, won)
+		}
+		if entries, _ := os.ReadDir(root); len(entries) != 1 {
+			t.Fatalf("round %d: want only the winner's directory left, got %v", round, entries)
+		}
+		copyName := fmt.Sprintf("together-restored-%d", round)
+		r, err := Restore(t.Context(), db, dir, copyName, RestoreOptions{})
+		if err != nil || r.Items != int64(len(tables[won[0]])) {
+			t.Fatalf("round %d: the export of %s must restore whole: %+v, %v", round, won[0], r, err)
+		}
+		if got := scanAll(t, db, copyName); !reflect.DeepEqual(normalise(got), normalise(scanAll(t, db, won[0]))) {
+			t.Fatalf("round %d: the restored items are not %s's", round, won[0])
+		}
 	}
 }
 
