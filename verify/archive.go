@@ -24,7 +24,8 @@ func newExportCmd(io streams) *cobra.Command {
 		Short: "Save every item of a table into DIR/NAME (DynamoDB JSON lines plus metadata)",
 		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
 			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
-			"writes DIR/NAME/metadata.json last, with what `verify restore` needs to recreate the table.",
+			"writes DIR/NAME/metadata.json, with what `verify restore` needs to recreate the table, only\n" +
+			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if table == "" || to == "" {

@@ -43,3 +43,14 @@ func BenchmarkReadWorstItem(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkUnmarshalWorstItem(b *testing.B) {
+	js, _ := MarshalItem(worstItem())
+	b.SetBytes(int64(len(js)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := UnmarshalItem(js); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
