@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -362,4 +363,16 @@ type alwaysUnprocessed struct{ DynamoDB }
 
 func (alwaysUnprocessed) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	return &dynamodb.BatchWriteItemOutput{UnprocessedItems: in.RequestItems}, nil
+}
+
+func TestMetadataIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	huge := append([]byte(`{"format":"`+Format+`","padding":"`), bytes.Repeat([]byte("x"), 2<<20)...)
+	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(huge, `"}`...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var refused *Refused
+	if _, err := ReadMetadata(dir); !errors.As(err, &refused) || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("want a metadata.json of 2 MiB refused, got %v", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,16 +127,28 @@ func writeMetadata(dir string, md *Metadata) error {
 	return f.Close()
 }
 
+// maxMetadataBytes bounds metadata.json: a table's description is a few KB even with the 25
+// indexes DynamoDB allows.
+const maxMetadataBytes = 1 << 20
+
 // ReadMetadata reads and checks dir's metadata.json; its absence means the export is missing
 // or unfinished. Every problem is a *Refused.
 func ReadMetadata(dir string) (*Metadata, error) {
 	path := filepath.Join(dir, MetadataFile)
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, refuse("%s has no %s: not an export, or one that did not finish", dir, MetadataFile)
 		}
 		return nil, refuse("%w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMetadataBytes+1))
+	switch {
+	case err != nil:
+		return nil, refuse("%w", err)
+	case len(b) > maxMetadataBytes:
+		return nil, refuse("%s is larger than %d MiB: not a metadata file this tool wrote", path, maxMetadataBytes>>20)
 	}
 	var md Metadata
 	if err := json.Unmarshal(b, &md); err != nil {
