@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // DefaultArchiveTimeout bounds an export or a restore: a large table takes a while, a silent
@@ -34,7 +36,8 @@ func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *
 		Short: "Save every item of a table into DIR/NAME (DynamoDB JSON lines plus metadata)",
 		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
 			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
-			"writes DIR/NAME/metadata.json last, with what `verify restore` needs to recreate the table.",
+			"writes DIR/NAME/metadata.json, with what `verify restore` needs to recreate the table, only\n" +
+			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty.",
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{policyAnnotation: teardownPolicy},
 		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table", "to") },
@@ -51,6 +54,9 @@ func runExport(ctx context.Context, o *exportOptions) error {
 	if o.table == "" || o.to == "" {
 		return usageErr("--table and --to are both required, e.g. verify export --table wallet --to ./backup")
 	}
+	if !wallet.ValidTableName(o.table) {
+		return usageErr("--table %q: %s", o.table, archive.TableNameRule)
+	}
 	if err := checkExportDir("--to", o.to); err != nil {
 		return err
 	}
@@ -63,7 +69,7 @@ func runExport(ctx context.Context, o *exportOptions) error {
 	dir := archive.Dir(o.to, o.table)
 	md, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
 	if err != nil {
-		return err
+		return archiveErr(err)
 	}
 	fmt.Fprintf(o.s.out, "Exported %d items of %s to %s (%s, %s).\n", md.ItemCount, o.table, dir, archive.ItemsFile, archive.MetadataFile)
 	return nil
@@ -74,6 +80,7 @@ type restoreOptions struct {
 	s                    streams
 	cloud                awsFlags
 	from, table, billing string
+	overwrite            bool
 }
 
 func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error) *cobra.Command {
@@ -86,7 +93,9 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 		Short: "Write an export's items back into a table, creating the table if it is missing",
 		Long: "restore reads DIR/NAME (or DIR itself, if it is one table's export, to restore under a new\n" +
 			"name), creates NAME if it is missing — key schema, attributes and indexes from the export,\n" +
-			"on-demand unless --billing original — and writes every item back.",
+			"on-demand unless --billing original — and writes every item back. It checks every item\n" +
+			"before it creates or writes anything, and refuses a table that already holds items\n" +
+			"unless --overwrite.",
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{policyAnnotation: teardownPolicy},
 		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "from", "table") },
@@ -96,6 +105,7 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 	o.cloud.register(fs, DefaultArchiveTimeout)
 	fs.StringVar(&o.from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
 	fs.StringVar(&o.table, "table", "", "the table to restore into (required)")
+	fs.BoolVar(&o.overwrite, "overwrite", false, "write into a table that already holds items, replacing those with the export's keys")
 	fs.StringVar(&o.billing, "billing", string(archive.RestoreOnDemand), "billing of a table restore creates: on-demand or original")
 	return cmd
 }
@@ -103,6 +113,9 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 func runRestore(ctx context.Context, o *restoreOptions) error {
 	if o.from == "" || o.table == "" {
 		return usageErr("--from and --table are both required, e.g. verify restore --from ./backup --table wallet")
+	}
+	if !wallet.ValidTableName(o.table) {
+		return usageErr("--table %q: %s", o.table, archive.TableNameRule)
 	}
 	if b := archive.RestoreBilling(o.billing); b != archive.RestoreOnDemand && b != archive.RestoreOriginal {
 		return usageErr("--billing %q: want %s or %s", o.billing, archive.RestoreOnDemand, archive.RestoreOriginal)
@@ -117,19 +130,27 @@ func runRestore(ctx context.Context, o *restoreOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := archive.Restore(ctx, dynamodb.NewFromConfig(cfg), dir, o.table, archive.RestoreOptions{Billing: archive.RestoreBilling(o.billing)})
-	if err != nil {
-		return err
+	r, err := archive.Restore(ctx, dynamodb.NewFromConfig(cfg), dir, o.table,
+		archive.RestoreOptions{Billing: archive.RestoreBilling(o.billing), Overwrite: o.overwrite})
+	var full *archive.NotEmpty
+	switch {
+	case errors.As(err, &full):
+		return usageErr("%v. Restore into a new --table, or pass --overwrite to replace them", err)
+	case r != nil && r.Partial:
+		return archiveErr(fmt.Errorf("%w. Run the same restore with --overwrite to complete it", err))
+	case err != nil:
+		return archiveErr(err)
 	}
-	how := "into the existing table"
-	if r.Created {
-		how = "into a new table"
+	how := "into a new table"
+	if !r.Created {
+		how = fmt.Sprintf("into the existing table (%d items replaced)", r.Replaced)
 	}
 	fmt.Fprintf(o.s.out, "Restored %d items from %s %s %s.\n", r.Items, dir, how, o.table)
 	return nil
 }
 
 // exportDirFor finds the export to restore: from/table when it holds one, else from itself.
+// table must already be a valid name: "../x" would lead out of from.
 func exportDirFor(from, table string) (string, error) {
 	for _, d := range []string{archive.Dir(from, table), from} {
 		if _, err := os.Stat(filepath.Join(d, archive.MetadataFile)); err == nil {
@@ -138,4 +159,15 @@ func exportDirFor(from, table string) (string, error) {
 	}
 	return "", usageErr("--from %q: no finished export there (want %s or %s)", from,
 		filepath.Join(archive.Dir(from, table), archive.MetadataFile), filepath.Join(from, archive.MetadataFile))
+}
+
+// archiveErr marks an export or restore refused for its input (a refused export or target) as
+// the caller's to fix (exit 2); the edge's one rule classifies the rest (a missing table, an IAM
+// denial or a silent endpoint is 2 as well, anything else 1).
+func archiveErr(err error) error {
+	var refused *archive.Refused
+	if errors.As(err, &refused) {
+		return &exitError{exitUsage, err}
+	}
+	return err
 }

@@ -82,8 +82,8 @@ func testSweepUsageErrors(t *testing.T) {
 		{"", []string{"teardown", "--yes"}, []string{"--stack is required"}},
 		{"", []string{"teardown", "--stack", "Wallet-none", "--region", "sa-east-1", "--yes"}, []string{"not found"}},
 		{"", []string{"export", "--table", "usage-orphan"}, []string{"--to"}},
-		{"", []string{"restore", "--from", t.TempDir(), "--table", "x"}, []string{"no finished export"}},
-		{"", []string{"restore", "--from", ".", "--table", "x", "--billing", "cheap"}, []string{`"cheap"`, "on-demand"}},
+		{"", []string{"restore", "--from", t.TempDir(), "--table", "wallet-x"}, []string{"no finished export"}},
+		{"", []string{"restore", "--from", ".", "--table", "wallet-x", "--billing", "cheap"}, []string{`"cheap"`, "on-demand"}},
 	} {
 		if k, v, ok := strings.Cut(tc.env, "="); ok {
 			t.Setenv(k, v)

@@ -1,7 +1,9 @@
 package archive
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,12 +20,31 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
 
-// One DynamoDB Local for the package: the round trip is about DynamoDB's own type system, and
-// DynamoDB Local is Amazon's implementation of it.
-func localDB(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	localcloud.DynamoDBLocal(t).SetEnv(t)
-	return fixture.NewCloud(t, "").DynamoDB
+// TestOnDynamoDBLocal runs the integration tests on one DynamoDB Local: export and restore are
+// about DynamoDB's own type system and limits, and DynamoDB Local is Amazon's implementation of
+// them. Each subtest uses tables of its own.
+func TestOnDynamoDBLocal(t *testing.T) {
+	srv := localcloud.DynamoDBLocal(t)
+	srv.SetEnv(t)
+	db := fixture.NewCloud(t, "").DynamoDB
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *dynamodb.Client)
+	}{
+		{"export, delete, restore gives equal items", testExportDeleteRestoreGivesEqualItems},
+		{"numbers are checked as DynamoDB checks them", testNumbersAgreeWithDynamoDB},
+		{"the worst-inflating items export and restore exactly", testWorstInflationItemsRoundTrip},
+		{"export reads its output back before writing metadata", testExportReadsBack},
+		{"a failed export removes what it created, nothing else", testFailedExportCleansUp},
+		{"concurrent exports into one directory do not collide", testConcurrentExports},
+		{"exporting a missing table keeps ResourceNotFound", testExportMissingTable},
+		{"restore refuses a non-empty table unless overwrite", testRestoreNonEmptyTarget},
+		{"restore checks everything before it writes", testRestoreChecksFirst},
+		{"a stopped restore says how far it got", testRestoreStopped},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, db) })
+	}
+	t.Run("a frozen endpoint stops at the deadline, saying how far it got", func(t *testing.T) { testRestoreFrozen(t, srv.Endpoint) })
 }
 
 // everyType is an item with each DynamoDB type, nested, including numbers float64 would ruin.
@@ -145,8 +166,7 @@ func normalise(v any) any {
 	}
 }
 
-func TestExportDeleteRestoreGivesEqualItems(t *testing.T) {
-	db := localDB(t)
+func testExportDeleteRestoreGivesEqualItems(t *testing.T, db *dynamodb.Client) {
 	ctx := t.Context()
 	const table = "archive-roundtrip"
 	createTable(t, db, table)
@@ -261,10 +281,44 @@ func TestCodecKeepsEveryTypeExactly(t *testing.T) {
 	if !reflect.DeepEqual(got, item) {
 		t.Fatalf("codec round trip differs:\n%s", b)
 	}
-	for _, bad := range []string{`{"a":{"S":"x","N":"1"}}`, `{"a":{"X":"1"}}`, `{"a":"plain"}`, `{"a":{"N":1}}`} {
+	for _, bad := range []string{
+		`{"a":{"S":"x","N":"1"}}`, `{"a":{"X":"1"}}`, `{"a":"plain"}`, `{"a":{"N":1}}`, `{"a":{}}`,
+		`{"a":{"S":null}}`, `{"a":null}`, `{"a":{"L":[null]}}`, `{"a":{"M":{"b":null}}}`, `{"a":{"L":[{}]}}`,
+		`{"a":{"N":"1E+126"}}`, `{"a":{"N":""}}`, `{"a":{"NS":["1","1.0"]}}`, `{"a":{"SS":[]}}`, `{"a":{"SS":["x","x"]}}`,
+		`{"a":{"BS":["AA==","AA=="]}}`, `{"a":{"B":"not base64!"}}`, `{"a":{"S":"x"}} {}`, `null`,
+	} {
 		if _, err := UnmarshalItem([]byte(bad)); err == nil {
-			t.Fatalf("%s must be rejected", bad)
+			t.Errorf("%s must be rejected", bad)
 		}
+	}
+}
+
+func TestLinesAreBounded(t *testing.T) {
+	s := schemaOf([]Key{{"pk", "HASH"}}, []Attribute{{"pk", "S"}})
+	write := func(content ...[]byte) string {
+		path := filepath.Join(t.TempDir(), ItemsFile)
+		if err := os.WriteFile(path, bytes.Join(content, nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := []byte(`{"Item":{"pk":{"S":"a"}}}` + "\n")
+	huge := bytes.Repeat([]byte("x"), MaxLineBytes+1) // garbage with no newline in sight
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"a line longer than any item", write(good, huge, []byte("\n")), "line 2 is longer than 64 MiB"},
+		{"a last line cut short", write(good, good[:10]), "line 2 does not end with a newline"},
+		{"an empty line", write(good, []byte("\n")), "line 2"},
+	} {
+		if _, _, err := readItems(t.Context(), tc.path, s, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	// The longest line allowed is read.
+	long := append(append([]byte(`{"Item":{"pk":{"S":"`), bytes.Repeat([]byte("y"), MaxLineBytes-len(`{"Item":{"pk":{"S":""}}}`+"\n"))...), `"}}}`+"\n"...)
+	if n, _, err := readItems(t.Context(), write(long), s, nil); err != nil || n != 1 || len(long) != MaxLineBytes {
+		t.Fatalf("a line of exactly %d bytes: %d items, %v", len(long), n, err)
 	}
 }
 
@@ -292,14 +346,14 @@ func (f *unprocessedDB) BatchWriteItem(_ context.Context, in *dynamodb.BatchWrit
 func TestBatchRetriesUnprocessedItems(t *testing.T) {
 	f := &unprocessedDB{}
 	reqs := make([]types.WriteRequest, 25)
-	if err := writeBatch(t.Context(), f, "t", reqs, 3); err != nil {
+	if err := writeBatch(t.Context(), f, "t", reqs, 3, func(int) {}); err != nil {
 		t.Fatal(err)
 	}
 	if f.written != 25 || f.calls != 3 {
 		t.Fatalf("wrote %d in %d calls, want 25 in 3", f.written, f.calls)
 	}
 
-	err := writeBatch(t.Context(), &alwaysUnprocessed{}, "t", reqs[:1], 3)
+	err := writeBatch(t.Context(), &alwaysUnprocessed{}, "t", reqs[:1], 3, func(int) {})
 	if err == nil || !strings.Contains(err.Error(), "unprocessed") {
 		t.Fatalf("want a give-up error after 3 rounds without progress, got %v", err)
 	}
@@ -309,4 +363,16 @@ type alwaysUnprocessed struct{ DynamoDB }
 
 func (alwaysUnprocessed) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	return &dynamodb.BatchWriteItemOutput{UnprocessedItems: in.RequestItems}, nil
+}
+
+func TestMetadataIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	huge := append([]byte(`{"format":"`+Format+`","padding":"`), bytes.Repeat([]byte("x"), 2<<20)...)
+	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(huge, `"}`...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var refused *Refused
+	if _, err := ReadMetadata(dir); !errors.As(err, &refused) || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("want a metadata.json of 2 MiB refused, got %v", err)
+	}
 }

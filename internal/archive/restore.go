@@ -1,0 +1,323 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// RestoreBilling is how a table that restore creates is billed.
+type RestoreBilling string
+
+const (
+	RestoreOnDemand RestoreBilling = "on-demand" // no capacity to throttle the restore, nothing billed at rest
+	RestoreOriginal RestoreBilling = "original"  // the exported table's own billing mode and capacity
+)
+
+// RestoreOptions tune a restore. The zero value restores into a missing or empty table,
+// creating it on demand.
+type RestoreOptions struct {
+	Billing RestoreBilling
+	// Overwrite lets a restore write into a table that already holds items: those with an
+	// export's key are replaced by the exported ones, the others are kept.
+	Overwrite bool
+	// Workers is how many BatchWriteItem calls run at once (default 4).
+	Workers int
+	// MaxNoProgress bounds the retries of a batch whose unprocessed items do not shrink (default 10).
+	MaxNoProgress int
+}
+
+// Restored says what a restore did, also when it stopped part way.
+type Restored struct {
+	Table   string `json:"table"`
+	Created bool   `json:"created"`
+	Items   int64  `json:"items"` // written, as DynamoDB acknowledged them
+	Total   int64  `json:"total"` // in the export
+	Held    int64  `json:"held"`  // items the table held before (0 for a table restore created)
+	// Replaced is how many of those had a key in the export, and were overwritten.
+	Replaced int64 `json:"replaced"`
+	// Partial is true when the restore stopped before writing every item: the table holds
+	// Items of Total.
+	Partial bool `json:"partial"`
+}
+
+// NotEmpty refuses a restore into a table that already holds items, without Overwrite.
+type NotEmpty struct {
+	Table                    string
+	Held, Replaced, Exported int64
+}
+
+func (e *NotEmpty) Error() string {
+	return fmt.Sprintf("restore %s: the table already holds %d items, %d of them with a key in the export (of %d items) that the restore would overwrite; nothing was written",
+		e.Table, e.Held, e.Replaced, e.Exported)
+}
+
+// Restore writes every item of the export in dir into table, creating the table if it is
+// missing. Everything that can be checked is checked before the table is created or an item
+// written: the table name, metadata.json, every line of items.jsonl against its count and
+// checksum, the target's key schema and types, and that the target is empty unless
+// o.Overwrite. Errors found then are *Refused (a non-empty target: *NotEmpty inside one).
+func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptions) (*Restored, error) {
+	if err := checkTableName(table); err != nil {
+		return nil, err
+	}
+	md, err := ReadMetadata(dir)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	var nf *types.ResourceNotFoundException
+	exists := !errors.As(err, &nf)
+	if err != nil && exists {
+		return nil, fmt.Errorf("restore %s: describe: %w", table, err)
+	}
+	s := schemaOf(md.KeySchema, md.AttributeDefinitions)
+	if exists {
+		if err := fits(desc.Table, md); err != nil {
+			return nil, err
+		}
+		// The live table's index keys, not the exported ones, are what DynamoDB will enforce.
+		s = schemaOf(md.KeySchema, attributes(desc.Table.AttributeDefinitions))
+	}
+
+	path := filepath.Join(dir, ItemsFile)
+	var exported map[string]struct{}
+	if exists {
+		exported = make(map[string]struct{}, md.ItemCount)
+	}
+	n, sum, err := readItems(ctx, path, s, func(item map[string]types.AttributeValue, _ int) error {
+		if exported != nil {
+			exported[keyOf(item, md.KeySchema)] = struct{}{}
+		}
+		return nil
+	})
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("restore %s: nothing written: %w", table, ctx.Err())
+	case err != nil:
+		return nil, refuse("restore %s: nothing written: %w", table, err)
+	case n != md.ItemCount || sum != md.ItemsSHA256:
+		return nil, refuse("restore %s: nothing written: %s has %d items with sha256 %s, %s says %d items with sha256 %s: the export is damaged",
+			table, path, n, sum, MetadataFile, md.ItemCount, md.ItemsSHA256)
+	}
+
+	r := &Restored{Table: table, Total: md.ItemCount}
+	if exists {
+		if r.Held, r.Replaced, err = heldKeys(ctx, db, table, md.KeySchema, exported); err != nil {
+			return nil, fmt.Errorf("restore %s: nothing written: %w", table, err)
+		}
+		if r.Held > 0 && !o.Overwrite {
+			return nil, &Refused{&NotEmpty{Table: table, Held: r.Held, Replaced: r.Replaced, Exported: md.ItemCount}}
+		}
+	} else {
+		if err := create(ctx, db, md, table, o.Billing); err != nil {
+			return nil, err
+		}
+		r.Created = true
+	}
+	written, err := writeItems(ctx, db, path, table, s, md, o)
+	r.Items = written
+	if err != nil {
+		r.Partial = true
+		return r, fmt.Errorf("restore %s: stopped after writing %d of %d items, so the table is partial: %w", table, written, md.ItemCount, err)
+	}
+	return r, nil
+}
+
+// fits refuses an existing table whose key does not match the export's, by name, role or type.
+func fits(d *types.TableDescription, md *Metadata) error {
+	live, exp := schemaOf(keys(d.KeySchema), attributes(d.AttributeDefinitions)), schemaOf(md.KeySchema, md.AttributeDefinitions)
+	if !slices.Equal(live.keys, exp.keys) || slices.ContainsFunc(exp.keys, func(k Key) bool { return live.types[k.AttributeName] != exp.types[k.AttributeName] }) {
+		return refuse("restore %s: nothing written: the table exists with key schema %s, the export has %s", aws.ToString(d.TableName), live, exp)
+	}
+	return nil
+}
+
+// String writes a key schema with its types: "pk S HASH, sk N RANGE".
+func (s schema) String() string {
+	parts := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		parts[i] = fmt.Sprintf("%s %s %s", k.AttributeName, s.types[k.AttributeName], k.KeyType)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// heldKeys reads the keys of the items table holds (a Scan projecting the key attributes only)
+// and counts them and those that are also keys of the export.
+func heldKeys(ctx context.Context, db DynamoDB, table string, ks []Key, exported map[string]struct{}) (held, replaced int64, err error) {
+	names := map[string]string{}
+	var proj []string
+	for i, k := range ks {
+		ph := fmt.Sprintf("#k%d", i)
+		names[ph] = k.AttributeName
+		proj = append(proj, ph)
+	}
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String(strings.Join(proj, ", ")), ExpressionAttributeNames: names,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return held, replaced, fmt.Errorf("scan the keys it holds: %w", err)
+		}
+		for _, item := range page.Items {
+			held++
+			if _, ok := exported[keyOf(item, ks)]; ok {
+				replaced++
+			}
+		}
+	}
+	return held, replaced, nil
+}
+
+func create(ctx context.Context, db DynamoDB, md *Metadata, table string, billing RestoreBilling) error {
+	in := &dynamodb.CreateTableInput{TableName: aws.String(table), KeySchema: keySchema(md.KeySchema)}
+	for _, a := range md.AttributeDefinitions {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: types.ScalarAttributeType(a.AttributeType)})
+	}
+	provisioned := billing == RestoreOriginal && md.Billing == types.BillingModeProvisioned
+	if provisioned {
+		in.BillingMode = types.BillingModeProvisioned
+		in.ProvisionedThroughput = throughput(md.ReadCapacity, md.WriteCapacity)
+	} else {
+		in.BillingMode = types.BillingModePayPerRequest
+	}
+	for _, ix := range md.GlobalSecondaryIndexes {
+		g := types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: proj(ix)}
+		if provisioned {
+			g.ProvisionedThroughput = throughput(ix.ReadCapacity, ix.WriteCapacity)
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, g)
+	}
+	for _, ix := range md.LocalSecondaryIndexes {
+		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: proj(ix)})
+	}
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		return fmt.Errorf("restore %s: create table: %w", table, err)
+	}
+	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = time.Second, 10*time.Second
+	})
+	// The waiter stops at ctx's deadline too; 10 minutes bounds a caller that set none.
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Minute); err != nil {
+		return fmt.Errorf("restore %s: created, but it did not become active: %w", table, err)
+	}
+	return nil
+}
+
+func throughput(r, w int64) *types.ProvisionedThroughput {
+	return &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(max(r, 1)), WriteCapacityUnits: aws.Int64(max(w, 1))}
+}
+
+func keySchema(ks []Key) []types.KeySchemaElement {
+	out := make([]types.KeySchemaElement, len(ks))
+	for i, k := range ks {
+		out[i] = types.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: types.KeyType(k.KeyType)}
+	}
+	return out
+}
+
+func proj(ix Index) *types.Projection {
+	return &types.Projection{ProjectionType: types.ProjectionType(ix.ProjectionType), NonKeyAttributes: ix.NonKeyAttributes}
+}
+
+const (
+	// batchSize is BatchWriteItem's limit.
+	batchSize = 25
+	// batchBytes closes a batch early: items.jsonl never counts fewer bytes than DynamoDB does,
+	// so this keeps every call far below BatchWriteItem's 16 MB, and bounds the memory each
+	// worker holds when items are large. An item larger than this goes alone.
+	batchBytes = 4 << 20
+)
+
+// writeItems reads items.jsonl again, with the same checks, and writes it in batches. It returns
+// how many items DynamoDB acknowledged, also when it stops.
+func writeItems(ctx context.Context, db DynamoDB, path, table string, s schema, md *Metadata, o RestoreOptions) (int64, error) {
+	workers := o.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	var written atomic.Int64
+	var batch []types.WriteRequest
+	size := 0
+	flush := func() {
+		b := batch
+		batch, size = nil, 0
+		g.Go(func() error {
+			return writeBatch(gctx, db, table, b, o.MaxNoProgress, func(n int) { written.Add(int64(n)) })
+		})
+	}
+	n, sum, rerr := readItems(gctx, path, s, func(item map[string]types.AttributeValue, bytes int) error {
+		if len(batch) == batchSize || len(batch) > 0 && size+bytes > batchBytes {
+			flush()
+		}
+		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		size += bytes
+		return nil
+	})
+	if rerr == nil && len(batch) > 0 {
+		flush()
+	}
+	werr := g.Wait()
+	switch {
+	case werr != nil:
+		return written.Load(), werr
+	case rerr != nil:
+		return written.Load(), rerr
+	case n != md.ItemCount || sum != md.ItemsSHA256:
+		return written.Load(), fmt.Errorf("%s changed while it was being restored: %d items with sha256 %s, %s says %d with sha256 %s",
+			path, n, sum, MetadataFile, md.ItemCount, md.ItemsSHA256)
+	}
+	return written.Load(), nil
+}
+
+// writeBatch puts one batch, retrying what DynamoDB leaves unprocessed with jittered
+// exponential backoff, and gives up after maxNoProgress rounds that write nothing. It reports
+// each call's written items to wrote, so a restore that stops knows how far it got.
+func writeBatch(ctx context.Context, db DynamoDB, table string, reqs []types.WriteRequest, maxNoProgress int, wrote func(int)) error {
+	if maxNoProgress <= 0 {
+		maxNoProgress = 10
+	}
+	delay := 50 * time.Millisecond
+	stalled := 0
+	for len(reqs) > 0 {
+		out, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
+		if err != nil {
+			return fmt.Errorf("batch write: %w", err)
+		}
+		left := out.UnprocessedItems[table]
+		wrote(len(reqs) - len(left))
+		if len(left) == 0 {
+			return nil
+		}
+		if len(left) < len(reqs) {
+			stalled, delay = 0, 50*time.Millisecond
+		} else if stalled++; stalled >= maxNoProgress {
+			return fmt.Errorf("batch write: %d items still unprocessed after %d tries without progress", len(left), stalled)
+		}
+		reqs = left
+		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+	return nil
+}
