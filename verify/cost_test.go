@@ -3,31 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/policy"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -690,11 +686,7 @@ func BenchmarkCost50Tables(b *testing.B) {
 // authorises DynamoDB and CloudWatch calls against resource "*", so this proves the actions, and
 // the policy templates in infra/ prove the resources.)
 func TestCostLeastPrivilege(t *testing.T) {
-	// moto lets its first requests through unchecked (the set-up below, then spent by the loop
-	// after it), and from then on enforces IAM.
-	const unchecked = 40
-	t.Setenv("INITIAL_NO_AUTH_ACTION_COUNT", fmt.Sprint(unchecked))
-	moto := localcloud.Moto(t)
+	moto := localcloud.Moto(t) // its own: enforcement belongs to one moto process
 	moto.SetEnv(t)
 	clearPriceEnv(t)
 
@@ -705,26 +697,25 @@ func TestCostLeastPrivilege(t *testing.T) {
 	// cloudwatch:GetMetricData, which the README and the report to the policy give.
 	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData"}
 	forAll := append([]string{"dynamodb:ListTables", "dynamodb:ListTagsOfResource"}, forTable...)
-	keys := map[string][2]string{}
+	iamc := iam.NewFromConfig(c.Config)
+	users := map[string]policy.User{}
 	for _, u := range []struct {
 		name    string
 		actions []string
 	}{{"table-reader", forTable}, {"no-metrics", forTable[:3]}, {"all-reader", forAll}} {
-		keys[u.name] = iamUser(t, c.Config, moto.Endpoint, u.name, u.actions)
-	}
-	enforced := false
-	for range unchecked {
-		if _, err := c.DynamoDB.ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
-			enforced = true // the test's own key is unknown to IAM: enforcement is on
-			break
+		d := policy.Document{Version: "2012-10-17", Statement: []policy.Statement{{Effect: "Allow", Action: u.actions, Resource: policy.Strings{"*"}}}}
+		user, err := policy.NewUser(t.Context(), iamc, u.name, d)
+		if err != nil {
+			t.Fatal(err)
 		}
+		users[u.name] = user
 	}
-	if !enforced {
-		t.Fatalf("moto still lets unknown keys through after %d requests", unchecked)
+	if err := moto.EnforceIAM(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	as := func(user string, args ...string) (int, string, string) {
-		t.Setenv("AWS_ACCESS_KEY_ID", keys[user][0])
-		t.Setenv("AWS_SECRET_ACCESS_KEY", keys[user][1])
+		t.Setenv("AWS_ACCESS_KEY_ID", users[user].AccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", users[user].SecretAccessKey)
 		return costRun(t, append(args, basePrices...)...)
 	}
 
@@ -744,50 +735,4 @@ func TestCostLeastPrivilege(t *testing.T) {
 	if code != exitOK || len(decodeCost(t, out).Tables) != 1 {
 		t.Fatalf("every tagged table with %v: exit %d: %s\n%s", forAll, code, stderr, out)
 	}
-}
-
-// iamUser creates a user allowed exactly actions (on "*") and returns its access key. IAM has no
-// SDK client in this module; its Query API is four signed form posts.
-func iamUser(t *testing.T, cfg aws.Config, endpoint, name string, actions []string) [2]string {
-	t.Helper()
-	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
-		map[string]any{"Effect": "Allow", "Action": actions, "Resource": "*"}}})
-	call := func(form url.Values) string {
-		form.Set("Version", "2010-05-08")
-		body := form.Encode()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		creds, err := cfg.Credentials.Retrieve(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(body))
-		if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("iam %s: %d %s", form.Get("Action"), resp.StatusCode, out)
-		}
-		return string(out)
-	}
-	call(url.Values{"Action": {"CreateUser"}, "UserName": {name}})
-	created := call(url.Values{"Action": {"CreatePolicy"}, "PolicyName": {name}, "PolicyDocument": {string(policy)}})
-	arn := regexp.MustCompile(`<Arn>([^<]+)</Arn>`).FindStringSubmatch(created)
-	if arn == nil {
-		t.Fatalf("no policy ARN in %s", created)
-	}
-	call(url.Values{"Action": {"AttachUserPolicy"}, "UserName": {name}, "PolicyArn": {arn[1]}})
-	key := call(url.Values{"Action": {"CreateAccessKey"}, "UserName": {name}})
-	id := regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`).FindStringSubmatch(key)
-	secret := regexp.MustCompile(`<SecretAccessKey>([^<]+)</SecretAccessKey>`).FindStringSubmatch(key)
-	if id == nil || secret == nil {
-		t.Fatalf("no access key in %s", key)
-	}
-	return [2]string{id[1], secret[1]}
 }
