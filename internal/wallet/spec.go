@@ -6,6 +6,7 @@ package wallet
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -209,14 +210,19 @@ func ParseCapacity(v string) (int, error) {
 	return n, nil
 }
 
-// ParseDuration reads a positive Go duration ("72h", "90m") or a number of days ("7d"): tags
-// are written by people as often as by this tool.
+// MaxDays is the most whole days a time.Duration holds (about 292 years).
+const MaxDays = math.MaxInt64 / int64(24*time.Hour)
+
+// ParseDuration reads a positive Go duration ("72h", "90m", "30s") or a number of days ("7d"):
+// tags are written by people as often as by this tool. A number of days too large for a
+// time.Duration is refused: multiplied out it would wrap around into some other duration
+// (616385997d into half a second), and a table would expire at once instead of never.
 func ParseDuration(v string) (time.Duration, error) {
-	const allowed = "want a positive duration such as 72h, 90m or 7d"
+	allowed := fmt.Sprintf("want a positive duration such as 72h, 90m, 30s or 7d (at most %dd)", MaxDays)
 	s := strings.TrimSpace(v)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n <= 0 || n > MaxDays {
 			return 0, fmt.Errorf("%s", allowed)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
