@@ -5,6 +5,7 @@
 package wallet
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -255,6 +256,26 @@ func joinErrors(errs []error) error {
 	}
 	sort.Strings(msgs)
 	return &ConfigErrors{Errs: errs, msg: strings.Join(msgs, "\n")}
+}
+
+// JoinConfigErrors puts the errors of several parses (the wallet stack's and the janitor's) into
+// one ConfigErrors, in the same stable order, so one failed synth still names every bad key.
+func JoinConfigErrors(errs ...error) error {
+	var all []error
+	for _, err := range errs {
+		var ce *ConfigErrors
+		switch {
+		case err == nil:
+		case errors.As(err, &ce):
+			all = append(all, ce.Errs...)
+		default:
+			all = append(all, err)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return joinErrors(all)
 }
 
 // ConfigErrors is every ContextError found in one pass.
