@@ -107,8 +107,14 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 	})
 	newErrorsAlarm(stack, fn, topic)
 
-	for _, k := range slices.Sorted(maps.Keys(janitorTags())) {
-		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(janitorTags()[k]), nil)
+	// The key takes its tags from the stack (CloudFormation propagates stack tags to every
+	// resource it creates): written on the key itself they crash moto's CloudFormation
+	// (KeyError 'TagKey', moto 5.2.1), which then reports the stack complete with nothing in it.
+	tags := janitorTags()
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), &awscdk.TagProps{
+			ExcludeResourceTypes: jsii.Strings("AWS::KMS::Key"),
+		})
 	}
 	for _, o := range []struct{ key, value, desc string }{
 		{wallet.OutputJanitorFunctionName, *fn.FunctionName(), "The janitor function"},

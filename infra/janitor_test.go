@@ -134,6 +134,15 @@ func TestJanitorStack(t *testing.T) {
 					t.Errorf("%s tags = %s, want %s", id, js(tags), js(janitorTagList))
 				}
 			}
+			// The stack's own tags, which CloudFormation propagates to every resource it creates:
+			// the key gets its tags this way (see NewJanitorStack).
+			stackTags := map[string]string{}
+			for k, v := range *stack.Tags().TagValues() {
+				stackTags[k] = *v
+			}
+			if !reflect.DeepEqual(stackTags, janitorTags()) {
+				t.Errorf("stack tags %v, want %v", stackTags, janitorTags())
+			}
 			checkNagReport(t, stack, outdir, []string{
 				`"AwsSolutions-IAM5","WalletJanitor/TeardownPolicy/Resource","Suppressed"`,
 				`"AwsSolutions-IAM5","WalletJanitor/JanitorPolicy/Resource","Suppressed"`,
@@ -318,7 +327,6 @@ func checkTopic(t *testing.T, tc janitorCase, doc map[string]any, ids janitorIDs
 			map[string]any{"Sid": "CloudWatchAlarmsPublish", "Action": []any{"kms:Decrypt", "kms:GenerateDataKey*"}, "Effect": "Allow",
 				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"}, "Resource": "*"},
 		}},
-		"Tags": janitorTagList,
 	}))
 	equalFields(t, "topic", resource(t, doc, ids.topic)["Properties"].(map[string]any), norm(t, map[string]any{
 		"DisplayName":    "Wallet janitor",
