@@ -1,12 +1,17 @@
-// Command infra is the wallet CDK app: `cdk synth|deploy|destroy` run it (cdk.json's "app") to
-// declare one wallet stack, shaped by the context contract of internal/wallet.
+// Command infra is the wallet CDK app: `cdk synth|deploy|destroy` run it (cdk.json's "app").
+// It declares two stacks, both shaped by the context contract of internal/wallet: the wallet
+// stack of one stage (`cdk deploy Wallet-dev`), and the janitor of the account and region
+// (`cdk deploy WalletJanitor`), whose function it builds first with the local Go toolchain.
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -22,36 +27,78 @@ func main() {
 }
 
 // run returns the exit code instead of exiting so that the deferred jsii.Close still stops the
-// node child process. A bad context value ends the run before Synth: no template for the CLI to
-// deploy, only the message naming every key to fix.
+// node child process, and the janitor's build directory is removed (Synth has copied the
+// function into cdk.out by then). A bad context value ends the run before anything is built or
+// synthesized: no template for the CLI to deploy, only the message naming every key to fix.
 func run(stderr io.Writer) int {
 	defer jsii.Close()
+	dir, err := os.MkdirTemp("", "wallet-janitor-")
+	if err != nil {
+		fmt.Fprintf(stderr, "janitor function not built: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
 	app := awscdk.NewApp(nil)
-	if _, err := build(app); err != nil {
-		fmt.Fprintf(stderr, "wallet stack not synthesized; fix these context values (-c key=value or cdk.json):\n  %s\n",
-			strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	code := func(arch wallet.Arch) (string, error) {
+		return dir, buildJanitor(context.Background(), arch, dir)
+	}
+	if _, err := build(app, code); err != nil {
+		var ce *wallet.ConfigErrors
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "wallet app not synthesized; fix these context values (-c key=value or cdk.json):\n  %s\n",
+				strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		} else {
+			fmt.Fprintf(stderr, "wallet app not synthesized: %v\n", err)
+		}
 		return 1
 	}
 	app.Synth(nil)
 	return 0
 }
 
-// build reads the context contract, declares the wallet stack and puts cdk-nag's AwsSolutions
+// stacks are what the app declares.
+type stacks struct {
+	Wallet, Janitor awscdk.Stack
+}
+
+// janitorCode builds the janitor function for an architecture and returns the directory that
+// holds it (its bootstrap). The app builds into a temporary directory; tests build once.
+type janitorCode func(wallet.Arch) (string, error)
+
+// build reads the context contract of both stacks (every bad key of either named in one
+// error), builds the janitor function, declares the stacks and puts cdk-nag's AwsSolutions
 // checks on the app. The template tests call it too, so what they assert is what synth emits.
-func build(app awscdk.App) (awscdk.Stack, error) {
-	cfg, err := configFrom(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
-	if err != nil {
-		return nil, err
+func build(app awscdk.App, code janitorCode) (stacks, error) {
+	get := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
+	cfg, werr := configFrom(get)
+	jcfg, jerr := janitorConfigFrom(get)
+	if err := wallet.JoinConfigErrors(werr, jerr); err != nil {
+		return stacks{}, err
 	}
-	stack := NewWalletStack(app, cfg.StackID(), &WalletStackProps{Config: cfg})
+	dir, err := code(jcfg.Arch)
+	if err != nil {
+		return stacks{}, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
+		return stacks{}, fmt.Errorf("janitor function: no bootstrap in %s: %w", dir, err)
+	}
+	s := stacks{
+		Wallet:  NewWalletStack(app, cfg.StackID(), &WalletStackProps{Config: cfg}),
+		Janitor: NewJanitorStack(app, wallet.JanitorStackID, &JanitorStackProps{Config: jcfg, CodeDir: dir}),
+	}
 	// Verbose: a finding then explains itself in the synth output, not just names its rule.
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return stack, nil
+	return s, nil
 }
 
 // configFrom turns raw CDK context (get returns nil for an unset key) into a validated config.
 func configFrom(get func(key string) any) (wallet.Config, error) {
 	return wallet.ParseConfig(contextLookup(get))
+}
+
+// janitorConfigFrom is configFrom for the janitor's keys.
+func janitorConfigFrom(get func(key string) any) (wallet.JanitorConfig, error) {
+	return wallet.ParseJanitorConfig(contextLookup(get))
 }
 
 // contextLookup adapts CDK context to the contract's strings. Values from cdk.json are JSON, so

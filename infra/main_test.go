@@ -105,9 +105,10 @@ func TestConfigAcceptsContract(t *testing.T) {
 	}
 }
 
-// TestCDKSynth runs the pinned CLI the way a user does: once with a bad value (the app must fail
-// before Synth, so no template reaches cdk.out) and once for prod (the template on disk retains
-// the table).
+// TestCDKSynth runs the pinned CLI the way a user does, from a checkout with nothing built:
+// once with bad values of both stacks (the app must fail before Synth naming both, so no
+// template reaches cdk.out) and once for prod (the template on disk retains the table; the
+// janitor's function is built and staged).
 func TestCDKSynth(t *testing.T) {
 	root := repoRoot(t)
 	cdk := filepath.Join(root, "node_modules", ".bin", "cdk")
@@ -132,13 +133,15 @@ func TestCDKSynth(t *testing.T) {
 
 	t.Run("bad value", func(t *testing.T) {
 		out := t.TempDir()
-		stderr, err := synth(t, out, "-c", "readCapacity=abc")
+		stderr, err := synth(t, out, "-c", "readCapacity=abc", "-c", "janitorGrace=616385997d")
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
-			t.Fatalf("cdk synth -c readCapacity=abc: want a non-zero exit, got %v\n%s", err, stderr)
+			t.Fatalf("cdk synth -c readCapacity=abc -c janitorGrace=616385997d: want a non-zero exit, got %v\n%s", err, stderr)
 		}
-		if !strings.Contains(stderr, `readCapacity="abc"`) {
-			t.Errorf("stderr does not name the bad key and value:\n%s", stderr)
+		for _, want := range []string{`readCapacity="abc"`, `janitorGrace="616385997d"`} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr does not name the bad key and value %s:\n%s", want, stderr)
+			}
 		}
 		templates, _ := filepath.Glob(filepath.Join(out, "*.template.json"))
 		if len(templates) > 0 {
@@ -154,6 +157,13 @@ func TestCDKSynth(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(out, "Wallet-prod.template.json"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The same app declares the janitor, its function staged as an asset beside the template.
+		if _, err := os.Stat(filepath.Join(out, wallet.JanitorStackID+".template.json")); err != nil {
+			t.Errorf("no janitor template: %v", err)
+		}
+		if assets, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap")); len(assets) != 1 {
+			t.Errorf("staged janitor function: %v, want one bootstrap", assets)
 		}
 		var tmpl struct {
 			Resources map[string]struct {

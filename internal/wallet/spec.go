@@ -5,7 +5,9 @@
 package wallet
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -40,7 +42,8 @@ const (
 	// true of it: the one way to say "I know, leave it".
 	TagKeep = "wallet:keep"
 	// TagJanitorDeleteAfter is the janitor's mark: an RFC 3339 UTC time after which it deletes
-	// the table (having backed it up), unless the table stops qualifying first.
+	// the table (having backed it up), unless the table stops qualifying first. The tags are the
+	// janitor's whole state: a run that died halfway leaves nothing a later run cannot read back.
 	TagJanitorDeleteAfter = "wallet:janitor-delete-after"
 )
 
@@ -223,14 +226,19 @@ func ParseCapacity(v string) (int, error) {
 	return n, nil
 }
 
-// ParseDuration reads a positive Go duration ("72h", "90m") or a number of days ("7d"): tags
-// are written by people as often as by this tool.
+// MaxDays is the most whole days a time.Duration holds (about 292 years).
+const MaxDays = math.MaxInt64 / int64(24*time.Hour)
+
+// ParseDuration reads a positive Go duration ("72h", "90m", "30s") or a number of days ("7d"):
+// tags are written by people as often as by this tool. A number of days too large for a
+// time.Duration is refused: multiplied out it would wrap around into some other duration
+// (616385997d into half a second), and a table would expire at once instead of never.
 func ParseDuration(v string) (time.Duration, error) {
-	const allowed = "want a positive duration such as 72h, 90m or 7d"
+	allowed := fmt.Sprintf("want a positive duration such as 72h, 90m, 30s or 7d (at most %dd)", MaxDays)
 	s := strings.TrimSpace(v)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n <= 0 || n > MaxDays {
 			return 0, fmt.Errorf("%s", allowed)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
@@ -263,6 +271,26 @@ func joinErrors(errs []error) error {
 	}
 	sort.Strings(msgs)
 	return &ConfigErrors{Errs: errs, msg: strings.Join(msgs, "\n")}
+}
+
+// JoinConfigErrors puts the errors of several parses (the wallet stack's and the janitor's) into
+// one ConfigErrors, in the same stable order, so one failed synth still names every bad key.
+func JoinConfigErrors(errs ...error) error {
+	var all []error
+	for _, err := range errs {
+		var ce *ConfigErrors
+		switch {
+		case err == nil:
+		case errors.As(err, &ce):
+			all = append(all, ce.Errs...)
+		default:
+			all = append(all, err)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return joinErrors(all)
 }
 
 // ConfigErrors is every ContextError found in one pass.

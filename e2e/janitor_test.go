@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// TestJanitorAsDeployed runs the janitor as deployed: `cdk deploy WalletJanitor` into moto, the
+// function's code zip fetched from the asset bucket CDK uploaded it to, run under the Lambda
+// Runtime Interface Emulator with the function's own environment, invoked with a scheduled
+// event; its notification is read through an SQS queue subscribed to the stack's topic.
+//
+// moto deploys the function, the rule, the topic, the key, the log group and the role, but
+// skips the resource types its CloudFormation does not implement (the alarm, the topic policy,
+// the email subscription) with a warning, and cannot execute a Lambda without Docker: the
+// emulator does that part.
+func TestJanitorAsDeployed(t *testing.T) {
+	e := setup(t)
+	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
+	if !ok {
+		t.Fatalf("this machine (%s) can run no Lambda architecture natively; the harness needs amd64 or arm64", runtime.GOARCH)
+	}
+	cloud := fixture.NewCloud(t, "")
+	cloud.CreateTable(t, "wallet-forgotten", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+	cloud.CreateTable(t, "wallet-marked", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagJanitorDeleteAfter: "2026-12-01T00:00:00Z"}, false)
+	cloud.CreateTable(t, "not-ours", map[string]string{wallet.TagProject: "other"}, false)
+
+	stack := wallet.JanitorStackID
+	context := map[string]string{
+		wallet.CtxJanitorArch:  string(arch), // the emulator runs the binary natively
+		wallet.CtxJanitorGrace: "5s",
+		wallet.CtxJanitorMode:  string(wallet.JanitorReport),
+	}
+	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
+
+	topicArn := e.stackResource(t, stack, "AWS::SNS::Topic")
+	var fn *lambdarie.Function
+	dir := t.TempDir()
+	timed(t, "fetch the deployed code", func() (err error) {
+		fn, err = lambdarie.FromStack(t.Context(), e.cfg, stack, dir)
+		return err
+	})
+	t.Logf("function %s: %s, handler %s, %d s, %d MB, code s3://%s/%s (%.1f MB zipped)",
+		fn.Name, fn.Runtime, fn.Handler, fn.TimeoutS, fn.MemoryMB, fn.Bucket, fn.Key, float64(fn.CodeBytes)/1e6)
+	if fn.Runtime != "provided.al2023" || fn.Handler != "bootstrap" {
+		t.Errorf("runtime %s, handler %s; want provided.al2023, bootstrap", fn.Runtime, fn.Handler)
+	}
+	wantEnv := map[string]string{wallet.EnvJanitorMode: "report", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn}
+	if !reflect.DeepEqual(fn.Env, wantEnv) {
+		t.Fatalf("the deployed function's environment is %v, want %v", fn.Env, wantEnv)
+	}
+
+	var rie string
+	timed(t, "build aws-lambda-rie", func() (err error) {
+		rie, err = lambdarie.BuildRIE(t.Context(), t.TempDir())
+		return err
+	})
+	box := inbox.Subscribe(t, e.cfg, topicArn)
+	// Lambda gives the function credentials from its role; here, the test's fake ones and the
+	// local endpoint. Everything else comes from the deployed configuration.
+	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: e.cloud.Env(), LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Stop() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("aws-lambda-rie log:\n%s", emu.Log())
+		}
+	})
+
+	var resp lambdarie.Response
+	timed(t, "invoke (scheduled event)", func() (err error) {
+		resp, err = emu.Invoke(t.Context(), scheduledEvent(time.Now()))
+		return err
+	})
+	var report janitor.Report
+	if err := json.Unmarshal(resp.Body, &report); err != nil || resp.Status != 200 {
+		t.Fatalf("invoke: %d %s (%v)", resp.Status, resp.Body, err)
+	}
+	want := []janitor.Table{{Table: "wallet-forgotten"}, {Table: "wallet-marked", DeleteAfter: "2026-12-01T00:00:00Z"}}
+	if report.Region != e.cfg.Region || report.Mode != wallet.JanitorReport || report.Grace != "5s" ||
+		!reflect.DeepEqual(report.Tables, want) || len(report.Problems) != 0 {
+		t.Fatalf("report %+v, want tables %+v", report, want)
+	}
+
+	// The run logged its report as one JSON line: the one line of the log that parses as it.
+	var logged []janitor.Report
+	for _, line := range strings.Split(emu.Log(), "\n") {
+		var r janitor.Report
+		if json.Unmarshal([]byte(line), &r) == nil && r.Mode != "" {
+			logged = append(logged, r)
+		}
+	}
+	if len(logged) != 1 || !reflect.DeepEqual(logged[0], report) {
+		t.Errorf("logged reports %+v, want exactly the returned one", logged)
+	}
+
+	var notes []inbox.Notification
+	timed(t, "notification via SNS → SQS", func() error {
+		notes = box.Receive(t, 1, 30*time.Second)
+		return nil
+	})
+	var delivered janitor.Report
+	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || !reflect.DeepEqual(delivered, report) {
+		t.Errorf("the SQS subscriber got %q (%v), want the JSON report", notes[0].Message, err)
+	}
+
+	// A failed run is a function error, which is what the Errors alarm counts: the same
+	// artifact with a bad environment answers with Lambda's error document naming the variable.
+	bad, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie,
+		Env: append(e.cloud.Env(), wallet.EnvJanitorMode+"=nuke"), LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bad.Stop() })
+	failed, err := bad.Invoke(t.Context(), scheduledEvent(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("misconfigured run answered %d %s", failed.Status, failed.Body)
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if err := json.Unmarshal(failed.Body, &lambdaErr); err != nil || !strings.Contains(lambdaErr.ErrorMessage, wallet.EnvJanitorMode+`="nuke"`) {
+		t.Errorf("a misconfigured run answered %d %s; want Lambda's error document naming %s", failed.Status, failed.Body, wallet.EnvJanitorMode)
+	}
+
+	// Report mode never deletes. (No `cdk destroy` here: moto's CloudFormation has no delete
+	// handler for AWS::IAM::ManagedPolicy, so the TeardownPolicy stays attached to the role and
+	// the role's deletion fails with DeleteConflict; real CloudFormation detaches it. moto goes
+	// with the test.)
+	if names := e.tableNames(t); !slices.Contains(names, "wallet-forgotten") || !slices.Contains(names, "wallet-marked") {
+		t.Errorf("a report-mode run deleted tables: %v left", names)
+	}
+}
+
+// stackResource is the physical id of the stack's one resource of a type (a topic's is its ARN).
+// moto's change-set deploys drop Outputs, so the harness reads resources, as discovery does.
+func (e *env) stackResource(t *testing.T, stack, typ string) string {
+	t.Helper()
+	out, err := cloudformation.NewFromConfig(e.cfg).ListStackResources(t.Context(), &cloudformation.ListStackResourcesInput{StackName: aws.String(stack)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, types []string
+	for _, r := range out.StackResourceSummaries {
+		types = append(types, aws.ToString(r.ResourceType))
+		if aws.ToString(r.ResourceType) == typ {
+			ids = append(ids, aws.ToString(r.PhysicalResourceId))
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s has %d resources of type %s, want one (it has %v)", stack, len(ids), typ, types)
+	}
+	return ids[0]
+}
+
+// scheduledEvent is the event an EventBridge schedule delivers to its target.
+func scheduledEvent(at time.Time) []byte {
+	return []byte(fmt.Sprintf(`{"version":"0","id":"%d","detail-type":"Scheduled Event","source":"aws.events",`+
+		`"account":"123456789012","time":%q,"region":"us-east-1",`+
+		`"resources":["arn:aws:events:us-east-1:123456789012:rule/WalletJanitor-Schedule"],"detail":{}}`,
+		at.UnixNano(), at.UTC().Format(time.RFC3339)))
+}

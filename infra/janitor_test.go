@@ -1,0 +1,517 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// janitorBuilds builds the function once per architecture for the whole test binary: the build
+// is the slow part of a synth, and every template test needs one. TestMain removes buildRoot.
+var (
+	buildRoot     string
+	janitorBuilds = map[wallet.Arch]func() (string, error){}
+)
+
+func init() {
+	for _, arch := range []wallet.Arch{wallet.ArchARM64, wallet.ArchX8664} {
+		janitorBuilds[arch] = sync.OnceValues(func() (string, error) {
+			dir := filepath.Join(buildRoot, string(arch))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return "", err
+			}
+			return dir, buildJanitor(context.Background(), arch, dir)
+		})
+	}
+}
+
+// testCode is the janitorCode of the template tests.
+func testCode(t *testing.T) janitorCode {
+	return func(arch wallet.Arch) (string, error) {
+		t.Helper()
+		return janitorBuilds[arch]()
+	}
+}
+
+type janitorCase struct {
+	name    string
+	context map[string]any
+	cfg     wallet.JanitorConfig // what the context must come to
+}
+
+var janitorCases = []janitorCase{
+	{
+		name:    "defaults",
+		context: map[string]any{},
+		cfg:     wallet.JanitorConfig{Schedule: "rate(1 hour)", Grace: 24 * 3600e9, Mode: wallet.JanitorDelete, Arch: wallet.ArchARM64},
+	},
+	{
+		name: "every key set",
+		context: map[string]any{
+			"janitorSchedule": "cron(0 6 ? * MON-FRI *)", "janitorGrace": "5s", "janitorMode": "report",
+			"janitorEmail": "ops@example.com", "janitorArch": "x86_64",
+		},
+		cfg: wallet.JanitorConfig{Schedule: "cron(0 6 ? * MON-FRI *)", Grace: 5e9, Mode: wallet.JanitorReport,
+			Email: "ops@example.com", Arch: wallet.ArchX8664},
+	},
+}
+
+// TestJanitorStack pins the janitor's template: every resource, every policy document in full,
+// the function's configuration, the schedule, the alarm and its path to the topic, the outputs,
+// and a clean cdk-nag report.
+func TestJanitorStack(t *testing.T) {
+	for _, tc := range janitorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			outdir := t.TempDir()
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context, Outdir: jsii.String(outdir)})
+			built, err := build(app, testCode(t))
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			stack := built.Janitor
+			if got := *stack.StackName(); got != wallet.JanitorStackID {
+				t.Fatalf("stack name %s, want %s", got, wallet.JanitorStackID)
+			}
+			tmpl := assertions.Template_FromStack(stack, nil)
+			doc := norm(t, tmpl.ToJSON())
+			id := func(path ...string) string { return logicalID(stack, path...) }
+			ids := janitorIDs{
+				key: id("TopicKey"), topic: id("Topic"), topicPolicy: id("Topic", "Policy"), logs: id("Logs"), role: id("Role"),
+				teardown: id("TeardownPolicy"), own: id("JanitorPolicy"), fn: id("Function"), rule: id("Schedule"), alarm: id("ErrorsAlarm"),
+			}
+
+			wantTypes := []string{
+				"AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role",
+				"AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
+				"AWS::SNS::TopicPolicy",
+			}
+			if tc.cfg.Email != "" {
+				wantTypes = append(wantTypes, "AWS::SNS::Subscription")
+			}
+			sort.Strings(wantTypes)
+			var types []string
+			for _, r := range doc["Resources"].(map[string]any) {
+				if typ := r.(map[string]any)["Type"].(string); typ != "AWS::CDK::Metadata" {
+					types = append(types, typ)
+				}
+			}
+			sort.Strings(types)
+			if !slices.Equal(types, wantTypes) {
+				t.Errorf("resource types:\n got %v\nwant %v", types, wantTypes)
+			}
+
+			checkFunction(t, tc, ids, resource(t, doc, ids.fn), outdir)
+			checkJanitorPolicies(t, doc, ids)
+			checkTopic(t, tc, doc, ids)
+			checkScheduleAndAlarm(t, tc, doc, ids)
+			checkLogs(t, resource(t, doc, ids.logs))
+			checkOutputValues(t, tmpl, map[string]any{
+				wallet.OutputJanitorFunctionName: map[string]any{"Ref": ids.fn},
+				wallet.OutputJanitorTopicArn:     map[string]any{"Ref": ids.topic},
+				wallet.OutputTeardownPolicyArn:   map[string]any{"Ref": ids.teardown},
+			})
+			for id, r := range doc["Resources"].(map[string]any) {
+				props, _ := r.(map[string]any)["Properties"].(map[string]any)
+				if tags, ok := props["Tags"]; ok && !reflect.DeepEqual(tags, norm(t, map[string]any{"t": janitorTagList})["t"]) {
+					t.Errorf("%s tags = %s, want %s", id, js(tags), js(janitorTagList))
+				}
+			}
+			// The stack's own tags, which CloudFormation propagates to every resource it creates:
+			// the key gets its tags this way (see NewJanitorStack).
+			stackTags := map[string]string{}
+			for k, v := range *stack.Tags().TagValues() {
+				stackTags[k] = *v
+			}
+			if !reflect.DeepEqual(stackTags, janitorTags()) {
+				t.Errorf("stack tags %v, want %v", stackTags, janitorTags())
+			}
+			checkNagReport(t, stack, outdir, []string{
+				`"AwsSolutions-IAM5","WalletJanitor/TeardownPolicy/Resource","Suppressed"`,
+				`"AwsSolutions-IAM5","WalletJanitor/JanitorPolicy/Resource","Suppressed"`,
+				`"AwsSolutions-IAM5","WalletJanitor/Role/Resource","Compliant"`,
+				`"AwsSolutions-IAM4","WalletJanitor/Role/Resource","Compliant"`,
+				`"AwsSolutions-KMS5","WalletJanitor/TopicKey/Resource","Compliant"`,
+				`"AwsSolutions-SNS3","WalletJanitor/Topic/Resource","Compliant"`,
+			})
+		})
+	}
+}
+
+var janitorTagList = tags("ManagedBy", "cdk", "Project", "wallet", "Stack", "WalletJanitor")
+
+type janitorIDs struct {
+	key, topic, topicPolicy, logs, role, teardown, own, fn, rule, alarm string
+}
+
+func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
+func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+
+var accountRoot = map[string]any{"Fn::Join": []any{"", []any{
+	"arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"), ":root",
+}}}
+
+func checkFunction(t *testing.T, tc janitorCase, ids janitorIDs, res map[string]any, outdir string) {
+	t.Helper()
+	props := res["Properties"].(map[string]any)
+	code, _ := props["Code"].(map[string]any)
+	key, _ := code["S3Key"].(string)
+	if !regexp.MustCompile(`^[0-9a-f]{64}\.zip$`).MatchString(key) {
+		t.Errorf("function code S3Key %q: want the asset hash", key)
+	}
+	// The asset CDK staged holds exactly the bootstrap, executable, built for the architecture.
+	asset := filepath.Join(outdir, "asset."+strings.TrimSuffix(key, ".zip"))
+	entries, err := os.ReadDir(asset)
+	if err != nil || len(entries) != 1 || entries[0].Name() != "bootstrap" {
+		t.Errorf("staged asset %s: %v, %v; want just bootstrap", asset, entries, err)
+	} else if fi, err := entries[0].Info(); err != nil || fi.Mode().Perm()&0o111 == 0 {
+		t.Errorf("bootstrap is not executable: %v %v", fi.Mode(), err)
+	} else {
+		checkELF(t, filepath.Join(asset, "bootstrap"), tc.cfg.Arch)
+	}
+
+	want := map[string]any{
+		"Code":          map[string]any{"S3Bucket": map[string]any{"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}, "S3Key": key},
+		"Description":   "Wallet janitor: marks forgotten wallet tables, then backs them up and deletes them",
+		"Runtime":       "provided.al2023",
+		"Handler":       "bootstrap",
+		"Architectures": []any{string(tc.cfg.Arch)},
+		"MemorySize":    256,
+		"Timeout":       900,
+		// One run at a time.
+		"ReservedConcurrentExecutions": 1,
+		"Role":                         getAtt(ids.role, "Arn"),
+		"LoggingConfig":                map[string]any{"LogGroup": ref(ids.logs)},
+		// Configured by environment only, and exactly by what the contract names.
+		"Environment": map[string]any{"Variables": map[string]any{
+			wallet.EnvJanitorMode:     string(tc.cfg.Mode),
+			wallet.EnvJanitorGrace:    wallet.FormatDuration(tc.cfg.Grace),
+			wallet.EnvJanitorTopicArn: ref(ids.topic),
+		}},
+		"Tags": janitorTagList,
+	}
+	equalFields(t, "function", props, norm(t, want))
+	deps, _ := res["DependsOn"].([]any)
+	for _, d := range []string{ids.role, ids.teardown, ids.own} {
+		if !slices.Contains(deps, any(d)) {
+			t.Errorf("function DependsOn %v lacks %s: a first run could start without its permissions", deps, d)
+		}
+	}
+}
+
+// checkELF reads the ELF header: a Linux executable for the function's architecture.
+func checkELF(t *testing.T, path string, arch wallet.Arch) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := make([]byte, 20)
+	if _, err := io.ReadFull(f, h); err != nil {
+		t.Fatal(err)
+	}
+	machine := map[wallet.Arch]uint16{wallet.ArchARM64: 183, wallet.ArchX8664: 62}[arch] // EM_AARCH64, EM_X86_64
+	if string(h[:4]) != "\x7fELF" || uint16(h[18])|uint16(h[19])<<8 != machine {
+		t.Errorf("%s is not a Linux %s executable (header % x)", path, arch, h)
+	}
+}
+
+var (
+	anyTableArn = accountArn("dynamodb", ":table/*")
+	teardownDoc = []any{
+		map[string]any{"Sid": "List", "Effect": "Allow", "Action": []any{"dynamodb:ListTables", "dynamodb:ListBackups"}, "Resource": "*"},
+		map[string]any{
+			"Sid": "Tables", "Effect": "Allow",
+			"Action": []any{
+				"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
+				"dynamodb:CreateBackup", "dynamodb:Scan", "dynamodb:CreateTable", "dynamodb:BatchWriteItem",
+			},
+			"Resource": anyTableArn,
+		},
+		map[string]any{"Sid": "Backups", "Effect": "Allow", "Action": "dynamodb:DescribeBackup", "Resource": accountArn("dynamodb", ":table/*/backup/*")},
+		map[string]any{
+			"Sid": "WalletStacks", "Effect": "Allow",
+			"Action":   []any{"cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate", "cloudformation:DeleteStack"},
+			"Resource": accountArn("cloudformation", ":stack/Wallet-*/*"),
+		},
+		map[string]any{
+			"Sid": "WalletStackPolicies", "Effect": "Allow",
+			"Action": []any{"iam:GetPolicy", "iam:ListPolicyVersions", "iam:DeletePolicyVersion", "iam:DeletePolicy"},
+			"Resource": map[string]any{"Fn::Join": []any{"", []any{
+				"arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"), ":policy/Wallet-*",
+			}}},
+		},
+		map[string]any{"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
+	}
+)
+
+func accountArn(service, rest string) map[string]any {
+	return map[string]any{"Fn::Join": []any{"", []any{
+		"arn:", ref("AWS::Partition"), ":" + service + ":*:", ref("AWS::AccountId"), rest,
+	}}}
+}
+
+// checkJanitorPolicies compares every permission the stack grants, in full: the role's trust,
+// the TeardownPolicy (attached to the function's role, output for people and pipelines), and
+// the function's own extra grants.
+func checkJanitorPolicies(t *testing.T, doc map[string]any, ids janitorIDs) {
+	t.Helper()
+	role := resource(t, doc, ids.role)["Properties"].(map[string]any)
+	equalFields(t, "role", role, norm(t, map[string]any{
+		"AssumeRolePolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
+			map[string]any{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}},
+		}},
+		"Description": "The wallet janitor function: TeardownPolicy plus marking tables, its logs and its topic",
+		"Tags":        janitorTagList,
+	}))
+
+	teardown := resource(t, doc, ids.teardown)["Properties"].(map[string]any)
+	equalFields(t, "TeardownPolicy", teardown, norm(t, map[string]any{
+		"Description":    "verify teardown|sweep and the wallet janitor: find, back up, export, restore and delete wallet tables and stacks of this account",
+		"Path":           "/",
+		"Roles":          []any{ref(ids.role)},
+		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": teardownDoc},
+	}))
+	for _, s := range teardownDoc {
+		if a := js(s.(map[string]any)["Action"]); strings.Contains(a, "DeleteBackup") {
+			t.Errorf("the teardown policy may delete backups: %s", a)
+		}
+	}
+
+	own := resource(t, doc, ids.own)["Properties"].(map[string]any)
+	equalFields(t, "JanitorPolicy", own, norm(t, map[string]any{
+		"PolicyName": ids.own,
+		"Roles":      []any{ref(ids.role)},
+		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
+			map[string]any{"Sid": "MarkTables", "Effect": "Allow", "Action": []any{"dynamodb:TagResource", "dynamodb:UntagResource"}, "Resource": anyTableArn},
+			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": getAtt(ids.logs, "Arn")},
+			map[string]any{"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": ref(ids.topic)},
+			map[string]any{"Sid": "NotifyEncrypted", "Effect": "Allow", "Action": []any{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": getAtt(ids.key, "Arn")},
+		}},
+	}))
+}
+
+// checkTopic: encrypted with a customer-managed, rotated key whose policy lets CloudWatch
+// alarms use it (the AWS-managed SNS key would not), TLS-only publishing, the Errors alarm
+// allowed to publish (the topic policy replaces SNS's default one), and the optional email.
+func checkTopic(t *testing.T, tc janitorCase, doc map[string]any, ids janitorIDs) {
+	t.Helper()
+	key := resource(t, doc, ids.key)
+	if key["DeletionPolicy"] != "Delete" || key["UpdateReplacePolicy"] != "Delete" {
+		t.Errorf("key DeletionPolicy %v: a retained key keeps billing after `cdk destroy`", key["DeletionPolicy"])
+	}
+	equalFields(t, "key", key["Properties"].(map[string]any), norm(t, map[string]any{
+		"Description":         "Encrypts the wallet janitor's notifications; lets its CloudWatch alarm publish to them",
+		"EnableKeyRotation":   true,
+		"PendingWindowInDays": 7,
+		"KeyPolicy": map[string]any{"Version": "2012-10-17", "Statement": []any{
+			map[string]any{"Action": "kms:*", "Effect": "Allow", "Principal": map[string]any{"AWS": accountRoot}, "Resource": "*"},
+			map[string]any{"Sid": "CloudWatchAlarmsPublish", "Action": []any{"kms:Decrypt", "kms:GenerateDataKey*"}, "Effect": "Allow",
+				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"}, "Resource": "*"},
+		}},
+	}))
+	equalFields(t, "topic", resource(t, doc, ids.topic)["Properties"].(map[string]any), norm(t, map[string]any{
+		"DisplayName":    "Wallet janitor",
+		"KmsMasterKeyId": getAtt(ids.key, "Arn"),
+		"Tags":           janitorTagList,
+	}))
+	equalFields(t, "topic policy", resource(t, doc, ids.topicPolicy)["Properties"].(map[string]any), norm(t, map[string]any{
+		"Topics": []any{ref(ids.topic)},
+		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
+			map[string]any{"Sid": "AllowPublishThroughSSLOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+				"Resource": ref(ids.topic), "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}},
+			map[string]any{"Sid": "ErrorsAlarmPublish", "Effect": "Allow", "Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+				"Action": "sns:Publish", "Resource": ref(ids.topic), "Condition": map[string]any{
+					"ArnLike":      map[string]any{"aws:SourceArn": getAtt(ids.alarm, "Arn")},
+					"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")},
+				}},
+		}},
+	}))
+	var subs []map[string]any
+	for _, r := range doc["Resources"].(map[string]any) {
+		if r := r.(map[string]any); r["Type"] == "AWS::SNS::Subscription" {
+			subs = append(subs, r["Properties"].(map[string]any))
+		}
+	}
+	switch {
+	case tc.cfg.Email == "" && len(subs) != 0:
+		t.Errorf("subscriptions without janitorEmail: %v", subs)
+	case tc.cfg.Email != "" && (len(subs) != 1 || !reflect.DeepEqual(subs[0], norm(t, map[string]any{
+		"Protocol": "email", "Endpoint": tc.cfg.Email, "TopicArn": ref(ids.topic),
+	}))):
+		t.Errorf("subscriptions %v, want one email to %s", js(subs), tc.cfg.Email)
+	}
+}
+
+func checkScheduleAndAlarm(t *testing.T, tc janitorCase, doc map[string]any, ids janitorIDs) {
+	t.Helper()
+	equalFields(t, "rule", resource(t, doc, ids.rule)["Properties"].(map[string]any), norm(t, map[string]any{
+		"Description":        "Runs the wallet janitor",
+		"ScheduleExpression": tc.cfg.Schedule,
+		"State":              "ENABLED",
+		"Targets":            []any{map[string]any{"Arn": getAtt(ids.fn, "Arn"), "Id": "Target0"}},
+		"Tags":               janitorTagList,
+	}))
+	var perms []map[string]any
+	for _, r := range doc["Resources"].(map[string]any) {
+		if r := r.(map[string]any); r["Type"] == "AWS::Lambda::Permission" {
+			perms = append(perms, r["Properties"].(map[string]any))
+		}
+	}
+	if want := norm(t, map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": getAtt(ids.fn, "Arn"),
+		"Principal": "events.amazonaws.com", "SourceArn": getAtt(ids.rule, "Arn")}); len(perms) != 1 || !reflect.DeepEqual(perms[0], want) {
+		t.Errorf("invoke permissions %s, want only the rule's %s", js(perms), js(want))
+	}
+	equalFields(t, "alarm", resource(t, doc, ids.alarm)["Properties"].(map[string]any), norm(t, map[string]any{
+		"AlarmDescription":   "A wallet janitor run failed (an action failed, it timed out or it crashed); its log group holds the run's report",
+		"AlarmActions":       []any{ref(ids.topic)},
+		"Namespace":          "AWS/Lambda",
+		"MetricName":         "Errors",
+		"Dimensions":         []any{map[string]any{"Name": "FunctionName", "Value": ref(ids.fn)}},
+		"Statistic":          "Sum",
+		"Period":             300,
+		"EvaluationPeriods":  1,
+		"Threshold":          1,
+		"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+		"TreatMissingData":   "notBreaching",
+		"Tags":               janitorTagList,
+	}))
+}
+
+// checkLogs: kept a month, and deleted with the stack: logs kept forever are a forgotten cost too.
+func checkLogs(t *testing.T, res map[string]any) {
+	t.Helper()
+	if res["DeletionPolicy"] != "Delete" {
+		t.Errorf("log group DeletionPolicy %v, want Delete", res["DeletionPolicy"])
+	}
+	equalFields(t, "log group", res["Properties"].(map[string]any), norm(t, map[string]any{"RetentionInDays": 30, "Tags": janitorTagList}))
+}
+
+// A bad janitor value stops the synth naming its key, together with any bad wallet value, and
+// before the function is built.
+func TestJanitorRejectsBadContext(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		context map[string]any
+		keys    []string
+	}{
+		{"schedule", map[string]any{"janitorSchedule": "every hour"}, []string{"janitorSchedule"}},
+		{"grace overflow", map[string]any{"janitorGrace": "616385997d"}, []string{"janitorGrace"}},
+		{"grace from cdk.json as a number", map[string]any{"janitorGrace": float64(24)}, []string{"janitorGrace"}},
+		{"mode", map[string]any{"janitorMode": "nuke"}, []string{"janitorMode"}},
+		{"email", map[string]any{"janitorEmail": "not an address"}, []string{"janitorEmail"}},
+		{"arch", map[string]any{"janitorArch": "amd64"}, []string{"janitorArch"}},
+		{"with wallet keys", map[string]any{"janitorMode": "nuke", "readCapacity": "abc", "stage": "qa"}, []string{"janitorMode", "readCapacity", "stage"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context, Outdir: jsii.String(t.TempDir())})
+			_, err := build(app, func(wallet.Arch) (string, error) {
+				t.Error("the function was built despite a bad context value")
+				return "", errors.New("not built")
+			})
+			var ce *wallet.ConfigErrors
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *ConfigErrors, got %v", err)
+			}
+			var got []string
+			for _, e := range ce.Errs {
+				var c *wallet.ContextError
+				if errors.As(e, &c) {
+					got = append(got, c.Key)
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, tc.keys) {
+				t.Errorf("errors name %v, want %v: %v", got, tc.keys, err)
+			}
+		})
+	}
+}
+
+// The function's asset hash must not change between synths of the same code, wherever the
+// checkout is: otherwise every `cdk deploy` would replace the function for nothing. Two builds,
+// one of them from a copy of the module at another path, must give the same bytes and, through
+// CDK, the same S3 key.
+func TestJanitorBuildIsReproducible(t *testing.T) {
+	here, err := janitorBuilds[wallet.ArchARM64]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyDir := filepath.Join(t.TempDir(), "elsewhere", "wallet")
+	copyModule(t, repoRoot(t), copyDir)
+	there := t.TempDir()
+	t.Chdir(filepath.Join(copyDir, "infra"))
+	if err := buildJanitor(t.Context(), wallet.ArchARM64, there); err != nil {
+		t.Fatal(err)
+	}
+	a, b := fileHash(t, filepath.Join(here, "bootstrap")), fileHash(t, filepath.Join(there, "bootstrap"))
+	if a != b {
+		t.Fatalf("the same code built at another path differs: %s vs %s", a, b)
+	}
+	keyOf := func(dir string) string {
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+		built, err := build(app, func(wallet.Arch) (string, error) { return dir, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := assertions.Template_FromStack(built.Janitor, nil).FindResources(jsii.String("AWS::Lambda::Function"), nil)
+		for _, r := range *fn {
+			return js((*r)["Properties"].(map[string]any)["Code"])
+		}
+		t.Fatal("no function")
+		return ""
+	}
+	if k1, k2 := keyOf(here), keyOf(there); k1 != k2 {
+		t.Errorf("asset keys differ between synths of the same code: %s vs %s", k1, k2)
+	}
+}
+
+// copyModule copies the module's tracked Go sources and go.mod/go.sum (what a fresh clone has,
+// minus node_modules) to dst.
+func copyModule(t *testing.T, src, dst string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", src, "ls-files", "--cached", "--others", "--exclude-standard", "*.go", "go.mod", "go.sum").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func fileHash(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

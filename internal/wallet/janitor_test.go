@@ -1,0 +1,141 @@
+package wallet_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+func lookup(kv map[string]string) wallet.Lookup {
+	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
+}
+
+func TestParseJanitorConfigDefaults(t *testing.T) {
+	got, err := wallet.ParseJanitorConfig(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wallet.JanitorConfig{Schedule: "rate(1 hour)", Grace: 24 * time.Hour, Mode: wallet.JanitorDelete, Arch: wallet.ArchARM64}
+	if got != want {
+		t.Errorf("defaults = %+v, want %+v", got, want)
+	}
+}
+
+func TestParseJanitorConfigAccepts(t *testing.T) {
+	got, err := wallet.ParseJanitorConfig(lookup(map[string]string{
+		wallet.CtxJanitorSchedule: "cron(0/15 8-18 ? * MON-FRI *)", wallet.CtxJanitorGrace: "5s",
+		wallet.CtxJanitorMode: "report", wallet.CtxJanitorEmail: "ops@example.com", wallet.CtxJanitorArch: "x86_64",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wallet.JanitorConfig{Schedule: "cron(0/15 8-18 ? * MON-FRI *)", Grace: 5 * time.Second, Mode: wallet.JanitorReport,
+		Email: "ops@example.com", Arch: wallet.ArchX8664}
+	if got != want {
+		t.Errorf("config = %+v, want %+v", got, want)
+	}
+	if env := got.Env(); env[wallet.EnvJanitorMode] != "report" || env[wallet.EnvJanitorGrace] != "5s" || len(env) != 2 {
+		t.Errorf("Env() = %v", env)
+	}
+}
+
+// Every bad value is named in one pass, each with its key, its value and what is allowed.
+func TestParseJanitorConfigRejectsEveryBadValue(t *testing.T) {
+	bad := map[string]string{
+		wallet.CtxJanitorSchedule: "every hour",
+		wallet.CtxJanitorGrace:    "616385997d",
+		wallet.CtxJanitorMode:     "nuke",
+		wallet.CtxJanitorEmail:    "Ops <ops@example.com>",
+		wallet.CtxJanitorArch:     "amd64",
+	}
+	_, err := wallet.ParseJanitorConfig(lookup(bad))
+	var ce *wallet.ConfigErrors
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *ConfigErrors, got %v", err)
+	}
+	var keys []string
+	for _, e := range ce.Errs {
+		var c *wallet.ContextError
+		if !errors.As(e, &c) {
+			t.Fatalf("%v is not a ContextError", e)
+		}
+		keys = append(keys, c.Key)
+		if !strings.Contains(e.Error(), c.Key) || !strings.Contains(e.Error(), bad[c.Key]) || c.Allowed == "" {
+			t.Errorf("error %q does not name key, value and what is allowed", e)
+		}
+	}
+	slices.Sort(keys)
+	want := []string{wallet.CtxJanitorArch, wallet.CtxJanitorEmail, wallet.CtxJanitorGrace, wallet.CtxJanitorMode, wallet.CtxJanitorSchedule}
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("errors name %v, want %v:\n%v", keys, want, err)
+	}
+}
+
+func TestValidSchedule(t *testing.T) {
+	for _, ok := range []string{
+		"rate(1 minute)", "rate(5 minutes)", "rate(1 hour)", "rate(12 hours)", "rate(1 day)", "rate(7 days)",
+		"cron(0 12 * * ? *)",           // every day at 12:00 UTC
+		"cron(15 10 ? * 6L 2026-2030)", // last Friday of the month
+		"cron(0/10 * ? * MON-FRI *)",
+		"cron(0 8 1 * ? *)",
+		"cron(0 18 ? * MON#1 *)",
+		"cron(0 0 L * ? *)",
+		"cron(0 0 LW * ? *)",
+		"cron(0 0 15W * ? *)",
+		"cron(0 9 ? JAN,JUL 2,4,6 *)",
+		"cron(*/5 0-23/2 ? * * 2199)",
+	} {
+		if err := wallet.ValidSchedule(ok); err != nil {
+			t.Errorf("ValidSchedule(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"", "1h", "every hour", "rate(1 hours)", "rate(2 hour)", "rate(0 minutes)", "rate(-1 days)",
+		"rate(1 week)", "rate(5  minutes)", "rate( 5 minutes)", "rate(05 minutes)", "rate(1.5 hours)",
+		"rate(99999999999 minutes)", "rate(1 hour", "RATE(1 hour)",
+		"cron(0 12 * * *)",         // five fields: Unix cron, not EventBridge's
+		"cron(0 12 * * * * *)",     // seven
+		"cron(0 12 * * * *)",       // both day fields set
+		"cron(0 12 ? * ? *)",       // neither
+		"cron(60 12 * * ? *)",      // minute out of range
+		"cron(0 24 * * ? *)",       // hour out of range
+		"cron(0 12 32 * ? *)",      // day out of range
+		"cron(0 12 0 * ? *)",       // days start at 1
+		"cron(0 12 * 13 ? *)",      // month out of range
+		"cron(0 12 ? * 8 *)",       // day-of-week out of range
+		"cron(0 12 ? * MON#6 *)",   // no sixth Monday
+		"cron(0 12 * * ? 1969)",    // year out of range
+		"cron(0 12 ? * MON/2 *)",   // no / in day-of-week
+		"cron(? 12 * * ? *)",       // ? only in the day fields
+		"cron(0 12 * * ? *",        // unclosed
+		"cron(0  12 * * ? *)",      // double space
+		"cron(0 12 * FOO ? *)",     // no such month
+		"cron(0 12 L-2 * ? *)",     // not supported
+		"cron(0 12 * * ? *) extra", // trailing text
+		"cron(0 12 1,,2 * ? *)",    // empty list element
+		"cron(0 12 */0 * ? *)",     // zero step
+	} {
+		if err := wallet.ValidSchedule(bad); err == nil {
+			t.Errorf("ValidSchedule(%q) accepted", bad)
+		} else if !strings.Contains(err.Error(), "want an EventBridge schedule") {
+			t.Errorf("ValidSchedule(%q): %v does not say what is allowed", bad, err)
+		}
+	}
+}
+
+func TestArch(t *testing.T) {
+	for goarch, want := range map[string]wallet.Arch{"amd64": wallet.ArchX8664, "arm64": wallet.ArchARM64} {
+		got, ok := wallet.ArchOfGOARCH(goarch)
+		if !ok || got != want || got.GOARCH() != goarch {
+			t.Errorf("ArchOfGOARCH(%s) = %s, %v (GOARCH %s)", goarch, got, ok, got.GOARCH())
+		}
+	}
+	if _, ok := wallet.ArchOfGOARCH("riscv64"); ok {
+		t.Error("riscv64 has no Lambda architecture")
+	}
+}

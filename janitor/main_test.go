@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// scheduledEvent is what an EventBridge schedule delivers.
+const scheduledEvent = `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event",
+"source":"aws.events","account":"123456789012","time":"2026-11-30T12:00:00Z","region":"us-east-1",
+"resources":["arn:aws:events:us-east-1:123456789012:rule/WalletJanitor-Schedule"],"detail":{}}`
+
+// The handler in-process against moto, configured the way the stack configures it: by
+// environment only.
+func TestHandlerOnMoto(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	cloud := fixture.NewCloud(t, "")
+	cloud.CreateTable(t, "wallet-one", map[string]string{wallet.TagProject: wallet.ProjectName}, false)
+	topic, err := sns.NewFromConfig(cloud.Config).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("janitor")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := inbox.Subscribe(t, cloud.Config, aws.ToString(topic.TopicArn))
+	env := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 5 * time.Second}.Env()
+	env[wallet.EnvJanitorTopicArn] = aws.ToString(topic.TopicArn)
+
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal([]byte(scheduledEvent), &ev); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	r, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), ev)
+	if err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Tables) != 1 || r.Tables[0].Table != "wallet-one" {
+		t.Fatalf("report %+v", r)
+	}
+	if n := strings.Count(log.String(), "\n"); n != 1 {
+		t.Errorf("log: %d lines, want 1:\n%s", n, log.String())
+	}
+	if note := box.Receive(t, 1, 30*time.Second)[0]; !strings.Contains(note.Message, `"wallet-one"`) {
+		t.Errorf("notification %q does not carry the report", note.Message)
+	}
+}
+
+// A bad environment fails every invocation with an error naming the variable, and touches nothing.
+func TestHandlerNamesABadEnvironment(t *testing.T) {
+	env := map[string]string{wallet.EnvJanitorMode: "nuke", wallet.EnvJanitorGrace: "24h", wallet.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t"}
+	var log bytes.Buffer
+	_, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), events.EventBridgeEvent{})
+	if err == nil || !strings.Contains(err.Error(), wallet.EnvJanitorMode+`="nuke"`) {
+		t.Fatalf("err %v, want one naming %s", err, wallet.EnvJanitorMode)
+	}
+	if log.Len() != 0 {
+		t.Errorf("a misconfigured run logged a report: %s", log.String())
+	}
+}
