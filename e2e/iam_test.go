@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -21,11 +22,9 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// teardownPolicyStack is the stack whose TeardownPolicy these tests hold to account. Today the
-// wallet stack carries it. When the janitor branch moves it into a stack of its own, deploy that
-// stack (WalletJanitor) in TestLeastPrivilegeEnforced and change this line; the denial hint
-// check below can then pin the stack's name too.
-const teardownPolicyStack = "Wallet-dev"
+// teardownPolicyStack is the stack whose TeardownPolicy these tests hold to account: the
+// janitor's, outside the wallet stacks the policy deletes.
+const teardownPolicyStack = wallet.JanitorStackID
 
 // denialHangGuard is a hang guard, not a performance figure: a denied command stops at its
 // first refusal (well under a second on this machine); the guard only catches one that does not.
@@ -44,6 +43,13 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 	e := setup(t)
 	stack := wallet.StackName(wallet.StageDev)
 	e.deploy(t, stack, nil)
+	// The janitor's function is built for this machine: nothing here runs it, and a native build
+	// is the one the Go build cache already holds.
+	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
+	if !ok {
+		t.Fatalf("this machine (%s) builds no Lambda architecture natively", runtime.GOARCH)
+	}
+	e.deploy(t, teardownPolicyStack, map[string]string{wallet.CtxJanitorArch: string(arch)})
 	table := e.stackTable(t, stack)
 
 	cfn, iamc := cloudformation.NewFromConfig(e.cfg), iam.NewFromConfig(e.cfg)
@@ -186,7 +192,7 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 	})
 
 	verifyHint := "attach the stack's VerifyPolicy (the " + wallet.OutputVerifyPolicyArn + " output of stack " + stack + ")"
-	teardownHint := "attach the TeardownPolicy (the " + wallet.OutputTeardownPolicyArn + " output of stack "
+	teardownHint := "attach the TeardownPolicy (the " + wallet.OutputTeardownPolicyArn + " output of stack " + teardownPolicyStack + ")"
 	exportDir := t.TempDir()
 	finished := e.exportAs(t, as["admin"], orphan) // for the restore to be denied: the denial is the restore's own
 	for _, d := range []struct {

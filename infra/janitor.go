@@ -287,6 +287,7 @@ func newTeardownPolicy(stack awscdk.Stack, role awsiam.IRole) awsiam.ManagedPoli
 				Sid: jsii.String("Tables"),
 				Actions: jsii.Strings(
 					"dynamodb:DescribeTable",
+					"dynamodb:DescribeContinuousBackups", // verify cost: PITR storage is billed
 					"dynamodb:ListTagsOfResource",
 					"dynamodb:UpdateTable", // to turn deletion protection off
 					"dynamodb:DeleteTable",

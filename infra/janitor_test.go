@@ -241,7 +241,7 @@ var (
 		map[string]any{
 			"Sid": "Tables", "Effect": "Allow",
 			"Action": []any{
-				"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
+				"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
 				"dynamodb:CreateBackup", "dynamodb:Scan", "dynamodb:CreateTable", "dynamodb:BatchWriteItem",
 			},
 			"Resource": anyTableArn,

@@ -41,8 +41,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 			"to its busiest minute in CloudWatch at 70 % utilisation, and on demand — and advises the\n" +
 			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.",
 		Args: cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: "the stack's VerifyPolicy (for --table) or the TeardownPolicy " +
-			"(every table; the TeardownPolicyArn output of stack WalletJanitor)"},
+		Annotations: map[string]string{policyAnnotation: teardownPolicy},
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table") },
 		RunE:    runE(o, runF),
 	}
