@@ -336,41 +336,31 @@ func (rr *RegionReview) backups(ctx context.Context, c Clients, o Options, readi
 	for i := range readings {
 		byTable[readings[i].name()] = &readings[i]
 	}
-	// ListBackups has no paginator in the SDK: it pages by the last backup's ARN.
-	for {
-		out, err := c.DynamoDB.ListBackups(ctx, in)
-		switch {
-		case unsupported(err):
-			rr.Notes = append(rr.Notes, fmt.Sprintf("%s: backups are unknown on this endpoint and not priced (%v)", c.Region, err))
-			return nil
-		case fatal(ctx, err):
-			return fmt.Errorf("list backups in %s: %w", c.Region, err)
-		case err != nil:
-			rr.problem("", fmt.Errorf("list backups: %w", err))
-			return nil
+	summaries, err := discover.Backups(ctx, c.DynamoDB, *in)
+	switch {
+	case unsupported(err):
+		rr.Notes = append(rr.Notes, fmt.Sprintf("%s: backups are unknown on this endpoint and not priced (%v)", c.Region, err))
+		return nil
+	case fatal(ctx, err):
+		return fmt.Errorf("list backups in %s: %w", c.Region, err)
+	case err != nil:
+		rr.problem("", fmt.Errorf("list backups: %w", err))
+		return nil
+	}
+	for _, b := range summaries {
+		size := aws.ToInt64(b.BackupSizeBytes)
+		if r := byTable[aws.ToString(b.TableName)]; r != nil {
+			r.backups++
+			r.backupBytes += size
+			continue
 		}
-		for _, b := range out.BackupSummaries {
-			if b.BackupStatus == types.BackupStatusDeleted {
-				continue
-			}
-			size := aws.ToInt64(b.BackupSizeBytes)
-			if r := byTable[aws.ToString(b.TableName)]; r != nil {
-				r.backups++
-				r.backupBytes += size
-				continue
-			}
-			if o.Table == "" && strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
-				rr.Backups = append(rr.Backups, BackupCost{
-					Backup: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: c.Region,
-					Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
-					MonthlyCostUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, p).Total),
-				})
-			}
+		if o.Table == "" && strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
+			rr.Backups = append(rr.Backups, BackupCost{
+				Backup: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: c.Region,
+				Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
+				MonthlyCostUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, p).Total),
+			})
 		}
-		if aws.ToString(out.LastEvaluatedBackupArn) == "" {
-			break
-		}
-		in.ExclusiveStartBackupArn = out.LastEvaluatedBackupArn
 	}
 	sort.Slice(rr.Backups, func(i, j int) bool { return rr.Backups[i].Backup < rr.Backups[j].Backup })
 	return nil

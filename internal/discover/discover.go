@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -136,5 +137,31 @@ func TableTags(ctx context.Context, db TagLister, arn string) (map[string]string
 			return tags, nil
 		}
 		in.NextToken = out.NextToken
+	}
+}
+
+// BackupLister is the DynamoDB call that lists backups.
+type BackupLister interface {
+	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
+}
+
+// Backups reads every page of ListBackups (the SDK has no paginator for it: it pages by the last
+// backup's ARN), leaving out backups already DELETED. Errors are returned as the SDK gave them.
+func Backups(ctx context.Context, db BackupLister, in dynamodb.ListBackupsInput) ([]dtypes.BackupSummary, error) {
+	var out []dtypes.BackupSummary
+	for {
+		page, err := db.ListBackups(ctx, &in)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range page.BackupSummaries {
+			if b.BackupStatus != dtypes.BackupStatusDeleted {
+				out = append(out, b)
+			}
+		}
+		if aws.ToString(page.LastEvaluatedBackupArn) == "" {
+			return out, nil
+		}
+		in.ExclusiveStartBackupArn = page.LastEvaluatedBackupArn
 	}
 }

@@ -1,11 +1,14 @@
 // Package janitor is one scheduled run of the WalletJanitor function in its own account and
-// region: discover this project's tables, act on them, report. The report is a value; Run logs
-// it as one JSON line and announces it on the stack's topic, and the Lambda handler returns it.
+// region: the sweep that nobody has to remember. It is a third caller of the sweep's engine, not
+// a copy of it: its candidates are exactly `verify sweep`'s (orphaned or expired; the live-stack,
+// foreign-stack and wallet:keep rules hold), and deletion is sweep.Act's. What it adds is time:
 //
-// Phase 1 (this skeleton) only reads: it lists the tables tagged Project=wallet with their
-// janitor mark and keep flag. Marking, backing up and deleting come with the sweep's deletion
-// engine; the seams are here already: the narrow client interfaces, Config from the
-// environment, Report, and the notification.
+//	discover → plan → reprieve what stopped qualifying → mark what is new → back up and delete
+//	what is due → report → announce
+//
+// Tags on the tables are its whole state, so a run that died halfway is safe to repeat, and a
+// second run right after changes nothing. It never deletes a backup, never touches a protected
+// table, and in report mode never deletes anything.
 package janitor
 
 import (
@@ -14,25 +17,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// DynamoDB is every DynamoDB call a run makes.
+// DynamoDB is what a run calls beyond the sweep's own clients: its marks (tags) and its
+// backups. There is no DeleteBackup here.
 type DynamoDB interface {
-	ListTables(ctx context.Context, in *dynamodb.ListTablesInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error)
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
+	sweep.BackupAPI
+	TagResource(ctx context.Context, in *dynamodb.TagResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TagResourceOutput, error)
+	UntagResource(ctx context.Context, in *dynamodb.UntagResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UntagResourceOutput, error)
+	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
 }
 
 // Topic is the one SNS call: announcing the run.
@@ -43,13 +51,14 @@ type Topic interface {
 // Clients are one region's clients.
 type Clients struct {
 	Region   string
+	Sweep    sweep.RegionClients
 	DynamoDB DynamoDB
 	Topic    Topic
 }
 
 // NewClients builds the clients from cfg (cfg.Region is the region the run looks at).
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Region: cfg.Region, DynamoDB: dynamodb.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg)}
+	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg)}
 }
 
 // Deps is what a run needs besides its configuration.
@@ -59,6 +68,10 @@ type Deps struct {
 	Log io.Writer
 	// Now is the run's clock (default time.Now).
 	Now func() time.Time
+	// Prices turn tables and backups into $/month (default: the written-down us-east-1 prices).
+	Prices *cost.Prices
+	// BackupWait bounds the wait for one backup to become AVAILABLE (default 10m).
+	BackupWait time.Duration
 }
 
 // Config is what the janitor stack configures the function with.
@@ -98,43 +111,109 @@ func ConfigFromEnv(get wallet.Lookup) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Report is one run.
+// Report is one run: the sweep's report of what it deleted (or, in report mode, would delete)
+// and skipped, in `verify sweep --json`'s vocabulary, plus the janitor's own: what it marked,
+// what stays marked, what it reprieved, and the backups it keeps.
 type Report struct {
-	Region    string             `json:"region"`
 	Mode      wallet.JanitorMode `json:"mode"`
 	Grace     string             `json:"grace"`
 	StartedAt time.Time          `json:"started_at"`
-	Tables    []Table            `json:"tables"`
-	Problems  []Problem          `json:"problems,omitempty"`
+	sweep.Report
+	// Marked are the tables this run marked: they go after their grace, unless they stop
+	// qualifying or are tagged wallet:keep=true first.
+	Marked []Mark `json:"marked"`
+	// Waiting are tables marked earlier whose time has not come.
+	Waiting []Mark `json:"waiting"`
+	// Reprieved lost their mark: they no longer qualify.
+	Reprieved []Reprieve `json:"reprieved"`
+	// Backups are every backup the janitor has taken in this region: it never deletes one.
+	Backups           []Backup `json:"backups"`
+	BackupsMonthlyUSD float64  `json:"backups_monthly_cost_usd"`
+	// Errors are the run's own failures (a mark that could not be set, a notification that
+	// could not be sent); the sweep's are in its candidates and problems.
+	Errors []string `json:"errors,omitempty"`
 }
 
-// Table is one of this project's tables as the run found it.
-type Table struct {
-	Table string `json:"table"`
-	// DeleteAfter is the janitor's mark exactly as the tag holds it ("" when unmarked).
-	DeleteAfter string `json:"delete_after,omitempty"`
-	Keep        bool   `json:"keep,omitempty"`
-	Protected   bool   `json:"protected,omitempty"`
+// Mark is a table the janitor has marked.
+type Mark struct {
+	Table          string         `json:"table"`
+	Stack          string         `json:"stack,omitempty"`
+	Reasons        []sweep.Reason `json:"reasons"`
+	MonthlyCostUSD float64        `json:"monthly_cost_usd"`
+	DeleteAfter    string         `json:"delete_after"`
 }
 
-// Problem is something the run could not do; any problem fails the run, so the alarm fires.
-type Problem struct {
-	Table string `json:"table,omitempty"`
-	Error string `json:"error"`
+// Reprieve is a mark taken off.
+type Reprieve struct {
+	Table       string `json:"table"`
+	DeleteAfter string `json:"was_to_be_deleted_after"`
+	Why         string `json:"why"`
 }
 
-// describeConcurrency bounds the DescribeTable and ListTagsOfResource calls in flight: enough
-// for a few hundred tables in seconds, well under DynamoDB's control-plane rate.
-const describeConcurrency = 8
+// Backup is one of the janitor's backups.
+type Backup struct {
+	Name           string    `json:"name"`
+	ARN            string    `json:"arn"`
+	Table          string    `json:"table"`
+	Created        time.Time `json:"created"`
+	SizeBytes      int64     `json:"size_bytes"`
+	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
+}
+
+// Changed reports whether the run did or found anything a person should hear about: a quiet
+// run (nothing new, nothing due, nothing failed) sends no notification.
+func (r Report) Changed() bool {
+	if len(r.Marked)+len(r.Reprieved)+len(r.Errors)+len(r.Problems) > 0 {
+		return true
+	}
+	for _, c := range r.Candidates {
+		if c.Action != sweep.SkippedProtected {
+			return true // deleted, failed, or due in report mode
+		}
+	}
+	return false
+}
+
+// Failed reports whether any action failed: the run then returns an error, so the Errors alarm
+// fires.
+func (r Report) Failed() bool { return len(r.Errors) > 0 || r.Failures() > 0 }
+
+const defaultBackupWait = 10 * time.Minute
 
 // Run is one scheduled run. It returns the report and, when anything failed, an error too.
 func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
-	now := time.Now
+	now := time.Now().UTC()
 	if d.Now != nil {
-		now = d.Now
+		now = d.Now().UTC()
 	}
-	r := Report{Region: d.Region, Mode: cfg.Mode, Grace: wallet.FormatDuration(cfg.Grace), StartedAt: now().UTC(), Tables: []Table{}}
-	r.Tables, r.Problems = list(ctx, d.DynamoDB)
+	prices := cost.USEast1()
+	if d.Prices != nil {
+		prices = *d.Prices
+	}
+	r := Report{Mode: cfg.Mode, Grace: wallet.FormatDuration(cfg.Grace), StartedAt: now}
+
+	filter := sweep.Filter{Now: now}
+	so := sweep.Options{StopOn: func(err error) bool { _, ok := awsconf.AsDenied(err); return ok }}
+	inv := sweep.Discover(ctx, d.Sweep, filter, so)
+	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
+
+	marks := readMarks(inv)
+	r.Reprieved = reprieve(ctx, d.DynamoDB, inv, plan, marks, &r.Errors)
+	r.Marked, r.Waiting = mark(ctx, d.DynamoDB, inv, plan, marks, now, cfg.Grace, &r.Errors)
+
+	due := func(c sweep.Candidate) bool {
+		m, ok := marks[c.Table]
+		return c.Action == sweep.WouldDelete && ok && !now.Before(m)
+	}
+	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
+	if cfg.Mode == wallet.JanitorDelete {
+		so.Backup = janitorBackup(d, marks)
+		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
+	} else {
+		r.Report = acted.DryRun()
+	}
+	r.Waiting = notDue(r.Waiting, r.Candidates)
+	r.Backups, r.BackupsMonthlyUSD = listBackups(ctx, d.DynamoDB, prices, &r.Errors)
 
 	if d.Log != nil {
 		b, err := json.Marshal(r)
@@ -143,95 +222,155 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 		}
 		fmt.Fprintf(d.Log, "%s\n", b)
 	}
-	var errs []error
-	for _, p := range r.Problems {
-		if p.Table != "" {
-			errs = append(errs, fmt.Errorf("%s: %s", p.Table, p.Error))
-		} else {
-			errs = append(errs, errors.New(p.Error))
+	if r.Changed() {
+		if err := notify(ctx, d.Topic, cfg.TopicArn, r); err != nil {
+			r.Errors = append(r.Errors, err.Error())
 		}
 	}
-	if err := notify(ctx, d.Topic, cfg.TopicArn, r); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return r, fmt.Errorf("janitor run in %s: %w", d.Region, errors.Join(errs...))
+	if r.Failed() {
+		return r, fmt.Errorf("janitor run in %s: %d actions failed or could not be found out (see the report)", d.Region, len(r.Errors)+r.Failures())
 	}
 	return r, nil
 }
 
-// list reads every ListTables page, then each table's description and tags, and keeps the
-// tables tagged Project=wallet. A table that vanished in between is simply not there.
-func list(ctx context.Context, db DynamoDB) ([]Table, []Problem) {
-	var names []string
-	p := dynamodb.NewListTablesPaginator(db, &dynamodb.ListTablesInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return []Table{}, []Problem{{Error: fmt.Sprintf("list tables: %v", err)}}
-		}
-		names = append(names, page.TableNames...)
-	}
-
-	tables := []Table{}
-	var problems []Problem
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(describeConcurrency)
-	for _, name := range names {
-		g.Go(func() error {
-			t, ours, err := read(gctx, db, name)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				problems = append(problems, Problem{Table: name, Error: err.Error()})
-			case ours:
-				tables = append(tables, t)
+// readMarks are the marks the tables carry, parsed; a mark that does not parse is treated as
+// absent, so the table is marked afresh (its deletion is put off, never brought forward).
+func readMarks(inv sweep.Inventory) map[string]time.Time {
+	marks := map[string]time.Time{}
+	for _, t := range inv.Tables {
+		if v, ok := t.Tags[wallet.TagJanitorDeleteAfter]; ok {
+			if at, err := time.Parse(time.RFC3339, v); err == nil {
+				marks[t.Name] = at
 			}
-			return nil
-		})
+		}
 	}
-	_ = g.Wait() // the goroutines record problems instead of failing the group
-	sort.Slice(tables, func(i, j int) bool { return tables[i].Table < tables[j].Table })
-	sort.Slice(problems, func(i, j int) bool { return problems[i].Table < problems[j].Table })
-	return tables, problems
+	return marks
 }
 
-func read(ctx context.Context, db DynamoDB, name string) (Table, bool, error) {
-	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-	var gone *types.ResourceNotFoundException
-	if errors.As(err, &gone) {
-		return Table{}, false, nil
+// reprieve takes the mark off every marked table that no longer qualifies: its stack came back,
+// its ExpiresAfter was extended, it was tagged wallet:keep=true or protected, it left the
+// project. A table that could not be read keeps its mark: nothing is decided on a guess.
+func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time, errs *[]string) []Reprieve {
+	deletable := map[string]bool{}
+	protected := map[string]bool{}
+	for _, c := range plan.Candidates {
+		deletable[c.Table] = c.Action == sweep.WouldDelete
+		protected[c.Table] = c.Action == sweep.SkippedProtected
 	}
-	if err != nil {
-		return Table{}, false, fmt.Errorf("describe: %w", err)
-	}
-	tags := map[string]string{}
-	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: out.Table.TableArn}
-	for {
-		page, err := db.ListTagsOfResource(ctx, in)
-		if errors.As(err, &gone) {
-			return Table{}, false, nil
+	out := []Reprieve{}
+	for _, t := range inv.Tables {
+		raw, marked := t.Tags[wallet.TagJanitorDeleteAfter]
+		if !marked || deletable[t.Name] || t.Unjudged {
+			continue
 		}
+		if _, parsed := marks[t.Name]; !parsed && t.Ours && !protected[t.Name] && !keep(t) {
+			continue // an unreadable mark on a table that still qualifies is replaced by mark
+		}
+		why := "it is no longer orphaned or expired"
+		switch {
+		case !t.Ours:
+			why = "it is no longer tagged " + wallet.TagProject + "=" + wallet.ProjectName
+		case keep(t):
+			why = "it is tagged " + wallet.TagKeep + "=true"
+		case protected[t.Name] || t.Protected:
+			why = "deletion protection is on"
+		case t.StackLive:
+			why = "its stack " + t.Stack + " is live and it has not expired"
+		}
+		if _, err := db.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: aws.String(t.ARN), TagKeys: []string{wallet.TagJanitorDeleteAfter}}); err != nil {
+			*errs = append(*errs, fmt.Sprintf("reprieve %s: %v", t.Name, err))
+			continue
+		}
+		delete(marks, t.Name)
+		out = append(out, Reprieve{Table: t.Name, DeleteAfter: raw, Why: why})
+	}
+	return out
+}
+
+func keep(t sweep.Observed) bool {
+	return strings.EqualFold(strings.TrimSpace(t.Tags[wallet.TagKeep]), "true")
+}
+
+// mark tags every candidate the plan would delete that carries no mark yet with now + grace,
+// and lists those already marked whose time has not come.
+func mark(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time, now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark) {
+	arns := map[string]string{}
+	for _, t := range inv.Tables {
+		arns[t.Name] = t.ARN
+	}
+	marked, waiting = []Mark{}, []Mark{}
+	for _, c := range plan.Candidates {
+		if c.Action != sweep.WouldDelete {
+			continue
+		}
+		m := Mark{Table: c.Table, Stack: c.Stack, Reasons: c.Reasons, MonthlyCostUSD: c.MonthlyCostUSD}
+		if at, ok := marks[c.Table]; ok {
+			m.DeleteAfter = at.Format(time.RFC3339)
+			waiting = append(waiting, m)
+			continue
+		}
+		at := now.Add(grace).Truncate(time.Second)
+		m.DeleteAfter = at.Format(time.RFC3339)
+		if _, err := db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arns[c.Table]),
+			Tags: []types.Tag{{Key: aws.String(wallet.TagJanitorDeleteAfter), Value: aws.String(m.DeleteAfter)}}}); err != nil {
+			*errs = append(*errs, fmt.Sprintf("mark %s: %v", c.Table, err))
+			continue
+		}
+		marks[c.Table] = at
+		marked = append(marked, m)
+	}
+	return marked, waiting
+}
+
+// notDue drops from waiting the tables the run acted on.
+func notDue(waiting []Mark, acted []sweep.Candidate) []Mark {
+	return slices.DeleteFunc(waiting, func(m Mark) bool {
+		return slices.ContainsFunc(acted, func(c sweep.Candidate) bool { return c.Table == m.Table })
+	})
+}
+
+// janitorBackup takes the backup a deletion depends on. Its name is fixed by the table's mark,
+// so a run that died after backing up and before deleting finds that backup again and does not
+// take a second one.
+func janitorBackup(d Deps, marks map[string]time.Time) func(context.Context, string, string) (string, error) {
+	wait := d.BackupWait
+	if wait <= 0 {
+		wait = defaultBackupWait
+	}
+	return func(ctx context.Context, _, table string) (string, error) {
+		name := sweep.BackupName(wallet.JanitorBackupPrefix, table, marks[table])
+		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(table)})
 		if err != nil {
-			return Table{}, false, fmt.Errorf("list tags: %w", err)
+			return "", fmt.Errorf("list backups of %s: %w", table, err)
 		}
-		for _, t := range page.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		for _, b := range existing {
+			if aws.ToString(b.BackupName) == name {
+				arn := aws.ToString(b.BackupArn)
+				return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, wait)
+			}
 		}
-		if page.NextToken == nil {
-			break
-		}
-		in.NextToken = page.NextToken
+		return sweep.TakeBackup(ctx, d.DynamoDB, table, name, wait)
 	}
-	if tags[wallet.TagProject] != wallet.ProjectName {
-		return Table{}, false, nil
+}
+
+// listBackups lists the janitor's backups (by name) with what each costs to keep.
+func listBackups(ctx context.Context, db DynamoDB, prices cost.Prices, errs *[]string) ([]Backup, float64) {
+	out := []Backup{}
+	var total float64
+	all, err := discover.Backups(ctx, db, dynamodb.ListBackupsInput{BackupType: types.BackupTypeFilterUser})
+	if err != nil {
+		*errs = append(*errs, fmt.Sprintf("list backups: %v", err))
 	}
-	return Table{
-		Table:       name,
-		DeleteAfter: tags[wallet.TagJanitorDeleteAfter],
-		Keep:        strings.EqualFold(tags[wallet.TagKeep], "true"),
-		Protected:   aws.ToBool(out.Table.DeletionProtectionEnabled),
-	}, true, nil
+	for _, b := range all {
+		if !strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
+			continue
+		}
+		size := aws.ToInt64(b.BackupSizeBytes)
+		usd := cost.Round(cost.Monthly(cost.Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, prices).Total)
+		total += usd
+		out = append(out, Backup{Name: aws.ToString(b.BackupName), ARN: aws.ToString(b.BackupArn), Table: aws.ToString(b.TableName),
+			Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size, MonthlyCostUSD: usd})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, cost.Round(total)
 }

@@ -280,6 +280,31 @@ func stackKey(region, stack string) string {
 	return region + "/" + stack
 }
 
+// Only is the plan narrowed to the candidates keep says yes to (the janitor: those whose grace
+// has passed). A stack goes whole or not at all, so a stack any of whose candidates keep refuses
+// is left out with every candidate of it; nothing it holds can go unsaved with it.
+func (p Plan) Only(keep func(Candidate) bool) Plan {
+	q := p
+	q.Candidates, q.Stacks = nil, nil
+	refused := map[string]bool{}
+	for _, c := range p.Candidates {
+		if c.Stack != "" && !keep(c) {
+			refused[stackKey(c.Region, c.Stack)] = true
+		}
+	}
+	for _, c := range p.Candidates {
+		if keep(c) && !refused[stackKey(c.Region, c.Stack)] {
+			q.Candidates = append(q.Candidates, c)
+		}
+	}
+	for _, s := range p.Stacks {
+		if !refused[stackKey(s.Region, s.Stack)] && slices.ContainsFunc(q.Candidates, func(c Candidate) bool { return c.Stack == s.Stack && c.Region == s.Region }) {
+			q.Stacks = append(q.Stacks, s)
+		}
+	}
+	return q
+}
+
 // Pending counts the candidates a confirmed plan would delete.
 func (p Plan) Pending() int {
 	n := 0

@@ -248,3 +248,24 @@ func TestPlanShowsTheJanitorMark(t *testing.T) {
 		t.Fatalf("plan %+v\n%s", p.Candidates, b.String())
 	}
 }
+
+// A narrowed plan never takes a stack whose tables it did not all keep.
+func TestOnlyKeepsStacksWhole(t *testing.T) {
+	p := Plan{Regions: []string{"r"},
+		Stacks: []StackAction{{Stack: "Wallet-a", Region: "r", Action: WouldDelete}, {Stack: "Wallet-b", Region: "r", Action: WouldDelete}},
+		Candidates: []Candidate{
+			{Table: "a1", Region: "r", Stack: "Wallet-a", Action: WouldDelete},
+			{Table: "a2", Region: "r", Stack: "Wallet-a", Action: WouldDelete},
+			{Table: "b1", Region: "r", Stack: "Wallet-b", Action: WouldDelete},
+			{Table: "loose", Region: "r", Action: WouldDelete},
+			{Table: "loose-not", Region: "r", Action: WouldDelete},
+		}}
+	q := p.Only(func(c Candidate) bool { return c.Table != "a2" && c.Table != "loose-not" })
+	var got []string
+	for _, c := range q.Candidates {
+		got = append(got, c.Table)
+	}
+	if strings.Join(got, ",") != "b1,loose" || len(q.Stacks) != 1 || q.Stacks[0].Stack != "Wallet-b" {
+		t.Fatalf("candidates %v, stacks %+v: want b1 and loose, and stack Wallet-b only", got, q.Stacks)
+	}
+}
