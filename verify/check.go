@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -37,8 +38,9 @@ func newCheckCmd(io streams) *cobra.Command {
 			"with the template it was deployed from, then (unless --read-only) proves conditional\n" +
 			"creates, overdraft refusal, atomic idempotent transfers and exact concurrent increments\n" +
 			"on test items of its own, which it deletes before exiting, even when interrupted.\n\n" +
-			"Exit codes: 0 all checks passed; 1 a check failed; 2 bad flags, configuration or\n" +
-			"discovery; 130 interrupted (after clean-up).",
+			"Exit codes: 0 all checks passed; 1 a check failed or test items remain; 2 bad flags,\n" +
+			"configuration, a table not found, an endpoint that does not answer, an IAM refusal, or a\n" +
+			"run the table's capacity cannot serve within --timeout; 130 interrupted (after clean-up).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd, io) },
 	}
@@ -50,7 +52,7 @@ func newCheckCmd(io streams) *cobra.Command {
 	f.roundtrips, f.concurrency, f.timeout = d.Roundtrips, d.Concurrency, d.Timeout
 	fs.Var(&boundedInt{&f.roundtrips, 1, check.MaxRoundtrips}, "roundtrips", "put+get pairs in the round-trip check")
 	fs.Var(&boundedInt{&f.concurrency, 1, check.MaxConcurrency}, "concurrency", "requests in flight at once")
-	fs.Var(&positiveDuration{&f.timeout}, "timeout", "bound on the checks, from discovery to the last write (clean-up has its own)")
+	fs.Var(&positiveDuration{&f.timeout}, "timeout", fmt.Sprintf("bound on the whole run, from reading the template to the last write; clean-up then has %s more, plus what the table's capacity needs for its deletes", check.DefaultCleanupTimeout))
 	fs.BoolVar(&f.readOnly, "read-only", false, "discover, active and conformance only: write nothing (for production tables)")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&f.noPace, "no-pace", false, "do not hold requests to a provisioned table's capacity")
@@ -60,10 +62,48 @@ func newCheckCmd(io streams) *cobra.Command {
 }
 
 func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
+	o, err := f.options(cmd)
+	if err != nil {
+		return err
+	}
+	// One deadline for the whole command — reading the template, loading the configuration,
+	// every check — so nothing, not even a pipe nobody writes or an endpoint that never
+	// answers, holds it past --timeout; clean-up then has its own stated bound.
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
+	defer cancel()
+	// Every value is checked, the template file read, before the first AWS call.
+	if err := o.Validate(ctx); err != nil {
+		return usageErr("%w", err)
+	}
+	// Adaptive retries slow the client down after throttling instead of only retrying: right
+	// for a 1-unit table that other traffic may share.
+	cfg, err := f.aws.load(ctx, awsconf.Options{Adaptive: true})
+	if err != nil {
+		return err
+	}
+	// The SDK's own warnings belong on the command's stderr, not the process's.
+	cfg.Logger = logging.NewStandardLogger(io.err)
+	o.Region = cfg.Region
+	rep, err := check.Run(ctx, check.NewClients(cfg), o)
+	return f.report(io, rep, err)
+}
+
+// options turns the flags into check options. A flag given empty is refused, not taken as
+// absent: `--table ""` from an unset shell variable must not check the default stack.
+func (f *checkFlags) options(cmd *cobra.Command) (check.Options, error) {
+	for _, fl := range []struct{ name, value, want string }{
+		{"stack", f.stack, "want a stack name, such as " + check.DefaultStack},
+		{"table", f.table, "want a table name: 3 to 255 characters of a-z A-Z 0-9 _ . -"},
+		{"template", f.template, "want a template file"},
+	} {
+		if cmd.Flags().Changed(fl.name) && strings.TrimSpace(fl.value) == "" {
+			return check.Options{}, usageErr("--%s %q: %s", fl.name, fl.value, fl.want)
+		}
+	}
 	o := check.Defaults()
 	if f.table != "" {
 		if cmd.Flags().Changed("stack") {
-			return usageErr("--stack %q and --table %q: give one, not both", f.stack, f.table)
+			return o, usageErr("--stack %q and --table %q: give one, not both", f.stack, f.table)
 		}
 		o.Stack, o.Table = "", f.table
 	} else {
@@ -74,36 +114,33 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 	o.ReadOnly, o.Pace = f.readOnly, !f.noPace
 	prices, err := f.prices.resolve()
 	if err != nil {
-		return err
+		return o, err
 	}
 	o.Prices = prices
-	// Every value is checked, the template file read, before the first AWS call.
-	if err := o.Validate(); err != nil {
-		return usageErr("%w", err)
-	}
+	return o, nil
+}
 
-	ctx := cmd.Context()
-	// Adaptive retries slow the client down after throttling instead of only retrying: right
-	// for a 1-unit table that other traffic may share.
-	cfg, err := f.aws.load(ctx, awsconf.Options{Adaptive: true})
-	if err != nil {
-		return err
+// report prints the report and maps Run's outcome to an exit code: 2 when the run could not
+// conclude for a reason of configuration (table not found, endpoint not answering, IAM
+// refusal, a run the table's capacity or --timeout cannot hold), 1 when a check failed or
+// test items remain, 130 (in main) when interrupted.
+func (f *checkFlags) report(io streams, rep *check.Report, err error) error {
+	if rep == nil {
+		return failed(err)
 	}
-	// The SDK's own warnings belong on the command's stderr, not the process's.
-	cfg.Logger = logging.NewStandardLogger(io.err)
-	o.Region = cfg.Region
-	clients := check.NewClients(cfg)
-
-	rep, err := check.Run(ctx, clients, o)
-	var de *check.DiscoveryError
-	if errors.As(err, &de) {
+	var (
+		de *check.DiscoveryError
+		ce *check.CapacityError
+		te *check.OutOfTimeError
+	)
+	_, denied := awsconf.AsDenied(err)
+	// A discovery error or a refused run is one line; in JSON the report still comes, so a
+	// script reads one shape.
+	if errors.As(err, &de) || errors.As(err, &ce) {
 		if f.json {
 			_ = rep.WriteJSON(io.out)
 		}
 		return &exitError{exitUsage, err}
-	}
-	if rep == nil {
-		return failed(err)
 	}
 	write := rep.WriteText
 	if f.json {
@@ -113,6 +150,8 @@ func (f *checkFlags) run(cmd *cobra.Command, io streams) error {
 		return failed(fmt.Errorf("write report: %w", werr))
 	}
 	switch {
+	case denied, errors.As(err, &te):
+		return &exitError{exitUsage, err}
 	case err != nil: // interrupted: main turns this into 130
 		return failed(fmt.Errorf("interrupted; clean-up ran and left %d test items", rep.LeftoverItems))
 	case !rep.Passed:

@@ -62,6 +62,9 @@ func TestPacerModelsCapacityAndBurst(t *testing.T) {
 
 type nopAPI struct{}
 
+func (nopAPI) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return &dynamodb.BatchGetItemOutput{}, nil
+}
 func (nopAPI) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	return &dynamodb.GetItemOutput{}, nil
 }
@@ -208,13 +211,13 @@ func TestValidate(t *testing.T) {
 	} {
 		o := Defaults()
 		tc.change(&o)
-		err := o.Validate()
+		err := o.Validate(t.Context())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: want an error containing %q, got %v", name, tc.want, err)
 		}
 	}
-	if d := Defaults(); d.Validate() != nil {
-		t.Fatalf("defaults: %v", d.Validate())
+	if d := Defaults(); d.Validate(t.Context()) != nil {
+		t.Fatalf("defaults: %v", d.Validate(t.Context()))
 	}
 }
 
