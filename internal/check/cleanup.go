@@ -85,8 +85,9 @@ func firstOf(errs ...error) error {
 	return nil
 }
 
-// deleteAll deletes the keys, C at a time, and returns the first error; it goes on after one,
-// since every key deleted is one less left behind.
+// deleteAll deletes the keys, all at once (a run holds at most MaxConcurrency + 5; the pacer
+// still holds them to a provisioned table's capacity), and returns the first error; it goes on
+// after one, since every key deleted is one less left behind.
 func (w *writer) deleteAll(ctx context.Context, keys []string) error {
 	ops := wallet.NewStore(w.cleanAPI, w.table)
 	var (
@@ -94,7 +95,6 @@ func (w *writer) deleteAll(ctx context.Context, keys []string) error {
 		once  sync.Once
 		first error
 	)
-	g.SetLimit(w.o.Concurrency)
 	for _, k := range keys {
 		g.Go(func() error {
 			if err := ops.Delete(ctx, k); err != nil {

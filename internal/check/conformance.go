@@ -20,6 +20,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"golang.org/x/sync/errgroup"
 )
 
 // absent is how a field that one side does not have is shown.
@@ -183,25 +184,36 @@ func cdkOutSpec(ctx context.Context, path string, timeout time.Duration, t *targ
 // (DynamoDB Local has no tags and no backups): they are not compared, and notes say so,
 // rather than guessing.
 func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, []string, []string, error) {
-	f := describedFields(d)
-	var unknown, notes []string
-	for _, r := range []struct {
+	reads := []struct {
 		field, call string
 		read        func(context.Context, DynamoDB, *types.TableDescription) (map[string]string, error)
 	}{
 		{"TimeToLiveSpecification", "DescribeTimeToLive", ttlFields},
 		{"PointInTimeRecoverySpecification", "DescribeContinuousBackups", pitrFields},
 		{discover.FieldTags, "ListTagsOfResource", tagFields},
-	} {
-		got, err := r.read(ctx, db, d)
-		switch {
+	}
+	// Independent reads, at once: each is a round trip the check would otherwise wait for.
+	got := make([]map[string]string, len(reads))
+	errs := make([]error, len(reads))
+	var g errgroup.Group
+	for i, r := range reads {
+		g.Go(func() error {
+			got[i], errs[i] = r.read(ctx, db, d)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	f := describedFields(d)
+	var unknown, notes []string
+	for i, r := range reads {
+		switch err := errs[i]; {
 		case unsupported(err):
 			unknown = append(unknown, r.field)
 			notes = append(notes, fmt.Sprintf("not supported by this endpoint: %s (%s not compared)", r.call, r.field))
 		case err != nil:
 			return nil, nil, nil, fmt.Errorf("read %s of %s: %w", r.field, aws.ToString(d.TableName), err)
 		}
-		maps.Copy(f, got)
+		maps.Copy(f, got[i])
 	}
 	return f, unknown, notes, nil
 }

@@ -50,6 +50,9 @@ func TestDemand(t *testing.T) {
 	if got := p.Refill(cleanup); got != 9*time.Second {
 		t.Fatalf("clean-up refill %s, want 9s", got)
 	}
+	if n := maxRoundtrips(p, Defaults(), DefaultTimeout); n != 375 {
+		t.Fatalf("round trips that fit the default --timeout on a 1/1 table: %d, want 375", n)
+	}
 	if p := NewPacer(provisioned(1, 1), false); p.Time(checks) != 0 || p.Refill(cleanup) != 0 {
 		t.Fatal("an unpaced run waits for nothing")
 	}

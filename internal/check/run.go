@@ -101,6 +101,10 @@ func (r *run) unanswered(err error) error {
 // gets there is a verdict on the table, not the run running out of time.
 func (r *run) active() bool {
 	err := r.rep.do(r.runCtx, Active, func(ctx context.Context) (string, error) {
+		if d := r.tgt.desc; d != nil && d.TableStatus == types.TableStatusActive {
+			r.desc = d
+			return "ACTIVE (as discovery found it)", nil
+		}
 		start := time.Now()
 		w := dynamodb.NewTableExistsWaiter(r.c.DynamoDB, func(w *dynamodb.TableExistsWaiterOptions) {
 			// The defaults (20 s, then up to 2 min) suit creating a table, not checking one.
@@ -219,21 +223,24 @@ type target struct {
 	table     string
 	stack     string // empty when the table was named
 	logicalID string // the table's logical ID in the stack, if known
-	detail    string
+	// desc is the table as discovery described it, if it did: active need not ask again.
+	desc   *types.TableDescription
+	detail string
 }
 
 func discoverTable(ctx context.Context, c Clients, o Options) (*target, error) {
 	if o.Table != "" {
 		// One DescribeTable now, so a wrong name or an unreachable endpoint is a discovery
 		// error at once instead of a waiter that polls until --timeout.
-		if _, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &o.Table}); err != nil {
+		out, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &o.Table})
+		if err != nil {
 			var nf *types.ResourceNotFoundException
 			if errors.As(err, &nf) {
 				return nil, fmt.Errorf("table %s not found in region %s (check --table and --region): %w", o.Table, o.Region, err)
 			}
 			return nil, fmt.Errorf("table %s: %w", o.Table, err)
 		}
-		return &target{table: o.Table, detail: fmt.Sprintf("table %s (given by --table)", o.Table)}, nil
+		return &target{table: o.Table, desc: out.Table, detail: fmt.Sprintf("table %s (given by --table)", o.Table)}, nil
 	}
 	if c.CloudFormation == nil {
 		return nil, errors.New("no CloudFormation client to find the stack's table")

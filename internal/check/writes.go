@@ -247,12 +247,11 @@ func (w *writer) noOverdraft(ctx context.Context) (string, error) {
 // transfer proves, on two test wallets, the three things a transfer promises: it moves money
 // on both sides, its token makes a replay harmless, and an overdraft cancels it whole.
 func (w *writer) transfer(ctx context.Context) (string, error) {
-	a, err := w.create(ctx, "tx-a", 100)
-	if err != nil {
-		return "", err
-	}
-	b, err := w.create(ctx, "tx-b", 0)
-	if err != nil {
+	var a, b string
+	if err := both(ctx,
+		func(ctx context.Context) (err error) { a, err = w.create(ctx, "tx-a", 100); return err },
+		func(ctx context.Context) (err error) { b, err = w.create(ctx, "tx-b", 0); return err },
+	); err != nil {
 		return "", err
 	}
 	token := w.key("t1")
@@ -270,14 +269,22 @@ func (w *writer) transfer(ctx context.Context) (string, error) {
 	return strings.Join([]string{"transfer of 30 applied to both wallets", replay, overdraw}, "; "), nil
 }
 
-// balances reads both wallets of a transfer.
-func (w *writer) balances(ctx context.Context, a, b string) (int64, int64, error) {
-	x, err := w.balance(ctx, a)
-	if err != nil {
-		return 0, 0, err
-	}
-	y, err := w.balance(ctx, b)
+// balances reads both wallets of a transfer, at once.
+func (w *writer) balances(ctx context.Context, a, b string) (x, y int64, err error) {
+	err = both(ctx,
+		func(ctx context.Context) (err error) { x, err = w.balance(ctx, a); return err },
+		func(ctx context.Context) (err error) { y, err = w.balance(ctx, b); return err },
+	)
 	return x, y, err
+}
+
+// both runs two independent requests at once: each is a round trip the check would otherwise
+// wait for. The first error is returned.
+func both(ctx context.Context, f, g func(context.Context) error) error {
+	var eg errgroup.Group
+	eg.Go(func() error { return f(ctx) })
+	eg.Go(func() error { return g(ctx) })
+	return eg.Wait()
 }
 
 func (w *writer) transferOnce(ctx context.Context, a, b, token string) error {
