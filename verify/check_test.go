@@ -65,6 +65,7 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"--stack", "Wallet-dev", "--table", "wallet-t"}, []string{`"Wallet-dev"`, `"wallet-t"`, "not both"}},
 		{[]string{"--timeout", "abc"}, []string{`"abc"`, "--timeout", "positive duration"}},
 		{[]string{"--timeout", "-3s"}, []string{`"-3s"`, "positive duration"}},
+		{[]string{"--timeout", "500ms"}, []string{`--timeout "500ms"`, "at least 1s"}},
 		{[]string{"--table", "x"}, []string{`"x"`, "3 to 255 characters"}},
 		{[]string{"--template", "/nonexistent/wallet.json"}, []string{"/nonexistent/wallet.json", "no such file"}},
 		// An unset shell variable must not fall back to the default stack (and write to it).

@@ -107,6 +107,7 @@ const (
 	DefaultIncrements     = 5
 	DefaultTimeout        = 2 * time.Minute
 	DefaultCleanupTimeout = 30 * time.Second
+	MinTimeout            = time.Second
 	MaxRoundtrips         = 100000
 	MaxConcurrency        = 64
 	// TestItemTTL is how far ahead a test item's expires_at is: long enough for any run, short
@@ -187,8 +188,9 @@ func (o *Options) Validate(ctx context.Context) error {
 		return bad("--concurrency", o.Concurrency, fmt.Sprintf("want a whole number from 1 to %d", MaxConcurrency))
 	case o.Increments < 1:
 		return bad("increments", o.Increments, "want a positive whole number")
-	case o.Timeout <= 0:
-		return bad("--timeout", o.Timeout, "want a positive duration such as 90s or 2m")
+	// Below a second, a healthy endpoint could be reported as one that does not answer.
+	case o.Timeout < MinTimeout:
+		return bad("--timeout", o.Timeout, "want a duration of at least 1s, such as 90s or 2m")
 	case o.CleanupTimeout <= 0:
 		return bad("cleanup timeout", o.CleanupTimeout, "want a positive duration")
 	}

@@ -167,10 +167,10 @@ func TestTemplateFromAPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := tableOptions("wallet-t")
-	o.Template, o.Timeout = fifo, 300*time.Millisecond
+	o.Template, o.Timeout = fifo, time.Second
 	start := time.Now()
 	err := o.Validate(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "not read within --timeout 300ms") || !errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || !strings.Contains(err.Error(), "not read within --timeout 1s") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want the timeout named, got %v", err)
 	}
 	if d := time.Since(start); d > hangGuard {

@@ -205,7 +205,8 @@ func TestValidate(t *testing.T) {
 		"no target":          {func(o *Options) { o.Stack = "" }, "give --stack or --table"},
 		"bad table name":     {func(o *Options) { o.Stack, o.Table = "", "a" }, `--table "a": want 3 to 255`},
 		"bad stack name":     {func(o *Options) { o.Stack = "1-stack" }, `--stack "1-stack"`},
-		"zero timeout":       {func(o *Options) { o.Timeout = 0 }, `--timeout "0s": want a positive duration`},
+		"zero timeout":       {func(o *Options) { o.Timeout = 0 }, `--timeout "0s": want a duration of at least 1s`},
+		"tiny timeout":       {func(o *Options) { o.Timeout = time.Millisecond }, `--timeout "1ms": want a duration of at least 1s`},
 		"missing template":   {func(o *Options) { o.Template = filepath.Join(dir, "nope.json") }, "no such file"},
 		"template, no table": {func(o *Options) { o.Template = bad }, "no matching AWS::DynamoDB::Table"},
 	} {
