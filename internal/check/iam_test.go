@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,15 +81,23 @@ func TestIAMRefusalStopsTheRun(t *testing.T) {
 	t.Run("a refused write stops the checks; clean-up still runs", func(t *testing.T) {
 		rep, err := Run(t.Context(), clientsOf(t, "no-update"), tableOptions("wallet-iam"))
 		wantDenied(t, err, "dynamodb:UpdateItem")
-		// no-overdraft is the first check to update; nothing after it ran, and a refusal is
-		// not a failed check.
-		wantResults(t, rep, []string{Discover, Active, Conformance, Roundtrip, ConditionalCreate, NoOverdraft, Cleanup})
+		// no-overdraft and concurrent-increments update; they run beside conditional-create and
+		// transfer, which the first refusal stops if they have not finished. A refusal is not a
+		// failed check.
+		wantResults(t, rep, allChecks)
 		wantStopped(t, rep, NoOverdraft, AccessDenied)
-		wantDetail(t, rep, NoOverdraft, "access denied: DynamoDB UpdateItem on table wallet-iam needs IAM action dynamodb:UpdateItem")
-		wantDetail(t, rep, Cleanup, "consistent reads find none left")
-		if rep.Denied == nil || rep.Denied.Operation != "UpdateItem" {
-			t.Fatalf("report's denial %+v", rep.Denied)
+		wantStopped(t, rep, ConcurrentIncrements, AccessDenied)
+		for _, name := range []string{ConditionalCreate, Transfer} {
+			if c, _ := rep.Check(name); !c.Passed && c.Stopped != AccessDenied {
+				t.Errorf("%s: %+v", name, c)
+			}
 		}
+		first := rep.Denied.Operation == "UpdateItem" && (strings.HasPrefix(err.Error(), NoOverdraft+": access denied: DynamoDB UpdateItem on table wallet-iam") ||
+			strings.HasPrefix(err.Error(), ConcurrentIncrements+": access denied: DynamoDB UpdateItem on table wallet-iam"))
+		if !first {
+			t.Fatalf("the error must name the check refused and the call: %v", err)
+		}
+		wantDetail(t, rep, Cleanup, "consistent reads find none left")
 		admin.NoItems(t, "wallet-iam")
 	})
 

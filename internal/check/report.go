@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -28,6 +29,8 @@ type Report struct {
 	// Denied is the IAM refusal that stopped the run, when one did.
 	Denied *awsconf.Denied
 	Checks []Result
+
+	stoppedIn, deniedIn string // the checks whose own error stopped the run, was the refusal
 	// Differences are conformance's drift findings, also summarised in its detail.
 	Differences []Difference
 	Roundtrips  Latency
@@ -122,22 +125,83 @@ func (r *Report) record(ctx context.Context, name string, fn func(context.Contex
 	start := time.Now()
 	detail, err := fn(ctx)
 	res := Result{Name: name, Passed: err == nil, Detail: detail, Duration: time.Since(start)}
+	r.add(res, err, stop(ctx, err), true)
+	return err
+}
+
+// add records a check that ran. why is set when it was cut short; own says it was cut short by
+// its own error, not because another check running beside it was.
+func (r *Report) add(res Result, err error, why Stop, own bool) {
 	if err != nil {
 		msg := err.Error()
-		if res.Stopped = stop(ctx, err); res.Stopped != "" {
-			msg = string(res.Stopped) + ": " + msg
+		if res.Stopped = why; why != "" {
+			msg = string(why) + ": " + msg
 			if r.Stopped == "" {
-				r.Stopped = res.Stopped
+				r.Stopped = why
+			}
+			if own && r.stoppedIn == "" {
+				r.stoppedIn = res.Name
 			}
 		}
 		if d, ok := awsconf.AsDenied(err); ok && r.Denied == nil {
-			r.Denied = d
+			r.Denied, r.deniedIn = d, res.Name
 		}
-		res.Detail = join(detail, msg)
+		res.Detail = join(res.Detail, msg)
 	}
 	r.Checks = append(r.Checks, res)
-	return err
 }
+
+// step is a check to run: its name and what it does.
+type step struct {
+	name string
+	fn   func(context.Context) (string, error)
+}
+
+// doTogether runs independent checks at once and records them in the order given. The first
+// one cut short (interrupted, out of time, refused) stops the others still running: they are
+// recorded as stopped for the same reason, naming it, since no check must go on calling after
+// a refusal.
+func (r *Report) doTogether(ctx context.Context, steps []step) {
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type outcome struct {
+		res Result
+		err error
+		why Stop
+		own bool
+	}
+	out := make([]outcome, len(steps))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Go(func() {
+			start := time.Now()
+			detail, err := s.fn(tctx)
+			o := outcome{res: Result{Name: s.name, Passed: err == nil, Detail: detail}, err: err, why: stopOf(ctx, err), own: true}
+			var by *stoppedBy
+			switch {
+			case err == nil:
+			case o.why == "" && errors.Is(err, context.Canceled) && errors.As(context.Cause(tctx), &by):
+				o.err, o.why, o.own = fmt.Errorf("not finished: %s was stopped first", by.check), by.why, false
+			case o.why != "":
+				cancel(&stoppedBy{s.name, o.why})
+			}
+			o.res.Duration = time.Since(start)
+			out[i] = o
+		})
+	}
+	wg.Wait()
+	for _, o := range out {
+		r.add(o.res, o.err, o.why, o.own)
+	}
+}
+
+// stoppedBy is why checks running together were cancelled: one of them was cut short.
+type stoppedBy struct {
+	check string
+	why   Stop
+}
+
+func (e *stoppedBy) Error() string { return fmt.Sprintf("%s %s", e.check, e.why) }
 
 // stopOf tells why err cut a check short, or "" when err is the check's verdict. The deadline
 // is read from err, not ctx: a check may conclude after waiting the whole --timeout (a table
@@ -270,7 +334,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	switch failed := r.Failed(); {
 	case r.Stopped != "":
-		fmt.Fprintf(&b, "%s during %s; %s.\n", strings.ToUpper(string(r.Stopped)), r.stoppedIn(r.Stopped), r.cleanupSummary())
+		fmt.Fprintf(&b, "%s during %s; %s.\n", strings.ToUpper(string(r.Stopped)), r.stoppedIn, r.cleanupSummary())
 	case r.Passed:
 		fmt.Fprintf(&b, "PASS: all %d checks passed.\n", len(r.Checks))
 	default:
@@ -278,16 +342,6 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// stoppedIn names the first check stopped for reason s.
-func (r *Report) stoppedIn(s Stop) string {
-	for _, c := range r.Checks {
-		if c.Stopped == s {
-			return c.Name
-		}
-	}
-	return "the run"
 }
 
 func (r *Report) cleanupSummary() string {

@@ -209,11 +209,11 @@ func (r *run) finish() (*Report, error) {
 		}
 		return rep, context.Canceled
 	case rep.Denied != nil:
-		return rep, fmt.Errorf("%s: %w", rep.stoppedIn(AccessDenied), rep.Denied)
+		return rep, fmt.Errorf("%s: %w", rep.deniedIn, rep.Denied)
 	case r.err != nil:
 		return rep, r.err
 	case rep.Stopped == OutOfTime:
-		return rep, &OutOfTimeError{Timeout: r.o.Timeout, Check: rep.stoppedIn(OutOfTime)}
+		return rep, &OutOfTimeError{Timeout: r.o.Timeout, Check: rep.stoppedIn}
 	}
 	return rep, nil
 }
