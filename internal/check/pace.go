@@ -160,8 +160,13 @@ func maxRoundtrips(p Pacer, o Options, left time.Duration) int {
 
 // API wraps item calls so every request first takes its capacity from the limiters. Costs
 // are for items of at most 1 KB: a strongly consistent read is 1 RCU, a write 1 WCU (a refused
-// conditional write costs the same), a transactional write 2 WCU per item.
-func (p Pacer) API(api Items) Items { return &paced{api: api, p: p} }
+// conditional write costs the same), a transactional write 2 WCU per item. Unpaced, it is api.
+func (p Pacer) API(api Items) Items {
+	if !p.Paced() {
+		return api
+	}
+	return &paced{api: api, p: p}
+}
 
 type paced struct {
 	api Items
