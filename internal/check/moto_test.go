@@ -231,8 +231,8 @@ func tableArn(t *testing.T, db *dynamodb.Client, table string) string {
 	return aws.ToString(out.Table.TableArn)
 }
 
-// noTemplate is a CloudFormation whose GetTemplate fails, as moto's sometimes does for stacks
-// it made from a change set. (A refusal is not this: it stops the run, see iam_test.go.)
+// noTemplate is a CloudFormation whose GetTemplate fails, as moto's sometimes does. (A refusal
+// is not this: it stops the run, see iam_test.go.)
 type noTemplate struct{ CloudFormation }
 
 func (noTemplate) GetTemplate(context.Context, *cloudformation.GetTemplateInput, ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
