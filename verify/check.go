@@ -35,8 +35,9 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 			"with the template it was deployed from, then (unless --read-only) proves conditional\n" +
 			"creates, overdraft refusal, atomic idempotent transfers and exact concurrent increments\n" +
 			"on test items of its own, which it deletes before exiting, even when interrupted.\n\n" +
-			"Exit codes: 0 all checks passed; 1 a check failed; 2 bad flags, configuration,\n" +
-			"discovery or an IAM denial; 130 interrupted (after clean-up).",
+			"Exit codes: 0 all checks passed; 1 a check failed or test items remain; 2 bad flags,\n" +
+			"configuration, a table not found, an endpoint that does not answer, an IAM refusal, or a\n" +
+			"run the table's capacity cannot serve within --timeout; 130 interrupted (after clean-up).",
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{policyAnnotation: "verify"},
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,6 +45,8 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 			if o.tableSet && cmd.Flags().Changed("stack") {
 				return usageErr("--stack %q and --table %q: give one, not both", o.run.Stack, o.run.Table)
 			}
+			// An empty value is refused, not taken as absent: `--table ""` from an unset shell
+			// variable must not check the default stack.
 			return nonEmpty(cmd, "stack", "table", "template")
 		},
 		RunE: runE(o, runF),
@@ -58,7 +61,7 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&o.noPace, "no-pace", false, "do not hold requests to a provisioned table's capacity")
 	o.cloud.register(fs, check.DefaultTimeout)
-	fs.Lookup("timeout").Usage = "bound on the checks, from discovery to the last write (clean-up has its own)"
+	fs.Lookup("timeout").Usage = fmt.Sprintf("bound on the whole run, from reading the template to the last write; clean-up then has %s more, plus what the table's capacity needs for its deletes", check.DefaultCleanupTimeout)
 	o.prices.register(fs)
 	return cmd
 }
@@ -74,8 +77,13 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		return err
 	}
 	r.Prices = prices
+	// One deadline for the whole command — reading the template, loading the configuration,
+	// every check — so nothing, not even a pipe nobody writes or an endpoint that never
+	// answers, holds it past --timeout; clean-up then has its own stated bound.
+	ctx, cancel := o.cloud.bound(ctx)
+	defer cancel()
 	// Every value is checked, the template file read, before the first AWS call.
-	if err := r.Validate(); err != nil {
+	if err := r.Validate(ctx); err != nil {
 		return usageErr("%w", err)
 	}
 	// Adaptive retries slow the client down after throttling instead of only retrying: right
@@ -87,17 +95,31 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	// The SDK's own warnings belong on the command's stderr, not the process's.
 	cfg.Logger = logging.NewStandardLogger(o.s.err)
 	r.Region = cfg.Region
-
 	rep, err := check.Run(ctx, check.NewClients(cfg), r)
-	var de *check.DiscoveryError
-	if errors.As(err, &de) {
+	return o.report(rep, err)
+}
+
+// report prints the report and says how the run ended: 2 when it could not conclude for a reason
+// of configuration (table not found, endpoint not answering, IAM refusal, a run the table's
+// capacity or --timeout cannot hold), 1 when a check failed or test items remain, 130 (at the
+// edge) when interrupted.
+func (o *checkOptions) report(rep *check.Report, err error) error {
+	if rep == nil {
+		return failed(err)
+	}
+	var (
+		de *check.DiscoveryError
+		ce *check.CapacityError
+		te *check.OutOfTimeError
+	)
+	_, denied := awsconf.AsDenied(err)
+	// A discovery error or a refused run is one line; in JSON the report still comes, so a
+	// script reads one shape.
+	if errors.As(err, &de) || errors.As(err, &ce) {
 		if o.json {
 			_ = rep.WriteJSON(o.s.out)
 		}
 		return &exitError{exitUsage, err}
-	}
-	if rep == nil {
-		return failed(err)
 	}
 	write := rep.WriteText
 	if o.json {
@@ -107,6 +129,8 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		return failed(fmt.Errorf("write report: %w", werr))
 	}
 	switch {
+	case denied, errors.As(err, &te):
+		return &exitError{exitUsage, err}
 	case err != nil: // interrupted: the edge turns this into 130
 		return failed(fmt.Errorf("interrupted; clean-up ran and left %d test items", rep.LeftoverItems))
 	case !rep.Passed:

@@ -8,16 +8,16 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
@@ -65,8 +65,15 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"--stack", "Wallet-dev", "--table", "wallet-t"}, []string{`"Wallet-dev"`, `"wallet-t"`, "not both"}},
 		{[]string{"--timeout", "abc"}, []string{`"abc"`, "--timeout", "positive duration"}},
 		{[]string{"--timeout", "-3s"}, []string{`"-3s"`, "positive duration"}},
+		{[]string{"--timeout", "500ms"}, []string{`--timeout "500ms"`, "at least 1s"}},
 		{[]string{"--table", "x"}, []string{`"x"`, "3 to 255 characters"}},
 		{[]string{"--template", "/nonexistent/wallet.json"}, []string{"/nonexistent/wallet.json", "no such file"}},
+		// An unset shell variable must not fall back to the default stack (and write to it).
+		{[]string{"--table", ""}, []string{`--table ""`, "want a table name"}},
+		{[]string{"check", "--stack", " "}, []string{`--stack " "`, "want a stack name"}},
+		{[]string{"--template", ""}, []string{`--template ""`, "want a template file"}},
+		// /dev/zero never ends: refused at CloudFormation's limit, not read until memory runs out.
+		{[]string{"--template", "/dev/zero"}, []string{"/dev/zero", "1048576 bytes", "1 MB"}},
 		{[]string{"--bogus"}, []string{"unknown flag: --bogus"}},
 		// An empty value used to mean "not set": `--table ""` checked (and wrote to) the default stack.
 		{[]string{"--table", ""}, []string{"--table", "empty"}},
@@ -128,7 +135,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	srv := localcloud.Moto(t)
 	srv.SetEnv(t)
 	fx := fixture.NewCloud(t, "")
-	db, ctx := fx.DynamoDB, t.Context()
+	ctx := t.Context()
 	// The wallet table as the CDK app synthesises it, TTL applied as real CloudFormation would.
 	table := fx.Deploy(t, "Wallet-verify", fixture.TableDecl{
 		Tags: map[string]string{"ManagedBy": "cdk", "Project": "wallet", "Stage": "dev"},
@@ -136,7 +143,10 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	})[0]
 
 	t.Run("passes with exit 0 and the JSON report", func(t *testing.T) {
-		r := execCheck(ctx, "--stack", "Wallet-verify", "--json")
+		// Concurrency 1: moto applies concurrent ADDs without a lock and now and then loses
+		// one, which concurrent-increments rightly reports (internal/check tests concurrency on
+		// DynamoDB Local).
+		r := execCheck(ctx, "--stack", "Wallet-verify", "--json", "--concurrency", "1")
 		if r.code != exitOK {
 			t.Fatal(r)
 		}
@@ -170,11 +180,11 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		if got := rep["monthly_cost_usd"]; got != 0.5694 {
 			t.Fatalf("monthly_cost_usd = %v, want 0.5694 for a 1/1 provisioned table", got)
 		}
-		checkNoItemsLeft(t, db, table)
+		fx.NoItems(t, table)
 	})
 
 	t.Run("check subcommand, text report", func(t *testing.T) {
-		r := execCheck(ctx, "check", "--stack", "Wallet-verify", "--roundtrips", "3", "--concurrency", "2")
+		r := execCheck(ctx, "check", "--stack", "Wallet-verify", "--roundtrips", "3", "--concurrency", "1")
 		if r.code != exitOK || !strings.Contains(r.out, "CHECK") || !strings.Contains(r.out, "PASS: all 9 checks passed") ||
 			!strings.Contains(r.out, "Latency: 3 put+get pairs") || !strings.Contains(r.out, "Monthly cost at rest: $0.57") {
 			t.Fatal(r)
@@ -200,7 +210,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 	})
 
 	t.Run("a failed check exits 1", func(t *testing.T) {
-		checkCreateTable(t, db, "wallet-wrong-key", "id")
+		fx.CreateKeyedTable(t, "wallet-wrong-key", fixture.KeyedTable{Key: "id", OnDemand: true})
 		r := execCheck(ctx, "--table", "wallet-wrong-key")
 		if r.code != exitFailed || !strings.Contains(r.out, "KeySchema declared user_id HASH, live id HASH") ||
 			!strings.Contains(r.errOut, "failed: conformance, roundtrip") {
@@ -215,18 +225,29 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		}
 	})
 
+	// The stack's table is 1 WCU: 100000 round trips need 100044 write units, 300 of them from
+	// the burst, then one a second, which no --timeout of 20 s can hold.
+	t.Run("a run the table cannot serve within --timeout exits 2, nothing written", func(t *testing.T) {
+		r := execCheck(ctx, "--stack", "Wallet-verify", "--roundtrips", "100000", "--timeout", "20s")
+		if r.code != exitUsage || !strings.Contains(r.errOut, "100044 write") || !strings.Contains(r.errOut, "1 WCU/s") ||
+			!strings.Contains(r.errOut, "--timeout 20s") || !strings.Contains(r.errOut, "nothing was written") || r.took > checkHangGuard {
+			t.Fatal(r)
+		}
+		fx.NoItems(t, table)
+	})
+
 	t.Run("interrupted: exit 130 and nothing left", func(t *testing.T) {
-		checkCreateTable(t, db, "wallet-interrupt", "")
+		fx.CreateKeyedTable(t, "wallet-interrupt", fixture.KeyedTable{OnDemand: true})
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		done := make(chan checkRun, 1)
 		go func() {
 			done <- execCheck(rctx, "--table", "wallet-interrupt", "--roundtrips", "100000", "--concurrency", "2", "--no-pace")
 		}()
-		// Interrupt once round-trips are really writing, as a SIGINT would (main's
-		// signal.NotifyContext cancels this same context).
+		// Interrupt once round-trips are really writing (one key per worker), as a SIGINT would
+		// (main's signal.NotifyContext cancels this same context).
 		deadline := time.Now().Add(20 * time.Second)
-		for len(checkItems(t, db, "wallet-interrupt")) < 5 {
+		for len(fx.Keys(t, "wallet-interrupt")) < 2 {
 			if time.Now().After(deadline) {
 				t.Fatal("round-trips never started")
 			}
@@ -241,7 +262,7 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("verify did not stop within 30s of the interruption")
 		}
-		checkNoItemsLeft(t, db, "wallet-interrupt")
+		fx.NoItems(t, "wallet-interrupt")
 	})
 }
 
@@ -263,40 +284,57 @@ func TestVerifyDoesNotDependOnCDK(t *testing.T) {
 	}
 }
 
-func checkCreateTable(t *testing.T, db *dynamodb.Client, name, key string) {
-	t.Helper()
-	if key == "" {
-		key = "user_id"
-	}
-	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
+// A template path that is a FIFO nobody writes ends at --timeout, with exit 2, before any AWS
+// call.
+func TestCheckTemplateFIFOEndsAtTimeout(t *testing.T) {
+	(&localcloud.Server{Endpoint: fixture.SilentEndpoint(t)}).SetEnv(t)
+	fifo := filepath.Join(t.TempDir(), "template.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	r := execCheck(t.Context(), "--template", fifo, "--timeout", "1s")
+	if r.code != exitUsage || !strings.Contains(r.errOut, fifo) || !strings.Contains(r.errOut, "not read within --timeout 1s") || r.took > checkHangGuard {
+		t.Fatal(r)
+	}
+	// Release the reader still blocked in open().
+	if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+		_ = f.Close()
+	}
 }
 
-// checkItems scans the test's own table, directly.
-func checkItems(t *testing.T, db *dynamodb.Client, table string) []map[string]types.AttributeValue {
-	t.Helper()
-	var all []map[string]types.AttributeValue
-	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(table)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
+// An endpoint that accepts connections and never answers: exit 2 at --timeout, saying so.
+func TestCheckEndpointThatNeverAnswers(t *testing.T) {
+	endpoint := fixture.SilentEndpoint(t)
+	(&localcloud.Server{Endpoint: endpoint}).SetEnv(t)
+	for _, args := range [][]string{{"--timeout", "1s"}, {"--table", "wallet-somewhere", "--timeout", "1s"}} {
+		r := execCheck(t.Context(), args...)
+		if r.code != exitUsage || !strings.Contains(r.errOut, endpoint+" did not answer within --timeout 1s") || r.took > checkHangGuard {
+			t.Fatalf("%v: %v", args, r)
 		}
-		all = append(all, page.Items...)
 	}
-	return all
 }
 
-func checkNoItemsLeft(t *testing.T, db *dynamodb.Client, table string) {
-	t.Helper()
-	if left := checkItems(t, db, table); len(left) > 0 {
-		t.Fatalf("%d checkItems left in %s: %v", len(left), table, left)
+// IAM enforced by moto: the first refusal is exit 2 with one line naming the call and the IAM
+// action; the report says what ran and that clean-up did. A moto of its own: enforcement is
+// server-wide.
+func TestCheckCommandStopsAtAnIAMRefusal(t *testing.T) {
+	srv := localcloud.Moto(t)
+	srv.SetEnv(t)
+	fx := fixture.NewCloud(t, "")
+	fx.CreateKeyedTable(t, "wallet-iam", fixture.KeyedTable{OnDemand: true})
+	admin := fx.As(fx.IAMUser(t, "admin", "*"))
+	limited := fx.IAMUser(t, "limited", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups",
+		"dynamodb:ListTagsOfResource", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+	fixture.EnforceIAM(t, srv.Endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", limited.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", limited.SecretAccessKey)
+
+	r := execCheck(t.Context(), "--table", "wallet-iam")
+	// no-overdraft and concurrent-increments both update, at once: either may be refused first.
+	refused := ": access denied: DynamoDB UpdateItem on table wallet-iam needs IAM action dynamodb:UpdateItem\n"
+	one := r.errOut == "verify: no-overdraft"+refused || r.errOut == "verify: concurrent-increments"+refused
+	if r.code != exitUsage || !one || !strings.Contains(r.out, "ACCESS DENIED during ") || !strings.Contains(r.out, "clean-up ran and left 0 test items") {
+		t.Fatalf("want exit 2 and one line on stderr naming the refused call: %v", r)
 	}
+	admin.NoItems(t, "wallet-iam")
 }

@@ -6,33 +6,36 @@
 //
 // Test items are named verify-<run id>-<suffix> with a random run id, carry an expiry an hour
 // ahead, and are deleted by key: the check never scans, and never touches an item it did not
-// create.
+// create. Round trips reuse one key per worker, so what a run leaves to clean up grows with
+// --concurrency, not with --roundtrips.
 package check
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// DynamoDB is every DynamoDB call the checks make: the wallet operations plus four reads of the
-// table's configuration. Nothing here can change or delete a table.
-type DynamoDB interface {
+// Items is every item call the checks and their clean-up make: the wallet operations, and the
+// batched consistent read that proves the test items gone.
+type Items interface {
 	wallet.API
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+}
+
+// DynamoDB is every DynamoDB call the checks make: item calls plus four reads of the table's
+// configuration. Nothing here can change or delete a table.
+type DynamoDB interface {
+	Items
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
@@ -52,9 +55,12 @@ type Clients struct {
 	// Cleanup, if set, is the client clean-up uses. The checks' client runs in adaptive mode,
 	// which after a few throttles holds requests to as little as one every two seconds:
 	// clean-up must not inherit that, or a throttled run would leave its items behind.
-	Cleanup wallet.API
+	Cleanup Items
 	// Throttles, when set, is the counter installed on the clients' middleware stacks.
 	Throttles *awsconf.Throttles
+	// Endpoint is the endpoint the clients were pointed at ("" for AWS's own), named when it
+	// does not answer.
+	Endpoint string
 	// LocalEndpoint is the endpoint when it is a loopback address (see LoopbackEndpoint):
 	// conformance then reports moto's known CloudFormation gaps instead of failing on them.
 	LocalEndpoint string
@@ -68,12 +74,14 @@ func NewClients(cfg aws.Config) Clients {
 	throttles := &awsconf.Throttles{}
 	cfg = cfg.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, throttles.Install)
+	endpoint := aws.ToString(cfg.BaseEndpoint)
 	return Clients{
 		DynamoDB:       dynamodb.NewFromConfig(cfg),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
 		Cleanup:        dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.Retryer = awsconf.PatientRetryer() }),
 		Throttles:      throttles,
-		LocalEndpoint:  LoopbackEndpoint(aws.ToString(cfg.BaseEndpoint)),
+		Endpoint:       endpoint,
+		LocalEndpoint:  LoopbackEndpoint(endpoint),
 	}
 }
 
@@ -98,6 +106,7 @@ const (
 	DefaultIncrements     = 5
 	DefaultTimeout        = 2 * time.Minute
 	DefaultCleanupTimeout = 30 * time.Second
+	MinTimeout            = time.Second
 	MaxRoundtrips         = 100000
 	MaxConcurrency        = 64
 	// TestItemTTL is how far ahead a test item's expires_at is: long enough for any run, short
@@ -120,8 +129,9 @@ type Options struct {
 	ReadOnly bool
 	// Pace holds requests to a provisioned table's capacity, so the check never throttles it.
 	Pace bool
-	// Timeout bounds the checks, from discovery to the last write; clean-up has its own bound
-	// (CleanupTimeout) because it must run even after the checks ran out of time.
+	// Timeout bounds the run, from reading the template to the last write; clean-up has its
+	// own bound (CleanupTimeout, plus the time the table's capacity needs for the deletes)
+	// because it must run even after the checks ran out of time.
 	Timeout        time.Duration
 	CleanupTimeout time.Duration
 	Region         string // for the report only
@@ -156,8 +166,9 @@ func (e *OptionError) Error() string {
 var stackNameRE = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`)
 
 // Validate checks the options without any AWS call, and reads the template file if one is
-// named, so a typo fails before anything is touched.
-func (o *Options) Validate() error {
+// named, so a typo fails before anything is touched. Reading stops at ctx's deadline and at
+// --timeout, whichever is first: a pipe nobody writes cannot hold the command.
+func (o *Options) Validate(ctx context.Context) error {
 	bad := func(opt string, v any, allowed string) error {
 		return &OptionError{opt, fmt.Sprint(v), allowed}
 	}
@@ -176,15 +187,18 @@ func (o *Options) Validate() error {
 		return bad("--concurrency", o.Concurrency, fmt.Sprintf("want a whole number from 1 to %d", MaxConcurrency))
 	case o.Increments < 1:
 		return bad("increments", o.Increments, "want a positive whole number")
-	case o.Timeout <= 0:
-		return bad("--timeout", o.Timeout, "want a positive duration such as 90s or 2m")
+	// Below a second, a healthy endpoint could be reported as one that does not answer.
+	case o.Timeout < MinTimeout:
+		return bad("--timeout", o.Timeout, "want a duration of at least 1s, such as 90s or 2m")
 	case o.CleanupTimeout <= 0:
 		return bad("cleanup timeout", o.CleanupTimeout, "want a positive duration")
 	}
 	// The template is read here, once, before any AWS call; conformance uses what was read, so
 	// a file changed during the run cannot make the check compare against something else.
 	if o.Template != "" && o.templateSpecs == nil {
-		specs, err := readTemplate(o.Template)
+		ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		specs, err := readTemplate(ctx, o.Template, o.Timeout)
 		if err != nil {
 			return fmt.Errorf("--template %q: %w", o.Template, err)
 		}
@@ -193,196 +207,24 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-func readTemplate(path string) ([]discover.TableSpec, error) {
-	body, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	specs, err := discover.ParseTables(body)
-	if err != nil {
-		return nil, err
-	}
-	if len(specs) == 0 {
-		return nil, discover.ErrNoTable
-	}
-	return specs, nil
-}
-
 // DiscoveryError means the table could not be found or reached: a stack that does not exist,
-// a table that does not exist, an endpoint that does not answer. Nothing was written.
+// a table that does not exist, an endpoint that does not answer, a refused describe. Nothing
+// was written.
 type DiscoveryError struct{ Err error }
 
 func (e *DiscoveryError) Error() string { return e.Err.Error() }
 func (e *DiscoveryError) Unwrap() error { return e.Err }
 
-// Run verifies one table and always returns a report. The error is a *DiscoveryError if the
-// table could not be found, the context's error if the run was interrupted (clean-up has run),
-// and nil otherwise: failed checks are in the report, not in the error.
-func Run(ctx context.Context, c Clients, o Options) (*Report, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	id, err := newRunID()
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Stack: o.Stack, Table: o.Table, Region: o.Region, RunID: id}
-	defer func() {
-		if c.Throttles != nil {
-			rep.Throttled = c.Throttles.Count()
-		}
-		rep.Passed = rep.allPassed()
-	}()
-
-	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	interrupted := func() error {
-		if ctx.Err() != nil {
-			rep.Interrupted = true
-			return ctx.Err()
-		}
-		return nil
-	}
-
-	var tgt *target
-	if err := rep.do(runCtx, Discover, func(ctx context.Context) (string, error) {
-		t, err := discoverTable(ctx, c, o)
-		if err != nil {
-			return "", err
-		}
-		tgt, rep.Table = t, t.table
-		return t.detail, nil
-	}); err != nil {
-		if ierr := interrupted(); ierr != nil {
-			return rep, ierr
-		}
-		return rep, &DiscoveryError{fmt.Errorf("discover: %w", err)}
-	}
-
-	var desc *dynamodb.DescribeTableOutput
-	if err := rep.do(runCtx, Active, func(ctx context.Context) (string, error) {
-		start := time.Now()
-		w := dynamodb.NewTableExistsWaiter(c.DynamoDB, func(w *dynamodb.TableExistsWaiterOptions) {
-			// The defaults (20 s, then up to 2 min) suit creating a table, not checking one.
-			w.MinDelay, w.MaxDelay = time.Second, 5*time.Second
-		})
-		var err error
-		desc, err = w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: &tgt.table}, o.Timeout)
-		if err != nil {
-			return "", fmt.Errorf("wait up to --timeout %s for table %s to be ACTIVE: %w", o.Timeout, tgt.table, err)
-		}
-		return fmt.Sprintf("ACTIVE (waited %s)", time.Since(start).Round(time.Millisecond)), nil
-	}); err != nil {
-		return rep, interrupted()
-	}
-
-	// What the table costs standing still: the number the tutorial warns about, next to the
-	// proof that it works.
-	est := cost.Monthly(cost.FromDescription(desc.Table), o.Prices)
-	rep.MonthlyCost, rep.PriceNote = &est, o.Prices.Note(o.Region)
-
-	_ = rep.do(runCtx, Conformance, func(ctx context.Context) (string, error) {
-		res, err := conform(ctx, c, o, tgt, desc.Table)
-		rep.Differences = res.diffs
-		return res.detail, err
-	})
-	if o.ReadOnly {
-		return rep, interrupted()
-	}
-
-	// Wallets go only into a table keyed like a wallet table: on any other table the writes
-	// would fail, or worse, land among someone else's items.
-	if schema, ok := walletKeyed(desc.Table); !ok {
-		_ = rep.do(runCtx, Roundtrip, func(context.Context) (string, error) {
-			return "", fmt.Errorf("not run, nor any other writing check: the key schema is %s, not the wallet's %s (of type %s); nothing was written",
-				schema, wallet.WalletKeySchema, wallet.KeyType)
-		})
-		return rep, interrupted()
-	}
-
-	cleanupAPI := c.Cleanup
-	if cleanupAPI == nil {
-		cleanupAPI = c.DynamoDB
-	}
-	w := newWriter(c.DynamoDB, cleanupAPI, tgt.table, desc.Table, o, id)
-	w.checks(runCtx, rep)
-	// Clean-up runs whatever happened above, on a context of its own: an interrupted or
-	// timed-out run must still remove what it wrote.
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout+w.cleanupBudget())
-	defer ccancel()
-	_ = rep.do(cctx, Cleanup, func(ctx context.Context) (string, error) {
-		detail, left, err := w.cleanup(ctx)
-		rep.LeftoverItems = left
-		return detail, err
-	})
-	return rep, interrupted()
+// OutOfTimeError means --timeout ended the run before every check finished. It is not a
+// verdict on the table: the run was too long for its bound, or the endpoint too slow.
+type OutOfTimeError struct {
+	Timeout time.Duration
+	Check   string // the check that was running
 }
 
-// target is what discovery learned.
-type target struct {
-	table     string
-	stack     string // empty when the table was named
-	logicalID string // the table's logical ID in the stack, if known
-	detail    string
+func (e *OutOfTimeError) Error() string {
+	return fmt.Sprintf("out of time: --timeout %s ran out during %s, so not every check ran (clean-up did); give a longer --timeout or fewer --roundtrips",
+		e.Timeout, e.Check)
 }
 
-func discoverTable(ctx context.Context, c Clients, o Options) (*target, error) {
-	if o.Table != "" {
-		// One DescribeTable now, so a wrong name or an unreachable endpoint is a discovery
-		// error at once instead of a waiter that polls until --timeout.
-		if _, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &o.Table}); err != nil {
-			var nf *types.ResourceNotFoundException
-			if errors.As(err, &nf) {
-				return nil, fmt.Errorf("table %s not found in region %s (check --table and --region): %w", o.Table, o.Region, err)
-			}
-			return nil, fmt.Errorf("table %s: %w", o.Table, err)
-		}
-		return &target{table: o.Table, detail: fmt.Sprintf("table %s (given by --table)", o.Table)}, nil
-	}
-	if c.CloudFormation == nil {
-		return nil, errors.New("no CloudFormation client to find the stack's table")
-	}
-	st, err := discover.Describe(ctx, c.CloudFormation, o.Stack)
-	if err != nil {
-		if errors.Is(err, discover.ErrStackNotFound) {
-			return nil, fmt.Errorf("%w (deploy it, or name another with --stack, or a table with --table)", err)
-		}
-		return nil, err
-	}
-	table, err := st.TableName()
-	if err != nil {
-		return nil, err
-	}
-	f := &target{table: table, stack: st.Name}
-	for _, t := range st.Tables {
-		if t.Name == table {
-			f.logicalID = t.LogicalID
-		}
-	}
-	f.detail = fmt.Sprintf("stack %s (%s) → table %s", st.Name, st.Status, table)
-	return f, nil
-}
-
-// walletKeyed reports whether a table has the wallet's key schema (user_id HASH, of type S),
-// and shows the schema it has.
-func walletKeyed(d *types.TableDescription) (string, bool) {
-	schema := wallet.KeySchema(d.KeySchema)
-	var keyType types.ScalarAttributeType
-	for _, a := range d.AttributeDefinitions {
-		if aws.ToString(a.AttributeName) == wallet.KeyAttribute {
-			keyType = a.AttributeType
-		}
-	}
-	if schema == wallet.WalletKeySchema && string(keyType) != wallet.KeyType {
-		schema += fmt.Sprintf(" (%s of type %s)", wallet.KeyAttribute, keyType)
-	}
-	return schema, schema == wallet.WalletKeySchema
-}
-
-func newRunID() (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("run id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
-}
+func (e *OutOfTimeError) Unwrap() error { return context.DeadlineExceeded }

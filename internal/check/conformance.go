@@ -11,13 +11,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"golang.org/x/sync/errgroup"
 )
 
 // absent is how a field that one side does not have is shown.
@@ -120,7 +123,8 @@ const essentialsSource = "the wallet spec's essentials (key schema only)"
 
 // declaredSpec finds what the table should be: --template, else the deployed stack's template,
 // else the template `cdk synth` left in cdk.out, else the wallet's essentials. notes say which
-// sources were tried and why they were not used.
+// sources were tried and why they were not used. A refused GetTemplate is an error, not a
+// reason to fall back: the verifier lacks a permission it should have.
 func declaredSpec(ctx context.Context, c Clients, o Options, t *target) (discover.TableSpec, string, []string, error) {
 	if o.Template != "" {
 		s, err := discover.SelectTable(o.templateSpecs, t.logicalID, t.table)
@@ -132,41 +136,91 @@ func declaredSpec(ctx context.Context, c Clients, o Options, t *target) (discove
 	if t.stack == "" {
 		return essentials(), essentialsSource, []string{"no template: name one with --template, or check by --stack"}, nil
 	}
-	var notes []string
-	body, err := discover.Template(ctx, c.CloudFormation, t.stack)
+	s, err := deployedSpec(ctx, c, t)
 	if err == nil {
-		var specs []discover.TableSpec
-		if specs, err = discover.ParseTables(body); err == nil {
-			var s discover.TableSpec
-			if s, err = discover.SelectTable(specs, t.logicalID, t.table); err == nil {
-				return s, "the deployed template of stack " + t.stack, nil, nil
-			}
-		}
+		return s, "the deployed template of stack " + t.stack, nil, nil
 	}
-	notes = append(notes, fmt.Sprintf("deployed template not used (%v)", err))
+	if _, denied := awsconf.AsDenied(err); denied || ctx.Err() != nil {
+		return discover.TableSpec{}, "", nil, err
+	}
+	notes := []string{fmt.Sprintf("deployed template not used (%v)", err)}
 	path := discover.CDKOutTemplate(o.AppDir, t.stack)
-	specs, err := readTemplate(path)
-	if err == nil {
-		var s discover.TableSpec
-		if s, err = discover.SelectTable(specs, t.logicalID, t.table); err == nil {
-			return s, path + " (may differ from what is deployed)", notes, nil
-		}
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	s, err = cdkOutSpec(ctx, path, o.Timeout, t)
+	switch {
+	case err == nil:
+		return s, path + " (may differ from what is deployed)", notes, nil
+	case ctx.Err() != nil:
+		return discover.TableSpec{}, "", nil, err
+	case !errors.Is(err, fs.ErrNotExist):
 		notes = append(notes, fmt.Sprintf("%s not used (%v)", path, err))
 	}
 	return essentials(), essentialsSource, append(notes, "no template available"), nil
 }
 
-// liveSpec reads the table's configuration in the spec's terms. unknown are the fields this
-// endpoint cannot report (DynamoDB Local has no tags and no backups): they are not compared,
-// and notes say so, rather than guessing.
-func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, []string, []string, error) {
-	f := map[string]string{}
-	var unknown, notes []string
-	name := aws.ToString(d.TableName)
+// deployedSpec is the table's spec in the template the stack was deployed from.
+func deployedSpec(ctx context.Context, c Clients, t *target) (discover.TableSpec, error) {
+	body, err := discover.Template(ctx, c.CloudFormation, t.stack)
+	if err != nil {
+		return discover.TableSpec{}, err
+	}
+	specs, err := discover.ParseTables(body)
+	if err != nil {
+		return discover.TableSpec{}, err
+	}
+	return discover.SelectTable(specs, t.logicalID, t.table)
+}
 
-	f[discover.FieldKeySchema] = wallet.KeySchema(d.KeySchema)
+// cdkOutSpec is the table's spec in the template `cdk synth` wrote.
+func cdkOutSpec(ctx context.Context, path string, timeout time.Duration, t *target) (discover.TableSpec, error) {
+	specs, err := readTemplate(ctx, path, timeout)
+	if err != nil {
+		return discover.TableSpec{}, err
+	}
+	return discover.SelectTable(specs, t.logicalID, t.table)
+}
+
+// liveSpec reads the table's configuration in the spec's terms: what its description says,
+// then what three more calls read. unknown are the fields this endpoint cannot report
+// (DynamoDB Local has no tags and no backups): they are not compared, and notes say so,
+// rather than guessing.
+func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, []string, []string, error) {
+	reads := []struct {
+		field, call string
+		read        func(context.Context, DynamoDB, *types.TableDescription) (map[string]string, error)
+	}{
+		{"TimeToLiveSpecification", "DescribeTimeToLive", ttlFields},
+		{"PointInTimeRecoverySpecification", "DescribeContinuousBackups", pitrFields},
+		{discover.FieldTags, "ListTagsOfResource", tagFields},
+	}
+	// Independent reads, at once: each is a round trip the check would otherwise wait for.
+	got := make([]map[string]string, len(reads))
+	errs := make([]error, len(reads))
+	var g errgroup.Group
+	for i, r := range reads {
+		g.Go(func() error {
+			got[i], errs[i] = r.read(ctx, db, d)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	f := describedFields(d)
+	var unknown, notes []string
+	for i, r := range reads {
+		switch err := errs[i]; {
+		case unsupported(err):
+			unknown = append(unknown, r.field)
+			notes = append(notes, fmt.Sprintf("not supported by this endpoint: %s (%s not compared)", r.call, r.field))
+		case err != nil:
+			return nil, nil, nil, fmt.Errorf("read %s of %s: %w", r.field, aws.ToString(d.TableName), err)
+		}
+		maps.Copy(f, got[i])
+	}
+	return f, unknown, notes, nil
+}
+
+// describedFields are the fields DescribeTable reports.
+func describedFields(d *types.TableDescription) map[string]string {
+	f := map[string]string{discover.FieldKeySchema: wallet.KeySchema(d.KeySchema)}
 	for _, a := range d.AttributeDefinitions {
 		f[discover.FieldAttributes+"."+aws.ToString(a.AttributeName)] = string(a.AttributeType)
 	}
@@ -182,53 +236,46 @@ func liveSpec(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[
 	sse := d.SSEDescription != nil && d.SSEDescription.SSEType == types.SSETypeKms &&
 		(d.SSEDescription.Status == types.SSEStatusEnabled || d.SSEDescription.Status == types.SSEStatusUpdating)
 	f[discover.FieldSSE] = strconv.FormatBool(sse)
+	return f
+}
 
-	cantRead := func(field, call string, err error) error {
-		if unsupported(err) {
-			unknown = append(unknown, field)
-			notes = append(notes, fmt.Sprintf("not supported by this endpoint: %s (%s not compared)", call, field))
-			return nil
-		}
-		return fmt.Errorf("read %s of %s: %w", field, name, err)
+func ttlFields(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, error) {
+	out, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: d.TableName})
+	if err != nil || out.TimeToLiveDescription == nil {
+		return nil, err
 	}
-
-	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: d.TableName})
-	if err != nil {
-		if err := cantRead("TimeToLiveSpecification", "DescribeTimeToLive", err); err != nil {
-			return nil, nil, nil, err
-		}
-	} else if td := ttl.TimeToLiveDescription; td != nil {
-		on := td.TimeToLiveStatus == types.TimeToLiveStatusEnabled || td.TimeToLiveStatus == types.TimeToLiveStatusEnabling
-		f[discover.FieldTTLEnabled] = strconv.FormatBool(on)
-		if on {
-			f[discover.FieldTTLAttribute] = aws.ToString(td.AttributeName)
-		}
+	td := out.TimeToLiveDescription
+	on := td.TimeToLiveStatus == types.TimeToLiveStatusEnabled || td.TimeToLiveStatus == types.TimeToLiveStatusEnabling
+	f := map[string]string{discover.FieldTTLEnabled: strconv.FormatBool(on)}
+	if on {
+		f[discover.FieldTTLAttribute] = aws.ToString(td.AttributeName)
 	}
+	return f, nil
+}
 
-	pitr, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: d.TableName})
-	if err != nil {
-		if err := cantRead("PointInTimeRecoverySpecification", "DescribeContinuousBackups", err); err != nil {
-			return nil, nil, nil, err
-		}
-	} else if cb := pitr.ContinuousBackupsDescription; cb != nil {
-		on := cb.PointInTimeRecoveryDescription != nil &&
-			cb.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == types.PointInTimeRecoveryStatusEnabled
-		f[discover.FieldPITR] = strconv.FormatBool(on)
+func pitrFields(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, error) {
+	out, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: d.TableName})
+	if err != nil || out.ContinuousBackupsDescription == nil {
+		return nil, err
 	}
+	p := out.ContinuousBackupsDescription.PointInTimeRecoveryDescription
+	on := p != nil && p.PointInTimeRecoveryStatus == types.PointInTimeRecoveryStatusEnabled
+	return map[string]string{discover.FieldPITR: strconv.FormatBool(on)}, nil
+}
 
+func tagFields(ctx context.Context, db DynamoDB, d *types.TableDescription) (map[string]string, error) {
 	tags, err := discover.TableTags(ctx, db, aws.ToString(d.TableArn))
 	if err != nil {
-		if err := cantRead(discover.FieldTags, "ListTagsOfResource", err); err != nil {
-			return nil, nil, nil, err
-		}
+		return nil, err
 	}
+	f := map[string]string{}
 	for k, v := range tags {
 		// CloudFormation adds aws:cloudformation:* tags itself; no template declares them.
 		if !strings.HasPrefix(k, "aws:") {
 			f[discover.FieldTags+"."+k] = v
 		}
 	}
-	return f, unknown, notes, nil
+	return f, nil
 }
 
 // unsupported recognises an endpoint saying it does not implement an operation (DynamoDB

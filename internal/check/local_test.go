@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -22,11 +24,12 @@ import (
 func TestOnDynamoDBLocal(t *testing.T) {
 	srv := localcloud.DynamoDBLocal(t)
 	srv.SetEnv(t)
-	c, db := testClients(t, srv.Endpoint, 0)
+	c := testClients(t, srv.Endpoint, 0)
+	fx := fixture.NewCloud(t, "")
 	ctx := t.Context()
 
 	t.Run("every check passes on a wallet table", func(t *testing.T) {
-		createTable(t, db, "wallet-pass", tableOpts{read: 1, write: 1})
+		fx.CreateKeyedTable(t, "wallet-pass", fixture.KeyedTable{Read: 1, Write: 1})
 		rep, err := Run(ctx, c, tableOptions("wallet-pass"))
 		if err != nil {
 			t.Fatal(err)
@@ -42,12 +45,12 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		if rep.LeftoverItems != 0 || rep.Throttled != 0 {
 			t.Fatalf("leftover %d, throttled %d", rep.LeftoverItems, rep.Throttled)
 		}
-		noItemsLeft(t, db, "wallet-pass")
+		fx.NoItems(t, "wallet-pass")
 	})
 
 	t.Run("test items never touch other items", func(t *testing.T) {
-		createTable(t, db, "wallet-shared", tableOpts{onDemand: true})
-		real := wallet.NewStore(db, "wallet-shared")
+		fx.CreateKeyedTable(t, "wallet-shared", fixture.KeyedTable{OnDemand: true})
+		real := wallet.NewStore(fx.DynamoDB, "wallet-shared")
 		for _, id := range []string{"alice", "verify-", "verify-0-1"} {
 			if err := real.Create(ctx, wallet.Wallet{UserID: id, Balance: 5}); err != nil {
 				t.Fatal(err)
@@ -61,7 +64,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		}
 		wantResults(t, rep, allChecks)
 		wantDetail(t, rep, Roundtrip, "not paced (on-demand)")
-		if got := strings.Join(items(t, db, "wallet-shared"), ","); len(items(t, db, "wallet-shared")) != 3 {
+		if got := strings.Join(fx.Keys(t, "wallet-shared"), ","); len(fx.Keys(t, "wallet-shared")) != 3 {
 			t.Fatalf("the user's items changed: %s", got)
 		}
 		for _, id := range []string{"alice", "verify-", "verify-0-1"} {
@@ -72,7 +75,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 	})
 
 	t.Run("read-only writes nothing", func(t *testing.T) {
-		createTable(t, db, "wallet-readonly", tableOpts{})
+		fx.CreateKeyedTable(t, "wallet-readonly", fixture.KeyedTable{})
 		spy := &countWrites{DynamoDB: c.DynamoDB}
 		o := tableOptions("wallet-readonly")
 		o.ReadOnly = true
@@ -87,7 +90,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 	})
 
 	t.Run("wrong key schema fails conformance and writes nothing", func(t *testing.T) {
-		createTable(t, db, "wallet-wrongkey", tableOpts{key: "id"})
+		fx.CreateKeyedTable(t, "wallet-wrongkey", fixture.KeyedTable{Key: "id"})
 		spy := &countWrites{DynamoDB: c.DynamoDB}
 		rep, err := Run(ctx, Clients{DynamoDB: spy}, tableOptions("wallet-wrongkey"))
 		if err != nil {
@@ -116,7 +119,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 
 	// Local tables are ACTIVE at once; a fake keeps reporting CREATING.
 	t.Run("a table that never becomes ACTIVE fails active within --timeout", func(t *testing.T) {
-		createTable(t, db, "wallet-creating", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-creating", fixture.KeyedTable{OnDemand: true})
 		o := tableOptions("wallet-creating")
 		o.Timeout = 1500 * time.Millisecond
 		start := time.Now()
@@ -134,7 +137,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 	// DynamoDB enforces conditions; only a fake can ignore them. This one drops every
 	// ConditionExpression: conditional-create, no-overdraft and transfer must notice.
 	t.Run("a backend ignoring conditions fails the conditional checks", func(t *testing.T) {
-		createTable(t, db, "wallet-nocond", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-nocond", fixture.KeyedTable{OnDemand: true})
 		rep, err := Run(ctx, Clients{DynamoDB: dropConditions{c.DynamoDB}}, tableOptions("wallet-nocond"))
 		if err != nil {
 			t.Fatal(err)
@@ -143,63 +146,63 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		wantDetail(t, rep, ConditionalCreate, "attribute_not_exists(user_id) was not enforced")
 		wantDetail(t, rep, NoOverdraft, "debit of 7 from a balance of 6 was applied")
 		wantDetail(t, rep, Transfer, "was not cancelled")
-		noItemsLeft(t, db, "wallet-nocond")
+		fx.NoItems(t, "wallet-nocond")
 	})
 
 	// A real table returns what was written; a fake alters one read.
 	t.Run("a read that differs from the write fails roundtrip", func(t *testing.T) {
-		createTable(t, db, "wallet-badread", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-badread", fixture.KeyedTable{OnDemand: true})
 		rep, err := Run(ctx, Clients{DynamoDB: alterRead{c.DynamoDB}}, tableOptions("wallet-badread"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantResults(t, rep, allChecks, Roundtrip)
-		wantDetail(t, rep, Roundtrip, "read back", "-3: balance")
-		noItemsLeft(t, db, "wallet-badread")
+		wantDetail(t, rep, Roundtrip, "read back", "-rt0: balance")
+		fx.NoItems(t, "wallet-badread")
 	})
 
 	// ADD is atomic in DynamoDB; a fake loses every third one.
 	t.Run("lost increments fail concurrent-increments", func(t *testing.T) {
-		createTable(t, db, "wallet-lostadd", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-lostadd", fixture.KeyedTable{OnDemand: true})
 		rep, err := Run(ctx, Clients{DynamoDB: &loseAdds{DynamoDB: c.DynamoDB}}, tableOptions("wallet-lostadd"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantResults(t, rep, allChecks, ConcurrentIncrements)
 		wantDetail(t, rep, ConcurrentIncrements, "want 20")
-		noItemsLeft(t, db, "wallet-lostadd")
+		fx.NoItems(t, "wallet-lostadd")
 	})
 
 	// The endpoint honours tokens (the probe proves it), but the transfer arrives without
 	// one, as if the code had stopped sending it: the replay moves the money twice.
 	t.Run("a transfer sent without its token fails transfer", func(t *testing.T) {
-		createTable(t, db, "wallet-notoken", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-notoken", fixture.KeyedTable{OnDemand: true})
 		rep, err := Run(ctx, Clients{DynamoDB: stripTokens{DynamoDB: c.DynamoDB}}, tableOptions("wallet-notoken"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantResults(t, rep, allChecks, Transfer)
 		wantDetail(t, rep, Transfer, "applied the transfer twice")
-		noItemsLeft(t, db, "wallet-notoken")
+		fx.NoItems(t, "wallet-notoken")
 	})
 
 	// An endpoint that ignores tokens altogether (moto does) is reported, not failed: real
 	// DynamoDB always implements them.
 	t.Run("an endpoint without idempotency tokens is reported as such", func(t *testing.T) {
-		createTable(t, db, "wallet-notokens", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-notokens", fixture.KeyedTable{OnDemand: true})
 		rep, err := Run(ctx, Clients{DynamoDB: stripTokens{DynamoDB: c.DynamoDB, all: true}}, tableOptions("wallet-notokens"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantResults(t, rep, allChecks)
 		wantDetail(t, rep, Transfer, "not supported by this endpoint: ClientRequestToken idempotency", "cancelled as a whole")
-		noItemsLeft(t, db, "wallet-notokens")
+		fx.NoItems(t, "wallet-notokens")
 	})
 
 	// DynamoDB deletes what it is told to; a fake acknowledges one delete and keeps the item,
 	// which clean-up's consistent reads must catch.
 	t.Run("an item left behind fails cleanup", func(t *testing.T) {
-		createTable(t, db, "wallet-leftover", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-leftover", fixture.KeyedTable{OnDemand: true})
 		rep, err := Run(ctx, Clients{DynamoDB: keepOnDelete{c.DynamoDB, "-cc"}}, tableOptions("wallet-leftover"))
 		if err != nil {
 			t.Fatal(err)
@@ -209,64 +212,165 @@ func TestOnDynamoDBLocal(t *testing.T) {
 			t.Fatalf("leftover %d, passed %v", rep.LeftoverItems, rep.Passed)
 		}
 		wantDetail(t, rep, Cleanup, "1 still present (verify-"+rep.RunID+"-cc)", "expires_at=")
-		left := items(t, db, "wallet-leftover")
+		left := fx.Keys(t, "wallet-leftover")
 		if len(left) != 1 || left[0] != "verify-"+rep.RunID+"-cc" {
 			t.Fatalf("items left: %v", left)
 		}
-		if err := wallet.NewStore(db, "wallet-leftover").Delete(ctx, left[0]); err != nil {
+		if err := wallet.NewStore(fx.DynamoDB, "wallet-leftover").Delete(ctx, left[0]); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("interrupted mid-run, clean-up still removes everything", func(t *testing.T) {
-		createTable(t, db, "wallet-cancel", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-cancel", fixture.KeyedTable{OnDemand: true})
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		o := tableOptions("wallet-cancel")
 		o.Roundtrips = 200
 		spy := &cancelAfterPuts{DynamoDB: c.DynamoDB, after: 20, cancel: cancel}
 		rep, err := Run(rctx, Clients{DynamoDB: spy}, o)
-		if !errors.Is(err, context.Canceled) || !rep.Interrupted || rep.Passed {
-			t.Fatalf("want an interrupted run, got err %v, report %+v", err, rep)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("want an interrupted run, got err %v", err)
 		}
-		wantResults(t, rep, []string{Discover, Active, Conformance, Roundtrip, Cleanup}, Roundtrip)
+		// An interruption is not a verdict: roundtrip is stopped, not failed.
+		wantResults(t, rep, []string{Discover, Active, Conformance, Roundtrip, Cleanup})
+		wantStopped(t, rep, Roundtrip, Interrupted)
 		wantDetail(t, rep, Roundtrip, "interrupted")
 		wantDetail(t, rep, Cleanup, "consistent reads find none left")
 		if spy.puts.Load() < 20 {
 			t.Fatalf("only %d puts before the interruption", spy.puts.Load())
 		}
-		noItemsLeft(t, db, "wallet-cancel")
+		fx.NoItems(t, "wallet-cancel")
 	})
 
 	t.Run("out of time, clean-up still removes everything", func(t *testing.T) {
-		createTable(t, db, "wallet-timeout", tableOpts{onDemand: true})
-		p := startProxy(t, srv.Endpoint, faultproxy.Faults{Latency: 20 * time.Millisecond, Operations: []string{"PutItem", "GetItem"}})
-		pc, _ := testClients(t, p.URL, 0)
+		fx.CreateKeyedTable(t, "wallet-timeout", fixture.KeyedTable{OnDemand: true})
+		// Reads held until the client gives up: the puts land, and --timeout ends the run in
+		// roundtrip, whatever the machine's load.
+		p := startProxy(t, srv.Endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"GetItem"}})
+		pc := testClients(t, p.URL, 0)
 		o := tableOptions("wallet-timeout")
-		o.Roundtrips, o.Concurrency, o.Timeout = 1000, 2, 600*time.Millisecond
+		o.Roundtrips, o.Concurrency, o.Timeout = 1000, 2, 3*time.Second
 		rep, err := Run(ctx, pc, o)
+		if n := p.Counts().Forwarded["PutItem"]; n != 2 {
+			t.Fatalf("%d puts reached the table, want one per worker", n)
+		}
+		var ote *OutOfTimeError
+		if !errors.As(err, &ote) || ote.Check != Roundtrip || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want an OutOfTimeError naming roundtrip, got %v", err)
+		}
+		// The run ran out of time: that says nothing about the table, so nothing failed.
+		wantResults(t, rep, []string{Discover, Active, Conformance, Roundtrip, Cleanup})
+		wantStopped(t, rep, Roundtrip, OutOfTime)
+		wantDetail(t, rep, Roundtrip, "out of time")
+		fx.NoItems(t, "wallet-timeout")
+	})
+
+	// Counted by a proxy between verify and the table: what reaches DynamoDB is what it bills.
+	t.Run("round trips reuse a key per worker, so clean-up is O(concurrency)", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-counted", fixture.KeyedTable{OnDemand: true})
+		p := startProxy(t, srv.Endpoint, faultproxy.Faults{})
+		o := tableOptions("wallet-counted")
+		o.Roundtrips, o.Concurrency = 200, 4
+		rep, err := Run(ctx, testClients(t, p.URL, 0), o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantResults(t, rep, []string{Discover, Active, Conformance, Roundtrip, Cleanup}, Roundtrip)
-		wantDetail(t, rep, Roundtrip, "out of time")
-		noItemsLeft(t, db, "wallet-timeout")
+		wantResults(t, rep, allChecks)
+		wantDetail(t, rep, Roundtrip, "200 of 200 put+get pairs on 4 keys")
+		n := p.Counts()
+		t.Logf("forwarded %v, %d transaction items, %d write units", n.Forwarded, n.TransactItems, n.WriteUnits())
+		keys := int64(o.Concurrency + testItems)
+		// One delete per item, one batched read proves them all gone; the checks' own reads:
+		// a get per round trip and 9 for the other checks.
+		if n.Forwarded["DeleteItem"] != keys || n.Forwarded["BatchGetItem"] != 1 || n.Forwarded["GetItem"] != int64(o.Roundtrips)+9 {
+			t.Fatalf("want %d DeleteItem, 1 BatchGetItem, %d GetItem: %v", keys, o.Roundtrips+9, n.Forwarded)
+		}
+		if w := n.WriteUnits(); w > int64(o.Roundtrips)+100 {
+			t.Fatalf("%d write units for %d round trips, goal ≤ N + 100", w, o.Roundtrips)
+		}
+		fx.NoItems(t, "wallet-counted")
 	})
 
-	t.Run("faults injected by a proxy", func(t *testing.T) { faultCases(t, srv.Endpoint, db) })
+	// DynamoDB's strongly consistent read returns the latest write; a fake answers with the
+	// one before it, as an eventually consistent read may. Reusing a key, only a fresh value
+	// on every write makes that visible.
+	t.Run("a stale read fails roundtrip", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-stale", fixture.KeyedTable{OnDemand: true})
+		o := tableOptions("wallet-stale")
+		o.Roundtrips, o.Concurrency = 8, 1
+		rep, err := Run(ctx, Clients{DynamoDB: &staleReads{DynamoDB: c.DynamoDB}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, allChecks, Roundtrip)
+		wantDetail(t, rep, Roundtrip, "read back", "-rt0: balance")
+		fx.NoItems(t, "wallet-stale")
+	})
+
+	t.Run("a run the capacity cannot serve in --timeout is refused, nothing written", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-small", fixture.KeyedTable{Read: 1, Write: 1})
+		spy := &countWrites{DynamoDB: c.DynamoDB}
+		o := tableOptions("wallet-small")
+		o.Roundtrips, o.Timeout = 100000, 20*time.Second
+		start := time.Now()
+		rep, err := Run(ctx, Clients{DynamoDB: spy}, o)
+		var ce *CapacityError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--roundtrips 275 or fewer") {
+			t.Fatalf("want a CapacityError, got %v", err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance})
+		if n := spy.writes.Load(); n != 0 || len(fx.Keys(t, "wallet-small")) != 0 {
+			t.Fatalf("%d writes for a refused run", n)
+		}
+		if d := time.Since(start); d > hangGuard {
+			t.Fatalf("took %s", d)
+		}
+	})
+
+	// No local backend stalls on request; the proxy holds every delete until the client gives
+	// up, as a network partition would.
+	t.Run("clean-up is bounded, and says what remains", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-stuck", fixture.KeyedTable{OnDemand: true})
+		p := startProxy(t, srv.Endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"DeleteItem"}})
+		o := tableOptions("wallet-stuck")
+		o.CleanupTimeout = time.Second
+		start := time.Now()
+		rep, err := Run(ctx, testClients(t, p.URL, 0), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		wantResults(t, rep, allChecks, Cleanup)
+		left := fx.Keys(t, "wallet-stuck")
+		if rep.LeftoverItems != o.Concurrency+testItems || len(left) != rep.LeftoverItems {
+			t.Fatalf("report says %d left, the table holds %v", rep.LeftoverItems, left)
+		}
+		wantDetail(t, rep, Cleanup, "9 of 9 test items may remain after clean-up (bounded at 1s)", "TTL removes them after")
+		if took > hangGuard {
+			t.Fatalf("took %s", took)
+		}
+		for _, k := range left {
+			if err := wallet.NewStore(fx.DynamoDB, "wallet-stuck").Delete(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
+	t.Run("faults injected by a proxy", func(t *testing.T) { faultCases(t, srv.Endpoint, fx) })
 }
 
 // faultCases put the fault proxy between verify and DynamoDB Local: a proxy is the honest
 // stand-in for throttling and network failure because no local backend ever throttles or
 // drops a connection. The table is always inspected directly, not through the proxy.
-func faultCases(t *testing.T, endpoint string, db *dynamodb.Client) {
+func faultCases(t *testing.T, endpoint string, fx fixture.Cloud) {
 	ctx := t.Context()
 
 	t.Run("throttles, 500s, drops and latency are retried and counted", func(t *testing.T) {
-		createTable(t, db, "wallet-faults", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-faults", fixture.KeyedTable{OnDemand: true})
 		p := startProxy(t, endpoint, faultproxy.Faults{Throttle: 0.05, ServerError: 0.05, Drop: 0.03, Latency: 2 * time.Millisecond, Seed: 7,
 			Operations: []string{"PutItem", "GetItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}})
-		c, _ := testClients(t, p.URL, 0)
+		c := testClients(t, p.URL, 0)
 		rep, err := Run(ctx, c, tableOptions("wallet-faults"))
 		if err != nil {
 			t.Fatal(err)
@@ -279,13 +383,13 @@ func faultCases(t *testing.T, endpoint string, db *dynamodb.Client) {
 		if rep.Throttled != n.Throttled {
 			t.Fatalf("report counts %d throttles, the proxy injected %d", rep.Throttled, n.Throttled)
 		}
-		noItemsLeft(t, db, "wallet-faults")
+		fx.NoItems(t, "wallet-faults")
 	})
 
 	t.Run("writes whose answers are lost are still cleaned up", func(t *testing.T) {
-		createTable(t, db, "wallet-lostanswers", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-lostanswers", fixture.KeyedTable{OnDemand: true})
 		p := startProxy(t, endpoint, faultproxy.Faults{DropAfter: 0.3, Operations: []string{"PutItem"}, Seed: 3})
-		c, _ := testClients(t, p.URL, 0)
+		c := testClients(t, p.URL, 0)
 		o := tableOptions("wallet-lostanswers")
 		o.Roundtrips = 20
 		rep, err := Run(ctx, c, o)
@@ -297,14 +401,14 @@ func faultCases(t *testing.T, endpoint string, db *dynamodb.Client) {
 		}
 		// A retried put whose first attempt landed is recognised as the run's own write.
 		wantResults(t, rep, allChecks)
-		noItemsLeft(t, db, "wallet-lostanswers")
+		fx.NoItems(t, "wallet-lostanswers")
 	})
 
 	t.Run("a backend failing every write fails, quickly, and leaves nothing", func(t *testing.T) {
-		createTable(t, db, "wallet-500", tableOpts{onDemand: true})
+		fx.CreateKeyedTable(t, "wallet-500", fixture.KeyedTable{OnDemand: true})
 		p := startProxy(t, endpoint, faultproxy.Faults{ServerError: 1,
-			Operations: []string{"PutItem", "GetItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}})
-		c, _ := testClients(t, p.URL, 2)
+			Operations: []string{"PutItem", "GetItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchGetItem"}})
+		c := testClients(t, p.URL, 2)
 		o := tableOptions("wallet-500")
 		o.CleanupTimeout = 5 * time.Second
 		start := time.Now()
@@ -322,18 +426,7 @@ func faultCases(t *testing.T, endpoint string, db *dynamodb.Client) {
 		if rep.LeftoverItems == 0 {
 			t.Fatal("unconfirmed deletions must count as left over")
 		}
-		noItemsLeft(t, db, "wallet-500")
 	})
-}
-
-func startProxy(t *testing.T, upstream string, f faultproxy.Faults) *faultproxy.Proxy {
-	t.Helper()
-	p, err := faultproxy.Start(upstream, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
 }
 
 // creating reports the table as CREATING forever.
@@ -417,12 +510,13 @@ func usedNames(names map[string]string, expr string) map[string]string {
 	return out
 }
 
-// alterRead returns one round-trip item with a balance one higher than stored.
+// alterRead returns the first round-trip worker's items with a balance one digit longer than
+// stored.
 type alterRead struct{ DynamoDB }
 
 func (a alterRead) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	out, err := a.DynamoDB.GetItem(ctx, in, o...)
-	if err == nil && out.Item != nil && strings.HasSuffix(keyOf(in.Key), "-3") {
+	if err == nil && out.Item != nil && strings.HasSuffix(keyOf(in.Key), "-rt0") {
 		if n, ok := out.Item[wallet.BalanceAttribute].(*types.AttributeValueMemberN); ok {
 			out.Item[wallet.BalanceAttribute] = &types.AttributeValueMemberN{Value: n.Value + "1"}
 		}
@@ -435,6 +529,35 @@ func keyOf(k map[string]types.AttributeValue) string {
 		return s.Value
 	}
 	return ""
+}
+
+// staleReads answers a read with the item as it was before the last write to its key.
+type staleReads struct {
+	DynamoDB
+	mu       sync.Mutex
+	previous map[string]map[string]types.AttributeValue
+	last     map[string]map[string]types.AttributeValue
+}
+
+func (s *staleReads) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	s.mu.Lock()
+	if s.last == nil {
+		s.previous, s.last = map[string]map[string]types.AttributeValue{}, map[string]map[string]types.AttributeValue{}
+	}
+	k := keyOf(in.Item)
+	s.previous[k], s.last[k] = s.last[k], in.Item
+	s.mu.Unlock()
+	return s.DynamoDB.PutItem(ctx, in, o...)
+}
+
+func (s *staleReads) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	s.mu.Lock()
+	prev := s.previous[keyOf(in.Key)]
+	s.mu.Unlock()
+	if prev != nil {
+		return &dynamodb.GetItemOutput{Item: prev}, nil
+	}
+	return s.DynamoDB.GetItem(ctx, in, o...)
 }
 
 // loseAdds acknowledges every third ADD without applying it.

@@ -62,6 +62,9 @@ func TestPacerModelsCapacityAndBurst(t *testing.T) {
 
 type nopAPI struct{}
 
+func (nopAPI) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return &dynamodb.BatchGetItemOutput{}, nil
+}
 func (nopAPI) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	return &dynamodb.GetItemOutput{}, nil
 }
@@ -202,19 +205,20 @@ func TestValidate(t *testing.T) {
 		"no target":          {func(o *Options) { o.Stack = "" }, "give --stack or --table"},
 		"bad table name":     {func(o *Options) { o.Stack, o.Table = "", "a" }, `--table "a": want 3 to 255`},
 		"bad stack name":     {func(o *Options) { o.Stack = "1-stack" }, `--stack "1-stack"`},
-		"zero timeout":       {func(o *Options) { o.Timeout = 0 }, `--timeout "0s": want a positive duration`},
+		"zero timeout":       {func(o *Options) { o.Timeout = 0 }, `--timeout "0s": want a duration of at least 1s`},
+		"tiny timeout":       {func(o *Options) { o.Timeout = time.Millisecond }, `--timeout "1ms": want a duration of at least 1s`},
 		"missing template":   {func(o *Options) { o.Template = filepath.Join(dir, "nope.json") }, "no such file"},
 		"template, no table": {func(o *Options) { o.Template = bad }, "no matching AWS::DynamoDB::Table"},
 	} {
 		o := Defaults()
 		tc.change(&o)
-		err := o.Validate()
+		err := o.Validate(t.Context())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: want an error containing %q, got %v", name, tc.want, err)
 		}
 	}
-	if d := Defaults(); d.Validate() != nil {
-		t.Fatalf("defaults: %v", d.Validate())
+	if d := Defaults(); d.Validate(t.Context()) != nil {
+		t.Fatalf("defaults: %v", d.Validate(t.Context()))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,9 +21,9 @@ import (
 
 // writer runs the checks that write, on test wallets of its own.
 type writer struct {
-	api      wallet.API // paced
+	api      Items // paced
 	ops      *wallet.Store
-	cleanOps *wallet.Store // paced too, on the clean-up client
+	cleanAPI Items // paced too, on the clean-up client
 	table    string
 	o        Options
 	runID    string
@@ -31,10 +32,9 @@ type writer struct {
 	keys     keySet
 }
 
-func newWriter(db, cleanup wallet.API, table string, desc *types.TableDescription, o Options, runID string) *writer {
-	p := NewPacer(desc, o.Pace)
+func newWriter(db, cleanup Items, table string, p Pacer, o Options, runID string) *writer {
 	api := p.API(db)
-	return &writer{api: api, ops: wallet.NewStore(api, table), cleanOps: wallet.NewStore(p.API(cleanup), table),
+	return &writer{api: api, ops: wallet.NewStore(api, table), cleanAPI: p.API(cleanup),
 		table: table, o: o, runID: runID, pacer: p, expires: time.Now().Add(TestItemTTL).Truncate(time.Second)}
 }
 
@@ -52,6 +52,12 @@ func (s *keySet) add(k string) {
 		s.keys = map[string]bool{}
 	}
 	s.keys[k] = true
+}
+
+func (s *keySet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.keys)
 }
 
 func (s *keySet) list() []string {
@@ -72,29 +78,26 @@ const Prefix = "verify-"
 // real wallets and of other runs, even concurrent ones on the same table.
 func (w *writer) key(suffix string) string { return Prefix + w.runID + "-" + suffix }
 
-// checks runs the writing checks in order, stopping early only when the run is cancelled or
-// out of time: one broken behaviour does not hide the others.
+// checks runs the writing checks. roundtrip runs alone: it measures latency, which other
+// requests would disturb. The other four then run at once: each works on wallets of its own,
+// so none can disturb another's proof, and the run is shorter by their round trips. A check
+// that fails does not hide the others; one that is stopped (interrupted, out of time, refused
+// by IAM) ends them.
 func (w *writer) checks(ctx context.Context, rep *Report) {
-	steps := []struct {
-		name string
-		fn   func(context.Context) (string, error)
-	}{
-		{Roundtrip, func(ctx context.Context) (string, error) {
-			lat, detail, err := w.roundtrip(ctx)
-			rep.Roundtrips = lat
-			return detail, err
-		}},
+	_ = rep.do(ctx, Roundtrip, func(ctx context.Context) (string, error) {
+		lat, detail, err := w.roundtrip(ctx)
+		rep.Roundtrips = lat
+		return detail, err
+	})
+	if rep.Stopped != "" {
+		return
+	}
+	rep.doTogether(ctx, []step{
 		{ConditionalCreate, w.conditionalCreate},
 		{NoOverdraft, w.noOverdraft},
 		{Transfer, w.transfer},
 		{ConcurrentIncrements, w.concurrentIncrements},
-	}
-	for _, s := range steps {
-		if ctx.Err() != nil {
-			return
-		}
-		_ = rep.do(ctx, s.name, s.fn)
-	}
+	})
 }
 
 // create makes a test wallet with a fresh key.
@@ -124,55 +127,55 @@ func (w *writer) balance(ctx context.Context, id string) (int64, error) {
 	return got.Balance, err
 }
 
-// roundtrip writes N wallets and reads each back with a consistent read, C at a time.
+// roundtrip makes N put + strongly consistent get pairs, C at a time. Each worker writes one
+// key of its own over and over, a value that key never held before, and reads it straight
+// back: a read that returns anything but the value just written (a stale one included) fails
+// the check, and what is left to clean up is C items however large N is.
 func (w *writer) roundtrip(ctx context.Context) (Latency, string, error) {
-	n, c := w.o.Roundtrips, w.o.Concurrency
-	lat := make([]time.Duration, n)
-	done := make([]bool, n)
+	n, c := w.o.Roundtrips, min(w.o.Concurrency, w.o.Roundtrips)
+	lat := make([][]time.Duration, c)
+	var next atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c)
 	start := time.Now()
-	for i := range n {
-		if gctx.Err() != nil {
-			break
-		}
+	for worker := range c {
 		g.Go(func() error {
-			id := w.key(strconv.Itoa(i))
+			id := w.key("rt" + strconv.Itoa(worker))
 			w.keys.add(id)
-			want := wallet.Wallet{UserID: id, Balance: rand.Int64N(1_000_000_000), ExpiresAt: w.expires}
-			t0 := time.Now()
-			// A plain put: the key is this run's own by construction (random run id), so a
-			// condition would only add server work to what is measured here; refusing to
-			// overwrite is what conditional-create proves.
-			if err := w.ops.Put(gctx, want); err != nil {
-				return err
+			first := rand.Int64N(1_000_000_000)
+			for i := int64(0); next.Add(1) <= int64(n); i++ {
+				want := wallet.Wallet{UserID: id, Balance: first + i, ExpiresAt: w.expires}
+				t0 := time.Now()
+				// A plain put: the key is this worker's own by construction (random run id),
+				// so a condition would only add server work to what is measured here;
+				// refusing to overwrite is what conditional-create proves.
+				if err := w.ops.Put(gctx, want); err != nil {
+					return err
+				}
+				got, err := w.ops.Get(gctx, id)
+				if err != nil {
+					return err
+				}
+				if !same(got, want) {
+					return fmt.Errorf("read back %s: balance %d expiring %d, wrote %d expiring %d",
+						id, got.Balance, got.ExpiresAt.Unix(), want.Balance, want.ExpiresAt.Unix())
+				}
+				lat[worker] = append(lat[worker], time.Since(t0))
 			}
-			got, err := w.ops.Get(gctx, id)
-			if err != nil {
-				return err
-			}
-			if !same(got, want) {
-				return fmt.Errorf("read back %s: balance %d expiring %d, wrote %d expiring %d",
-					id, got.Balance, got.ExpiresAt.Unix(), want.Balance, want.ExpiresAt.Unix())
-			}
-			lat[i], done[i] = time.Since(t0), true
 			return nil
 		})
 	}
 	err := g.Wait()
 	wall := time.Since(start)
 	var ok []time.Duration
-	for i, d := range done {
-		if d {
-			ok = append(ok, lat[i])
-		}
+	for _, l := range lat {
+		ok = append(ok, l...)
 	}
 	l := Latency{Count: len(ok), P50: percentile(ok, 0.50), P99: percentile(ok, 0.99)}
 	if wall > 0 {
 		l.PerSecond = float64(len(ok)) / wall.Seconds()
 	}
-	detail := fmt.Sprintf("%d of %d put+get pairs at concurrency %d, p50 %s, p99 %s, %.1f pairs/s, %s",
-		len(ok), n, c, round(l.P50), round(l.P99), l.PerSecond, w.pacer.Detail)
+	detail := fmt.Sprintf("%d of %d put+get pairs on %d keys at concurrency %d, p50 %s, p99 %s, %.1f pairs/s, %s",
+		len(ok), n, c, c, round(l.P50), round(l.P99), l.PerSecond, w.pacer.Detail)
 	return l, detail, err
 }
 
@@ -238,77 +241,108 @@ func (w *writer) noOverdraft(ctx context.Context) (string, error) {
 	return "debit 4 of 10 applied; debit 7 of 6 refused (ConditionalCheckFailed); balance kept at 6", nil
 }
 
+// transfer proves, on two test wallets, the three things a transfer promises: it moves money
+// on both sides, its token makes a replay harmless, and an overdraft cancels it whole.
 func (w *writer) transfer(ctx context.Context) (string, error) {
-	a, err := w.create(ctx, "tx-a", 100)
-	if err != nil {
+	var a, b string
+	if err := both(ctx,
+		func(ctx context.Context) (err error) { a, err = w.create(ctx, "tx-a", 100); return err },
+		func(ctx context.Context) (err error) { b, err = w.create(ctx, "tx-b", 0); return err },
+	); err != nil {
 		return "", err
-	}
-	b, err := w.create(ctx, "tx-b", 0)
-	if err != nil {
-		return "", err
-	}
-	balances := func() (int64, int64, error) {
-		x, err := w.balance(ctx, a)
-		if err != nil {
-			return 0, 0, err
-		}
-		y, err := w.balance(ctx, b)
-		return x, y, err
 	}
 	token := w.key("t1")
-	if err := w.ops.Transfer(ctx, a, b, 30, token); err != nil {
+	if err := w.transferOnce(ctx, a, b, token); err != nil {
 		return "", err
 	}
-	if x, y, err := balances(); err != nil {
+	replay, x, y, err := w.replay(ctx, a, b, token)
+	if err != nil {
 		return "", err
-	} else if x != 70 || y != 30 {
-		return "", fmt.Errorf("after transferring 30 of 100: balances %d and %d, want 70 and 30", x, y)
 	}
+	overdraw, err := w.overdraw(ctx, a, b, x, y)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join([]string{"transfer of 30 applied to both wallets", replay, overdraw}, "; "), nil
+}
 
-	var notes []string
+// balances reads both wallets of a transfer, at once.
+func (w *writer) balances(ctx context.Context, a, b string) (x, y int64, err error) {
+	err = both(ctx,
+		func(ctx context.Context) (err error) { x, err = w.balance(ctx, a); return err },
+		func(ctx context.Context) (err error) { y, err = w.balance(ctx, b); return err },
+	)
+	return x, y, err
+}
+
+// both runs two independent requests at once: each is a round trip the check would otherwise
+// wait for. The first error is returned.
+func both(ctx context.Context, f, g func(context.Context) error) error {
+	var eg errgroup.Group
+	eg.Go(func() error { return f(ctx) })
+	eg.Go(func() error { return g(ctx) })
+	return eg.Wait()
+}
+
+func (w *writer) transferOnce(ctx context.Context, a, b, token string) error {
 	if err := w.ops.Transfer(ctx, a, b, 30, token); err != nil {
-		return "", fmt.Errorf("replaying the transfer with its ClientRequestToken: %w", err)
+		return err
 	}
-	x, y, err := balances()
+	if x, y, err := w.balances(ctx, a, b); err != nil {
+		return err
+	} else if x != 70 || y != 30 {
+		return fmt.Errorf("after transferring 30 of 100: balances %d and %d, want 70 and 30", x, y)
+	}
+	return nil
+}
+
+// replay sends the transfer again with its token, which must not move the money twice. It
+// returns the balances it read.
+func (w *writer) replay(ctx context.Context, a, b, token string) (string, int64, int64, error) {
+	if err := w.ops.Transfer(ctx, a, b, 30, token); err != nil {
+		return "", 0, 0, fmt.Errorf("replaying the transfer with its ClientRequestToken: %w", err)
+	}
+	x, y, err := w.balances(ctx, a, b)
 	switch {
 	case err != nil:
-		return "", err
-	case x == 40 && y == 60:
-		honoured, err := w.tokenHonoured(ctx, a, b)
-		if err != nil {
-			return "", fmt.Errorf("replay applied twice (balances 40 and 60); probing the token: %w", err)
-		}
-		if honoured {
-			return "", fmt.Errorf("replaying ClientRequestToken %s applied the transfer twice (balances 40 and 60, want 70 and 30)", token)
-		}
-		// Real DynamoDB always honours tokens; an endpoint that accepts one token for two
-		// different transactions does not implement them at all (moto), which is not a fault
-		// of the table or of this code.
-		notes = append(notes, "not supported by this endpoint: ClientRequestToken idempotency (the replay was applied again and the token was accepted for a different transaction)")
-	case x != 70 || y != 30:
-		return "", fmt.Errorf("after replaying the transfer: balances %d and %d, want 70 and 30", x, y)
-	default:
-		notes = append(notes, "replay with the same ClientRequestToken not applied twice")
+		return "", 0, 0, err
+	case x == 70 && y == 30:
+		return "replay with the same ClientRequestToken not applied twice", x, y, nil
+	case x != 40 || y != 60:
+		return "", 0, 0, fmt.Errorf("after replaying the transfer: balances %d and %d, want 70 and 30", x, y)
 	}
+	honoured, err := w.tokenHonoured(ctx, a, b)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("replay applied twice (balances 40 and 60); probing the token: %w", err)
+	}
+	if honoured {
+		return "", 0, 0, fmt.Errorf("replaying ClientRequestToken %s applied the transfer twice (balances 40 and 60, want 70 and 30)", token)
+	}
+	// Real DynamoDB always honours tokens; an endpoint that accepts one token for two
+	// different transactions does not implement them at all (moto), which is not a fault of
+	// the table or of this code.
+	return "not supported by this endpoint: ClientRequestToken idempotency (the replay was applied again and the token was accepted for a different transaction)", x, y, nil
+}
 
+// overdraw sends a transfer one more than the balance x of a (b holding y), which must be
+// cancelled as a whole.
+func (w *writer) overdraw(ctx context.Context, a, b string, x, y int64) (string, error) {
 	over := x + 1
-	err = w.ops.Transfer(ctx, a, b, over, w.key("t2"))
+	err := w.ops.Transfer(ctx, a, b, over, w.key("t2"))
 	switch {
 	case err == nil:
 		return "", fmt.Errorf("a transfer of %d from a balance of %d was applied: the transaction was not cancelled", over, x)
 	case !errors.Is(err, wallet.ErrInsufficientFunds):
 		return "", fmt.Errorf("overdrawing transfer: want TransactionCanceledException for insufficient funds: %w", err)
 	}
-	x2, y2, err := balances()
+	x2, y2, err := w.balances(ctx, a, b)
 	if err != nil {
 		return "", err
 	}
 	if x2 != x || y2 != y {
 		return "", fmt.Errorf("the cancelled transfer changed balances from %d and %d to %d and %d", x, y, x2, y2)
 	}
-	notes = append([]string{"transfer of 30 applied to both wallets"}, notes...)
-	notes = append(notes, fmt.Sprintf("overdrawing transfer of %d cancelled as a whole (TransactionCanceledException)", over))
-	return strings.Join(notes, "; "), nil
+	return fmt.Sprintf("overdrawing transfer of %d cancelled as a whole (TransactionCanceledException)", over), nil
 }
 
 // tokenHonoured tells whether the endpoint implements ClientRequestToken at all, independently
@@ -371,75 +405,4 @@ func (w *writer) concurrentIncrements(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%d workers × %d increments: balance %d, want %d (lost or doubled updates)", c, k, got, want)
 	}
 	return fmt.Sprintf("%d workers × %d ADD increments = %d, read back exactly", c, k, c*k), nil
-}
-
-// cleanupBudget is the extra time clean-up may need on a paced table once the burst is spent:
-// one delete per item at the provisioned write rate.
-func (w *writer) cleanupBudget() time.Duration {
-	if w.pacer.WCU <= 0 {
-		return 0
-	}
-	return time.Duration(int64(len(w.keys.list()))/w.pacer.WCU) * time.Second
-}
-
-// cleanup deletes every key the run recorded and proves each is gone with a consistent read.
-// It deletes by key only: it never scans a table that holds real wallets.
-func (w *writer) cleanup(ctx context.Context) (string, int, error) {
-	keys := w.keys.list()
-	if len(keys) == 0 {
-		return "nothing was written", 0, nil
-	}
-	var (
-		mu            sync.Mutex
-		left, unknown []string
-		firstErr      error
-		g             errgroup.Group
-		noteErr       = func(err error) {
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
-	)
-	g.SetLimit(w.o.Concurrency)
-	for _, k := range keys {
-		g.Go(func() error {
-			// Check even when the delete failed: its response may be what was lost.
-			derr := w.cleanOps.Delete(ctx, k)
-			_, gerr := w.cleanOps.Get(ctx, k)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case errors.Is(gerr, wallet.ErrNotFound):
-			case gerr == nil:
-				left = append(left, k)
-				if derr != nil {
-					noteErr(derr)
-				}
-			default:
-				unknown = append(unknown, k)
-				noteErr(gerr)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	n := len(left) + len(unknown)
-	if n == 0 {
-		return fmt.Sprintf("deleted %d test items; consistent reads find none left", len(keys)), 0, nil
-	}
-	sort.Strings(left)
-	sort.Strings(unknown)
-	var parts []string
-	if len(left) > 0 {
-		parts = append(parts, fmt.Sprintf("%d still present (%s)", len(left), strings.Join(left, ", ")))
-	}
-	if len(unknown) > 0 {
-		parts = append(parts, fmt.Sprintf("%d not confirmed deleted (%s)", len(unknown), strings.Join(unknown, ", ")))
-	}
-	msg := fmt.Sprintf("%d of %d test items may remain: %s; they carry %s=%d, so TTL removes them after %s UTC if enabled",
-		n, len(keys), strings.Join(parts, "; "), wallet.TTLAttribute, w.expires.Unix(), w.expires.UTC().Format("2006-01-02 15:04"))
-	if firstErr != nil {
-		msg += fmt.Sprintf("; first error: %v", firstErr)
-	}
-	return "", n, errors.New(msg)
 }

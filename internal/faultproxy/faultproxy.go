@@ -6,8 +6,11 @@
 package faultproxy
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -35,9 +38,21 @@ type Faults struct {
 	Seed       uint64 // for a repeatable sequence of faults
 }
 
-// Counts are how many faults were injected, so a test can prove its faults really happened.
+// Counts are how many faults were injected, so a test can prove its faults really happened,
+// and what reached the backend, so a benchmark can count what a client costs.
 type Counts struct {
 	Requests, Throttled, ServerErrors, Dropped, DroppedAfter int64
+	// Forwarded counts the requests passed to the backend, by operation ("PutItem").
+	Forwarded map[string]int64
+	// TransactItems counts the items of the forwarded TransactWriteItems requests.
+	TransactItems int64
+}
+
+// WriteUnits is what the forwarded writes cost in DynamoDB's model for items up to 1 KB: one
+// unit per PutItem, UpdateItem and DeleteItem (refused conditional writes too), two per item
+// of a transaction.
+func (c Counts) WriteUnits() int64 {
+	return c.Forwarded["PutItem"] + c.Forwarded["UpdateItem"] + c.Forwarded["DeleteItem"] + 2*c.TransactItems
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -48,9 +63,11 @@ type Proxy struct {
 	rp       *httputil.ReverseProxy
 	upstream *url.URL
 
-	mu     sync.Mutex
-	faults Faults
-	rnd    *rand.Rand
+	mu            sync.Mutex
+	faults        Faults
+	rnd           *rand.Rand
+	forwarded     map[string]int64
+	transactItems int64
 
 	requests, throttled, serverErrors, dropped, droppedAfter atomic.Int64
 }
@@ -65,7 +82,7 @@ func Start(upstream string, f Faults) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fault proxy: %w", err)
 	}
-	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u}
+	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, forwarded: map[string]int64{}}
 	p.rp = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
 		// Keep the Host the client signed; neither backend checks signatures, but a
@@ -86,9 +103,33 @@ func (p *Proxy) Set(f Faults) {
 	p.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 }
 
-// Counts reports the faults injected so far.
+// Counts reports the faults injected and the requests forwarded so far.
 func (p *Proxy) Counts() Counts {
-	return Counts{p.requests.Load(), p.throttled.Load(), p.serverErrors.Load(), p.dropped.Load(), p.droppedAfter.Load()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Counts{p.requests.Load(), p.throttled.Load(), p.serverErrors.Load(), p.dropped.Load(), p.droppedAfter.Load(),
+		maps.Clone(p.forwarded), p.transactItems}
+}
+
+// forward passes r to the backend, counting it.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, op string) {
+	items := 0
+	if op == "TransactWriteItems" {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			hangUp(w)
+			return
+		}
+		var in struct{ TransactItems []json.RawMessage }
+		_ = json.Unmarshal(body, &in) // a malformed body is the backend's to refuse
+		items = len(in.TransactItems)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	p.mu.Lock()
+	p.forwarded[op]++
+	p.transactItems += int64(items)
+	p.mu.Unlock()
+	p.rp.ServeHTTP(w, r)
 }
 
 // Close stops the proxy.
@@ -152,10 +193,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hangUp(w)
 	case dropAfter:
 		p.droppedAfter.Add(1)
-		p.rp.ServeHTTP(discard{header: http.Header{}}, r)
+		p.forward(discard{header: http.Header{}}, r, op)
 		hangUp(w)
 	default:
-		p.rp.ServeHTTP(w, r)
+		p.forward(w, r, op)
 	}
 }
 

@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -77,5 +78,50 @@ func TestFaults(t *testing.T) {
 
 	if c := p.Counts(); c.Throttled != 1 || c.ServerErrors != 1 || c.Dropped != 1 || c.DroppedAfter != 1 || c.Requests != 7 {
 		t.Fatalf("counts %+v", c)
+	}
+}
+
+// What reached the backend is counted per operation, with the items of each transaction, and
+// the request body arrives intact after being read for the count.
+func TestCountsForwardedCallsAndWriteUnits(t *testing.T) {
+	var bodies []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer up.Close()
+	p, err := Start(up.URL, Faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	call := func(op, body string) {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	tx := `{"TransactItems":[{"Update":{}},{"ConditionCheck":{}},{"Put":{}}]}`
+	call("PutItem", "{}")
+	call("GetItem", "{}")
+	call("TransactWriteItems", tx)
+	call("DeleteItem", "{}")
+	p.Set(Faults{Throttle: 1, Operations: []string{"UpdateItem"}})
+	call("UpdateItem", "{}") // refused by the proxy: never reaches the table, costs nothing
+
+	c := p.Counts()
+	want := map[string]int64{"PutItem": 1, "GetItem": 1, "TransactWriteItems": 1, "DeleteItem": 1}
+	if !maps.Equal(c.Forwarded, want) || c.TransactItems != 3 {
+		t.Fatalf("forwarded %v, %d transaction items; want %v and 3", c.Forwarded, c.TransactItems, want)
+	}
+	if got := c.WriteUnits(); got != 1+1+2*3 {
+		t.Fatalf("write units %d, want 8", got)
+	}
+	if len(bodies) != 4 || bodies[2] != tx {
+		t.Fatalf("bodies at the upstream: %q", bodies)
 	}
 }
