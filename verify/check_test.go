@@ -325,7 +325,9 @@ func TestCheckCommandStopsAtAnIAMRefusal(t *testing.T) {
 	admin := fx.As(fx.IAMUser(t, "admin", "*"))
 	limited := fx.IAMUser(t, "limited", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups",
 		"dynamodb:ListTagsOfResource", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-	fixture.EnforceIAM(t, srv.Endpoint)
+	if err := srv.EnforceIAM(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("AWS_ACCESS_KEY_ID", limited.AccessKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", limited.SecretAccessKey)
 

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,21 +69,7 @@ func TestUnusableExportPathsDeleteNothing(t *testing.T) {
 // Every command ends within its --timeout against an endpoint that accepts connections and never
 // answers, with exit 2 and a message saying the endpoint did not answer: one rule for all.
 func TestSilentEndpointEndsEveryCommandWithinItsTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "localhost:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer conn.Close() // held open, never answered
-		}
-	}()
-	(&localcloud.Server{Endpoint: "http://" + l.Addr().String()}).SetEnv(t)
+	(&localcloud.Server{Endpoint: fixture.SilentEndpoint(t)}).SetEnv(t)
 	restoreFrom := t.TempDir()
 	writeExport(t, restoreFrom, "silent-restore")
 	for _, args := range [][]string{

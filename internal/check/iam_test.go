@@ -44,7 +44,9 @@ func TestIAMRefusalStopsTheRun(t *testing.T) {
 		"no-describe": fx.IAMUser(t, "no-describe", without("dynamodb:DescribeTable")...),
 		"no-template": fx.IAMUser(t, "no-template", without("cloudformation:GetTemplate")...),
 	}
-	fixture.EnforceIAM(t, srv.Endpoint)
+	if err := srv.EnforceIAM(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	clientsOf := func(t *testing.T, user string) Clients {
 		cfg, err := awsconf.Load(t.Context(), awsconf.Options{Adaptive: true})
