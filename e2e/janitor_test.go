@@ -12,11 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -36,15 +39,28 @@ func TestJanitorAsDeployed(t *testing.T) {
 		t.Fatalf("this machine (%s) can run no Lambda architecture natively; the harness needs amd64 or arm64", runtime.GOARCH)
 	}
 	cloud := fixture.NewCloud(t, "")
-	cloud.CreateTable(t, "wallet-forgotten", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
-	cloud.CreateTable(t, "wallet-marked", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagJanitorDeleteAfter: "2026-12-01T00:00:00Z"}, false)
-	cloud.CreateTable(t, "not-ours", map[string]string{wallet.TagProject: "other"}, false)
+	orphan := map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}
+	cloud.CreateTable(t, "wallet-forgotten", orphan, false) // the candidate, holding wallets
+	for _, id := range []string{"alice", "bob", "carol"} {
+		if _, err := e.ddb.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("wallet-forgotten"), Item: map[string]types.AttributeValue{
+			wallet.KeyAttribute: &types.AttributeValueMemberS{Value: id}, wallet.BalanceAttribute: &types.AttributeValueMemberN{Value: "100"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cloud.CreateTable(t, "wallet-reprieved", orphan, false) // qualifies, then is kept by its owner
+	// Decoys: another project's, a kept one, a protected one, and a live unexpired stack's.
+	cloud.CreateTable(t, "not-ours", map[string]string{wallet.TagProject: "other", wallet.TagStack: "Wallet-gone"}, false)
+	cloud.CreateTable(t, "wallet-kept", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone", wallet.TagKeep: "true"}, false)
+	cloud.CreateTable(t, "wallet-protected", orphan, true)
+	cloud.CreateStack(t, "Wallet-fresh", fixture.TableDecl{Name: "wallet-fresh",
+		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-fresh", wallet.TagExpiresAfter: "168h"}})
+	decoys := []string{"not-ours", "wallet-kept", "wallet-protected", "wallet-fresh"}
 
 	stack := wallet.JanitorStackID
 	context := map[string]string{
 		wallet.CtxJanitorArch:  string(arch), // the emulator runs the binary natively
 		wallet.CtxJanitorGrace: "5s",
-		wallet.CtxJanitorMode:  string(wallet.JanitorReport),
+		wallet.CtxJanitorMode:  string(wallet.JanitorDelete),
 	}
 	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
 
@@ -60,7 +76,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 	if fn.Runtime != "provided.al2023" || fn.Handler != "bootstrap" {
 		t.Errorf("runtime %s, handler %s; want provided.al2023, bootstrap", fn.Runtime, fn.Handler)
 	}
-	wantEnv := map[string]string{wallet.EnvJanitorMode: "report", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn}
+	wantEnv := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn}
 	if !reflect.DeepEqual(fn.Env, wantEnv) {
 		t.Fatalf("the deployed function's environment is %v, want %v", fn.Env, wantEnv)
 	}
@@ -84,21 +100,36 @@ func TestJanitorAsDeployed(t *testing.T) {
 		}
 	})
 
-	var resp lambdarie.Response
-	timed(t, "invoke (scheduled event)", func() (err error) {
-		resp, err = emu.Invoke(t.Context(), scheduledEvent(time.Now()))
-		return err
-	})
-	var report janitor.Report
-	if err := json.Unmarshal(resp.Body, &report); err != nil || resp.Status != 200 {
-		t.Fatalf("invoke: %d %s (%v)", resp.Status, resp.Body, err)
+	invoke := func(what string) janitor.Report {
+		t.Helper()
+		var resp lambdarie.Response
+		timed(t, "invoke (scheduled event): "+what, func() (err error) {
+			resp, err = emu.Invoke(t.Context(), scheduledEvent(time.Now()))
+			return err
+		})
+		var report janitor.Report
+		if err := json.Unmarshal(resp.Body, &report); err != nil || resp.Status != 200 {
+			t.Fatalf("invoke: %d %s (%v)", resp.Status, resp.Body, err)
+		}
+		return report
 	}
-	want := []janitor.Table{{Table: "wallet-forgotten"}, {Table: "wallet-marked", DeleteAfter: "2026-12-01T00:00:00Z"}}
-	if report.Region != e.cfg.Region || report.Mode != wallet.JanitorReport || report.Grace != "5s" ||
-		!reflect.DeepEqual(report.Tables, want) || len(report.Problems) != 0 {
-		t.Fatalf("report %+v, want tables %+v", report, want)
+	marked := func(r janitor.Report) []string {
+		var out []string
+		for _, m := range r.Marked {
+			out = append(out, m.Table)
+		}
+		slices.Sort(out)
+		return out
 	}
 
+	// First run: marks the two candidates, deletes nothing, and says so.
+	first := invoke("first")
+	if got := marked(first); !slices.Equal(got, []string{"wallet-forgotten", "wallet-reprieved"}) || len(first.Regions) != 1 || first.Regions[0] != e.cfg.Region {
+		t.Fatalf("first run marked %v (report %+v)", got, first)
+	}
+	if names := e.tableNames(t); !slices.Contains(names, "wallet-forgotten") || !slices.Contains(names, "wallet-reprieved") {
+		t.Fatalf("the first run deleted something: %v left", names)
+	}
 	// The run logged its report as one JSON line: the one line of the log that parses as it.
 	var logged []janitor.Report
 	for _, line := range strings.Split(emu.Log(), "\n") {
@@ -107,19 +138,70 @@ func TestJanitorAsDeployed(t *testing.T) {
 			logged = append(logged, r)
 		}
 	}
-	if len(logged) != 1 || !reflect.DeepEqual(logged[0], report) {
+	if len(logged) != 1 || !reflect.DeepEqual(marked(logged[0]), marked(first)) {
 		t.Errorf("logged reports %+v, want exactly the returned one", logged)
 	}
-
 	var notes []inbox.Notification
 	timed(t, "notification via SNS → SQS", func() error {
 		notes = box.Receive(t, 1, 30*time.Second)
 		return nil
 	})
 	var delivered janitor.Report
-	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || !reflect.DeepEqual(delivered, report) {
+	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || !slices.Equal(marked(delivered), marked(first)) {
 		t.Errorf("the SQS subscriber got %q (%v), want the JSON report", notes[0].Message, err)
 	}
+
+	// Before the grace is over, one of them is kept by its owner.
+	reprieved := e.stackTableArn(t, "wallet-reprieved")
+	if _, err := e.ddb.TagResource(t.Context(), &dynamodb.TagResourceInput{ResourceArn: aws.String(reprieved),
+		Tags: []types.Tag{{Key: aws.String(wallet.TagKeep), Value: aws.String("true")}}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(6 * time.Second) // the 5 s grace
+
+	// Second run: backs up and deletes exactly the candidate, reprieves the kept one.
+	second := invoke("after the grace")
+	var deleted []sweep.Candidate
+	for _, c := range second.Candidates {
+		if c.Action == sweep.Deleted {
+			deleted = append(deleted, c)
+		}
+	}
+	if len(deleted) != 1 || deleted[0].Table != "wallet-forgotten" || deleted[0].BackupARN == "" ||
+		len(second.Reprieved) != 1 || second.Reprieved[0].Table != "wallet-reprieved" {
+		t.Fatalf("second run: deleted %+v, reprieved %+v", deleted, second.Reprieved)
+	}
+	names := e.tableNames(t)
+	if slices.Contains(names, "wallet-forgotten") || !slices.Contains(names, "wallet-reprieved") {
+		t.Fatalf("after the second run: %v", names)
+	}
+	for _, d := range decoys {
+		if !slices.Contains(names, d) {
+			t.Errorf("decoy %s was deleted", d)
+		}
+	}
+	note := box.Receive(t, 1, 30*time.Second)[0]
+	for _, want := range []string{"wallet-forgotten", deleted[0].BackupARN, "wallet-reprieved"} {
+		if !strings.Contains(note.Message, want) {
+			t.Errorf("the subscriber was not told about %s: %s", want, note.Message)
+		}
+	}
+
+	// Nothing lost: the backup the deletion depended on restores every wallet.
+	if _, err := e.ddb.RestoreTableFromBackup(t.Context(), &dynamodb.RestoreTableFromBackupInput{
+		BackupArn: aws.String(deleted[0].BackupARN), TargetTableName: aws.String("wallet-forgotten-restored")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.itemCount(t, "wallet-forgotten-restored"); n != 3 {
+		t.Fatalf("the backup restored %d wallets, want 3", n)
+	}
+
+	// Third run: changes nothing, and says nothing.
+	third := invoke("third")
+	if third.Changed() || len(third.Backups) != 1 {
+		t.Fatalf("third run: %+v", third)
+	}
+	box.None(t, 3*time.Second)
 
 	// A failed run is a function error, which is what the Errors alarm counts: the same
 	// artifact with a bad environment answers with Lambda's error document naming the variable.
@@ -142,13 +224,19 @@ func TestJanitorAsDeployed(t *testing.T) {
 		t.Errorf("a misconfigured run answered %d %s; want Lambda's error document naming %s", failed.Status, failed.Body, wallet.EnvJanitorMode)
 	}
 
-	// Report mode never deletes. (No `cdk destroy` here: moto's CloudFormation has no delete
-	// handler for AWS::IAM::ManagedPolicy, so the TeardownPolicy stays attached to the role and
-	// the role's deletion fails with DeleteConflict; real CloudFormation detaches it. moto goes
-	// with the test.)
-	if names := e.tableNames(t); !slices.Contains(names, "wallet-forgotten") || !slices.Contains(names, "wallet-marked") {
-		t.Errorf("a report-mode run deleted tables: %v left", names)
+	// (No `cdk destroy` here: moto's CloudFormation has no delete handler for
+	// AWS::IAM::ManagedPolicy, so the TeardownPolicy stays attached to the role and the role's
+	// deletion fails with DeleteConflict; real CloudFormation detaches it. moto goes with the test.)
+}
+
+// stackTableArn is a table's ARN.
+func (e *env) stackTableArn(t *testing.T, table string) string {
+	t.Helper()
+	out, err := e.ddb.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return aws.ToString(out.Table.TableArn)
 }
 
 // stackResource is the physical id of the stack's one resource of a type (a topic's is its ARN).

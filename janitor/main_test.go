@@ -27,7 +27,7 @@ const scheduledEvent = `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2ea
 func TestHandlerOnMoto(t *testing.T) {
 	localcloud.Moto(t).SetEnv(t)
 	cloud := fixture.NewCloud(t, "")
-	cloud.CreateTable(t, "wallet-one", map[string]string{wallet.TagProject: wallet.ProjectName}, false)
+	cloud.CreateTable(t, "wallet-one", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 	topic, err := sns.NewFromConfig(cloud.Config).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("janitor")})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestHandlerOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatalf("handler: %v", err)
 	}
-	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Tables) != 1 || r.Tables[0].Table != "wallet-one" {
+	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Marked) != 1 || r.Marked[0].Table != "wallet-one" {
 		t.Fatalf("report %+v", r)
 	}
 	if n := strings.Count(log.String(), "\n"); n != 1 {

@@ -3,13 +3,14 @@ package janitor_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
@@ -17,98 +18,281 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// One run on moto: the report lists exactly this project's tables with their marks, the log
-// gets it as one JSON line, and an SQS subscriber gets the same report through the topic.
-func TestRunOnMoto(t *testing.T) {
-	localcloud.Moto(t).SetEnv(t)
-	cloud := fixture.NewCloud(t, "")
-	ours := map[string]string{wallet.TagProject: wallet.ProjectName}
-	cloud.CreateTable(t, "wallet-plain", ours, false)
-	cloud.CreateTable(t, "wallet-marked", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagJanitorDeleteAfter: "2026-12-01T10:00:00Z"}, false)
-	cloud.CreateTable(t, "wallet-kept", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagKeep: "true"}, false)
-	cloud.CreateTable(t, "wallet-protected", ours, true)
-	cloud.CreateTable(t, "someone-elses", map[string]string{wallet.TagProject: "other"}, false)
-	cloud.CreateTable(t, "untagged", nil, false)
-	// ListTagsOfResource pages (moto by 10): 40 tags that sort first put Project and the mark
-	// on the last page, so a run that read only the first page would miss this table.
-	many := map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagJanitorDeleteAfter: "2026-12-02T00:00:00Z"}
-	for i := range 40 {
-		many[fmt.Sprintf("A%02d", i)] = "v"
-	}
-	cloud.CreateTable(t, "wallet-many-tags", many, false)
+// world is one moto with the tables every rule is tried on, a topic and a subscriber.
+type world struct {
+	cloud fixture.Cloud
+	topic string
+	box   *inbox.Inbox
+	deps  janitor.Deps
+	log   *bytes.Buffer
+}
 
-	topic, err := sns.NewFromConfig(cloud.Config).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("janitor")})
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	localcloud.Moto(t).SetEnv(t)
+	w := &world{cloud: fixture.NewCloud(t, ""), log: &bytes.Buffer{}}
+	topic, err := sns.NewFromConfig(w.cloud.Config).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("janitor")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	box := inbox.Subscribe(t, cloud.Config, aws.ToString(topic.TopicArn))
-
+	w.topic = aws.ToString(topic.TopicArn)
+	w.box = inbox.Subscribe(t, w.cloud.Config, w.topic)
 	cfg, err := awsconf.Load(t.Context(), awsconf.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
-	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	deps := janitor.Deps{Clients: janitor.NewClients(cfg), Log: &log, Now: func() time.Time { return now }}
-	r, err := janitor.Run(t.Context(), deps, janitor.Config{Mode: wallet.JanitorReport, Grace: 5 * time.Second, TopicArn: aws.ToString(topic.TopicArn)})
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-
-	want := janitor.Report{Region: localcloud.Region, Mode: wallet.JanitorReport, Grace: "5s", StartedAt: now, Tables: []janitor.Table{
-		{Table: "wallet-kept", Keep: true},
-		{Table: "wallet-many-tags", DeleteAfter: "2026-12-02T00:00:00Z"},
-		{Table: "wallet-marked", DeleteAfter: "2026-12-01T10:00:00Z"},
-		{Table: "wallet-plain"},
-		{Table: "wallet-protected", Protected: true},
-	}}
-	if !reflect.DeepEqual(r, want) {
-		t.Fatalf("report:\n got %+v\nwant %+v", r, want)
-	}
-
-	lines := strings.Split(strings.TrimSuffix(log.String(), "\n"), "\n")
-	if len(lines) != 1 {
-		t.Fatalf("log has %d lines, want the report as one JSON line:\n%s", len(lines), log.String())
-	}
-	var logged janitor.Report
-	if err := json.Unmarshal([]byte(lines[0]), &logged); err != nil || !reflect.DeepEqual(logged, want) {
-		t.Fatalf("logged report %+v (%v), want %+v", logged, err, want)
-	}
-
-	notes := box.Receive(t, 1, 30*time.Second)
-	var delivered janitor.Report
-	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil {
-		t.Fatalf("the SQS subscriber did not get the JSON report: %v\n%s", err, notes[0].Message)
-	}
-	if !reflect.DeepEqual(delivered, want) {
-		t.Errorf("delivered report %+v, want %+v", delivered, want)
-	}
-	if notes[0].Subject != janitor.Subject(want) {
-		t.Errorf("subject %q, want %q", notes[0].Subject, janitor.Subject(want))
-	}
+	w.deps = janitor.Deps{Clients: janitor.NewClients(cfg), Log: w.log}
+	return w
 }
 
-// A failed publish is a failed run: the report still comes back and is logged, and the error
-// names the topic, so the function's Errors alarm fires.
-func TestRunFailsWhenThePublishFails(t *testing.T) {
-	localcloud.Moto(t).SetEnv(t)
-	cfg, err := awsconf.Load(t.Context(), awsconf.Options{MaxAttempts: 1})
+func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor.Report {
+	t.Helper()
+	w.log.Reset()
+	w.deps.Now = func() time.Time { return at }
+	r, err := janitor.Run(t.Context(), w.deps, janitor.Config{Mode: mode, Grace: time.Hour, TopicArn: w.topic})
+	if err != nil {
+		t.Fatalf("run at %s: %v\n%s", at.Format(time.RFC3339), err, w.log.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(w.log.String(), "\n"), "\n")
+	var logged janitor.Report
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &logged) != nil || len(logged.Marked) != len(r.Marked) {
+		t.Fatalf("the log must hold the report as one JSON line:\n%s", w.log.String())
+	}
+	return r
+}
+
+func (w *world) exists(t *testing.T, table string) bool {
+	t.Helper()
+	return strings.Contains(w.cloud.State(t)+"\n", "table "+table+" ")
+}
+
+func (w *world) tag(t *testing.T, table, key string) (string, bool) {
+	t.Helper()
+	out, err := w.cloud.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fixture.NewCloud(t, "").CreateTable(t, "wallet-plain", map[string]string{wallet.TagProject: wallet.ProjectName}, false)
-	missing := "arn:aws:sns:us-east-1:123456789012:no-such-topic"
-	var log bytes.Buffer
-	r, err := janitor.Run(t.Context(), janitor.Deps{Clients: janitor.NewClients(cfg), Log: &log},
-		janitor.Config{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: missing})
-	if err == nil || !strings.Contains(err.Error(), missing) {
-		t.Fatalf("run with a missing topic: err %v, want one naming %s", err, missing)
+	tags, err := w.cloud.DynamoDB.ListTagsOfResource(t.Context(), &dynamodb.ListTagsOfResourceInput{ResourceArn: out.Table.TableArn})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(r.Tables) != 1 || !strings.Contains(log.String(), `"wallet-plain"`) {
-		t.Fatalf("the report must survive a failed publish: %+v, log %q", r, log.String())
+	for _, tg := range tags.Tags {
+		if aws.ToString(tg.Key) == key {
+			return aws.ToString(tg.Value), true
+		}
+	}
+	return "", false
+}
+
+func (w *world) setTag(t *testing.T, table, key, value string) {
+	t.Helper()
+	out, err := w.cloud.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cloud.DynamoDB.TagResource(t.Context(), &dynamodb.TagResourceInput{ResourceArn: out.Table.TableArn,
+		Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(value)}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func names[T any](xs []T, name func(T) string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, name(x))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func marks(r janitor.Report) []string {
+	return names(r.Marked, func(m janitor.Mark) string { return m.Table })
+}
+
+var ours = map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}
+
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// Every rule on moto, in three runs an hour and more apart: the first marks and deletes
+// nothing; after the grace the second backs up and deletes exactly the candidates and reprieves
+// what stopped qualifying; the third changes nothing and says nothing. Every decoy survives.
+func TestTheJanitorsRules(t *testing.T) {
+	w := newWorld(t)
+	c := w.cloud
+	// Candidates: an orphan with wallets in it, and an expired dev stack (through its stack).
+	c.CreateTable(t, "orphan", ours, false)
+	for _, id := range []string{"alice", "bob"} {
+		if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("orphan"), Item: map[string]types.AttributeValue{
+			wallet.KeyAttribute: &types.AttributeValueMemberS{Value: id}, wallet.BalanceAttribute: &types.AttributeValueMemberN{Value: "12345678901234567890.5"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.CreateStack(t, "Wallet-expired", fixture.TableDecl{Name: "expired-dev",
+		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-expired", wallet.TagExpiresAfter: "1s"}})
+	// They qualify now, and stop qualifying before their time comes.
+	c.CreateTable(t, "keep-later", ours, false)
+	c.CreateStack(t, "Wallet-extended", fixture.TableDecl{Name: "extend-later",
+		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-extended", wallet.TagExpiresAfter: "1s"}})
+	// Decoys.
+	c.CreateTable(t, "untagged", nil, false)
+	c.CreateTable(t, "other-project", map[string]string{wallet.TagProject: "other", wallet.TagStack: "Gone"}, false)
+	c.CreateTable(t, "kept-orphan", with(ours, wallet.TagKeep, "true"), false)
+	c.CreateTable(t, "protected-orphan", ours, true)
+	c.CreateStack(t, "Wallet-fresh", fixture.TableDecl{Name: "fresh-dev",
+		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-fresh", wallet.TagExpiresAfter: "168h"}})
+	c.CreateStack(t, "BigApp", fixture.TableDecl{Name: "in-someone-elses-stack",
+		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "BigApp", wallet.TagExpiresAfter: "1s"}})
+	decoys := []string{"untagged", "other-project", "kept-orphan", "protected-orphan", "fresh-dev", "in-someone-elses-stack"}
+
+	t0 := time.Now().UTC().Add(time.Minute) // past the 1s expiries
+	first := w.run(t, t0, wallet.JanitorDelete)
+	if got := marks(first); !slices.Equal(got, []string{"expired-dev", "extend-later", "keep-later", "orphan"}) {
+		t.Fatalf("first run marked %v", got)
+	}
+	for _, m := range first.Marked {
+		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); v != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
+			t.Errorf("%s: mark %q, want now + grace", m.Table, v)
+		}
+	}
+	for _, d := range decoys {
+		if _, marked := w.tag(t, d, wallet.TagJanitorDeleteAfter); marked {
+			t.Errorf("decoy %s was marked", d)
+		}
+	}
+	if skipped := names(first.Candidates, func(c sweep.Candidate) string { return c.Table + ":" + string(c.Action) }); !slices.Equal(skipped, []string{"protected-orphan:skipped-protected"}) {
+		t.Errorf("first run acted on %v, want only the protected orphan listed as skipped", skipped)
+	}
+	note := w.box.Receive(t, 1, 30*time.Second)[0]
+	var sent map[string]any
+	if err := json.Unmarshal([]byte(note.Message), &sent); err != nil || sent["marked"] == nil {
+		t.Fatalf("the subscriber did not get the JSON report: %v\n%s", err, note.Message)
+	}
+
+	// A second run right after changes nothing and says nothing.
+	again := w.run(t, t0.Add(time.Minute), wallet.JanitorDelete)
+	if len(again.Marked)+len(again.Reprieved) != 0 || again.Changed() || len(again.Waiting) != 4 {
+		t.Fatalf("a second run changed something: %+v", again)
+	}
+	w.box.None(t, 3*time.Second)
+
+	// Before their time: one is kept by its owner, one's expiry is extended.
+	w.setTag(t, "keep-later", wallet.TagKeep, "true")
+	w.setTag(t, "extend-later", wallet.TagExpiresAfter, "3650d")
+	// A run that died after taking the orphan's backup: the next one must find it, not take
+	// another.
+	mark, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
+	at, err := time.Parse(time.RFC3339, mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier, err := sweep.TakeBackup(t.Context(), c.DynamoDB, "orphan", sweep.BackupName(wallet.JanitorBackupPrefix, "orphan", at), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	second := w.run(t, t0.Add(2*time.Hour), wallet.JanitorDelete)
+	acted := names(second.Candidates, func(c sweep.Candidate) string { return c.Table + ":" + string(c.Action) })
+	if !slices.Equal(acted, []string{"expired-dev:deleted", "orphan:deleted", "protected-orphan:skipped-protected"}) {
+		t.Fatalf("second run acted on %v", acted)
+	}
+	reprieved := names(second.Reprieved, func(r janitor.Reprieve) string { return r.Table + ": " + r.Why })
+	if !slices.Equal(reprieved, []string{"extend-later: its stack Wallet-extended is live and it has not expired", "keep-later: it is tagged wallet:keep=true"}) {
+		t.Fatalf("reprieved %v", reprieved)
+	}
+	for _, r := range []string{"keep-later", "extend-later"} {
+		if _, marked := w.tag(t, r, wallet.TagJanitorDeleteAfter); marked || !w.exists(t, r) {
+			t.Errorf("%s: still marked, or gone", r)
+		}
+	}
+	if w.exists(t, "orphan") || w.exists(t, "expired-dev") || strings.Contains(c.State(t), "stack Wallet-expired ") {
+		t.Fatalf("the candidates (and the expired table's stack) must be gone:\n%s", c.State(t))
+	}
+	for _, d := range decoys {
+		if !w.exists(t, d) {
+			t.Errorf("decoy %s was deleted", d)
+		}
+	}
+	byTable := map[string]sweep.Candidate{}
+	for _, cd := range second.Candidates {
+		byTable[cd.Table] = cd
+	}
+	if byTable["orphan"].BackupARN != earlier {
+		t.Errorf("the orphan's deletion depended on backup %q; the one an earlier run took is %q", byTable["orphan"].BackupARN, earlier)
+	}
+	if byTable["expired-dev"].BackupARN == "" || byTable["expired-dev"].Stack != "Wallet-expired" {
+		t.Errorf("expired-dev: %+v, want a backup and its stack", byTable["expired-dev"])
+	}
+	if len(second.Backups) != 2 {
+		t.Errorf("janitor backups %+v, want the two the deletions depended on", second.Backups)
+	}
+	note = w.box.Receive(t, 1, 30*time.Second)[0]
+	for _, want := range []string{"orphan", "expired-dev", byTable["orphan"].BackupARN} {
+		if !strings.Contains(note.Message, want) {
+			t.Errorf("the notification does not name %s", want)
+		}
+	}
+
+	// Nothing lost: the backup restores the orphan's wallets exactly.
+	if _, err := c.DynamoDB.RestoreTableFromBackup(t.Context(), &dynamodb.RestoreTableFromBackupInput{
+		BackupArn: aws.String(byTable["orphan"].BackupARN), TargetTableName: aws.String("orphan-restored")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.DynamoDB.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("orphan-restored"), ConsistentRead: aws.Bool(true)})
+	if err != nil || got.Count != 2 {
+		t.Fatalf("restored %v items (%v), want 2", got, err)
+	}
+	for _, it := range got.Items {
+		if n, ok := it[wallet.BalanceAttribute].(*types.AttributeValueMemberN); !ok || n.Value != "12345678901234567890.5" {
+			t.Errorf("restored balance %v", it[wallet.BalanceAttribute])
+		}
+	}
+
+	// A third run changes nothing and says nothing; the backups stay.
+	third := w.run(t, t0.Add(3*time.Hour), wallet.JanitorDelete)
+	if third.Changed() || len(third.Backups) != 2 {
+		t.Fatalf("third run: %+v", third)
+	}
+	w.box.None(t, 3*time.Second)
+}
+
+// Report mode marks and announces, and never deletes, however long the grace has passed.
+func TestReportModeNeverDeletes(t *testing.T) {
+	w := newWorld(t)
+	w.cloud.CreateTable(t, "orphan", ours, false)
+	t0 := time.Now().UTC()
+	if got := marks(w.run(t, t0, wallet.JanitorReport)); !slices.Equal(got, []string{"orphan"}) {
+		t.Fatalf("marked %v", got)
+	}
+	r := w.run(t, t0.Add(48*time.Hour), wallet.JanitorReport)
+	if len(r.Candidates) != 1 || r.Candidates[0].Action != sweep.WouldDelete || !w.exists(t, "orphan") || !r.Changed() {
+		t.Fatalf("report mode: %+v", r.Candidates)
+	}
+	w.box.Receive(t, 2, 30*time.Second) // the mark, then the table due
+}
+
+// A failed action is a failed run: the report is still logged, and the error (which the
+// Errors alarm counts) says so. The fault is a topic that does not exist.
+func TestRunFailsWhenAnActionFails(t *testing.T) {
+	w := newWorld(t)
+	w.cloud.CreateTable(t, "orphan", ours, false)
+	w.deps.Now = time.Now
+	missing := "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+	r, err := janitor.Run(t.Context(), w.deps, janitor.Config{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: missing})
+	if err == nil || !strings.Contains(strings.Join(r.Errors, ";"), missing) || !strings.Contains(w.log.String(), `"orphan"`) {
+		t.Fatalf("err %v, errors %v, log %q", err, r.Errors, w.log.String())
 	}
 }
 
@@ -126,7 +310,6 @@ func TestConfigFromEnv(t *testing.T) {
 	if want := (janitor.Config{Mode: wallet.JanitorReport, Grace: 90 * time.Minute, TopicArn: stack[wallet.EnvJanitorTopicArn]}); got != want {
 		t.Errorf("config = %+v, want %+v", got, want)
 	}
-
 	_, err = janitor.ConfigFromEnv(env(map[string]string{wallet.EnvJanitorMode: "nuke", wallet.EnvJanitorGrace: "616385997d"}))
 	for _, name := range []string{wallet.EnvJanitorMode + `="nuke"`, wallet.EnvJanitorGrace + `="616385997d"`, wallet.EnvJanitorTopicArn} {
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -135,14 +318,22 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
-// The email part is for people: every table, its mark and notes, and any problem, in words.
-func TestText(t *testing.T) {
-	r := janitor.Report{Region: "eu-west-1", Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
-		Tables:   []janitor.Table{{Table: "wallet-a", DeleteAfter: "2026-12-01T12:00:00Z", Protected: true}, {Table: "wallet-b", Keep: true}},
-		Problems: []janitor.Problem{{Table: "wallet-c", Error: "describe: AccessDenied"}}}
+// The email part is for people: each table, why, $/month, and when it goes or where its backup
+// is; the JSON part is the report itself.
+func TestTheNotification(t *testing.T) {
+	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
+		Report: sweep.Report{Regions: []string{"eu-west-1"}, Candidates: []sweep.Candidate{
+			{Table: "wallet-gone", Reasons: []sweep.Reason{sweep.Orphaned}, MonthlyCostUSD: 0.57, Action: sweep.Deleted, BackupARN: "arn:aws:dynamodb:eu-west-1:1:table/wallet-gone/backup/0123"},
+			{Table: "wallet-locked", Reasons: []sweep.Reason{sweep.Orphaned}, Action: sweep.SkippedProtected, Protected: true},
+		}},
+		Marked:    []janitor.Mark{{Table: "wallet-new", Reasons: []sweep.Reason{sweep.Expired}, MonthlyCostUSD: 5.84, DeleteAfter: "2026-12-01T12:00:00Z"}},
+		Reprieved: []janitor.Reprieve{{Table: "wallet-back", Why: "it is tagged wallet:keep=true"}},
+	}
 	text := janitor.Text(r)
-	for _, want := range []string{"eu-west-1", "2026-11-30T12:00:00Z", "mode delete", "grace 24h", "wallet-a", "2026-12-01T12:00:00Z",
-		"deletion protection on", "wallet-b", "kept (wallet:keep=true)", "1 problems", "wallet-c: describe: AccessDenied"} {
+	for _, want := range []string{"eu-west-1", "mode delete", "grace 24h",
+		"wallet-gone (orphaned, $0.57/month); backup arn:aws:dynamodb:eu-west-1:1:table/wallet-gone/backup/0123",
+		"wallet-new (expired, $5.84/month): to be backed up and deleted after 2026-12-01T12:00:00Z",
+		"wallet-back: it is tagged wallet:keep=true", "wallet-locked", "deletion protection is on", "wallet:keep=true to keep it"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
@@ -156,10 +347,10 @@ func TestText(t *testing.T) {
 		t.Fatalf("message %s: want exactly default and email", msg)
 	}
 	var back janitor.Report
-	if err := json.Unmarshal([]byte(parts["default"]), &back); err != nil || !reflect.DeepEqual(back, r) {
+	if err := json.Unmarshal([]byte(parts["default"]), &back); err != nil || back.Marked[0].Table != "wallet-new" || back.Candidates[0].BackupARN == "" {
 		t.Fatalf("default part %s does not read back as the report (%v)", parts["default"], err)
 	}
-	if s := janitor.Subject(r); len(s) > 100 {
-		t.Errorf("subject longer than SNS allows: %q", s)
+	if s := janitor.Subject(r); len(s) > 100 || !strings.Contains(s, "1 marked, 1 deleted, 1 reprieved") {
+		t.Errorf("subject %q", s)
 	}
 }

@@ -96,3 +96,19 @@ func (in *Inbox) Receive(tb testing.TB, n int, wait time.Duration) []Notificatio
 	}
 	return got
 }
+
+// None fails the test if a notification arrives within wait: for runs that must stay quiet.
+func (in *Inbox) None(tb testing.TB, wait time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		out, err := in.sqs.ReceiveMessage(tb.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(in.QueueURL),
+			MaxNumberOfMessages: 1, WaitTimeSeconds: 1})
+		if err != nil {
+			tb.Fatalf("receive from %s: %v", in.QueueURL, err)
+		}
+		if len(out.Messages) > 0 {
+			tb.Fatalf("a notification arrived, none was due: %s", aws.ToString(out.Messages[0].Body))
+		}
+	}
+}
