@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
@@ -93,7 +92,7 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		return err
 	}
 	// The SDK's own warnings belong on the command's stderr, not the process's.
-	cfg.Logger = logging.NewStandardLogger(o.s.err)
+	cfg.Logger = awsconf.Logger(o.s.err)
 	r.Region = cfg.Region
 	rep, err := check.Run(ctx, check.NewClients(cfg), r)
 	return o.report(rep, err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -69,9 +70,9 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"--table", "x"}, []string{`"x"`, "3 to 255 characters"}},
 		{[]string{"--template", "/nonexistent/wallet.json"}, []string{"/nonexistent/wallet.json", "no such file"}},
 		// An unset shell variable must not fall back to the default stack (and write to it).
-		{[]string{"--table", ""}, []string{`--table ""`, "want a table name"}},
-		{[]string{"check", "--stack", " "}, []string{`--stack " "`, "want a stack name"}},
-		{[]string{"--template", ""}, []string{`--template ""`, "want a template file"}},
+		{[]string{"--table", ""}, []string{`--table ""`, "empty"}},
+		{[]string{"check", "--stack", " "}, []string{`--stack " "`, "empty"}},
+		{[]string{"--template", ""}, []string{`--template ""`, "empty"}},
 		// /dev/zero never ends: refused at CloudFormation's limit, not read until memory runs out.
 		{[]string{"--template", "/dev/zero"}, []string{"/dev/zero", "1048576 bytes", "1 MB"}},
 		{[]string{"--bogus"}, []string{"unknown flag: --bogus"}},
@@ -332,9 +333,10 @@ func TestCheckCommandStopsAtAnIAMRefusal(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", limited.SecretAccessKey)
 
 	r := execCheck(t.Context(), "--table", "wallet-iam")
-	// no-overdraft and concurrent-increments both update, at once: either may be refused first.
-	refused := ": access denied: DynamoDB UpdateItem on table wallet-iam needs IAM action dynamodb:UpdateItem\n"
-	one := r.errOut == "verify: no-overdraft"+refused || r.errOut == "verify: concurrent-increments"+refused
+	// no-overdraft and concurrent-increments both update, at once: either may be refused first;
+	// the one line names the call, the resource, the action and what to attach.
+	one := regexp.MustCompile(`^verify: access denied: DynamoDB (UpdateItem|TransactWriteItems) on table wallet-iam needs IAM action dynamodb:UpdateItem; ` +
+		`attach the VerifyPolicy of the wallet stack that holds table wallet-iam \(its VerifyPolicyArn output\) to the credentials verify runs with\n$`).MatchString(r.errOut)
 	if r.code != exitUsage || !one || !strings.Contains(r.out, "ACCESS DENIED during ") || !strings.Contains(r.out, "clean-up ran and left 0 test items") {
 		t.Fatalf("want exit 2 and one line on stderr naming the refused call: %v", r)
 	}

@@ -194,11 +194,15 @@ func commandHint(cmd *cobra.Command) (string, bool) {
 	}
 	p := cmd.Annotations[policyAnnotation]
 	if p == "verify" {
-		stack := "Wallet-dev"
-		if f := cmd.Flags().Lookup("stack"); f != nil {
-			stack = f.Value.String()
+		if f := cmd.Flags().Lookup("table"); f != nil && f.Changed {
+			p = "the VerifyPolicy of the wallet stack that holds table " + f.Value.String() + " (its VerifyPolicyArn output)"
+		} else {
+			stack := "Wallet-dev"
+			if f := cmd.Flags().Lookup("stack"); f != nil {
+				stack = f.Value.String()
+			}
+			p = "the stack's VerifyPolicy (the VerifyPolicyArn output of stack " + stack + ")"
 		}
-		p = "the stack's VerifyPolicy (the VerifyPolicyArn output of stack " + stack + ")"
 	}
 	if p == "" {
 		return "", false

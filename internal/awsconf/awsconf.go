@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,6 +49,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		// Every client reports a refusal as *Denied, naming the call, the IAM action and the
 		// resource, and keeps a broken server's bytes out of its messages.
 		config.WithAPIOptions([]func(*middleware.Stack) error{installErrors, FillMissingCRC32}),
+		config.WithLogger(Logger(os.Stderr)),
 		config.WithRetryer(func() aws.Retryer {
 			if o.Adaptive {
 				return retry.NewAdaptiveMode(func(a *retry.AdaptiveModeOptions) {

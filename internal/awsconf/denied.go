@@ -132,6 +132,22 @@ func iamAction(service, op string, input any) string {
 // resourceOf names what a request was about, from the first field of its input that names a
 // resource: a table, a stack, an ARN.
 func resourceOf(input any) string {
+	if in, ok := input.(*dynamodb.TransactWriteItemsInput); ok {
+		// A transaction names its tables in its items.
+		var tables []string
+		for _, it := range in.TransactItems {
+			for _, t := range []*string{tableOf(it.Put), tableOf(it.Update), tableOf(it.Delete), tableOf(it.ConditionCheck)} {
+				if t != nil && !slices.Contains(tables, *t) {
+					tables = append(tables, *t)
+				}
+			}
+		}
+		slices.Sort(tables)
+		if len(tables) > 0 {
+			return "table " + strings.Join(tables, ", ")
+		}
+		return ""
+	}
 	v := reflect.ValueOf(input)
 	if v.Kind() == reflect.Pointer {
 		v = v.Elem()
@@ -158,6 +174,18 @@ func resourceOf(input any) string {
 		return "table " + strings.Join(tables, ", ")
 	}
 	return ""
+}
+
+// tableOf is the TableName of one transaction item (*types.Put, *types.Update, …), nil if absent.
+func tableOf(item any) *string {
+	v := reflect.ValueOf(item)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil
+	}
+	if fv := v.Elem().FieldByName("TableName"); fv.IsValid() && fv.Type() == reflect.TypeOf((*string)(nil)) && !fv.IsNil() {
+		return fv.Interface().(*string)
+	}
+	return nil
 }
 
 // installErrors turns a refusal into *Denied on every client built from the configuration, and

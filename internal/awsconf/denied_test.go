@@ -62,7 +62,7 @@ func TestDenialsAreRecognisedAndNamed(t *testing.T) {
 				}})
 				return err
 			},
-			[]string{"DynamoDB TransactWriteItems needs IAM action dynamodb:UpdateItem and dynamodb:ConditionCheckItem"},
+			[]string{"DynamoDB TransactWriteItems on table w needs IAM action dynamodb:UpdateItem and dynamodb:ConditionCheckItem"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,11 +7,13 @@ import (
 	"hash/crc32"
 	"io"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -76,4 +78,22 @@ func FillMissingCRC32(stack *middleware.Stack) error {
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 			return out, md, nil
 		}), middleware.After)
+}
+
+// Logger is the SDK's standard logger on w, less one warning: "failed to close HTTP response
+// body", which the SDK logs when a request is cancelled before its body was read (one refused
+// call stops the others, Ctrl-C, --timeout). It is about reusing the connection, not about the
+// data: a checksum that does not match on a body that was read is an error of the call itself.
+// Left in, it breaks the one line a refused command promises.
+func Logger(w io.Writer) logging.Logger {
+	return quietClose{logging.NewStandardLogger(w)}
+}
+
+type quietClose struct{ logging.Logger }
+
+func (q quietClose) Logf(c logging.Classification, format string, v ...any) {
+	if c == logging.Warn && strings.HasPrefix(format, "failed to close HTTP response body") {
+		return
+	}
+	q.Logger.Logf(c, format, v...)
 }
