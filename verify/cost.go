@@ -40,10 +40,10 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 		Long: "cost prices each table tagged Project=wallet (or --table) three ways — as it is, right-sized\n" +
 			"to its busiest minute in CloudWatch at 70 % utilisation, and on demand — and advises the\n" +
 			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.",
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
 		Annotations: map[string]string{policyAnnotation: teardownPolicy},
-		PreRunE: func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table") },
-		RunE:    runE(o, runF),
+		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table") },
+		RunE:        runE(o, runF),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")

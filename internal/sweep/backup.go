@@ -16,7 +16,6 @@ type BackupAPI interface {
 	DescribeBackup(ctx context.Context, in *dynamodb.DescribeBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error)
 }
 
-
 // BackupName is prefix + table + "-" + the UTC time, cut to DynamoDB's 255-character limit for
 // backup names (which allow the same characters as table names).
 func BackupName(prefix, table string, at time.Time) string {
