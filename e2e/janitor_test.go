@@ -198,7 +198,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 
 	// Third run: changes nothing, and says nothing.
 	third := invoke("third")
-	if third.Changed() || len(third.Backups) != 1 {
+	if third.Changed() || len(third.JanitorBackups) != 1 {
 		t.Fatalf("third run: %+v", third)
 	}
 	box.None(t, 3*time.Second)

@@ -408,3 +408,32 @@ func TestSweepConfirmWantsTheAccountID(t *testing.T) {
 		}
 	}
 }
+
+// --backup: each table is deleted only after its native backup is AVAILABLE; the report names
+// the backup, and the backup restores the table's items.
+func TestSweepBackupBeforeDeleting(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	c := newSweepCloud(t, "us-east-1")
+	c.CreateTable(t, "backed-orphan", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, false)
+	if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("backed-orphan"),
+		Item: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "alice"}, "balance": &types.AttributeValueMemberN{Value: "7"}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := sweepRun(t, "", "sweep", "--yes", "--backup", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeSweep(t, out)
+	if len(r.Candidates) != 1 || r.Candidates[0].Action != "deleted" || !strings.Contains(r.Candidates[0].BackupARN, "backed-orphan/backup/") || c.has(t, "backed-orphan") {
+		t.Fatalf("report %s", out)
+	}
+	if _, err := c.DynamoDB.RestoreTableFromBackup(t.Context(), &dynamodb.RestoreTableFromBackupInput{
+		BackupArn: aws.String(r.Candidates[0].BackupARN), TargetTableName: aws.String("backed-orphan-restored")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.DynamoDB.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String("backed-orphan-restored"), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "alice"}}})
+	if err != nil || got.Item == nil {
+		t.Fatalf("the backup did not restore alice: %v", err)
+	}
+}

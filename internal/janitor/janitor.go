@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -126,9 +125,6 @@ type Report struct {
 	Waiting []Mark `json:"waiting"`
 	// Reprieved lost their mark: they no longer qualify.
 	Reprieved []Reprieve `json:"reprieved"`
-	// Backups are every backup the janitor has taken in this region: it never deletes one.
-	Backups           []Backup `json:"backups"`
-	BackupsMonthlyUSD float64  `json:"backups_monthly_cost_usd"`
 	// Errors are the run's own failures (a mark that could not be set, a notification that
 	// could not be sent); the sweep's are in its candidates and problems.
 	Errors []string `json:"errors,omitempty"`
@@ -148,16 +144,6 @@ type Reprieve struct {
 	Table       string `json:"table"`
 	DeleteAfter string `json:"was_to_be_deleted_after"`
 	Why         string `json:"why"`
-}
-
-// Backup is one of the janitor's backups.
-type Backup struct {
-	Name           string    `json:"name"`
-	ARN            string    `json:"arn"`
-	Table          string    `json:"table"`
-	Created        time.Time `json:"created"`
-	SizeBytes      int64     `json:"size_bytes"`
-	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
 }
 
 // Changed reports whether the run did or found anything a person should hear about: a quiet
@@ -213,7 +199,16 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 		r.Report = acted.DryRun()
 	}
 	r.Waiting = notDue(r.Waiting, r.Candidates)
-	r.Backups, r.BackupsMonthlyUSD = listBackups(ctx, d.DynamoDB, prices, &r.Errors)
+	// Listed after the run, so the backups it took are among them.
+	backups, err := sweep.JanitorBackups(ctx, d.DynamoDB, d.Region, prices)
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("list backups: %v", err))
+	}
+	r.JanitorBackups, r.JanitorBackupsMonthly = backups, 0
+	for _, b := range backups {
+		r.JanitorBackupsMonthly += b.MonthlyCostUSD
+	}
+	r.JanitorBackupsMonthly = cost.Round(r.JanitorBackupsMonthly)
 
 	if d.Log != nil {
 		b, err := json.Marshal(r)
@@ -351,26 +346,4 @@ func janitorBackup(d Deps, marks map[string]time.Time) func(context.Context, str
 		}
 		return sweep.TakeBackup(ctx, d.DynamoDB, table, name, wait)
 	}
-}
-
-// listBackups lists the janitor's backups (by name) with what each costs to keep.
-func listBackups(ctx context.Context, db DynamoDB, prices cost.Prices, errs *[]string) ([]Backup, float64) {
-	out := []Backup{}
-	var total float64
-	all, err := discover.Backups(ctx, db, dynamodb.ListBackupsInput{BackupType: types.BackupTypeFilterUser})
-	if err != nil {
-		*errs = append(*errs, fmt.Sprintf("list backups: %v", err))
-	}
-	for _, b := range all {
-		if !strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
-			continue
-		}
-		size := aws.ToInt64(b.BackupSizeBytes)
-		usd := cost.Round(cost.Monthly(cost.Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, prices).Total)
-		total += usd
-		out = append(out, Backup{Name: aws.ToString(b.BackupName), ARN: aws.ToString(b.BackupArn), Table: aws.ToString(b.TableName),
-			Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size, MonthlyCostUSD: usd})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, cost.Round(total)
 }

@@ -235,8 +235,8 @@ func TestTheJanitorsRules(t *testing.T) {
 	if byTable["expired-dev"].BackupARN == "" || byTable["expired-dev"].Stack != "Wallet-expired" {
 		t.Errorf("expired-dev: %+v, want a backup and its stack", byTable["expired-dev"])
 	}
-	if len(second.Backups) != 2 {
-		t.Errorf("janitor backups %+v, want the two the deletions depended on", second.Backups)
+	if len(second.JanitorBackups) != 2 {
+		t.Errorf("janitor backups %+v, want the two the deletions depended on", second.JanitorBackups)
 	}
 	note = w.box.Receive(t, 1, 30*time.Second)[0]
 	for _, want := range []string{"orphan", "expired-dev", byTable["orphan"].BackupARN} {
@@ -262,7 +262,7 @@ func TestTheJanitorsRules(t *testing.T) {
 
 	// A third run changes nothing and says nothing; the backups stay.
 	third := w.run(t, t0.Add(3*time.Hour), wallet.JanitorDelete)
-	if third.Changed() || len(third.Backups) != 2 {
+	if third.Changed() || len(third.JanitorBackups) != 2 {
 		t.Fatalf("third run: %+v", third)
 	}
 	w.box.None(t, 3*time.Second)

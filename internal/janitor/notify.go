@@ -99,7 +99,7 @@ func Text(r Report) string {
 	for _, p := range r.Reprieved {
 		reprieved = append(reprieved, fmt.Sprintf("%s: %s; it will not be deleted", p.Table, p.Why))
 	}
-	for _, bk := range r.Backups {
+	for _, bk := range r.JanitorBackups {
 		backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
 	}
 	section("Deleted (a backup was AVAILABLE first):", deleted)
@@ -117,7 +117,7 @@ func Text(r Report) string {
 	if len(backups) > 0 {
 		fmt.Fprintf(&b, "\nThe janitor keeps %d backups ($%.2f/month); it never deletes one. Restore one with\n"+
 			"  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
-			len(backups), r.BackupsMonthlyUSD)
+			len(backups), r.JanitorBackupsMonthly)
 		section("Backups:", backups)
 	}
 	fmt.Fprintf(&b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)

@@ -85,7 +85,9 @@ type Inventory struct {
 	Region string
 	Tables []Observed
 	// Stacks are the live stacks our tables name, by name.
-	Stacks   map[string]LiveStack
+	Stacks map[string]LiveStack
+	// Backups are the janitor's backups here (by name): kept forever, billed by size.
+	Backups  []types.BackupSummary
 	Problems []Problem
 	Notes    []string
 }
@@ -109,6 +111,11 @@ func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Invento
 	inv.Problems = append(inv.Problems, resolveStacks(ctx, c, &inv, o)...)
 	if f.IdleFor > 0 {
 		inv.Problems = append(inv.Problems, readIdleness(ctx, c, &inv, f, o)...)
+	}
+	// Listing the janitor's backups is a courtesy of the report, not the sweep's job: a failure
+	// is noted, and the sweep goes on.
+	if inv.Backups, err = listJanitorBackups(ctx, c.DynamoDB); err != nil {
+		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: the janitor's backups could not be listed: %v", c.Region, err))
 	}
 	sort.Slice(inv.Problems, func(i, j int) bool { return inv.Problems[i].Table < inv.Problems[j].Table })
 	return inv
@@ -365,6 +372,21 @@ func metricPeriod(window time.Duration) int32 {
 	p := window / 500
 	p = (p + step - 1) / step * step
 	return int32(max(p, step) / time.Second)
+}
+
+// listJanitorBackups are the backups the janitor took before its deletions.
+func listJanitorBackups(ctx context.Context, db discover.BackupLister) ([]types.BackupSummary, error) {
+	all, err := discover.Backups(ctx, db, dynamodb.ListBackupsInput{BackupType: types.BackupTypeFilterUser})
+	if err != nil {
+		return nil, err
+	}
+	var out []types.BackupSummary
+	for _, b := range all {
+		if strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // describeTable returns nil for a table that does not exist.

@@ -1,13 +1,17 @@
 package sweep
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -56,6 +60,37 @@ type Plan struct {
 	Problems   []Problem
 	Notes      []string
 	Prices     cost.Prices
+	// Backups are the janitor's backups found (a sweep lists them; nothing here deletes one).
+	Backups []Backup
+}
+
+// Backup is one of the janitor's backups, with what it costs to keep.
+type Backup struct {
+	Name           string    `json:"name"`
+	Table          string    `json:"table"`
+	Region         string    `json:"region"`
+	ARN            string    `json:"arn"`
+	Created        time.Time `json:"created"`
+	SizeBytes      int64     `json:"size_bytes"`
+	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
+}
+
+// JanitorBackups lists the janitor's backups in one region, priced: for a report written after
+// a run that took some.
+func JanitorBackups(ctx context.Context, db discover.BackupLister, region string, prices cost.Prices) ([]Backup, error) {
+	summaries, err := listJanitorBackups(ctx, db)
+	return priceBackups(region, summaries, prices), err
+}
+
+func priceBackups(region string, summaries []types.BackupSummary, prices cost.Prices) []Backup {
+	var out []Backup
+	for _, b := range summaries {
+		size := aws.ToInt64(b.BackupSizeBytes)
+		out = append(out, Backup{Name: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: region,
+			ARN: aws.ToString(b.BackupArn), Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
+			MonthlyCostUSD: cost.Round(cost.Monthly(cost.Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, prices).Total)})
+	}
+	return out
 }
 
 // NewPlan decides, from what was found, which tables are candidates and why. It calls nothing.
@@ -71,6 +106,7 @@ func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected b
 		cands, stacks := withStacks(inv, cands, prices)
 		p.Candidates = append(p.Candidates, cands...)
 		p.Stacks = append(p.Stacks, stacks...)
+		p.Backups = append(p.Backups, priceBackups(inv.Region, inv.Backups, prices)...)
 	}
 	if n := prices.Note(p.Regions...); n != "" {
 		p.Notes = append(p.Notes, n)

@@ -26,6 +26,10 @@ type Report struct {
 	Problems       []Problem   `json:"problems,omitempty"`
 	Notes          []string    `json:"notes,omitempty"`
 	Prices         cost.Prices `json:"prices"`
+	// JanitorBackups are the janitor's backups, kept (nothing here deletes one), with what they
+	// cost a month to keep.
+	JanitorBackups        []Backup `json:"janitor_backups,omitempty"`
+	JanitorBackupsMonthly float64  `json:"janitor_backups_monthly_cost_usd,omitempty"`
 }
 
 func (p Plan) report(dry bool) Report {
@@ -39,6 +43,11 @@ func (p Plan) report(dry bool) Report {
 		Notes:      dedupe(p.Notes),
 		Prices:     p.Prices,
 	}
+	for _, b := range p.Backups {
+		r.JanitorBackups = append(r.JanitorBackups, b)
+		r.JanitorBackupsMonthly += b.MonthlyCostUSD
+	}
+	r.JanitorBackupsMonthly = cost.Round(r.JanitorBackupsMonthly)
 	var saved, left float64
 	for _, c := range r.Candidates {
 		switch {
@@ -142,6 +151,12 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 	}
 	r.writeSummary(ew)
+	if n := len(r.JanitorBackups); n > 0 {
+		ew.printf("The janitor's backups, kept (nothing deletes them): %s, $%.2f/month:\n", plural(n, "backup"), r.JanitorBackupsMonthly)
+		for _, b := range r.JanitorBackups {
+			ew.printf("  %s %s of %s, %d bytes, $%.2f/month: %s\n", b.Region, b.Name, b.Table, b.SizeBytes, b.MonthlyCostUSD, b.ARN)
+		}
+	}
 	if len(r.Problems) > 0 {
 		ew.printf("Could not find out (%d):\n", len(r.Problems))
 		for _, p := range r.Problems {

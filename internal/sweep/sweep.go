@@ -42,6 +42,8 @@ type DynamoDB interface {
 	// janitor); nothing here ever deletes a backup.
 	CreateBackup(ctx context.Context, in *dynamodb.CreateBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateBackupOutput, error)
 	DescribeBackup(ctx context.Context, in *dynamodb.DescribeBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error)
+	// ListBackups finds the janitor's backups, listed with what they cost to keep.
+	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
 }
 
 // CloudFormation is every CloudFormation call: reading stacks and their templates, deleting stacks.

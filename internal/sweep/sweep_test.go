@@ -28,6 +28,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -461,5 +462,31 @@ func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
 	}
 	if r.Failures() != 0 {
 		t.Fatalf("failures %d: %+v", r.Failures(), r.Candidates)
+	}
+}
+
+// The sweep lists the janitor's backups (and only those), with what they cost to keep; it
+// never deletes one.
+func TestTheJanitorsBackupsAreListedAndKept(t *testing.T) {
+	c := newCloud(t, "eu-south-1")
+	c.CreateTable(t, "backed-up", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	janitors, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.JanitorBackupPrefix, "backed-up", time.Now()), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", "someone-elses-backup", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	r := sweepOnce(t, c, Filter{}, Options{}, false, true)
+	if len(r.JanitorBackups) != 1 || r.JanitorBackups[0].ARN != janitors || r.JanitorBackups[0].Table != "backed-up" {
+		t.Fatalf("janitor backups %+v, want exactly %s", r.JanitorBackups, janitors)
+	}
+	var text strings.Builder
+	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "The janitor's backups, kept") || !strings.Contains(text.String(), janitors) {
+		t.Fatalf("text report:\n%s", text.String())
+	}
+	all, err := c.DynamoDB.ListBackups(t.Context(), &dynamodb.ListBackupsInput{})
+	if err != nil || len(all.BackupSummaries) != 2 {
+		t.Fatalf("the sweep touched a backup: %v (%v)", all, err)
 	}
 }
