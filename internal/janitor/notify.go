@@ -115,9 +115,13 @@ func Text(r Report) string {
 		fmt.Fprintf(&b, "\nSaving $%.2f/month.\n", r.MonthlySavingsUSD)
 	}
 	if len(backups) > 0 {
-		fmt.Fprintf(&b, "\nThe janitor keeps %d backups ($%.2f/month); it never deletes one. Restore one with\n"+
+		noun := "backups"
+		if len(backups) == 1 {
+			noun = "backup"
+		}
+		fmt.Fprintf(&b, "\nThe janitor keeps %d %s ($%.2f/month); it never deletes one. Restore one with\n"+
 			"  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
-			len(backups), r.JanitorBackupsMonthly)
+			len(backups), noun, r.JanitorBackupsMonthly)
 		section("Backups:", backups)
 	}
 	fmt.Fprintf(&b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)
