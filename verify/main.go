@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,7 +43,16 @@ const (
 	exitInterrupted = 130
 )
 
+// gcPercent is the garbage collector's target for this short-lived process: the default (100)
+// spent about 11 % of verify's CPU collecting a heap that peaks near 20 MiB, CPU a check on a
+// busy host shares with everything else. 400 costs about 10 MiB more at the peak (measured
+// whole-process, README "Performance"). A GOGC in the environment still wins.
+const gcPercent = 400
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
