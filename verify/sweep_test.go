@@ -73,6 +73,8 @@ func testSweepUsageErrors(t *testing.T) {
 	}{
 		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--older-than", "abc"}, []string{`"abc"`, "72h"}},
 		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--idle-for", "-1h"}, []string{`"-1h"`, "positive"}},
+		// Overflowed time.Duration and wrapped to half a second: every table was "older than" it.
+		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--older-than", "616385997d"}, []string{`"616385997d"`}},
 		{"", []string{"sweep", "--region", "sa-east-1", "--all-regions", "--yes"}, []string{"--all-regions"}},
 		{"", []string{"sweep", "--region", "Mars", "--yes"}, []string{`"Mars"`, "us-east-1"}},
 		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--concurrency", "0"}, []string{"1 to 64"}},
