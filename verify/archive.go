@@ -31,18 +31,14 @@ func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *
 		runF = runExport
 	}
 	o := &exportOptions{s: s}
-	cmd := &cobra.Command{
+	cmd := command(&cobra.Command{
 		Use:   "export --table NAME --to DIR",
 		Short: "Save every item of a table into DIR/NAME (DynamoDB JSON lines plus metadata)",
 		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
 			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
 			"writes DIR/NAME/metadata.json, with what `verify restore` needs to recreate the table, only\n" +
 			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty.",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: teardownPolicy},
-		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table", "to") },
-		RunE:        runE(o, runF),
-	}
+	}, o, runF, teardownPolicy, "table", "to")
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultArchiveTimeout)
 	fs.StringVar(&o.table, "table", "", "the table to export (required)")
@@ -60,9 +56,8 @@ func runExport(ctx context.Context, o *exportOptions) error {
 	if err := checkExportDir("--to", o.to); err != nil {
 		return err
 	}
-	ctx, cancel := o.cloud.bound(ctx)
+	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
-	cfg, err := o.cloud.load(ctx, awsconf.Options{})
 	if err != nil {
 		return err
 	}
@@ -88,7 +83,7 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 		runF = runRestore
 	}
 	o := &restoreOptions{s: s}
-	cmd := &cobra.Command{
+	cmd := command(&cobra.Command{
 		Use:   "restore --from DIR --table NAME",
 		Short: "Write an export's items back into a table, creating the table if it is missing",
 		Long: "restore reads DIR/NAME (or DIR itself, if it is one table's export, to restore under a new\n" +
@@ -96,11 +91,7 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 			"on-demand unless --billing original — and writes every item back. It checks every item\n" +
 			"before it creates or writes anything, and refuses a table that already holds items\n" +
 			"unless --overwrite.",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: teardownPolicy},
-		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "from", "table") },
-		RunE:        runE(o, runF),
-	}
+	}, o, runF, teardownPolicy, "from", "table")
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultArchiveTimeout)
 	fs.StringVar(&o.from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
@@ -124,9 +115,8 @@ func runRestore(ctx context.Context, o *restoreOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.cloud.bound(ctx)
+	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
-	cfg, err := o.cloud.load(ctx, awsconf.Options{})
 	if err != nil {
 		return err
 	}

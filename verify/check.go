@@ -27,7 +27,7 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 		runF = runCheck
 	}
 	o := &checkOptions{s: s, run: check.Defaults()}
-	cmd := &cobra.Command{
+	cmd := command(&cobra.Command{
 		Use:   "check",
 		Short: "Check a wallet table against its stack and prove wallet operations on it",
 		Long: "check finds the stack's table (or the --table), waits until it is ACTIVE, compares it\n" +
@@ -37,8 +37,6 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 			"Exit codes: 0 all checks passed; 1 a check failed or test items remain; 2 bad flags,\n" +
 			"configuration, a table not found, an endpoint that does not answer, an IAM refusal, or a\n" +
 			"run the table's capacity cannot serve within --timeout; 130 interrupted (after clean-up).",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: "verify"},
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			o.tableSet = cmd.Flags().Changed("table")
 			if o.tableSet && cmd.Flags().Changed("stack") {
@@ -48,8 +46,7 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 			// variable must not check the default stack.
 			return nonEmpty(cmd, "stack", "table", "template")
 		},
-		RunE: runE(o, runF),
-	}
+	}, o, runF, "verify")
 	fs := cmd.Flags()
 	fs.StringVar(&o.run.Stack, "stack", o.run.Stack, "stack whose wallet table is checked")
 	fs.StringVar(&o.run.Table, "table", "", "check this table instead of a stack's (conformance then needs --template)")

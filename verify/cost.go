@@ -34,17 +34,13 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 		runF = runCost
 	}
 	o := &costOptions{s: s, days: 14}
-	cmd := &cobra.Command{
+	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
 		Long: "cost prices each table tagged Project=wallet (or --table) three ways — as it is, right-sized\n" +
 			"to its busiest minute in CloudWatch at 70 % utilisation, and on demand — and advises the\n" +
 			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: teardownPolicy},
-		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "table") },
-		RunE:        runE(o, runF),
-	}
+	}, o, runF, teardownPolicy, "table")
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
@@ -79,9 +75,8 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.cloud.bound(ctx)
+	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
-	cfg, err := o.cloud.load(ctx, awsconf.Options{})
 	if err != nil {
 		return err
 	}

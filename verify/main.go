@@ -155,6 +155,19 @@ type ranError struct{ err error }
 func (e *ranError) Error() string { return e.err.Error() }
 func (e *ranError) Unwrap() error { return e.err }
 
+// command finishes declaring a subcommand the one way: no arguments, the policy a denial names,
+// the flags that may not be given empty (unless the command checks its flags itself), and runF
+// on the options the flags fill.
+func command[O any](c *cobra.Command, o *O, runF func(context.Context, *O) error, policy string, nonEmptyFlags ...string) *cobra.Command {
+	c.Args = cobra.NoArgs
+	c.Annotations = map[string]string{policyAnnotation: policy}
+	if c.PreRunE == nil {
+		c.PreRunE = func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, nonEmptyFlags...) }
+	}
+	c.RunE = runE(o, runF)
+	return c
+}
+
 // runE adapts a command's run to cobra, marking its errors as having arisen while running.
 func runE[O any](o *O, runF func(context.Context, *O) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
@@ -256,6 +269,14 @@ func (f *awsFlags) load(ctx context.Context, o awsconf.Options) (aws.Config, err
 // bound is the command's context with its --timeout.
 func (f *awsFlags) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.timeout)
+}
+
+// start bounds the command by its --timeout and loads the configuration under that bound; the
+// caller defers cancel.
+func (f *awsFlags) start(ctx context.Context, o awsconf.Options) (context.Context, context.CancelFunc, aws.Config, error) {
+	ctx, cancel := f.bound(ctx)
+	cfg, err := f.load(ctx, o)
+	return ctx, cancel, cfg, err
 }
 
 // priceFlags override the written-down prices; the environment overrides them first. Every

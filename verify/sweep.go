@@ -45,7 +45,7 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 		runF = runSweep
 	}
 	o := &sweepOptions{s: s, concurrency: 8}
-	cmd := &cobra.Command{
+	cmd := command(&cobra.Command{
 		Use:   "sweep",
 		Short: "Find forgotten wallet tables, price them, and delete them (a dry run without --yes)",
 		Long: "sweep finds tables tagged Project=wallet (or named by --name-prefix) that are orphaned\n" +
@@ -55,11 +55,7 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 			"wallet:keep=true never is.\n\n" +
 			"Without --yes it is a dry run; on a terminal it offers to go ahead once you type the\n" +
 			"account id. Protected tables are skipped unless --include-protected.",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: teardownPolicy},
-		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "export", "older-than", "idle-for") },
-		RunE:        runE(o, runF),
-	}
+	}, o, runF, teardownPolicy, "export", "older-than", "idle-for")
 	fs := cmd.Flags()
 	fs.StringArrayVar(&o.regions, "region", nil, "region to sweep; repeat for several (default: the configured region)")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "sweep every commercial region DynamoDB runs in")

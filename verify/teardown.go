@@ -28,18 +28,14 @@ func newTeardownCmd(s streams, runF func(context.Context, *teardownOptions) erro
 		runF = runTeardown
 	}
 	o := &teardownOptions{s: s}
-	cmd := &cobra.Command{
+	cmd := command(&cobra.Command{
 		Use:   "teardown --stack NAME",
 		Short: "Delete a stack and prove its tables are gone (a dry run without --yes)",
 		Long: "teardown prints what deleting the stack would do — its tables, their deletion policy\n" +
 			"and what each costs a month — and changes nothing. With --yes it deletes the stack, waits,\n" +
 			"and proves each table is gone. Tables the stack retains are listed with their cost and the\n" +
 			"command exits 1, unless --delete-retained deletes them too.",
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{policyAnnotation: teardownPolicy},
-		PreRunE:     func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, "stack", "export") },
-		RunE:        runE(o, runF),
-	}
+	}, o, runF, teardownPolicy, "stack", "export")
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultSweepTimeout)
 	o.prices.register(fs)
@@ -63,9 +59,8 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err := checkExportDir("--export", o.save.export); err != nil {
 		return err
 	}
-	ctx, cancel := o.cloud.bound(ctx)
+	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
-	cfg, err := o.cloud.load(ctx, awsconf.Options{})
 	if err != nil {
 		return err
 	}

@@ -176,7 +176,7 @@ func unsupported(err error) bool {
 // listed is false when the region could not be listed (a Problem) or was skipped (a Note).
 func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit int) (tables []*types.TableDescription, listed bool, err error) {
 	if o.Table != "" {
-		d, err := describe(ctx, c.DynamoDB, o.Table)
+		d, err := discover.DescribeTable(ctx, c.DynamoDB, o.Table)
 		if err != nil {
 			return nil, false, err
 		}
@@ -209,7 +209,7 @@ func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit 
 	var mu sync.Mutex
 	for i, name := range names {
 		g.Go(func() error {
-			d, err := describe(gctx, c.DynamoDB, name)
+			d, err := discover.DescribeTable(gctx, c.DynamoDB, name)
 			if err != nil || d == nil { // gone in the meantime, or a problem
 				return rr.keepGoing(gctx, &mu, name, err)
 			}
@@ -258,19 +258,6 @@ func (rr *RegionReview) keepGoing(ctx context.Context, mu *sync.Mutex, table str
 	defer mu.Unlock()
 	rr.problem(table, err)
 	return nil
-}
-
-// describe is DescribeTable; a table that is not there is nil, without an error.
-func describe(ctx context.Context, db DynamoDB, name string) (*types.TableDescription, error) {
-	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-	var nf *types.ResourceNotFoundException
-	switch {
-	case errors.As(err, &nf):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("describe table %s: %w", name, err)
-	}
-	return out.Table, nil
 }
 
 // reading is what was found out about one table: the input of price.

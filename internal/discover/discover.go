@@ -165,3 +165,22 @@ func Backups(ctx context.Context, db BackupLister, in dynamodb.ListBackupsInput)
 		in.ExclusiveStartBackupArn = page.LastEvaluatedBackupArn
 	}
 }
+
+// TableDescriber is the DynamoDB call that describes a table.
+type TableDescriber interface {
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// DescribeTable describes a table; one that does not exist is nil, without an error, because
+// every caller treats "gone" as an answer, not a failure.
+func DescribeTable(ctx context.Context, db TableDescriber, table string) (*dtypes.TableDescription, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	var nf *dtypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("describe %s: %w", table, err)
+	}
+	return out.Table, nil
+}

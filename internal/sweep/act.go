@@ -304,7 +304,7 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
 	defer cancel()
-	d, rerr := describeTable(rctx, c.DynamoDB, cd.Table)
+	d, rerr := discover.DescribeTable(rctx, c.DynamoDB, cd.Table)
 	cd.err = err
 	switch {
 	case rerr != nil:
@@ -365,6 +365,6 @@ func stackStatus(ctx context.Context, cfn CloudFormation, stack string) (cfntype
 
 // Gone proves a table no longer exists: DescribeTable answers ResourceNotFound.
 func Gone(ctx context.Context, db DynamoDB, table string) (bool, error) {
-	d, err := describeTable(ctx, db, table)
+	d, err := discover.DescribeTable(ctx, db, table)
 	return d == nil && err == nil, err
 }

@@ -172,7 +172,7 @@ func describeTables(ctx context.Context, c RegionClients, names []string, f Filt
 
 // observe reads one table; ok is false when it vanished in the meantime or could not be read.
 func observe(ctx context.Context, c RegionClients, name string, f Filter) (Observed, bool, error) {
-	d, err := describeTable(ctx, c.DynamoDB, name)
+	d, err := discover.DescribeTable(ctx, c.DynamoDB, name)
 	if d == nil {
 		return Observed{}, false, err // vanished in the meantime (nil error), or unreadable
 	}
@@ -387,17 +387,4 @@ func listJanitorBackups(ctx context.Context, db discover.BackupLister) ([]types.
 		}
 	}
 	return out, nil
-}
-
-// describeTable returns nil for a table that does not exist.
-func describeTable(ctx context.Context, db DynamoDB, table string) (*types.TableDescription, error) {
-	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	var nf *types.ResourceNotFoundException
-	switch {
-	case errors.As(err, &nf):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("describe %s: %w", table, err)
-	}
-	return out.Table, nil
 }

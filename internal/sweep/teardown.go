@@ -41,7 +41,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		p.Notes = append(p.Notes, "the stack's template could not be read as JSON: deletion policies unknown, so every table counts as one the stack deletes")
 	}
 	for _, r := range s.Tables {
-		d, err := describeTable(ctx, c.DynamoDB, r.Name)
+		d, err := discover.DescribeTable(ctx, c.DynamoDB, r.Name)
 		if err != nil {
 			return Plan{}, err
 		}
