@@ -52,7 +52,7 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 		return err
 	}
 	if err := do("a forgotten table", func() (string, error) {
-		return "3 wallets in "+forgotten+", its stack long gone", forget(ctx, db)
+		return "3 wallets in " + forgotten + ", its stack long gone", forget(ctx, db)
 	}); err != nil {
 		return err
 	}
