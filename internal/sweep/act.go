@@ -151,7 +151,14 @@ func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
 	}
 	if u.stack != nil {
 		if !u.deleteStack(ctx, c, o) {
-			u.reprotect(ctx, c, unprotected, o)
+			// Only the tables still there: one CloudFormation deleted needs nothing back.
+			var still []*Candidate
+			for _, cd := range unprotected {
+				if cd.Action != Deleted {
+					still = append(still, cd)
+				}
+			}
+			u.reprotect(ctx, c, still, o)
 			return
 		}
 	}
@@ -249,8 +256,18 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 	default:
 		u.stack.Action, u.stack.Error = Failed, fmt.Sprintf("%v (stack status %s)", err, status)
 	}
+	// CloudFormation may have deleted some tables before the stack's deletion stopped: each is
+	// asked about, so a table that is gone is never reported as failed.
 	for _, cd := range u.cands {
+		if cd.Action == WouldRetain {
+			cd.Action = Retained // its stack stays, and so does it
+		}
 		if cd.Action != WouldDelete {
+			continue
+		}
+		if gone, gerr := Gone(rctx, c.DynamoDB, cd.Table); gerr == nil && gone {
+			cd.Action = Deleted
+			cd.Notes = append(cd.Notes, "deleted by CloudFormation before the stack's deletion stopped: "+u.stack.Error)
 			continue
 		}
 		cd.err = err
