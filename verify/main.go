@@ -140,7 +140,7 @@ func configurationError(err error) bool {
 		ne  *net.OpError
 		dns *net.DNSError
 	)
-	if _, ok := awsconf.AsDenied(err); ok {
+	if _, ok := awsconf.AsDenied(err); ok || awsconf.CredentialsRefused(err) {
 		return true
 	}
 	return errors.As(err, &ce) || errors.As(err, &nf) || errors.Is(err, discover.ErrStackNotFound) ||

@@ -59,6 +59,20 @@ var deniedCodes = map[string]bool{
 	"AuthorizationError": true, "AuthorizationErrorException": true, "NotAuthorized": true,
 }
 
+// credentialCodes are the services' ways of saying the credentials themselves were refused.
+var credentialCodes = map[string]bool{
+	"InvalidClientTokenId": true, "UnrecognizedClientException": true, "ExpiredToken": true,
+	"ExpiredTokenException": true, "SignatureDoesNotMatch": true, "InvalidSignatureException": true,
+	"MissingAuthenticationToken": true, "IncompleteSignature": true, "InvalidAccessKeyId": true,
+}
+
+// CredentialsRefused reports whether AWS refused the credentials themselves (unknown, expired,
+// badly signed): a configuration problem like a denial, but no policy would fix it.
+func CredentialsRefused(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && credentialCodes[ae.ErrorCode()]
+}
+
 // "… is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:…:table/t"
 var (
 	actionRE   = regexp.MustCompile(`perform: ([a-zA-Z0-9-]+:[a-zA-Z0-9*]+)`)
@@ -75,9 +89,12 @@ func classify(err error, input any) (*Denied, bool) {
 	if errors.As(err, &ae) {
 		code, msg = ae.ErrorCode(), ae.ErrorMessage()
 	}
+	// A 403 is a denial when the service named one, or named nothing at all (moto's XML body
+	// the DynamoDB client cannot read). Expired or unknown credentials are 403s too, with codes
+	// of their own: those are not a missing permission (CredentialsRefused).
 	var re *smithyhttp.ResponseError
 	forbidden := errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden
-	if !deniedCodes[code] && !forbidden {
+	if !deniedCodes[code] && !(forbidden && code == "") {
 		return nil, false
 	}
 	if msg == "" {

@@ -93,6 +93,29 @@ func TestDenialsAreRecognisedAndNamed(t *testing.T) {
 	}
 }
 
+// Refused credentials are not a missing permission, even when the service answers 403: the
+// message must not tell the user to attach a policy. A stand-in server gives CloudFormation's
+// and STS's shape of that answer.
+func TestRefusedCredentialsAreNotDenials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}`))
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
+	if d, ok := AsDenied(err); ok || !CredentialsRefused(err) {
+		t.Fatalf("an expired token classified as denied=%v (%v), credentials refused=%v: %v", ok, d, CredentialsRefused(err), err)
+	}
+}
+
 // A 400 that is not about permissions is not a denial.
 func TestOtherErrorsAreNotDenials(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -164,8 +164,6 @@ func (r Report) Changed() bool {
 // fires.
 func (r Report) Failed() bool { return len(r.Errors) > 0 || r.Failures() > 0 }
 
-const defaultBackupWait = 10 * time.Minute
-
 // Run is one scheduled run. It returns the report and, when anything failed, an error too.
 func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	now := time.Now().UTC()
@@ -177,15 +175,19 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 		prices = *d.Prices
 	}
 	r := Report{Mode: cfg.Mode, Grace: wallet.FormatDuration(cfg.Grace), StartedAt: now}
+	// Under Lambda the context ends when the function is stopped. The work gets a deadline a
+	// little earlier, so the report is still logged and announced, backup ARNs and all.
+	work, cancel := reserve(ctx)
+	defer cancel()
 
 	filter := sweep.Filter{Now: now}
 	so := sweep.Options{StopOn: func(err error) bool { _, ok := awsconf.AsDenied(err); return ok }}
-	inv := sweep.Discover(ctx, d.Sweep, filter, so)
+	inv := sweep.Discover(work, d.Sweep, filter, so)
 	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
 
 	marks := readMarks(inv)
-	r.Reprieved = reprieve(ctx, d.DynamoDB, inv, plan, marks, &r.Errors)
-	r.Marked, r.Waiting = mark(ctx, d.DynamoDB, inv, plan, marks, now, cfg.Grace, &r.Errors)
+	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, marks, &r.Errors)
+	r.Marked, r.Waiting = mark(work, d.DynamoDB, inv, plan, marks, now, cfg.Grace, &r.Errors)
 
 	due := func(c sweep.Candidate) bool {
 		m, ok := marks[c.Table]
@@ -193,8 +195,8 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	}
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
 	if cfg.Mode == wallet.JanitorDelete {
-		so.Backup = janitorBackup(d, marks)
-		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
+		so.Backup = janitorBackup(d, now)
+		r.Report = sweep.Act(work, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
 		r.Report = acted.DryRun()
 	}
@@ -228,6 +230,20 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	return r, nil
 }
 
+// reportTime is how long before the function's end the work stops, for the report and the
+// notification: a few calls, seconds on AWS.
+const reportTime = 2 * time.Minute
+
+// reserve is ctx with its deadline moved reportTime earlier (a quarter of what is left, when
+// that is less); ctx itself is left for the report.
+func reserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-min(reportTime, time.Until(dl)/4)))
+}
+
 // readMarks are the marks the tables carry, parsed; a mark that does not parse is treated as
 // absent, so the table is marked afresh (its deletion is put off, never brought forward).
 func readMarks(inv sweep.Inventory) map[string]time.Time {
@@ -248,9 +264,13 @@ func readMarks(inv sweep.Inventory) map[string]time.Time {
 func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time, errs *[]string) []Reprieve {
 	deletable := map[string]bool{}
 	protected := map[string]bool{}
+	heldBy := map[string]string{} // the reason a stack stays, for its tables
 	for _, c := range plan.Candidates {
 		deletable[c.Table] = c.Action == sweep.WouldDelete
 		protected[c.Table] = c.Action == sweep.SkippedProtected
+		if c.Action == sweep.Kept || c.Action == sweep.Failed {
+			heldBy[c.Table] = strings.Join(append(c.Notes, c.Error), " ")
+		}
 	}
 	out := []Reprieve{}
 	for _, t := range inv.Tables {
@@ -267,6 +287,8 @@ func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.
 			why = "it is no longer tagged " + wallet.TagProject + "=" + wallet.ProjectName
 		case keep(t):
 			why = "it is tagged " + wallet.TagKeep + "=true"
+		case heldBy[t.Name] != "":
+			why = strings.TrimSpace(heldBy[t.Name])
 		case protected[t.Name] || t.Protected:
 			why = "deletion protection is on"
 		case t.StackLive:
@@ -324,26 +346,22 @@ func notDue(waiting []Mark, acted []sweep.Candidate) []Mark {
 	})
 }
 
-// janitorBackup takes the backup a deletion depends on. Its name is fixed by the table's mark,
-// so a run that died after backing up and before deleting finds that backup again and does not
-// take a second one.
-func janitorBackup(d Deps, marks map[string]time.Time) func(context.Context, string, string) (string, error) {
-	wait := d.BackupWait
-	if wait <= 0 {
-		wait = defaultBackupWait
-	}
+// janitorBackup takes the backup a deletion depends on, named for now. One a run that died
+// halfway left still being taken (CREATING) is waited for instead of starting another; one that
+// is already AVAILABLE is not reused: the table may have been written to since, and the
+// deletion must depend on a backup taken now.
+func janitorBackup(d Deps, now time.Time) func(context.Context, string, string) (string, error) {
 	return func(ctx context.Context, _, table string) (string, error) {
-		name := sweep.BackupName(wallet.JanitorBackupPrefix, table, marks[table])
 		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(table)})
 		if err != nil {
 			return "", fmt.Errorf("list backups of %s: %w", table, err)
 		}
 		for _, b := range existing {
-			if aws.ToString(b.BackupName) == name {
+			if strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) && b.BackupStatus == types.BackupStatusCreating {
 				arn := aws.ToString(b.BackupArn)
-				return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, wait)
+				return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
 			}
 		}
-		return sweep.TakeBackup(ctx, d.DynamoDB, table, name, wait)
+		return sweep.TakeBackup(ctx, d.DynamoDB, table, sweep.BackupName(wallet.JanitorBackupPrefix, table, now), d.BackupWait)
 	}
 }

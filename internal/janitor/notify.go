@@ -103,7 +103,7 @@ func Text(r Report) string {
 		backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
 	}
 	section("Deleted (a backup was AVAILABLE first):", deleted)
-	section("FAILED (the table is still there):", failed)
+	section("FAILED, or not confirmed (see each):", failed)
 	section("Marked now:", marked)
 	section("Still marked:", waiting)
 	section("Due:", due)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -149,22 +150,30 @@ func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
 		u.reprotect(ctx, c, unprotected, o)
 		return
 	}
-	if u.stack != nil {
-		if !u.deleteStack(ctx, c, o) {
-			// Only the tables still there: one CloudFormation deleted needs nothing back.
-			var still []*Candidate
-			for _, cd := range unprotected {
-				if cd.Action != Deleted {
-					still = append(still, cd)
-				}
-			}
-			u.reprotect(ctx, c, still, o)
-			return
+	if u.stack != nil && !u.deleteStack(ctx, c, o) {
+		// A stack that failed keeps what it still holds as it was found. One still being
+		// deleted (or unknown) is left alone: turning protection back on would break it.
+		if u.stack.Action == Failed {
+			u.reprotect(ctx, c, failedOnly(unprotected), o)
 		}
+		return
 	}
 	for _, cd := range u.cands {
 		u.settle(ctx, c, cd, o)
 	}
+	// A table whose deletion failed is left as it was found.
+	u.reprotect(ctx, c, failedOnly(unprotected), o)
+}
+
+// failedOnly are the candidates whose deletion failed: the tables still there, for certain.
+func failedOnly(cands []*Candidate) []*Candidate {
+	var out []*Candidate
+	for _, cd := range cands {
+		if cd.Action == Failed {
+			out = append(out, cd)
+		}
+	}
+	return out
 }
 
 // save exports and backs up every table the unit could delete, before anything is deleted: a
@@ -203,7 +212,8 @@ func (u *unit) unprotect(ctx context.Context, c RegionClients) ([]*Candidate, er
 			continue
 		}
 		if err := setProtection(ctx, c.DynamoDB, cd.Table, false); err != nil {
-			return done, fmt.Errorf("%s not deleted: %w", u.what(), err)
+			// Its answer may be what was lost: it counts as turned off, to be turned back on.
+			return append(done, cd), fmt.Errorf("%s not deleted: %w", u.what(), err)
 		}
 		cd.Notes = append(cd.Notes, "deletion protection turned off")
 		done = append(done, cd)
@@ -236,7 +246,16 @@ func setProtection(ctx context.Context, db DynamoDB, table string, on bool) erro
 // deleteStack deletes the unit's stack, as `cdk destroy` would, and reports whether it is gone.
 // A deletion whose answer was lost is re-checked before anything is called failed.
 func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool {
-	err := DeleteStack(ctx, c.CloudFormation, u.stack.Stack, o.waitTimeout())
+	if err := u.unchanged(ctx, c); err != nil {
+		u.fail(err)
+		return false
+	}
+	// By id: a stack of the same name made since is another stack.
+	id := u.stack.id
+	if id == "" {
+		id = u.stack.Stack
+	}
+	err := DeleteStack(ctx, c.CloudFormation, id, o.waitTimeout())
 	if err == nil {
 		u.stack.Action = Deleted
 		return true
@@ -280,6 +299,28 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 	return false
 }
 
+// unchanged proves the stack is still the one planned: the same deployment, holding the same
+// tables. Between the plan and this moment (a confirmation prompt, long exports) a stack can
+// be updated with new tables nobody saved, or deleted and made again.
+func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
+	if u.stack.id == "" {
+		return nil // planned without an id (not by this package's planners)
+	}
+	now, live, err := readStack(ctx, c.CloudFormation, u.stack.Stack)
+	switch {
+	case err != nil:
+		return fmt.Errorf("stack %s not deleted: re-reading it: %w", u.stack.Stack, err)
+	case !live:
+		return nil // gone already: DeleteStack by id is then a no-op, and settle finds out
+	case now.ID != u.stack.id:
+		return fmt.Errorf("stack %s not deleted: it was replaced since it was planned (now %s): plan again", u.stack.Stack, now.ID)
+	case !slices.Equal(now.tableNames(), u.stack.tables):
+		return fmt.Errorf("stack %s not deleted: its tables changed since it was planned (%v, now %v): plan again",
+			u.stack.Stack, u.stack.tables, now.tableNames())
+	}
+	return nil
+}
+
 // settle finds out what became of one table of a unit whose deletion went ahead, and finishes
 // the job: a table the plan deletes that is still there (its stack retained it) is deleted
 // directly.
@@ -293,7 +334,10 @@ func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Opt
 		u.deleteTable(ctx, c, cd, o)
 		return
 	}
-	gone, err := Gone(ctx, c.DynamoDB, cd.Table)
+	// Asked on a fresh context: after Ctrl-C or --timeout the answer still comes.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
+	defer cancel()
+	gone, err := Gone(rctx, c.DynamoDB, cd.Table)
 	switch {
 	case err != nil:
 		cd.Action, cd.Error, cd.err = Unknown, err.Error(), err
@@ -304,6 +348,9 @@ func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Opt
 		}
 	case cd.Action == WouldRetain:
 		cd.Action = Retained
+	case !cd.afterStack:
+		cd.Action = Retained
+		cd.Notes = append(cd.Notes, fmt.Sprintf("its stack kept it (DeletionPolicy %s): not deleted; pass --delete-retained to delete such tables too", cd.DeletionPolicy))
 	default:
 		cd.Notes = append(cd.Notes, fmt.Sprintf("still there after stack %s was deleted (DeletionPolicy %s); deleted directly", u.stack.Stack, cd.DeletionPolicy))
 		u.deleteTable(ctx, c, cd, o)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -59,5 +62,95 @@ func TestAStackThatStoppedHalfwayIsReportedTableByTable(t *testing.T) {
 	}
 	if r.MonthlySavingsUSD != 1 || r.Stacks[0].Action != Failed || !strings.Contains(got["still-there"].Error, "DELETE_FAILED") {
 		t.Fatalf("savings %v, stack %+v, error %q", r.MonthlySavingsUSD, r.Stacks[0], got["still-there"].Error)
+	}
+}
+
+// recordingDB is a DynamoDB whose tables all exist and whose every DeleteTable and UpdateTable
+// is recorded: for faults no local backend produces.
+type recordingDB struct {
+	DynamoDB
+	deletes  []string
+	protects []bool
+}
+
+func (d *recordingDB) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+}
+
+func (d *recordingDB) DeleteTable(_ context.Context, in *dynamodb.DeleteTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
+	d.deletes = append(d.deletes, aws.ToString(in.TableName))
+	return &dynamodb.DeleteTableOutput{}, nil
+}
+
+// goneStack is a stack whose DeleteStack succeeds at once.
+type goneStack struct{ CloudFormation }
+
+func (goneStack) DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
+	return &cloudformation.DeleteStackOutput{}, nil
+}
+
+func (goneStack) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{StackName: aws.String("Wallet-x"), StackStatus: cfntypes.StackStatusDeleteComplete}}}, nil
+}
+
+// A teardown without --delete-retained leaves a table its stack kept, even one whose deletion
+// policy the template did not say (a YAML template, an Fn::If): CloudFormation's word is final.
+// Fakes: the point is a stack that keeps a table the plan thought it would delete.
+func TestATableTheStackKeptIsNotDeletedUnlessAsked(t *testing.T) {
+	for _, deleteRetained := range []bool{false, true} {
+		p := Plan{Teardown: "Wallet-x", Regions: []string{"r"}, Stacks: []StackAction{{Stack: "Wallet-x", Region: "r", Action: WouldDelete}},
+			Candidates: []Candidate{{Table: "policy-unknown", Region: "r", Stack: "Wallet-x", DeletionPolicy: "unknown", MonthlyCostUSD: 1}}}
+		decide(&p, false, deleteRetained)
+		db := &recordingDB{}
+		r := Act(t.Context(), p, map[string]RegionClients{"r": {Region: "r", DynamoDB: db, CloudFormation: goneStack{}}}, Options{WaitTimeout: time.Millisecond})
+		want, deletes := Retained, 0
+		if deleteRetained {
+			want, deletes = Failed, 1 // asked to: deleted directly (the fake never lets it go, so the wait fails)
+		}
+		if got := r.Candidates[0].Action; got != want || len(db.deletes) != deletes {
+			t.Errorf("--delete-retained=%v: %s after %d DeleteTable calls, want %s after %d", deleteRetained, got, len(db.deletes), want, deletes)
+		}
+	}
+}
+
+// A backup still CREATING is waited for, also when no wait was given: zero means the default,
+// not "give up at once". A fake: moto's backups are AVAILABLE at once.
+type slowBackup struct{ describes int }
+
+func (b *slowBackup) CreateBackup(_ context.Context, in *dynamodb.CreateBackupInput, _ ...func(*dynamodb.Options)) (*dynamodb.CreateBackupOutput, error) {
+	return &dynamodb.CreateBackupOutput{BackupDetails: &types.BackupDetails{BackupArn: aws.String("arn:backup"), BackupName: in.BackupName, BackupStatus: types.BackupStatusCreating}}, nil
+}
+
+func (b *slowBackup) DescribeBackup(context.Context, *dynamodb.DescribeBackupInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error) {
+	b.describes++
+	status := types.BackupStatusCreating
+	if b.describes >= 2 {
+		status = types.BackupStatusAvailable
+	}
+	return &dynamodb.DescribeBackupOutput{BackupDescription: &types.BackupDescription{BackupDetails: &types.BackupDetails{BackupStatus: status}}}, nil
+}
+
+func TestABackupStillCreatingIsWaitedFor(t *testing.T) {
+	b := &slowBackup{}
+	arn, err := TakeBackup(t.Context(), b, "t", "wallet-sweep-t", 0)
+	if err != nil || arn != "arn:backup" || b.describes != 2 {
+		t.Fatalf("arn %q, err %v after %d DescribeBackup calls", arn, err, b.describes)
+	}
+}
+
+// A result CloudWatch could not read (Forbidden, InternalError) has no values: it must not make
+// a table "idle". A fake: moto answers every query Complete.
+type refusingMetrics struct{}
+
+func (refusingMetrics) GetMetricData(context.Context, *cloudwatch.GetMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	return &cloudwatch.GetMetricDataOutput{MetricDataResults: []cwtypes.MetricDataResult{
+		{Id: aws.String("m0"), StatusCode: cwtypes.StatusCodeForbidden, Messages: []cwtypes.MessageData{{Code: aws.String("Forbidden"), Value: aws.String("no")}}},
+	}}, nil
+}
+
+func TestAMetricCloudWatchCouldNotReadIsNotIdleness(t *testing.T) {
+	idle, err := isIdle(t.Context(), refusingMetrics{}, "t", time.Hour, time.Now())
+	if err == nil || idle {
+		t.Fatalf("idle %v, err %v: want an error, not idleness", idle, err)
 	}
 }

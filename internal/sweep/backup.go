@@ -54,8 +54,16 @@ func TakeBackup(ctx context.Context, db BackupAPI, table, name string, wait time
 	return arn, WaitBackup(ctx, db, arn, d.BackupStatus, wait)
 }
 
-// WaitBackup polls a backup until it is AVAILABLE; status is what is already known of it.
+// DefaultBackupWait is how long a backup may take to become AVAILABLE when no wait is given:
+// minutes for a large table on AWS.
+const DefaultBackupWait = 10 * time.Minute
+
+// WaitBackup polls a backup until it is AVAILABLE; status is what is already known of it. A
+// wait of zero means DefaultBackupWait, never "give up at once".
 func WaitBackup(ctx context.Context, db BackupAPI, arn string, status types.BackupStatus, wait time.Duration) error {
+	if wait <= 0 {
+		wait = DefaultBackupWait
+	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	delay := time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -64,11 +66,22 @@ type Observed struct {
 // LiveStack is a live stack one of our tables names: what deleting it would take with it.
 type LiveStack struct {
 	Name   string
+	ID     string // this deployment's stack id: a stack replaced since is another stack
 	Status string
 	Tables []discover.TableResource
 	// DeletionPolicies maps the tables' logical IDs to their DeletionPolicy; nil when the
 	// template could not be read, and then every table counts as one the stack would delete.
 	DeletionPolicies map[string]string
+}
+
+// tableNames are the stack's tables, sorted: what a deletion planned on it takes.
+func (s LiveStack) tableNames() []string {
+	names := make([]string, len(s.Tables))
+	for i, t := range s.Tables {
+		names[i] = t.Name
+	}
+	slices.Sort(names)
+	return names
 }
 
 // policy is a table's DeletionPolicy in this stack, "unknown" when the template said nothing
@@ -103,6 +116,11 @@ func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Invento
 	case err != nil && o.SkipDisabledRegions && RegionDisabled(err):
 		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
 		return inv
+	case err != nil && o.SkipDisabledRegions && denied(err):
+		// Across every region, one an organization's policy (an SCP) closes is not a missing
+		// permission of the caller's: noted and skipped.
+		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, listing tables there was refused (an organization policy?): %v", c.Region, err))
+		return inv
 	case err != nil:
 		inv.Problems = append(inv.Problems, problem(c.Region, "", fmt.Errorf("list tables: %w", err)))
 		return inv
@@ -119,6 +137,11 @@ func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Invento
 	}
 	sort.Slice(inv.Problems, func(i, j int) bool { return inv.Problems[i].Table < inv.Problems[j].Table })
 	return inv
+}
+
+func denied(err error) bool {
+	_, ok := awsconf.AsDenied(err)
+	return ok
 }
 
 // listTables reads every ListTables page: aws-nuke's lister reads only the first (its #991).
@@ -238,6 +261,12 @@ func resolveStacks(ctx context.Context, c RegionClients, inv *Inventory, o Optio
 		}
 		if err := failed[t.Stack]; err != nil {
 			t.Unjudged = true
+			// The TeardownPolicy reads wallet stacks only: a refusal to read someone else's
+			// stack is that policy working. The table is left unjudged, and the report says so.
+			if _, denied := awsconf.AsDenied(err); denied && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
+				inv.Notes = append(inv.Notes, fmt.Sprintf("%s/%s: not judged: its stack %s is not a wallet stack (%s*), which the TeardownPolicy may not read", c.Region, t.Name, t.Stack, wallet.StackPrefix))
+				continue
+			}
 			problems = append(problems, problem(c.Region, t.Name, err))
 			continue
 		}
@@ -264,7 +293,7 @@ func readStack(ctx context.Context, cfn CloudFormation, name string) (LiveStack,
 	if err != nil {
 		return LiveStack{}, false, err
 	}
-	return LiveStack{Name: s.Name, Status: s.Status, Tables: s.Tables, DeletionPolicies: policies}, true, nil
+	return LiveStack{Name: s.Name, ID: s.ID, Status: s.Status, Tables: s.Tables, DeletionPolicies: policies}, true, nil
 }
 
 // deletionPolicies maps logical ids to DeletionPolicy from the stack's template, or returns nil
@@ -349,6 +378,11 @@ func isIdle(ctx context.Context, cw CloudWatch, table string, window time.Durati
 			return false, fmt.Errorf("cloudwatch metrics: %w", err)
 		}
 		for _, r := range page.MetricDataResults {
+			// A result CloudWatch could not read (Forbidden, InternalError) has no values: it
+			// says nothing about use, so the table is not judged idle on it.
+			if r.StatusCode != cwtypes.StatusCodeComplete && r.StatusCode != cwtypes.StatusCodePartialData {
+				return false, fmt.Errorf("cloudwatch metric %s: status %s %s", aws.ToString(r.Id), r.StatusCode, joinMessages(r.Messages))
+			}
 			for _, v := range r.Values {
 				if v > 0 {
 					return false, nil
@@ -357,6 +391,14 @@ func isIdle(ctx context.Context, cw CloudWatch, table string, window time.Durati
 		}
 	}
 	return true, nil
+}
+
+func joinMessages(ms []cwtypes.MessageData) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, aws.ToString(m.Code)+": "+aws.ToString(m.Value))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // metricPeriod keeps a query to a few hundred points and within what CloudWatch keeps at each

@@ -37,7 +37,11 @@ type Candidate struct {
 
 	// missing: the stack lists the table but DynamoDB does not have it; nothing to save.
 	missing bool
-	err     error // behind Error, for the caller to classify (Report.Errs)
+	// afterStack: if its stack keeps it (a Retain policy, or one the template did not say),
+	// it is deleted directly after the stack. Only when the plan chose that: a sweep, or a
+	// teardown with --delete-retained; otherwise a table the stack kept is left, retained.
+	afterStack bool
+	err        error // behind Error, for the caller to classify (Report.Errs)
 }
 
 // StackAction is a stack a plan deletes to remove its tables, and then what happened to it.
@@ -47,6 +51,10 @@ type StackAction struct {
 	Status string `json:"status"` // its CloudFormation status when planned
 	Action Action `json:"action"`
 	Error  string `json:"error,omitempty"`
+	// id and tables are the stack as planned: it is deleted by id, and only if it still holds
+	// exactly these tables (a stack updated or replaced since was not what was planned).
+	id     string
+	tables []string
 	err    error
 }
 
@@ -211,14 +219,14 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 	var stacks []StackAction
 	for _, name := range names {
 		live := inv.Stacks[name]
-		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete}
+		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames()}
 		for _, r := range live.Tables {
 			t, seen := byName[r.Name]
 			switch {
 			case unreadable[r.Name]:
 				sa.Action, sa.Error = Failed, fmt.Sprintf("stack %s also holds table %s, which could not be read: the stack is not deleted", name, r.Name)
 			case seen && kept(t):
-				sa.Action, sa.Error = Failed, fmt.Sprintf("stack %s also holds table %s, which is tagged %s=true: the stack is not deleted", name, r.Name, wallet.TagKeep)
+				sa.Action, sa.Error = Kept, fmt.Sprintf("stack %s also holds table %s, which is tagged %s=true: the stack is not deleted", name, r.Name, wallet.TagKeep)
 			case !seen || inPlan[r.Name]:
 				// listed by the stack but not in DynamoDB: nothing to delete
 			default:
@@ -279,6 +287,9 @@ func decide(p *Plan, includeProtected, deleteRetained bool) {
 		switch {
 		case s != nil && s.Action == Failed:
 			c.Action, c.Error = Failed, s.Error
+		case s != nil && s.Action == Kept:
+			c.Action = Kept
+			c.Notes = append(c.Notes, s.Error)
 		case c.Protected && !includeProtected && (s == nil || !c.retainedByPolicy() || deleteRetained):
 			c.Action = SkippedProtected
 			c.Notes = append(c.Notes, "deletion protection is on: pass --include-protected to delete it")
@@ -289,12 +300,28 @@ func decide(p *Plan, includeProtected, deleteRetained bool) {
 			c.Action = WouldRetain
 		default:
 			c.Action = WouldDelete
+			c.afterStack = s != nil && deleteRetained
 			if c.missing {
 				c.Notes = append(c.Notes, "already gone")
 			}
 			if c.Protected {
 				c.Notes = append(c.Notes, "deletion protection will be turned off (--include-protected)")
 			}
+		}
+	}
+	// A stack goes only to take a table with it: one whose every table is skipped stays (a
+	// teardown's stack with no tables at all still goes, which is what was asked).
+	for i := range p.Stacks {
+		s := &p.Stacks[i]
+		var any, takes bool
+		for _, c := range p.Candidates {
+			if c.Stack == s.Stack && c.Region == s.Region {
+				any = true
+				takes = takes || c.Action == WouldDelete || c.Action == WouldRetain
+			}
+		}
+		if s.Action == WouldDelete && any && !takes {
+			s.Action, s.Error = SkippedProtected, "none of its tables may be deleted"
 		}
 	}
 	sort.SliceStable(p.Candidates, func(i, j int) bool {

@@ -226,8 +226,10 @@ func TestKeepTagExemptsAndHoldsItsStack(t *testing.T) {
 		if _, ok := got["kept-orphan"]; ok {
 			t.Errorf("include-protected=%v: a kept orphan is a candidate", include)
 		}
-		if c := got["expired"]; c.Action != Failed || !strings.Contains(c.Error, "kept-sibling") || p.Stacks[0].Action != Failed {
-			t.Errorf("include-protected=%v: the stack holding a kept table must stay: %+v, stack %+v", include, c, p.Stacks[0])
+		// Honouring the tag is not a failure: the stack and its tables are "kept", and the
+		// dry run counts nothing failed.
+		if c := got["expired"]; c.Action != Kept || !strings.Contains(strings.Join(c.Notes, ";"), "kept-sibling") || p.Stacks[0].Action != Kept || p.DryRun().Failures() != 0 {
+			t.Errorf("include-protected=%v: the stack holding a kept table must stay, kept: %+v, stack %+v", include, c, p.Stacks[0])
 		}
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "kept-orphan: orphaned, but kept") {
 			t.Errorf("the kept table should be noted: %v", p.Notes)
@@ -267,5 +269,20 @@ func TestOnlyKeepsStacksWhole(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "b1,loose" || len(q.Stacks) != 1 || q.Stacks[0].Stack != "Wallet-b" {
 		t.Fatalf("candidates %v, stacks %+v: want b1 and loose, and stack Wallet-b only", got, q.Stacks)
+	}
+}
+
+// A stack goes only to take a table with it. An expired table that is protected and that its
+// stack retains is skipped, and then nothing would be gained by deleting the stack: it stays,
+// and a confirmed run deletes nothing.
+func TestAStackIsNotDeletedForNothing(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	live := liveStack("Wallet-x", "protected-kept")
+	live.DeletionPolicies = map[string]string{"protected-kept": "Retain"}
+	inv := Inventory{Region: "r", Tables: []Observed{{Name: "protected-kept", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-x", StackLive: true, Protected: true,
+		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-x", "ExpiresAfter": "24h"}}}, Stacks: stacks(live)}
+	p := NewPlan([]Inventory{inv}, Filter{Now: now}, cost.USEast1(), false)
+	if p.Candidates[0].Action != SkippedProtected || p.Stacks[0].Action != SkippedProtected || p.Pending() != 0 || len(p.units()) != 0 {
+		t.Fatalf("candidate %s, stack %s, pending %d, units %d: nothing may go", p.Candidates[0].Action, p.Stacks[0].Action, p.Pending(), len(p.units()))
 	}
 }

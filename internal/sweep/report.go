@@ -228,8 +228,7 @@ func (r Report) writeSummary(ew *errWriter) {
 		ew.printf("%s: %d would be deleted, %d kept by their stack, %d skipped (protected). Would save $%.2f/month.\n",
 			n, counts[WouldDelete], counts[WouldRetain], counts[SkippedProtected], r.MonthlySavingsUSD)
 		if len(left) > 0 {
-			ew.printf("It would leave, still billing $%.2f/month: %s; pass --delete-retained (and --include-protected for protected ones) to delete them too.\n",
-				r.MonthlyLeftUSD, strings.Join(left, ", "))
+			ew.printf("It would leave, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 		}
 		if r.Pending() > 0 {
 			ew.printf("Nothing was deleted. Pass --yes to delete (on a terminal, you may confirm with the account id instead).\n")
@@ -239,9 +238,16 @@ func (r Report) writeSummary(ew *errWriter) {
 	ew.printf("%s: %d deleted, %d deleting, %d retained by their stack, %d skipped (protected), %d failed, %d unknown; %d saved first. Saving $%.2f/month.\n",
 		n, counts[Deleted], counts[Deleting], counts[Retained], counts[SkippedProtected], counts[Failed], counts[Unknown], exported, r.MonthlySavingsUSD)
 	if len(left) > 0 {
-		ew.printf("Left behind, still billing $%.2f/month: %s. Delete them with --delete-retained (and --include-protected), or `verify sweep`.\n",
-			r.MonthlyLeftUSD, strings.Join(left, ", "))
+		ew.printf("Left behind, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 	}
+}
+
+// leftHint says how to delete what a run leaves: the flags differ between teardown and sweep.
+func (r Report) leftHint() string {
+	if r.Teardown != "" {
+		return " Pass --delete-retained (and --include-protected for protected ones) to delete them too, or run `verify sweep` after."
+	}
+	return " Pass --include-protected to delete protected ones too; tables tagged wallet:keep=true are never deleted."
 }
 
 // Pending counts what a confirmed run of this report's plan would delete.

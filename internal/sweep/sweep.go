@@ -146,6 +146,9 @@ const (
 	// Unknown: a deletion was sent and whether it happened could not be found out (the answer
 	// was lost and the re-check failed too). Run the sweep again to settle it.
 	Unknown Action = "unknown"
+	// Kept: tagged wallet:keep=true, or in a stack that holds such a table: left alone, by
+	// request. Not a failure.
+	Kept Action = "kept"
 )
 
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.

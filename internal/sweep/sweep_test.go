@@ -490,3 +490,85 @@ func TestTheJanitorsBackupsAreListedAndKept(t *testing.T) {
 		t.Fatalf("the sweep touched a backup: %v (%v)", all, err)
 	}
 }
+
+// A stack replaced between the plan and the deletion (deleted and made again under the same
+// name, as a redeploy does) is not what was planned: nothing of it is deleted.
+func TestAStackReplacedSinceThePlanIsNotDeleted(t *testing.T) {
+	c := newCloud(t, "ap-northeast-2")
+	decl := fixture.TableDecl{Name: "replaced-table", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-replaced"}}
+	c.CreateStack(t, "Wallet-replaced", decl)
+	p, err := PlanTeardown(t.Context(), c.clients(), "Wallet-replaced", cost.USEast1(), TeardownOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := DeleteStack(t.Context(), c.CloudFormation, "Wallet-replaced", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	c.CreateStack(t, "Wallet-replaced", decl)
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
+	if r.Stacks[0].Action != Failed || !strings.Contains(r.Stacks[0].Error, "replaced since it was planned") || !c.stackLive(t, "Wallet-replaced") || !c.exists(t, "replaced-table") {
+		t.Fatalf("stack %+v, candidates %+v", r.Stacks[0], r.Candidates)
+	}
+}
+
+// A table whose deletion fails is left as it was found: protection turned off for it is turned
+// back on. The refusal is scripted in front of moto.
+func TestProtectionComesBackWhenTheDeletionFails(t *testing.T) {
+	c := newCloud(t, "eu-central-2")
+	c.CreateTable(t, "protected-refused", map[string]string{"Project": "wallet", "Stack": "Gone"}, true)
+	proxy := newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
+		if op == "DeleteTable" {
+			return proxyAnswer{code: "ValidationException"}
+		}
+		return proxyAnswer{}
+	})
+	cl := proxiedClients(t, c, proxy.URL)
+	p := NewPlan([]Inventory{Discover(t.Context(), cl, Filter{}, Options{})}, Filter{}, cost.USEast1(), true)
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	cd := byTable(r)["protected-refused"]
+	out, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("protected-refused")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cd.Action != Failed || !aws.ToBool(out.Table.DeletionProtectionEnabled) || !strings.Contains(strings.Join(cd.Notes, ";"), "turned back on") {
+		t.Fatalf("%+v; protection now %v", cd, aws.ToBool(out.Table.DeletionProtectionEnabled))
+	}
+}
+
+// The TeardownPolicy reads wallet stacks only: a Project=wallet table naming someone else's
+// stack meets a refusal there, which is the policy working, not a missing permission. The
+// table is left unjudged with a note, and nothing fails. The refusal is a fake in front of
+// moto's CloudFormation (the enforced-IAM e2e suite covers real refusals).
+type refusesForeignStacks struct{ CloudFormation }
+
+func (f refusesForeignStacks) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, o ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	if !strings.HasPrefix(aws.ToString(in.StackName), wallet.StackPrefix) {
+		return nil, &awsconf.Denied{Service: "CloudFormation", Operation: "DescribeStacks", Action: "cloudformation:DescribeStacks", Err: errors.New("refused")}
+	}
+	return f.CloudFormation.DescribeStacks(ctx, in, o...)
+}
+
+func TestAForeignStackThePolicyMayNotReadIsANote(t *testing.T) {
+	c := newCloud(t, "me-central-1")
+	c.CreateTable(t, "in-big-app", map[string]string{"Project": "wallet", "Stack": "BigApp"}, false)
+	cl := c.clients()
+	cl.CloudFormation = refusesForeignStacks{c.CloudFormation}
+	p := NewPlan([]Inventory{Discover(t.Context(), cl, Filter{}, Options{})}, Filter{}, cost.USEast1(), false)
+	if len(p.Candidates) != 0 || len(p.Problems) != 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "in-big-app: not judged: its stack BigApp is not a wallet stack") {
+		t.Fatalf("candidates %+v, problems %+v, notes %v", p.Candidates, p.Problems, p.Notes)
+	}
+}
+
+// wallet:keep=true holds a stack in a teardown too: naming the stack is not removing the tag.
+func TestTeardownOfAStackHoldingAKeptTableDeletesNothing(t *testing.T) {
+	c := newCloud(t, "ap-south-2")
+	c.CreateStack(t, "Wallet-keeps", fixture.TableDecl{Name: "kept-in-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keeps", wallet.TagKeep: "true"}})
+	p, err := PlanTeardown(t.Context(), c.clients(), "Wallet-keeps", cost.USEast1(), TeardownOptions{DeleteRetained: true, IncludeProtected: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
+	if r.Stacks[0].Action != Kept || r.Candidates[0].Action != Kept || !c.stackLive(t, "Wallet-keeps") || !c.exists(t, "kept-in-stack") || r.Failures() != 0 {
+		t.Fatalf("stack %+v, candidates %+v", r.Stacks[0], r.Candidates)
+	}
+}

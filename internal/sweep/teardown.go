@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // TeardownOptions are the user's choices for removing one stack.
@@ -31,7 +32,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 	p := Plan{
 		Teardown: s.Name,
 		Regions:  []string{c.Region},
-		Stacks:   []StackAction{{Stack: s.Name, Region: c.Region, Status: s.Status, Action: WouldDelete}},
+		Stacks:   []StackAction{{Stack: s.Name, Region: c.Region, Status: s.Status, Action: WouldDelete, id: s.ID, tables: s.tableNames()}},
 		Prices:   prices,
 	}
 	if n := prices.Note(c.Region); n != "" {
@@ -50,6 +51,15 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		if d != nil {
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
 			cd.MonthlyCostUSD = cost.Round(cost.Monthly(cost.FromDescription(d), prices).Total)
+			// wallet:keep=true holds its stack here too: naming the stack is not removing the tag.
+			tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
+			if err != nil {
+				return Plan{}, fmt.Errorf("tags of %s: %w", r.Name, err)
+			}
+			if kept(Observed{Tags: tags}) {
+				p.Stacks[0].Action = Kept
+				p.Stacks[0].Error = fmt.Sprintf("table %s is tagged %s=true: the stack is not deleted (remove the tag to tear it down)", r.Name, wallet.TagKeep)
+			}
 		}
 		p.Candidates = append(p.Candidates, cd)
 	}
