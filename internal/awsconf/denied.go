@@ -94,7 +94,9 @@ func classify(err error, input any) (*Denied, bool) {
 	// of their own: those are not a missing permission (CredentialsRefused).
 	var re *smithyhttp.ResponseError
 	forbidden := errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden
-	if !deniedCodes[code] && !(forbidden && code == "") {
+	// "UnknownError" is the SDK's placeholder when it could not read the body's code (moto's
+	// CloudFormation wraps its errors one level deeper than the SDK reads).
+	if !deniedCodes[code] && !(forbidden && (code == "" || code == "UnknownError")) {
 		return nil, false
 	}
 	if msg == "" {

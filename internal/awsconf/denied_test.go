@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -163,5 +164,29 @@ func TestErrorsFromABrokenServerArePrintable(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
 		t.Fatalf("the service's error must still be found under the cleaned text: %T", err)
+	}
+}
+
+// moto's CloudFormation wraps its error one level deeper than the SDK reads, so the code comes
+// back as the SDK's placeholder, UnknownError, with HTTP 403: still a denial, read from its
+// message. A stand-in server gives exactly that body.
+func TestMotoCloudFormationDenialIsRecognised(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/u is not authorized to perform: cloudformation:DeleteStack</Message><Type>Sender</Type></Error></Errors></ErrorResponse>`))
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cloudformation.NewFromConfig(cfg).DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String("Wallet-dev")})
+	d, ok := AsDenied(err)
+	if !ok || !strings.Contains(d.Error(), "CloudFormation DeleteStack on stack Wallet-dev needs IAM action cloudformation:DeleteStack") {
+		t.Fatalf("not recognised as the denial it is: %v (%v)", d, err)
 	}
 }

@@ -180,7 +180,10 @@ func (r *Report) doTogether(ctx context.Context, steps []step) {
 			var by *stoppedBy
 			switch {
 			case err == nil:
-			case o.why == "" && errors.Is(err, context.Canceled) && errors.As(context.Cause(tctx), &by):
+			// Cut short because another check stopped: the shared context says so, whatever
+			// the cut left of the error (a body read cancelled mid-way is a deserialization
+			// error carrying the cause, not context.Canceled).
+			case o.why == "" && tctx.Err() != nil && errors.As(context.Cause(tctx), &by):
 				o.err, o.why, o.own = fmt.Errorf("not finished: %s was stopped first", by.check), by.why, false
 			case o.why != "":
 				cancel(&stoppedBy{s.name, o.why})

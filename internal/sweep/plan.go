@@ -309,9 +309,12 @@ func decide(p *Plan, includeProtected, deleteRetained bool) {
 			}
 		}
 	}
-	// A stack goes only to take a table with it: one whose every table is skipped stays (a
-	// teardown's stack with no tables at all still goes, which is what was asked).
+	// A sweep deletes a stack only to take a table with it: one whose every table is skipped
+	// stays. A teardown deletes the stack it was asked to, leaving what the stack retains.
 	for i := range p.Stacks {
+		if p.Teardown != "" {
+			break
+		}
 		s := &p.Stacks[i]
 		var any, takes bool
 		for _, c := range p.Candidates {
