@@ -180,7 +180,12 @@ func resourceOf(input any) string {
 	} {
 		fv := v.FieldByName(f.field)
 		if fv.IsValid() && fv.Type() == reflect.TypeOf((*string)(nil)) && !fv.IsNil() {
-			return f.kind + fv.Elem().String()
+			name := fv.Elem().String()
+			// A stack named by its id (arn:…:stack/<name>/<uuid>) is shown by its name.
+			if _, rest, ok := strings.Cut(name, ":stack/"); ok && f.field == "StackName" {
+				name, _, _ = strings.Cut(rest, "/")
+			}
+			return f.kind + name
 		}
 	}
 	// BatchWriteItem and BatchGetItem name their tables as the keys of RequestItems.
