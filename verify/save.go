@@ -114,18 +114,11 @@ func exporter(dbs map[string]archive.DynamoDB, root string, byRegion bool) func(
 	}
 }
 
-// stopOnDenial is the sweep's Options.StopOn: one missing permission will refuse every other
-// action too, so nothing more is started.
-func stopOnDenial(err error) bool {
-	_, ok := awsconf.AsDenied(err)
-	return ok
-}
-
 // reportError turns a finished report into the command's outcome: a denial or an unlistable
 // account is a configuration error (exit 2) and is named; a failed action is exit 1.
 func reportError(r sweep.Report, what string) error {
 	for _, err := range r.Errs() {
-		if _, ok := awsconf.AsDenied(err); ok {
+		if awsconf.IsDenied(err) {
 			return &exitError{exitUsage, err}
 		}
 	}

@@ -131,23 +131,24 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 		Concurrency:         o.concurrency,
 		Progress:            progress,
 		SkipDisabledRegions: o.allRegions,
-		StopOn:              stopOnDenial,
+		// one missing permission refuses every other action too: nothing more is started
+		StopOn: awsconf.IsDenied,
 	}
 	o.save.options(&so, r, len(r.names) > 1)
 
 	plan := sweep.NewPlan(discoverRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
 	clear()
+	report := plan.DryRun()
 	// Nothing is deleted on a plan that met a denial or could list nothing: the user must
 	// fix the permission first.
-	if err := reportError(plan.DryRun(), "sweep"); err != nil && (plan.DryRun().Unlisted() || isDenial(err)) {
-		_ = render(o.s.out, o.json, plan.DryRun(), plan.DryRun().WriteText)
+	if err := reportError(report, "sweep"); err != nil && (report.Unlisted() || awsconf.IsDenied(err)) {
+		_ = render(o.s.out, o.json, report, report.WriteText)
 		return err
 	}
-	act, err := o.confirm(ctx, cfg, plan)
+	act, err := o.confirm(ctx, cfg, report)
 	if err != nil {
 		return err
 	}
-	report := plan.DryRun()
 	if act {
 		report = sweep.Act(ctx, plan, r.sweep, so)
 		clear()
@@ -194,26 +195,26 @@ func discoverRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.
 }
 
 // confirm decides whether to act: --yes, or on a terminal the account id typed back.
-func (o *sweepOptions) confirm(ctx context.Context, cfg aws.Config, plan sweep.Plan) (bool, error) {
+func (o *sweepOptions) confirm(ctx context.Context, cfg aws.Config, dry sweep.Report) (bool, error) {
 	if o.yes {
 		return true, nil
 	}
-	if plan.Pending() == 0 || !isTerminal(o.s.in) {
+	if dry.Pending() == 0 || !isTerminal(o.s.in) {
 		return false, nil
 	}
-	if err := plan.DryRun().WriteText(o.s.err); err != nil {
+	if err := dry.WriteText(o.s.err); err != nil {
 		return false, err
 	}
 	account, err := sweep.Account(ctx, sts.NewFromConfig(cfg))
 	if err != nil {
 		return false, &exitError{exitUsage, err}
 	}
-	ok, err := confirmAccount(o.s.in, o.s.err, account, plan.Pending())
+	ok, err := confirmAccount(o.s.in, o.s.err, account, dry.Pending())
 	if err != nil {
 		return false, failed(fmt.Errorf("read the confirmation: %w", err))
 	}
 	if !ok {
-		_ = render(o.s.out, o.json, plan.DryRun(), plan.DryRun().WriteText)
+		_ = render(o.s.out, o.json, dry, dry.WriteText)
 		return false, failed(fmt.Errorf("not confirmed: nothing deleted"))
 	}
 	return true, nil
@@ -251,9 +252,4 @@ func progressLine(w any) (func(stage string, done, total int), func()) {
 			defer mu.Unlock()
 			fmt.Fprint(out, "\r\033[K")
 		}
-}
-
-func isDenial(err error) bool {
-	_, ok := awsconf.AsDenied(err)
-	return ok
 }

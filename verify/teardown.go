@@ -74,7 +74,7 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	}
 	report := plan.DryRun()
 	if o.yes {
-		so := sweep.Options{StopOn: stopOnDenial}
+		so := sweep.Options{StopOn: awsconf.IsDenied} // one missing permission refuses the rest too
 		o.save.options(&so, r, false)
 		report = sweep.Act(ctx, plan, r.sweep, so)
 	}

@@ -44,6 +44,12 @@ func (d *Denied) Error() string {
 
 func (d *Denied) Unwrap() error { return d.Err }
 
+// IsDenied reports whether err is an IAM refusal: for callers that only decide on it.
+func IsDenied(err error) bool {
+	_, ok := AsDenied(err)
+	return ok
+}
+
 // AsDenied finds a denial in err's chain. Clients built from Load's configuration return
 // *Denied themselves; for others this classifies the raw SDK error.
 func AsDenied(err error) (*Denied, bool) {

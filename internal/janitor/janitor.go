@@ -181,7 +181,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	defer cancel()
 
 	filter := sweep.Filter{Now: now}
-	so := sweep.Options{StopOn: func(err error) bool { _, ok := awsconf.AsDenied(err); return ok }}
+	so := sweep.Options{StopOn: awsconf.IsDenied}
 	inv := sweep.Discover(work, d.Sweep, filter, so)
 	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
 
@@ -206,11 +206,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	if err != nil {
 		r.Errors = append(r.Errors, fmt.Sprintf("list backups: %v", err))
 	}
-	r.JanitorBackups, r.JanitorBackupsMonthly = backups, 0
-	for _, b := range backups {
-		r.JanitorBackupsMonthly += b.MonthlyCostUSD
-	}
-	r.JanitorBackupsMonthly = cost.Round(r.JanitorBackupsMonthly)
+	r.SetJanitorBackups(backups)
 
 	if d.Log != nil {
 		b, err := json.Marshal(r)
@@ -278,14 +274,14 @@ func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.
 		if !marked || deletable[t.Name] || t.Unjudged {
 			continue
 		}
-		if _, parsed := marks[t.Name]; !parsed && t.Ours && !protected[t.Name] && !keep(t) {
+		if _, parsed := marks[t.Name]; !parsed && t.Ours && !protected[t.Name] && !wallet.Kept(t.Tags) {
 			continue // an unreadable mark on a table that still qualifies is replaced by mark
 		}
 		why := "it is no longer orphaned or expired"
 		switch {
 		case !t.Ours:
 			why = "it is no longer tagged " + wallet.TagProject + "=" + wallet.ProjectName
-		case keep(t):
+		case wallet.Kept(t.Tags):
 			why = "it is tagged " + wallet.TagKeep + "=true"
 		case heldBy[t.Name] != "":
 			why = strings.TrimSpace(heldBy[t.Name])
@@ -302,10 +298,6 @@ func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.
 		out = append(out, Reprieve{Table: t.Name, DeleteAfter: raw, Why: why})
 	}
 	return out
-}
-
-func keep(t sweep.Observed) bool {
-	return strings.EqualFold(strings.TrimSpace(t.Tags[wallet.TagKeep]), "true")
 }
 
 // mark tags every candidate the plan would delete that carries no mark yet with now + grace,

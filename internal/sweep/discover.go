@@ -116,7 +116,7 @@ func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Invento
 	case err != nil && o.SkipDisabledRegions && RegionDisabled(err):
 		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
 		return inv
-	case err != nil && o.SkipDisabledRegions && denied(err):
+	case err != nil && o.SkipDisabledRegions && awsconf.IsDenied(err):
 		// Across every region, one an organization's policy (an SCP) closes is not a missing
 		// permission of the caller's: noted and skipped.
 		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, listing tables there was refused (an organization policy?): %v", c.Region, err))
@@ -137,11 +137,6 @@ func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Invento
 	}
 	sort.Slice(inv.Problems, func(i, j int) bool { return inv.Problems[i].Table < inv.Problems[j].Table })
 	return inv
-}
-
-func denied(err error) bool {
-	_, ok := awsconf.AsDenied(err)
-	return ok
 }
 
 // listTables reads every ListTables page: aws-nuke's lister reads only the first (its #991).
@@ -263,7 +258,7 @@ func resolveStacks(ctx context.Context, c RegionClients, inv *Inventory, o Optio
 			t.Unjudged = true
 			// The TeardownPolicy reads wallet stacks only: a refusal to read someone else's
 			// stack is that policy working. The table is left unjudged, and the report says so.
-			if _, denied := awsconf.AsDenied(err); denied && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
+			if awsconf.IsDenied(err) && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
 				inv.Notes = append(inv.Notes, fmt.Sprintf("%s/%s: not judged: its stack %s is not a wallet stack (%s*), which the TeardownPolicy may not read", c.Region, t.Name, t.Stack, wallet.StackPrefix))
 				continue
 			}

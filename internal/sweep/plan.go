@@ -139,7 +139,7 @@ func candidatesOf(inv Inventory, f Filter, prices cost.Prices) ([]Candidate, []s
 		if (t.StackLive && !expired) || len(reasons) == 0 {
 			continue
 		}
-		if kept(t) {
+		if wallet.Kept(t.Tags) {
 			notes = append(notes, fmt.Sprintf("%s/%s: %s, but kept: tag %s=true", inv.Region, t.Name, joinReasons(reasons, ", "), wallet.TagKeep))
 			continue
 		}
@@ -186,12 +186,6 @@ func judge(region string, t Observed, f Filter, now time.Time) (reasons []Reason
 	return reasons, expired, notes
 }
 
-// kept reports whether a table carries wallet:keep=true: exempt from every sweep and from the
-// janitor, whatever else is true of it.
-func kept(t Observed) bool {
-	return strings.EqualFold(strings.TrimSpace(t.Tags[wallet.TagKeep]), "true")
-}
-
 // withStacks adds, for each live stack a candidate goes through, the stack itself and every
 // other table it would take with it: a stack goes whole. A table it holds that could not be
 // read would go unseen, unpriced and unexported, and one tagged wallet:keep=true must not go
@@ -225,7 +219,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 			switch {
 			case unreadable[r.Name]:
 				sa.Action, sa.Error = Failed, fmt.Sprintf("stack %s also holds table %s, which could not be read: the stack is not deleted", name, r.Name)
-			case seen && kept(t):
+			case seen && wallet.Kept(t.Tags):
 				sa.Action, sa.Error = Kept, fmt.Sprintf("stack %s also holds table %s, which is tagged %s=true: the stack is not deleted", name, r.Name, wallet.TagKeep)
 			case !seen || inPlan[r.Name]:
 				// listed by the stack but not in DynamoDB: nothing to delete

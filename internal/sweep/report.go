@@ -43,11 +43,7 @@ func (p Plan) report(dry bool) Report {
 		Notes:      dedupe(p.Notes),
 		Prices:     p.Prices,
 	}
-	for _, b := range p.Backups {
-		r.JanitorBackups = append(r.JanitorBackups, b)
-		r.JanitorBackupsMonthly += b.MonthlyCostUSD
-	}
-	r.JanitorBackupsMonthly = cost.Round(r.JanitorBackupsMonthly)
+	r.SetJanitorBackups(p.Backups)
 	var saved, left float64
 	for _, c := range r.Candidates {
 		switch {
@@ -59,6 +55,15 @@ func (p Plan) report(dry bool) Report {
 	}
 	r.MonthlySavingsUSD, r.MonthlyLeftUSD = cost.Round(saved), cost.Round(left)
 	return r
+}
+
+// SetJanitorBackups lists the janitor's backups on the report, with what they cost together.
+func (r *Report) SetJanitorBackups(backups []Backup) {
+	r.JanitorBackups, r.JanitorBackupsMonthly = append([]Backup(nil), backups...), 0
+	for _, b := range backups {
+		r.JanitorBackupsMonthly += b.MonthlyCostUSD
+	}
+	r.JanitorBackupsMonthly = cost.Round(r.JanitorBackupsMonthly)
 }
 
 // Failures counts failed or unsettled actions and things that could not be found out: any of
@@ -115,13 +120,18 @@ func (r Report) LeftBilling() []Candidate {
 // Unlisted reports whether no region could be listed at all: then nothing was swept and
 // "no candidates" would be a lie.
 func (r Report) Unlisted() bool {
-	listed := len(r.Regions)
+	return len(r.Regions) > 0 && r.unlistedRegions() == len(r.Regions)
+}
+
+// unlistedRegions counts the regions whose tables could not be listed: a problem without a table.
+func (r Report) unlistedRegions() int {
+	n := 0
 	for _, p := range r.Problems {
 		if p.Table == "" {
-			listed--
+			n++
 		}
 	}
-	return len(r.Regions) > 0 && listed == 0
+	return n
 }
 
 // WriteText renders the report for people: what was found, what was (or would be) done, what
@@ -129,12 +139,7 @@ func (r Report) Unlisted() bool {
 func (r Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s (%s)\n", r.title(), map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun])
-	regionProblems := 0
-	for _, p := range r.Problems {
-		if p.Table == "" {
-			regionProblems++
-		}
-	}
+	regionProblems := r.unlistedRegions()
 	switch {
 	case len(r.Candidates) == 0 && regionProblems > 0:
 		ew.printf("No candidates in the regions that could be listed; %d could not be listed (below): nothing there was looked at.\n", regionProblems)

@@ -56,7 +56,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 			if err != nil {
 				return Plan{}, fmt.Errorf("tags of %s: %w", r.Name, err)
 			}
-			if kept(Observed{Tags: tags}) {
+			if wallet.Kept(tags) {
 				p.Stacks[0].Action = Kept
 				p.Stacks[0].Error = fmt.Sprintf("table %s is tagged %s=true: the stack is not deleted (remove the tag to tear it down)", r.Name, wallet.TagKeep)
 			}

@@ -146,6 +146,12 @@ type Lookup func(key string) (string, bool)
 
 var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
+// Kept reports whether a table's tags say wallet:keep=true: exempt from every sweep, teardown and
+// janitor run, whatever else is true of it.
+func Kept(tags map[string]string) bool {
+	return strings.EqualFold(strings.TrimSpace(tags[TagKeep]), "true")
+}
+
 // ValidTableName reports whether name follows DynamoDB's table naming rules.
 func ValidTableName(name string) bool { return tableNameRE.MatchString(name) }
 
