@@ -45,15 +45,34 @@ func (r checkRun) String() string {
 	return fmt.Sprintf("exit %d after %s\nstdout:\n%s\nstderr:\n%s", r.code, r.took.Round(time.Millisecond), r.out, r.errOut)
 }
 
-// Bad flags are refused before anything talks to AWS: the endpoint here counts requests.
-func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
-	var calls atomic.Int32
+// countingEndpoint points the SDK at a server that counts the requests reaching it and fails
+// each: for proving that rejected input calls nothing.
+func countingEndpoint(t *testing.T) *atomic.Int64 {
+	t.Helper()
+	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		calls.Add(1)
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	(&localcloud.Server{Endpoint: srv.URL}).SetEnv(t)
+	return &calls
+}
+
+// refusedEndpoint points the SDK at a free localhost port nobody listens on: every connection
+// is refused.
+func refusedEndpoint(t *testing.T) {
+	t.Helper()
+	port, err := localcloud.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&localcloud.Server{Endpoint: fmt.Sprintf("http://localhost:%d", port)}).SetEnv(t)
+}
+
+// Bad flags are refused before anything talks to AWS: the endpoint here counts requests.
+func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
+	calls := countingEndpoint(t)
 
 	for _, tc := range []struct {
 		args []string
@@ -100,11 +119,7 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 
 // An endpoint nobody listens on fails discovery within seconds, naming the problem.
 func TestUnreachableEndpointIsADiscoveryError(t *testing.T) {
-	port, err := localcloud.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	(&localcloud.Server{Endpoint: fmt.Sprintf("http://localhost:%d", port)}).SetEnv(t)
+	refusedEndpoint(t)
 	for _, args := range [][]string{{}, {"--table", "wallet-somewhere"}} {
 		r := execCheck(t.Context(), args...)
 		if r.code != exitUsage || !strings.Contains(r.errOut, "connection refused") || !strings.Contains(r.errOut, "discover") {
@@ -117,11 +132,7 @@ func TestUnreachableEndpointIsADiscoveryError(t *testing.T) {
 }
 
 func TestMissingCredentialsIsAConfigurationError(t *testing.T) {
-	port, err := localcloud.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	(&localcloud.Server{Endpoint: fmt.Sprintf("http://localhost:%d", port)}).SetEnv(t)
+	refusedEndpoint(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")

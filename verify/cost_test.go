@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -548,16 +545,7 @@ func testCostMissingTable(t *testing.T) {
 // Bad input is refused before any AWS call: the endpoint here is a server that counts what
 // reaches it, and nothing may.
 func TestCostBadInputCallsNothing(t *testing.T) {
-	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		calls.Add(1)
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	defer srv.Close()
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", localcloud.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", localcloud.SecretAccessKey)
-	t.Setenv("AWS_REGION", "us-east-1")
+	calls := countingEndpoint(t)
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	clearPriceEnv(t)

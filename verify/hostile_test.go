@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,11 +89,7 @@ func TestSilentEndpointEndsEveryCommandWithinItsTimeout(t *testing.T) {
 
 // A sweep that could not list a single region says so (never "No candidates") and exits 2.
 func TestASweepThatListedNothingSaysSo(t *testing.T) {
-	port, err := localcloud.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	(&localcloud.Server{Endpoint: fmt.Sprintf("http://localhost:%d", port)}).SetEnv(t)
+	refusedEndpoint(t)
 	for _, args := range [][]string{{"sweep"}, {"sweep", "--yes", "--json"}} {
 		code, out, stderr := sweepRun(t, "", args...)
 		if code != exitUsage || strings.Contains(out, "No candidates:") || !strings.Contains(out+stderr, "could not be listed") && !strings.Contains(stderr, "no region could be listed") {
@@ -115,11 +110,7 @@ func TestOneExitRuleForMissingThingsAndEndpoints(t *testing.T) {
 			t.Errorf("%v: exit %d (%s), want 2", args, code, stderr)
 		}
 	}
-	port, err := localcloud.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	(&localcloud.Server{Endpoint: fmt.Sprintf("http://localhost:%d", port)}).SetEnv(t)
+	refusedEndpoint(t)
 	from := t.TempDir()
 	writeExport(t, from, "refused-restore")
 	for _, args := range [][]string{

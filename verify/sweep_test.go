@@ -23,9 +23,7 @@ import (
 // against one moto. moto keeps regions apart, so each subtest works in a region of its own.
 func TestSweepFamilyCommands(t *testing.T) {
 	localcloud.Moto(t).SetEnv(t)
-	for _, k := range []string{"WALLET_PRICE_RCU_HOUR", "WALLET_PRICE_WCU_HOUR", "WALLET_PRICE_GB_MONTH"} {
-		t.Setenv(k, "")
-	}
+	clearPriceEnv(t)
 	t.Run("bad flags are usage errors with no side effects", testSweepUsageErrors)
 	t.Run("sweep dry run, JSON, then --yes", testSweepJSONAndYes)
 	t.Run("sweep reads every ListTables page", testSweepPages)

@@ -67,20 +67,8 @@ func TestDenialsAreRecognisedAndNamed(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", tc.contentType)
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = w.Write([]byte(tc.body))
-			}))
-			defer srv.Close()
-			t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-			t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-			t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-			cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = tc.call(dynamodb.NewFromConfig(cfg))
+			cfg := standIn(t, http.StatusForbidden, tc.contentType, tc.body)
+			err := tc.call(dynamodb.NewFromConfig(cfg))
 			d, ok := AsDenied(err)
 			if !ok {
 				t.Fatalf("not recognised as a denial: %v", err)
@@ -98,33 +86,24 @@ func TestDenialsAreRecognisedAndNamed(t *testing.T) {
 // message must not tell the user to attach a policy. A stand-in server gives CloudFormation's
 // and STS's shape of that answer.
 func TestRefusedCredentialsAreNotDenials(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}`))
-	}))
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
+	cfg := standIn(t, http.StatusForbidden, "application/x-amz-json-1.0", `{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}`)
+	_, err := dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
 	if d, ok := AsDenied(err); ok || !CredentialsRefused(err) {
 		t.Fatalf("an expired token classified as denied=%v (%v), credentials refused=%v: %v", ok, d, CredentialsRefused(err), err)
 	}
 }
 
-// A 400 that is not about permissions is not a denial.
-func TestOtherErrorsAreNotDenials(t *testing.T) {
+// standIn is a server that answers every request with status, contentType and body, and the
+// configuration Load gives for it (one attempt, test credentials): the shapes of answers these
+// tests are about, which no local backend sends on demand.
+func standIn(t *testing.T, status int, contentType, body string) aws.Config {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"}`))
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
 	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
@@ -132,7 +111,13 @@ func TestOtherErrorsAreNotDenials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
+	return cfg
+}
+
+// A 400 that is not about permissions is not a denial.
+func TestOtherErrorsAreNotDenials(t *testing.T) {
+	cfg := standIn(t, http.StatusBadRequest, "application/x-amz-json-1.0", `{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"}`)
+	_, err := dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
 	if d, ok := AsDenied(err); ok || err == nil {
 		t.Fatalf("ResourceNotFound classified as %v (err %v)", d, err)
 	}
@@ -142,21 +127,9 @@ func TestOtherErrorsAreNotDenials(t *testing.T) {
 // no real backend sends garbage on purpose.
 func TestErrorsFromABrokenServerArePrintable(t *testing.T) {
 	garbage := "\x1b[2J\x00\xff\xfe" + strings.Repeat("A", 5000)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusBadRequest)
-		msg, _ := json.Marshal(garbage) // valid JSON carrying the bytes, as a server would echo them
-		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":` + string(msg) + `}`))
-	}))
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
+	echoed, _ := json.Marshal(garbage) // valid JSON carrying the bytes, as a server would echo them
+	cfg := standIn(t, http.StatusBadRequest, "application/x-amz-json-1.0", `{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":`+string(echoed)+`}`)
+	_, err := dynamodb.NewFromConfig(cfg).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("w")})
 	msg := err.Error()
 	if strings.ContainsAny(msg, "\x1b\x00") || !utf8.ValidString(msg) || len(msg) > 1000 || !strings.Contains(msg, "bytes cut") {
 		t.Fatalf("unsafe or unbounded error text (%d bytes): %q", len(msg), msg[:min(len(msg), 200)])
@@ -171,20 +144,8 @@ func TestErrorsFromABrokenServerArePrintable(t *testing.T) {
 // back as the SDK's placeholder, UnknownError, with HTTP 403: still a denial, read from its
 // message. A stand-in server gives exactly that body.
 func TestMotoCloudFormationDenialIsRecognised(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/u is not authorized to perform: cloudformation:DeleteStack</Message><Type>Sender</Type></Error></Errors></ErrorResponse>`))
-	}))
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	cfg, err := Load(context.Background(), Options{Region: "us-east-1", MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = cloudformation.NewFromConfig(cfg).DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String("Wallet-dev")})
+	cfg := standIn(t, http.StatusForbidden, "text/xml", `<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/u is not authorized to perform: cloudformation:DeleteStack</Message><Type>Sender</Type></Error></Errors></ErrorResponse>`)
+	_, err := cloudformation.NewFromConfig(cfg).DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String("Wallet-dev")})
 	d, ok := AsDenied(err)
 	if !ok || !strings.Contains(d.Error(), "CloudFormation DeleteStack on stack Wallet-dev needs IAM action cloudformation:DeleteStack") {
 		t.Fatalf("not recognised as the denial it is: %v (%v)", d, err)
