@@ -162,16 +162,16 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
 
 	keys := signer{key: d.MarkKey, arn: cfg.MarkKey}
-	marks, foreign, unsure := readMarks(work, keys, inv, &r.Errors)
-	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, marks, unsure, &r.Errors)
-	var markedNow map[string]bool
-	r.Marked, r.Waiting, markedNow = mark(work, d.DynamoDB, keys, inv, plan, marks, foreign, unsure, now, cfg.Grace, &r.Errors)
+	book := readMarks(work, keys, inv, &r.Errors)
+	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, book, &r.Errors)
+	r.Marked, r.Waiting = mark(work, d.DynamoDB, keys, inv, plan, book, now, cfg.Grace, &r.Errors)
+	marks := book.due
 
 	// A table marked in this run is never due in it, whatever the grace (even 0): the mark is
 	// announced first, and the table goes in a later run at the earliest.
 	due := func(c sweep.Candidate) bool {
 		m, ok := marks[c.Table]
-		return c.Action == sweep.WouldDelete && ok && !markedNow[c.Table] && !now.Before(m)
+		return c.Action == sweep.WouldDelete && ok && !book.fresh[c.Table] && !now.Before(m)
 	}
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
 	if cfg.Mode == wallet.JanitorDelete {
@@ -268,12 +268,22 @@ func (s signer) verify(ctx context.Context, t sweep.Observed, v string) (due tim
 	return due, out.MacValid, nil
 }
 
-// readMarks are the marks of our tables the janitor wrote: table name → due time. foreign are
-// the values it did not write (table name → value): never believed, so such a table is marked
-// afresh, its deletion put off, never brought forward. unsure are the tables whose mark KMS
-// could not check: nothing is decided on them this run.
-func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]string) (marks map[string]time.Time, foreign map[string]string, unsure map[string]bool) {
-	marks, foreign, unsure = map[string]time.Time{}, map[string]string{}, map[string]bool{}
+// markBook is what a run knows of the marks on our tables, by table name.
+type markBook struct {
+	// due are the marks the janitor wrote, verified: the due time of each.
+	due map[string]time.Time
+	// foreign are values it did not write: never believed, so such a table is marked afresh,
+	// its deletion put off, never brought forward.
+	foreign map[string]string
+	// unsure are the tables whose mark KMS could not check: nothing is decided on them this run.
+	unsure map[string]bool
+	// fresh are the tables this run marked: none of them is due in it.
+	fresh map[string]bool
+}
+
+// readMarks reads and verifies the marks of our tables.
+func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]string) markBook {
+	b := markBook{due: map[string]time.Time{}, foreign: map[string]string{}, unsure: map[string]bool{}, fresh: map[string]bool{}}
 	for _, t := range inv.Tables {
 		v, ok := t.Tags[wallet.TagJanitorDeleteAfter]
 		if !ok || !t.Ours {
@@ -283,14 +293,14 @@ func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]strin
 		switch {
 		case err != nil:
 			*errs = append(*errs, err.Error())
-			unsure[t.Name] = true
+			b.unsure[t.Name] = true
 		case genuine:
-			marks[t.Name] = due
+			b.due[t.Name] = due
 		default:
-			foreign[t.Name] = v
+			b.foreign[t.Name] = v
 		}
 	}
-	return marks, foreign, unsure
+	return b
 }
 
 // reprieve takes the mark off every marked table of ours that no longer qualifies: its stack
@@ -298,7 +308,7 @@ func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]strin
 // that could not be read, or whose mark could not be checked, keeps its mark: nothing is decided
 // on a guess. A table no longer tagged Project=wallet is left alone: its mark is inert (only our
 // tables are candidates), and the janitor's role may not touch it.
-func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time, unsure map[string]bool, errs *[]string) []Reprieve {
+func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, book markBook, errs *[]string) []Reprieve {
 	deletable := map[string]bool{}
 	protected := map[string]bool{}
 	heldBy := map[string]string{} // the reason a stack stays, for its tables
@@ -312,10 +322,10 @@ func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.
 	out := []Reprieve{}
 	for _, t := range inv.Tables {
 		_, marked := t.Tags[wallet.TagJanitorDeleteAfter]
-		if !marked || !t.Ours || deletable[t.Name] || t.Unjudged || unsure[t.Name] {
+		if !marked || !t.Ours || deletable[t.Name] || t.Unjudged || book.unsure[t.Name] {
 			continue
 		}
-		due, genuine := marks[t.Name]
+		due, genuine := book.due[t.Name]
 		why := reprieveReason(t, protected[t.Name], heldBy[t.Name])
 		if !genuine {
 			why += " (its mark was not the janitor's)"
@@ -324,7 +334,7 @@ func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.
 			*errs = append(*errs, fmt.Sprintf("reprieve %s: %v", t.Name, err))
 			continue
 		}
-		delete(marks, t.Name)
+		delete(book.due, t.Name)
 		r := Reprieve{Table: t.Name, Why: why}
 		if genuine {
 			r.DeleteAfter = due.Format(time.RFC3339)
@@ -353,27 +363,27 @@ func reprieveReason(t sweep.Observed, protected bool, heldBy string) string {
 
 // mark tags with a fresh mark (due now + grace, signed) every candidate the plan would delete
 // that carries no mark of the janitor's yet, replacing any value it did not write, and lists
-// those already marked whose time has not come. markedNow are the tables it marked.
-func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time,
-	foreign map[string]string, unsure map[string]bool, now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark, markedNow map[string]bool) {
+// those already marked whose time has not come. It records the marks it wrote in book.
+func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, plan sweep.Plan, book markBook,
+	now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark) {
 	tables := map[string]sweep.Observed{}
 	for _, t := range inv.Tables {
 		tables[t.Name] = t
 	}
-	marked, waiting, markedNow = []Mark{}, []Mark{}, map[string]bool{}
+	marked, waiting = []Mark{}, []Mark{}
 	for _, c := range plan.Candidates {
-		if c.Action != sweep.WouldDelete || unsure[c.Table] {
+		if c.Action != sweep.WouldDelete || book.unsure[c.Table] {
 			continue
 		}
 		m := Mark{Table: c.Table, Stack: c.Stack, Reasons: c.Reasons, MonthlyCostUSD: c.MonthlyCostUSD}
-		if at, ok := marks[c.Table]; ok {
+		if at, ok := book.due[c.Table]; ok {
 			m.DeleteAfter = at.Format(time.RFC3339)
 			waiting = append(waiting, m)
 			continue
 		}
 		at := wallet.MarkDue(now.Add(grace))
 		m.DeleteAfter = at.Format(time.RFC3339)
-		m.Replaced = foreign[c.Table]
+		m.Replaced = book.foreign[c.Table]
 		value, err := keys.sign(ctx, tables[c.Table], at)
 		if err == nil {
 			_, err = db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(tables[c.Table].ARN),
@@ -383,11 +393,11 @@ func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, pl
 			*errs = append(*errs, fmt.Sprintf("mark %s: %v", c.Table, err))
 			continue
 		}
-		marks[c.Table] = at
-		markedNow[c.Table] = true
+		book.due[c.Table] = at
+		book.fresh[c.Table] = true
 		marked = append(marked, m)
 	}
-	return marked, waiting, markedNow
+	return marked, waiting
 }
 
 // notDue drops from waiting the tables the run acted on.

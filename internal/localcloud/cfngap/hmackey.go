@@ -3,9 +3,11 @@ package cfngap
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -22,7 +24,10 @@ import (
 // declared HMAC key cannot GenerateMac. For each such key of the stack, HMACKeys creates the key
 // the template declares (same KeySpec, KeyUsage and description; moto does not evaluate key
 // policies, so the policy is left out) and points the stack's functions at it where their
-// environment named the key moto made. It returns the key ARNs it replaced, old → new.
+// environment named the key moto made. It returns the keys it replaced, old key id → new ARN.
+//
+// moto's DescribeKey fails (HTTP 500) on a key its CloudFormation made, whose policy it stores
+// as an object rather than a string; a GenerateMac probe tells whether the key is an HMAC key.
 func HMACKeys(ctx context.Context, cfg aws.Config, stack string) (map[string]string, error) {
 	cfn, kc, lc := cloudformation.NewFromConfig(cfg), kms.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
 	body, err := discover.Template(ctx, cfn, stack)
@@ -50,20 +55,21 @@ func HMACKeys(ctx context.Context, cfg aws.Config, stack string) (map[string]str
 		if r.Type != "AWS::KMS::Key" || r.Properties.KeyUsage != string(kmstypes.KeyUsageTypeGenerateVerifyMac) {
 			continue
 		}
-		made, err := kc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(physical[id])})
-		if err != nil {
-			return nil, fmt.Errorf("describe key %s (%s): %w", id, physical[id], err)
-		}
-		if string(made.KeyMetadata.KeySpec) == r.Properties.KeySpec {
+		_, err := kc.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: aws.String(physical[id]),
+			MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256, Message: []byte("cfngap probe")})
+		var usage *kmstypes.InvalidKeyUsageException
+		switch {
+		case err == nil:
 			continue // a CloudFormation that honours KeySpec: nothing to fill
+		case !errors.As(err, &usage):
+			return nil, fmt.Errorf("probe key %s (%s): %w", id, physical[id], err)
 		}
 		key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpec(r.Properties.KeySpec),
 			KeyUsage: kmstypes.KeyUsageType(r.Properties.KeyUsage), Description: aws.String(r.Properties.Description)})
 		if err != nil {
 			return nil, fmt.Errorf("create the %s key %s declares: %w", r.Properties.KeySpec, id, err)
 		}
-		replaced[aws.ToString(made.KeyMetadata.Arn)] = aws.ToString(key.KeyMetadata.Arn)
-		replaced[aws.ToString(made.KeyMetadata.KeyId)] = aws.ToString(key.KeyMetadata.Arn)
+		replaced[physical[id]] = aws.ToString(key.KeyMetadata.Arn)
 	}
 	if len(replaced) == 0 {
 		return replaced, nil
@@ -94,7 +100,8 @@ func stackResources(ctx context.Context, cfn *cloudformation.Client, stack strin
 	return out, nil
 }
 
-// repointFunction replaces, in fn's environment, every value that names a replaced key.
+// repointFunction replaces, in fn's environment, every value that names a replaced key, by its
+// id or its ARN.
 func repointFunction(ctx context.Context, lc *lambda.Client, fn string, replaced map[string]string) error {
 	conf, err := lc.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
 	if err != nil {
@@ -105,8 +112,10 @@ func repointFunction(ctx context.Context, lc *lambda.Client, fn string, replaced
 	}
 	env, changed := maps.Clone(conf.Environment.Variables), false
 	for k, v := range env {
-		if to, ok := replaced[v]; ok {
-			env[k], changed = to, true
+		for old, to := range replaced {
+			if v == old || strings.HasSuffix(v, ":key/"+old) {
+				env[k], changed = to, true
+			}
 		}
 	}
 	if !changed {
