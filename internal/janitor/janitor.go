@@ -7,7 +7,8 @@
 //	what is due → report → announce
 //
 // Tags on the tables are its whole state, so a run that died halfway is safe to repeat, and a
-// second run right after changes nothing. It never deletes a backup, never touches a protected
+// second run right after changes nothing. Its mark is signed with a KMS HMAC key only its role
+// may use (wallet/mark.go): a mark it did not write for that table is never believed. It never deletes a backup, never touches a protected
 // table, and in report mode never deletes anything.
 package janitor
 
