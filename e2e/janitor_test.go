@@ -14,8 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
@@ -28,10 +30,12 @@ import (
 // Runtime Interface Emulator with the function's own environment, invoked with a scheduled
 // event; its notification is read through an SQS queue subscribed to the stack's topic.
 //
-// moto deploys the function, the rule, the topic, the key, the log group and the role, but
+// moto deploys the function, the rule, the topic, the keys, the log group and the role, but
 // skips the resource types its CloudFormation does not implement (the alarm, the topic policy,
 // the email subscription) with a warning, and cannot execute a Lambda without Docker: the
-// emulator does that part.
+// emulator does that part. Its CloudFormation also makes every KMS key a symmetric encryption
+// key, whatever its KeySpec: cfngap.HMACKeys creates the HMAC key the template declares and
+// points the function at it, as CloudFormation would have.
 func TestJanitorAsDeployed(t *testing.T) {
 	e := setup(t)
 	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
@@ -63,6 +67,11 @@ func TestJanitorAsDeployed(t *testing.T) {
 		wallet.CtxJanitorMode:  string(wallet.JanitorDelete),
 	}
 	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
+	filled, err := cfngap.HMACKeys(t.Context(), e.cfg, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mark key filled in for moto's CloudFormation: %v", filled)
 
 	topicArn := e.stackResource(t, stack, "AWS::SNS::Topic")
 	var fn *lambdarie.Function
@@ -76,9 +85,14 @@ func TestJanitorAsDeployed(t *testing.T) {
 	if fn.Runtime != "provided.al2023" || fn.Handler != "bootstrap" {
 		t.Errorf("runtime %s, handler %s; want provided.al2023, bootstrap", fn.Runtime, fn.Handler)
 	}
-	wantEnv := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn}
+	markKey := fn.Env[wallet.EnvJanitorMarkKey]
+	wantEnv := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn, wallet.EnvJanitorMarkKey: markKey}
 	if !reflect.DeepEqual(fn.Env, wantEnv) {
 		t.Fatalf("the deployed function's environment is %v, want %v", fn.Env, wantEnv)
+	}
+	if k, err := kms.NewFromConfig(e.cfg).DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: aws.String(markKey)}); err != nil ||
+		k.KeyMetadata.KeySpec != "HMAC_256" || k.KeyMetadata.KeyUsage != "GENERATE_VERIFY_MAC" {
+		t.Fatalf("the function's mark key %s: %+v (%v), want an HMAC_256 key", markKey, k, err)
 	}
 
 	var rie string
@@ -124,7 +138,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 
 	// First run: marks the two candidates, deletes nothing, and says so.
 	first := invoke("first")
-	if got := marked(first); !slices.Equal(got, []string{"wallet-forgotten", "wallet-reprieved"}) || len(first.Regions) != 1 || first.Regions[0] != e.cfg.Region {
+	if got := marked(first); !slices.Equal(got, []string{"wallet-forgotten", "wallet-reprieved"}) || len(first.Regions) != 1 || first.Regions[0] != e.cfg.Region || len(first.Errors) != 0 {
 		t.Fatalf("first run marked %v (report %+v)", got, first)
 	}
 	if names := e.tableNames(t); !slices.Contains(names, "wallet-forgotten") || !slices.Contains(names, "wallet-reprieved") {

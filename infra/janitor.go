@@ -45,9 +45,11 @@ const (
 )
 
 // NewJanitorStack declares the janitor: a scheduled Go function that finds forgotten wallet
-// tables, a topic it (and its Errors alarm) announces on, and the account-wide TeardownPolicy
-// the function runs with, which people and pipelines that run `verify sweep|teardown` attach
-// too. One per account and region.
+// tables, a topic it (and its Errors alarm) announces on, the HMAC key only it may sign its
+// marks with, and the account-wide TeardownPolicy that people and pipelines running `verify
+// sweep|teardown` attach. The function does not run with the TeardownPolicy: its role has its own
+// statements, whose table actions hold only on tables tagged Project=wallet. One per account
+// and region.
 func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackProps) awscdk.Stack {
 	sprops, cfg := props.StackProps, props.Config
 	if sprops.Description == nil {
@@ -71,13 +73,15 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 	})
 	role := awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("The wallet janitor function: TeardownPolicy plus marking tables, its logs and its topic"),
+		Description: jsii.String("The wallet janitor function: finds, marks, backs up and deletes wallet tables (Project=wallet only), its logs and its topic"),
 	})
-	teardown := newTeardownPolicy(stack, role)
-	own := newJanitorPolicy(stack, role, logs, topic, key)
+	teardown := newTeardownPolicy(stack)
+	markKey := newMarkKey(stack, role)
+	own := newJanitorPolicy(stack, role, logs, topic, key, markKey)
 
+	cfg.TopicArn = *topic.TopicArn()
+	cfg.MarkKey = *markKey.KeyArn()
 	env := cfg.Env()
-	env[wallet.EnvJanitorTopicArn] = *topic.TopicArn()
 	arch := awslambda.Architecture_ARM_64()
 	if cfg.Arch == wallet.ArchX8664 {
 		arch = awslambda.Architecture_X86_64()
@@ -98,7 +102,7 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 	})
 	// The role's policies are separate resources: without these, a first run could start before
 	// its permissions exist.
-	fn.Node().AddDependency(teardown, own)
+	fn.Node().AddDependency(own)
 
 	awsevents.NewRule(stack, jsii.String("Schedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the wallet janitor"),
@@ -119,7 +123,7 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 	for _, o := range []struct{ key, value, desc string }{
 		{wallet.OutputJanitorFunctionName, *fn.FunctionName(), "The janitor function"},
 		{wallet.OutputJanitorTopicArn, *topic.TopicArn(), "The janitor's notifications and its Errors alarm"},
-		{wallet.OutputTeardownPolicyArn, *teardown.ManagedPolicyArn(), "Managed policy for `verify teardown|sweep` of wallet stacks and tables (the janitor runs with it)"},
+		{wallet.OutputTeardownPolicyArn, *teardown.ManagedPolicyArn(), "Managed policy for people and pipelines running `verify teardown|sweep` of wallet stacks and tables (the janitor's role has its own, tag-conditioned statements)"},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.key), &awscdk.CfnOutputProps{Value: jsii.String(o.value), Description: jsii.String(o.desc)})
 	}
@@ -189,17 +193,120 @@ func newErrorsAlarm(stack awscdk.Stack, fn awslambda.Function, topic awssns.Topi
 	return alarm
 }
 
-// newJanitorPolicy is what the function needs beyond the TeardownPolicy, and nobody else does:
-// marking tables (the tags are its state), writing its own logs, and announcing on its topic.
-// kms:GenerateDataKey and kms:Decrypt are what publishing to an encrypted topic takes.
-func newJanitorPolicy(stack awscdk.Stack, role awsiam.Role, logs awslogs.LogGroup, topic awssns.Topic, key awskms.Key) awsiam.Policy {
+// janitorKeyAdmin are the key policy's actions for the account: managing the mark key, never
+// using it (CDK's list for key administrators).
+var janitorKeyAdmin = []string{
+	"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+	"kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+	"kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+}
+
+// janitorMarkUse are the two calls of the mark key: signing a mark and checking one.
+var janitorMarkUse = []string{"kms:GenerateMac", "kms:VerifyMac"}
+
+// newMarkKey is the HMAC key the janitor signs its marks with (internal/wallet/mark.go). Anyone
+// allowed dynamodb:TagResource can write the mark's tag; a mark is believed only with a MAC of
+// this key, and the key policy lets only the function's role compute one: the account may
+// administer the key, not use it, and an explicit Deny refuses both calls to every other
+// principal, whatever its IAM policies grant. HMAC keys have no automatic rotation in KMS; a
+// new key (a replaced stack) only makes the existing marks be written afresh, a grace later.
+func newMarkKey(stack awscdk.Stack, role awsiam.IRole) awskms.Key {
+	root := awsiam.NewAccountRootPrincipal()
+	return awskms.NewKey(stack, jsii.String("MarkKey"), &awskms.KeyProps{
+		Description:   jsii.String("Signs the wallet janitor's marks (wallet:janitor-delete-after); only the janitor's role may use it"),
+		KeySpec:       awskms.KeySpec_HMAC_256,
+		KeyUsage:      awskms.KeyUsage_GENERATE_VERIFY_MAC,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		PendingWindow: awscdk.Duration_Days(jsii.Number(janitorKeyPendingDays)),
+		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("AccountAdministers"),
+				Principals: &[]awsiam.IPrincipal{root},
+				Actions:    jsii.Strings(janitorKeyAdmin...),
+				Resources:  jsii.Strings("*"), // in a key policy, * is this key
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("JanitorSignsMarks"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(role.RoleArn())},
+				Actions:    jsii.Strings(janitorMarkUse...),
+				Resources:  jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("NobodyElseSignsMarks"),
+				Effect:     awsiam.Effect_DENY,
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+				Actions:    jsii.Strings(janitorMarkUse...),
+				Resources:  jsii.Strings("*"),
+				Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role.RoleArn()}},
+			}),
+		}}),
+	})
+}
+
+// projectCondition holds a statement to tables tagged Project=wallet: whatever the code
+// decides, the role cannot back up, unprotect, delete or tag anyone else's table.
+func projectCondition() *map[string]any {
+	return &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName}}
+}
+
+// newJanitorPolicy is everything the function may do: read every table (to tell ours from the
+// rest), act only on tables tagged Project=wallet (back up, turn protection off, delete, and
+// set or take off its one tag, the mark), delete wallet stacks, sign and check marks, write its
+// logs and announce on its topic. It is the TeardownPolicy's subset the janitor uses, with the
+// table actions conditioned; moto does not evaluate conditions, so infra/janitor_test.go pins
+// them. kms:GenerateDataKey and kms:Decrypt are what publishing to an encrypted topic takes.
+func newJanitorPolicy(stack awscdk.Stack, role awsiam.Role, logs awslogs.LogGroup, topic awssns.Topic, key, markKey awskms.Key) awsiam.Policy {
 	p := awsiam.NewPolicy(stack, jsii.String("JanitorPolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("MarkTables"),
+				Sid:       jsii.String("List"),
+				Actions:   jsii.Strings("dynamodb:ListTables", "dynamodb:ListBackups"),
+				Resources: jsii.Strings("*"), // they take no resource
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ReadTables"),
+				// Unconditioned: telling a table that is not ours from one that is takes reading it.
+				Actions:   jsii.Strings("dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
+				Resources: &[]*string{anyTable(stack)},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ReadBackups"),
+				// A backup's ARN, which carries no tags: waiting for one to be AVAILABLE.
+				Actions:   jsii.Strings("dynamodb:DescribeBackup"),
+				Resources: &[]*string{anyBackup(stack)},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("ActOnWalletTables"),
+				Actions:    jsii.Strings("dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable"),
+				Resources:  &[]*string{anyTable(stack)},
+				Conditions: projectCondition(),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("MarkWalletTables"),
 				Actions:   jsii.Strings("dynamodb:TagResource", "dynamodb:UntagResource"),
 				Resources: &[]*string{anyTable(stack)},
+				Conditions: &map[string]any{
+					"StringEquals":              map[string]any{"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName},
+					"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{wallet.TagJanitorDeleteAfter}},
+				},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("WalletStacks"),
+				// DeleteStack without a service role runs with the role's credentials, so the
+				// stack's tables go under ActOnWalletTables' condition too.
+				Actions:   jsii.Strings("cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate", "cloudformation:DeleteStack"),
+				Resources: &[]*string{walletStacks(stack)},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("WalletStackPolicies"),
+				Actions:   jsii.Strings("iam:GetPolicy", "iam:ListPolicyVersions", "iam:DeletePolicyVersion", "iam:DeletePolicy"),
+				Resources: &[]*string{walletPolicies(stack)},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("SignMarks"),
+				Actions:   jsii.Strings(janitorMarkUse...),
+				Resources: &[]*string{markKey.KeyArn()},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("Logs"),
@@ -218,11 +325,33 @@ func newJanitorPolicy(stack awscdk.Stack, role awsiam.Role, logs awslogs.LogGrou
 			}),
 		},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(p, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("The janitor marks forgotten tables that no stack remembers, so it cannot name them in advance; it only tags and untags them."),
-		AppliesTo: &[]any{nagAnyTable},
-	}}, nil)
+	cdknag.NagSuppressions_AddResourceSuppressions(p, &[]*cdknag.NagPackSuppression{
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("dynamodb:ListTables and dynamodb:ListBackups support no resource-level permissions; * is the only resource they accept."),
+			AppliesTo: &[]any{nagAnyResource},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("The janitor finds tables no stack remembers, so it cannot name them in advance; every action that changes a table holds only on tables tagged Project=wallet."),
+			AppliesTo: &[]any{nagAnyTable},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Backups of those tables, read only: their ids are only known once CreateBackup returns them."),
+			AppliesTo: &[]any{nagAnyBackup},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Limited to wallet stacks (Wallet-<stage>) of this account; the trailing * is CloudFormation's per-deployment stack id."),
+			AppliesTo: &[]any{nagAnyWalletStack},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Limited to the managed policies of wallet stacks, which CloudFormation names <stack>-<logical id>-<suffix>; DeleteStack needs to delete them."),
+			AppliesTo: &[]any{nagWalletPolicies},
+		},
+	}, nil)
 	return p
 }
 
@@ -245,36 +374,47 @@ func anyTable(stack awscdk.Stack) *string {
 	})
 }
 
-// newTeardownPolicy lets `verify teardown|sweep` and the janitor find forgotten tables in any
-// region of this account, back them up (native backups, and export/restore), turn deletion
-// protection off and delete them, and delete wallet stacks. Account-wide by nature: the sweep
-// exists for tables no stack remembers. It lives here, not in a wallet stack, because a
-// permission inside the stack it deletes can be deleted halfway through that DeleteStack; and
-// this stack's id (WalletJanitor) is outside its own Wallet-* patterns. It has no
-// dynamodb:DeleteBackup: backups are never deleted by what takes them.
-// sts:GetCallerIdentity (naming the account back before deleting) needs no permission at all.
-func newTeardownPolicy(stack awscdk.Stack, role awsiam.IRole) awsiam.ManagedPolicy {
-	backups := stack.FormatArn(&awscdk.ArnComponents{
+func anyBackup(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("dynamodb"),
 		Region:       jsii.String("*"),
 		Resource:     jsii.String("table"),
 		ResourceName: jsii.String("*/backup/*"),
 	})
-	walletStacks := stack.FormatArn(&awscdk.ArnComponents{
+}
+
+func walletStacks(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("cloudformation"),
 		Region:       jsii.String("*"),
 		Resource:     jsii.String("stack"),
 		ResourceName: jsii.String(wallet.StackPrefix + "*/*"),
 	})
-	walletPolicies := stack.FormatArn(&awscdk.ArnComponents{
+}
+
+func walletPolicies(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("iam"),
 		Region:       jsii.String(""),
 		Resource:     jsii.String("policy"),
 		ResourceName: jsii.String(wallet.StackPrefix + "*"),
 	})
+}
+
+// newTeardownPolicy lets people and pipelines running `verify teardown|sweep` find forgotten
+// tables in any region of this account, back them up (native backups, and export/restore), turn
+// deletion protection off and delete them, and delete wallet stacks. Account-wide by nature: the
+// sweep exists for tables no stack remembers, and its table actions carry no tag condition so
+// that `--name-prefix` reaches untagged tables. The janitor's role does not have it (see
+// newJanitorPolicy). It lives here, not in a wallet stack, because a
+// permission inside the stack it deletes can be deleted halfway through that DeleteStack; and
+// this stack's id (WalletJanitor) is outside its own Wallet-* patterns. It has no
+// dynamodb:DeleteBackup: backups are never deleted by what takes them.
+// sts:GetCallerIdentity (naming the account back before deleting) needs no permission at all.
+func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
+	backups, walletStacks, walletPolicies := anyBackup(stack), walletStacks(stack), walletPolicies(stack)
 	p := awsiam.NewManagedPolicy(stack, jsii.String("TeardownPolicy"), &awsiam.ManagedPolicyProps{
-		Description: jsii.String("verify teardown|sweep and the wallet janitor: find, back up, export, restore and delete wallet tables and stacks of this account"),
-		Roles:       &[]awsiam.IRole{role},
+		Description: jsii.String("verify teardown|sweep: find, back up, export, restore and delete wallet tables and stacks of this account"),
 		Statements: &[]awsiam.PolicyStatement{
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("List"),

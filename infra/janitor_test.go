@@ -94,13 +94,13 @@ func TestJanitorStack(t *testing.T) {
 			doc := norm(t, tmpl.ToJSON())
 			id := func(path ...string) string { return logicalID(stack, path...) }
 			ids := janitorIDs{
-				key: id("TopicKey"), topic: id("Topic"), topicPolicy: id("Topic", "Policy"), logs: id("Logs"), role: id("Role"),
+				key: id("TopicKey"), markKey: id("MarkKey"), topic: id("Topic"), topicPolicy: id("Topic", "Policy"), logs: id("Logs"), role: id("Role"),
 				teardown: id("TeardownPolicy"), own: id("JanitorPolicy"), fn: id("Function"), rule: id("Schedule"), alarm: id("ErrorsAlarm"),
 			}
 
 			wantTypes := []string{
 				"AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role",
-				"AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
+				"AWS::KMS::Key", "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
 				"AWS::SNS::TopicPolicy",
 			}
 			if tc.cfg.Email != "" {
@@ -120,6 +120,7 @@ func TestJanitorStack(t *testing.T) {
 
 			checkFunction(t, tc, ids, resource(t, doc, ids.fn), outdir)
 			checkJanitorPolicies(t, doc, ids)
+			checkMarkKey(t, doc, ids)
 			checkTopic(t, tc, doc, ids)
 			checkScheduleAndAlarm(t, tc, doc, ids)
 			checkLogs(t, resource(t, doc, ids.logs))
@@ -158,7 +159,7 @@ func TestJanitorStack(t *testing.T) {
 var janitorTagList = tags("ManagedBy", "cdk", "Project", "wallet", "Stack", "WalletJanitor")
 
 type janitorIDs struct {
-	key, topic, topicPolicy, logs, role, teardown, own, fn, rule, alarm string
+	key, markKey, topic, topicPolicy, logs, role, teardown, own, fn, rule, alarm string
 }
 
 func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
@@ -204,12 +205,13 @@ func checkFunction(t *testing.T, tc janitorCase, ids janitorIDs, res map[string]
 			wallet.EnvJanitorMode:     string(tc.cfg.Mode),
 			wallet.EnvJanitorGrace:    wallet.FormatDuration(tc.cfg.Grace),
 			wallet.EnvJanitorTopicArn: ref(ids.topic),
+			wallet.EnvJanitorMarkKey:  getAtt(ids.markKey, "Arn"),
 		}},
 		"Tags": janitorTagList,
 	}
 	equalFields(t, "function", props, norm(t, want))
 	deps, _ := res["DependsOn"].([]any)
-	for _, d := range []string{ids.role, ids.teardown, ids.own} {
+	for _, d := range []string{ids.role, ids.own} {
 		if !slices.Contains(deps, any(d)) {
 			t.Errorf("function DependsOn %v lacks %s: a first run could start without its permissions", deps, d)
 		}
@@ -270,8 +272,8 @@ func accountArn(service, rest string) map[string]any {
 }
 
 // checkJanitorPolicies compares every permission the stack grants, in full: the role's trust,
-// the TeardownPolicy (attached to the function's role, output for people and pipelines), and
-// the function's own extra grants.
+// the TeardownPolicy (output for people and pipelines, attached to nothing here), and the
+// function's own policy, whose table actions are conditioned on Project=wallet.
 func checkJanitorPolicies(t *testing.T, doc map[string]any, ids janitorIDs) {
 	t.Helper()
 	role := resource(t, doc, ids.role)["Properties"].(map[string]any)
@@ -279,15 +281,14 @@ func checkJanitorPolicies(t *testing.T, doc map[string]any, ids janitorIDs) {
 		"AssumeRolePolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
 			map[string]any{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}},
 		}},
-		"Description": "The wallet janitor function: TeardownPolicy plus marking tables, its logs and its topic",
+		"Description": "The wallet janitor function: finds, marks, backs up and deletes wallet tables (Project=wallet only), its logs and its topic",
 		"Tags":        janitorTagList,
 	}))
 
 	teardown := resource(t, doc, ids.teardown)["Properties"].(map[string]any)
 	equalFields(t, "TeardownPolicy", teardown, norm(t, map[string]any{
-		"Description":    "verify teardown|sweep and the wallet janitor: find, back up, export, restore and delete wallet tables and stacks of this account",
+		"Description":    "verify teardown|sweep: find, back up, export, restore and delete wallet tables and stacks of this account",
 		"Path":           "/",
-		"Roles":          []any{ref(ids.role)},
 		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": teardownDoc},
 	}))
 	for _, s := range teardownDoc {
@@ -301,12 +302,122 @@ func checkJanitorPolicies(t *testing.T, doc map[string]any, ids janitorIDs) {
 		"PolicyName": ids.own,
 		"Roles":      []any{ref(ids.role)},
 		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
-			map[string]any{"Sid": "MarkTables", "Effect": "Allow", "Action": []any{"dynamodb:TagResource", "dynamodb:UntagResource"}, "Resource": anyTableArn},
+			map[string]any{"Sid": "List", "Effect": "Allow", "Action": []any{"dynamodb:ListTables", "dynamodb:ListBackups"}, "Resource": "*"},
+			map[string]any{"Sid": "ReadTables", "Effect": "Allow", "Action": []any{"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}, "Resource": anyTableArn},
+			map[string]any{"Sid": "ReadBackups", "Effect": "Allow", "Action": "dynamodb:DescribeBackup", "Resource": accountArn("dynamodb", ":table/*/backup/*")},
+			map[string]any{"Sid": "ActOnWalletTables", "Effect": "Allow", "Action": []any{"dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable"},
+				"Resource": anyTableArn, "Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/Project": "wallet"}}},
+			map[string]any{"Sid": "MarkWalletTables", "Effect": "Allow", "Action": []any{"dynamodb:TagResource", "dynamodb:UntagResource"},
+				"Resource": anyTableArn, "Condition": map[string]any{
+					"StringEquals":              map[string]any{"aws:ResourceTag/Project": "wallet"},
+					"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{"wallet:janitor-delete-after"}},
+				}},
+			teardownDoc[3], teardownDoc[4],
+			map[string]any{"Sid": "SignMarks", "Effect": "Allow", "Action": []any{"kms:GenerateMac", "kms:VerifyMac"}, "Resource": getAtt(ids.markKey, "Arn")},
 			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": getAtt(ids.logs, "Arn")},
 			map[string]any{"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": ref(ids.topic)},
 			map[string]any{"Sid": "NotifyEncrypted", "Effect": "Allow", "Action": []any{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": getAtt(ids.key, "Arn")},
 		}},
 	}))
+}
+
+// checkMarkKey: an HMAC key the account administers but only the function's role may use
+// (GenerateMac, VerifyMac), everyone else refused by an explicit Deny; deleted with the stack.
+func checkMarkKey(t *testing.T, doc map[string]any, ids janitorIDs) {
+	t.Helper()
+	key := resource(t, doc, ids.markKey)
+	if key["DeletionPolicy"] != "Delete" || key["UpdateReplacePolicy"] != "Delete" {
+		t.Errorf("mark key DeletionPolicy %v: a retained key keeps billing after `cdk destroy`", key["DeletionPolicy"])
+	}
+	use := []any{"kms:GenerateMac", "kms:VerifyMac"}
+	equalFields(t, "mark key", key["Properties"].(map[string]any), norm(t, map[string]any{
+		"Description":         "Signs the wallet janitor's marks (wallet:janitor-delete-after); only the janitor's role may use it",
+		"KeySpec":             "HMAC_256",
+		"KeyUsage":            "GENERATE_VERIFY_MAC",
+		"PendingWindowInDays": 7,
+		"KeyPolicy": map[string]any{"Version": "2012-10-17", "Statement": []any{
+			map[string]any{"Sid": "AccountAdministers", "Effect": "Allow", "Principal": map[string]any{"AWS": accountRoot}, "Resource": "*",
+				"Action": []any{"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+					"kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"}},
+			map[string]any{"Sid": "JanitorSignsMarks", "Effect": "Allow", "Principal": map[string]any{"AWS": getAtt(ids.role, "Arn")}, "Action": use, "Resource": "*"},
+			map[string]any{"Sid": "NobodyElseSignsMarks", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": use, "Resource": "*",
+				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": getAtt(ids.role, "Arn")}}},
+		}},
+	}))
+}
+
+// The janitor's role holds no statement that changes a table without the Project=wallet tag
+// condition, and no managed policy (the TeardownPolicy, for people, has none). moto does not
+// evaluate conditions: this template test is what proves them.
+func TestJanitorRoleActsOnlyOnWalletTables(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	built, err := build(app, testCode(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := norm(t, assertions.Template_FromStack(built.Janitor, nil).ToJSON())
+	role := logicalID(built.Janitor, "Role")
+	readOnly := map[string]bool{"dynamodb:DescribeTable": true, "dynamodb:ListTagsOfResource": true,
+		"dynamodb:ListTables": true, "dynamodb:ListBackups": true, "dynamodb:DescribeBackup": true}
+	var checked []string
+	for id, r := range doc["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		props, _ := r["Properties"].(map[string]any)
+		switch r["Type"] {
+		case "AWS::IAM::Role":
+			if props["ManagedPolicyArns"] != nil {
+				t.Errorf("role %s has managed policies %v: its table actions would be unconditioned", id, js(props["ManagedPolicyArns"]))
+			}
+		case "AWS::IAM::ManagedPolicy":
+			if props["Roles"] != nil {
+				t.Errorf("managed policy %s is attached to %v; the janitor's role must hold only its own statements", id, js(props["Roles"]))
+			}
+		case "AWS::IAM::Policy":
+			if !slices.ContainsFunc(props["Roles"].([]any), func(x any) bool { return reflect.DeepEqual(x, ref(role)) }) {
+				continue
+			}
+			for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				st := st.(map[string]any)
+				for _, a := range strs(st["Action"]) {
+					if !strings.HasPrefix(a, "dynamodb:") || readOnly[a] {
+						continue
+					}
+					checked = append(checked, a)
+					cond, _ := st["Condition"].(map[string]any)
+					eq, _ := cond["StringEquals"].(map[string]any)
+					if st["Effect"] != "Allow" || eq["aws:ResourceTag/Project"] != "wallet" {
+						t.Errorf("%s (statement %v) holds without aws:ResourceTag/Project=wallet: %s", a, st["Sid"], js(st))
+					}
+					if a == "dynamodb:TagResource" || a == "dynamodb:UntagResource" {
+						keys, _ := cond["ForAllValues:StringEquals"].(map[string]any)
+						if !slices.Equal(strs(keys["aws:TagKeys"]), []string{wallet.TagJanitorDeleteAfter}) {
+							t.Errorf("%s may write tags other than the mark: %s", a, js(st))
+						}
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(checked)
+	if want := []string{"dynamodb:CreateBackup", "dynamodb:DeleteTable", "dynamodb:TagResource", "dynamodb:UntagResource", "dynamodb:UpdateTable"}; !slices.Equal(checked, want) {
+		t.Errorf("the role's table-changing actions are %v, want %v", checked, want)
+	}
+}
+
+// strs reads an IAM Action or condition value: one string or a list of them.
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			s, _ := x.(string)
+			out = append(out, s)
+		}
+		return out
+	}
+	return nil
 }
 
 // checkTopic: encrypted with a customer-managed, rotated key whose policy lets CloudWatch

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 func main() {
@@ -27,7 +28,7 @@ func main() {
 // count the invocation in Errors.
 func handler(getenv func(string) (string, bool), log io.Writer) func(context.Context, events.EventBridgeEvent) (janitor.Report, error) {
 	return func(ctx context.Context, ev events.EventBridgeEvent) (janitor.Report, error) {
-		cfg, err := janitor.ConfigFromEnv(getenv)
+		cfg, err := wallet.JanitorConfigFromEnv(getenv)
 		if err != nil {
 			return janitor.Report{}, fmt.Errorf("janitor not configured: %w", err)
 		}

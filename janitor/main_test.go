@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
@@ -33,8 +35,13 @@ func TestHandlerOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	box := inbox.Subscribe(t, cloud.Config, aws.ToString(topic.TopicArn))
-	env := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 5 * time.Second}.Env()
-	env[wallet.EnvJanitorTopicArn] = aws.ToString(topic.TopicArn)
+	key, err := kms.NewFromConfig(cloud.Config).CreateKey(t.Context(), &kms.CreateKeyInput{
+		KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 5 * time.Second,
+		TopicArn: aws.ToString(topic.TopicArn), MarkKey: aws.ToString(key.KeyMetadata.Arn)}.Env()
 
 	var ev events.EventBridgeEvent
 	if err := json.Unmarshal([]byte(scheduledEvent), &ev); err != nil {
@@ -45,7 +52,7 @@ func TestHandlerOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatalf("handler: %v", err)
 	}
-	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Marked) != 1 || r.Marked[0].Table != "wallet-one" {
+	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Marked) != 1 || r.Marked[0].Table != "wallet-one" || len(r.Errors) != 0 {
 		t.Fatalf("report %+v", r)
 	}
 	if n := strings.Count(log.String(), "\n"); n != 1 {

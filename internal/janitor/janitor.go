@@ -7,7 +7,8 @@
 //	what is due → report → announce
 //
 // Tags on the tables are its whole state, so a run that died halfway is safe to repeat, and a
-// second run right after changes nothing. It never deletes a backup, never touches a protected
+// second run right after changes nothing. Its mark is signed with a KMS HMAC key only its role
+// may use (wallet/mark.go): a mark it did not write for that table is never believed. It never deletes a backup, never touches a protected
 // table, and in report mode never deletes anything.
 package janitor
 
@@ -24,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
@@ -42,6 +45,13 @@ type DynamoDB interface {
 	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
 }
 
+// MarkKey is the KMS HMAC key the janitor signs its marks with (wallet/mark.go): the calls that
+// only the function's role may make on it.
+type MarkKey interface {
+	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
+	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
+}
+
 // Topic is the one SNS call: announcing the run.
 type Topic interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
@@ -53,11 +63,13 @@ type Clients struct {
 	Sweep    sweep.RegionClients
 	DynamoDB DynamoDB
 	Topic    Topic
+	MarkKey  MarkKey
 }
 
 // NewClients builds the clients from cfg (cfg.Region is the region the run looks at).
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg)}
+	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg),
+		MarkKey: kms.NewFromConfig(cfg)}
 }
 
 // Deps is what a run needs besides its configuration.
@@ -71,43 +83,6 @@ type Deps struct {
 	Prices *cost.Prices
 	// BackupWait bounds the wait for one backup to become AVAILABLE (default 10m).
 	BackupWait time.Duration
-}
-
-// Config is what the janitor stack configures the function with.
-type Config struct {
-	Mode     wallet.JanitorMode
-	Grace    time.Duration
-	TopicArn string
-}
-
-// ConfigFromEnv reads the function's configuration from its environment (os.LookupEnv under
-// Lambda), naming every bad or missing variable in one error.
-func ConfigFromEnv(get wallet.Lookup) (Config, error) {
-	var c Config
-	var errs []error
-	bad := func(name, value, allowed string) {
-		errs = append(errs, fmt.Errorf("invalid environment %s=%q: %s", name, value, allowed))
-	}
-	if v, ok := get(wallet.EnvJanitorMode); !ok {
-		bad(wallet.EnvJanitorMode, "", "not set; want one of delete, report")
-	} else if m, err := wallet.ParseJanitorMode(v); err != nil {
-		bad(wallet.EnvJanitorMode, v, err.Error())
-	} else {
-		c.Mode = m
-	}
-	if v, ok := get(wallet.EnvJanitorGrace); !ok {
-		bad(wallet.EnvJanitorGrace, "", "not set; want a duration such as 24h")
-	} else if d, err := wallet.ParseDuration(v); err != nil {
-		bad(wallet.EnvJanitorGrace, v, err.Error())
-	} else {
-		c.Grace = d
-	}
-	if v, _ := get(wallet.EnvJanitorTopicArn); !strings.HasPrefix(v, "arn:") {
-		bad(wallet.EnvJanitorTopicArn, v, "want the ARN of the janitor's SNS topic")
-	} else {
-		c.TopicArn = v
-	}
-	return c, errors.Join(errs...)
 }
 
 // Report is one run: the sweep's report of what it deleted (or, in report mode, would delete)
@@ -137,6 +112,8 @@ type Mark struct {
 	Reasons        []sweep.Reason `json:"reasons"`
 	MonthlyCostUSD float64        `json:"monthly_cost_usd"`
 	DeleteAfter    string         `json:"delete_after"`
+	// Replaced is a value of the mark's tag the janitor did not write, which this mark replaced.
+	Replaced string `json:"replaced_mark,omitempty"`
 }
 
 // Reprieve is a mark taken off.
@@ -165,7 +142,7 @@ func (r Report) Changed() bool {
 func (r Report) Failed() bool { return len(r.Errors) > 0 || r.Failures() > 0 }
 
 // Run is one scheduled run. It returns the report and, when anything failed, an error too.
-func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
+func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) {
 	now := time.Now().UTC()
 	if d.Now != nil {
 		now = d.Now().UTC()
@@ -185,13 +162,17 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	inv := sweep.Discover(work, d.Sweep, filter, so)
 	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
 
-	marks := readMarks(inv)
-	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, marks, &r.Errors)
-	r.Marked, r.Waiting = mark(work, d.DynamoDB, inv, plan, marks, now, cfg.Grace, &r.Errors)
+	keys := signer{key: d.MarkKey, arn: cfg.MarkKey}
+	book := readMarks(work, keys, inv, &r.Errors)
+	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, book, &r.Errors)
+	r.Marked, r.Waiting = mark(work, d.DynamoDB, keys, inv, plan, book, now, cfg.Grace, &r.Errors)
+	marks := book.due
 
+	// A table marked in this run is never due in it, whatever the grace (even 0): the mark is
+	// announced first, and the table goes in a later run at the earliest.
 	due := func(c sweep.Candidate) bool {
 		m, ok := marks[c.Table]
-		return c.Action == sweep.WouldDelete && ok && !now.Before(m)
+		return c.Action == sweep.WouldDelete && ok && !book.fresh[c.Table] && !now.Before(m)
 	}
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
 	if cfg.Mode == wallet.JanitorDelete {
@@ -240,24 +221,95 @@ func reserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, dl.Add(-min(reportTime, time.Until(dl)/4)))
 }
 
-// readMarks are the marks the tables carry, parsed; a mark that does not parse is treated as
-// absent, so the table is marked afresh (its deletion is put off, never brought forward).
-func readMarks(inv sweep.Inventory) map[string]time.Time {
-	marks := map[string]time.Time{}
-	for _, t := range inv.Tables {
-		if v, ok := t.Tags[wallet.TagJanitorDeleteAfter]; ok {
-			if at, err := time.Parse(time.RFC3339, v); err == nil {
-				marks[t.Name] = at
-			}
-		}
-	}
-	return marks
+// signer signs and verifies marks with the janitor's KMS HMAC key (arn).
+type signer struct {
+	key MarkKey
+	arn string
 }
 
-// reprieve takes the mark off every marked table that no longer qualifies: its stack came back,
-// its ExpiresAfter was extended, it was tagged wallet:keep=true or protected, it left the
-// project. A table that could not be read keeps its mark: nothing is decided on a guess.
-func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time, errs *[]string) []Reprieve {
+// identity is what the MAC binds a mark to besides the ARN: a table dropped and created again
+// under the same name is another table, and its predecessor's mark is not its own. DynamoDB's
+// TableId is not read by the sweep's discovery (moto has none), so the creation time stands
+// for it.
+func identity(t sweep.Observed) string {
+	return t.Created.UTC().Format(time.RFC3339Nano)
+}
+
+// sign is the mark of t, due at due.
+func (s signer) sign(ctx context.Context, t sweep.Observed, due time.Time) (string, error) {
+	out, err := s.key.GenerateMac(ctx, &kms.GenerateMacInput{
+		KeyId: aws.String(s.arn), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
+		Message: wallet.MarkMessage(t.ARN, identity(t), due),
+	})
+	if err != nil {
+		return "", fmt.Errorf("sign the mark of %s with %s: %w", t.Name, s.arn, err)
+	}
+	return wallet.FormatMark(due, out.Mac)
+}
+
+// verify is the due time of the mark v on t when the janitor wrote it for t; genuine is false
+// when it did not (another shape, a MAC for another table or time, a time before the table
+// existed), and err is set only when KMS could not say.
+func (s signer) verify(ctx context.Context, t sweep.Observed, v string) (due time.Time, genuine bool, err error) {
+	due, mac, err := wallet.ParseMark(v)
+	if err != nil || due.Before(t.Created) {
+		return time.Time{}, false, nil
+	}
+	out, err := s.key.VerifyMac(ctx, &kms.VerifyMacInput{
+		KeyId: aws.String(s.arn), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
+		Message: wallet.MarkMessage(t.ARN, identity(t), due), Mac: mac,
+	})
+	var invalid *kmstypes.KMSInvalidMacException
+	switch {
+	case errors.As(err, &invalid):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("verify the mark of %s with %s: %w", t.Name, s.arn, err)
+	}
+	return due, out.MacValid, nil
+}
+
+// markBook is what a run knows of the marks on our tables, by table name.
+type markBook struct {
+	// due are the marks the janitor wrote, verified: the due time of each.
+	due map[string]time.Time
+	// foreign are values it did not write: never believed, so such a table is marked afresh,
+	// its deletion put off, never brought forward.
+	foreign map[string]string
+	// unsure are the tables whose mark KMS could not check: nothing is decided on them this run.
+	unsure map[string]bool
+	// fresh are the tables this run marked: none of them is due in it.
+	fresh map[string]bool
+}
+
+// readMarks reads and verifies the marks of our tables.
+func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]string) markBook {
+	b := markBook{due: map[string]time.Time{}, foreign: map[string]string{}, unsure: map[string]bool{}, fresh: map[string]bool{}}
+	for _, t := range inv.Tables {
+		v, ok := t.Tags[wallet.TagJanitorDeleteAfter]
+		if !ok || !t.Ours {
+			continue
+		}
+		due, genuine, err := s.verify(ctx, t, v)
+		switch {
+		case err != nil:
+			*errs = append(*errs, err.Error())
+			b.unsure[t.Name] = true
+		case genuine:
+			b.due[t.Name] = due
+		default:
+			b.foreign[t.Name] = v
+		}
+	}
+	return b
+}
+
+// reprieve takes the mark off every marked table of ours that no longer qualifies: its stack
+// came back, its ExpiresAfter was extended, it was tagged wallet:keep=true or protected. A table
+// that could not be read, or whose mark could not be checked, keeps its mark: nothing is decided
+// on a guess. A table no longer tagged Project=wallet is left alone: its mark is inert (only our
+// tables are candidates), and the janitor's role may not touch it.
+func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, book markBook, errs *[]string) []Reprieve {
 	deletable := map[string]bool{}
 	protected := map[string]bool{}
 	heldBy := map[string]string{} // the reason a stack stays, for its tables
@@ -270,62 +322,80 @@ func reprieve(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.
 	}
 	out := []Reprieve{}
 	for _, t := range inv.Tables {
-		raw, marked := t.Tags[wallet.TagJanitorDeleteAfter]
-		if !marked || deletable[t.Name] || t.Unjudged {
+		_, marked := t.Tags[wallet.TagJanitorDeleteAfter]
+		if !marked || !t.Ours || deletable[t.Name] || t.Unjudged || book.unsure[t.Name] {
 			continue
 		}
-		if _, parsed := marks[t.Name]; !parsed && t.Ours && !protected[t.Name] && !wallet.Kept(t.Tags) {
-			continue // an unreadable mark on a table that still qualifies is replaced by mark
-		}
-		why := "it is no longer orphaned or expired"
-		switch {
-		case !t.Ours:
-			why = "it is no longer tagged " + wallet.TagProject + "=" + wallet.ProjectName
-		case wallet.Kept(t.Tags):
-			why = "it is tagged " + wallet.TagKeep + "=true"
-		case heldBy[t.Name] != "":
-			why = strings.TrimSpace(heldBy[t.Name])
-		case protected[t.Name] || t.Protected:
-			why = "deletion protection is on"
-		case t.StackLive:
-			why = "its stack " + t.Stack + " is live and it has not expired"
+		due, genuine := book.due[t.Name]
+		why := reprieveReason(t, protected[t.Name], heldBy[t.Name])
+		if !genuine {
+			why += " (its mark was not the janitor's)"
 		}
 		if _, err := db.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: aws.String(t.ARN), TagKeys: []string{wallet.TagJanitorDeleteAfter}}); err != nil {
 			*errs = append(*errs, fmt.Sprintf("reprieve %s: %v", t.Name, err))
 			continue
 		}
-		delete(marks, t.Name)
-		out = append(out, Reprieve{Table: t.Name, DeleteAfter: raw, Why: why})
+		delete(book.due, t.Name)
+		r := Reprieve{Table: t.Name, Why: why}
+		if genuine {
+			r.DeleteAfter = due.Format(time.RFC3339)
+		}
+		out = append(out, r)
 	}
 	return out
 }
 
-// mark tags every candidate the plan would delete that carries no mark yet with now + grace,
-// and lists those already marked whose time has not come.
-func mark(ctx context.Context, db DynamoDB, inv sweep.Inventory, plan sweep.Plan, marks map[string]time.Time, now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark) {
-	arns := map[string]string{}
+// reprieveReason is the true reason one of our marked tables no longer qualifies.
+func reprieveReason(t sweep.Observed, protected bool, heldBy string) string {
+	switch {
+	case wallet.Kept(t.Tags):
+		return "it is tagged " + wallet.TagKeep + "=true"
+	case strings.TrimSpace(heldBy) != "":
+		return strings.TrimSpace(heldBy)
+	case protected || t.Protected:
+		return "deletion protection is on"
+	case t.StackLive && !strings.HasPrefix(t.Stack, wallet.StackPrefix):
+		return "it belongs to live stack " + t.Stack + ", which is not a wallet stack (" + wallet.StackPrefix + "*): only that stack's owner deletes it"
+	case t.StackLive:
+		return "its stack " + t.Stack + " is live and it has not expired"
+	}
+	return "it is no longer orphaned or expired"
+}
+
+// mark tags with a fresh mark (due now + grace, signed) every candidate the plan would delete
+// that carries no mark of the janitor's yet, replacing any value it did not write, and lists
+// those already marked whose time has not come. It records the marks it wrote in book.
+func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, plan sweep.Plan, book markBook,
+	now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark) {
+	tables := map[string]sweep.Observed{}
 	for _, t := range inv.Tables {
-		arns[t.Name] = t.ARN
+		tables[t.Name] = t
 	}
 	marked, waiting = []Mark{}, []Mark{}
 	for _, c := range plan.Candidates {
-		if c.Action != sweep.WouldDelete {
+		if c.Action != sweep.WouldDelete || book.unsure[c.Table] {
 			continue
 		}
 		m := Mark{Table: c.Table, Stack: c.Stack, Reasons: c.Reasons, MonthlyCostUSD: c.MonthlyCostUSD}
-		if at, ok := marks[c.Table]; ok {
+		if at, ok := book.due[c.Table]; ok {
 			m.DeleteAfter = at.Format(time.RFC3339)
 			waiting = append(waiting, m)
 			continue
 		}
-		at := now.Add(grace).Truncate(time.Second)
+		at := wallet.MarkDue(now.Add(grace))
 		m.DeleteAfter = at.Format(time.RFC3339)
-		if _, err := db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arns[c.Table]),
-			Tags: []types.Tag{{Key: aws.String(wallet.TagJanitorDeleteAfter), Value: aws.String(m.DeleteAfter)}}}); err != nil {
+		m.Replaced = book.foreign[c.Table]
+		value, err := keys.sign(ctx, tables[c.Table], at)
+		if err == nil {
+			_, err = db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(tables[c.Table].ARN),
+				Tags: []types.Tag{{Key: aws.String(wallet.TagJanitorDeleteAfter), Value: aws.String(value)}}})
+		}
+		if err != nil {
 			*errs = append(*errs, fmt.Sprintf("mark %s: %v", c.Table, err))
 			continue
 		}
-		marks[c.Table] = at
+		book.due[c.Table] = at
+		book.fresh[c.Table] = true
 		marked = append(marked, m)
 	}
 	return marked, waiting

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
@@ -22,13 +24,16 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// world is one moto with the tables every rule is tried on, a topic and a subscriber.
+// world is one moto with the tables every rule is tried on, a topic and a subscriber, and the
+// janitor's mark key: a real HMAC_256 KMS key in moto.
 type world struct {
 	cloud fixture.Cloud
 	topic string
+	key   string
 	box   *inbox.Inbox
 	deps  janitor.Deps
 	log   *bytes.Buffer
+	grace time.Duration
 }
 
 func newWorld(t *testing.T) *world {
@@ -40,6 +45,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.topic = aws.ToString(topic.TopicArn)
+	w.key = hmacKey(t, w.cloud.Config)
+	w.grace = time.Hour
 	w.box = inbox.Subscribe(t, w.cloud.Config, w.topic)
 	cfg, err := awsconf.Load(t.Context(), awsconf.Options{})
 	if err != nil {
@@ -49,11 +56,26 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// hmacKey is a new HMAC_256 key, as the janitor stack declares its mark key.
+func hmacKey(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	out, err := kms.NewFromConfig(cfg).CreateKey(t.Context(), &kms.CreateKeyInput{
+		KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac, Description: aws.String("janitor marks (test)")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn)
+}
+
+func (w *world) config(mode wallet.JanitorMode) wallet.JanitorConfig {
+	return wallet.JanitorConfig{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key}
+}
+
 func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor.Report {
 	t.Helper()
 	w.log.Reset()
 	w.deps.Now = func() time.Time { return at }
-	r, err := janitor.Run(t.Context(), w.deps, janitor.Config{Mode: mode, Grace: time.Hour, TopicArn: w.topic})
+	r, err := janitor.Run(t.Context(), w.deps, w.config(mode))
 	if err != nil {
 		t.Fatalf("run at %s: %v\n%s", at.Format(time.RFC3339), err, w.log.String())
 	}
@@ -80,12 +102,15 @@ func (w *world) tag(t *testing.T, table, key string) (string, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// moto's TagResource appends a tag whose key the table already has instead of replacing
+	// it (moto 5.2.1); the last one written is the value, as on AWS.
+	value, found := "", false
 	for _, tg := range tags.Tags {
 		if aws.ToString(tg.Key) == key {
-			return aws.ToString(tg.Value), true
+			value, found = aws.ToString(tg.Value), true
 		}
 	}
-	return "", false
+	return value, found
 }
 
 func (w *world) setTag(t *testing.T, table, key, value string) {
@@ -163,7 +188,7 @@ func TestTheJanitorsRules(t *testing.T) {
 		t.Fatalf("first run marked %v", got)
 	}
 	for _, m := range first.Marked {
-		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); v != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
+		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); wallet.MarkDueText(v) != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
 			t.Errorf("%s: mark %q, want now + grace", m.Table, v)
 		}
 	}
@@ -194,7 +219,7 @@ func TestTheJanitorsRules(t *testing.T) {
 	// A backup a run took earlier and that is AVAILABLE is not what the deletion may depend on:
 	// the table may have been written to since. The next run takes its own.
 	mark, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
-	at, err := time.Parse(time.RFC3339, mark)
+	at, err := time.Parse(time.RFC3339, wallet.MarkDueText(mark))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,31 +315,11 @@ func TestRunFailsWhenAnActionFails(t *testing.T) {
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	w.deps.Now = time.Now
 	missing := "arn:aws:sns:us-east-1:123456789012:no-such-topic"
-	r, err := janitor.Run(t.Context(), w.deps, janitor.Config{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: missing})
+	cfg := w.config(wallet.JanitorDelete)
+	cfg.TopicArn = missing
+	r, err := janitor.Run(t.Context(), w.deps, cfg)
 	if err == nil || !strings.Contains(strings.Join(r.Errors, ";"), missing) || !strings.Contains(w.log.String(), `"orphan"`) {
 		t.Fatalf("err %v, errors %v, log %q", err, r.Errors, w.log.String())
-	}
-}
-
-func TestConfigFromEnv(t *testing.T) {
-	env := func(kv map[string]string) wallet.Lookup {
-		return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
-	}
-	// What the stack writes is what the function reads back.
-	stack := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 90 * time.Minute}.Env()
-	stack[wallet.EnvJanitorTopicArn] = "arn:aws:sns:us-east-1:123456789012:janitor"
-	got, err := janitor.ConfigFromEnv(env(stack))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (janitor.Config{Mode: wallet.JanitorReport, Grace: 90 * time.Minute, TopicArn: stack[wallet.EnvJanitorTopicArn]}); got != want {
-		t.Errorf("config = %+v, want %+v", got, want)
-	}
-	_, err = janitor.ConfigFromEnv(env(map[string]string{wallet.EnvJanitorMode: "nuke", wallet.EnvJanitorGrace: "616385997d"}))
-	for _, name := range []string{wallet.EnvJanitorMode + `="nuke"`, wallet.EnvJanitorGrace + `="616385997d"`, wallet.EnvJanitorTopicArn} {
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("error %v does not name %s", err, name)
-		}
 	}
 }
 

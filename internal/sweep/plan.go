@@ -249,7 +249,7 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		Reasons:            reasons,
 		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
 		Protected:          t.Protected,
-		JanitorDeleteAfter: t.Tags[wallet.TagJanitorDeleteAfter],
+		JanitorDeleteAfter: wallet.MarkDueText(t.Tags[wallet.TagJanitorDeleteAfter]),
 	}
 }
 

@@ -237,10 +237,10 @@ func TestKeepTagExemptsAndHoldsItsStack(t *testing.T) {
 	}
 }
 
-// The janitor's mark is shown on the plan.
+// The janitor's mark is shown on the plan: its due time, not its MAC.
 func TestPlanShowsTheJanitorMark(t *testing.T) {
 	inv := Inventory{Region: "r", Tables: []Observed{{Name: "marked", Ours: true, Stack: "Gone",
-		Tags: map[string]string{"Project": "wallet", "Stack": "Gone", wallet.TagJanitorDeleteAfter: "2026-01-11T00:00:00Z"}}}}
+		Tags: map[string]string{"Project": "wallet", "Stack": "Gone", wallet.TagJanitorDeleteAfter: "2026-01-11T00:00:00Z/" + strings.Repeat("A", 43)}}}}
 	p := NewPlan([]Inventory{inv}, Filter{}, cost.USEast1(), false)
 	var b strings.Builder
 	if err := p.DryRun().WriteText(&b); err != nil {

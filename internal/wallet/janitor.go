@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -70,11 +71,13 @@ const (
 )
 
 // Environment variables the janitor function is configured by (and by nothing else: no
-// parameter store, no file), set by the janitor stack from its context.
+// parameter store, no file), set by the janitor stack from its context and its resources.
 const (
 	EnvJanitorMode     = "WALLET_JANITOR_MODE"
 	EnvJanitorGrace    = "WALLET_JANITOR_GRACE"
 	EnvJanitorTopicArn = "WALLET_JANITOR_TOPIC_ARN"
+	// EnvJanitorMarkKey is the ARN of the KMS HMAC key the janitor signs its marks with.
+	EnvJanitorMarkKey = "WALLET_JANITOR_MARK_KEY"
 )
 
 // Output keys of the janitor stack. OutputTeardownPolicyArn is one of them too: the teardown
@@ -84,22 +87,82 @@ const (
 	OutputJanitorTopicArn     = "JanitorTopicArn"
 )
 
-// JanitorConfig is the validated shape of the janitor stack.
+// JanitorConfig is the janitor's one contract, read by the stack (ParseJanitorConfig, from CDK
+// context), written by it into the function's environment (Env), and read back by the function
+// (JanitorConfigFromEnv) for the run. Schedule, Email and Arch shape the stack only; TopicArn and
+// MarkKey name resources of the stack, so only the deployed function has them.
 type JanitorConfig struct {
 	Schedule string // an EventBridge rate(…) or cron(…) expression
 	Grace    time.Duration
 	Mode     JanitorMode
 	Email    string // empty: no email subscription
 	Arch     Arch
+	TopicArn string // the SNS topic the run announces on
+	MarkKey  string // the ARN of the KMS HMAC key the run signs and verifies its marks with
 }
 
-// Env is the function's environment for this config, less the topic ARN, which only the stack
-// knows. The grace is written as FormatDuration does, so ParseDuration reads back the same value.
+// Env is the function's environment for this config. The grace is written as FormatDuration
+// does, so ParseDuration reads back the same value. TopicArn and MarkKey are written when set
+// (the stack sets them to its resources' ARNs).
 func (c JanitorConfig) Env() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		EnvJanitorMode:  string(c.Mode),
 		EnvJanitorGrace: FormatDuration(c.Grace),
 	}
+	if c.TopicArn != "" {
+		env[EnvJanitorTopicArn] = c.TopicArn
+	}
+	if c.MarkKey != "" {
+		env[EnvJanitorMarkKey] = c.MarkKey
+	}
+	return env
+}
+
+// Shapes of the ARNs in the function's environment. A partition is aws or aws-<name>
+// (aws-cn, aws-us-gov, …); a region is like us-east-1 or us-gov-west-1.
+var (
+	snsTopicArnRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	kmsKeyArnRE   = regexp.MustCompile(`^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+)
+
+const (
+	allowedTopicArn = "want an SNS topic ARN: arn:<partition>:sns:<region>:<12-digit account>:<name>"
+	allowedMarkKey  = "want a KMS key ARN: arn:<partition>:kms:<region>:<12-digit account>:key/<key id>"
+)
+
+// JanitorConfigFromEnv reads the function's configuration from its environment (os.LookupEnv
+// under Lambda), naming every bad or missing variable in one error.
+func JanitorConfigFromEnv(get Lookup) (JanitorConfig, error) {
+	var c JanitorConfig
+	var errs []error
+	bad := func(name, value, allowed string) {
+		errs = append(errs, fmt.Errorf("invalid environment %s=%q: %s", name, value, allowed))
+	}
+	if v, ok := get(EnvJanitorMode); !ok {
+		bad(EnvJanitorMode, "", "not set; want one of delete, report")
+	} else if m, err := ParseJanitorMode(v); err != nil {
+		bad(EnvJanitorMode, v, err.Error())
+	} else {
+		c.Mode = m
+	}
+	if v, ok := get(EnvJanitorGrace); !ok {
+		bad(EnvJanitorGrace, "", "not set; want a duration such as 24h")
+	} else if d, err := ParseDuration(v); err != nil {
+		bad(EnvJanitorGrace, v, err.Error())
+	} else {
+		c.Grace = d
+	}
+	if v, _ := get(EnvJanitorTopicArn); !snsTopicArnRE.MatchString(v) {
+		bad(EnvJanitorTopicArn, v, allowedTopicArn)
+	} else {
+		c.TopicArn = v
+	}
+	if v, _ := get(EnvJanitorMarkKey); !kmsKeyArnRE.MatchString(v) {
+		bad(EnvJanitorMarkKey, v, allowedMarkKey)
+	} else {
+		c.MarkKey = v
+	}
+	return c, errors.Join(errs...)
 }
 
 // ParseJanitorConfig validates the janitor's context. Like ParseConfig, it reports every bad

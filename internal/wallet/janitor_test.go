@@ -2,6 +2,7 @@ package wallet_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -139,3 +140,74 @@ func TestArch(t *testing.T) {
 		t.Error("riscv64 has no Lambda architecture")
 	}
 }
+
+// What the stack writes is what the function reads back: one contract, both ways.
+func TestJanitorConfigFromEnvReadsWhatEnvWrites(t *testing.T) {
+	stack := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 90 * time.Minute,
+		TopicArn: "arn:aws:sns:us-east-1:123456789012:janitor",
+		MarkKey:  "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+	got, err := wallet.JanitorConfigFromEnv(lookup(stack.Env()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != stack {
+		t.Errorf("config = %+v, want %+v", got, stack)
+	}
+	for _, ok := range []map[string]string{
+		{wallet.EnvJanitorTopicArn: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Janitor_Topic-1"},
+		{wallet.EnvJanitorTopicArn: "arn:aws-cn:sns:cn-north-1:123456789012:t"},
+		{wallet.EnvJanitorMarkKey: "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"},
+	} {
+		env := stack.Env()
+		for k, v := range ok {
+			env[k] = v
+		}
+		if _, err := wallet.JanitorConfigFromEnv(lookup(env)); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+}
+
+// Every bad or missing variable is named in one error, with its value and what is allowed.
+func TestJanitorConfigFromEnvRefuses(t *testing.T) {
+	good := wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour,
+		TopicArn: "arn:aws:sns:us-east-1:123456789012:janitor",
+		MarkKey:  "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}.Env()
+	for _, tc := range []struct {
+		name, value, allowed string
+	}{
+		{wallet.EnvJanitorMode, "nuke", "want one of delete, report"},
+		{wallet.EnvJanitorGrace, "616385997d", ""},
+		{wallet.EnvJanitorTopicArn, "arn:", "want an SNS topic ARN"},
+		{wallet.EnvJanitorTopicArn, "arn:x", "want an SNS topic ARN"},
+		{wallet.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:123456789012:", "want an SNS topic ARN"},
+		{wallet.EnvJanitorTopicArn, "arn:aws:sqs:us-east-1:123456789012:janitor", "want an SNS topic ARN"},
+		{wallet.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:12345678901:janitor", "want an SNS topic ARN"},
+		{wallet.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:123456789012:janitor\n", "want an SNS topic ARN"},
+		{wallet.EnvJanitorTopicArn, "arn:aws:sns:*:123456789012:janitor", "want an SNS topic ARN"},
+		{wallet.EnvJanitorMarkKey, "", "want a KMS key ARN"},
+		{wallet.EnvJanitorMarkKey, "alias/janitor", "want a KMS key ARN"},
+		{wallet.EnvJanitorMarkKey, "1234abcd-12ab-34cd-56ef-1234567890ab", "want a KMS key ARN"},
+		{wallet.EnvJanitorMarkKey, "arn:aws:kms:us-east-1:123456789012:alias/janitor", "want a KMS key ARN"},
+		{wallet.EnvJanitorMarkKey, "arn:aws:kms:us-east-1:123456789012:key/*", "want a KMS key ARN"},
+	} {
+		env := map[string]string{}
+		for k, v := range good {
+			env[k] = v
+		}
+		env[tc.name] = tc.value
+		_, err := wallet.JanitorConfigFromEnv(lookup(env))
+		if want := tc.name + "=" + strconvQuote(tc.value); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), tc.allowed) {
+			t.Errorf("%s=%q: error %v, want one naming %s and %q", tc.name, tc.value, err, want, tc.allowed)
+		}
+	}
+	// Unset: each named.
+	_, err := wallet.JanitorConfigFromEnv(lookup(nil))
+	for _, name := range []string{wallet.EnvJanitorMode, wallet.EnvJanitorGrace, wallet.EnvJanitorTopicArn, wallet.EnvJanitorMarkKey} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name the unset %s", err, name)
+		}
+	}
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

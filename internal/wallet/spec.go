@@ -41,8 +41,9 @@ const (
 	// TagKeep=true exempts a table from every sweep and from the janitor, whatever else is
 	// true of it: the one way to say "I know, leave it".
 	TagKeep = "wallet:keep"
-	// TagJanitorDeleteAfter is the janitor's mark: an RFC 3339 UTC time after which it deletes
-	// the table (having backed it up), unless the table stops qualifying first. The tags are the
+	// TagJanitorDeleteAfter is the janitor's mark: `<due>/<MAC>` (mark.go), an RFC 3339 UTC time
+	// after which it deletes the table (having backed it up), unless the table stops qualifying
+	// first, signed so that no one else can write one it believes. The tags are the
 	// janitor's whole state: a run that died halfway leaves nothing a later run cannot read back.
 	TagJanitorDeleteAfter = "wallet:janitor-delete-after"
 )

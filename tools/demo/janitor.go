@@ -17,6 +17,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/cdkcli"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -44,10 +45,16 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	if err := do("cdk deploy "+wallet.JanitorStackID, func() (string, error) {
-		return fmt.Sprintf("function (%s), hourly rule, encrypted topic, TeardownPolicy; grace %s for the demo", arch, grace),
-			cdk.Deploy(ctx, wallet.JanitorStackID, map[string]string{
-				wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorGrace: wallet.FormatDuration(grace), wallet.CtxJanitorMode: string(wallet.JanitorDelete),
-			})
+		if err := cdk.Deploy(ctx, wallet.JanitorStackID, map[string]string{
+			wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorGrace: wallet.FormatDuration(grace), wallet.CtxJanitorMode: string(wallet.JanitorDelete),
+		}); err != nil {
+			return "", err
+		}
+		// moto's CloudFormation makes the HMAC mark key a symmetric one: fill that in.
+		if _, err := cfngap.HMACKeys(ctx, cfg, wallet.JanitorStackID); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("function (%s), hourly rule, encrypted topic, HMAC mark key, TeardownPolicy; grace %s for the demo", arch, grace), nil
 	}); err != nil {
 		return err
 	}

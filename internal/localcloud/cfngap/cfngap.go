@@ -1,5 +1,5 @@
-// Package cfngap fills the two gaps in moto's CloudFormation that matter to the wallet stack:
-// moto creates an AWS::DynamoDB::Table without applying its TimeToLiveSpecification or its
+// Package cfngap fills the gaps in moto's CloudFormation that matter to the wallet stacks (and,
+// in hmackey.go, to the janitor's mark key): moto creates an AWS::DynamoDB::Table without applying its TimeToLiveSpecification or its
 // PointInTimeRecoverySpecification (real CloudFormation applies both). Left alone, every
 // deploy on the local cloud would show TTL and PITR drift that real AWS never has, and verify's
 // conformance check would rightly fail.
