@@ -44,7 +44,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
-	fs.IntVar(&o.days, "days", 14, fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MaxDays, usage.MaxDays))
+	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MaxDays, usage.MaxDays))
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
@@ -104,11 +104,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 		return costErr(err)
 	}
 	report := cost.NewReport(reviews, o.days, prices)
-	write := report.WriteText
-	if o.json {
-		write = report.WriteJSON
-	}
-	if err := write(o.s.out); err != nil {
+	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
 		return failed(fmt.Errorf("write report: %w", err))
 	}
 	if n := len(report.Problems); n > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -565,6 +566,17 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		{"", []string{"cost", "--table", "wallet", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "--region", "us-east-1", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "extra"}, []string{"extra"}},
+		{"", []string{"cost", "--days", "1_0"}, []string{`"1_0"`, "decimal"}},
+		{"", []string{"cost", "--days", "0x10"}, []string{`"0x10"`, "decimal"}},
+		{"", []string{"cost", "--price-rcu-hour", ""}, []string{"--price-rcu-hour", "empty"}},
+		{"", []string{"cost", "--price-rcu-hour", "1_000"}, []string{"--price-rcu-hour", `"1_000"`, "plain decimal"}},
+		{"", []string{"cost", "--price-wcu-hour", "0x1p-3"}, []string{"--price-wcu-hour", "plain decimal"}},
+		{"", []string{"cost", "--price-rcu-hour", "1e308"}, []string{"--price-rcu-hour", `"1e308"`, "up to 1e+09", "overflow"}},
+		{"WALLET_PRICE_GB_MONTH=1e308", []string{"cost"}, []string{"WALLET_PRICE_GB_MONTH", `"1e308"`, "up to 1e+09"}},
+		// The sweep and teardown take the same prices: an overflowing one is refused before
+		// anything is listed, backed up or deleted.
+		{"", []string{"sweep", "--yes", "--price-rcu-hour", "1e308"}, []string{"--price-rcu-hour", "overflow"}},
+		{"", []string{"teardown", "--stack", "Wallet-dev", "--yes", "--price-backup-gb-month", "1e308"}, []string{"--price-backup-gb-month", "overflow"}},
 	} {
 		if k, v, ok := strings.Cut(tc.env, "="); ok {
 			t.Setenv(k, v)
@@ -588,6 +600,34 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 	// The counter does see calls: a valid command reaches the endpoint (and fails there).
 	if code, _, _ := costRun(t, "cost", "--table", "wallet"); code == exitOK || calls.Load() == 0 {
 		t.Fatalf("a valid command against the counting endpoint: exit %d, %d calls", code, calls.Load())
+	}
+}
+
+// --days is read in decimal: pflag's own int flag reads 010 as octal 8. The command's runF seam
+// captures the parsed options, so nothing runs.
+func TestCostDaysAreDecimal(t *testing.T) {
+	for arg, want := range map[string]int{"010": 10, "7": 7, "015": 15} {
+		var got *costOptions
+		cmd := newCostCmd(streams{strings.NewReader(""), io.Discard, io.Discard}, func(_ context.Context, o *costOptions) error { got = o; return nil })
+		cmd.SetArgs([]string{"--days", arg})
+		if err := cmd.Execute(); err != nil || got == nil || got.days != want {
+			t.Errorf("--days %s: %v, options %+v; want %d days", arg, err, got, want)
+		}
+	}
+}
+
+// A figure JSON cannot carry (+Inf) never loses the report: it is written as text, and the
+// command fails saying why. No price can produce one any more (they are bounded, and
+// cost.Round is finite), so the value is made by hand.
+func TestRenderWritesTheReportWhenJSONCannot(t *testing.T) {
+	var out bytes.Buffer
+	report := struct {
+		Deleted string
+		USD     float64
+	}{"wallet-dev (backup arn:aws:dynamodb:…:backup/1)", math.Inf(1)}
+	err := render(&out, true, report, func(w io.Writer) error { _, err := fmt.Fprintf(w, "deleted %s\n", report.Deleted); return err })
+	if err == nil || !strings.Contains(err.Error(), "JSON") || !strings.Contains(out.String(), "backup/1") {
+		t.Fatalf("err %v, out %q: want the text report and an error naming JSON", err, out.String())
 	}
 }
 

@@ -286,8 +286,7 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintf(&b, "Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/million read and $%g/million write request units; per GB-month $%g stored, $%g PITR, $%g backups; %s\n",
-		r.Prices.RCUHour, r.Prices.WCUHour, r.Prices.RRUMillion, r.Prices.WRUMillion, r.Prices.GBMonth, r.Prices.PITRGBMonth, r.Prices.BackupGBMonth, r.Prices.Source)
+	fmt.Fprintln(&b, r.Prices.Line())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
