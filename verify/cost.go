@@ -24,6 +24,9 @@ type costOptions struct {
 	allRegions bool
 	days       int
 	json       bool
+	// now is the clock that ends the window: tests set it through the runF seam to judge tables
+	// on CloudWatch data they wrote ahead of the real clock.
+	now func() time.Time
 }
 
 // DefaultCostTimeout bounds a cost review: CloudWatch reads for every table of every region.
@@ -33,7 +36,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	if runF == nil {
 		runF = runCost
 	}
-	o := &costOptions{s: s, days: 14}
+	o := &costOptions{s: s, days: 14, now: time.Now}
 	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
@@ -84,7 +87,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if o.allRegions {
 		regions = sweep.Regions()
 	}
-	co := cost.Options{Table: o.table, Days: o.days}
+	co := cost.Options{Table: o.table, Days: o.days, Now: o.now()}
 	if o.allRegions {
 		co.SkipRegion = sweep.RegionDisabled
 	}
