@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -348,6 +351,7 @@ func TestCostCommand(t *testing.T) {
 	t.Run("a provisioned table unused for the whole window is idle: its cost for nothing, two ways out", testCostIdleTable)
 	t.Run("the janitor's backups bill where no table is left", testCostJanitorBackupsAlone)
 	t.Run("a table that is not there is a usage error", testCostMissingTable)
+	t.Run("deploying 5/5 over a live 1/1 stack adds $2.2776 a month", testCostTemplateAgainstStack)
 	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
 	t.Run("every region", testCostAllRegions)
 }
@@ -666,10 +670,144 @@ func testCostJanitorBackupsAlone(t *testing.T) {
 	}
 }
 
+// A real stack deployed on moto's CloudFormation with a 1/1 table; the template to deploy
+// declares 5/5: (5 − 1) × (0.00013 + 0.00065) × 730 = $2.2776 a month more.
+func testCostTemplateAgainstStack(t *testing.T) {
+	c := newCostCloud(t, "us-east-2")
+	clearPriceEnv(t)
+	if _, err := c.CloudFormation.CreateStack(t.Context(), &cloudformation.CreateStackInput{
+		StackName: aws.String("Wallet-priced"), TemplateBody: aws.String(walletTemplate(1, 1)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(c.CloudFormation).Wait(t.Context(),
+		&cloudformation.DescribeStacksInput{StackName: aws.String("Wallet-priced")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	file := writeTemplate(t, walletTemplate(5, 5))
+
+	code, out, stderr := costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-priced", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	d := decodeDeclared(t, out)
+	if *d.Declared != 2.847 || d.Deployed == nil || *d.Deployed != 0.5694 || *d.Change != 2.2776 || d.Tables[0].Deployed == nil {
+		t.Fatalf("5/5 over a live 1/1: want declared 2.847, deployed 0.5694, change 2.2776:\n%s", out)
+	}
+	code, out, _ = costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-priced")
+	if code != exitOK || !strings.Contains(out, "Deployed (stack Wallet-priced): $0.5694/month") || !strings.Contains(out, "+2.2776 US$/month") {
+		t.Fatalf("text (exit %d):\n%s", code, out)
+	}
+	// A stack not deployed: the whole declared cost is the change, and deployed is null.
+	code, out, stderr = costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-never", "--json")
+	if d := decodeDeclared(t, out); code != exitOK || d.Deployed != nil || *d.Change != 2.847 {
+		t.Fatalf("not deployed (exit %d, %s): want deployed null, change 2.847:\n%s", code, stderr, out)
+	}
+}
+
 func testCostMissingTable(t *testing.T) {
 	code, _, stderr := costRun(t, "cost", "--region", "us-west-2", "--table", "no-such-table")
 	if code != exitUsage || !strings.Contains(stderr, "no-such-table") || !strings.Contains(stderr, "not found") {
 		t.Fatalf("exit %d, stderr %q: want 2 naming the table", code, stderr)
+	}
+}
+
+// walletTemplate is a synthesized template's shape with one table of the given capacity.
+func walletTemplate(read, write int) string {
+	return fmt.Sprintf(`{"Resources":{"WalletTable":{"Type":"AWS::DynamoDB::Table","Properties":{
+  "KeySchema":[{"AttributeName":"user_id","KeyType":"HASH"}],
+  "AttributeDefinitions":[{"AttributeName":"user_id","AttributeType":"S"}],
+  "ProvisionedThroughput":{"ReadCapacityUnits":%d,"WriteCapacityUnits":%d}}}}}`, read, write)
+}
+
+func writeTemplate(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "Wallet.template.json")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// declaredJSON is the documented `verify cost --template --json` shape (README).
+type declaredJSON struct {
+	Tables []struct {
+		LogicalID   string                  `json:"logical_id"`
+		Billing     string                  `json:"billing"`
+		Provisioned capJSON                 `json:"provisioned"`
+		MonthlyUSD  float64                 `json:"monthly_usd"`
+		Deployed    *struct{ Table string } `json:"deployed"`
+	} `json:"tables"`
+	Declared *float64 `json:"declared_monthly_usd"`
+	Deployed *float64 `json:"deployed_monthly_usd"`
+	Change   *float64 `json:"change_monthly_usd"`
+}
+
+func decodeDeclared(t *testing.T, out string) declaredJSON {
+	t.Helper()
+	var d declaredJSON
+	if err := json.Unmarshal([]byte(out), &d); err != nil || d.Declared == nil || d.Change == nil {
+		t.Fatalf("stdout is not the declared-cost JSON: %v\n%s", err, out)
+	}
+	return d
+}
+
+// The price before deploy, with nothing deployed and no AWS call: the endpoint counts requests,
+// and none may come. At list prices 1/1 is (0.00013 + 0.00065) × 730 = $0.5694 a month.
+func TestCostTemplateCallsNothing(t *testing.T) {
+	calls := countingEndpoint(t)
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	clearPriceEnv(t)
+	file := writeTemplate(t, walletTemplate(1, 1))
+
+	code, out, stderr := costRun(t, "cost", "--template", file, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	d := decodeDeclared(t, out)
+	if *d.Declared != 0.5694 || d.Deployed != nil || *d.Change != 0.5694 || len(d.Tables) != 1 || d.Tables[0].Provisioned != (capJSON{1, 1}) || d.Tables[0].Deployed != nil {
+		t.Fatalf("1/1 declared: want $0.5694, deployed null:\n%s", out)
+	}
+	code, out, _ = costRun(t, "cost", "--template", file)
+	if code != exitOK || !strings.Contains(out, "Declared: $0.5694/month.") || !strings.Contains(out, "WalletTable") || !strings.Contains(out, "Prices: $0.00013/RCU-hour") {
+		t.Fatalf("text (exit %d):\n%s", code, out)
+	}
+	// Prices from the environment, as everywhere: $0.001/RCU-hour makes 1/1 (0.001 + 0.00065) × 730.
+	t.Setenv("WALLET_PRICE_RCU_HOUR", "0.001")
+	code, out, _ = costRun(t, "cost", "--template", file, "--json")
+	if code != exitOK || !cent(*decodeDeclared(t, out).Declared, 1.2045) {
+		t.Fatalf("with WALLET_PRICE_RCU_HOUR=0.001 (exit %d):\n%s", code, out)
+	}
+	t.Setenv("WALLET_PRICE_RCU_HOUR", "")
+
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"cost", "--template", filepath.Join(t.TempDir(), "missing.json")}, []string{"--template", "missing.json"}},
+		{[]string{"cost", "--template", writeTemplate(t, "Resources: {}")}, []string{"--template", "not JSON"}},
+		{[]string{"cost", "--template", ""}, []string{"--template", "empty"}},
+		{[]string{"cost", "--stack", "Wallet-dev"}, []string{"--stack", "needs --template"}},
+		{[]string{"cost", "--template", file, "--table", "wallet"}, []string{"--template", "--table"}},
+		{[]string{"cost", "--template", file, "--all-regions"}, []string{"--template", "--all-regions"}},
+	} {
+		code, out, stderr := costRun(t, tc.args...)
+		if code != exitUsage || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and no report (stderr %q)", tc.args, code, out, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr %q does not say %q", tc.args, stderr, w)
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("pricing a template made %d AWS calls", n)
+	}
+	// The counter does see calls: comparing with a stack reaches the endpoint.
+	if code, _, _ := costRun(t, "cost", "--template", file, "--stack", "Wallet-dev"); code == exitOK || calls.Load() == 0 {
+		t.Fatalf("--stack against the counting endpoint: exit %d, %d calls", code, calls.Load())
 	}
 }
 
