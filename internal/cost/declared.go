@@ -258,7 +258,6 @@ func Deployed(ctx context.Context, cfn discover.CloudFormation, db discover.Tabl
 func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Declaration {
 	d.Stack = stack
 	if !deployed {
-		d.Notes = append(d.Notes, fmt.Sprintf("stack %s is not deployed: deploying adds the whole declared cost", stack))
 		d.total()
 		return d
 	}

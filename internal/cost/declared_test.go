@@ -77,8 +77,9 @@ func TestDeclareAgainstTheDeployedStack(t *testing.T) {
 		t.Fatalf("with a table removed: %+v", got)
 	}
 	got = d.Against("Wallet-nope", nil, false)
-	if got.DeployedMonthlyUSD != nil || got.ChangeMonthlyUSD != 2.847 || !strings.Contains(strings.Join(got.Notes, ""), "not deployed") {
-		t.Fatalf("not deployed: %+v", got)
+	var b bytes.Buffer
+	if err := got.WriteText(&b); err != nil || got.DeployedMonthlyUSD != nil || got.ChangeMonthlyUSD != 2.847 || !strings.Contains(b.String(), "Stack Wallet-nope is not deployed: deploying the template adds $2.8470/month.") {
+		t.Fatalf("not deployed: %+v\n%s", got, b.String())
 	}
 }
 
