@@ -3,7 +3,8 @@
 // the GB-month (an on-demand table at rest costs only its storage, and at rest is what a forgotten
 // table is). Advise prices it against what it used: as it is, right-sized, and on demand, and
 // says which is cheapest in the wallet stack's own context values; Review reads a region's
-// tables and their use for it.
+// tables and their use for it. Declare prices a template's tables before anything is deployed.
+// Every price is one row of Specs.
 package cost
 
 import (
