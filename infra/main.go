@@ -52,7 +52,7 @@ func run(stderr io.Writer) int {
 		}
 		return 1
 	}
-	app.Synth(nil)
+	printPrices(stderr, app.Synth(nil), os.Getenv)
 	return 0
 }
 

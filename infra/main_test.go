@@ -151,8 +151,13 @@ func TestCDKSynth(t *testing.T) {
 
 	t.Run("prod", func(t *testing.T) {
 		out := t.TempDir()
-		if stderr, err := synth(t, out, "-c", "stage=prod"); err != nil {
+		stderr, err := synth(t, out, "-c", "stage=prod")
+		if err != nil {
 			t.Fatalf("cdk synth -c stage=prod: %v\n%s", err, stderr)
+		}
+		// What the tables are declared to cost, on stderr (stdout is the template).
+		if !strings.Contains(stderr, "Wallet-prod: 1 table, 1 RCU / 1 WCU provisioned: $") || !strings.Contains(stderr, wallet.JanitorStackID+": no DynamoDB tables") {
+			t.Errorf("cdk synth does not print each stack's declared monthly cost:\n%s", stderr)
 		}
 		b, err := os.ReadFile(filepath.Join(out, "Wallet-prod.template.json"))
 		if err != nil {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
@@ -21,9 +24,14 @@ type costOptions struct {
 	cloud      awsFlags
 	prices     priceFlags
 	table      string
+	template   string
+	stack      string
 	allRegions bool
 	days       int
 	json       bool
+	// now is the clock that ends the window: tests set it through the runF seam to judge tables
+	// on CloudWatch data they wrote ahead of the real clock.
+	now func() time.Time
 }
 
 // DefaultCostTimeout bounds a cost review: CloudWatch reads for every table of every region.
@@ -33,18 +41,22 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	if runF == nil {
 		runF = runCost
 	}
-	o := &costOptions{s: s, days: 14}
+	o := &costOptions{s: s, days: 14, now: time.Now}
 	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
 		Long: "cost prices each table tagged Project=wallet (or --table) three ways — as it is, right-sized\n" +
 			"to its busiest minute in CloudWatch at 70 % utilisation, and on demand — and advises the\n" +
-			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.",
-	}, o, runF, teardownPolicy, "table")
+			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.\n\n" +
+			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
+			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.",
+	}, o, runF, teardownPolicy, "table", "template", "stack")
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")
+	fs.StringVar(&o.template, "template", "", "price the tables a synthesized template declares (cdk.out/<stack>.template.json), calling nothing")
+	fs.StringVar(&o.stack, "stack", "", "with --template: the deployed stack to compare with, to say what deploying the template changes")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
-	fs.IntVar(&o.days, "days", 14, fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MaxDays, usage.MaxDays))
+	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MaxDays, usage.MaxDays))
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
@@ -64,6 +76,12 @@ func (o *costOptions) validate() (cost.Prices, error) {
 			return cost.Prices{}, usageErr("--table and --all-regions cannot be used together: a table lives in one region (pick it with --region)")
 		}
 	}
+	if o.stack != "" && o.template == "" {
+		return cost.Prices{}, usageErr("--stack %q needs --template FILE: it says what deploying the template changes on that stack's bill", o.stack)
+	}
+	if o.template != "" && (o.table != "" || o.allRegions) {
+		return cost.Prices{}, usageErr("--template prices what a template declares: it cannot be used with --table or --all-regions")
+	}
 	if o.allRegions && o.cloud.region != "" {
 		return cost.Prices{}, usageErr("--region and --all-regions cannot be used together: pick a region, or all of them")
 	}
@@ -75,6 +93,9 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.template != "" {
+		return runCostTemplate(ctx, o, prices)
+	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
 	if err != nil {
@@ -84,7 +105,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if o.allRegions {
 		regions = sweep.Regions()
 	}
-	co := cost.Options{Table: o.table, Days: o.days}
+	co := cost.Options{Table: o.table, Days: o.days, Now: o.now()}
 	if o.allRegions {
 		co.SkipRegion = sweep.RegionDisabled
 	}
@@ -104,11 +125,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 		return costErr(err)
 	}
 	report := cost.NewReport(reviews, o.days, prices)
-	write := report.WriteText
-	if o.json {
-		write = report.WriteJSON
-	}
-	if err := write(o.s.out); err != nil {
+	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
 		return failed(fmt.Errorf("write report: %w", err))
 	}
 	if n := len(report.Problems); n > 0 {
@@ -124,4 +141,43 @@ func costErr(err error) error {
 		return &exitError{exitUsage, err}
 	}
 	return err
+}
+
+// runCostTemplate prices a template's tables as declared, reading the file within --timeout and
+// calling nothing; with --stack it reads that stack's live tables to say what deploying changes.
+func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) error {
+	ctx, cancel := o.cloud.bound(ctx)
+	defer cancel()
+	body, err := check.ReadTemplateFile(ctx, o.template, o.cloud.timeout)
+	if err != nil {
+		return usageErr("--template %s: %v", o.template, err)
+	}
+	d, err := cost.Declare(body, prices)
+	if err != nil {
+		return usageErr("--template %s: %v", o.template, err)
+	}
+	d.Template = o.template
+	if o.stack != "" {
+		if d, err = o.againstStack(ctx, d, prices); err != nil {
+			return err
+		}
+	}
+	if err := render(o.s.out, o.json, d, d.WriteText); err != nil {
+		return failed(fmt.Errorf("write report: %w", err))
+	}
+	return nil
+}
+
+// againstStack reads the deployed stack's live tables, the only AWS calls a template's price makes.
+func (o *costOptions) againstStack(ctx context.Context, d cost.Declaration, prices cost.Prices) (cost.Declaration, error) {
+	cfg, err := o.cloud.load(ctx, awsconf.Options{})
+	if err != nil {
+		return d, err
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, awsconf.FillMissingCRC32) })
+	live, deployed, err := cost.Deployed(ctx, cloudformation.NewFromConfig(cfg), db, o.stack, prices)
+	if err != nil {
+		return d, fmt.Errorf("read the tables of stack %s: %w", o.stack, err)
+	}
+	return d.Against(o.stack, live, deployed), nil
 }

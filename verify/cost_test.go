@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -208,14 +212,46 @@ func checkTable(t *testing.T, r costJSON, want priced) {
 
 // costCloud is the test's own hands on one region: tables, backups, and the CloudWatch datapoints
 // that stand in for the metrics DynamoDB publishes itself (no local cloud produces them).
+//
+// now is the clock the command runs at: 3 days and an hour after the tables are created. moto
+// cannot back-date a table, and the command judges a table only on data from after its creation,
+// so the datapoints are written ahead of the real clock, inside the table's life.
 type costCloud struct {
 	fixture.Cloud
-	cw *cloudwatch.Client
+	cw  *cloudwatch.Client
+	now time.Time
 }
 
 func newCostCloud(t *testing.T, region string) costCloud {
 	c := fixture.NewCloud(t, region)
-	return costCloud{c, usage.NewCloudWatch(c.Config)}
+	return costCloud{c, usage.NewCloudWatch(c.Config), time.Now().UTC().Add(73 * time.Hour)}
+}
+
+// run runs `verify cost` at the cloud's clock; args start with "cost", as a user types them.
+func (c costCloud) run(tb testing.TB, args ...string) (int, string, string) {
+	tb.Helper()
+	return costRunAt(tb, c.now, args...)
+}
+
+// costRunAt runs `verify cost` with its clock at now, through the command's runF seam: the
+// flags are parsed and the run is the real one; errors map to exit codes by the one rule.
+func costRunAt(tb testing.TB, now time.Time, args ...string) (int, string, string) {
+	tb.Helper()
+	if len(args) == 0 || args[0] != "cost" {
+		tb.Fatalf("costRunAt runs the cost command: %v", args)
+	}
+	var out, errb bytes.Buffer
+	cmd := newCostCmd(streams{strings.NewReader(""), &out, &errb}, func(ctx context.Context, o *costOptions) error {
+		o.now = func() time.Time { return now }
+		return runCost(ctx, o)
+	})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs(args[1:])
+	err := cmd.ExecuteContext(context.Background())
+	if err != nil {
+		fmt.Fprintln(&errb, "verify:", err)
+	}
+	return exitCode(context.Background(), err), out.String(), errb.String()
 }
 
 var ours = map[string]string{wallet.TagProject: wallet.ProjectName}
@@ -264,7 +300,7 @@ func (c costCloud) use(t *testing.T, table, index, metric string, total, busiest
 	if index != "" {
 		dims = append(dims, cwtypes.Dimension{Name: aws.String("GlobalSecondaryIndexName"), Value: aws.String(index)})
 	}
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := c.now.Truncate(time.Minute)
 	var data []cwtypes.MetricDatum
 	for i := 0; total > 1e-9; i++ {
 		sum := min(busiest, total)
@@ -311,8 +347,11 @@ func TestCostCommand(t *testing.T) {
 	t.Run("keep, and raise for a throttled table; untagged tables are not ours", testCostKeepAndRaise)
 	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", testCostOnDemandAndStorage)
 	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
+	t.Run("a table an hour old is priced on its hour, not on 14 days nor an earlier table's data", testCostYoungTable)
+	t.Run("a provisioned table unused for the whole window is idle: its cost for nothing, two ways out", testCostIdleTable)
 	t.Run("the janitor's backups bill where no table is left", testCostJanitorBackupsAlone)
 	t.Run("a table that is not there is a usage error", testCostMissingTable)
+	t.Run("deploying 5/5 over a live 1/1 stack adds $2.2776 a month", testCostTemplateAgainstStack)
 	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
 	t.Run("every region", testCostAllRegions)
 }
@@ -341,12 +380,12 @@ func testCostLightTable(t *testing.T) {
 	// Four days ago: outside a 3-day window, and it would be the busiest minute by far.
 	c.put(t, []cwtypes.MetricDatum{{MetricName: aws.String(reads), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(6000),
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("light-10x10")}},
-		Timestamp:  aws.Time(time.Now().Add(-96 * time.Hour))}})
+		Timestamp:  aws.Time(c.now.Add(-96 * time.Hour))}})
 	c.backup(t, "light-10x10", "by-hand")
 	c.backup(t, "light-10x10", wallet.JanitorBackupPrefix+"light-10x10-1")
 
 	args := append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, basePrices...)
-	code, out, stderr := costRun(t, args...)
+	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -365,7 +404,7 @@ func testCostLightTable(t *testing.T) {
 
 	// Requests priced high enough: the advice flips to provisioning for the busiest minute.
 	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, highPrices...)
-	code, out, stderr = costRun(t, args...)
+	code, out, stderr = c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -374,7 +413,7 @@ func testCostLightTable(t *testing.T) {
 
 	// The text report: one line a table, then the total.
 	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3"}, highPrices...)
-	code, out, _ = costRun(t, args...)
+	code, out, _ = c.run(t, args...)
 	lines := strings.Split(out, "\n")
 	var line, total string
 	for _, l := range lines {
@@ -404,12 +443,12 @@ func testCostKeepAndRaise(t *testing.T) {
 	// One minute at 2 reads a second on 1 RCU, apart from steady's minutes (5, 34, 63… ago).
 	c.put(t, []cwtypes.MetricDatum{{MetricName: aws.String(reads), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(120),
 		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("raise-1x1")}},
-		Timestamp:  aws.Time(time.Now().UTC().Truncate(time.Minute).Add(-7 * time.Minute))}})
+		Timestamp:  aws.Time(c.now.Truncate(time.Minute).Add(-7 * time.Minute))}})
 	c.table(t, "someone-elses", map[string]string{wallet.TagProject: "other"}, 1, 1, "")
 	c.steady(t, "someone-elses")
 
 	args := append([]string{"cost", "--region", "eu-west-1", "--days", "3", "--json"}, highPrices...)
-	code, out, stderr := costRun(t, args...)
+	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -452,7 +491,7 @@ func testCostOnDemandAndStorage(t *testing.T) {
 	// Backups at $1,000,000 per GB-month, so that moto's 123-byte backups show in the cents.
 	args := append([]string{"cost", "--region", "ap-southeast-2", "--days", "3", "--json"}, highPrices...)
 	args = append(args, "--price-backup-gb-month", "1000000")
-	code, out, stderr := costRun(t, args...)
+	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -462,13 +501,16 @@ func testCostOnDemandAndStorage(t *testing.T) {
 		current:  1.46, rightSized: usd(0.511), onDemand: usd(1.46),
 		action: "provisioned", context: "-c billing=provisioned -c readCapacity=2 -c writeCapacity=1", savings: 1.46 - 0.511})
 	backupUSD := 123.0 / (1 << 30) * 1e6
-	checkTable(t, r, priced{table: "backed-up", billing: "provisioned", provisioned: capJSON{1, 1},
-		current: 0.438 + 2*backupUSD, pitr: true, backups: 2, backupBytes: 246, notes: []string{"no consumed capacity", "nothing to recommend"}})
+	// No request in the 3 days it lived through: idle, its capacity paid for nothing.
+	checkTable(t, r, priced{table: "backed-up", billing: "provisioned", provisioned: capJSON{1, 1}, consumed: &useJSON{},
+		current: 0.438 + 2*backupUSD, rightSized: usd(0.438 + 2*backupUSD), onDemand: usd(2 * backupUSD),
+		action: "on-demand", context: "-c billing=on-demand", savings: 0.438,
+		pitr: true, backups: 2, backupBytes: 246, notes: []string{"idle", "$0.44/month for nothing"}})
 	if len(r.JanitorBackups) != 1 || r.JanitorBackups[0].Table != "gone" || !cent(r.JanitorBackups[0].MonthlyCostUSD, backupUSD) {
 		t.Errorf("janitor backups of gone tables: %+v, want gone's one at %.4f", r.JanitorBackups, backupUSD)
 	}
-	if len(r.Tables) != 2 || !cent(*r.MonthlySavingsUSD, 1.46-0.511) {
-		t.Errorf("want od-light and backed-up, total %.4f:\n%s", 1.46-0.511, out)
+	if len(r.Tables) != 2 || !cent(*r.MonthlySavingsUSD, 1.46-0.511+0.438) {
+		t.Errorf("want od-light and backed-up, total %.4f:\n%s", 1.46-0.511+0.438, out)
 	}
 }
 
@@ -480,7 +522,7 @@ func testCostIndex(t *testing.T) {
 	c.use(t, "indexed", "by_balance", writes, 420, 42)
 
 	args := append([]string{"cost", "--region", "ca-central-1", "--days", "3", "--json"}, highPrices...)
-	code, out, stderr := costRun(t, args...)
+	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -493,6 +535,99 @@ func testCostIndex(t *testing.T) {
 		action: "lower", context: "-c readCapacity=2 -c writeCapacity=1", savings: 6.57 - 0.949,
 		notes: []string{"index by_balance 1 read and 1 write"},
 		index: &idxJSON{Index: "by_balance", Provisioned: capJSON{5, 5}, Consumed: &useJSON{ReadUnits: 210, ReadPeakPerS: 0.35, WriteUnits: 420, WritePeakPerS: 0.7}, RightSized: &capJSON{1, 1}}})
+}
+
+// The issue's case: a 50/50 table one hour old, busy at 30 reads and 30 writes a second for that
+// hour, was priced as if the hour were 14 days: on demand "$0.18", saving $28.29. At list prices
+// that traffic costs $59.13 a month on demand. Another table of the same name was busy before
+// this one was created: its data is not this table's. A second table, as young, had no request.
+func testCostYoungTable(t *testing.T) {
+	c := newCostCloud(t, "eu-west-2")
+	clearPriceEnv(t)
+	c.table(t, "young-50x50", ours, 50, 50, "")
+	c.table(t, "young-quiet", ours, 5, 5, "")
+	d, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("young-50x50")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := aws.ToTime(d.Table.CreationDateTime).UTC()
+	c.now = created.Add(time.Hour)
+	dims := []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("young-50x50")}}
+	var data []cwtypes.MetricDatum
+	for m := 1; m <= 60; m++ { // 30 units a second, every minute of its hour
+		at := aws.Time(created.Truncate(time.Minute).Add(time.Duration(m) * time.Minute))
+		for _, metric := range []string{reads, writes} {
+			data = append(data, cwtypes.MetricDatum{MetricName: aws.String(metric), Dimensions: dims, Unit: cwtypes.StandardUnitCount, Timestamp: at, Value: aws.Float64(1800)})
+		}
+	}
+	// The earlier table of the same name, ten minutes before this one was created.
+	data = append(data, cwtypes.MetricDatum{MetricName: aws.String(reads), Dimensions: dims, Unit: cwtypes.StandardUnitCount,
+		Timestamp: aws.Time(created.Add(-10 * time.Minute)), Value: aws.Float64(1e6)})
+	c.put(t, data)
+
+	code, out, stderr := c.run(t, "cost", "--region", "eu-west-2", "--json") // 14 days, list prices
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeCost(t, out)
+	// Now: 50 × ($0.00013 + $0.00065) × 730. Right-sized: ⌈30 / 0.7⌉ = 43 each way. On demand:
+	// 108,000 reads and writes in its one hour, × 730 hours: 78.84 M × ($0.125 + $0.625) / M.
+	checkTable(t, r, priced{table: "young-50x50", billing: "provisioned", provisioned: capJSON{50, 50},
+		consumed: &useJSON{ReadUnits: 108000, ReadPeakPerS: 30, WriteUnits: 108000, WritePeakPerS: 30},
+		current:  28.47, rightSized: usd(24.4842), onDemand: usd(59.13),
+		action: "lower", context: "-c readCapacity=43 -c writeCapacity=43", savings: 28.47 - 24.4842,
+		notes: []string{"younger than 14 days", "60 minutes of life"}})
+	checkTable(t, r, priced{table: "young-quiet", billing: "provisioned", provisioned: capJSON{5, 5}, current: 2.847,
+		notes: []string{"no consumed capacity in CloudWatch in its 60 minutes of life", "nothing to recommend"}})
+	var windows struct {
+		Tables []struct {
+			Table  string
+			Window *struct {
+				Hours    float64
+				Lifetime bool
+			}
+			Idle *struct{}
+		}
+	}
+	_ = json.Unmarshal([]byte(out), &windows)
+	for _, tb := range windows.Tables {
+		if tb.Window == nil || !tb.Window.Lifetime || !cent(tb.Window.Hours, 1) || tb.Idle != nil {
+			t.Errorf("%s: window %+v, idle %v: want its life, 1 hour, and not idle (too young to tell)", tb.Table, tb.Window, tb.Idle)
+		}
+	}
+}
+
+// The tutorial's forgotten table: provisioned, and no request in the 3 days it lived through.
+func testCostIdleTable(t *testing.T) {
+	c := newCostCloud(t, "eu-north-1")
+	c.table(t, "forgotten-5x5", ours, 5, 5, "")
+	code, out, stderr := c.run(t, append([]string{"cost", "--region", "eu-north-1", "--days", "3", "--json"}, basePrices...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	// 5 × ($0.0001 + $0.0005) × 730 = $2.19 for nothing; on demand, unused, it stores 0 bytes.
+	checkTable(t, decodeCost(t, out), priced{table: "forgotten-5x5", billing: "provisioned", provisioned: capJSON{5, 5}, consumed: &useJSON{},
+		current: 2.19, rightSized: usd(0.438), onDemand: usd(0), action: "on-demand", context: "-c billing=on-demand", savings: 2.19,
+		notes: []string{"idle", "$2.19/month for nothing", "-c billing=on-demand", "$0.00/month", "verify sweep --region eu-north-1 --idle-for 3d"}})
+	var idle struct {
+		Tables []struct {
+			Idle *struct {
+				Wasted   float64 `json:"wasted_monthly_usd"`
+				OnDemand float64 `json:"on_demand_monthly_usd"`
+				Sweep    string  `json:"sweep"`
+			} `json:"idle"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal([]byte(out), &idle); err != nil || len(idle.Tables) != 1 || idle.Tables[0].Idle == nil ||
+		!cent(idle.Tables[0].Idle.Wasted, 2.19) || !strings.Contains(idle.Tables[0].Idle.Sweep, "--idle-for 3d") {
+		t.Fatalf("want the idle object: %v\n%s", err, out)
+	}
+
+	code, out, _ = c.run(t, append([]string{"cost", "--region", "eu-north-1", "--days", "3"}, basePrices...)...)
+	if code != exitOK || !strings.Contains(out, "IDLE: on-demand (-c billing=on-demand) or delete") || strings.Contains(out, "none: no data") ||
+		!strings.Contains(out, "$2.19/month for nothing") {
+		t.Fatalf("text report (exit %d):\n%s", code, out)
+	}
 }
 
 // A CloudWatch that does not answer is a fault no local backend produces; the fault proxy drops
@@ -509,7 +644,7 @@ func testCostCloudWatchFails(t *testing.T, upstream string) {
 	defer p.Close()
 	t.Setenv("AWS_ENDPOINT_URL", p.URL)
 
-	code, out, stderr := costRun(t, append([]string{"cost", "--region", "sa-east-1", "--days", "3", "--json"}, basePrices...)...)
+	code, out, stderr := c.run(t, append([]string{"cost", "--region", "sa-east-1", "--days", "3", "--json"}, basePrices...)...)
 	if code != exitFailed || p.Counts().Dropped == 0 {
 		t.Fatalf("exit %d with %d CloudWatch calls dropped, want 1: %s\n%s", code, p.Counts().Dropped, stderr, out)
 	}
@@ -535,10 +670,144 @@ func testCostJanitorBackupsAlone(t *testing.T) {
 	}
 }
 
+// A real stack deployed on moto's CloudFormation with a 1/1 table; the template to deploy
+// declares 5/5: (5 − 1) × (0.00013 + 0.00065) × 730 = $2.2776 a month more.
+func testCostTemplateAgainstStack(t *testing.T) {
+	c := newCostCloud(t, "us-east-2")
+	clearPriceEnv(t)
+	if _, err := c.CloudFormation.CreateStack(t.Context(), &cloudformation.CreateStackInput{
+		StackName: aws.String("Wallet-priced"), TemplateBody: aws.String(walletTemplate(1, 1)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(c.CloudFormation).Wait(t.Context(),
+		&cloudformation.DescribeStacksInput{StackName: aws.String("Wallet-priced")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	file := writeTemplate(t, walletTemplate(5, 5))
+
+	code, out, stderr := costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-priced", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	d := decodeDeclared(t, out)
+	if *d.Declared != 2.847 || d.Deployed == nil || *d.Deployed != 0.5694 || *d.Change != 2.2776 || d.Tables[0].Deployed == nil {
+		t.Fatalf("5/5 over a live 1/1: want declared 2.847, deployed 0.5694, change 2.2776:\n%s", out)
+	}
+	code, out, _ = costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-priced")
+	if code != exitOK || !strings.Contains(out, "Deployed (stack Wallet-priced): $0.5694/month") || !strings.Contains(out, "+2.2776 US$/month") {
+		t.Fatalf("text (exit %d):\n%s", code, out)
+	}
+	// A stack not deployed: the whole declared cost is the change, and deployed is null.
+	code, out, stderr = costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-never", "--json")
+	if d := decodeDeclared(t, out); code != exitOK || d.Deployed != nil || *d.Change != 2.847 {
+		t.Fatalf("not deployed (exit %d, %s): want deployed null, change 2.847:\n%s", code, stderr, out)
+	}
+}
+
 func testCostMissingTable(t *testing.T) {
 	code, _, stderr := costRun(t, "cost", "--region", "us-west-2", "--table", "no-such-table")
 	if code != exitUsage || !strings.Contains(stderr, "no-such-table") || !strings.Contains(stderr, "not found") {
 		t.Fatalf("exit %d, stderr %q: want 2 naming the table", code, stderr)
+	}
+}
+
+// walletTemplate is a synthesized template's shape with one table of the given capacity.
+func walletTemplate(read, write int) string {
+	return fmt.Sprintf(`{"Resources":{"WalletTable":{"Type":"AWS::DynamoDB::Table","Properties":{
+  "KeySchema":[{"AttributeName":"user_id","KeyType":"HASH"}],
+  "AttributeDefinitions":[{"AttributeName":"user_id","AttributeType":"S"}],
+  "ProvisionedThroughput":{"ReadCapacityUnits":%d,"WriteCapacityUnits":%d}}}}}`, read, write)
+}
+
+func writeTemplate(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "Wallet.template.json")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// declaredJSON is the documented `verify cost --template --json` shape (README).
+type declaredJSON struct {
+	Tables []struct {
+		LogicalID   string                  `json:"logical_id"`
+		Billing     string                  `json:"billing"`
+		Provisioned capJSON                 `json:"provisioned"`
+		MonthlyUSD  float64                 `json:"monthly_usd"`
+		Deployed    *struct{ Table string } `json:"deployed"`
+	} `json:"tables"`
+	Declared *float64 `json:"declared_monthly_usd"`
+	Deployed *float64 `json:"deployed_monthly_usd"`
+	Change   *float64 `json:"change_monthly_usd"`
+}
+
+func decodeDeclared(t *testing.T, out string) declaredJSON {
+	t.Helper()
+	var d declaredJSON
+	if err := json.Unmarshal([]byte(out), &d); err != nil || d.Declared == nil || d.Change == nil {
+		t.Fatalf("stdout is not the declared-cost JSON: %v\n%s", err, out)
+	}
+	return d
+}
+
+// The price before deploy, with nothing deployed and no AWS call: the endpoint counts requests,
+// and none may come. At list prices 1/1 is (0.00013 + 0.00065) × 730 = $0.5694 a month.
+func TestCostTemplateCallsNothing(t *testing.T) {
+	calls := countingEndpoint(t)
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	clearPriceEnv(t)
+	file := writeTemplate(t, walletTemplate(1, 1))
+
+	code, out, stderr := costRun(t, "cost", "--template", file, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	d := decodeDeclared(t, out)
+	if *d.Declared != 0.5694 || d.Deployed != nil || *d.Change != 0.5694 || len(d.Tables) != 1 || d.Tables[0].Provisioned != (capJSON{1, 1}) || d.Tables[0].Deployed != nil {
+		t.Fatalf("1/1 declared: want $0.5694, deployed null:\n%s", out)
+	}
+	code, out, _ = costRun(t, "cost", "--template", file)
+	if code != exitOK || !strings.Contains(out, "Declared: $0.5694/month.") || !strings.Contains(out, "WalletTable") || !strings.Contains(out, "Prices: $0.00013/RCU-hour") {
+		t.Fatalf("text (exit %d):\n%s", code, out)
+	}
+	// Prices from the environment, as everywhere: $0.001/RCU-hour makes 1/1 (0.001 + 0.00065) × 730.
+	t.Setenv("WALLET_PRICE_RCU_HOUR", "0.001")
+	code, out, _ = costRun(t, "cost", "--template", file, "--json")
+	if code != exitOK || !cent(*decodeDeclared(t, out).Declared, 1.2045) {
+		t.Fatalf("with WALLET_PRICE_RCU_HOUR=0.001 (exit %d):\n%s", code, out)
+	}
+	t.Setenv("WALLET_PRICE_RCU_HOUR", "")
+
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"cost", "--template", filepath.Join(t.TempDir(), "missing.json")}, []string{"--template", "missing.json"}},
+		{[]string{"cost", "--template", writeTemplate(t, "Resources: {}")}, []string{"--template", "not JSON"}},
+		{[]string{"cost", "--template", ""}, []string{"--template", "empty"}},
+		{[]string{"cost", "--stack", "Wallet-dev"}, []string{"--stack", "needs --template"}},
+		{[]string{"cost", "--template", file, "--table", "wallet"}, []string{"--template", "--table"}},
+		{[]string{"cost", "--template", file, "--all-regions"}, []string{"--template", "--all-regions"}},
+	} {
+		code, out, stderr := costRun(t, tc.args...)
+		if code != exitUsage || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and no report (stderr %q)", tc.args, code, out, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr %q does not say %q", tc.args, stderr, w)
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("pricing a template made %d AWS calls", n)
+	}
+	// The counter does see calls: comparing with a stack reaches the endpoint.
+	if code, _, _ := costRun(t, "cost", "--template", file, "--stack", "Wallet-dev"); code == exitOK || calls.Load() == 0 {
+		t.Fatalf("--stack against the counting endpoint: exit %d, %d calls", code, calls.Load())
 	}
 }
 
@@ -565,6 +834,17 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		{"", []string{"cost", "--table", "wallet", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "--region", "us-east-1", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "extra"}, []string{"extra"}},
+		{"", []string{"cost", "--days", "1_0"}, []string{`"1_0"`, "decimal"}},
+		{"", []string{"cost", "--days", "0x10"}, []string{`"0x10"`, "decimal"}},
+		{"", []string{"cost", "--price-rcu-hour", ""}, []string{"--price-rcu-hour", "empty"}},
+		{"", []string{"cost", "--price-rcu-hour", "1_000"}, []string{"--price-rcu-hour", `"1_000"`, "plain decimal"}},
+		{"", []string{"cost", "--price-wcu-hour", "0x1p-3"}, []string{"--price-wcu-hour", "plain decimal"}},
+		{"", []string{"cost", "--price-rcu-hour", "1e308"}, []string{"--price-rcu-hour", `"1e308"`, "up to 1e+09", "overflow"}},
+		{"WALLET_PRICE_GB_MONTH=1e308", []string{"cost"}, []string{"WALLET_PRICE_GB_MONTH", `"1e308"`, "up to 1e+09"}},
+		// The sweep and teardown take the same prices: an overflowing one is refused before
+		// anything is listed, backed up or deleted.
+		{"", []string{"sweep", "--yes", "--price-rcu-hour", "1e308"}, []string{"--price-rcu-hour", "overflow"}},
+		{"", []string{"teardown", "--stack", "Wallet-dev", "--yes", "--price-backup-gb-month", "1e308"}, []string{"--price-backup-gb-month", "overflow"}},
 	} {
 		if k, v, ok := strings.Cut(tc.env, "="); ok {
 			t.Setenv(k, v)
@@ -588,6 +868,34 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 	// The counter does see calls: a valid command reaches the endpoint (and fails there).
 	if code, _, _ := costRun(t, "cost", "--table", "wallet"); code == exitOK || calls.Load() == 0 {
 		t.Fatalf("a valid command against the counting endpoint: exit %d, %d calls", code, calls.Load())
+	}
+}
+
+// --days is read in decimal: pflag's own int flag reads 010 as octal 8. The command's runF seam
+// captures the parsed options, so nothing runs.
+func TestCostDaysAreDecimal(t *testing.T) {
+	for arg, want := range map[string]int{"010": 10, "7": 7, "015": 15} {
+		var got *costOptions
+		cmd := newCostCmd(streams{strings.NewReader(""), io.Discard, io.Discard}, func(_ context.Context, o *costOptions) error { got = o; return nil })
+		cmd.SetArgs([]string{"--days", arg})
+		if err := cmd.Execute(); err != nil || got == nil || got.days != want {
+			t.Errorf("--days %s: %v, options %+v; want %d days", arg, err, got, want)
+		}
+	}
+}
+
+// A figure JSON cannot carry (+Inf) never loses the report: it is written as text, and the
+// command fails saying why. No price can produce one any more (they are bounded, and
+// cost.Round is finite), so the value is made by hand.
+func TestRenderWritesTheReportWhenJSONCannot(t *testing.T) {
+	var out bytes.Buffer
+	report := struct {
+		Deleted string
+		USD     float64
+	}{"wallet-dev (backup arn:aws:dynamodb:…:backup/1)", math.Inf(1)}
+	err := render(&out, true, report, func(w io.Writer) error { _, err := fmt.Fprintf(w, "deleted %s\n", report.Deleted); return err })
+	if err == nil || !strings.Contains(err.Error(), "JSON") || !strings.Contains(out.String(), "backup/1") {
+		t.Fatalf("err %v, out %q: want the text report and an error naming JSON", err, out.String())
 	}
 }
 
@@ -622,7 +930,9 @@ func TestCostOnDynamoDBLocal(t *testing.T) {
 // every ListTables page, DescribeTable and tags per table, PITR, backups, CloudWatch for each
 // table, pricing. moto's GetMetricData walks every minute of the window for every query and scans
 // every datapoint in it, so its time grows with days × datapoints; the two runs show both ends:
-// the default 14 days without datapoints, and 1 day with 4 datapoints a table.
+// the default 14 days without datapoints, and 1 day with 4 datapoints a table. The command runs
+// at a clock 15 days ahead, with the datapoints written before it, so that every table has lived
+// through its window and is read with the others (a younger one is read on its own).
 func BenchmarkCost50Tables(b *testing.B) {
 	b.StopTimer()
 	localcloud.Moto(b).SetEnv(b)
@@ -638,7 +948,8 @@ func BenchmarkCost50Tables(b *testing.B) {
 			b.StopTimer()
 			c := fixture.NewCloud(b, tc.region)
 			cw := usage.NewCloudWatch(c.Config)
-			now := time.Now().UTC().Truncate(time.Minute)
+			clock := time.Now().UTC().Add(15*24*time.Hour + time.Hour)
+			now := clock.Truncate(time.Minute)
 			for i := range 50 {
 				name := fmt.Sprintf("bench-cost-%02d", i)
 				c.CreateTable(b, name, ours, false)
@@ -657,7 +968,7 @@ func BenchmarkCost50Tables(b *testing.B) {
 			}
 			for range b.N {
 				b.StartTimer()
-				code, out, stderr := costRun(b, "cost", "--region", tc.region, "--days", fmt.Sprint(tc.days), "--json")
+				code, out, stderr := costRunAt(b, clock, "cost", "--region", tc.region, "--days", fmt.Sprint(tc.days), "--json")
 				b.StopTimer()
 				var r costJSON
 				if err := json.Unmarshal([]byte(out), &r); code != exitOK || err != nil || len(r.Tables) != 50 {

@@ -280,51 +280,65 @@ func (f *awsFlags) start(ctx context.Context, o awsconf.Options) (context.Contex
 }
 
 // priceFlags override the written-down prices; the environment overrides them first. Every
-// command that shows a monthly cost takes them.
-type priceFlags struct{ rcu, wcu, gb, rru, wru, pitr, backup string }
+// command that shows a monthly cost takes them: one flag per cost.Specs row, each read when it
+// is parsed, so a bad or empty value is refused before anything else happens.
+type priceFlags struct{ set map[string]string } // a Spec's Env → the flag's text
 
 func (f *priceFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.rcu, "price-rcu-hour", "", "US$ per provisioned RCU-hour (default $"+cost.EnvRCUHour+", else the us-east-1 list price)")
-	fs.StringVar(&f.wcu, "price-wcu-hour", "", "US$ per provisioned WCU-hour (default $"+cost.EnvWCUHour+", else the us-east-1 list price)")
-	fs.StringVar(&f.gb, "price-gb-month", "", "US$ per GB-month of storage (default $"+cost.EnvGBMonth+", else the us-east-1 list price)")
-	fs.StringVar(&f.rru, "price-rru-million", "", "US$ per million on-demand read request units (default $"+cost.EnvRRUMillion+", else the us-east-1 list price)")
-	fs.StringVar(&f.wru, "price-wru-million", "", "US$ per million on-demand write request units (default $"+cost.EnvWRUMillion+", else the us-east-1 list price)")
-	fs.StringVar(&f.pitr, "price-pitr-gb-month", "", "US$ per GB-month of point-in-time recovery (default $"+cost.EnvPITRGBMonth+", else the us-east-1 list price)")
-	fs.StringVar(&f.backup, "price-backup-gb-month", "", "US$ per GB-month of on-demand backups (default $"+cost.EnvBackupGBMonth+", else the us-east-1 list price)")
+	f.set = map[string]string{}
+	for _, s := range cost.Specs() {
+		fs.Var(&priceValue{env: s.Env, set: f.set}, s.Flag, fmt.Sprintf("%s (default $%s, else the us-east-1 list price, $%g)", s.Help, s.Env, s.Default))
+	}
 }
 
+// resolve is the list prices, overridden by the environment, overridden by the flags.
 func (f *priceFlags) resolve() (cost.Prices, error) {
-	env := map[string]string{}
-	for _, k := range cost.EnvNames() {
-		env[k] = os.Getenv(k)
-	}
-	p, err := cost.USEast1().Override(env)
+	p, err := cost.USEast1().Override(cost.Environment(os.Getenv))
 	if err != nil {
 		return cost.Prices{}, usageErr("%v", err)
 	}
-	// In a fixed order, so that with two bad values the same one is named on every run.
-	flags := map[string]string{}
-	for _, fl := range []struct{ env, name, value string }{
-		{cost.EnvRCUHour, "--price-rcu-hour", f.rcu},
-		{cost.EnvWCUHour, "--price-wcu-hour", f.wcu},
-		{cost.EnvGBMonth, "--price-gb-month", f.gb},
-		{cost.EnvRRUMillion, "--price-rru-million", f.rru},
-		{cost.EnvWRUMillion, "--price-wru-million", f.wru},
-		{cost.EnvPITRGBMonth, "--price-pitr-gb-month", f.pitr},
-		{cost.EnvBackupGBMonth, "--price-backup-gb-month", f.backup},
-	} {
-		if fl.value == "" {
-			continue
-		}
-		if _, err := cost.ParsePrice(fl.value); err != nil {
-			return cost.Prices{}, usageErr("%s %q: %v", fl.name, fl.value, err)
-		}
-		flags[fl.env] = fl.value
-	}
-	if p, err = p.Override(flags); err != nil {
+	if p, err = p.Override(f.set); err != nil {
 		return cost.Prices{}, usageErr("%v", err)
 	}
 	return p, nil
+}
+
+// priceValue is one price flag: refused when parsed if empty (an empty value would otherwise
+// mean "the list price" silently) or not a price.
+type priceValue struct {
+	env   string
+	set   map[string]string
+	value string
+}
+
+func (v *priceValue) String() string { return v.value }
+func (v *priceValue) Type() string   { return "usd" }
+
+func (v *priceValue) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("empty; give a price or leave the flag out")
+	}
+	if _, err := cost.ParsePrice(s); err != nil {
+		return err
+	}
+	v.value, v.set[v.env] = s, s
+	return nil
+}
+
+// decimalInt is an int flag read in base 10 only: pflag's own reads 010 as octal 8 and takes
+// 1_000, where a person typing days means ten and a thousand is a typo.
+type decimalInt struct{ p *int }
+
+func (d decimalInt) String() string { return strconv.Itoa(*d.p) }
+func (d decimalInt) Type() string   { return "int" }
+
+func (d decimalInt) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 0)
+	if err != nil {
+		return fmt.Errorf("want a whole number in decimal digits")
+	}
+	*d.p = int(n)
+	return nil
 }
 
 // nonEmpty refuses a flag that was given an empty value (--table "", --export=): an empty value
@@ -338,14 +352,23 @@ func nonEmpty(cmd *cobra.Command, names ...string) error {
 	return nil
 }
 
-// render writes a report as indented JSON or as text.
+// render writes a report as indented JSON or as text. A report the JSON encoder refuses (a
+// figure that is not finite) is still written, as text, and the error says why: a report of
+// what was deleted must never be lost to its format. Prices are bounded where they are read, and
+// cost.Round keeps every figure finite; this is the last guard.
 func render(w io.Writer, asJSON bool, v any, text func(io.Writer) error) error {
 	if !asJSON {
 		return text(w)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		if terr := text(w); terr != nil {
+			return fmt.Errorf("write report: %w", errors.Join(err, terr))
+		}
+		return failed(fmt.Errorf("the report above could not be written as JSON, so it was written as text: %w", err))
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // isTerminal reports whether a standard stream is a terminal (only real files can be).

@@ -15,11 +15,27 @@ import (
 // whole (a device such as /dev/zero never ends) would only exhaust memory.
 const MaxTemplateBytes = 1 << 20
 
-// readTemplate reads and parses a template file within ctx. Opening a FIFO blocks until a
-// writer comes, and no system call in Go can be given a deadline for that, so the file is read
-// on a goroutine the caller stops waiting for at the deadline; the process ends soon after.
-// timeout is named in the error.
+// readTemplate reads and parses a template file within ctx (ReadTemplateFile).
 func readTemplate(ctx context.Context, path string, timeout time.Duration) ([]discover.TableSpec, error) {
+	body, err := ReadTemplateFile(ctx, path, timeout)
+	if err != nil {
+		return nil, err
+	}
+	specs, err := discover.ParseTables(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(specs) == 0 {
+		return nil, discover.ErrNoTable
+	}
+	return specs, nil
+}
+
+// ReadTemplateFile reads a template file, at most MaxTemplateBytes, within ctx. Opening a FIFO
+// blocks until a writer comes, and no system call in Go can be given a deadline for that, so
+// the file is read on a goroutine the caller stops waiting for at the deadline; the process
+// ends soon after. timeout is named in the error.
+func ReadTemplateFile(ctx context.Context, path string, timeout time.Duration) ([]byte, error) {
 	type result struct {
 		body []byte
 		err  error
@@ -35,17 +51,7 @@ func readTemplate(ctx context.Context, path string, timeout time.Duration) ([]di
 	case <-ctx.Done():
 		return nil, fmt.Errorf("not read within --timeout %s (a pipe or device nobody writes?): %w", timeout, ctx.Err())
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	specs, err := discover.ParseTables(r.body)
-	if err != nil {
-		return nil, err
-	}
-	if len(specs) == 0 {
-		return nil, discover.ErrNoTable
-	}
-	return specs, nil
+	return r.body, r.err
 }
 
 // readCapped reads at most MaxTemplateBytes, refusing a longer file.

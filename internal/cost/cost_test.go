@@ -1,7 +1,9 @@
 package cost
 
 import (
+	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +58,7 @@ func TestFromDescriptionAddsIndexesAndReadsBilling(t *testing.T) {
 }
 
 func TestOverrideFromEnvAndFlagsNamesBadValues(t *testing.T) {
-	p, err := USEast1().Override(map[string]string{EnvRCUHour: "0.0002", EnvGBMonth: ""})
+	p, err := USEast1().Override(map[string]string{"WALLET_PRICE_RCU_HOUR": "0.0002", "WALLET_PRICE_GB_MONTH": ""})
 	if err != nil || p.RCUHour != 0.0002 || p.WCUHour != 0.00065 || p.GBMonth != 0.25 || p.Region != "" {
 		t.Fatalf("override: %+v, %v", p, err)
 	}
@@ -64,8 +66,8 @@ func TestOverrideFromEnvAndFlagsNamesBadValues(t *testing.T) {
 		t.Fatal("user-set prices need no us-east-1 warning")
 	}
 	for _, bad := range []string{"abc", "-1", "NaN", "Inf"} {
-		_, err := USEast1().Override(map[string]string{EnvWCUHour: bad})
-		if err == nil || !strings.Contains(err.Error(), EnvWCUHour) || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "non-negative") {
+		_, err := USEast1().Override(map[string]string{"WALLET_PRICE_WCU_HOUR": bad})
+		if err == nil || !strings.Contains(err.Error(), "WALLET_PRICE_WCU_HOUR") || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "non-negative") {
 			t.Fatalf("%q: want an error naming the variable, value and what is allowed, got %v", bad, err)
 		}
 	}
@@ -109,7 +111,64 @@ func TestEveryPriceHasAnEnvironmentVariable(t *testing.T) {
 			t.Fatalf("%s did not set its price: %+v", EnvNames()[i], p)
 		}
 	}
-	if _, err := USEast1().Override(map[string]string{EnvRRUMillion: "cheap"}); err == nil || !strings.Contains(err.Error(), EnvRRUMillion) {
+	if _, err := USEast1().Override(map[string]string{"WALLET_PRICE_RRU_MILLION": "cheap"}); err == nil || !strings.Contains(err.Error(), "WALLET_PRICE_RRU_MILLION") {
 		t.Fatalf("a bad request price must be named: %v", err)
+	}
+}
+
+// Every price field of Prices has exactly one spec, so a new price cannot be added to the
+// struct and forgotten by the flags, the environment or the text.
+func TestEveryPriceFieldHasOneSpec(t *testing.T) {
+	var p Prices
+	rv := reflect.ValueOf(&p).Elem()
+	seen := map[string]int{}
+	for i, s := range Specs() {
+		*s.field(&p) = float64(i + 1)
+		for f := range rv.NumField() {
+			if rv.Field(f).Kind() == reflect.Float64 && rv.Field(f).Float() == float64(i+1) {
+				seen[rv.Type().Field(f).Name]++
+			}
+		}
+	}
+	for f := range rv.NumField() {
+		if name := rv.Type().Field(f).Name; rv.Field(f).Kind() == reflect.Float64 && seen[name] != 1 {
+			t.Errorf("price %s has %d specs, want 1", name, seen[name])
+		}
+	}
+	line := USEast1().Line()
+	for _, s := range Specs() {
+		if want := fmt.Sprintf("$%g/%s", s.Default, s.Unit); !strings.Contains(line, want) {
+			t.Errorf("the price line %q lacks %q", line, want)
+		}
+	}
+}
+
+func TestParsePriceTakesPlainDecimalsUpToMaxPrice(t *testing.T) {
+	for _, ok := range []string{"0", "0.00065", "1", "10.", ".5", "1e-4", "2.5E3", "1000000000", " 0.25 "} {
+		if _, err := ParsePrice(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", " ", "1_000", "0x1p-3", "Inf", "+Inf", "NaN", "-1", "+1", "1e308", "1e400", "1000000001", "1,5", "$1"} {
+		if f, err := ParsePrice(bad); err == nil || !strings.Contains(err.Error(), "plain decimal") {
+			t.Errorf("%q: got %v, %v; want refused saying what is allowed", bad, f, err)
+		}
+	}
+	// At MaxPrice, the largest products a report makes are still finite.
+	e := Monthly(Footprint{Billing: "provisioned", RCU: 1 << 40, WCU: 1 << 40, SizeBytes: math.MaxInt64, PITRBytes: math.MaxInt64, BackupBytes: math.MaxInt64},
+		Prices{RCUHour: MaxPrice, WCUHour: MaxPrice, GBMonth: MaxPrice, PITRGBMonth: MaxPrice, BackupGBMonth: MaxPrice})
+	if math.IsInf(e.Total, 0) || math.IsNaN(e.Total) {
+		t.Fatalf("at MaxPrice: %+v", e)
+	}
+}
+
+func TestRoundIsAlwaysFinite(t *testing.T) {
+	for _, v := range []float64{math.Inf(1), math.Inf(-1), math.NaN(), math.MaxFloat64, 1e305} {
+		if r := Round(v); math.IsInf(r, 0) || math.IsNaN(r) {
+			t.Errorf("Round(%v) = %v", v, r)
+		}
+	}
+	if Round(0.56944) != 0.5694 {
+		t.Errorf("Round(0.56944) = %v", Round(0.56944))
 	}
 }

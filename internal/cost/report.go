@@ -44,7 +44,34 @@ type TableCost struct {
 	Storage        Storage         `json:"storage"`
 	MonthlyCostUSD Costs           `json:"monthly_cost_usd"`
 	Recommendation *Recommendation `json:"recommendation"`
-	Notes          []string        `json:"notes,omitempty"`
+	// Window is the stretch of CloudWatch data the table was judged on; null when none could
+	// be read.
+	Window *Window `json:"window"`
+	// Idle is set for a provisioned table that consumed nothing over a whole window it lived
+	// through: it pays for capacity nobody uses.
+	Idle  *Idle    `json:"idle,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Window is what a table's use was read over.
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Hours is what a month is extrapolated from: the window's, or the table's life's.
+	Hours float64 `json:"hours"`
+	// Lifetime: the table is younger than --days, so its whole life is the window, and data
+	// from before its creation (an earlier table of the same name) is not counted.
+	Lifetime bool `json:"lifetime"`
+}
+
+// Idle is what an unused provisioned table costs for nothing, and the two ways out.
+type Idle struct {
+	// WastedMonthlyUSD is its provisioned capacity, which serves no request.
+	WastedMonthlyUSD float64 `json:"wasted_monthly_usd"`
+	// OnDemandMonthlyUSD is what it costs on demand while still unused: its storage only.
+	OnDemandMonthlyUSD float64 `json:"on_demand_monthly_usd"`
+	// Sweep is the command that deletes it if nobody needs it.
+	Sweep string `json:"sweep"`
 }
 
 // Use is what the table, or an index, was given, used, and would need.
@@ -105,10 +132,54 @@ type BackupCost struct {
 	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
 }
 
-// price turns what was found out about a table into its line of the report. Without data it
-// recommends nothing: DynamoDB publishes no datapoint for a minute without requests, so no data
-// may be no use at all, and advice computed on zeros would be a guess.
-func price(region string, r reading, inDays string, hours float64, p Prices) TableCost {
+// price turns what was found out about a table into its line of the report, in stages: what it
+// keeps, what it used, and the advice. Without data it recommends nothing, unless the table is
+// idle: DynamoDB publishes no datapoint for a minute without requests, so no data in a short
+// life or on an unreadable endpoint may be no use at all, and advice on zeros would be a guess;
+// but a provisioned table that lived through a whole readable window without a request is idle.
+func price(region string, r reading, days int, p Prices) TableCost {
+	f, t := rest(region, r, p)
+	loads := []Load{{Provisioned: provisioned(f.Billing, r.desc.ProvisionedThroughput)}}
+	for _, g := range r.desc.GlobalSecondaryIndexes {
+		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(f.Billing, g.ProvisionedThroughput)})
+	}
+	var used float64
+	for i, s := range r.sources() {
+		loads[i].Consumed = r.consumed[s]
+		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
+	}
+	t.Provisioned = loads[0].Provisioned
+	for _, l := range loads[1:] {
+		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned}})
+	}
+
+	if r.unavailable != "" {
+		t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+r.unavailable)
+		if f.Billing == wallet.BillingOnDemand {
+			t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
+		}
+		return t
+	}
+	t.Window = &Window{Start: r.window.Start, End: r.window.End, Hours: Round(r.hours), Lifetime: r.young}
+	lived := fmt.Sprintf("the last %s", daysText(days))
+	if r.young {
+		lived = fmt.Sprintf("its %s of life since it was created at %s", hoursText(r.hours), aws.ToTime(r.desc.CreationDateTime).UTC().Format(time.RFC3339))
+		t.Notes = append(t.Notes, fmt.Sprintf("younger than %s: judged on %s, not on CloudWatch data from before (an earlier table of the same name), and extrapolated to a month", daysText(days), lived))
+	}
+	switch {
+	case used == 0 && !r.young && f.Billing == wallet.BillingProvisioned:
+		return idle(t, f, loads, r, days, p)
+	case used == 0:
+		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in %s (DynamoDB publishes none for a minute without requests): nothing to recommend on", lived))
+		return t
+	}
+	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours}, p)
+	advised(&t, loads, a)
+	return t
+}
+
+// rest is the table at rest: its footprint, storage and current cost.
+func rest(region string, r reading, p Prices) (Footprint, TableCost) {
 	f := FromDescription(r.desc)
 	if r.pitr {
 		// Point-in-time recovery bills on the table and its local secondary indexes.
@@ -118,45 +189,26 @@ func price(region string, r reading, inDays string, hours float64, p Prices) Tab
 		}
 	}
 	f.BackupBytes = r.backupBytes
-	t := TableCost{
+	return f, TableCost{
 		Table:   r.name(),
 		Region:  region,
 		Billing: f.Billing,
 		Storage: Storage{
 			SizeBytes: f.SizeBytes, PITR: r.pitr, PITRBytes: f.PITRBytes, Backups: r.backups, BackupBytes: f.BackupBytes,
-			MonthlyUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, SizeBytes: f.SizeBytes, PITRBytes: f.PITRBytes, BackupBytes: f.BackupBytes}, p).Total),
+			MonthlyUSD: Round(storageOnly(f, p)),
 		},
 		MonthlyCostUSD: Costs{Current: Round(Monthly(f, p).Total)},
 		Notes:          r.notes,
 	}
+}
 
-	loads := []Load{{Provisioned: provisioned(f.Billing, r.desc.ProvisionedThroughput)}}
-	for _, g := range r.desc.GlobalSecondaryIndexes {
-		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(f.Billing, g.ProvisionedThroughput)})
-	}
-	datapoints := 0
-	for i, s := range r.sources() {
-		loads[i].Consumed = r.consumed[s]
-		datapoints += loads[i].Consumed.Datapoints
-	}
-	t.Provisioned = loads[0].Provisioned
-	for _, l := range loads[1:] {
-		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned}})
-	}
+// storageOnly is what a table costs with no capacity: on demand and unused.
+func storageOnly(f Footprint, p Prices) float64 {
+	return Monthly(Footprint{Billing: wallet.BillingOnDemand, SizeBytes: f.SizeBytes, PITRBytes: f.PITRBytes, BackupBytes: f.BackupBytes}, p).Total
+}
 
-	switch {
-	case r.unavailable != "":
-		t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+r.unavailable)
-		if f.Billing == wallet.BillingOnDemand {
-			t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
-		}
-		return t
-	case datapoints == 0:
-		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in the last %s (DynamoDB publishes none for a minute without requests): nothing to recommend on", inDays))
-		return t
-	}
-
-	a := Advise(Usage{Footprint: f, Loads: loads, Hours: hours}, p)
+// advised fills a table's use, costs and recommendation from the advice.
+func advised(t *TableCost, loads []Load, a Advice) {
 	for i, l := range loads {
 		u := Use{Provisioned: l.Provisioned, Consumed: consumption(l.Consumed), RightSizedCapacity: &a.RightSizedCapacity[i]}
 		if i == 0 {
@@ -171,6 +223,21 @@ func price(region string, r reading, inDays string, hours float64, p Prices) Tab
 		t.Notes = append(t.Notes, "its busiest minute used more than its provisioned capacity: requests were throttled, or ran on burst capacity")
 	}
 	t.Notes = append(t.Notes, a.Notes...)
+}
+
+// idle is the line of a provisioned table that consumed nothing over a whole window it lived
+// through: the advice on zero use (on demand, which then bills only storage), what its capacity
+// costs for nothing, and the other way out, deleting it.
+func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices) TableCost {
+	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours}, p)
+	advised(&t, loads, a)
+	t.Idle = &Idle{
+		WastedMonthlyUSD:   Round(Monthly(f, p).Capacity),
+		OnDemandMonthlyUSD: Round(storageOnly(f, p)),
+		Sweep:              fmt.Sprintf("verify sweep --region %s --idle-for %dd", t.Region, days),
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("idle: %d/%d provisioned (indexes included) and no consumed capacity in the last %s, which it lived through: $%.2f/month for nothing. Two ways out: on-demand billing (%s) bills only its storage, $%.2f/month; or, if nobody needs it, `%s` deletes it (add --export DIR to keep its items)",
+		f.RCU, f.WCU, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(OnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
 	return t
 }
 
@@ -236,7 +303,7 @@ func (r Report) WriteText(w io.Writer) error {
 	if len(r.Regions) > 3 {
 		where = fmt.Sprintf("%d regions", len(r.Regions))
 	}
-	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, days(r.Days))
+	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, daysText(r.Days))
 	if len(r.Tables) == 0 {
 		b.WriteString("No tables.\n")
 	} else {
@@ -257,6 +324,9 @@ func (r Report) WriteText(w io.Writer) error {
 				advice, saves = string(rec.Action), fmt.Sprintf("%.2f", rec.MonthlySavingsUSD)
 				if rec.Context != "" {
 					advice += " (" + rec.Context + ")"
+				}
+				if t.Idle != nil {
+					advice = "IDLE: " + advice + " or delete"
 				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", t.Table, t.Region, capacity, reads, writes,
@@ -286,13 +356,12 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintf(&b, "Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/million read and $%g/million write request units; per GB-month $%g stored, $%g PITR, $%g backups; %s\n",
-		r.Prices.RCUHour, r.Prices.WCUHour, r.Prices.RRUMillion, r.Prices.WRUMillion, r.Prices.GBMonth, r.Prices.PITRGBMonth, r.Prices.BackupGBMonth, r.Prices.Source)
+	fmt.Fprintln(&b, r.Prices.Line())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func days(n int) string {
+func daysText(n int) string {
 	if n == 1 {
 		return "day"
 	}
@@ -312,4 +381,12 @@ func num(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// hoursText is a young table's life for people: minutes under two hours, else hours.
+func hoursText(h float64) string {
+	if h < 2 {
+		return fmt.Sprintf("%.0f minutes", h*60)
+	}
+	return fmt.Sprintf("%.1f hours", h)
 }

@@ -99,26 +99,57 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 		return rr, err
 	}
 	window := usage.LastDays(now, o.Days)
-	if err := rr.consumption(ctx, c, window, readings, limit); err != nil {
+	for i := range readings {
+		readings[i].lifetime(window, now)
+	}
+	if err := rr.consumption(ctx, c, readings, limit); err != nil {
 		return rr, err
 	}
 	for _, r := range readings {
-		rr.Tables = append(rr.Tables, price(c.Region, r, days(o.Days), window.Hours(), p))
+		rr.Tables = append(rr.Tables, price(c.Region, r, o.Days, p))
 	}
 	return rr, nil
 }
 
-// consumption reads what every table and index consumed in the window. An endpoint without
-// CloudWatch leaves it unknown, said on each table; a failed read is a Problem as well.
-func (rr *RegionReview) consumption(ctx context.Context, c Clients, w usage.Window, readings []reading, limit int) error {
-	if len(readings) == 0 {
-		return nil
+// lifetime sets the window a table is judged on: the last days, or its life when it is younger.
+// Hours run from its creation to now, not from the minute of creation: that partial minute's
+// Sum holds only what the table did after it was created.
+func (r *reading) lifetime(w usage.Window, now time.Time) {
+	r.window, r.young = w.Since(aws.ToTime(r.desc.CreationDateTime))
+	r.hours = w.Hours()
+	if r.young {
+		r.hours = max(now.Sub(aws.ToTime(r.desc.CreationDateTime)), usage.Period).Hours()
 	}
+}
+
+// consumption reads what every table and index consumed in its window: the tables that lived
+// through the whole window together, then each younger one over its own life. An endpoint
+// without CloudWatch leaves it unknown, said on each table; a failed read is a Problem as well.
+func (rr *RegionReview) consumption(ctx context.Context, c Clients, readings []reading, limit int) error {
+	var old []int
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i, r := range readings {
+		if !r.young {
+			old = append(old, i)
+			continue
+		}
+		g.Go(func() error { return rr.readUse(gctx, c, readings, []int{i}, 1, &mu) })
+	}
+	if err := g.Wait(); err != nil || len(old) == 0 {
+		return err
+	}
+	return rr.readUse(ctx, c, readings, old, limit, &mu)
+}
+
+// readUse reads the consumption of the tables at idx, which share one window; mu guards rr.
+func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []reading, idx []int, limit int, mu *sync.Mutex) error {
 	var sources []usage.Source
-	for _, r := range readings {
-		sources = append(sources, r.sources()...)
+	for _, i := range idx {
+		sources = append(sources, readings[i].sources()...)
 	}
-	consumed, err := usage.Read(ctx, c.CloudWatch, w, sources, limit)
+	consumed, err := usage.Read(ctx, c.CloudWatch, readings[idx[0]].window, sources, limit)
 	unavailable := ""
 	switch {
 	case err == nil:
@@ -128,10 +159,16 @@ func (rr *RegionReview) consumption(ctx context.Context, c Clients, w usage.Wind
 		unavailable = "this endpoint does not serve CloudWatch (" + err.Error() + ")"
 	default:
 		// Not a missing service but a failed read: the report is incomplete, and says so.
-		rr.problem("", err)
+		table := ""
+		if len(idx) == 1 && readings[idx[0]].young {
+			table = readings[idx[0]].name()
+		}
+		mu.Lock()
+		rr.problem(table, err)
+		mu.Unlock()
 		unavailable = err.Error()
 	}
-	for i := range readings {
+	for _, i := range idx {
 		readings[i].consumed, readings[i].unavailable = consumed, unavailable
 	}
 	return nil
@@ -269,6 +306,11 @@ type reading struct {
 	consumed    map[usage.Source]usage.Consumed
 	unavailable string // why consumption could not be read
 	notes       []string
+	// window is what consumption is read over: the last days, or the table's life when it is
+	// younger (young); hours is what a month is extrapolated from.
+	window usage.Window
+	young  bool
+	hours  float64
 }
 
 func (r reading) name() string { return aws.ToString(r.desc.TableName) }

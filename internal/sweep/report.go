@@ -258,10 +258,7 @@ func (r Report) leftHint() string {
 // Pending counts what a confirmed run of this report's plan would delete.
 func (r Report) Pending() int { return Plan{Stacks: r.Stacks, Candidates: r.Candidates}.Pending() }
 
-func priceLine(p cost.Prices) string {
-	return fmt.Sprintf("Prices: $%g/RCU-hour, $%g/WCU-hour, $%g/GB-month, %d hours a month (%s).",
-		p.RCUHour, p.WCUHour, p.GBMonth, cost.HoursPerMonth, p.Source)
-}
+func priceLine(p cost.Prices) string { return p.Line() }
 
 func yesNo(b bool) string {
 	if b {

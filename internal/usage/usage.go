@@ -101,6 +101,21 @@ func LastDays(now time.Time, days int) Window {
 	return Window{Start: end.Add(-time.Duration(days) * 24 * time.Hour), End: end}
 }
 
+// Since is the window cut to start at a source's creation, when it was created after the window
+// began: a table's metrics from before then are an earlier table's of the same name, and its
+// life is all there is to judge it on. The start is the minute of creation, where the first
+// one-minute Sum lies; young reports whether the window was cut.
+func (w Window) Since(created time.Time) (cut Window, young bool) {
+	if created.IsZero() || !created.After(w.Start) {
+		return w, false
+	}
+	start := created.UTC().Truncate(Period)
+	if !start.Before(w.End) {
+		start = w.End.Add(-Period)
+	}
+	return Window{Start: start, End: w.End}, true
+}
+
 // Hours is the window's length: what a month's cost is extrapolated from.
 func (w Window) Hours() float64 { return w.End.Sub(w.Start).Hours() }
 
@@ -187,6 +202,11 @@ func read(ctx context.Context, cw CloudWatch, w Window, sources []Source, got []
 			if _, err := fmt.Sscanf(aws.ToString(r.Id), "m%d_%d", &i, &m); err != nil || i >= len(got) || m >= len(metrics) {
 				return fmt.Errorf("CloudWatch answered query %q, which was not asked", aws.ToString(r.Id))
 			}
+			// A result CloudWatch could not read (Forbidden, InternalError) has no values, which
+			// would read as no use: it is a failed read. PartialData is followed to its next page.
+			if r.StatusCode != cwtypes.StatusCodeComplete && r.StatusCode != cwtypes.StatusCodePartialData {
+				return fmt.Errorf("read %s of %s from CloudWatch: status %s%s", metrics[m], sources[i], r.StatusCode, messages(r.Messages))
+			}
 			c := &got[i]
 			for _, v := range r.Values {
 				c.Datapoints++
@@ -201,4 +221,12 @@ func read(ctx context.Context, cw CloudWatch, w Window, sources []Source, got []
 		}
 	}
 	return nil
+}
+
+func messages(ms []cwtypes.MessageData) string {
+	var s string
+	for _, m := range ms {
+		s += fmt.Sprintf("; %s: %s", aws.ToString(m.Code), aws.ToString(m.Value))
+	}
+	return s
 }

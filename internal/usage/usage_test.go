@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,4 +127,55 @@ func (s *spyCW) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataI
 		}
 	}
 	return s.CloudWatch.GetMetricData(ctx, in, o...)
+}
+
+// A table created inside the window is judged on its life only: metrics from before its
+// creation are an earlier table's of the same name.
+func TestSinceCutsTheWindowAtCreation(t *testing.T) {
+	now := time.Date(2026, 12, 2, 11, 0, 30, 0, time.UTC)
+	w := LastDays(now, 14)
+	if cut, young := w.Since(now.Add(-15 * 24 * time.Hour)); young || cut != w {
+		t.Fatalf("a table older than the window: %v, young %v", cut, young)
+	}
+	if cut, young := w.Since(time.Time{}); young || cut != w {
+		t.Fatalf("an unknown creation time keeps the window: %v, young %v", cut, young)
+	}
+	created := now.Add(-time.Hour + 15*time.Second) // 09:59:45 → the window starts at 09:59
+	cut, young := w.Since(created)
+	if !young || !cut.Start.Equal(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)) || cut.End != w.End {
+		t.Fatalf("an hour-old table: %v – %v, young %v", cut.Start, cut.End, young)
+	}
+	if cut, _ := w.Since(now.Add(time.Hour)); !cut.Start.Before(cut.End) {
+		t.Fatalf("a creation time after now (a skewed clock) still leaves a window: %v – %v", cut.Start, cut.End)
+	}
+}
+
+// A result CloudWatch could not read comes with no values, which would read as no use at all
+// (and an idle table). moto always answers Complete, so a wrapper rewrites moto's answer to
+// Forbidden: the one fault here no local cloud produces.
+func TestAResultCloudWatchCouldNotReadIsAFailedRead(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("eu-south-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := forbiddenCW{NewCloudWatch(cfg)}
+	_, err = Read(t.Context(), cw, LastDays(time.Now(), 1), []Source{{Table: "hidden"}}, 1)
+	if err == nil || !strings.Contains(err.Error(), "Forbidden") || !strings.Contains(err.Error(), "hidden") {
+		t.Fatalf("want a failed read naming the status and the table, got %v", err)
+	}
+	if _, err := Read(t.Context(), NewCloudWatch(cfg), LastDays(time.Now(), 1), []Source{{Table: "hidden"}}, 1); err != nil {
+		t.Fatalf("the same read, answered Complete: %v", err)
+	}
+}
+
+type forbiddenCW struct{ CloudWatch }
+
+func (f forbiddenCW) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, o ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	out, err := f.CloudWatch.GetMetricData(ctx, in, o...)
+	if err == nil && len(out.MetricDataResults) > 0 {
+		out.MetricDataResults[0].StatusCode = cwtypes.StatusCodeForbidden
+		out.MetricDataResults[0].Messages = []cwtypes.MessageData{{Code: aws.String("Forbidden"), Value: aws.String("no access to AWS/DynamoDB")}}
+	}
+	return out, err
 }

@@ -94,7 +94,13 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := do("cdk deploy "+stack, func() (string, error) {
 		// A plain deploy, as the README's local flow does: verify's conformance check then
 		// names the TTL that moto's CloudFormation does not apply, rather than failing on it.
-		return "user_id (S) table, 1 RCU / 1 WCU", cdk.Deploy(ctx, stack, nil)
+		var printed strings.Builder
+		priced := cdk
+		priced.Out = io.MultiWriter(out, &printed)
+		if err := priced.Deploy(ctx, stack, nil); err != nil {
+			return "", err
+		}
+		return "user_id (S) table; synth priced it: " + declaredCost(printed.String(), stack), nil
 	}); err != nil {
 		return err
 	}
