@@ -64,7 +64,7 @@ func newRun(ctx, runCtx context.Context, c Clients, o Options) (*run, error) {
 		return nil, err
 	}
 	return &run{ctx: ctx, runCtx: runCtx, c: c, o: o,
-		rep: &Report{Stack: o.Stack, Table: o.Table, Region: o.Region, RunID: id}}, nil
+		rep: &Report{Stack: o.Stack, Table: o.Table, Region: o.Region, RunID: id, ReadOnly: o.ReadOnly}}, nil
 }
 
 // discover finds the table. Any failure ends the run: there is nothing to check.
@@ -152,7 +152,7 @@ func (r *run) writable() bool {
 	p := NewPacer(r.desc, r.o.Pace)
 	deadline, _ := r.runCtx.Deadline()
 	if err := fits(p, r.tgt.table, r.o, time.Until(deadline)); err != nil {
-		r.err = err
+		r.err, r.rep.Refused = err, err.Error()
 		return false
 	}
 	cleanup := r.c.Cleanup
