@@ -129,6 +129,10 @@ func (r *Report) junitSuite() JUnitSuite {
 			s.Errors++
 		case !c.Passed:
 			jc.Failure = junitResult(junitFailureType, c.Detail)
+			if name == Conformance && len(r.Differences) > 0 {
+				// The line a CI shows first is the drift, not the preamble about the template.
+				jc.Failure.Message = junitMessage(xmlSafe(r.drift()))
+			}
 			s.Failures++
 		}
 		s.Time += jc.Time
@@ -140,11 +144,24 @@ func (r *Report) junitSuite() JUnitSuite {
 
 func junitResult(kind, detail string) *JUnitResult {
 	text := xmlSafe(detail)
+	return &JUnitResult{Message: junitMessage(text), Type: kind, Text: text}
+}
+
+// junitMessage is text's first line, cut to what a CI shows on one line.
+func junitMessage(text string) string {
 	msg, _, _ := strings.Cut(text, "\n")
 	if utf8.RuneCountInString(msg) > junitMessageMax {
 		msg = string([]rune(msg)[:junitMessageMax]) + "…"
 	}
-	return &JUnitResult{Message: msg, Type: kind, Text: text}
+	return msg
+}
+
+func (r *Report) drift() string {
+	parts := make([]string, len(r.Differences))
+	for i, d := range r.Differences {
+		parts[i] = d.String()
+	}
+	return "drift: " + strings.Join(parts, "; ")
 }
 
 // plan is every check a run goes through, in order, when nothing ends it early and it writes.

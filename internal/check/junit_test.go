@@ -159,3 +159,19 @@ func outcome(s JUnitSuite, name string) string {
 	}
 	return "absent"
 }
+
+// A drifted table's failure message, the line a CI shows first, is the drift itself.
+func TestWriteJUnitDriftMessage(t *testing.T) {
+	rep := Report{Table: "wallet-t", ReadOnly: true,
+		Differences: []Difference{{Field: "ProvisionedThroughput.ReadCapacityUnits", Declared: "1", Live: "2"}},
+		Checks: []Result{{Name: Discover, Passed: true}, {Name: Active, Passed: true},
+			{Name: Conformance, Detail: "against --template /some/long/path.json: 6 of 8 fields match; not supported by this endpoint: ListTagsOfResource (Tags not compared); drift: ProvisionedThroughput.ReadCapacityUnits declared 1, live 2"}}}
+	var out bytes.Buffer
+	if err := rep.WriteJUnit(&out); err != nil {
+		t.Fatal(err)
+	}
+	f := strictParse(t, out.Bytes()).Suites[0].Cases[2].Failure
+	if f == nil || f.Message != "drift: ProvisionedThroughput.ReadCapacityUnits declared 1, live 2" || !strings.HasPrefix(f.Text, "against --template") {
+		t.Fatalf("conformance failure %+v", f)
+	}
+}
