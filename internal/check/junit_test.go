@@ -55,14 +55,14 @@ func TestWriteJUnit(t *testing.T) {
 			want: map[string]string{NoOverdraft: "skipped:not run:not run: needs 100044 write units"},
 		},
 		{
-			name: "a missing table fails discover",
-			rep:  Report{Table: "wallet-nope", Checks: []Result{{Name: Discover, Detail: "table wallet-nope not found"}}},
+			name:     "a missing table fails discover",
+			rep:      Report{Table: "wallet-nope", Checks: []Result{{Name: Discover, Detail: "table wallet-nope not found"}}},
 			failures: 1, skipped: 8,
 			want: map[string]string{Active: "skipped:not run:not run: the run ended after discover failed"},
 		},
 		{
-			name: "control characters and invalid UTF-8 are escaped, the text kept",
-			rep:  Report{Table: "wallet-t", Checks: []Result{{Name: Discover, Detail: hostile}}},
+			name:     "control characters and invalid UTF-8 are escaped, the text kept",
+			rep:      Report{Table: "wallet-t", Checks: []Result{{Name: Discover, Detail: hostile}}},
 			failures: 1, skipped: 8,
 			want: map[string]string{Discover: `failure:check failed:endpoint said \x1b[31mNO\x1b[0m\x00 <&"'> ` + "\uFFFD" + ` \ufffe` + "\nsecond line"},
 		},
