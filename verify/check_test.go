@@ -40,6 +40,9 @@ type checkRun struct {
 // these take minutes, with verify's bounded ones well under a second here.
 const checkHangGuard = 30 * time.Second
 
+// keysPollInterval is how often a test looks for the items a run in progress has written.
+const keysPollInterval = 20 * time.Millisecond
+
 func execCheck(ctx context.Context, args ...string) checkRun {
 	var out, errOut bytes.Buffer
 	start := time.Now()
@@ -280,12 +283,12 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		}()
 		// Interrupt once round-trips are really writing (one key per worker), as a SIGINT would
 		// (main's signal.NotifyContext cancels this same context).
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(checkHangGuard)
 		for len(fx.Keys(t, "wallet-interrupt")) < 2 {
 			if time.Now().After(deadline) {
 				t.Fatal("round-trips never started")
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(keysPollInterval)
 		}
 		cancel()
 		select {
@@ -293,8 +296,8 @@ func TestCheckCommandOnMoto(t *testing.T) {
 			if r.code != exitInterrupted || !strings.Contains(r.out, "INTERRUPTED") || !strings.Contains(r.errOut, "interrupted") {
 				t.Fatal(r)
 			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("verify did not stop within 30s of the interruption")
+		case <-time.After(checkHangGuard):
+			t.Fatalf("verify did not stop within %s of the interruption", checkHangGuard)
 		}
 		fx.NoItems(t, "wallet-interrupt")
 	})
