@@ -66,18 +66,22 @@ lint-workflows:
 
 # moto deploys templates CloudFormation would refuse; cfn-lint checks them against the resource
 # specification. The app is built once and synthesized per stage into a temporary directory,
-# and every template found there is linted: whatever stacks and resources the app declares.
+# the synths side by side (each is mostly one process waiting on another), and every template
+# found there is linted: whatever stacks and resources the app declares.
 .PHONY: lint-templates
 lint-templates: deps
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 	$(GO) build -o "$$out/infra" ./infra; \
+	pids=(); \
 	for synth in $(LINT_SYNTHS); do \
 		dir="$$out/$${synth//[=,]/-}"; ctx=""; \
 		for kv in $${synth//,/ }; do ctx="$$ctx -c $$kv"; done; \
 		echo "cdk synth$$ctx"; \
-		cdk synth --quiet -a "$$out/infra" -o "$$dir" $$ctx >"$$dir.log" 2>&1 || { cat "$$dir.log"; exit 1; }; \
+		cdk synth --quiet -a "$$out/infra" -o "$$dir" $$ctx >"$$dir.log" 2>&1 & pids+=($$!); \
 	done; \
+	failed=0; for pid in "$${pids[@]}"; do wait "$$pid" || failed=1; done; \
+	if [ "$$failed" = 1 ]; then cat "$$out"/*.log; exit 1; fi; \
 	templates=$$(find "$$out" -name '*.template.json' | sort); \
 	echo "cfn-lint $$(echo "$$templates" | wc -l) templates:" $$(basename -a $$templates | sort | uniq -c | awk '{print $$2 "×" $$1}'); \
 	cfn-lint $$templates
