@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,22 @@ func TestWriteJUnitDriftMessage(t *testing.T) {
 	f := strictParse(t, out.Bytes()).Suites[0].Cases[2].Failure
 	if f == nil || f.Message != "drift: ProvisionedThroughput.ReadCapacityUnits declared 1, live 2" || !strings.HasPrefix(f.Text, "against --template") {
 		t.Fatalf("conformance failure %+v", f)
+	}
+}
+
+// plan is the order the checks run in (helpers_test's allChecks, which the run tests hold the
+// runs to); a check that ran and plan does not list is still a case, not dropped.
+func TestJUnitPlan(t *testing.T) {
+	if !slices.Equal(plan(), allChecks) {
+		t.Fatalf("plan %v, the runs go through %v", plan(), allChecks)
+	}
+	rep := Report{Table: "wallet-t", Checks: []Result{{Name: Discover, Passed: true}, {Name: "new-check", Detail: "broke"}}}
+	var out bytes.Buffer
+	if err := rep.WriteJUnit(&out); err != nil {
+		t.Fatal(err)
+	}
+	s := strictParse(t, out.Bytes()).Suites[0]
+	if last := s.Cases[len(s.Cases)-1]; s.Tests != len(plan())+1 || last.Name != "new-check" || last.Failure == nil {
+		t.Fatalf("%d cases, last %+v", s.Tests, last)
 	}
 }
