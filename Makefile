@@ -51,8 +51,43 @@ vet: deps
 synth: deps ## cdk synth the dev stack (pass CDK_ARGS='-c stage=prod' etc.)
 	cdk synth --quiet $(CDK_ARGS)
 
+# What `make lint` synthesizes: each stage once, so that every template the app can emit for a
+# stage is linted (the janitor comes with each). prod is synthesized on-demand, dev provisioned
+# (the default), so both billing shapes are covered without a third synth.
+LINT_SYNTHS := stage=dev stage=prod,billing=on-demand
+
+.PHONY: lint
+lint: lint-workflows lint-templates ## Lint the CI workflows (actionlint) and every synthesized template (cfn-lint)
+
+# actionlint is a tool of the Go module (go.mod's tool block): the version is pinned there.
+.PHONY: lint-workflows
+lint-workflows:
+	$(GO) tool actionlint
+
+# moto deploys templates CloudFormation would refuse; cfn-lint checks them against the resource
+# specification. The app is built once and synthesized per stage into a temporary directory,
+# the synths side by side (each is mostly one process waiting on another), and every template
+# found there is linted: whatever stacks and resources the app declares.
+.PHONY: lint-templates
+lint-templates: deps
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	$(GO) build -o "$$out/infra" ./infra; \
+	pids=(); \
+	for synth in $(LINT_SYNTHS); do \
+		dir="$$out/$${synth//[=,]/-}"; ctx=""; \
+		for kv in $${synth//,/ }; do ctx="$$ctx -c $$kv"; done; \
+		echo "cdk synth$$ctx"; \
+		cdk synth --quiet -a "$$out/infra" -o "$$dir" $$ctx >"$$dir.log" 2>&1 & pids+=($$!); \
+	done; \
+	failed=0; for pid in "$${pids[@]}"; do wait "$$pid" || failed=1; done; \
+	if [ "$$failed" = 1 ]; then cat "$$out"/*.log; exit 1; fi; \
+	templates=$$(find "$$out" -name '*.template.json' | sort); \
+	echo "cfn-lint $$(echo "$$templates" | wc -l) templates:" $$(basename -a $$templates | sort | uniq -c | awk '{print $$2 "×" $$1}'); \
+	cfn-lint $$templates
+
 .PHONY: test
-test: deps prereqs fmt-check vet ## Format, vet, template tests, integration tests on moto and DynamoDB Local
+test: deps prereqs fmt-check vet lint ## Format, vet, lint, template tests, integration tests on moto and DynamoDB Local
 	$(GOTEST) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: demo

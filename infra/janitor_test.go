@@ -210,11 +210,16 @@ func checkFunction(t *testing.T, tc janitorCase, ids janitorIDs, res map[string]
 		"Tags": janitorTagList,
 	}
 	equalFields(t, "function", props, norm(t, want))
+	// The role comes first through the GetAtt above; DependsOn naming it too is what cfn-lint
+	// flags (W3005).
 	deps, _ := res["DependsOn"].([]any)
-	for _, d := range []string{ids.role, ids.own} {
+	for _, d := range []string{ids.own} {
 		if !slices.Contains(deps, any(d)) {
 			t.Errorf("function DependsOn %v lacks %s: a first run could start without its permissions", deps, d)
 		}
+	}
+	if slices.Contains(deps, any(ids.role)) {
+		t.Errorf("function DependsOn %v repeats the role its Role GetAtt already orders (cfn-lint W3005)", deps)
 	}
 }
 

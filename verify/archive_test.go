@@ -44,7 +44,10 @@ func TestArchiveCommandsRefuseBadInput(t *testing.T) {
 	if err := os.CopyFS(foreign, os.DirFS(filepath.Join(root, "kept"))); err != nil {
 		t.Fatal(err)
 	}
-	md, _ := os.ReadFile(filepath.Join(foreign, "metadata.json"))
+	md, err := os.ReadFile(filepath.Join(foreign, "metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(foreign, "metadata.json"), []byte(strings.Replace(string(md), "wallet-archive/1", "wallet-archive/7", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -77,20 +80,37 @@ func TestArchiveCommandsRefuseBadInput(t *testing.T) {
 	if after := c.State(t); after != before {
 		t.Fatalf("a refused command changed the cloud:\n%s\n→\n%s", before, after)
 	}
-	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
-		t.Fatalf("a refused export left %v behind", entries)
+	if entries, err := os.ReadDir(empty); err != nil || len(entries) != 0 {
+		t.Fatalf("a refused export left %v behind (%v)", entries, err)
 	}
-	got, _ := c.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("kept"), Key: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "a"}}})
-	if got.Item["balance"].(*types.AttributeValueMemberN).Value != "25" {
-		t.Fatal("a refused restore overwrote the table's item")
+	if got := balanceOf(t, c.DynamoDB, "kept", "a"); got != "25" {
+		t.Fatalf("a refused restore overwrote the table's item: balance %s, want 25", got)
 	}
 
 	code, out, stderr := sweepRun(t, "", "restore", "--region", region, "--table", "kept", "--from", root, "--overwrite")
 	if code != exitOK || !strings.Contains(out, "1 items replaced") {
 		t.Fatalf("restore --overwrite: exit %d %s %s", code, out, stderr)
 	}
-	got, _ = c.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("kept"), Key: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: "a"}}})
-	if got.Item["balance"].(*types.AttributeValueMemberN).Value != "10" {
-		t.Fatal("restore --overwrite did not put the exported item back")
+	if got := balanceOf(t, c.DynamoDB, "kept", "a"); got != "10" {
+		t.Fatalf("restore --overwrite did not put the exported item back: balance %s, want 10", got)
 	}
+}
+
+// balanceOf reads a wallet item's balance consistently; a failed read, a missing item or a
+// balance that is not a number fails the test, naming which.
+func balanceOf(t *testing.T, db *dynamodb.Client, table, user string) string {
+	t.Helper()
+	out, err := db.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"user_id": &types.AttributeValueMemberS{Value: user}}})
+	if err != nil {
+		t.Fatalf("get %s/%s: %v", table, user, err)
+	}
+	if out.Item == nil {
+		t.Fatalf("get %s/%s: no such item", table, user)
+	}
+	n, ok := out.Item["balance"].(*types.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("%s/%s: balance is %T, not a number: %v", table, user, out.Item["balance"], out.Item)
+	}
+	return n.Value
 }

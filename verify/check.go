@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ type checkOptions struct {
 	prices   priceFlags
 	run      check.Options
 	json     bool
+	junit    string // also write the report as JUnit XML to this file
 	noPace   bool
 	tableSet bool // --table was given: the stack is not used
 }
@@ -44,7 +46,7 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 			}
 			// An empty value is refused, not taken as absent: `--table ""` from an unset shell
 			// variable must not check the default stack.
-			return nonEmpty(cmd, "stack", "table", "template")
+			return nonEmpty(cmd, "stack", "table", "template", "junit")
 		},
 	}, o, runF, "verify")
 	fs := cmd.Flags()
@@ -55,6 +57,7 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 	fs.Var(&boundedInt{&o.run.Concurrency, 1, check.MaxConcurrency}, "concurrency", "requests in flight at once")
 	fs.BoolVar(&o.run.ReadOnly, "read-only", false, "discover, active and conformance only: write nothing (for production tables)")
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	fs.StringVar(&o.junit, "junit", "", "also write the report as JUnit XML to `FILE` (for CI), however the run ends; the exit code is the same")
 	fs.BoolVar(&o.noPace, "no-pace", false, "do not hold requests to a provisioned table's capacity")
 	o.cloud.register(fs, check.DefaultTimeout)
 	fs.Lookup("timeout").Usage = fmt.Sprintf("bound on the whole run, from reading the template to the last write; clean-up then has %s more, plus what the table's capacity needs for its deletes", check.DefaultCleanupTimeout)
@@ -82,17 +85,66 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	if err := r.Validate(ctx); err != nil {
 		return usageErr("%w", err)
 	}
+	junit, err := createJUnit(o.junit)
+	if err != nil {
+		return err
+	}
 	// Adaptive retries slow the client down after throttling instead of only retrying: right
 	// for a 1-unit table that other traffic may share.
 	cfg, err := o.cloud.load(ctx, awsconf.Options{Adaptive: true})
 	if err != nil {
-		return err
+		return junit.write(nil, err)
 	}
 	// The SDK's own warnings belong on the command's stderr, not the process's.
 	cfg.Logger = awsconf.Logger(o.s.err)
 	r.Region = cfg.Region
 	rep, err := check.Run(ctx, check.NewClients(cfg), r)
-	return o.report(rep, err)
+	return junit.write(rep, o.report(rep, err))
+}
+
+// junitFile is the --junit file, created before the first AWS call so that a path that cannot
+// be written is a usage error while nothing has happened yet.
+type junitFile struct {
+	path string
+	f    *os.File
+}
+
+// createJUnit creates (or truncates) the --junit file; nil when the flag was not given.
+func createJUnit(path string) (*junitFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, usageErr("--junit %q: is a directory; want the path of a file to write", path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, usageErr("--junit %q: cannot be written (want a file path in an existing, writable directory): %w", path, err)
+	}
+	return &junitFile{path, f}, nil
+}
+
+// write writes the report into the file, whatever the run's outcome, and returns that outcome
+// unchanged: the exit code does not depend on --junit, unless the file could not be written on
+// a run that otherwise succeeded.
+func (j *junitFile) write(rep *check.Report, outcome error) error {
+	if j == nil {
+		return outcome
+	}
+	var err error
+	if rep != nil {
+		err = rep.WriteJUnit(j.f)
+	}
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err == nil:
+		return outcome
+	case outcome == nil:
+		return failed(fmt.Errorf("write --junit %s: %w", j.path, err))
+	}
+	return errors.Join(outcome, fmt.Errorf("write --junit %s: %w", j.path, err))
 }
 
 // report prints the report and says how the run ended: 2 when it could not conclude for a reason

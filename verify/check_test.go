@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"maps"
 	"net/http"
@@ -19,6 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/joshdk/go-junit"
+	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
@@ -33,6 +39,9 @@ type checkRun struct {
 // missing stack). It is a hang guard, not a performance figure: with the SDK's default retries
 // these take minutes, with verify's bounded ones well under a second here.
 const checkHangGuard = 30 * time.Second
+
+// keysPollInterval is how often a test looks for the items a run in progress has written.
+const keysPollInterval = 20 * time.Millisecond
 
 func execCheck(ctx context.Context, args ...string) checkRun {
 	var out, errOut bytes.Buffer
@@ -73,6 +82,13 @@ func refusedEndpoint(t *testing.T) {
 // Bad flags are refused before anything talks to AWS: the endpoint here counts requests.
 func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 	calls := countingEndpoint(t)
+	dir := t.TempDir()
+	aFile := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(aFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A --junit file is created only once every other value has been accepted.
+	notCreated := filepath.Join(dir, "not-created.xml")
 
 	for _, tc := range []struct {
 		args []string
@@ -100,6 +116,12 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"check", "--stack="}, []string{"--stack", "empty"}},
 		{[]string{"--template", ""}, []string{"--template", "empty"}},
 		{[]string{"check", "extra"}, []string{`unknown command "extra"`}},
+		{[]string{"--junit", ""}, []string{`--junit ""`, "empty"}},
+		{[]string{"check", "--junit", dir}, []string{`--junit "` + dir + `"`, "is a directory", "path of a file"}},
+		{[]string{"--junit", filepath.Join(aFile, "report.xml")}, []string{"--junit", "a-file/report.xml", "cannot be written", "not a directory"}},
+		{[]string{"--junit", "/nonexistent/reports/verify.xml"}, []string{"/nonexistent/reports/verify.xml", "cannot be written", "no such file"}},
+		{[]string{"--junit", notCreated, "--roundtrips", "0"}, []string{"--roundtrips"}},
+		{[]string{"--junit", notCreated, "--table", "x"}, []string{"3 to 255 characters"}},
 	} {
 		r := execCheck(t.Context(), tc.args...)
 		if r.code != exitUsage {
@@ -114,6 +136,9 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 	}
 	if n := calls.Load(); n != 0 {
 		t.Fatalf("%d requests reached AWS during flag validation", n)
+	}
+	if _, err := os.Stat(notCreated); err == nil {
+		t.Fatal("a refused run created its --junit file")
 	}
 }
 
@@ -258,12 +283,12 @@ func TestCheckCommandOnMoto(t *testing.T) {
 		}()
 		// Interrupt once round-trips are really writing (one key per worker), as a SIGINT would
 		// (main's signal.NotifyContext cancels this same context).
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(checkHangGuard)
 		for len(fx.Keys(t, "wallet-interrupt")) < 2 {
 			if time.Now().After(deadline) {
 				t.Fatal("round-trips never started")
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(keysPollInterval)
 		}
 		cancel()
 		select {
@@ -271,8 +296,8 @@ func TestCheckCommandOnMoto(t *testing.T) {
 			if r.code != exitInterrupted || !strings.Contains(r.out, "INTERRUPTED") || !strings.Contains(r.errOut, "interrupted") {
 				t.Fatal(r)
 			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("verify did not stop within 30s of the interruption")
+		case <-time.After(checkHangGuard):
+			t.Fatalf("verify did not stop within %s of the interruption", checkHangGuard)
 		}
 		fx.NoItems(t, "wallet-interrupt")
 	})
@@ -352,4 +377,114 @@ func TestCheckCommandStopsAtAnIAMRefusal(t *testing.T) {
 		t.Fatalf("want exit 2 and one line on stderr naming the refused call: %v", r)
 	}
 	admin.NoItems(t, "wallet-iam")
+}
+
+// --junit on a real run against DynamoDB Local: the file is JUnit that two parsers read (the
+// schema structs that wrote it, and go-junit, which CI reporters written in Go use), and a table
+// whose capacity was changed behind its template's back shows as conformance's <failure>.
+func TestCheckJUnitOnDynamoDBLocal(t *testing.T) {
+	srv := localcloud.DynamoDBLocal(t)
+	srv.SetEnv(t)
+	fx := fixture.NewCloud(t, "")
+	ctx := t.Context()
+	fx.CreateKeyedTable(t, "wallet-junit", fixture.KeyedTable{Read: 1, Write: 1})
+	dir := t.TempDir()
+	template := filepath.Join(dir, "wallet.template.json")
+	if err := os.WriteFile(template, []byte(fixture.Template(fixture.TableDecl{Read: 1, Write: 1})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a passing run: every check a passed case, the JSON report in system-out", func(t *testing.T) {
+		file := filepath.Join(dir, "pass.xml")
+		r := execCheck(ctx, "--table", "wallet-junit", "--template", template, "--junit", file)
+		if r.code != exitOK {
+			t.Fatal(r)
+		}
+		doc, suite := readJUnit(t, file)
+		if doc.Tests != 9 || doc.Failures != 0 || doc.Errors != 0 || doc.Skipped != 0 || len(suite.Cases) != 9 {
+			t.Fatalf("counts %+v", doc)
+		}
+		var names []string
+		for _, c := range suite.Cases {
+			names = append(names, c.Name)
+			if c.Failure != nil || c.Error != nil || c.Skipped != nil || c.Classname != "verify.wallet-junit" {
+				t.Errorf("case %+v", c)
+			}
+		}
+		if got := strings.Join(names, ","); got != "discover,active,conformance,roundtrip,conditional-create,no-overdraft,transfer,concurrent-increments,cleanup" {
+			t.Fatalf("cases %s", got)
+		}
+		var rep struct {
+			Table  string `json:"table"`
+			Passed bool   `json:"passed"`
+		}
+		if err := json.Unmarshal([]byte(suite.SystemOut), &rep); err != nil || rep.Table != "wallet-junit" || !rep.Passed {
+			t.Fatalf("system-out %v: %q", err, suite.SystemOut)
+		}
+		if !strings.Contains(r.out, "PASS: all 9 checks passed") {
+			t.Fatalf("the text report is still printed: %v", r)
+		}
+		fx.NoItems(t, "wallet-junit")
+	})
+
+	t.Run("a drifted table: conformance's failure names the capacity, exit 1 as without --junit", func(t *testing.T) {
+		if _, err := fx.DynamoDB.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("wallet-junit"),
+			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(2), WriteCapacityUnits: aws.Int64(2)}}); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "drift.xml")
+		r := execCheck(ctx, "--table", "wallet-junit", "--template", template, "--read-only", "--json", "--junit", file)
+		if r.code != exitFailed {
+			t.Fatal(r)
+		}
+		doc, suite := readJUnit(t, file)
+		if doc.Tests != 9 || doc.Failures != 1 || doc.Errors != 0 || doc.Skipped != 6 {
+			t.Fatalf("counts %+v", doc)
+		}
+		c := suite.Cases[2]
+		if c.Name != "conformance" || c.Failure == nil || !strings.Contains(c.Failure.Text, "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2") ||
+			!strings.Contains(c.Failure.Message, "declared 1, live 2") {
+			t.Fatalf("conformance case %+v %+v", c, c.Failure)
+		}
+		if s := suite.Cases[3].Skipped; s == nil || !strings.Contains(s.Text, "--read-only") {
+			t.Fatalf("roundtrip case %+v", suite.Cases[3])
+		}
+		// The JSON on stdout and the one in the file are the same report.
+		if !strings.Contains(suite.SystemOut, `"run_id"`) || !strings.Contains(r.out, `"differences"`) || !strings.Contains(suite.SystemOut, `"differences"`) {
+			t.Fatalf("system-out %q", suite.SystemOut)
+		}
+		suites, err := junit.IngestFile(file)
+		if err != nil || len(suites) != 1 {
+			t.Fatalf("go-junit: %v, %d suites", err, len(suites))
+		}
+		tot := suites[0].Totals
+		if tot.Tests != 9 || tot.Passed != 2 || tot.Failed != 1 || tot.Skipped != 6 || suites[0].Tests[2].Error == nil {
+			t.Fatalf("go-junit reads %+v", tot)
+		}
+	})
+
+	t.Run("a table not found still writes the file: discover failed, the rest skipped, exit 2", func(t *testing.T) {
+		file := filepath.Join(dir, "missing.xml")
+		r := execCheck(ctx, "--table", "wallet-absent", "--junit", file)
+		if r.code != exitUsage {
+			t.Fatal(r)
+		}
+		doc, suite := readJUnit(t, file)
+		if doc.Failures != 1 || doc.Skipped != 8 || suite.Cases[0].Failure == nil || !strings.Contains(suite.Cases[0].Failure.Text, "wallet-absent") {
+			t.Fatalf("counts %+v, discover %+v", doc, suite.Cases[0])
+		}
+	})
+}
+
+func readJUnit(t *testing.T, file string) (check.JUnitSuites, check.JUnitSuite) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc check.JUnitSuites
+	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("%s is not one JUnit suite (%v):\n%s", file, err, b)
+	}
+	return doc, doc.Suites[0]
 }

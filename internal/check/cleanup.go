@@ -53,6 +53,14 @@ func (w *writer) cleanup(ctx context.Context, bound time.Duration) (string, int,
 // cleanupPasses bounds how often clean-up deletes an item it still finds.
 const cleanupPasses = 3
 
+const (
+	// cleanupPassDelay, times the pass number, is the pause before deleting again what a pass
+	// still found: long enough for a straggling write to land, short against the bound.
+	cleanupPassDelay = 100 * time.Millisecond
+	// cleanupMaxBackoff caps the wait between BatchGetItem attempts for unprocessed keys.
+	cleanupMaxBackoff = 2 * time.Second
+)
+
 // deleteAndConfirm deletes the keys and reads them back, and deletes again what it still finds:
 // a write the checks gave up on (interrupted, out of time) may already have been on its way,
 // and land after its delete. It reads back even where a delete failed: the delete's response
@@ -69,7 +77,7 @@ func (w *writer) deleteAndConfirm(ctx context.Context, keys []string) (present, 
 		}
 		pending = again
 		select {
-		case <-time.After(time.Duration(pass) * 100 * time.Millisecond):
+		case <-time.After(time.Duration(pass) * cleanupPassDelay):
 		case <-ctx.Done():
 			return present, unconfirmed, delErr, readErr
 		}
@@ -111,7 +119,7 @@ func (w *writer) deleteAll(ctx context.Context, keys []string) error {
 // leaves unprocessed, and sorts them into the ones still there and the ones it could not
 // read.
 func (w *writer) present(ctx context.Context, keys []string) (present, unconfirmed []string, err error) {
-	backoff := retry.NewExponentialJitterBackoff(2 * time.Second)
+	backoff := retry.NewExponentialJitterBackoff(cleanupMaxBackoff)
 	for start := 0; start < len(keys); start += batchGetLimit {
 		pending := keys[start:min(start+batchGetLimit, len(keys))]
 		for attempt := 1; len(pending) > 0; attempt++ {

@@ -117,88 +117,6 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		}
 	})
 
-	// Local tables are ACTIVE at once; a fake keeps reporting CREATING.
-	t.Run("a table that never becomes ACTIVE fails active within --timeout", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-creating", fixture.KeyedTable{OnDemand: true})
-		o := tableOptions("wallet-creating")
-		o.Timeout = 1500 * time.Millisecond
-		start := time.Now()
-		rep, err := Run(ctx, Clients{DynamoDB: creating{c.DynamoDB}}, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, []string{Discover, Active}, Active)
-		wantDetail(t, rep, Active, "ACTIVE", "--timeout 1.5s")
-		if d := time.Since(start); d > hangGuard {
-			t.Fatalf("took %s", d)
-		}
-	})
-
-	// DynamoDB enforces conditions; only a fake can ignore them. This one drops every
-	// ConditionExpression: conditional-create, no-overdraft and transfer must notice.
-	t.Run("a backend ignoring conditions fails the conditional checks", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-nocond", fixture.KeyedTable{OnDemand: true})
-		rep, err := Run(ctx, Clients{DynamoDB: dropConditions{c.DynamoDB}}, tableOptions("wallet-nocond"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks, ConditionalCreate, NoOverdraft, Transfer)
-		wantDetail(t, rep, ConditionalCreate, "attribute_not_exists(user_id) was not enforced")
-		wantDetail(t, rep, NoOverdraft, "debit of 7 from a balance of 6 was applied")
-		wantDetail(t, rep, Transfer, "was not cancelled")
-		fx.NoItems(t, "wallet-nocond")
-	})
-
-	// A real table returns what was written; a fake alters one read.
-	t.Run("a read that differs from the write fails roundtrip", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-badread", fixture.KeyedTable{OnDemand: true})
-		rep, err := Run(ctx, Clients{DynamoDB: alterRead{c.DynamoDB}}, tableOptions("wallet-badread"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks, Roundtrip)
-		wantDetail(t, rep, Roundtrip, "read back", "-rt0: balance")
-		fx.NoItems(t, "wallet-badread")
-	})
-
-	// ADD is atomic in DynamoDB; a fake loses every third one.
-	t.Run("lost increments fail concurrent-increments", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-lostadd", fixture.KeyedTable{OnDemand: true})
-		rep, err := Run(ctx, Clients{DynamoDB: &loseAdds{DynamoDB: c.DynamoDB}}, tableOptions("wallet-lostadd"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks, ConcurrentIncrements)
-		wantDetail(t, rep, ConcurrentIncrements, "want 20")
-		fx.NoItems(t, "wallet-lostadd")
-	})
-
-	// The endpoint honours tokens (the probe proves it), but the transfer arrives without
-	// one, as if the code had stopped sending it: the replay moves the money twice.
-	t.Run("a transfer sent without its token fails transfer", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-notoken", fixture.KeyedTable{OnDemand: true})
-		rep, err := Run(ctx, Clients{DynamoDB: stripTokens{DynamoDB: c.DynamoDB}}, tableOptions("wallet-notoken"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks, Transfer)
-		wantDetail(t, rep, Transfer, "applied the transfer twice")
-		fx.NoItems(t, "wallet-notoken")
-	})
-
-	// An endpoint that ignores tokens altogether (moto does) is reported, not failed: real
-	// DynamoDB always implements them.
-	t.Run("an endpoint without idempotency tokens is reported as such", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-notokens", fixture.KeyedTable{OnDemand: true})
-		rep, err := Run(ctx, Clients{DynamoDB: stripTokens{DynamoDB: c.DynamoDB, all: true}}, tableOptions("wallet-notokens"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks)
-		wantDetail(t, rep, Transfer, "not supported by this endpoint: ClientRequestToken idempotency", "cancelled as a whole")
-		fx.NoItems(t, "wallet-notokens")
-	})
-
 	// DynamoDB deletes what it is told to; a fake acknowledges one delete and keeps the item,
 	// which clean-up's consistent reads must catch.
 	t.Run("an item left behind fails cleanup", func(t *testing.T) {
@@ -218,6 +136,148 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		}
 		if err := wallet.NewStore(fx.DynamoDB, "wallet-leftover").Delete(ctx, left[0]); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	// Counted by a proxy between verify and the table: what reaches DynamoDB is what it bills.
+	t.Run("round trips reuse a key per worker, so clean-up is O(concurrency)", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-counted", fixture.KeyedTable{OnDemand: true})
+		p := startProxy(t, srv.Endpoint, faultproxy.Faults{})
+		o := tableOptions("wallet-counted")
+		o.Roundtrips, o.Concurrency = 200, 4
+		rep, err := Run(ctx, testClients(t, p.URL, 0), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, allChecks)
+		wantDetail(t, rep, Roundtrip, "200 of 200 put+get pairs on 4 keys")
+		n := p.Counts()
+		t.Logf("forwarded %v, %d transaction items, %d write units", n.Forwarded, n.TransactItems, n.WriteUnits())
+		keys := int64(o.Concurrency + testItems)
+		// One delete per item, one batched read proves them all gone; the checks' own reads:
+		// a get per round trip and 9 for the other checks.
+		if n.Forwarded["DeleteItem"] != keys || n.Forwarded["BatchGetItem"] != 1 || n.Forwarded["GetItem"] != int64(o.Roundtrips)+9 {
+			t.Fatalf("want %d DeleteItem, 1 BatchGetItem, %d GetItem: %v", keys, o.Roundtrips+9, n.Forwarded)
+		}
+		if w := n.WriteUnits(); w > int64(o.Roundtrips)+100 {
+			t.Fatalf("%d write units for %d round trips, goal ≤ N + 100", w, o.Roundtrips)
+		}
+		fx.NoItems(t, "wallet-counted")
+	})
+
+	t.Run("a backend that misbehaves fails the check it breaks", func(t *testing.T) { misbehavingCases(t, c, fx) })
+	t.Run("bounds: the run's, clean-up's, an interruption's", func(t *testing.T) { boundCases(t, srv.Endpoint, c, fx) })
+	t.Run("faults injected by a proxy", func(t *testing.T) { faultCases(t, srv.Endpoint, fx) })
+}
+
+// misbehavingCases run every check through a wrapper around the real client that plays a
+// backend behaving wrongly: each says why no real service can. Each table is the case's own,
+// on-demand, and must be empty again afterwards.
+func misbehavingCases(t *testing.T, c Clients, fx fixture.Cloud) {
+	for _, tc := range []struct {
+		name, table string
+		// why no real service produces this, and the wrapper that plays it (new per run: some
+		// keep state)
+		why     string
+		wrap    func(DynamoDB) DynamoDB
+		options func(*Options)
+		failed  []string
+		details map[string][]string
+	}{
+		{
+			name: "a backend ignoring conditions fails the conditional checks", table: "wallet-nocond",
+			why:  "DynamoDB enforces conditions; this drops every ConditionExpression",
+			wrap: func(d DynamoDB) DynamoDB { return dropConditions{d} }, failed: []string{ConditionalCreate, NoOverdraft, Transfer},
+			details: map[string][]string{ConditionalCreate: {"attribute_not_exists(user_id) was not enforced"},
+				NoOverdraft: {"debit of 7 from a balance of 6 was applied"}, Transfer: {"was not cancelled"}},
+		},
+		{
+			name: "a read that differs from the write fails roundtrip", table: "wallet-badread",
+			why:  "a real table returns what was written; this alters one worker's reads",
+			wrap: func(d DynamoDB) DynamoDB { return alterRead{d} }, failed: []string{Roundtrip},
+			details: map[string][]string{Roundtrip: {"read back", "-rt0: balance"}},
+		},
+		{
+			name: "lost increments fail concurrent-increments", table: "wallet-lostadd",
+			why:  "ADD is atomic in DynamoDB; this loses every third one",
+			wrap: func(d DynamoDB) DynamoDB { return &loseAdds{DynamoDB: d} }, failed: []string{ConcurrentIncrements},
+			details: map[string][]string{ConcurrentIncrements: {"want 20"}},
+		},
+		{
+			name: "a transfer sent without its token fails transfer", table: "wallet-notoken",
+			why: "the endpoint honours tokens (the probe proves it), but the transfer arrives without one, " +
+				"as if the code had stopped sending it: the replay moves the money twice",
+			wrap: func(d DynamoDB) DynamoDB { return stripTokens{DynamoDB: d} }, failed: []string{Transfer},
+			details: map[string][]string{Transfer: {"applied the transfer twice"}},
+		},
+		{
+			name: "an endpoint without idempotency tokens is reported as such", table: "wallet-notokens",
+			why:     "an endpoint that ignores tokens altogether (moto does) is reported, not failed: real DynamoDB always implements them",
+			wrap:    func(d DynamoDB) DynamoDB { return stripTokens{DynamoDB: d, all: true} },
+			details: map[string][]string{Transfer: {"not supported by this endpoint: ClientRequestToken idempotency", "cancelled as a whole"}},
+		},
+		{
+			name: "a stale read fails roundtrip", table: "wallet-stale",
+			why: "DynamoDB's strongly consistent read returns the latest write; this answers with the one before it, " +
+				"as an eventually consistent read may. Reusing a key, only a fresh value on every write makes that visible",
+			wrap:    func(d DynamoDB) DynamoDB { return &staleReads{DynamoDB: d} },
+			options: func(o *Options) { o.Roundtrips, o.Concurrency = 8, 1 },
+			failed:  []string{Roundtrip},
+			details: map[string][]string{Roundtrip: {"read back", "-rt0: balance"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Log(tc.why)
+			fx.CreateKeyedTable(t, tc.table, fixture.KeyedTable{OnDemand: true})
+			o := tableOptions(tc.table)
+			if tc.options != nil {
+				tc.options(&o)
+			}
+			rep, err := Run(t.Context(), Clients{DynamoDB: tc.wrap(c.DynamoDB)}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResults(t, rep, allChecks, tc.failed...)
+			for check, subs := range tc.details {
+				wantDetail(t, rep, check, subs...)
+			}
+			fx.NoItems(t, tc.table)
+		})
+	}
+}
+
+// Test bounds of the runs below: each is the wait the case is about, kept short.
+const (
+	neverActiveTimeout = 1500 * time.Millisecond // a table never ACTIVE is waited for this long
+	outOfTimeTimeout   = 3 * time.Second         // reads held forever end the run here
+	stuckCleanup       = time.Second             // deletes held forever end clean-up here
+	failingCleanup     = 5 * time.Second         // clean-up's bound when every write fails
+	// failFastGuard bounds a run against a backend failing every write: with its retries
+	// bounded it ends in seconds; without, in minutes.
+	failFastGuard = 40 * time.Second
+	// capacityTimeout is a --timeout no 1-unit table serves 100000 round trips within.
+	capacityTimeout = 20 * time.Second
+)
+
+// boundCases are the runs that end early — a table never ACTIVE, --timeout, a capacity that
+// cannot serve the run, an interruption, a clean-up that cannot finish — and what each leaves.
+func boundCases(t *testing.T, endpoint string, c Clients, fx fixture.Cloud) {
+	ctx := t.Context()
+
+	// Local tables are ACTIVE at once; a fake keeps reporting CREATING.
+	t.Run("a table that never becomes ACTIVE fails active within --timeout", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-creating", fixture.KeyedTable{OnDemand: true})
+		o := tableOptions("wallet-creating")
+		o.Timeout = neverActiveTimeout
+		start := time.Now()
+		rep, err := Run(ctx, Clients{DynamoDB: creating{c.DynamoDB}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active}, Active)
+		wantDetail(t, rep, Active, "ACTIVE", "--timeout "+neverActiveTimeout.String())
+		if d := time.Since(start); d > hangGuard {
+			t.Fatalf("took %s", d)
 		}
 	})
 
@@ -247,10 +307,10 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		fx.CreateKeyedTable(t, "wallet-timeout", fixture.KeyedTable{OnDemand: true})
 		// Reads held until the client gives up: the puts land, and --timeout ends the run in
 		// roundtrip, whatever the machine's load.
-		p := startProxy(t, srv.Endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"GetItem"}})
+		p := startProxy(t, endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"GetItem"}})
 		pc := testClients(t, p.URL, 0)
 		o := tableOptions("wallet-timeout")
-		o.Roundtrips, o.Concurrency, o.Timeout = 1000, 2, 3*time.Second
+		o.Roundtrips, o.Concurrency, o.Timeout = 1000, 2, outOfTimeTimeout
 		rep, err := Run(ctx, pc, o)
 		if n := p.Counts().Forwarded["PutItem"]; n != 2 {
 			t.Fatalf("%d puts reached the table, want one per worker", n)
@@ -266,53 +326,11 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		fx.NoItems(t, "wallet-timeout")
 	})
 
-	// Counted by a proxy between verify and the table: what reaches DynamoDB is what it bills.
-	t.Run("round trips reuse a key per worker, so clean-up is O(concurrency)", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-counted", fixture.KeyedTable{OnDemand: true})
-		p := startProxy(t, srv.Endpoint, faultproxy.Faults{})
-		o := tableOptions("wallet-counted")
-		o.Roundtrips, o.Concurrency = 200, 4
-		rep, err := Run(ctx, testClients(t, p.URL, 0), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks)
-		wantDetail(t, rep, Roundtrip, "200 of 200 put+get pairs on 4 keys")
-		n := p.Counts()
-		t.Logf("forwarded %v, %d transaction items, %d write units", n.Forwarded, n.TransactItems, n.WriteUnits())
-		keys := int64(o.Concurrency + testItems)
-		// One delete per item, one batched read proves them all gone; the checks' own reads:
-		// a get per round trip and 9 for the other checks.
-		if n.Forwarded["DeleteItem"] != keys || n.Forwarded["BatchGetItem"] != 1 || n.Forwarded["GetItem"] != int64(o.Roundtrips)+9 {
-			t.Fatalf("want %d DeleteItem, 1 BatchGetItem, %d GetItem: %v", keys, o.Roundtrips+9, n.Forwarded)
-		}
-		if w := n.WriteUnits(); w > int64(o.Roundtrips)+100 {
-			t.Fatalf("%d write units for %d round trips, goal ≤ N + 100", w, o.Roundtrips)
-		}
-		fx.NoItems(t, "wallet-counted")
-	})
-
-	// DynamoDB's strongly consistent read returns the latest write; a fake answers with the
-	// one before it, as an eventually consistent read may. Reusing a key, only a fresh value
-	// on every write makes that visible.
-	t.Run("a stale read fails roundtrip", func(t *testing.T) {
-		fx.CreateKeyedTable(t, "wallet-stale", fixture.KeyedTable{OnDemand: true})
-		o := tableOptions("wallet-stale")
-		o.Roundtrips, o.Concurrency = 8, 1
-		rep, err := Run(ctx, Clients{DynamoDB: &staleReads{DynamoDB: c.DynamoDB}}, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantResults(t, rep, allChecks, Roundtrip)
-		wantDetail(t, rep, Roundtrip, "read back", "-rt0: balance")
-		fx.NoItems(t, "wallet-stale")
-	})
-
 	t.Run("a run the capacity cannot serve in --timeout is refused, nothing written", func(t *testing.T) {
 		fx.CreateKeyedTable(t, "wallet-small", fixture.KeyedTable{Read: 1, Write: 1})
 		spy := &countWrites{DynamoDB: c.DynamoDB}
 		o := tableOptions("wallet-small")
-		o.Roundtrips, o.Timeout = 100000, 20*time.Second
+		o.Roundtrips, o.Timeout = 100000, capacityTimeout
 		start := time.Now()
 		rep, err := Run(ctx, Clients{DynamoDB: spy}, o)
 		var ce *CapacityError
@@ -332,9 +350,9 @@ func TestOnDynamoDBLocal(t *testing.T) {
 	// up, as a network partition would.
 	t.Run("clean-up is bounded, and says what remains", func(t *testing.T) {
 		fx.CreateKeyedTable(t, "wallet-stuck", fixture.KeyedTable{OnDemand: true})
-		p := startProxy(t, srv.Endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"DeleteItem"}})
+		p := startProxy(t, endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"DeleteItem"}})
 		o := tableOptions("wallet-stuck")
-		o.CleanupTimeout = time.Second
+		o.CleanupTimeout = stuckCleanup
 		start := time.Now()
 		rep, err := Run(ctx, testClients(t, p.URL, 0), o)
 		if err != nil {
@@ -346,7 +364,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		if rep.LeftoverItems != o.Concurrency+testItems || len(left) != rep.LeftoverItems {
 			t.Fatalf("report says %d left, the table holds %v", rep.LeftoverItems, left)
 		}
-		wantDetail(t, rep, Cleanup, "9 of 9 test items may remain after clean-up (bounded at 1s)", "TTL removes them after")
+		wantDetail(t, rep, Cleanup, "9 of 9 test items may remain after clean-up (bounded at "+stuckCleanup.String()+")", "TTL removes them after")
 		if took > hangGuard {
 			t.Fatalf("took %s", took)
 		}
@@ -357,7 +375,6 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		}
 	})
 
-	t.Run("faults injected by a proxy", func(t *testing.T) { faultCases(t, srv.Endpoint, fx) })
 }
 
 // faultCases put the fault proxy between verify and DynamoDB Local: a proxy is the honest
@@ -410,13 +427,13 @@ func faultCases(t *testing.T, endpoint string, fx fixture.Cloud) {
 			Operations: []string{"PutItem", "GetItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchGetItem"}})
 		c := testClients(t, p.URL, 2)
 		o := tableOptions("wallet-500")
-		o.CleanupTimeout = 5 * time.Second
+		o.CleanupTimeout = failingCleanup
 		start := time.Now()
 		rep, err := Run(ctx, c, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := time.Since(start); d > 40*time.Second {
+		if d := time.Since(start); d > failFastGuard {
 			t.Fatalf("took %s", d)
 		}
 		wantResults(t, rep, allChecks, writingChecks...)

@@ -23,6 +23,11 @@ type Report struct {
 	Region string
 	RunID  string
 	Passed bool
+	// ReadOnly says the writing checks were not asked for.
+	ReadOnly bool
+	// Refused says why the writing checks were refused before they started (the table's
+	// capacity cannot serve them within --timeout), when they were.
+	Refused string
 	// Stopped says why the run ended before its last check, if it did; the check that was
 	// cut short carries the same reason. Clean-up runs whatever the reason.
 	Stopped Stop

@@ -64,7 +64,7 @@ func newRun(ctx, runCtx context.Context, c Clients, o Options) (*run, error) {
 		return nil, err
 	}
 	return &run{ctx: ctx, runCtx: runCtx, c: c, o: o,
-		rep: &Report{Stack: o.Stack, Table: o.Table, Region: o.Region, RunID: id}}, nil
+		rep: &Report{Stack: o.Stack, Table: o.Table, Region: o.Region, RunID: id, ReadOnly: o.ReadOnly}}, nil
 }
 
 // discover finds the table. Any failure ends the run: there is nothing to check.
@@ -97,6 +97,13 @@ func (r *run) unanswered(err error) error {
 	return fmt.Errorf("%s did not answer within --timeout %s: %w", where, r.o.Timeout, err)
 }
 
+// The active check's polling: the waiter's defaults (20 s, then up to 2 min) suit creating a
+// table, not checking one.
+const (
+	activeMinDelay = time.Second
+	activeMaxDelay = 5 * time.Second
+)
+
 // active waits for the table to be ACTIVE. Waiting the whole --timeout for a table that never
 // gets there is a verdict on the table, not the run running out of time.
 func (r *run) active() bool {
@@ -107,8 +114,7 @@ func (r *run) active() bool {
 		}
 		start := time.Now()
 		w := dynamodb.NewTableExistsWaiter(r.c.DynamoDB, func(w *dynamodb.TableExistsWaiterOptions) {
-			// The defaults (20 s, then up to 2 min) suit creating a table, not checking one.
-			w.MinDelay, w.MaxDelay = time.Second, 5*time.Second
+			w.MinDelay, w.MaxDelay = activeMinDelay, activeMaxDelay
 		})
 		desc, err := w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: &r.tgt.table}, r.o.Timeout)
 		if err != nil {
@@ -152,7 +158,7 @@ func (r *run) writable() bool {
 	p := NewPacer(r.desc, r.o.Pace)
 	deadline, _ := r.runCtx.Deadline()
 	if err := fits(p, r.tgt.table, r.o, time.Until(deadline)); err != nil {
-		r.err = err
+		r.err, r.rep.Refused = err, err.Error()
 		return false
 	}
 	cleanup := r.c.Cleanup

@@ -5,7 +5,7 @@
 //	localcloud up        start moto on a free localhost port, wait until it answers
 //	localcloud down      stop it by pid
 //	localcloud env       print the exports for the CDK CLI, the aws CLI and verify
-//	localcloud prereqs   check moto, Java, DynamoDB Local and the CDK CLI; say what to install
+//	localcloud prereqs   check moto, Java, DynamoDB Local, the CDK CLI and cfn-lint; say what to install
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 
@@ -44,7 +45,7 @@ func main() {
 	case "env":
 		err = printEnv(file)
 	case "prereqs":
-		if missing := localcloud.Prereqs(root); len(missing) > 0 {
+		if missing := append(localcloud.Prereqs(root), linters()...); len(missing) > 0 {
 			fmt.Fprintln(os.Stderr, "missing prerequisites:")
 			for _, m := range missing {
 				fmt.Fprintln(os.Stderr, "  -", m)
@@ -59,6 +60,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "localcloud:", err)
 		os.Exit(1)
 	}
+}
+
+// linters are the tools `make lint` runs that Go cannot install: cfn-lint is Python (moto's
+// server extra brings it too). actionlint is a Go tool of the module, installed by go itself.
+func linters() []error {
+	if _, err := exec.LookPath("cfn-lint"); err != nil {
+		return []error{&localcloud.MissingError{What: "cfn-lint (lints every synthesized template in make test)", Install: "pip install cfn-lint"}}
+	}
+	return nil
 }
 
 func up(dir, file string) error {
