@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -190,7 +192,17 @@ func TestTheJanitorsRules(t *testing.T) {
 
 	// Before their time: one is kept by its owner, one's expiry is extended.
 	w.setTag(t, "keep-later", wallet.TagKeep, "true")
-	w.setTag(t, "extend-later", wallet.TagExpiresAfter, "3650d")
+	// A live wallet stack's table expires by its stack's ExpiresAfter: extended by a stack
+	// update, as `cdk deploy -c expiresAfter=…` does (a tag on the table alone would not count).
+	if _, err := c.CloudFormation.UpdateStack(t.Context(), &cloudformation.UpdateStackInput{StackName: aws.String("Wallet-extended"),
+		UsePreviousTemplate: aws.Bool(true),
+		Tags: []cftypes.Tag{{Key: aws.String(wallet.TagProject), Value: aws.String(wallet.ProjectName)}, {Key: aws.String(wallet.TagStack), Value: aws.String("Wallet-extended")},
+			{Key: aws.String(wallet.TagExpiresAfter), Value: aws.String("3650d")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackUpdateCompleteWaiter(c.CloudFormation).Wait(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String("Wallet-extended")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	// A backup a run took earlier and that is AVAILABLE is not what the deletion may depend on:
 	// the table may have been written to since. The next run takes its own.
 	mark, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
