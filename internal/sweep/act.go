@@ -145,7 +145,7 @@ func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
 	if !u.save(ctx, c, o) {
 		return
 	}
-	unprotected, ok := u.unprotect(ctx, c)
+	unprotected, ok := u.unprotect(ctx, c, o)
 	if !ok {
 		u.reprotect(ctx, c, leftInPlace(unprotected), o)
 		return
@@ -197,7 +197,7 @@ func (u *unit) save(ctx context.Context, c RegionClients, o Options) bool {
 		if o.Export != nil {
 			path, err := o.Export(ctx, cd.Region, cd.Table)
 			if err != nil {
-				if u.savedNothingOfGone(ctx, c, cd, err, o) {
+				if u.goneMeanwhile(ctx, c, cd, err, o) {
 					continue
 				}
 				u.fail(fmt.Errorf("export of %s failed, so %s not deleted: %w", cd.Table, u.what(), err))
@@ -219,8 +219,13 @@ func (u *unit) save(ctx context.Context, c RegionClients, o Options) bool {
 		if err == nil {
 			err = CheckBackupSource(ctx, c.DynamoDB, arn, cd.Identity)
 		}
+		if errors.Is(err, ErrNotPlannedTable) {
+			// The name stood for another table by the time the backup was taken.
+			u.hold(cd, Replaced, fmt.Sprintf("%s: its backup %v; nothing was deleted: plan again", cd.Table, err))
+			return false
+		}
 		if err != nil {
-			if u.savedNothingOfGone(ctx, c, cd, err, o) {
+			if u.goneMeanwhile(ctx, c, cd, err, o) {
 				continue
 			}
 			u.fail(fmt.Errorf("backup of %s failed, so %s not deleted: %w", cd.Table, u.what(), err))
@@ -231,23 +236,23 @@ func (u *unit) save(ctx context.Context, c RegionClients, o Options) bool {
 	return true
 }
 
-// savedNothingOfGone settles a save that failed because the table is gone (deleted by someone
-// else, or by a second sweep running at once): that is not a failure, and there is nothing to
-// delete. Asked on a fresh context, like every re-check after a failure.
-func (u *unit) savedNothingOfGone(ctx context.Context, c RegionClients, cd *Candidate, err error, o Options) bool {
+// goneMeanwhile settles a step that failed because the table is gone (deleted by someone else,
+// or by a second sweep running at once): that is not a failure, and there is nothing left to
+// save or delete. Asked on a fresh context, like every re-check after a failure.
+func (u *unit) goneMeanwhile(ctx context.Context, c RegionClients, cd *Candidate, err error, o Options) bool {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
 	defer cancel()
 	if gone, gerr := isGone(rctx, c.DynamoDB, cd.Table); gerr != nil || !gone {
 		return false
 	}
 	cd.Action, cd.Error, cd.err = Gone, "", nil
-	cd.Notes = append(cd.Notes, fmt.Sprintf("gone while it was being saved (%v): deleted by someone else; nothing left to save or delete", err))
+	cd.Notes = append(cd.Notes, fmt.Sprintf("gone meanwhile (%v): deleted by someone else; nothing left to save or delete", err))
 	return true
 }
 
 // unprotect turns deletion protection off where the plan says (--include-protected), and
 // returns the tables it did it on and whether the unit may go on. Each table is re-judged first.
-func (u *unit) unprotect(ctx context.Context, c RegionClients) ([]*Candidate, bool) {
+func (u *unit) unprotect(ctx context.Context, c RegionClients, o Options) ([]*Candidate, bool) {
 	var done []*Candidate
 	for _, cd := range u.cands {
 		if cd.Action != WouldDelete || !cd.Protected || cd.missing {
@@ -260,6 +265,9 @@ func (u *unit) unprotect(ctx context.Context, c RegionClients) ([]*Candidate, bo
 			continue
 		}
 		if err := setProtection(ctx, c.DynamoDB, cd.Table, false); err != nil {
+			if u.goneMeanwhile(ctx, c, cd, err, o) {
+				continue
+			}
 			// Its answer may be what was lost: it counts as turned off, to be turned back on.
 			u.fail(fmt.Errorf("%s not deleted: %w", u.what(), err))
 			return append(done, cd), false

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,6 +46,10 @@ func (a Identity) String() string {
 	return "created " + a.Created.UTC().Format(time.RFC3339Nano)
 }
 
+// ErrNotPlannedTable: a backup's source is another table than the one planned (the name was
+// given to a new table in the meantime, or the answer does not say which table it was).
+var ErrNotPlannedTable = errors.New("not the planned table")
+
 // Target is the table a backup is asked for: by name, and by the identity it was planned with,
 // so that a backup taken (or reused) is provably of that table.
 type Target struct {
@@ -65,8 +70,11 @@ func CheckBackupSource(ctx context.Context, db BackupAPI, arn string, want Ident
 	}
 	src := out.BackupDescription.SourceTableDetails
 	got := Identity{ARN: aws.ToString(src.TableArn), TableID: aws.ToString(src.TableId), Created: aws.ToTime(src.TableCreationDateTime)}
+	if got.ARN == "" || (got.TableID == "" && got.Created.IsZero()) {
+		return fmt.Errorf("backup %s: the answer does not identify its source table (ARN %q, no TableId and no TableCreationDateTime): no proof it is of %s", arn, got.ARN, want.ARN)
+	}
 	if !want.Same(got) {
-		return fmt.Errorf("backup %s is of %s (%s), not of the planned table %s (%s)", arn, dash(got.ARN), got, want.ARN, want)
+		return fmt.Errorf("backup %s is of %s (%s), not of the planned table %s (%s): %w", arn, dash(got.ARN), got, want.ARN, want, ErrNotPlannedTable)
 	}
 	return nil
 }
