@@ -2,6 +2,7 @@ package janitor_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -364,5 +365,75 @@ func TestTheNotification(t *testing.T) {
 	}
 	if s := janitor.Subject(r); len(s) > 100 || !strings.Contains(s, "1 marked, 1 deleted, 1 reprieved") {
 		t.Errorf("subject %q", s)
+	}
+}
+
+// withBackups is the run's DynamoDB client listing, besides the real backups, backups that are
+// still being taken (CREATING): moto's are AVAILABLE at once, so a backup a killed run left
+// behind needs this stand-in. The real answers are untouched.
+type withBackups struct {
+	janitor.DynamoDB
+	creating []types.BackupSummary
+}
+
+func (w withBackups) ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, o ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error) {
+	out, err := w.DynamoDB.ListBackups(ctx, in, o...)
+	if err != nil {
+		return out, err
+	}
+	for _, b := range w.creating {
+		if in.TableName == nil || aws.ToString(in.TableName) == aws.ToString(b.TableName) {
+			out.BackupSummaries = append(out.BackupSummaries, b)
+		}
+	}
+	return out, nil
+}
+
+// A run that died while taking a backup leaves it CREATING; the next run waits for it rather
+// than starting another, but only for one started for this mark (at or after its due time) and
+// of this table. A week-old CREATING backup is another mark's, and is not what the deletion
+// depends on.
+func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
+	w := newWorld(t)
+	c := w.cloud
+	c.CreateTable(t, "resumed", ours, false)
+	c.CreateTable(t, "stale", ours, false)
+	now := time.Now().UTC()
+	first := w.run(t, now.Add(-2*time.Hour), wallet.JanitorDelete)
+	if got := marks(first); !slices.Equal(got, []string{"resumed", "stale"}) {
+		t.Fatalf("first run marked %v", got)
+	}
+	due := now.Add(-time.Hour).Truncate(time.Second) // the first run's time + the grace
+	tableArn := func(name string) string {
+		d, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(d.Table.TableArn)
+	}
+	// A backup of "resumed" started after its mark fell due (a real one, listed as CREATING).
+	started := sweep.BackupName(wallet.JanitorBackupPrefix, "resumed", now)
+	resumed, err := sweep.TakeBackup(t.Context(), c.DynamoDB, "resumed", started, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := strings.Replace(resumed, "table/resumed/", "table/stale/", 1) + "-stale"
+	w.deps.DynamoDB = withBackups{w.deps.DynamoDB, []types.BackupSummary{
+		{BackupArn: aws.String(resumed), BackupName: aws.String(started), TableName: aws.String("resumed"), TableArn: aws.String(tableArn("resumed")),
+			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(now)},
+		{BackupArn: aws.String(stale), BackupName: aws.String(sweep.BackupName(wallet.JanitorBackupPrefix, "stale", due.Add(-7*24*time.Hour))),
+			TableName: aws.String("stale"), TableArn: aws.String(tableArn("stale")),
+			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(-7 * 24 * time.Hour))},
+	}}
+	second := w.run(t, now, wallet.JanitorDelete)
+	got := map[string]sweep.Candidate{}
+	for _, cd := range second.Candidates {
+		got[cd.Table] = cd
+	}
+	if got["resumed"].Action != sweep.Deleted || got["resumed"].BackupARN != resumed {
+		t.Errorf("resumed: %s with backup %q, want deleted with the backup started for its mark %q", got["resumed"].Action, got["resumed"].BackupARN, resumed)
+	}
+	if got["stale"].Action != sweep.Deleted || got["stale"].BackupARN == stale || got["stale"].BackupARN == "" {
+		t.Errorf("stale: %s with backup %q: want deleted with a new backup, not the week-old %q", got["stale"].Action, got["stale"].BackupARN, stale)
 	}
 }
