@@ -49,6 +49,9 @@ func (p Plan) report(dry bool) Report {
 		switch {
 		case dry && c.Action == WouldDelete, !dry && (c.Action == Deleted || c.Action == Deleting):
 			saved += c.MonthlyCostUSD
+		case c.Action == Gone, c.Action == Replaced:
+			// Neither saved nor left by this run: the planned table is gone (someone else's doing),
+			// and what has its name now was never priced.
 		default:
 			left += c.MonthlyCostUSD
 		}
@@ -236,7 +239,7 @@ func (r Report) writeSummary(ew *errWriter) {
 	}
 	var left []string
 	for _, c := range r.Candidates {
-		if c.Action != Deleted && c.Action != Deleting && c.Action != WouldDelete && c.Action != Gone {
+		if c.Action != Deleted && c.Action != Deleting && c.Action != WouldDelete && c.Action != Gone && c.Action != Replaced {
 			left = append(left, fmt.Sprintf("%s ($%.2f/month)", c.Table, c.MonthlyCostUSD))
 		}
 	}
