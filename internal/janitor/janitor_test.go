@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,5 +436,67 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 	}
 	if got["stale"].Action != sweep.Deleted || got["stale"].BackupARN == stale || got["stale"].BackupARN == "" {
 		t.Errorf("stale: %s with backup %q: want deleted with a new backup, not the week-old %q", got["stale"].Action, got["stale"].BackupARN, stale)
+	}
+}
+
+// beforeBackup runs a table's change once, just before the run's CreateBackup of that table:
+// the stand-in for someone acting while the janitor takes its backup. The calls go to moto
+// unchanged.
+type beforeBackup struct {
+	janitor.DynamoDB
+	mu      sync.Mutex
+	changes map[string]func()
+}
+
+func (b *beforeBackup) CreateBackup(ctx context.Context, in *dynamodb.CreateBackupInput, o ...func(*dynamodb.Options)) (*dynamodb.CreateBackupOutput, error) {
+	b.mu.Lock()
+	change := b.changes[aws.ToString(in.TableName)]
+	delete(b.changes, aws.ToString(in.TableName))
+	b.mu.Unlock()
+	if change != nil {
+		change()
+	}
+	return b.DynamoDB.CreateBackup(ctx, in, o...)
+}
+
+// Between discovery and the backup a due table is re-created under its name by another project
+// (with an item), and another is tagged wallet:keep=true: the janitor deletes neither, says what
+// it found, and nothing fails (the alarm stays quiet).
+func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
+	w := newWorld(t)
+	c := w.cloud
+	c.CreateTable(t, "swapped", ours, false)
+	c.CreateTable(t, "kept-meanwhile", ours, false)
+	now := time.Now().UTC()
+	w.run(t, now.Add(-2*time.Hour), wallet.JanitorDelete) // marks both; due an hour ago
+	w.deps.DynamoDB = &beforeBackup{DynamoDB: w.deps.DynamoDB, changes: map[string]func(){
+		"swapped": func() {
+			if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("swapped")}); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := dynamodb.NewTableNotExistsWaiter(c.DynamoDB).Wait(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("swapped")}, time.Minute); err != nil {
+				t.Error(err)
+				return
+			}
+			c.CreateTable(t, "swapped", map[string]string{wallet.TagProject: "payments"}, false)
+			if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("swapped"),
+				Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
+				t.Error(err)
+			}
+		},
+		"kept-meanwhile": func() { w.setTag(t, "kept-meanwhile", wallet.TagKeep, "true") },
+	}}
+	r := w.run(t, now, wallet.JanitorDelete)
+	got := map[string]sweep.Candidate{}
+	for _, cd := range r.Candidates {
+		got[cd.Table] = cd
+	}
+	if got["swapped"].Action != sweep.Replaced || got["kept-meanwhile"].Action != sweep.Kept || r.Failed() {
+		t.Fatalf("swapped %+v\nkept-meanwhile %+v\nfailed %v", got["swapped"], got["kept-meanwhile"], r.Failed())
+	}
+	out, err := c.DynamoDB.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("swapped"), Select: types.SelectCount})
+	if err != nil || out.Count != 1 || !w.exists(t, "kept-meanwhile") {
+		t.Fatalf("the new table's item: %v (%v); kept-meanwhile exists %v", out, err, w.exists(t, "kept-meanwhile"))
 	}
 }
