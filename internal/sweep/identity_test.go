@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/archive"
@@ -92,6 +93,23 @@ func removeTable(c *cloud, name string) error {
 		return err
 	}
 	return deleteTableAndWait(context.Background(), c.DynamoDB, name, time.Minute)
+}
+
+// extendStack extends the expiry of the table's stack (named by its Stack tag) by a stack
+// update, as `cdk deploy -c expiresAfter=…` does.
+func extendStack(t *testing.T, c *cloud, table string) func() {
+	return func() {
+		stack := "Wallet-race-stack-extended"
+		if _, err := c.CloudFormation.UpdateStack(context.Background(), &cloudformation.UpdateStackInput{StackName: aws.String(stack), UsePreviousTemplate: aws.Bool(true),
+			Tags: []cfntypes.Tag{{Key: aws.String("Project"), Value: aws.String("wallet")}, {Key: aws.String("Stack"), Value: aws.String(stack)},
+				{Key: aws.String("ExpiresAfter"), Value: aws.String("3650d")}}}); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := cloudformation.NewStackUpdateCompleteWaiter(c.CloudFormation).Wait(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func keepTable(t *testing.T, c *cloud, name string) func() {
@@ -177,11 +195,15 @@ func TestATableChangedAtEachStepIsNotDeleted(t *testing.T) {
 		{"kept", keepTable, Kept},
 		{"protected", protectTable, SkippedProtected},
 		{"gone", dropTable, Gone},
+		{"left-project", func(t *testing.T, c *cloud, table string) func() {
+			return func() { setTag(t, c, table, "Project", "other") }
+		}, NoLongerCandidate},
+		{"extended", extendStack, NoLongerCandidate}, // a stack's expiry, by a stack update
 	}
 	for _, s := range steps {
 		for _, ch := range changes {
-			if s.protected && ch.name == "protected" {
-				continue // planned protected already
+			if s.protected && ch.name == "protected" || !s.stack && ch.name == "extended" {
+				continue // planned protected already; only a stack's expiry is extended
 			}
 			t.Run(s.name+"/"+ch.name, func(t *testing.T) {
 				table := "race-" + s.name + "-" + ch.name
@@ -226,7 +248,7 @@ func TestATableChangedAtEachStepIsNotDeleted(t *testing.T) {
 					if project != "payments" || items != 1 || !strings.Contains(strings.Join(cd.Notes, ";"), "plan again") {
 						t.Fatalf("the new table: project %q, %d items; notes %v", project, items, cd.Notes)
 					}
-				case "kept", "protected":
+				case "kept", "protected", "left-project":
 					_, _, protected := theNewTable(t, c, table)
 					if want := s.protected || ch.name == "protected"; protected != want {
 						t.Fatalf("%s: protection %v, want %v (as it was found)", table, protected, want)
