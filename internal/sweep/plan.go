@@ -232,8 +232,8 @@ func (c Candidate) retainedByPolicy() bool {
 	return c.DeletionPolicy == "Retain" || c.DeletionPolicy == "RetainExceptOnCreate"
 }
 
-// decide sets every candidate's and stack's planned action: the one place that says what may
-// be deleted. A stack is deleted whole or not at all, so a protected table that the stack would
+// decide sets every candidate's and stack's planned action (which tables are candidates at all
+// is the rules' to say, rules.go). A stack is deleted whole or not at all, so a protected table that the stack would
 // delete (without includeProtected) holds back the stack and every table of it; a table the
 // stack retains is deleted after it only with deleteRetained; a stack the planner already found
 // must stay (Failed) keeps its tables too.

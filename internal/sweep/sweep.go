@@ -8,8 +8,10 @@
 // Safety is the design: a dry run unless told otherwise; only tables tagged Project=wallet or
 // named by an explicit prefix; never a table of a live stack that has not expired; never a table
 // tagged wallet:keep=true; never behind CloudFormation's back (a live stack's table goes with its
-// stack); deletion protection is turned off only when asked; and an export or a backup, when
-// asked for, is complete before any deletion depends on it.
+// stack); deletion protection is turned off only when asked; an export or a backup, when asked
+// for, is complete (and of the planned table) before any deletion depends on it; and before each
+// irreversible step the table is read again and judged again by the same rules (rules.go), so
+// only the table that was judged is ever deleted.
 package sweep
 
 import (
