@@ -66,8 +66,9 @@ type Observed struct {
 	Idle bool
 }
 
-// identity is which table the name stood for when it was observed.
-func (t Observed) identity() Identity {
+// Identity is which table the name stood for when it was observed: what Act binds every
+// deletion to.
+func (t Observed) Identity() Identity {
 	return Identity{ARN: t.ARN, TableID: t.TableID, Created: t.Created}
 }
 

@@ -221,7 +221,7 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
 		Protected:          t.Protected,
 		JanitorDeleteAfter: t.Tags[wallet.TagJanitorDeleteAfter],
-		Identity:           t.identity(),
+		Identity:           t.Identity(),
 		idle:               t.Idle,
 		stackTag:           t.Stack,
 	}

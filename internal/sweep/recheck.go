@@ -110,7 +110,7 @@ func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate) (O
 // else what it is now and why. A stack's other tables and a teardown's were not chosen by the
 // rules but by their stack: for them only the identity, wallet:keep and protection count.
 func (u *unit) rejudge(cd *Candidate, t Observed) (Action, string) {
-	if now := t.identity(); !cd.Identity.Same(now) {
+	if now := t.Identity(); !cd.Identity.Same(now) {
 		return Replaced, fmt.Sprintf("replaced since it was planned (planned %s, now %s): nothing was done to it; plan again", cd.Identity, now)
 	}
 	if t.Protected && !cd.Protected {
