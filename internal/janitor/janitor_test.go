@@ -460,15 +460,17 @@ func (b *beforeBackup) CreateBackup(ctx context.Context, in *dynamodb.CreateBack
 }
 
 // Between discovery and the backup a due table is re-created under its name by another project
-// (with an item), and another is tagged wallet:keep=true: the janitor deletes neither, says what
-// it found, and nothing fails (the alarm stays quiet).
+// (with an item), another is tagged wallet:keep=true, a third is deleted by someone else: the
+// janitor deletes neither of the first two, says what it found, and nothing fails (the alarm
+// stays quiet).
 func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 	w := newWorld(t)
 	c := w.cloud
 	c.CreateTable(t, "swapped", ours, false)
 	c.CreateTable(t, "kept-meanwhile", ours, false)
+	c.CreateTable(t, "gone-meanwhile", ours, false)
 	now := time.Now().UTC()
-	w.run(t, now.Add(-2*time.Hour), wallet.JanitorDelete) // marks both; due an hour ago
+	w.run(t, now.Add(-2*time.Hour), wallet.JanitorDelete) // marks all three; due an hour ago
 	w.deps.DynamoDB = &beforeBackup{DynamoDB: w.deps.DynamoDB, changes: map[string]func(){
 		"swapped": func() {
 			if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("swapped")}); err != nil {
@@ -486,14 +488,20 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 			}
 		},
 		"kept-meanwhile": func() { w.setTag(t, "kept-meanwhile", wallet.TagKeep, "true") },
+		// Someone else (a person, `verify sweep`) deletes it first: gone, not a failure.
+		"gone-meanwhile": func() {
+			if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("gone-meanwhile")}); err != nil {
+				t.Error(err)
+			}
+		},
 	}}
 	r := w.run(t, now, wallet.JanitorDelete)
 	got := map[string]sweep.Candidate{}
 	for _, cd := range r.Candidates {
 		got[cd.Table] = cd
 	}
-	if got["swapped"].Action != sweep.Replaced || got["kept-meanwhile"].Action != sweep.Kept || r.Failed() {
-		t.Fatalf("swapped %+v\nkept-meanwhile %+v\nfailed %v", got["swapped"], got["kept-meanwhile"], r.Failed())
+	if got["swapped"].Action != sweep.Replaced || got["kept-meanwhile"].Action != sweep.Kept || got["gone-meanwhile"].Action != sweep.Gone || r.Failed() {
+		t.Fatalf("swapped %+v\nkept-meanwhile %+v\ngone-meanwhile %+v\nfailed %v", got["swapped"], got["kept-meanwhile"], got["gone-meanwhile"], r.Failed())
 	}
 	out, err := c.DynamoDB.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("swapped"), Select: types.SelectCount})
 	if err != nil || out.Count != 1 || !w.exists(t, "kept-meanwhile") {
