@@ -156,7 +156,15 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
 		return err
 	}
-	return reportError(report, "sweep")
+	if err := reportError(report, "sweep"); err != nil {
+		return err
+	}
+	// A table replaced since the plan is no failure of the user's, but not everything planned
+	// was done (nothing of the new table was touched): exit 1, like any planned action not done.
+	if n := report.Replaced(); n > 0 {
+		return failed(fmt.Errorf("sweep: %d tables were replaced by another table of the same name since they were planned; nothing of them was deleted: plan again", n))
+	}
+	return nil
 }
 
 // connect loads the configuration and builds each region's clients.

@@ -43,7 +43,9 @@ type Stack struct {
 	ID      string
 	Status  string
 	Outputs map[string]string
-	Tables  []TableResource
+	// Tags are the stack's own tags: only a stack update changes them.
+	Tags   map[string]string
+	Tables []TableResource
 }
 
 // TableName is the stack's wallet table: the TableName output, else its only table resource.
@@ -83,6 +85,10 @@ func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, er
 		ID:      aws.ToString(st.StackId),
 		Status:  string(st.StackStatus),
 		Outputs: map[string]string{},
+		Tags:    map[string]string{},
+	}
+	for _, t := range st.Tags {
+		s.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	for _, o := range st.Outputs {
 		s.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)

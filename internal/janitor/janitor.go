@@ -176,7 +176,7 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 	}
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
 	if cfg.Mode == wallet.JanitorDelete {
-		so.Backup = janitorBackup(d, now)
+		so.Backup = janitorBackup(d, now, marks)
 		r.Report = sweep.Act(work, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
 		r.Report = acted.DryRun()
@@ -228,10 +228,12 @@ type signer struct {
 }
 
 // identity is what the MAC binds a mark to besides the ARN: a table dropped and created again
-// under the same name is another table, and its predecessor's mark is not its own. DynamoDB's
-// TableId is not read by the sweep's discovery (moto has none), so the creation time stands
-// for it.
+// under the same name is another table, and its predecessor's mark is not its own. It is
+// DynamoDB's TableId where the service returns one (AWS does), else the creation time (moto).
 func identity(t sweep.Observed) string {
+	if t.TableID != "" {
+		return "id:" + t.TableID
+	}
 	return t.Created.UTC().Format(time.RFC3339Nano)
 }
 
@@ -409,21 +411,38 @@ func notDue(waiting []Mark, acted []sweep.Candidate) []Mark {
 }
 
 // janitorBackup takes the backup a deletion depends on, named for now. One a run that died
-// halfway left still being taken (CREATING) is waited for instead of starting another; one that
-// is already AVAILABLE is not reused: the table may have been written to since, and the
-// deletion must depend on a backup taken now.
-func janitorBackup(d Deps, now time.Time) func(context.Context, string, string) (string, error) {
-	return func(ctx context.Context, _, table string) (string, error) {
-		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(table)})
+// halfway left still being taken (CREATING) is waited for instead of starting another, but only
+// one started for this table's mark and of this table: created at or after the mark's due time
+// (marks: table → the verified due time; a run backs up only once a mark is due), and whose
+// source is the planned table's identity. A week-old CREATING backup, or one of an earlier table
+// of the same name, is not this deletion's. One that is already AVAILABLE is not reused either:
+// the table may have been written to since, and the deletion must depend on a backup taken now.
+func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (string, error) {
+	return func(ctx context.Context, t sweep.Target) (string, error) {
+		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(t.Table)})
 		if err != nil {
-			return "", fmt.Errorf("list backups of %s: %w", table, err)
+			return "", fmt.Errorf("list backups of %s: %w", t.Table, err)
 		}
+		due, marked := marks[t.Table]
 		for _, b := range existing {
-			if strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) && b.BackupStatus == types.BackupStatusCreating {
-				arn := aws.ToString(b.BackupArn)
-				return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
+			if !marked || !resumable(b, t, due) {
+				continue
 			}
+			arn := aws.ToString(b.BackupArn)
+			if sweep.CheckBackupSource(ctx, d.DynamoDB, arn, t.Identity) != nil {
+				continue // of another table of the same name: not this deletion's
+			}
+			return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
 		}
-		return sweep.TakeBackup(ctx, d.DynamoDB, table, sweep.BackupName(wallet.JanitorBackupPrefix, table, now), d.BackupWait)
+		return sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now), d.BackupWait)
 	}
+}
+
+// resumable: a backup of the janitor's, still being taken, of the planned table's ARN, started
+// for the mark due at due (not before it).
+func resumable(b types.BackupSummary, t sweep.Target, due time.Time) bool {
+	return strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) &&
+		b.BackupStatus == types.BackupStatusCreating &&
+		aws.ToString(b.TableArn) == t.Identity.ARN &&
+		!aws.ToTime(b.BackupCreationDateTime).Before(due)
 }

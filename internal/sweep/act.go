@@ -71,6 +71,8 @@ type unit struct {
 	region string
 	stack  *StackAction // nil: one table, deleted directly
 	cands  []*Candidate
+	// filter is what the plan judged by, to judge again by before each irreversible step.
+	filter Filter
 }
 
 func (p *Plan) clone() Plan {
@@ -90,7 +92,7 @@ func (p *Plan) units() []*unit {
 		if s.Action != WouldDelete {
 			continue
 		}
-		u := &unit{region: s.Region, stack: s}
+		u := &unit{region: s.Region, stack: s, filter: p.filter}
 		for j := range p.Candidates {
 			if c := &p.Candidates[j]; c.Stack == s.Stack && c.Region == s.Region {
 				u.cands = append(u.cands, c)
@@ -100,7 +102,7 @@ func (p *Plan) units() []*unit {
 	}
 	for i := range p.Candidates {
 		if c := &p.Candidates[i]; c.Stack == "" && c.Action == WouldDelete {
-			units = append(units, &unit{region: c.Region, cands: []*Candidate{c}})
+			units = append(units, &unit{region: c.Region, cands: []*Candidate{c}, filter: p.filter})
 		}
 	}
 	return units
@@ -140,85 +142,140 @@ func (u *unit) err() error {
 }
 
 func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
-	if err := u.save(ctx, o); err != nil {
-		u.fail(err)
+	if !u.save(ctx, c, o) {
 		return
 	}
-	unprotected, err := u.unprotect(ctx, c)
-	if err != nil {
-		u.fail(err)
-		u.reprotect(ctx, c, unprotected, o)
+	unprotected, ok := u.unprotect(ctx, c, o)
+	if !ok {
+		u.reprotect(ctx, c, leftInPlace(unprotected), o)
 		return
 	}
 	if u.stack != nil && !u.deleteStack(ctx, c, o) {
-		// A stack that failed keeps what it still holds as it was found. One still being
+		// A stack that stays keeps what it still holds as it was found. One still being
 		// deleted (or unknown) is left alone: turning protection back on would break it.
-		if u.stack.Action == Failed {
-			u.reprotect(ctx, c, failedOnly(unprotected), o)
+		if u.stack.Action != Deleting && u.stack.Action != Unknown {
+			u.reprotect(ctx, c, leftInPlace(unprotected), o)
 		}
 		return
 	}
 	for _, cd := range u.cands {
 		u.settle(ctx, c, cd, o)
 	}
-	// A table whose deletion failed is left as it was found.
-	u.reprotect(ctx, c, failedOnly(unprotected), o)
+	// A table whose deletion failed, or that a re-check held back, is left as it was found.
+	u.reprotect(ctx, c, leftInPlace(unprotected), o)
 }
 
-// failedOnly are the candidates whose deletion failed: the tables still there, for certain.
-func failedOnly(cands []*Candidate) []*Candidate {
+// leftInPlace are the candidates that are still there, for certain, and still the table that
+// was planned: their deletion failed or a re-check held them back. Never a replaced table: the
+// protection turned off was the planned table's, and the new one was never touched.
+func leftInPlace(cands []*Candidate) []*Candidate {
 	var out []*Candidate
 	for _, cd := range cands {
-		if cd.Action == Failed {
+		switch cd.Action {
+		case Failed, Kept, NoLongerCandidate, SkippedProtected:
 			out = append(out, cd)
 		}
 	}
 	return out
 }
 
+// touches: the unit's deletion could remove this table. A stack's retained tables count too:
+// DeleteStack is what decides, and a template can say less than the user thinks.
+func (u *unit) touches(cd *Candidate) bool {
+	return !cd.missing && (cd.Action == WouldDelete || (u.stack != nil && cd.Action == WouldRetain))
+}
+
 // save exports and backs up every table the unit could delete, before anything is deleted: a
-// failed save means no deletion at all. A stack's retained tables count too: DeleteStack is what
-// decides, and a template can say less than the user thinks.
-func (u *unit) save(ctx context.Context, o Options) error {
+// failed save means no deletion at all. Each table is re-judged after its export's last read
+// (and so before its backup) or, with no export, before its backup; a backup counts only once
+// it is AVAILABLE and provably of the planned table. It reports whether the unit may go on.
+func (u *unit) save(ctx context.Context, c RegionClients, o Options) bool {
 	for _, cd := range u.cands {
-		touched := cd.Action == WouldDelete || (u.stack != nil && cd.Action == WouldRetain)
-		if !touched || cd.missing {
+		if !u.touches(cd) || (o.Export == nil && o.Backup == nil) {
 			continue
 		}
 		if o.Export != nil {
 			path, err := o.Export(ctx, cd.Region, cd.Table)
 			if err != nil {
-				return fmt.Errorf("export of %s failed, so %s not deleted: %w", cd.Table, u.what(), err)
+				if u.goneMeanwhile(ctx, c, cd, err, o) {
+					continue
+				}
+				u.fail(fmt.Errorf("export of %s failed, so %s not deleted: %w", cd.Table, u.what(), err))
+				return false
 			}
 			cd.SavedTo = path
 		}
-		if o.Backup != nil {
-			arn, err := o.Backup(ctx, cd.Region, cd.Table)
-			if err != nil {
-				return fmt.Errorf("backup of %s failed, so %s not deleted: %w", cd.Table, u.what(), err)
-			}
-			cd.BackupARN = arn
+		step := stepBackup
+		if o.Export != nil {
+			step = stepExport
 		}
+		if !u.recheck(ctx, c, cd, step, nil) {
+			return false
+		}
+		if cd.Action == Gone || o.Backup == nil {
+			continue
+		}
+		arn, err := o.Backup(ctx, Target{Region: cd.Region, Table: cd.Table, Identity: cd.Identity})
+		if err == nil {
+			err = CheckBackupSource(ctx, c.DynamoDB, arn, cd.Identity)
+		}
+		if errors.Is(err, ErrNotPlannedTable) {
+			// The name stood for another table by the time the backup was taken.
+			u.hold(cd, Replaced, fmt.Sprintf("%s: its backup %v; nothing was deleted: plan again", cd.Table, err))
+			return false
+		}
+		if err != nil {
+			if u.goneMeanwhile(ctx, c, cd, err, o) {
+				continue
+			}
+			u.fail(fmt.Errorf("backup of %s failed, so %s not deleted: %w", cd.Table, u.what(), err))
+			return false
+		}
+		cd.BackupARN = arn
 	}
-	return nil
+	return true
+}
+
+// goneMeanwhile settles a step that failed because the table is gone (deleted by someone else,
+// or by a second sweep running at once): that is not a failure, and there is nothing left to
+// save or delete. Asked on a fresh context, like every re-check after a failure.
+func (u *unit) goneMeanwhile(ctx context.Context, c RegionClients, cd *Candidate, err error, o Options) bool {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
+	defer cancel()
+	if gone, gerr := isGone(rctx, c.DynamoDB, cd.Table); gerr != nil || !gone {
+		return false
+	}
+	cd.Action, cd.Error, cd.err = Gone, "", nil
+	cd.Notes = append(cd.Notes, fmt.Sprintf("gone meanwhile (%v): deleted by someone else; nothing left to save or delete", err))
+	return true
 }
 
 // unprotect turns deletion protection off where the plan says (--include-protected), and
-// returns the tables it did it on.
-func (u *unit) unprotect(ctx context.Context, c RegionClients) ([]*Candidate, error) {
+// returns the tables it did it on and whether the unit may go on. Each table is re-judged first.
+func (u *unit) unprotect(ctx context.Context, c RegionClients, o Options) ([]*Candidate, bool) {
 	var done []*Candidate
 	for _, cd := range u.cands {
 		if cd.Action != WouldDelete || !cd.Protected || cd.missing {
 			continue
 		}
+		if !u.recheck(ctx, c, cd, stepUnprotect, nil) {
+			return done, false
+		}
+		if cd.Action == Gone {
+			continue
+		}
 		if err := setProtection(ctx, c.DynamoDB, cd.Table, false); err != nil {
+			if u.goneMeanwhile(ctx, c, cd, err, o) {
+				continue
+			}
 			// Its answer may be what was lost: it counts as turned off, to be turned back on.
-			return append(done, cd), fmt.Errorf("%s not deleted: %w", u.what(), err)
+			u.fail(fmt.Errorf("%s not deleted: %w", u.what(), err))
+			return append(done, cd), false
 		}
 		cd.Notes = append(cd.Notes, "deletion protection turned off")
 		done = append(done, cd)
 	}
-	return done, nil
+	return done, true
 }
 
 // reprotect turns protection back on for tables that stay after all: a failed deletion must not
@@ -250,12 +307,19 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 		u.fail(err)
 		return false
 	}
+	// Every table the stack would take is judged again, the stack read once for them all.
+	known := stacksNow{}
+	for _, cd := range u.cands {
+		if u.touches(cd) && !u.recheck(ctx, c, cd, stepStack, known) {
+			return false
+		}
+	}
 	// By id: a stack of the same name made since is another stack.
 	id := u.stack.id
 	if id == "" {
 		id = u.stack.Stack
 	}
-	err := DeleteStack(ctx, c.CloudFormation, id, o.waitTimeout())
+	err := deleteStackAndWait(ctx, c.CloudFormation, id, o.waitTimeout())
 	if err == nil {
 		u.stack.Action = Deleted
 		return true
@@ -284,7 +348,7 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 		if cd.Action != WouldDelete {
 			continue
 		}
-		if gone, gerr := Gone(rctx, c.DynamoDB, cd.Table); gerr == nil && gone {
+		if gone, gerr := isGone(rctx, c.DynamoDB, cd.Table); gerr == nil && gone {
 			cd.Action = Deleted
 			cd.Notes = append(cd.Notes, "deleted by CloudFormation before the stack's deletion stopped: "+u.stack.Error)
 			continue
@@ -337,7 +401,7 @@ func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Opt
 	// Asked on a fresh context: after Ctrl-C or --timeout the answer still comes.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
 	defer cancel()
-	gone, err := Gone(rctx, c.DynamoDB, cd.Table)
+	gone, err := isGone(rctx, c.DynamoDB, cd.Table)
 	switch {
 	case err != nil:
 		cd.Action, cd.Error, cd.err = Unknown, err.Error(), err
@@ -361,7 +425,12 @@ func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Opt
 // dropped connection, an interrupt), DynamoDB is asked again on a fresh context, so a table
 // that is gone is never reported as failed.
 func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
-	err := DeleteTable(ctx, c.DynamoDB, cd.Table, o.waitTimeout())
+	// Nothing but this re-check's last read (DescribeTable) stands between it and DeleteTable:
+	// DeleteTable takes no condition, so that one round trip is the window that remains.
+	if !u.recheck(ctx, c, cd, stepDelete, nil) || cd.Action == Gone {
+		return
+	}
+	err := deleteTableAndWait(ctx, c.DynamoDB, cd.Table, o.waitTimeout())
 	if err == nil {
 		cd.Action = Deleted
 		return
@@ -384,9 +453,9 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 	}
 }
 
-// DeleteTable deletes a table and waits with the SDK's TableNotExists waiter. A table that is
+// deleteTableAndWait deletes a table and waits with the SDK's TableNotExists waiter. A table that is
 // already gone is not an error. Busy answers are retried by the client (NewRegionClients).
-func DeleteTable(ctx context.Context, db DynamoDB, table string, wait time.Duration) error {
+func deleteTableAndWait(ctx context.Context, db DynamoDB, table string, wait time.Duration) error {
 	_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	if err != nil && !errors.As(err, &nf) {
@@ -401,8 +470,8 @@ func DeleteTable(ctx context.Context, db DynamoDB, table string, wait time.Durat
 	return nil
 }
 
-// DeleteStack deletes a stack and waits with the SDK's StackDeleteComplete waiter.
-func DeleteStack(ctx context.Context, cfn CloudFormation, stack string, wait time.Duration) error {
+// deleteStackAndWait deletes a stack and waits with the SDK's StackDeleteComplete waiter.
+func deleteStackAndWait(ctx context.Context, cfn CloudFormation, stack string, wait time.Duration) error {
 	if _, err := cfn.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)}); err != nil {
 		return fmt.Errorf("delete stack %s: %w", stack, err)
 	}
@@ -427,8 +496,8 @@ func stackStatus(ctx context.Context, cfn CloudFormation, stack string) (cfntype
 	return cfntypes.StackStatus(s.Status), nil
 }
 
-// Gone proves a table no longer exists: DescribeTable answers ResourceNotFound.
-func Gone(ctx context.Context, db DynamoDB, table string) (bool, error) {
+// isGone proves a table no longer exists: DescribeTable answers ResourceNotFound.
+func isGone(ctx context.Context, db DynamoDB, table string) (bool, error) {
 	d, err := discover.DescribeTable(ctx, db, table)
 	return d == nil && err == nil, err
 }

@@ -18,9 +18,13 @@ import (
 // A stack whose deletion stops halfway (DELETE_FAILED) after CloudFormation deleted one of its
 // tables: neither moto nor DynamoDB Local can fail a stack deletion partway, so fakes stand in
 // for both services. The report must say what is true of each table.
-type halfDeletedStack struct{ CloudFormation }
+type halfDeletedStack struct {
+	CloudFormation
+	deleting *bool
+}
 
-func (halfDeletedStack) DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
+func (s halfDeletedStack) DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
+	*s.deleting = true
 	return &cloudformation.DeleteStackOutput{}, nil
 }
 
@@ -32,26 +36,46 @@ func (halfDeletedStack) ListStackResources(context.Context, *cloudformation.List
 	return &cloudformation.ListStackResourcesOutput{}, nil
 }
 
+// oneTableGone is a DynamoDB in which one table goes once its stack's deletion has started.
 type oneTableGone struct {
 	DynamoDB
-	gone string
+	gone     string
+	deleting *bool
 }
 
 func (d oneTableGone) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	if aws.ToString(in.TableName) == d.gone {
+	if aws.ToString(in.TableName) == d.gone && *d.deleting {
 		return nil, &types.ResourceNotFoundException{Message: aws.String("gone")}
 	}
-	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+	return describedAs(in), nil
+}
+
+func (oneTableGone) ListTagsOfResource(context.Context, *dynamodb.ListTagsOfResourceInput, ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error) {
+	return &dynamodb.ListTagsOfResourceOutput{}, nil
+}
+
+// fakeCreated is when every fake table was made: the fakes' tables keep their identity.
+var fakeCreated = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func fakeIdentity(table string) Identity {
+	return Identity{ARN: "arn:aws:dynamodb:r:1:table/" + table, Created: fakeCreated}
+}
+
+func describedAs(in *dynamodb.DescribeTableInput) *dynamodb.DescribeTableOutput {
+	id := fakeIdentity(aws.ToString(in.TableName))
+	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableArn: aws.String(id.ARN),
+		CreationDateTime: aws.Time(id.Created), TableStatus: types.TableStatusActive}}
 }
 
 func TestAStackThatStoppedHalfwayIsReportedTableByTable(t *testing.T) {
 	p := Plan{Regions: []string{"r"}, Stacks: []StackAction{{Stack: "Wallet-half", Region: "r", Action: WouldDelete}},
 		Candidates: []Candidate{
-			{Table: "deleted-first", Region: "r", Stack: "Wallet-half", Action: WouldDelete, MonthlyCostUSD: 1},
-			{Table: "still-there", Region: "r", Stack: "Wallet-half", Action: WouldDelete, MonthlyCostUSD: 2},
-			{Table: "kept-by-policy", Region: "r", Stack: "Wallet-half", Action: WouldRetain, DeletionPolicy: "Retain", MonthlyCostUSD: 4},
+			{Table: "deleted-first", Region: "r", Stack: "Wallet-half", Action: WouldDelete, MonthlyCostUSD: 1, Identity: fakeIdentity("deleted-first")},
+			{Table: "still-there", Region: "r", Stack: "Wallet-half", Action: WouldDelete, MonthlyCostUSD: 2, Identity: fakeIdentity("still-there")},
+			{Table: "kept-by-policy", Region: "r", Stack: "Wallet-half", Action: WouldRetain, DeletionPolicy: "Retain", MonthlyCostUSD: 4, Identity: fakeIdentity("kept-by-policy")},
 		}}
-	c := RegionClients{Region: "r", DynamoDB: oneTableGone{gone: "deleted-first"}, CloudFormation: halfDeletedStack{}}
+	deleting := false
+	c := RegionClients{Region: "r", DynamoDB: oneTableGone{gone: "deleted-first", deleting: &deleting}, CloudFormation: halfDeletedStack{deleting: &deleting}}
 	r := Act(t.Context(), p, map[string]RegionClients{"r": c}, Options{WaitTimeout: 1})
 	got := map[string]Candidate{}
 	for _, cd := range r.Candidates {
@@ -74,7 +98,11 @@ type recordingDB struct {
 }
 
 func (d *recordingDB) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+	return describedAs(in), nil
+}
+
+func (d *recordingDB) ListTagsOfResource(context.Context, *dynamodb.ListTagsOfResourceInput, ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error) {
+	return &dynamodb.ListTagsOfResourceOutput{}, nil
 }
 
 func (d *recordingDB) DeleteTable(_ context.Context, in *dynamodb.DeleteTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
@@ -99,7 +127,7 @@ func (goneStack) DescribeStacks(context.Context, *cloudformation.DescribeStacksI
 func TestATableTheStackKeptIsNotDeletedUnlessAsked(t *testing.T) {
 	for _, deleteRetained := range []bool{false, true} {
 		p := Plan{Teardown: "Wallet-x", Regions: []string{"r"}, Stacks: []StackAction{{Stack: "Wallet-x", Region: "r", Action: WouldDelete}},
-			Candidates: []Candidate{{Table: "policy-unknown", Region: "r", Stack: "Wallet-x", DeletionPolicy: "unknown", MonthlyCostUSD: 1}}}
+			Candidates: []Candidate{{Table: "policy-unknown", Region: "r", Stack: "Wallet-x", DeletionPolicy: "unknown", MonthlyCostUSD: 1, Identity: fakeIdentity("policy-unknown")}}}
 		decide(&p, false, deleteRetained)
 		db := &recordingDB{}
 		r := Act(t.Context(), p, map[string]RegionClients{"r": {Region: "r", DynamoDB: db, CloudFormation: goneStack{}}}, Options{WaitTimeout: time.Millisecond})

@@ -28,13 +28,13 @@ func BackupName(prefix, table string, at time.Time) string {
 
 // NativeBackup is an Options.Backup that takes an on-demand backup of each table, named
 // BackupName(prefix, table, now), and returns its ARN once DynamoDB says it is AVAILABLE.
-func NativeBackup(clients map[string]RegionClients, prefix string, wait time.Duration) func(context.Context, string, string) (string, error) {
-	return func(ctx context.Context, region, table string) (string, error) {
-		c, ok := clients[region]
+func NativeBackup(clients map[string]RegionClients, prefix string, wait time.Duration) func(context.Context, Target) (string, error) {
+	return func(ctx context.Context, t Target) (string, error) {
+		c, ok := clients[t.Region]
 		if !ok {
-			return "", fmt.Errorf("no clients for region %s", region)
+			return "", fmt.Errorf("no clients for region %s", t.Region)
 		}
-		return TakeBackup(ctx, c.DynamoDB, table, BackupName(prefix, table, time.Now()), wait)
+		return TakeBackup(ctx, c.DynamoDB, t.Table, BackupName(prefix, t.Table, time.Now()), wait)
 	}
 }
 
@@ -51,6 +51,10 @@ func TakeBackup(ctx context.Context, db BackupAPI, table, name string, wait time
 		return "", fmt.Errorf("create backup %s of %s: no backup details in the answer", name, table)
 	}
 	arn := aws.ToString(d.BackupArn)
+	if arn == "" {
+		// Whatever its status says, a backup nobody can name cannot be restored from.
+		return "", fmt.Errorf("create backup %s of %s: the answer (status %s) has no backup ARN: not a backup", name, table, d.BackupStatus)
+	}
 	return arn, WaitBackup(ctx, db, arn, d.BackupStatus, wait)
 }
 

@@ -45,6 +45,7 @@ func (f Filter) now() time.Time {
 type Observed struct {
 	Name      string
 	ARN       string
+	TableID   string // DynamoDB's unique id of the table; empty from moto
 	Region    string
 	Created   time.Time
 	Status    string
@@ -57,10 +58,18 @@ type Observed struct {
 	Stack string
 	// StackLive: that stack exists and still lists this table as its resource.
 	StackLive bool
+	// StackTags are that live stack's own tags (its ExpiresAfter counts, not the table's).
+	StackTags map[string]string
 	// Unjudged: something needed to judge it (its stack, its metrics) could not be read.
 	Unjudged bool
 	// Idle: no consumed capacity in the Filter's IdleFor window (only looked at when set).
 	Idle bool
+}
+
+// Identity is which table the name stood for when it was observed: what Act binds every
+// deletion to.
+func (t Observed) Identity() Identity {
+	return Identity{ARN: t.ARN, TableID: t.TableID, Created: t.Created}
 }
 
 // LiveStack is a live stack one of our tables names: what deleting it would take with it.
@@ -68,6 +77,7 @@ type LiveStack struct {
 	Name   string
 	ID     string // this deployment's stack id: a stack replaced since is another stack
 	Status string
+	Tags   map[string]string // the stack's own tags
 	Tables []discover.TableResource
 	// DeletionPolicies maps the tables' logical IDs to their DeletionPolicy; nil when the
 	// template could not be read, and then every table counts as one the stack would delete.
@@ -194,16 +204,7 @@ func observe(ctx context.Context, c RegionClients, name string, f Filter) (Obser
 	if d == nil {
 		return Observed{}, false, err // vanished in the meantime (nil error), or unreadable
 	}
-	t := Observed{
-		Name:      name,
-		ARN:       aws.ToString(d.TableArn),
-		Region:    c.Region,
-		Created:   aws.ToTime(d.CreationDateTime),
-		Status:    string(d.TableStatus),
-		Protected: aws.ToBool(d.DeletionProtectionEnabled),
-		Footprint: cost.FromDescription(d),
-	}
-	t.Tags, err = discover.TableTags(ctx, c.DynamoDB, t.ARN)
+	tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
 	var nf *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
@@ -212,11 +213,7 @@ func observe(ctx context.Context, c RegionClients, name string, f Filter) (Obser
 		// Without its tags nobody can tell whether the table is ours: say so, judge nothing.
 		return Observed{}, false, fmt.Errorf("list tags: %w", err)
 	}
-	t.Ours = t.Tags[wallet.TagProject] == wallet.ProjectName || (f.NamePrefix != "" && strings.HasPrefix(name, f.NamePrefix))
-	t.Stack = t.Tags[wallet.CloudFormationStackTag]
-	if t.Stack == "" {
-		t.Stack = t.Tags[wallet.TagStack]
-	}
+	t := observed(c.Region, name, d, tags, f)
 	return t, true, nil
 }
 
@@ -265,13 +262,20 @@ func resolveStacks(ctx context.Context, c RegionClients, inv *Inventory, o Optio
 			problems = append(problems, problem(c.Region, t.Name, err))
 			continue
 		}
-		for _, r := range inv.Stacks[t.Stack].Tables {
-			if r.Name == t.Name {
-				t.StackLive = true
-			}
-		}
+		t.live(inv.Stacks[t.Stack])
 	}
 	return problems
+}
+
+// live records what the table's stack, when live, says about it: whether it still lists the
+// table, and the stack's own tags.
+func (t *Observed) live(s LiveStack) {
+	t.StackLive, t.StackTags = false, nil
+	for _, r := range s.Tables {
+		if r.Name == t.Name {
+			t.StackLive, t.StackTags = true, s.Tags
+		}
+	}
 }
 
 // readStack reads a stack, the tables it owns and their deletion policies; live is false when
@@ -288,7 +292,7 @@ func readStack(ctx context.Context, cfn CloudFormation, name string) (LiveStack,
 	if err != nil {
 		return LiveStack{}, false, err
 	}
-	return LiveStack{Name: s.Name, ID: s.ID, Status: s.Status, Tables: s.Tables, DeletionPolicies: policies}, true, nil
+	return LiveStack{Name: s.Name, ID: s.ID, Status: s.Status, Tags: s.Tags, Tables: s.Tables, DeletionPolicies: policies}, true, nil
 }
 
 // deletionPolicies maps logical ids to DeletionPolicy from the stack's template, or returns nil

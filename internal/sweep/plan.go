@@ -34,6 +34,9 @@ type Candidate struct {
 	BackupARN          string   `json:"backup_arn,omitempty"`
 	Error              string   `json:"error,omitempty"`
 	Notes              []string `json:"notes,omitempty"`
+	// Identity is the table the plan judged: nothing irreversible is done to a table of the
+	// same name that is not this one.
+	Identity Identity `json:"identity"`
 
 	// missing: the stack lists the table but DynamoDB does not have it; nothing to save.
 	missing bool
@@ -41,7 +44,12 @@ type Candidate struct {
 	// it is deleted directly after the stack. Only when the plan chose that: a sweep, or a
 	// teardown with --delete-retained; otherwise a table the stack kept is left, retained.
 	afterStack bool
-	err        error // behind Error, for the caller to classify (Report.Errs)
+	// idle is what CloudWatch said when planned: re-judging does not ask it again (its data
+	// arrives minutes late, so a second answer a moment later could not be fresher).
+	idle bool
+	// stackTag is the stack its tags named when planned: re-read before each re-judgment.
+	stackTag string
+	err      error // behind Error, for the caller to classify (Report.Errs)
 }
 
 // StackAction is a stack a plan deletes to remove its tables, and then what happened to it.
@@ -70,6 +78,9 @@ type Plan struct {
 	Prices     cost.Prices
 	// Backups are the janitor's backups found (a sweep lists them; nothing here deletes one).
 	Backups []Backup
+	// filter is what the plan judged by: Act judges each table again by it before every
+	// irreversible step.
+	filter Filter
 }
 
 // Backup is one of the janitor's backups, with what it costs to keep.
@@ -104,7 +115,7 @@ func priceBackups(region string, summaries []types.BackupSummary, prices cost.Pr
 // NewPlan decides, from what was found, which tables are candidates and why. It calls nothing.
 // A sweep deletes what its stack retains too: nothing it chose may be left billing.
 func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected bool) Plan {
-	p := Plan{Prices: prices}
+	p := Plan{Prices: prices, filter: f}
 	for _, inv := range found {
 		p.Regions = append(p.Regions, inv.Region)
 		p.Problems = append(p.Problems, inv.Problems...)
@@ -123,67 +134,27 @@ func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected b
 	return p
 }
 
-// candidatesOf applies the sweep's rules to each table of a region.
+// candidatesOf applies the rules to each table of a region.
 func candidatesOf(inv Inventory, f Filter, prices cost.Prices) ([]Candidate, []string) {
 	now := f.now()
 	var cands []Candidate
 	var notes []string
 	for _, t := range inv.Tables {
-		if !t.Ours || t.Unjudged || t.Status == "DELETING" {
+		if t.Unjudged || t.Status == "DELETING" {
 			continue
 		}
-		reasons, expired, tagNotes := judge(inv.Region, t, f, now)
-		notes = append(notes, tagNotes...)
-		// The rule that keeps production safe: a live stack's table that has not expired
-		// is never a candidate, however old or quiet it is.
-		if (t.StackLive && !expired) || len(reasons) == 0 {
+		v := judge(t, f, now)
+		notes = append(notes, v.notes...)
+		if !v.candidate() {
 			continue
 		}
-		if wallet.Kept(t.Tags) {
-			notes = append(notes, fmt.Sprintf("%s/%s: %s, but kept: tag %s=true", inv.Region, t.Name, joinReasons(reasons, ", "), wallet.TagKeep))
-			continue
-		}
-		// Removing a live stack's table means deleting the whole stack. Only a wallet stack
-		// is ours to delete: a Project=wallet table inside someone else's stack is reported,
-		// never the reason their stack goes.
-		if t.StackLive && !strings.HasPrefix(t.Stack, wallet.StackPrefix) {
-			notes = append(notes, fmt.Sprintf("%s/%s: %s, but it belongs to live stack %s, which is not a wallet stack (%s*): delete it through that stack's owner",
-				inv.Region, t.Name, joinReasons(reasons, ", "), t.Stack, wallet.StackPrefix))
-			continue
-		}
-		c := candidate(inv.Region, t, reasons, prices)
+		c := candidate(inv.Region, t, v.reasons, prices)
 		if t.StackLive {
 			c.Stack = t.Stack
 		}
 		cands = append(cands, c)
 	}
 	return cands, notes
-}
-
-// judge gives the reasons one of our tables is a candidate; expired says whether ExpiresAfter
-// has passed, the one reason a live stack's table can have. A tag that does not read as a
-// duration never makes a table a candidate: it is noted.
-func judge(region string, t Observed, f Filter, now time.Time) (reasons []Reason, expired bool, notes []string) {
-	if t.Stack != "" && !t.StackLive {
-		reasons = append(reasons, Orphaned)
-	}
-	if v, ok := t.Tags[wallet.TagExpiresAfter]; ok {
-		d, err := wallet.ParseDuration(v)
-		switch {
-		case err != nil:
-			notes = append(notes, fmt.Sprintf("%s/%s: tag %s=%q ignored: %v", region, t.Name, wallet.TagExpiresAfter, v, err))
-		case !t.Created.IsZero() && now.After(t.Created.Add(d)):
-			expired = true
-			reasons = append(reasons, Expired)
-		}
-	}
-	if f.OlderThan > 0 && !t.Created.IsZero() && now.Sub(t.Created) > f.OlderThan {
-		reasons = append(reasons, OlderThan)
-	}
-	if f.IdleFor > 0 && t.Idle {
-		reasons = append(reasons, Idle)
-	}
-	return reasons, expired, notes
 }
 
 // withStacks adds, for each live stack a candidate goes through, the stack itself and every
@@ -250,6 +221,9 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
 		Protected:          t.Protected,
 		JanitorDeleteAfter: wallet.MarkDueText(t.Tags[wallet.TagJanitorDeleteAfter]),
+		Identity:           t.Identity(),
+		idle:               t.Idle,
+		stackTag:           t.Stack,
 	}
 }
 
@@ -258,8 +232,8 @@ func (c Candidate) retainedByPolicy() bool {
 	return c.DeletionPolicy == "Retain" || c.DeletionPolicy == "RetainExceptOnCreate"
 }
 
-// decide sets every candidate's and stack's planned action: the one place that says what may
-// be deleted. A stack is deleted whole or not at all, so a protected table that the stack would
+// decide sets every candidate's and stack's planned action (which tables are candidates at all
+// is the rules' to say, rules.go). A stack is deleted whole or not at all, so a protected table that the stack would
 // delete (without includeProtected) holds back the stack and every table of it; a table the
 // stack retains is deleted after it only with deleteRetained; a stack the planner already found
 // must stay (Failed) keeps its tables too.

@@ -28,12 +28,12 @@ func TestPlanRules(t *testing.T) {
 		Tables: []Observed{
 			{Name: "untagged", Created: old, Tags: map[string]string{}, Footprint: oneOne},
 			{Name: "other-project", Created: old, Tags: map[string]string{"Project": "other", "Stack": "Gone"}, Ours: false},
-			{Name: "live-fresh", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-live", "ExpiresAfter": "365d"}), Ours: true, Stack: "Wallet-live", StackLive: true, Idle: true},
+			{Name: "live-fresh", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-live", "ExpiresAfter": "365d"}), Ours: true, Stack: "Wallet-live", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "365d"}, Idle: true},
 			{Name: "live-prod", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-prod"}), Ours: true, Stack: "Wallet-prod", StackLive: true, Idle: true, Protected: true},
 			{Name: "expired-in-foreign-stack", Created: old, Tags: wallet(map[string]string{"Stack": "BigApp", "ExpiresAfter": "1h"}), Ours: true, Stack: "BigApp", StackLive: true, Footprint: oneOne},
 			{Name: "orphan", Created: now.Add(-time.Hour), Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Footprint: oneOne},
 			{Name: "orphan-protected", Created: old, Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Protected: true},
-			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, Footprint: oneOne},
+			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "7d"}, Footprint: oneOne},
 			{Name: "expired-sibling", Created: now, Tags: map[string]string{}, Ours: false},
 			{Name: "handmade-old", Created: old, Tags: wallet(nil), Ours: true},
 			{Name: "handmade-new", Created: now.Add(-time.Minute), Tags: wallet(map[string]string{"ExpiresAfter": "soon"}), Ours: true},
@@ -212,7 +212,7 @@ func TestKeepTagExemptsAndHoldsItsStack(t *testing.T) {
 	keep := map[string]string{"Project": "wallet", "Stack": "Gone", wallet.TagKeep: "true"}
 	inv := Inventory{Region: "r", Tables: []Observed{
 		{Name: "kept-orphan", Created: now, Tags: keep, Ours: true, Stack: "Gone"},
-		{Name: "expired", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-dev", StackLive: true,
+		{Name: "expired", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-dev", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "24h"},
 			Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "24h"}},
 		{Name: "kept-sibling", Created: now, Ours: true, Stack: "Wallet-dev", StackLive: true,
 			Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", wallet.TagKeep: "TRUE"}},
@@ -279,7 +279,7 @@ func TestAStackIsNotDeletedForNothing(t *testing.T) {
 	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	live := liveStack("Wallet-x", "protected-kept")
 	live.DeletionPolicies = map[string]string{"protected-kept": "Retain"}
-	inv := Inventory{Region: "r", Tables: []Observed{{Name: "protected-kept", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-x", StackLive: true, Protected: true,
+	inv := Inventory{Region: "r", Tables: []Observed{{Name: "protected-kept", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-x", StackLive: true, Protected: true, StackTags: map[string]string{"ExpiresAfter": "24h"},
 		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-x", "ExpiresAfter": "24h"}}}, Stacks: stacks(live)}
 	p := NewPlan([]Inventory{inv}, Filter{Now: now}, cost.USEast1(), false)
 	if p.Candidates[0].Action != SkippedProtected || p.Stacks[0].Action != SkippedProtected || p.Pending() != 0 || len(p.units()) != 0 {

@@ -49,6 +49,9 @@ func (p Plan) report(dry bool) Report {
 		switch {
 		case dry && c.Action == WouldDelete, !dry && (c.Action == Deleted || c.Action == Deleting):
 			saved += c.MonthlyCostUSD
+		case c.Action == Gone, c.Action == Replaced:
+			// Neither saved nor left by this run: the planned table is gone (someone else's doing),
+			// and what has its name now was never priced.
 		default:
 			left += c.MonthlyCostUSD
 		}
@@ -83,6 +86,18 @@ func (r Report) Failures() int {
 	return n
 }
 
+// Replaced counts the tables (and stacks) a run did nothing to because the name stood for
+// another table (or stack) by then: not the user's failure, but not what was planned either.
+func (r Report) Replaced() int {
+	n := 0
+	for _, c := range r.Candidates {
+		if c.Action == Replaced {
+			n++
+		}
+	}
+	return n
+}
+
 // Errs are the errors behind the report's problems and failed actions, for the caller to
 // classify (a denial, an endpoint that does not answer).
 func (r Report) Errs() []error {
@@ -110,7 +125,7 @@ func (r Report) Errs() []error {
 func (r Report) LeftBilling() []Candidate {
 	var left []Candidate
 	for _, c := range r.Candidates {
-		if c.Action != Deleted && c.Action != Deleting {
+		if c.Action != Deleted && c.Action != Deleting && c.Action != Gone {
 			left = append(left, c)
 		}
 	}
@@ -224,7 +239,7 @@ func (r Report) writeSummary(ew *errWriter) {
 	}
 	var left []string
 	for _, c := range r.Candidates {
-		if c.Action != Deleted && c.Action != Deleting && c.Action != WouldDelete {
+		if c.Action != Deleted && c.Action != Deleting && c.Action != WouldDelete && c.Action != Gone && c.Action != Replaced {
 			left = append(left, fmt.Sprintf("%s ($%.2f/month)", c.Table, c.MonthlyCostUSD))
 		}
 	}
@@ -242,6 +257,10 @@ func (r Report) writeSummary(ew *errWriter) {
 	}
 	ew.printf("%s: %d deleted, %d deleting, %d retained by their stack, %d skipped (protected), %d failed, %d unknown; %d saved first. Saving $%.2f/month.\n",
 		n, counts[Deleted], counts[Deleting], counts[Retained], counts[SkippedProtected], counts[Failed], counts[Unknown], exported, r.MonthlySavingsUSD)
+	if changed := counts[Replaced] + counts[Kept] + counts[NoLongerCandidate] + counts[Gone]; changed > 0 {
+		ew.printf("Changed since the plan, so not deleted: %d replaced by another table of the same name (plan again), %d kept, %d no longer candidates, %d gone (deleted by someone else).\n",
+			counts[Replaced], counts[Kept], counts[NoLongerCandidate], counts[Gone])
+	}
 	if len(left) > 0 {
 		ew.printf("Left behind, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 	}

@@ -8,8 +8,10 @@
 // Safety is the design: a dry run unless told otherwise; only tables tagged Project=wallet or
 // named by an explicit prefix; never a table of a live stack that has not expired; never a table
 // tagged wallet:keep=true; never behind CloudFormation's back (a live stack's table goes with its
-// stack); deletion protection is turned off only when asked; and an export or a backup, when
-// asked for, is complete before any deletion depends on it.
+// stack); deletion protection is turned off only when asked; an export or a backup, when asked
+// for, is complete (and of the planned table) before any deletion depends on it; and before each
+// irreversible step the table is read again and judged again by the same rules (rules.go), so
+// only the table that was judged is ever deleted.
 package sweep
 
 import (
@@ -149,6 +151,15 @@ const (
 	// Kept: tagged wallet:keep=true, or in a stack that holds such a table: left alone, by
 	// request. Not a failure.
 	Kept Action = "kept"
+	// Replaced: the name now stands for another table (deleted and made again since the plan):
+	// nothing was done to it. Not the user's failure, but not what was planned: plan again.
+	Replaced Action = "replaced"
+	// Gone: someone else deleted it (another sweep, a person) before this run could: nothing to
+	// save or delete, and not a failure.
+	Gone Action = "gone"
+	// NoLongerCandidate: re-judged just before an irreversible step, it no longer qualifies (its
+	// stack came back, its ExpiresAfter was extended, it left the project): left alone.
+	NoLongerCandidate Action = "no-longer-candidate"
 )
 
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.
@@ -181,9 +192,10 @@ type Options struct {
 	Progress func(stage string, done, total int)
 	// Export saves a table's items before it is deleted and says where to; nil: no export.
 	Export func(ctx context.Context, region, table string) (string, error)
-	// Backup takes a native backup before a table is deleted and returns its ARN once the backup
-	// is AVAILABLE; nil: no backup. NativeBackup builds one.
-	Backup func(ctx context.Context, region, table string) (string, error)
+	// Backup takes a native backup of the table before it is deleted and returns its ARN once the
+	// backup is AVAILABLE; nil: no backup. NativeBackup builds one. Act then proves the backup is
+	// of the planned table (DescribeBackup's source details) before any deletion depends on it.
+	Backup func(ctx context.Context, t Target) (string, error)
 	// WaitTimeout bounds each wait for a table or stack to be gone (default 15m).
 	WaitTimeout time.Duration
 	// RecheckTimeout bounds the re-check of an action whose answer was lost (default 30s). It

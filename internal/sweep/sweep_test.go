@@ -71,7 +71,7 @@ func (c *cloud) clients() RegionClients {
 
 func (c *cloud) exists(t testing.TB, table string) bool {
 	t.Helper()
-	gone, err := Gone(context.Background(), c.DynamoDB, table)
+	gone, err := isGone(context.Background(), c.DynamoDB, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
 	c := newCloud(t, "eu-west-2")
 	c.CreateStack(t, "Wallet-prod", fixture.TableDecl{Name: "prod-wallet", Retain: true, Protected: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
-	if err := DeleteStack(t.Context(), c.CloudFormation, "Wallet-prod", time.Minute); err != nil {
+	if err := deleteStackAndWait(t.Context(), c.CloudFormation, "Wallet-prod", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if !c.exists(t, "prod-wallet") {
@@ -415,7 +415,7 @@ func TestBusyAnswersAreRetried(t *testing.T) {
 	})
 	cl := proxiedClients(t, c, proxy.URL)
 	attempts := int32(cl.DynamoDB.(*dynamodb.Client).Options().Retryer.MaxAttempts())
-	if err := DeleteTable(t.Context(), cl.DynamoDB, "never-free", time.Minute); err == nil || proxy.count("DeleteTable") != attempts {
+	if err := deleteTableAndWait(t.Context(), cl.DynamoDB, "never-free", time.Minute); err == nil || proxy.count("DeleteTable") != attempts {
 		t.Fatalf("retries must be bounded: err %v after %d calls, want %d", err, proxy.count("DeleteTable"), attempts)
 	}
 
@@ -426,7 +426,7 @@ func TestBusyAnswersAreRetried(t *testing.T) {
 		return proxyAnswer{}
 	})
 	cl = proxiedClients(t, c, proxy.URL)
-	if err := DeleteTable(t.Context(), cl.DynamoDB, "busy-then-fine", time.Minute); err != nil || proxy.count("DeleteTable") != 4 || c.exists(t, "busy-then-fine") {
+	if err := deleteTableAndWait(t.Context(), cl.DynamoDB, "busy-then-fine", time.Minute); err != nil || proxy.count("DeleteTable") != 4 || c.exists(t, "busy-then-fine") {
 		t.Fatalf("after 3 busy answers: err %v, %d calls (want nil, 4)", err, proxy.count("DeleteTable"))
 	}
 
@@ -437,7 +437,7 @@ func TestBusyAnswersAreRetried(t *testing.T) {
 		return proxyAnswer{}
 	})
 	cl = proxiedClients(t, c, proxy.URL)
-	if err := DeleteTable(t.Context(), cl.DynamoDB, "denied", time.Minute); err == nil || proxy.count("DeleteTable") != 1 {
+	if err := deleteTableAndWait(t.Context(), cl.DynamoDB, "denied", time.Minute); err == nil || proxy.count("DeleteTable") != 1 {
 		t.Fatalf("a refusal must not be retried: err %v, %d calls", err, proxy.count("DeleteTable"))
 	}
 }
@@ -501,7 +501,7 @@ func TestAStackReplacedSinceThePlanIsNotDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := DeleteStack(t.Context(), c.CloudFormation, "Wallet-replaced", time.Minute); err != nil {
+	if err := deleteStackAndWait(t.Context(), c.CloudFormation, "Wallet-replaced", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	c.CreateStack(t, "Wallet-replaced", decl)

@@ -49,6 +49,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		cd := Candidate{Table: r.Name, Region: c.Region, Reasons: []Reason{Teardown}, Stack: s.Name,
 			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil}
 		if d != nil {
+			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
 			cd.MonthlyCostUSD = cost.Round(cost.Monthly(cost.FromDescription(d), prices).Total)
 			// wallet:keep=true holds its stack here too: naming the stack is not removing the tag.
