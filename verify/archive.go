@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -62,11 +63,19 @@ func runExport(ctx context.Context, o *exportOptions) error {
 		return err
 	}
 	dir := archive.Dir(o.to, o.table)
-	md, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
+	e, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
 	if err != nil {
 		return archiveErr(err)
 	}
-	fmt.Fprintf(o.s.out, "Exported %d items of %s to %s (%s, %s).\n", md.ItemCount, o.table, dir, archive.ItemsFile, archive.MetadataFile)
+	if e.Reused {
+		fmt.Fprintf(o.s.out, "%s already held a complete export of %s (%d items, from %s), and the table still reads exactly so: kept it.\n",
+			dir, o.table, e.ItemCount, e.ExportedAt.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(o.s.out, "Exported %d items of %s to %s (%s, %s).\n", e.ItemCount, o.table, dir, archive.ItemsFile, archive.MetadataFile)
+	}
+	if len(e.Leftovers) > 0 {
+		fmt.Fprintf(o.s.err, "Note: left by exports into %s that did not finish (if none is running now, remove them): %s\n", dir, strings.Join(e.Leftovers, ", "))
+	}
 	return nil
 }
 

@@ -41,6 +41,10 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		{"restore refuses a non-empty table unless overwrite", testRestoreNonEmptyTarget},
 		{"restore checks everything before it writes", testRestoreChecksFirst},
 		{"a stopped restore says how far it got", testRestoreStopped},
+		{"a rerun accepts a complete export of this very table, nothing else", testExportRerun},
+		{"a symbolic link as the export directory is refused before any scan", testExportSymlinkRefusedUpFront},
+		{"restore refuses a FIFO at once", testRestoreRefusesFIFOs},
+		{"restore refuses a table that is not ACTIVE", testRestoreRefusesInactiveTable},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, db) })
 	}
