@@ -19,14 +19,14 @@ import (
 
 // Metadata describes an export: enough to recreate the table and to check the items are whole.
 type Metadata struct {
-	Format                 string            `json:"format"`
-	Table                  string            `json:"table"`
-	TableARN               string            `json:"table_arn"`
+	Format   string `json:"format"`
+	Table    string `json:"table"`
+	TableARN string `json:"table_arn"`
 	// TableID and TableCreated tell this table from another created later under the same name
 	// (and ARN): DynamoDB's TableId where it gives one (AWS does; moto does not), else the
 	// creation time. Exports written before they were recorded have neither.
-	TableID      string     `json:"table_id,omitempty"`
-	TableCreated *time.Time `json:"table_created,omitempty"`
+	TableID                string            `json:"table_id,omitempty"`
+	TableCreated           *time.Time        `json:"table_created,omitempty"`
 	KeySchema              []Key             `json:"key_schema"`
 	AttributeDefinitions   []Attribute       `json:"attribute_definitions"`
 	Billing                types.BillingMode `json:"billing"` // PROVISIONED or PAY_PER_REQUEST
