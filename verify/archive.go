@@ -38,7 +38,9 @@ func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *
 		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
 			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
 			"writes DIR/NAME/metadata.json, with what `verify restore` needs to recreate the table, only\n" +
-			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty.",
+			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty, or hold a\n" +
+			"complete export of this very table (same ARN and TableId or creation time) whose items the\n" +
+			"table still holds: a run killed before it finished can be run again.",
 	}, o, runF, teardownPolicy, "table", "to")
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultArchiveTimeout)
