@@ -38,8 +38,8 @@ type KeptBackups struct {
 	MonthlyCostUSD float64 `json:"monthly_cost_usd"`
 }
 
-// NewNotice is r with its backups summarized, nothing omitted.
-func NewNotice(r Report) Notice {
+// newNotice is r with its backups summarized, nothing omitted.
+func newNotice(r Report) Notice {
 	own := map[string]bool{}
 	for _, c := range r.Candidates {
 		if c.BackupARN != "" {
@@ -96,7 +96,7 @@ func (n Notice) longest() int {
 // the same for all, and the cut is said ("and N more, see the log").
 func Message(r Report) (string, error) {
 	budget := MaxPublishBytes - len(Subject(r))
-	full := NewNotice(r)
+	full := newNotice(r)
 	msg, err := encodeMessage(full)
 	if err != nil || len(msg) <= budget {
 		return msg, err
@@ -166,7 +166,7 @@ func Subject(r Report) string {
 
 // Text is the report as a person reads it in an email: each table, why, what it costs, and when
 // it goes or where its backup is. The backups kept from earlier runs are summed up, not listed.
-func Text(r Report) string { return noticeText(NewNotice(r)) }
+func Text(r Report) string { return noticeText(newNotice(r)) }
 
 func noticeText(n Notice) string {
 	var b strings.Builder
