@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -37,7 +38,9 @@ func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *
 		Long: "export scans the table with consistent reads into DIR/NAME/items.jsonl, one item a line in\n" +
 			"DynamoDB JSON (the typed form of DynamoDB's own S3 export: numbers keep every digit), and\n" +
 			"writes DIR/NAME/metadata.json, with what `verify restore` needs to recreate the table, only\n" +
-			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty.",
+			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty, or hold a\n" +
+			"complete export of this very table (same ARN and TableId or creation time) whose items the\n" +
+			"table still holds: a run killed before it finished can be run again.",
 	}, o, runF, teardownPolicy, "table", "to")
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultArchiveTimeout)
@@ -62,11 +65,19 @@ func runExport(ctx context.Context, o *exportOptions) error {
 		return err
 	}
 	dir := archive.Dir(o.to, o.table)
-	md, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
+	e, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
 	if err != nil {
 		return archiveErr(err)
 	}
-	fmt.Fprintf(o.s.out, "Exported %d items of %s to %s (%s, %s).\n", md.ItemCount, o.table, dir, archive.ItemsFile, archive.MetadataFile)
+	if e.Reused {
+		fmt.Fprintf(o.s.out, "%s already held a complete export of %s (%d items, from %s), and the table still reads exactly so: kept it.\n",
+			dir, o.table, e.ItemCount, e.ExportedAt.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(o.s.out, "Exported %d items of %s to %s (%s, %s).\n", e.ItemCount, o.table, dir, archive.ItemsFile, archive.MetadataFile)
+	}
+	if len(e.Leftovers) > 0 {
+		fmt.Fprintf(o.s.err, "Note: left by exports into %s that did not finish (if none is running now, remove them): %s\n", dir, strings.Join(e.Leftovers, ", "))
+	}
 	return nil
 }
 

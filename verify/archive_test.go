@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,6 +53,23 @@ func TestArchiveCommandsRefuseBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A FIFO nobody writes to as metadata.json: reading it would block past --timeout.
+	fifo := filepath.Join(t.TempDir(), "kept")
+	if err := os.CopyFS(fifo, os.DirFS(filepath.Join(root, "kept"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(fifo, "metadata.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(fifo, "metadata.json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A symbolic link where the export directory goes, to an empty directory.
+	linked := t.TempDir()
+	if err := os.Symlink(t.TempDir(), filepath.Join(linked, "kept")); err != nil {
+		t.Fatal(err)
+	}
+
 	before := c.State(t)
 	for _, tc := range []struct {
 		args []string
@@ -63,6 +81,8 @@ func TestArchiveCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"export", "--table", "missing", "--to", empty}, []string{"missing", "ResourceNotFound"}},
 		{[]string{"restore", "--table", "kept", "--from", root}, []string{"already holds 1 items", "1 of them", "--overwrite", "nothing was written"}},
 		{[]string{"restore", "--table", "kept-copy", "--from", foreign}, []string{`"wallet-archive/7`, "wallet-archive/1"}},
+		{[]string{"restore", "--table", "kept-copy", "--from", fifo, "--timeout", "5s"}, []string{filepath.Join(fifo, "metadata.json"), "FIFO", "not a regular file"}},
+		{[]string{"export", "--table", "kept", "--to", linked}, []string{filepath.Join(linked, "kept"), "symbolic link"}},
 	} {
 		code, _, stderr := sweepRun(t, "", append(tc.args, "--region", region)...)
 		if code != exitUsage {

@@ -41,6 +41,10 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		{"restore refuses a non-empty table unless overwrite", testRestoreNonEmptyTarget},
 		{"restore checks everything before it writes", testRestoreChecksFirst},
 		{"a stopped restore says how far it got", testRestoreStopped},
+		{"a rerun accepts a complete export of this very table, nothing else", testExportRerun},
+		{"a symbolic link as the export directory is refused before any scan", testExportSymlinkRefusedUpFront},
+		{"restore refuses a FIFO at once", testRestoreRefusesFIFOs},
+		{"restore refuses a table that is not ACTIVE", testRestoreRefusesInactiveTable},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, db) })
 	}
@@ -199,8 +203,14 @@ func testExportDeleteRestoreGivesEqualItems(t *testing.T, db *dynamodb.Client) {
 	if !strings.Contains(string(raw), `{"N":"12345678901234567890123456789012345678"}`) || !strings.HasPrefix(string(raw), `{"Item":{`) {
 		t.Fatalf("items are not DynamoDB JSON lines with numbers as strings:\n%.300s", raw)
 	}
-	if _, err := Export(ctx, db, table, Dir(root, table)); err == nil {
-		t.Fatal("a second export into the same directory must be refused, not overwrite the first")
+	// A second export of the same, unchanged table into the same directory (a rerun) keeps the
+	// first as it is.
+	first, _ := os.ReadFile(filepath.Join(Dir(root, table), MetadataFile))
+	if again, err := Export(ctx, db, table, Dir(root, table)); err != nil || !again.Reused {
+		t.Fatalf("a rerun must accept the export of this very table: %+v, %v", again, err)
+	}
+	if second, _ := os.ReadFile(filepath.Join(Dir(root, table), MetadataFile)); string(second) != string(first) {
+		t.Fatal("a second export into the same directory overwrote the first")
 	}
 
 	if _, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,24 +24,39 @@ import (
 // restore uses (count and checksum), writes metadata.json, and only then renames the directory
 // into place: a deletion that depends on the export never depends on a file restore cannot
 // read. A failed export removes what it created, and nothing else.
-func Export(ctx context.Context, db DynamoDB, table, dir string) (*Metadata, error) {
+//
+// A dir that already holds a complete export of this very table (its ARN, and its TableId, or
+// its creation time where DynamoDB gives no TableId) is accepted when the table still reads
+// exactly as exported: a run killed between its export and the deletion can be run again. An
+// export of another table under the same name, or one that does not say which table it is, is
+// refused. Leftovers of killed exports (.<table>.*.partial beside dir) are named in errors and
+// in Exported.Leftovers, never removed: another run may still be writing one.
+func Export(ctx context.Context, db DynamoDB, table, dir string) (*Exported, error) {
 	if err := checkTableName(table); err != nil {
 		return nil, err
 	}
-	if err := checkExportDir(dir); err != nil {
-		return nil, err
+	leftovers := Leftovers(dir)
+	prior, err := checkExportDir(dir)
+	if err != nil {
+		return nil, withLeftovers(err, leftovers)
 	}
 	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
 		return nil, fmt.Errorf("export %s: describe: %w", table, err)
 	}
 	md := metadataFrom(desc.Table)
+	var priorContent string
+	if prior != nil {
+		if priorContent, err = checkPrior(ctx, dir, prior, md); err != nil {
+			return nil, withLeftovers(err, leftovers)
+		}
+	}
 	parent := filepath.Dir(dir)
 	created, err := mkdirs(parent)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", table, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".*.partial")
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".*"+partialSuffix)
 	if err != nil {
 		removeDirs(created)
 		return nil, fmt.Errorf("export %s: %w", table, err)
@@ -58,12 +74,22 @@ func Export(ctx context.Context, db DynamoDB, table, dir string) (*Metadata, err
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", table, err)
 	}
-	back, backSum, err := readItems(ctx, items, schemaOf(md.KeySchema, md.AttributeDefinitions), nil)
+	content := newContentDigest()
+	back, backSum, err := readItems(ctx, items, schemaOf(md.KeySchema, md.AttributeDefinitions), content.add)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: the written items do not read back: %w", table, err)
 	}
 	if back != n || backSum != sum {
 		return nil, fmt.Errorf("export %s: wrote %d items with sha256 %s, read back %d with sha256 %s", table, n, sum, back, backSum)
+	}
+	if prior != nil {
+		// The earlier export stays; this scan only showed that it still holds the table's items
+		// (in whatever order the scan and the encoder gave them).
+		if n != prior.ItemCount || content.String() != priorContent {
+			return nil, withLeftovers(refuse("export %s: %s holds an export of this table from %s (%d items), but the table now reads as %d items with other content: "+
+				"it changed since. Move that export away to export the table again", table, dir, prior.ExportedAt.Format(time.RFC3339), prior.ItemCount, n), leftovers)
+		}
+		return &Exported{Metadata: prior, Dir: dir, Reused: true, Leftovers: leftovers}, nil
 	}
 	md.ItemCount, md.ItemsSHA256, md.ExportedAt = n, sum, time.Now().UTC()
 	if err := writeMetadata(tmp, md); err != nil {
@@ -81,31 +107,111 @@ func Export(ctx context.Context, db DynamoDB, table, dir string) (*Metadata, err
 	if err := syncDir(parent); err != nil {
 		return nil, fmt.Errorf("export %s: %w", table, err)
 	}
-	return md, nil
+	return &Exported{Metadata: md, Dir: dir, Leftovers: leftovers}, nil
 }
 
-// checkExportDir refuses, before any scan, a dir that already holds an export or anything else.
-func checkExportDir(dir string) error {
-	st, err := os.Stat(dir)
+// Exported is what an export left in Dir.
+type Exported struct {
+	*Metadata
+	Dir string
+	// Reused is true when Dir already held a complete export of this table, and the table
+	// still read exactly as that export: it was kept as it was.
+	Reused bool
+	// Leftovers are the temporary directories of exports that were killed (or are running):
+	// see Leftovers.
+	Leftovers []string
+}
+
+// partialSuffix ends the name of the temporary directory an export writes into.
+const partialSuffix = ".partial"
+
+// Leftovers lists the temporary directories (.<table>.*.partial beside dir) of exports into dir
+// that did not finish: a kill -9 leaves one behind. Nothing removes them, as one may belong to
+// an export still running; the user, who knows, can.
+func Leftovers(dir string) []string {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "."+globEscape(filepath.Base(dir))+".*"+partialSuffix))
+	return matches
+}
+
+// globEscape quotes the characters filepath.Match treats specially; a table name has none of
+// them, but dir's base need not be a table name.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// withLeftovers adds to a refusal the leftovers of killed exports, so the user knows what to
+// remove.
+func withLeftovers(err error, leftovers []string) error {
+	if len(leftovers) == 0 {
+		return err
+	}
+	note := fmt.Sprintf(" (left by exports that did not finish, if none is running now: %s; remove them by hand)", strings.Join(leftovers, ", "))
+	var r *Refused
+	if errors.As(err, &r) {
+		return &Refused{fmt.Errorf("%w%s", r.Err, note)}
+	}
+	return fmt.Errorf("%w%s", err, note)
+}
+
+// checkExportDir refuses, before any scan, a dir that is a symbolic link, a file, or a
+// directory holding anything but an export. It returns the metadata of the export it holds,
+// if any, for the caller to match to the table.
+func checkExportDir(dir string) (*Metadata, error) {
+	st, err := os.Lstat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return nil, nil
 	case err != nil:
-		return refuse("export into %s: %w", dir, err)
+		return nil, refuse("export into %s: %w", dir, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return nil, refuse("export into %s: it is a symbolic link; an export goes into a new or empty directory of its own, so remove the link or choose another directory", dir)
 	case !st.IsDir():
-		return refuse("export into %s: it is a file, not a directory", dir)
+		return nil, refuse("export into %s: it is a file, not a directory", dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, MetadataFile)); err == nil {
-		return refuse("export into %s: it already holds an export; choose another directory", dir)
+	if _, err := os.Lstat(filepath.Join(dir, MetadataFile)); err == nil {
+		md, err := ReadMetadata(dir)
+		if err != nil {
+			return nil, refuse("export into %s: it already holds an export that cannot be read (%w); choose another directory", dir, err)
+		}
+		return md, nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return refuse("export into %s: %w", dir, err)
+		return nil, refuse("export into %s: %w", dir, err)
 	}
 	if len(entries) > 0 {
-		return refuse("export into %s: it is not empty (%s, but no %s); an export goes into a new or empty directory", dir, entries[0].Name(), MetadataFile)
+		return nil, refuse("export into %s: it is not empty (%s, but no %s); an export goes into a new or empty directory", dir, entries[0].Name(), MetadataFile)
 	}
-	return nil
+	return nil, nil
+}
+
+// checkPrior accepts the export dir already holds only if it is of the table md describes (the
+// same identity, not merely the same name) and complete: every line read by restore's reader,
+// its count and checksum those of its metadata. It returns the digest of the items it holds.
+func checkPrior(ctx context.Context, dir string, prior, md *Metadata) (string, error) {
+	if err := prior.sameTable(md); err != nil {
+		return "", refuse("export into %s: it already holds an export, %v; choose another directory", dir, err)
+	}
+	path := filepath.Join(dir, ItemsFile)
+	content := newContentDigest()
+	n, sum, err := readItems(ctx, path, schemaOf(prior.KeySchema, prior.AttributeDefinitions), content.add)
+	switch {
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	case err != nil:
+		return "", refuse("export into %s: it already holds an export of this table, but it is damaged: %w; move it away to export again", dir, err)
+	case n != prior.ItemCount || sum != prior.ItemsSHA256:
+		return "", refuse("export into %s: it already holds an export of this table, but %s has %d items with sha256 %s where %s says %d with sha256 %s: it is damaged; move it away to export again",
+			dir, ItemsFile, n, sum, MetadataFile, prior.ItemCount, prior.ItemsSHA256)
+	}
+	return content.String(), nil
 }
 
 // scanInto writes every item of table to path, one line each, and returns the count and the

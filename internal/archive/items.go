@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -94,7 +96,7 @@ func (lr *lineReader) next() ([]byte, error) {
 // with its size in bytes. It returns the count and SHA-256 of the whole file, or the first bad
 // line, by number.
 func readItems(ctx context.Context, path string, s schema, each func(item map[string]types.AttributeValue, size int) error) (int64, string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return 0, "", err
 	}
@@ -124,6 +126,42 @@ func readItems(ctx context.Context, path string, s schema, each func(item map[st
 			}
 		}
 	}
+}
+
+// openRegular opens path for reading only if it is a regular file (a symbolic link to one is
+// fine). A FIFO nobody writes to would block open and every read beyond any deadline or signal,
+// and a device such as /dev/zero never ends: both are refused, without blocking. The file is
+// opened non-blocking and checked with fstat, so it cannot be swapped between the check and
+// the open; on a regular file the flag changes nothing.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is a %s, not a regular file: an export is made of files", path, fileKind(st.Mode()))
+	}
+	return f, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }
 
 // keyOf is an item's key as one comparable string: numbers by value, so 1.0 and 1 are one key,

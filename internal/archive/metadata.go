@@ -19,9 +19,14 @@ import (
 
 // Metadata describes an export: enough to recreate the table and to check the items are whole.
 type Metadata struct {
-	Format                 string            `json:"format"`
-	Table                  string            `json:"table"`
-	TableARN               string            `json:"table_arn"`
+	Format   string `json:"format"`
+	Table    string `json:"table"`
+	TableARN string `json:"table_arn"`
+	// TableID and TableCreated tell this table from another created later under the same name
+	// (and ARN): DynamoDB's TableId where it gives one (AWS does; moto does not), else the
+	// creation time. Exports written before they were recorded have neither.
+	TableID                string            `json:"table_id,omitempty"`
+	TableCreated           *time.Time        `json:"table_created,omitempty"`
 	KeySchema              []Key             `json:"key_schema"`
 	AttributeDefinitions   []Attribute       `json:"attribute_definitions"`
 	Billing                types.BillingMode `json:"billing"` // PROVISIONED or PAY_PER_REQUEST
@@ -58,6 +63,7 @@ type Index struct {
 
 func metadataFrom(d *types.TableDescription) *Metadata {
 	md := &Metadata{Format: Format, Table: aws.ToString(d.TableName), TableARN: aws.ToString(d.TableArn), Billing: wallet.BillingOf(d).Mode()}
+	md.TableID, md.TableCreated = aws.ToString(d.TableId), d.CreationDateTime
 	md.KeySchema = keys(d.KeySchema)
 	md.AttributeDefinitions = attributes(d.AttributeDefinitions)
 	if md.Billing == types.BillingModeProvisioned && d.ProvisionedThroughput != nil {
@@ -79,6 +85,32 @@ func metadataFrom(d *types.TableDescription) *Metadata {
 		md.LocalSecondaryIndexes = append(md.LocalSecondaryIndexes, ix)
 	}
 	return md
+}
+
+// sameTable says why the table md (read from DynamoDB now) is not the one this export was taken
+// of, or nil if it is.
+func (exp *Metadata) sameTable(md *Metadata) error {
+	switch {
+	case exp.TableID == "" && exp.TableCreated == nil:
+		return fmt.Errorf("of %s, written before exports recorded which table they are of (%s has no table_id or table_created), so it cannot be matched to this table", exp.Table, MetadataFile)
+	case exp.TableARN != md.TableARN:
+		return fmt.Errorf("of table %s, not of %s", exp.TableARN, md.TableARN)
+	case exp.TableID != "" && md.TableID != "":
+		if exp.TableID != md.TableID {
+			return fmt.Errorf("of an earlier table named %s (TableId %s; this one's is %s)", exp.Table, exp.TableID, md.TableID)
+		}
+		return nil
+	case exp.TableCreated == nil || md.TableCreated == nil || !exp.TableCreated.Equal(*md.TableCreated):
+		return fmt.Errorf("of an earlier table named %s (created %s; this one was created %s)", exp.Table, timeOrUnknown(exp.TableCreated), timeOrUnknown(md.TableCreated))
+	}
+	return nil
+}
+
+func timeOrUnknown(t *time.Time) string {
+	if t == nil {
+		return "at an unknown time"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func keys(ks []types.KeySchemaElement) []Key {
@@ -135,7 +167,7 @@ const maxMetadataBytes = 1 << 20
 // or unfinished. Every problem is a *Refused.
 func ReadMetadata(dir string) (*Metadata, error) {
 	path := filepath.Join(dir, MetadataFile)
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, refuse("%s has no %s: not an export, or one that did not finish", dir, MetadataFile)

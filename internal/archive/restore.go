@@ -84,6 +84,9 @@ func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptio
 	}
 	s := schemaOf(md.KeySchema, md.AttributeDefinitions)
 	if exists {
+		if err := writable(desc.Table); err != nil {
+			return nil, err
+		}
 		if err := fits(desc.Table, md); err != nil {
 			return nil, err
 		}
@@ -133,6 +136,16 @@ func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptio
 		return r, fmt.Errorf("restore %s: stopped after writing %d of %d items, so the table is partial: %w", table, written, md.ItemCount, err)
 	}
 	return r, nil
+}
+
+// writable refuses, before anything is written, a table that is not ACTIVE: one being created,
+// deleted or archived (or whose key is inaccessible) would take some batches and then refuse
+// the rest, leaving a partial restore.
+func writable(d *types.TableDescription) error {
+	if d.TableStatus != types.TableStatusActive {
+		return refuse("restore %s: nothing written: the table is %s, not ACTIVE; restore once it is ACTIVE, or into another --table", aws.ToString(d.TableName), d.TableStatus)
+	}
+	return nil
 }
 
 // fits refuses an existing table whose key does not match the export's, by name, role or type.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,14 +15,120 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
+// MaxPublishBytes is SNS's limit on what one Publish carries, counted as SNS counts it: bytes
+// of UTF-8, not characters. The subject is counted in it too, to be safe.
+const MaxPublishBytes = 256 << 10
+
+// Notice is the report as the notification carries it. The janitor's backups pile up run after
+// run (about 635 bytes of JSON each), so listing them all would make every message fail once a
+// few hundred are kept: the notice summarizes them (KeptBackups, and the total $/month in
+// janitor_backups_monthly_cost_usd) and lists in janitor_backups only the backups this run
+// took. The full list stays in the logged report and in `verify sweep`.
+type Notice struct {
+	Report
+	KeptBackups KeptBackups `json:"janitor_backups_kept"`
+	// Omitted is, per list, how many entries were left out so the message fits SNS's limit;
+	// the logged report holds them all.
+	Omitted map[string]int `json:"omitted,omitempty"`
+}
+
+// KeptBackups counts every backup the janitor keeps, and what they cost together.
+type KeptBackups struct {
+	Count          int     `json:"count"`
+	MonthlyCostUSD float64 `json:"monthly_cost_usd"`
+}
+
+// newNotice is r with its backups summarized, nothing omitted.
+func newNotice(r Report) Notice {
+	own := map[string]bool{}
+	for _, c := range r.Candidates {
+		if c.BackupARN != "" {
+			own[c.BackupARN] = true
+		}
+	}
+	n := Notice{Report: r, KeptBackups: KeptBackups{Count: len(r.JanitorBackups), MonthlyCostUSD: r.JanitorBackupsMonthly}}
+	n.JanitorBackups = nil
+	for _, b := range r.JanitorBackups {
+		if own[b.ARN] {
+			n.JanitorBackups = append(n.JanitorBackups, b)
+		}
+	}
+	return n
+}
+
+// capped keeps at most k entries of each of the run's lists and counts the rest in Omitted.
+func (n Notice) capped(k int) Notice {
+	omitted := map[string]int{}
+	n.Candidates = capList(n.Candidates, k, "candidates", omitted)
+	n.Stacks = capList(n.Stacks, k, "stacks", omitted)
+	n.Problems = capList(n.Problems, k, "problems", omitted)
+	n.Notes = capList(n.Notes, k, "notes", omitted)
+	n.JanitorBackups = capList(n.JanitorBackups, k, "janitor_backups", omitted)
+	n.Marked = capList(n.Marked, k, "marked", omitted)
+	n.Waiting = capList(n.Waiting, k, "waiting", omitted)
+	n.Reprieved = capList(n.Reprieved, k, "reprieved", omitted)
+	n.Errors = capList(n.Errors, k, "errors", omitted)
+	n.Omitted = nil
+	if len(omitted) > 0 {
+		n.Omitted = omitted
+	}
+	return n
+}
+
+func capList[T any](list []T, k int, name string, omitted map[string]int) []T {
+	if len(list) <= k {
+		return list
+	}
+	omitted[name] = len(list) - k
+	return slices.Clip(list[:k])
+}
+
+// longest is the length of the longest list capped cuts.
+func (n Notice) longest() int {
+	return max(len(n.Candidates), len(n.Stacks), len(n.Problems), len(n.Notes), len(n.JanitorBackups),
+		len(n.Marked), len(n.Waiting), len(n.Reprieved), len(n.Errors))
+}
+
 // Message is the run's notification with MessageStructure json: readable text for email
-// subscribers, the JSON report for every other protocol (SQS, Lambda, HTTPS), which programs read.
+// subscribers, the notice as JSON for every other protocol (SQS, Lambda, HTTPS), which programs
+// read. It always fits in MaxPublishBytes with Subject(r): when the run's own lists are too
+// long (many tables marked or deleted at once), each is cut to the longest length that fits,
+// the same for all, and the cut is said ("and N more, see the log").
 func Message(r Report) (string, error) {
-	report, err := json.Marshal(r)
+	budget := MaxPublishBytes - len(Subject(r))
+	full := newNotice(r)
+	msg, err := encodeMessage(full)
+	if err != nil || len(msg) <= budget {
+		return msg, err
+	}
+	// The size grows with k: find the largest k that fits (k = 0 always does: what is left is
+	// a few fixed fields and counts).
+	lo, hi := 0, full.longest()
+	best := ""
+	for lo <= hi {
+		k := lo + (hi-lo)/2
+		m, err := encodeMessage(full.capped(k))
+		if err != nil {
+			return "", err
+		}
+		if len(m) <= budget {
+			best, lo = m, k+1
+		} else {
+			hi = k - 1
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("encode message: even without its lists it is larger than SNS's %d bytes", MaxPublishBytes)
+	}
+	return best, nil
+}
+
+func encodeMessage(n Notice) (string, error) {
+	report, err := json.Marshal(n)
 	if err != nil {
 		return "", fmt.Errorf("encode report: %w", err)
 	}
-	msg, err := json.Marshal(map[string]string{"default": string(report), "email": Text(r)})
+	msg, err := json.Marshal(map[string]string{"default": string(report), "email": noticeText(n)})
 	if err != nil {
 		return "", fmt.Errorf("encode message: %w", err)
 	}
@@ -58,22 +165,27 @@ func Subject(r Report) string {
 }
 
 // Text is the report as a person reads it in an email: each table, why, what it costs, and when
-// it goes or where its backup is.
-func Text(r Report) string {
+// it goes or where its backup is. The backups kept from earlier runs are summed up, not listed.
+func Text(r Report) string { return noticeText(newNotice(r)) }
+
+func noticeText(n Notice) string {
 	var b strings.Builder
-	region := strings.Join(r.Regions, ", ")
-	fmt.Fprintf(&b, "The wallet janitor ran in %s at %s (mode %s, grace %s).\n", region, r.StartedAt.Format(time.RFC3339), r.Mode, r.Grace)
-	section := func(title string, lines []string) {
-		if len(lines) == 0 {
+	region := strings.Join(n.Regions, ", ")
+	fmt.Fprintf(&b, "The wallet janitor ran in %s at %s (mode %s, grace %s).\n", region, n.StartedAt.Format(time.RFC3339), n.Mode, n.Grace)
+	section := func(title string, lines []string, more int) {
+		if len(lines) == 0 && more == 0 {
 			return
 		}
 		fmt.Fprintf(&b, "\n%s\n", title)
 		for _, l := range lines {
 			fmt.Fprintf(&b, "  - %s\n", l)
 		}
+		if more > 0 {
+			fmt.Fprintf(&b, "  - and %d more, see the log\n", more)
+		}
 	}
 	var deleted, due, skipped, failed []string
-	for _, c := range r.Candidates {
+	for _, c := range n.Candidates {
 		what := fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD)
 		if c.Stack != "" {
 			what += ", with its stack " + c.Stack
@@ -90,42 +202,48 @@ func Text(r Report) string {
 		}
 	}
 	var marked, waiting, reprieved, backups []string
-	for _, m := range r.Marked {
+	for _, m := range n.Marked {
 		marked = append(marked, fmt.Sprintf("%s (%s, $%.2f/month): to be backed up and deleted after %s", m.Table, reasons(m.Reasons), m.MonthlyCostUSD, m.DeleteAfter))
 	}
-	for _, m := range r.Waiting {
+	for _, m := range n.Waiting {
 		waiting = append(waiting, fmt.Sprintf("%s (%s, $%.2f/month): after %s", m.Table, reasons(m.Reasons), m.MonthlyCostUSD, m.DeleteAfter))
 	}
-	for _, p := range r.Reprieved {
+	for _, p := range n.Reprieved {
 		reprieved = append(reprieved, fmt.Sprintf("%s: %s; it will not be deleted", p.Table, p.Why))
 	}
-	for _, bk := range r.JanitorBackups {
+	for _, bk := range n.JanitorBackups {
 		backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
 	}
-	section("Deleted (a backup was AVAILABLE first):", deleted)
-	section("FAILED, or not confirmed (see each):", failed)
-	section("Marked now:", marked)
-	section("Still marked:", waiting)
-	section("Due:", due)
-	section("Reprieved:", reprieved)
-	section("Skipped:", skipped)
-	section("Could not find out:", problemLines(r))
-	section("Errors:", r.Errors)
-	if r.MonthlySavingsUSD > 0 {
-		fmt.Fprintf(&b, "\nSaving $%.2f/month.\n", r.MonthlySavingsUSD)
+	section("Deleted (a backup was AVAILABLE first):", deleted, 0)
+	section("FAILED, or not confirmed (see each):", failed, 0)
+	if more := n.Omitted["candidates"]; more > 0 {
+		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
 	}
-	if len(backups) > 0 {
-		noun := "backups"
-		if len(backups) == 1 {
-			noun = "backup"
-		}
-		fmt.Fprintf(&b, "\nThe janitor keeps %d %s ($%.2f/month); it never deletes one. Restore one with\n"+
-			"  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
-			len(backups), noun, r.JanitorBackupsMonthly)
-		section("Backups:", backups)
+	section("Marked now:", marked, n.Omitted["marked"])
+	section("Still marked:", waiting, n.Omitted["waiting"])
+	section("Due:", due, 0)
+	section("Reprieved:", reprieved, n.Omitted["reprieved"])
+	section("Skipped:", skipped, 0)
+	section("Could not find out:", problemLines(n.Report), n.Omitted["problems"])
+	section("Errors:", n.Errors, n.Omitted["errors"])
+	if n.MonthlySavingsUSD > 0 {
+		fmt.Fprintf(&b, "\nSaving $%.2f/month.\n", n.MonthlySavingsUSD)
+	}
+	if n.KeptBackups.Count > 0 {
+		fmt.Fprintf(&b, "\nThe janitor keeps %s ($%.2f/month); it never deletes one. `verify sweep` lists them all.\n"+
+			"Restore one with\n  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
+			plural(n.KeptBackups.Count, "backup"), n.KeptBackups.MonthlyCostUSD)
+		section("Taken by this run:", backups, n.Omitted["janitor_backups"])
 	}
 	fmt.Fprintf(&b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)
 	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func problemLines(r Report) []string {

@@ -1,0 +1,165 @@
+package janitor_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// keptBackups is how many backups earlier runs left: at about 635 bytes of JSON each, listing
+// them all would take the message past SNS's limit three times over.
+const keptBackups = 1200
+
+// With 1,200 backups kept from earlier runs, both notifications still go out through a real
+// topic to a real queue (moto refuses a message over 256 KiB): the one that marks, and the one
+// that deletes, which lists the backup it took in full and sums up the others. The logged
+// report keeps the whole list.
+func TestNotificationsFitWithManyBackupsKept(t *testing.T) {
+	w := newWorld(t)
+	c := w.cloud
+	c.CreateTable(t, "long-gone", ours, false)
+	g, ctx := errgroup.WithContext(t.Context())
+	g.SetLimit(8)
+	for i := range keptBackups {
+		g.Go(func() error {
+			_, err := c.DynamoDB.CreateBackup(ctx, &dynamodb.CreateBackupInput{TableName: aws.String("long-gone"),
+				BackupName: aws.String(fmt.Sprintf("%slong-gone-%04d", wallet.JanitorBackupPrefix, i))})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// long-gone is kept from here on: only the orphan is the run's business.
+	w.setTag(t, "long-gone", wallet.TagKeep, "true")
+	c.CreateTable(t, "orphan", ours, false)
+
+	t0 := time.Now().UTC()
+	first := w.run(t, t0, wallet.JanitorDelete)
+	if len(first.Marked) != 1 || len(first.JanitorBackups) != keptBackups {
+		t.Fatalf("first run: marked %v, %d backups listed, want the orphan and %d", marks(first), len(first.JanitorBackups), keptBackups)
+	}
+	notice := receiveNotice(t, w.box)
+	if notice.KeptBackups.Count != keptBackups || len(notice.JanitorBackups) != 0 || notice.Marked[0].Table != "orphan" {
+		t.Fatalf("first notice: %d kept, %d listed, marked %v", notice.KeptBackups.Count, len(notice.JanitorBackups), notice.Marked)
+	}
+
+	second := w.run(t, t0.Add(2*time.Hour), wallet.JanitorDelete)
+	if len(second.Candidates) != 1 || second.Candidates[0].Action != sweep.Deleted {
+		t.Fatalf("second run: %+v", second.Candidates)
+	}
+	own := second.Candidates[0].BackupARN
+	var logged janitor.Report
+	if err := json.Unmarshal(w.log.Bytes(), &logged); err != nil || len(logged.JanitorBackups) != keptBackups+1 {
+		t.Fatalf("the log must keep every backup: %d listed (%v)", len(logged.JanitorBackups), err)
+	}
+	notice = receiveNotice(t, w.box)
+	if notice.KeptBackups.Count != keptBackups+1 || notice.KeptBackups.MonthlyCostUSD != second.JanitorBackupsMonthly ||
+		len(notice.JanitorBackups) != 1 || notice.JanitorBackups[0].ARN != own || len(notice.Omitted) != 0 {
+		t.Fatalf("second notice: kept %+v (want %d, $%.2f), listed %+v (want only %s), omitted %v",
+			notice.KeptBackups, keptBackups+1, second.JanitorBackupsMonthly, notice.JanitorBackups, own, notice.Omitted)
+	}
+	text := janitor.Text(second)
+	for _, want := range []string{fmt.Sprintf("keeps %d backups", keptBackups+1), "Taken by this run:", own} {
+		if !strings.Contains(text, want) {
+			t.Errorf("email lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Count(text, "arn:aws:dynamodb") > 2 { // the deleted table's line and its backup's
+		t.Errorf("the email lists the kept backups:\n%.2000s", text)
+	}
+}
+
+// A run so large that even its own lists overflow (thousands of tables deleted and marked,
+// errors in non-ASCII text, whose bytes SNS counts, not its characters) is cut to fit: every
+// list as long as fits, and each cut said ("and N more, see the log"). The message is
+// measured in bytes here, and then sent through a real topic to a real queue.
+func TestAHugeRunIsCutToFit(t *testing.T) {
+	const n = 4000
+	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC),
+		Report: sweep.Report{Regions: []string{"eu-west-1"}}}
+	var backups []sweep.Backup
+	for i := range n {
+		table := fmt.Sprintf("wallet-dev-%05d", i)
+		arn := fmt.Sprintf("arn:aws:dynamodb:eu-west-1:123456789012:table/%s/backup/%020d", table, i)
+		r.Candidates = append(r.Candidates, sweep.Candidate{Table: table, Region: "eu-west-1", Reasons: []sweep.Reason{sweep.Orphaned},
+			MonthlyCostUSD: 0.25, Action: sweep.Deleted, BackupARN: arn})
+		backups = append(backups, sweep.Backup{Name: wallet.JanitorBackupPrefix + table, Table: table, Region: "eu-west-1", ARN: arn, SizeBytes: 1 << 20, MonthlyCostUSD: 0.1})
+		r.Marked = append(r.Marked, janitor.Mark{Table: fmt.Sprintf("wallet-next-%05d", i), Reasons: []sweep.Reason{sweep.Expired}, DeleteAfter: "2026-12-03T12:00:00Z"})
+		r.Errors = append(r.Errors, fmt.Sprintf("mark wallet-x-%05d: «refusé» ✗ %s", i, strings.Repeat("é", 40)))
+	}
+	for i := range keptBackups {
+		backups = append(backups, sweep.Backup{Name: fmt.Sprintf("%sold-%04d", wallet.JanitorBackupPrefix, i), Table: "old", ARN: fmt.Sprintf("arn:old/%d", i), MonthlyCostUSD: 0.1})
+	}
+	r.SetJanitorBackups(backups)
+
+	msg, err := janitor.Message(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := janitor.Subject(r)
+	if size := len(msg) + len(subject); size > janitor.MaxPublishBytes || size < janitor.MaxPublishBytes*3/4 {
+		t.Fatalf("message and subject take %d bytes, want at most %d and not far below (the cut keeps what fits)", size, janitor.MaxPublishBytes)
+	}
+	var parts map[string]string
+	if err := json.Unmarshal([]byte(msg), &parts); err != nil {
+		t.Fatal(err)
+	}
+	var notice janitor.Notice
+	if err := json.Unmarshal([]byte(parts["default"]), &notice); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []struct {
+		name  string
+		shown int
+	}{{"candidates", len(notice.Candidates)}, {"marked", len(notice.Marked)}, {"errors", len(notice.Errors)}, {"janitor_backups", len(notice.JanitorBackups)}} {
+		if l.shown == 0 || l.shown+notice.Omitted[l.name] != n {
+			t.Errorf("%s: %d shown and %d omitted, want some shown and %d in all", l.name, l.shown, notice.Omitted[l.name], n)
+		}
+	}
+	if notice.KeptBackups.Count != n+keptBackups || notice.MonthlySavingsUSD != r.MonthlySavingsUSD {
+		t.Errorf("the totals must stay whole: kept %+v, savings %v", notice.KeptBackups, notice.MonthlySavingsUSD)
+	}
+	if want := fmt.Sprintf("and %d more, see the log", notice.Omitted["marked"]); !strings.Contains(parts["email"], want) {
+		t.Errorf("the email does not say %q", want)
+	}
+
+	publishAndReceive(t, msg, subject)
+}
+
+func publishAndReceive(t *testing.T, msg, subject string) {
+	t.Helper()
+	w := newWorld(t)
+	if _, err := sns.NewFromConfig(w.cloud.Config).Publish(t.Context(), &sns.PublishInput{TopicArn: aws.String(w.topic),
+		Subject: aws.String(subject), Message: aws.String(msg), MessageStructure: aws.String("json")}); err != nil {
+		t.Fatal(err)
+	}
+	got := w.box.Receive(t, 1, 30*time.Second)[0]
+	var parts map[string]string
+	_ = json.Unmarshal([]byte(msg), &parts)
+	if got.Message != parts["default"] {
+		t.Fatalf("the queue got %d bytes, not the %d of the JSON part", len(got.Message), len(parts["default"]))
+	}
+}
+
+func receiveNotice(t *testing.T, box *inbox.Inbox) janitor.Notice {
+	t.Helper()
+	note := box.Receive(t, 1, 30*time.Second)[0]
+	var n janitor.Notice
+	if err := json.Unmarshal([]byte(note.Message), &n); err != nil {
+		t.Fatalf("the subscriber did not get the JSON notice: %v\n%.500s", err, note.Message)
+	}
+	return n
+}
