@@ -404,12 +404,14 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 	c := w.cloud
 	c.CreateTable(t, "resumed", ours, false)
 	c.CreateTable(t, "stale", ours, false)
-	now := time.Now().UTC()
-	first := w.run(t, now.Add(-2*time.Hour), wallet.JanitorDelete)
+	// The runs' clocks are after the tables' creation: a mark dated before it is never believed.
+	marked := time.Now().UTC()
+	first := w.run(t, marked, wallet.JanitorDelete)
 	if got := marks(first); !slices.Equal(got, []string{"resumed", "stale"}) {
 		t.Fatalf("first run marked %v", got)
 	}
-	due := now.Add(-time.Hour).Truncate(time.Second) // the first run's time + the grace
+	due := marked.Add(w.grace).Truncate(time.Second) // the first run's time + the grace
+	now := due.Add(time.Hour)                        // the second run
 	tableArn := func(name string) string {
 		d, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 		if err != nil {
@@ -426,7 +428,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 	stale := strings.Replace(resumed, "table/resumed/", "table/stale/", 1) + "-stale"
 	w.deps.DynamoDB = withBackups{w.deps.DynamoDB, []types.BackupSummary{
 		{BackupArn: aws.String(resumed), BackupName: aws.String(started), TableName: aws.String("resumed"), TableArn: aws.String(tableArn("resumed")),
-			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(now)},
+			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(time.Minute))},
 		{BackupArn: aws.String(stale), BackupName: aws.String(sweep.BackupName(wallet.JanitorBackupPrefix, "stale", due.Add(-7*24*time.Hour))),
 			TableName: aws.String("stale"), TableArn: aws.String(tableArn("stale")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(-7 * 24 * time.Hour))},
@@ -474,8 +476,9 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 	c.CreateTable(t, "swapped", ours, false)
 	c.CreateTable(t, "kept-meanwhile", ours, false)
 	c.CreateTable(t, "gone-meanwhile", ours, false)
-	now := time.Now().UTC()
-	w.run(t, now.Add(-2*time.Hour), wallet.JanitorDelete) // marks all three; due an hour ago
+	marked := time.Now().UTC()             // after the tables' creation: a mark dated before it is never believed
+	w.run(t, marked, wallet.JanitorDelete) // marks all three
+	now := marked.Add(w.grace + time.Hour) // due an hour ago
 	w.deps.DynamoDB = &beforeBackup{DynamoDB: w.deps.DynamoDB, changes: map[string]func(){
 		"swapped": func() {
 			if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("swapped")}); err != nil {

@@ -184,7 +184,7 @@ func noticeText(n Notice) string {
 			fmt.Fprintf(&b, "  - and %d more, see the log\n", more)
 		}
 	}
-	var deleted, due, skipped, failed []string
+	var deleted, due, skipped, changed, failed []string
 	for _, c := range n.Candidates {
 		what := fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD)
 		if c.Stack != "" {
@@ -197,6 +197,9 @@ func noticeText(n Notice) string {
 			due = append(due, what+": its grace has passed; report mode, so it was not deleted")
 		case sweep.SkippedProtected:
 			skipped = append(skipped, what+": deletion protection is on, so the janitor leaves it alone")
+		case sweep.Replaced, sweep.Gone, sweep.Kept, sweep.NoLongerCandidate:
+			// Re-read just before the deletion and no longer what was judged: not a failure.
+			changed = append(changed, fmt.Sprintf("%s: %s: %s", what, c.Action, strings.Join(append(slices.Clip(c.Notes), c.Error), " ")))
 		default:
 			failed = append(failed, fmt.Sprintf("%s: %s: %s", what, c.Action, c.Error))
 		}
@@ -216,6 +219,7 @@ func noticeText(n Notice) string {
 	}
 	section("Deleted (a backup was AVAILABLE first):", deleted, 0)
 	section("FAILED, or not confirmed (see each):", failed, 0)
+	section("Not deleted: changed since it was judged (nothing lost):", changed, 0)
 	if more := n.Omitted["candidates"]; more > 0 {
 		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
 	}

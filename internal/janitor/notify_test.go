@@ -163,3 +163,42 @@ func receiveNotice(t *testing.T, box *inbox.Inbox) janitor.Notice {
 	}
 	return n
 }
+
+// A table the re-check found changed just before its deletion (replaced, gone, kept, no longer
+// a candidate) was not deleted and lost nothing: the email says so, and does not list it as a
+// failure.
+func TestChangedTablesAreNotFailures(t *testing.T) {
+	var r janitor.Report
+	r.Regions = []string{"us-east-1"}
+	for _, c := range []sweep.Candidate{
+		{Table: "was-replaced", Action: sweep.Replaced, Notes: []string{"plan again"}},
+		{Table: "was-gone", Action: sweep.Gone},
+		{Table: "was-kept", Action: sweep.Kept},
+		{Table: "no-longer", Action: sweep.NoLongerCandidate},
+		{Table: "really-failed", Action: sweep.Failed, Error: "boom"},
+	} {
+		c.Reasons = []sweep.Reason{sweep.Orphaned}
+		r.Candidates = append(r.Candidates, c)
+	}
+	text := janitor.Text(r)
+	failedAt := strings.Index(text, "FAILED")
+	changedAt := strings.Index(text, "Not deleted: changed since it was judged")
+	if failedAt < 0 || changedAt < 0 {
+		t.Fatalf("want a FAILED and a changed section:\n%s", text)
+	}
+	failed := text[failedAt:changedAt]
+	if changedAt < failedAt {
+		failed = text[failedAt:]
+	}
+	if !strings.Contains(failed, "really-failed") {
+		t.Errorf("really-failed not under FAILED:\n%s", text)
+	}
+	for _, name := range []string{"was-replaced", "was-gone", "was-kept", "no-longer"} {
+		if strings.Contains(failed, name) {
+			t.Errorf("%s listed as a failure:\n%s", name, text)
+		}
+		if !strings.Contains(text[changedAt:], name) {
+			t.Errorf("%s not under the changed section:\n%s", name, text)
+		}
+	}
+}
