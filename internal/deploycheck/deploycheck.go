@@ -100,10 +100,6 @@ type Event struct {
 	OldResourceProperties map[string]any `json:"OldResourceProperties"`
 }
 
-// PropDeployed is the custom resource's property that changes with every synth (the synth's
-// time), so CloudFormation sends an Update, and the check runs, on every deploy.
-const PropDeployed = "Deployed"
-
 // Result is the function's response.
 type Result struct {
 	Passed bool `json:"passed"`
@@ -159,8 +155,8 @@ func skip(ev Event) string {
 	case "Delete":
 		return "CloudFormation is deleting the custom resource"
 	case "Update":
-		now, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.ResourceProperties[PropDeployed]))
-		before, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.OldResourceProperties[PropDeployed]))
+		now, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.ResourceProperties[wallet.CheckPropDeployed]))
+		before, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.OldResourceProperties[wallet.CheckPropDeployed]))
 		if err1 == nil && err2 == nil && now.Before(before) {
 			return "CloudFormation is rolling back to an earlier template"
 		}

@@ -34,6 +34,11 @@ const (
 	EnvCheckDeclared = "WALLET_CHECK_DECLARED"
 )
 
+// CheckPropDeployed is the deploy check's custom resource property that holds the synth's
+// time: it changes with every synth, so CloudFormation sends an Update, and the check runs, on
+// every deploy; and an Update whose time goes back is a rollback.
+const CheckPropDeployed = "Deployed"
+
 // DeployCheckConfig is the validated shape of the check inside the deploy.
 type DeployCheckConfig struct {
 	Enabled bool
