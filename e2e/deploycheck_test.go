@@ -48,7 +48,10 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		rie, err = lambdarie.BuildRIE(t.Context(), t.TempDir())
 		return err
 	})
-	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: e.cloud.Env(), LogDir: t.TempDir()})
+	// Lambda gives the function credentials from its role; here, the test's and the local
+	// endpoint. Concurrency 1, as for verify on moto: its UpdateItem takes no lock.
+	env := append(e.cloud.Env(), wallet.EnvCheckConcurrency+"=1")
+	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: env, LogDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,6 +32,8 @@ type Config struct {
 	Table    string
 	Stack    string
 	Declared wallet.Config
+	// Concurrency is the checks' concurrency; 0: verify's default.
+	Concurrency int
 }
 
 // ConfigFromEnv reads the environment the wallet stack sets (wallet.EnvCheck*), naming any
@@ -53,6 +56,13 @@ func ConfigFromEnv(getenv func(string) (string, bool)) (Config, error) {
 		}
 		c.Declared = d
 	}
+	if v, ok := getenv(wallet.EnvCheckConcurrency); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > check.MaxConcurrency {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from 1 to %d", wallet.EnvCheckConcurrency, v, check.MaxConcurrency))
+		}
+		c.Concurrency = n
+	}
 	if c.Table != "" && !wallet.ValidTableName(c.Table) {
 		errs = append(errs, fmt.Errorf("%s=%q: not a DynamoDB table name", wallet.EnvCheckTable, c.Table))
 	}
@@ -67,6 +77,9 @@ func (c Config) Options(ctx context.Context, region string) check.Options {
 	spec := discover.Declared(c.Declared)
 	o.Declared, o.DeclaredFrom = &spec, fmt.Sprintf("the spec stack %s declares (%s)", c.Stack, wallet.EnvCheckDeclared)
 	o.ReadOnly = c.Declared.Retained()
+	if c.Concurrency > 0 {
+		o.Concurrency = c.Concurrency
+	}
 	o.Region = region
 	o.Timeout = checkTimeout(ctx, o.CleanupTimeout)
 	return o

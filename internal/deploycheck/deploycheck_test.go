@@ -93,9 +93,9 @@ func TestHandleOnDynamoDBLocal(t *testing.T) {
 	db := dynamodb.NewFromConfig(cfg)
 	table := "wallet-deploycheck"
 	if _, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(wallet.KeyAttribute), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(wallet.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
+		TableName:             aws.String(table),
+		KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String(wallet.KeyAttribute), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String(wallet.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
 		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(2), WriteCapacityUnits: aws.Int64(2)},
 	}); err != nil {
 		t.Fatal(err)
@@ -166,14 +166,14 @@ func TestHandleSkipsDeleteAndRollback(t *testing.T) {
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
 		wallet.EnvCheckTable: "wallet-prod-t", wallet.EnvCheckStack: "Wallet-prod",
-		wallet.EnvCheckDeclared: `{"stage":"prod","billing":"on-demand"}`,
+		wallet.EnvCheckDeclared: `{"stage":"prod","billing":"on-demand"}`, wallet.EnvCheckConcurrency: "1",
 	}
 	c, err := ConfigFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := c.Options(t.Context(), "eu-west-1")
-	if !o.ReadOnly || o.Table != "wallet-prod-t" || o.Stack != "" || o.Declared == nil || o.Declared.Fields["BillingMode"] != "PAY_PER_REQUEST" || o.Region != "eu-west-1" {
+	if !o.ReadOnly || o.Table != "wallet-prod-t" || o.Stack != "" || o.Declared == nil || o.Declared.Fields["BillingMode"] != "PAY_PER_REQUEST" || o.Region != "eu-west-1" || o.Concurrency != 1 {
 		t.Errorf("prod options: %+v; want read-only on the named table, against the declared on-demand spec", o)
 	}
 	if dev := devConfig("t", 1, 1).Options(t.Context(), "us-east-1"); dev.ReadOnly {
@@ -186,12 +186,15 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 
 	_, err = ConfigFromEnv(func(k string) (string, bool) {
-		if k == wallet.EnvCheckDeclared {
+		switch k {
+		case wallet.EnvCheckDeclared:
 			return `{"stage":"qa"}`, true
+		case wallet.EnvCheckConcurrency:
+			return "0", true
 		}
 		return "", false
 	})
-	for _, want := range []string{wallet.EnvCheckTable, wallet.EnvCheckStack, wallet.EnvCheckDeclared, `stage="qa"`} {
+	for _, want := range []string{wallet.EnvCheckTable, wallet.EnvCheckStack, wallet.EnvCheckDeclared, `stage="qa"`, wallet.EnvCheckConcurrency + `="0"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("bad environment: %v; want it to name %s", err, want)
 		}

@@ -32,6 +32,9 @@ const (
 	EnvCheckTable    = "WALLET_CHECK_TABLE"
 	EnvCheckStack    = "WALLET_CHECK_STACK"
 	EnvCheckDeclared = "WALLET_CHECK_DECLARED"
+	// EnvCheckConcurrency, optional, is the checks' --concurrency (default 4). The stack never
+	// sets it; the local cloud does (1), as for verify there: moto's UpdateItem takes no lock.
+	EnvCheckConcurrency = "WALLET_CHECK_CONCURRENCY"
 )
 
 // CheckPropDeployed is the deploy check's custom resource property that holds the synth's

@@ -48,7 +48,9 @@ func deployCheckStep(ctx context.Context, out io.Writer, cloud *localcloud.Serve
 		if err != nil {
 			return "", err
 		}
-		emu, err := lambdarie.Start(ctx, fn, lambdarie.Options{RIE: rie, Env: cloud.Env(), LogDir: dir})
+		// Concurrency 1, as for verify below: moto's UpdateItem takes no lock.
+		env := append(cloud.Env(), wallet.EnvCheckConcurrency+"=1")
+		emu, err := lambdarie.Start(ctx, fn, lambdarie.Options{RIE: rie, Env: env, LogDir: dir})
 		if err != nil {
 			return "", err
 		}
