@@ -29,7 +29,7 @@ func main() {
 // would leave the stack waiting for an answer until the custom resource's ServiceTimeout.
 func handler(getenv func(string) (string, bool), log io.Writer) func(context.Context, json.RawMessage) (deploycheck.Result, error) {
 	return func(ctx context.Context, ev json.RawMessage) (deploycheck.Result, error) {
-		deps := deploycheck.Deps{HTTP: http.DefaultClient, Log: log}
+		deps := deploycheck.Deps{HTTP: http.DefaultClient, Log: log, DeniedRetry: deploycheck.DefaultDeniedRetry}
 		cfg, err := deploycheck.ConfigFromEnv(getenv)
 		if err != nil {
 			return deploycheck.Fail(ctx, deps, ev, fmt.Errorf("deploy check not configured: %w", err))

@@ -22,6 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -134,7 +135,19 @@ type Deps struct {
 	Check func(ctx context.Context, o check.Options) (*check.Report, error)
 	HTTP  *http.Client
 	Log   io.Writer
+	// DeniedRetry is how long a Create keeps trying when IAM refuses a call: the role and its
+	// VerifyPolicy are created by the same deployment a moment before, and IAM takes seconds
+	// to make a new permission visible everywhere. A refusal that outlasts it is reported.
+	DeniedRetry time.Duration
+	// Pause waits between those tries (time.After when nil).
+	Pause func(ctx context.Context, d time.Duration) error
 }
+
+// DefaultDeniedRetry and deniedPause: IAM's propagation takes seconds, rarely a minute.
+const (
+	DefaultDeniedRetry = time.Minute
+	deniedPause        = 10 * time.Second
+)
 
 // Handle runs one invocation.
 func Handle(ctx context.Context, d Deps, cfg Config, region string, raw json.RawMessage) (Result, error) {
@@ -145,7 +158,7 @@ func Handle(ctx context.Context, d Deps, cfg Config, region string, raw json.Raw
 	if why := skip(ev); why != "" {
 		res.Skipped, res.Reason = why, "check not run: "+why
 	} else {
-		res = run(ctx, d, cfg, region)
+		res = run(ctx, d, cfg, region, ev.RequestType == "Create")
 	}
 	fmt.Fprintf(d.Log, "%s\n", mustJSON(res))
 	if ev.ResponseURL != "" {
@@ -177,9 +190,18 @@ func skip(ev Event) string {
 	return ""
 }
 
-// run runs the checks and turns the report into a result.
-func run(ctx context.Context, d Deps, cfg Config, region string) Result {
+// run runs the checks and turns the report into a result. A Create refused by IAM is tried
+// again within DeniedRetry: nothing was written by a refused run that clean-up did not remove.
+func run(ctx context.Context, d Deps, cfg Config, region string, create bool) Result {
+	start := time.Now()
 	rep, err := d.Check(ctx, cfg.Options(ctx, region))
+	for create && denied(err) && time.Since(start)+deniedPause <= d.DeniedRetry && timeFor(ctx, deniedPause+check.DefaultCleanupTimeout+answerMargin+time.Minute) {
+		fmt.Fprintf(d.Log, "IAM refused a call (%v); a new role's permissions take seconds to propagate: trying again in %s\n", err, deniedPause)
+		if perr := d.pause(ctx, deniedPause); perr != nil {
+			break
+		}
+		rep, err = d.Check(ctx, cfg.Options(ctx, region))
+	}
 	res := Result{}
 	if rep != nil {
 		var b bytes.Buffer
@@ -190,6 +212,29 @@ func run(ctx context.Context, d Deps, cfg Config, region string) Result {
 	res.Passed = err == nil && rep != nil && rep.Passed
 	res.Reason = Reason(cfg, rep, err)
 	return res
+}
+
+// timeFor reports whether the invocation has more than need left (always, without a deadline).
+func timeFor(ctx context.Context, need time.Duration) bool {
+	d, ok := ctx.Deadline()
+	return !ok || time.Until(d) > need
+}
+
+func denied(err error) bool {
+	_, ok := awsconf.AsDenied(err)
+	return ok
+}
+
+func (d Deps) pause(ctx context.Context, p time.Duration) error {
+	if d.Pause != nil {
+		return d.Pause(ctx, p)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(p):
+		return nil
+	}
 }
 
 // Reason is the verdict in one line: passed, or each failed or stopped check with its detail,

@@ -13,12 +13,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -214,5 +217,53 @@ func TestReasonIsBounded(t *testing.T) {
 	}
 	if short := Bound("short", MaxReason); short != "short" {
 		t.Errorf("Bound cut a short reason: %q", short)
+	}
+}
+
+// IAM enforced by moto: a Create refused because the role's permission has not propagated yet
+// is tried again, and passes once IAM lets the call through (the pause is where the test
+// grants it, as propagation would); an Update, whose role has long existed, reports the
+// refusal at once.
+func TestCreateRetriesARefusal(t *testing.T) {
+	srv := localcloud.Moto(t)
+	srv.SetEnv(t)
+	fx := fixture.NewCloud(t, "")
+	table := "wallet-iam"
+	fx.CreateKeyedTable(t, table, fixture.KeyedTable{})
+	actions := []string{"dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource"}
+	user := fx.IAMUser(t, "checker", actions...) // no DescribeTable yet
+	admin := fx.IAMUser(t, "admin", "*")
+	if err := srv.EnforceIAM(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := awsconf.Load(t.Context(), awsconf.Options{MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Credentials = credentials.StaticCredentialsProvider{Value: user}
+	calls := 0
+	cf := newCloudFormation(t)
+	deps := Deps{HTTP: cf.srv.Client(), Log: io.Discard, DeniedRetry: time.Minute, Check: func(ctx context.Context, o check.Options) (*check.Report, error) {
+		calls++
+		o.ReadOnly = true // the user may only read
+		return check.Run(ctx, check.NewClients(cfg), o)
+	}}
+	now := time.Now().UTC()
+
+	_, err = Handle(t.Context(), deps, devConfig(table, 1, 1), "us-east-1", event(t, "Update", cf.srv.URL, now, now.Add(-time.Minute)))
+	if answer, _ := cf.last(t); calls != 1 || err == nil || !strings.Contains(answer.Reason, "DescribeTable") {
+		t.Fatalf("update refused: %d calls, %v, %q; want one call and the refusal named", calls, err, answer.Reason)
+	}
+
+	calls = 0
+	deps.Pause = func(ctx context.Context, _ time.Duration) error {
+		iamc := iam.NewFromConfig(fx.As(admin).Config)
+		_, err := iamc.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("checker"), PolicyName: aws.String("propagated"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:DescribeTable","Resource":"*"}]}`)})
+		return err
+	}
+	_, _ = Handle(t.Context(), deps, devConfig(table, 1, 1), "us-east-1", event(t, "Create", cf.srv.URL, now, time.Time{}))
+	if answer, _ := cf.last(t); calls != 2 || strings.Contains(answer.Reason, "access denied") || !strings.Contains(answer.Reason, "conformance") && answer.Status != "SUCCESS" {
+		t.Fatalf("create: %d calls, answer %+v; want a second try that IAM let through", calls, answer)
 	}
 }
