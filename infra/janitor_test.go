@@ -24,30 +24,36 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// janitorBuilds builds the function once per architecture for the whole test binary: the build
-// is the slow part of a synth, and every template test needs one. TestMain removes buildRoot.
+// functionBuilds builds each function once per architecture for the whole test binary: the
+// build is the slow part of a synth, and every template test needs one. TestMain removes
+// buildRoot.
 var (
-	buildRoot     string
-	janitorBuilds = map[wallet.Arch]func() (string, error){}
+	buildRoot      string
+	functionBuilds = map[string]map[wallet.Arch]func() (string, error){}
+	janitorBuilds  map[wallet.Arch]func() (string, error)
 )
 
 func init() {
-	for _, arch := range []wallet.Arch{wallet.ArchARM64, wallet.ArchX8664} {
-		janitorBuilds[arch] = sync.OnceValues(func() (string, error) {
-			dir := filepath.Join(buildRoot, string(arch))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return "", err
-			}
-			return dir, buildJanitor(context.Background(), arch, dir)
-		})
+	for _, pkg := range []string{janitorPackage, deployCheckPackage} {
+		functionBuilds[pkg] = map[wallet.Arch]func() (string, error){}
+		for _, arch := range []wallet.Arch{wallet.ArchARM64, wallet.ArchX8664} {
+			functionBuilds[pkg][arch] = sync.OnceValues(func() (string, error) {
+				dir := filepath.Join(buildRoot, filepath.Base(pkg), string(arch))
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return "", err
+				}
+				return dir, buildFunction(context.Background(), pkg, arch, dir)
+			})
+		}
 	}
+	janitorBuilds = functionBuilds[janitorPackage]
 }
 
-// testCode is the janitorCode of the template tests.
-func testCode(t *testing.T) janitorCode {
-	return func(arch wallet.Arch) (string, error) {
+// testCode is the functionCode of the template tests.
+func testCode(t *testing.T) functionCode {
+	return func(pkg string, arch wallet.Arch) (string, error) {
 		t.Helper()
-		return janitorBuilds[arch]()
+		return functionBuilds[pkg][arch]()
 	}
 }
 
@@ -539,7 +545,7 @@ func TestJanitorRejectsBadContext(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context, Outdir: jsii.String(t.TempDir())})
-			_, err := build(app, func(wallet.Arch) (string, error) {
+			_, err := build(app, func(string, wallet.Arch) (string, error) {
 				t.Error("the function was built despite a bad context value")
 				return "", errors.New("not built")
 			})
@@ -584,7 +590,12 @@ func TestJanitorBuildIsReproducible(t *testing.T) {
 	}
 	keyOf := func(dir string) string {
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-		built, err := build(app, func(wallet.Arch) (string, error) { return dir, nil })
+		built, err := build(app, func(pkg string, arch wallet.Arch) (string, error) {
+			if pkg == janitorPackage {
+				return dir, nil
+			}
+			return testCode(t)(pkg, arch)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -39,8 +41,12 @@ func run(stderr io.Writer) int {
 	}
 	defer os.RemoveAll(dir)
 	app := awscdk.NewApp(nil)
-	code := func(arch wallet.Arch) (string, error) {
-		return dir, buildJanitor(context.Background(), arch, dir)
+	code := func(pkg string, arch wallet.Arch) (string, error) {
+		sub := filepath.Join(dir, path.Base(pkg))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return "", err
+		}
+		return sub, buildFunction(context.Background(), pkg, arch, sub)
 	}
 	if _, err := build(app, code); err != nil {
 		var ce *wallet.ConfigErrors
@@ -61,29 +67,30 @@ type stacks struct {
 	Wallet, Janitor awscdk.Stack
 }
 
-// janitorCode builds the janitor function for an architecture and returns the directory that
-// holds it (its bootstrap). The app builds into a temporary directory; tests build once.
-type janitorCode func(wallet.Arch) (string, error)
-
 // build reads the context contract of both stacks (every bad key of either named in one
-// error), builds the janitor function, declares the stacks and puts cdk-nag's AwsSolutions
+// error), builds their functions (the janitor's, and the wallet stack's deploy check unless
+// verifyOnDeploy=false), declares the stacks and puts cdk-nag's AwsSolutions
 // checks on the app. The template tests call it too, so what they assert is what synth emits.
-func build(app awscdk.App, code janitorCode) (stacks, error) {
+func build(app awscdk.App, code functionCode) (stacks, error) {
 	get := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
 	cfg, werr := configFrom(get)
 	jcfg, jerr := janitorConfigFrom(get)
-	if err := wallet.JoinConfigErrors(werr, jerr); err != nil {
+	ccfg, cerr := wallet.ParseDeployCheckConfig(contextLookup(get))
+	if err := wallet.JoinConfigErrors(werr, jerr, cerr); err != nil {
 		return stacks{}, err
 	}
-	dir, err := code(jcfg.Arch)
+	dir, err := builtCode(code, janitorPackage, jcfg.Arch)
 	if err != nil {
 		return stacks{}, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
-		return stacks{}, fmt.Errorf("janitor function: no bootstrap in %s: %w", dir, err)
+	wprops := &WalletStackProps{Config: cfg, Check: ccfg, Deployed: time.Now()}
+	if ccfg.Enabled {
+		if wprops.CheckCodeDir, err = builtCode(code, deployCheckPackage, ccfg.Arch); err != nil {
+			return stacks{}, err
+		}
 	}
 	s := stacks{
-		Wallet:  NewWalletStack(app, cfg.StackID(), &WalletStackProps{Config: cfg}),
+		Wallet:  NewWalletStack(app, cfg.StackID(), wprops),
 		Janitor: NewJanitorStack(app, wallet.JanitorStackID, &JanitorStackProps{Config: jcfg, CodeDir: dir}),
 	}
 	// Verbose: a finding then explains itself in the synth output, not just names its rule.

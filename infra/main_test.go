@@ -108,7 +108,7 @@ func TestConfigAcceptsContract(t *testing.T) {
 // TestCDKSynth runs the pinned CLI the way a user does, from a checkout with nothing built:
 // once with bad values of both stacks (the app must fail before Synth naming both, so no
 // template reaches cdk.out) and once for prod (the template on disk retains the table; the
-// janitor's function is built and staged).
+// janitor's function and the deploy check's are built and staged).
 func TestCDKSynth(t *testing.T) {
 	root := repoRoot(t)
 	cdk := filepath.Join(root, "node_modules", ".bin", "cdk")
@@ -167,8 +167,9 @@ func TestCDKSynth(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, wallet.JanitorStackID+".template.json")); err != nil {
 			t.Errorf("no janitor template: %v", err)
 		}
-		if assets, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap")); len(assets) != 1 {
-			t.Errorf("staged janitor function: %v, want one bootstrap", assets)
+		// Two functions staged: the janitor's, and the wallet stack's check inside the deploy.
+		if assets, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap")); len(assets) != 2 {
+			t.Errorf("staged functions: %v, want two bootstraps (the janitor and the deploy check)", assets)
 		}
 		var tmpl struct {
 			Resources map[string]struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -15,10 +16,18 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// WalletStackProps shapes one wallet stack. Config comes validated from wallet.ParseConfig.
+// WalletStackProps shapes one wallet stack. Config comes validated from wallet.ParseConfig,
+// Check from wallet.ParseDeployCheckConfig.
 type WalletStackProps struct {
 	awscdk.StackProps
 	Config wallet.Config
+	// Check is the check inside the deploy; CheckCodeDir holds its function, built for
+	// Check.Arch (buildFunction), when Check.Enabled.
+	Check        wallet.DeployCheckConfig
+	CheckCodeDir string
+	// Deployed is the synth's time, a property of the check's custom resource: it differs on
+	// every synth, so CloudFormation runs the check on every deploy.
+	Deployed time.Time
 }
 
 // NewWalletStack declares the wallet table and the least-privilege managed policy that `verify
@@ -34,6 +43,9 @@ func NewWalletStack(scope constructs.Construct, id string, props *WalletStackPro
 
 	table := newTable(stack, cfg)
 	verify := newVerifyPolicy(stack, table)
+	if props.Check.Enabled {
+		newDeployCheck(stack, table, verify, props)
+	}
 
 	// Tags on the stack reach every taggable resource in it and the stack itself; the sweep
 	// recognises our tables by them (Project=wallet) and expires dev ones by ExpiresAfter.

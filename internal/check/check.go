@@ -120,7 +120,14 @@ type Options struct {
 	Table string // a table named directly
 	// Template is a template file declaring the table; empty: the stack's deployed template,
 	// then cdk.out/<stack>.template.json under AppDir.
-	Template    string
+	Template string
+	// Declared, when set, is the table's declared spec, compared instead of any template: the
+	// check inside the deploy cannot read the template CloudFormation is still deploying, so
+	// its stack hands it the spec (discover.Declared). DeclaredFrom names it in the detail.
+	Declared     *discover.TableSpec
+	DeclaredFrom string
+	// TableFrom says who named Table, in discover's detail; empty: --table.
+	TableFrom   string
 	AppDir      string
 	Roundtrips  int
 	Concurrency int

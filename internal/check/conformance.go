@@ -121,11 +121,14 @@ func essentials() discover.TableSpec {
 
 const essentialsSource = "the wallet spec's essentials (key schema only)"
 
-// declaredSpec finds what the table should be: --template, else the deployed stack's template,
+// declaredSpec finds what the table should be: the spec given in Options.Declared, else --template, else the deployed stack's template,
 // else the template `cdk synth` left in cdk.out, else the wallet's essentials. notes say which
 // sources were tried and why they were not used. A refused GetTemplate is an error, not a
 // reason to fall back: the verifier lacks a permission it should have.
 func declaredSpec(ctx context.Context, c Clients, o Options, t *target) (discover.TableSpec, string, []string, error) {
+	if o.Declared != nil {
+		return *o.Declared, o.DeclaredFrom, nil, nil
+	}
 	if o.Template != "" {
 		s, err := discover.SelectTable(o.templateSpecs, t.logicalID, t.table)
 		if err != nil {

@@ -246,7 +246,11 @@ func discoverTable(ctx context.Context, c Clients, o Options) (*target, error) {
 			}
 			return nil, fmt.Errorf("table %s: %w", o.Table, err)
 		}
-		return &target{table: o.Table, desc: out.Table, detail: fmt.Sprintf("table %s (given by --table)", o.Table)}, nil
+		from := o.TableFrom
+		if from == "" {
+			from = "--table"
+		}
+		return &target{table: o.Table, desc: out.Table, detail: fmt.Sprintf("table %s (given by %s)", o.Table, from)}, nil
 	}
 	if c.CloudFormation == nil {
 		return nil, errors.New("no CloudFormation client to find the stack's table")

@@ -1,6 +1,7 @@
 // Command demo is `make demo`: the tutorial's whole life cycle on the local cloud, done right.
-// It starts moto, bootstraps, deploys Wallet-dev with the pinned CDK CLI, runs the verify binary
-// against it, destroys it; then deploys the janitor and lets its deployed code (under the Lambda
+// It starts moto, bootstraps, deploys Wallet-dev with the pinned CDK CLI, runs the check inside
+// the deploy as CloudFormation would (its deployed code under the Lambda Runtime Interface
+// Emulator), runs the verify binary against it, destroys it; then deploys the janitor and lets its deployed code (under the Lambda
 // Runtime Interface Emulator: moto cannot run a Lambda) find a forgotten table, mark it, back it
 // up and delete it, and restores the backup; shows that nothing is left billing, and stops moto
 // by pid — also when a step fails or the user presses Ctrl-C.
@@ -91,17 +92,25 @@ func run(ctx context.Context, out io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	checkCtx, err := deployCheckContext()
+	if err != nil {
+		return err
+	}
 	if err := do("cdk deploy "+stack, func() (string, error) {
-		// A plain deploy, as the README's local flow does: verify's conformance check then
-		// names the TTL that moto's CloudFormation does not apply, rather than failing on it.
+		// A plain deploy, as the README's local flow does (its check built for this machine):
+		// verify's conformance check then names the TTL that moto's CloudFormation does not
+		// apply, rather than failing on it.
 		var printed strings.Builder
 		priced := cdk
 		priced.Out = io.MultiWriter(out, &printed)
-		if err := priced.Deploy(ctx, stack, nil); err != nil {
+		if err := priced.Deploy(ctx, stack, checkCtx); err != nil {
 			return "", err
 		}
-		return "user_id (S) table; synth priced it: " + declaredCost(printed.String(), stack), nil
+		return "user_id (S) table and its check; synth priced it: " + declaredCost(printed.String(), stack), nil
 	}); err != nil {
+		return err
+	}
+	if err := deployCheckStep(ctx, out, cloud, stack, do); err != nil {
 		return err
 	}
 	if err := do("verify --stack "+stack, func() (string, error) {

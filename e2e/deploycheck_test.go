@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"encoding/json"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// TestCheckInsideTheDeploy deploys Wallet-dev with its check inside the deploy, then does what
+// CloudFormation does with the check's custom resource and moto does not (moto skips an
+// AWS::CloudFormation::CustomResource): sends the deployed function, its code zip run under the
+// Lambda Runtime Interface Emulator, the request CloudFormation would send, and reads the
+// answer it PUTs to the ResponseURL. A fresh table passes. A table whose capacity was changed
+// to 2/2 behind CloudFormation's back fails the next deploy's check (an Update), and the
+// answer's Reason, what the stack events would show, names the capacity. The rollback that
+// follows (an Update back to the older synth) is not held up. The rollback itself is
+// CloudFormation's, and shown only on AWS.
+func TestCheckInsideTheDeploy(t *testing.T) {
+	e := setup(t)
+	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
+	if !ok {
+		t.Fatalf("this machine (%s) can run no Lambda architecture natively; the harness needs amd64 or arm64", runtime.GOARCH)
+	}
+	stack := wallet.StackName(wallet.StageDev)
+	e.deploy(t, stack, map[string]string{wallet.CtxVerifyArch: string(arch)}) // the emulator runs it natively
+	table := e.stackTable(t, stack)
+
+	var fn *lambdarie.Function
+	timed(t, "fetch the deployed check", func() (err error) {
+		fn, err = lambdarie.FromStack(t.Context(), e.cfg, stack, t.TempDir())
+		return err
+	})
+	if fn.Env[wallet.EnvCheckTable] != table || fn.Env[wallet.EnvCheckStack] != stack || fn.TimeoutS != 300 {
+		t.Fatalf("the deployed check: environment %v, timeout %d s; want table %s, stack %s, 300 s", fn.Env, fn.TimeoutS, table, stack)
+	}
+	var rie string
+	timed(t, "build aws-lambda-rie", func() (err error) {
+		rie, err = lambdarie.BuildRIE(t.Context(), t.TempDir())
+		return err
+	})
+	// Lambda gives the function credentials from its role; here, the test's and the local
+	// endpoint. Concurrency 1, as for verify on moto: its UpdateItem takes no lock.
+	env := append(e.cloud.Env(), wallet.EnvCheckConcurrency+"=1")
+	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: env, LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Stop() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("aws-lambda-rie log:\n%s", emu.Log())
+		}
+	})
+	deploy := func(what string, old, override map[string]any) cfngap.CustomResourceRun {
+		t.Helper()
+		req, err := cfngap.CustomResourceRequest(t.Context(), e.cfg, stack, old, override)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var run cfngap.CustomResourceRun
+		timed(t, "the check inside the deploy: "+what, func() (err error) {
+			run, err = cfngap.RunCustomResource(t.Context(), emu, req)
+			return err
+		})
+		if run.Answer == nil {
+			t.Fatalf("%s: the function never answered CloudFormation; invocation: %d %s", what, run.Invoke.Status, run.Invoke.Body)
+		}
+		if run.AnswerBytes > 4096 || run.Answer.RequestID != req.RequestID || run.Answer.LogicalResourceID != req.LogicalResourceID ||
+			run.Answer.StackID != req.StackID || run.Answer.PhysicalResourceID == "" {
+			t.Fatalf("%s: answer %+v (%d bytes) does not fit or match the request %+v", what, run.Answer, run.AnswerBytes, req)
+		}
+		t.Logf("%s: %s, %q", what, run.Answer.Status, run.Answer.Reason)
+		return run
+	}
+
+	// This deploy: a Create on the fresh table passes, and leaves no test item behind.
+	first := deploy("create", nil, nil)
+	if first.Answer.Status != "SUCCESS" || !strings.Contains(first.Answer.Reason, "passed") {
+		t.Fatalf("fresh table: answer %+v, want SUCCESS", first.Answer)
+	}
+	var result struct {
+		Passed bool `json:"passed"`
+		Report struct {
+			Table  string `json:"table"`
+			Checks []struct {
+				Name, Detail string
+			} `json:"checks"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal(first.Invoke.Body, &result); err != nil || !result.Passed || result.Report.Table != table || len(result.Report.Checks) != 9 {
+		t.Fatalf("the invocation's result: %s (%v); want passed, table %s, 9 checks", first.Invoke.Body, err, table)
+	}
+	if n := e.itemCount(t, table); n != 0 {
+		t.Fatalf("the check inside the deploy left %d items in %s", n, table)
+	}
+
+	// Behind CloudFormation's back: 2/2 where 1/1 is declared.
+	if _, err := e.ddb.UpdateTable(t.Context(), &dynamodb.UpdateTableInput{TableName: aws.String(table),
+		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(2), WriteCapacityUnits: aws.Int64(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	// The next deploy: a new synth, so a new Deployed time, so an Update, so the check runs.
+	next := map[string]any{wallet.CheckPropDeployed: time.Now().UTC().Format(time.RFC3339Nano)}
+	second := deploy("update after the capacity changed", first.Request.ResourceProperties, next)
+	for _, want := range []string{"FAILED"} {
+		if second.Answer.Status != want {
+			t.Fatalf("drifted table: status %s, want %s: %+v", second.Answer.Status, want, second.Answer)
+		}
+	}
+	for _, want := range []string{"conformance", "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2", "ProvisionedThroughput.WriteCapacityUnits declared 1, live 2", table} {
+		if !strings.Contains(second.Answer.Reason, want) {
+			t.Errorf("the Reason CloudFormation got does not name %q: %s", want, second.Answer.Reason)
+		}
+		if !strings.Contains(string(second.Invoke.Body), want) {
+			t.Errorf("the invocation's error does not name %q: %s", want, second.Invoke.Body)
+		}
+	}
+	if n := e.itemCount(t, table); n != 0 {
+		t.Fatalf("the failed check left %d items in %s", n, table)
+	}
+
+	// CloudFormation then rolls back: an Update to the previous synth's properties, which must
+	// succeed, or the stack would be UPDATE_ROLLBACK_FAILED.
+	third := deploy("rollback", second.Request.ResourceProperties, map[string]any{wallet.CheckPropDeployed: first.Request.ResourceProperties[wallet.CheckPropDeployed]})
+	if third.Answer.Status != "SUCCESS" || !strings.Contains(third.Answer.Reason, "rolling back") {
+		t.Fatalf("rollback: answer %+v, want SUCCESS without a check", third.Answer)
+	}
+
+	// Any event: {} runs the same check, its failure the invocation's error.
+	resp, err := emu.Invoke(t.Context(), []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(resp.Body), "errorMessage") || !strings.Contains(string(resp.Body), "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2") {
+		t.Fatalf("invoked with {}: %s; want an error naming the capacity", resp.Body)
+	}
+
+	timed(t, "cdk destroy "+stack, func() error { return e.cdk.Destroy(t.Context(), stack, nil) })
+	if names := e.tableNames(t); len(names) != 0 {
+		t.Fatalf("tables left after cdk destroy: %v", names)
+	}
+}

@@ -1,0 +1,52 @@
+package discover
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// DeclaredLogicalID names the table of a spec built by Declared, which has no template.
+const DeclaredLogicalID = "Table"
+
+// Declared is the spec of the table a wallet stack of cfg declares: the properties the CDK app
+// writes for it (infra/stack.go), read as ParseTables reads a template, so it compares with a
+// live table exactly as the deployed template would. The deploy check uses it where it cannot
+// read the template it is part of (CloudFormation is still deploying it); infra's template
+// tests hold the two to the same fields.
+func Declared(cfg wallet.Config) TableSpec {
+	props := map[string]any{
+		FieldKeySchema:                     []any{map[string]any{"AttributeName": wallet.KeyAttribute, "KeyType": "HASH"}},
+		FieldAttributes:                    []any{map[string]any{"AttributeName": wallet.KeyAttribute, "AttributeType": wallet.KeyType}},
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": wallet.TTLAttribute, "Enabled": true},
+		FieldDeletionProtection:            cfg.Retained(),
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": cfg.Retained()},
+	}
+	if cfg.Billing == wallet.BillingOnDemand {
+		props[FieldBillingMode] = string(wallet.BillingOnDemand.Mode())
+	} else {
+		props["ProvisionedThroughput"] = map[string]any{
+			"ReadCapacityUnits":  json.Number(strconv.Itoa(cfg.ReadCapacity)),
+			"WriteCapacityUnits": json.Number(strconv.Itoa(cfg.WriteCapacity)),
+		}
+	}
+	if cfg.TableName != "" {
+		props["TableName"] = cfg.TableName
+	}
+	tags := cfg.Tags()
+	var list []any
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		list = append(list, map[string]any{"Key": k, "Value": tags[k]})
+	}
+	props[FieldTags] = list
+	// These properties are literals of known shape: parseTable cannot fail on them.
+	s, _ := parseTable(DeclaredLogicalID, props)
+	s.DeletionPolicy = "Delete"
+	if cfg.Retained() {
+		s.DeletionPolicy = "Retain"
+	}
+	return s
+}
