@@ -24,6 +24,9 @@ type costOptions struct {
 	allRegions bool
 	days       int
 	json       bool
+	org        orgFlags // --org, --accounts: every account of an organization (org.go)
+	// concurrency bounds the calls in flight: per region alone, for the whole run with --org.
+	concurrency int
 }
 
 // DefaultCostTimeout bounds a cost review: CloudWatch reads for every table of every region.
@@ -33,7 +36,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	if runF == nil {
 		runF = runCost
 	}
-	o := &costOptions{s: s, days: 14}
+	o := &costOptions{s: s, days: 14, concurrency: 8}
 	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
@@ -48,6 +51,14 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
+	o.org.register(fs)
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		if err := nonEmpty(c, "table"); err != nil {
+			return err
+		}
+		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+	}
 	return cmd
 }
 
@@ -75,6 +86,9 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.org.on() {
+		return runOrgCost(ctx, o, prices)
+	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
 	if err != nil {
@@ -84,7 +98,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if o.allRegions {
 		regions = sweep.Regions()
 	}
-	co := cost.Options{Table: o.table, Days: o.days}
+	co := cost.Options{Table: o.table, Days: o.days, Concurrency: o.concurrency}
 	if o.allRegions {
 		co.SkipRegion = sweep.RegionDisabled
 	}

@@ -49,6 +49,8 @@ type Account struct {
 	ID     string `json:"id"`
 	Name   string `json:"name,omitempty"`
 	Status string `json:"status"`
+	// ARN is Organizations' (arn:aws:organizations::MGMT:account/o-…/ID); empty for named accounts.
+	ARN string `json:"-"`
 	// Self: the caller's own account, run with the caller's own credentials.
 	Self bool `json:"self,omitempty"`
 	// Error is why none of its units ran: not ACTIVE, or its role could not be assumed.
@@ -133,11 +135,24 @@ func fromOrganizations(a orgtypes.Account) Account {
 	if status == "" {
 		status = string(a.Status)
 	}
-	acc := Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Status: status}
+	acc := Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Status: status, ARN: aws.ToString(a.Arn)}
 	if status != Active {
 		acc.fail(fmt.Errorf("account %s is %s: not run", acc.ID, status))
 	}
 	return acc
+}
+
+// ID is the organization's id, read from its accounts' ARNs: ListAccounts says it, and one
+// call fewer needs one permission fewer. Empty for named accounts.
+func ID(accounts []Account) string {
+	for _, a := range accounts {
+		if parsed, err := arn.Parse(a.ARN); err == nil {
+			if parts := strings.Split(parsed.Resource, "/"); len(parts) == 3 && strings.HasPrefix(parts[1], "o-") {
+				return parts[1]
+			}
+		}
+	}
+	return ""
 }
 
 // Named are the accounts given by id, taken as ACTIVE (Organizations is not asked).
