@@ -93,6 +93,9 @@ func TestEnterTheOrganization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if id := ID(listed); id != o.ID {
+		t.Errorf("organization id %q, want %q", id, o.ID)
+	}
 	accounts := Exclude(listed, []string{excluded})
 	accounts, cfgs := Enter(ctx, cfg, refusingSTS{stsc, refused}, caller, DefaultRole, accounts)
 
