@@ -15,9 +15,14 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 func main() {
+	if _, org := os.LookupEnv(wallet.EnvJanitorOrg); org {
+		lambda.Start(orgHandler(os.LookupEnv, os.Stdout)) // the organization's janitor (org.go)
+		return
+	}
 	lambda.Start(handler(os.LookupEnv, os.Stdout))
 }
 
