@@ -72,7 +72,8 @@ func build(app awscdk.App, code janitorCode) (stacks, error) {
 	get := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
 	cfg, werr := configFrom(get)
 	jcfg, jerr := janitorConfigFrom(get)
-	if err := wallet.JoinConfigErrors(werr, jerr); err != nil {
+	ocfg, oerr := wallet.ParseJanitorOrgConfig(contextLookup(get))
+	if err := wallet.JoinConfigErrors(werr, jerr, oerr); err != nil {
 		return stacks{}, err
 	}
 	dir, err := code(jcfg.Arch)
@@ -84,7 +85,7 @@ func build(app awscdk.App, code janitorCode) (stacks, error) {
 	}
 	s := stacks{
 		Wallet:  NewWalletStack(app, cfg.StackID(), &WalletStackProps{Config: cfg}),
-		Janitor: NewJanitorStack(app, wallet.JanitorStackID, &JanitorStackProps{Config: jcfg, CodeDir: dir}),
+		Janitor: NewJanitorStack(app, wallet.JanitorStackID, &JanitorStackProps{Config: jcfg, CodeDir: dir, Org: ocfg}),
 	}
 	// Verbose: a finding then explains itself in the synth output, not just names its rule.
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
