@@ -135,7 +135,7 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 			Enabled:                      jsii.Bool(true),
 			RetainStacksOnAccountRemoval: jsii.Bool(false),
 		},
-		Capabilities:     jsii.Strings("CAPABILITY_NAMED_IAM"),
+		Capabilities: jsii.Strings("CAPABILITY_NAMED_IAM"),
 		// ManagedExecution is passed through as JSON (CDK's property struct would write "active").
 		ManagedExecution: map[string]any{"Active": true},
 		// IAM is global: one region per account is enough for the role.
@@ -163,9 +163,9 @@ func memberTemplate(stack awscdk.Stack, teardown awsiam.ManagedPolicy) string {
 	doc := stack.Resolve(teardown.Document())
 	statements := doc.(map[string]any)["Statement"].([]any)
 	statements = append(statements, map[string]any{
-		"Sid":    "MarkTables",
-		"Effect": "Allow",
-		"Action": []string{"dynamodb:TagResource", "dynamodb:UntagResource"},
+		"Sid":      "MarkTables",
+		"Effect":   "Allow",
+		"Action":   []string{"dynamodb:TagResource", "dynamodb:UntagResource"},
 		"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*"},
 	})
 	tmpl := map[string]any{
