@@ -55,13 +55,16 @@ func StackSets(ctx context.Context, cfg aws.Config, stack string) error {
 }
 
 type stackSetProps struct {
-	StackSetName        string
-	Description         string
-	PermissionModel     string
-	TemplateBody        string
-	Capabilities        []string
-	AutoDeployment      *cfntypes.AutoDeployment
-	Parameters          []struct{ ParameterKey string; ParameterValue json.RawMessage }
+	StackSetName    string
+	Description     string
+	PermissionModel string
+	TemplateBody    string
+	Capabilities    []string
+	AutoDeployment  *cfntypes.AutoDeployment
+	Parameters      []struct {
+		ParameterKey   string
+		ParameterValue json.RawMessage
+	}
 	StackInstancesGroup []struct {
 		DeploymentTargets struct{ OrganizationalUnitIds, Accounts []string }
 		Regions           []json.RawMessage
