@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -13,11 +15,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
@@ -239,5 +245,66 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		if !slices.Equal(names, []string{u.orphan}) {
 			t.Errorf("%s: backups of %v, want only its own orphan %s", key, names, u.orphan)
 		}
+	}
+}
+
+// The organization's janitor stack as `cdk deploy` deploys it on moto, the StackSet moto skips
+// filled by cfngap.StackSets: the member role lands in every member account, trusting the
+// central role within the organization; the queue and the worker's event source are there;
+// and the central function is configured to run over the organization.
+func TestJanitorOrgStackAsDeployed(t *testing.T) {
+	e := setup(t)
+	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
+	if !ok {
+		t.Fatalf("no Lambda architecture runs natively on %s", runtime.GOARCH)
+	}
+	o := fixture.NewOrg(t, "deployed", 2)
+	roots, err := o.Client.ListRoots(t.Context(), &organizations.ListRootsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := wallet.JanitorStackID
+	context := map[string]string{
+		wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: o.ID,
+		wallet.CtxJanitorTargets: aws.ToString(roots.Roots[0].Id), wallet.CtxJanitorRegions: "us-east-1,eu-west-1",
+		wallet.CtxJanitorUnitsPerRun: "2",
+	}
+	e.deploy(t, stack, context)
+	if err := cfngap.StackSets(t.Context(), e.cfg, stack); err != nil {
+		t.Fatal(err)
+	}
+	centralRole := e.stackResource(t, stack, "AWS::IAM::Role")
+	for _, acct := range o.Members {
+		out, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(wallet.JanitorMemberRole)})
+		if err != nil {
+			t.Fatalf("account %s: no member role: %v", acct, err)
+		}
+		trust, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
+		if !strings.Contains(trust, ":role/"+centralRole) || !strings.Contains(trust, o.ID) {
+			t.Errorf("account %s: member role trust %s", acct, trust)
+		}
+	}
+	lc := lambda.NewFromConfig(e.cfg)
+	fns, err := lc.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, f := range fns.Functions {
+		if f.Environment != nil {
+			roles[f.Environment.Variables[wallet.EnvJanitorOrg]] = aws.ToString(f.FunctionName)
+			if q := f.Environment.Variables[wallet.EnvJanitorOrgQueueURL]; q != "" {
+				if _, err := sqs.NewFromConfig(e.cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q)}); err != nil {
+					t.Errorf("%s: queue %s: %v", aws.ToString(f.FunctionName), q, err)
+				}
+			}
+		}
+	}
+	if roles[wallet.JanitorOrgCentral] == "" || roles[wallet.JanitorOrgWorker] == "" {
+		t.Fatalf("functions by role: %v", roles)
+	}
+	maps, err := lc.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(roles[wallet.JanitorOrgWorker])})
+	if err != nil || len(maps.EventSourceMappings) != 1 || aws.ToInt32(maps.EventSourceMappings[0].BatchSize) != 1 {
+		t.Errorf("worker's event source mappings: %+v %v", maps, err)
 	}
 }
