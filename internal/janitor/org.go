@@ -177,9 +177,15 @@ func RunWorker(ctx context.Context, d OrgDeps, cfg OrgConfig, msgs []UnitMessage
 	if err != nil {
 		return d.finish(ctx, r, cfg, err)
 	}
-	var ids, regions []string
+	var ids []string
 	for _, m := range msgs {
-		ids, regions = append(ids, m.Account), append(regions, m.Region)
+		// A message that names no account or no region of this janitor is refused, not run
+		// somewhere it was never meant to be.
+		if err := org.CheckAccountID("account", m.Account); err != nil || !slices.Contains(cfg.Regions, m.Region) {
+			r.Errors = append(r.Errors, fmt.Sprintf("unit %s/%s: not a unit of this janitor (regions %s)", m.Account, m.Region, strings.Join(cfg.Regions, ",")))
+			continue
+		}
+		ids = append(ids, m.Account)
 	}
 	units := d.enter(ctx, base, caller, cfg, org.Named(ids), &r)
 	units = slices.DeleteFunc(units, func(u org.Unit) bool {
