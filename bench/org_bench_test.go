@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/org"
@@ -121,4 +126,68 @@ func orgBenchGone(b *testing.B, accounts []string, region string) {
 			b.Fatalf("account %s, %s: %d tables left: %v", acct, region, len(out.TableNames), out.TableNames)
 		}
 	}
+}
+
+// BenchmarkJanitorOrg16Accounts is the organization's janitor over the same shape of
+// organization: 16 member accounts with 5 orphans each and the management account, one region,
+// in-process (the code the deployed functions run). One run marks the 80; a second, after the
+// grace, backs each up in its own account and deletes it. The metrics are each run's seconds per
+// (account, region) unit: what one 15-minute run can reach is 15 minutes over them.
+func BenchmarkJanitorOrg16Accounts(b *testing.B) {
+	b.StopTimer()
+	localcloud.Moto(b).SetEnv(b)
+	o := fixture.NewOrg(b, "janitor-bench", orgBenchAccounts)
+	const region = "us-east-1"
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Region: region})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := janitor.OrgDeps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Topic: discardTopic{}}
+	oc := janitor.OrgConfig{Config: janitor.Config{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: "arn:aws:sns:us-east-1:123456789012:bench"},
+		Role: wallet.JanitorMemberRole, Regions: []string{region}, UnitsPerRun: 1000}
+	var mark, del time.Duration
+	units := 0
+	for i := 0; i < b.N; i++ {
+		orgBenchCreate(b, o.Members, region, fmt.Sprintf("janitor-%d", i))
+		now := time.Now()
+		d.Now = func() time.Time { return now }
+		b.StartTimer()
+		start := time.Now()
+		r, err := janitor.RunOrg(context.Background(), d, oc)
+		mark = time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		units = len(r.Units)
+		marked := 0
+		for _, u := range r.Units {
+			marked += len(u.Marked)
+		}
+		if marked != orgBenchAccounts*orgBenchOrphans {
+			b.Fatalf("marked %d, want %d", marked, orgBenchAccounts*orgBenchOrphans)
+		}
+		later := now.Add(2 * time.Hour)
+		d.Now = func() time.Time { return later }
+		b.StartTimer()
+		start = time.Now()
+		if _, err := janitor.RunOrg(context.Background(), d, oc); err != nil {
+			b.Fatal(err)
+		}
+		del = time.Since(start)
+		b.StopTimer()
+		orgBenchGone(b, o.Members, region)
+	}
+	b.ReportMetric(float64(units), "units")
+	b.ReportMetric(mark.Seconds(), "mark-s")
+	b.ReportMetric(del.Seconds(), "backup+delete-s")
+	b.ReportMetric(mark.Seconds()/float64(units), "mark-s/unit")
+	b.ReportMetric(del.Seconds()/float64(units), "delete-s/unit")
+}
+
+// discardTopic takes the digest and sends nothing: the bench measures the run, not SNS.
+type discardTopic struct{}
+
+func (discardTopic) Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	return &sns.PublishOutput{}, nil
 }
