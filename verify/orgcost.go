@@ -56,7 +56,7 @@ func runOrgCost(ctx context.Context, o *costOptions, prices cost.Prices) error {
 	if err != nil {
 		return err
 	}
-	results := org.Run(ctx, fl.units, len(fl.units), func(ctx context.Context, u org.Unit) (cost.RegionReview, error) {
+	results := org.Run(ctx, fl.units, org.UnitsAtOnce(o.concurrency), func(ctx context.Context, u org.Unit) (cost.RegionReview, error) {
 		return cost.Review(ctx, cost.NewClients(u.Config), co, prices)
 	})
 	r := newOrgCostReport(fl, results, o.days, prices)

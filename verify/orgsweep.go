@@ -45,7 +45,7 @@ func runOrgSweep(ctx context.Context, o *sweepOptions, flt sweep.Filter, prices 
 		SkipDisabledRegions: o.allRegions,
 		StopOn:              awsconf.IsDenied,
 	}
-	found := org.Run(ctx, fl.units, len(fl.units), func(ctx context.Context, u org.Unit) (sweep.Inventory, error) {
+	found := org.Run(ctx, fl.units, org.UnitsAtOnce(o.concurrency), func(ctx context.Context, u org.Unit) (sweep.Inventory, error) {
 		return sweep.Discover(ctx, sweep.NewRegionClients(u.Config), flt, so), nil
 	})
 	clear()
@@ -124,7 +124,7 @@ func actAccounts(ctx context.Context, sweeps []*accountSweep, o *sweepOptions, b
 		byID[as.account.ID] = as
 		units = append(units, org.Unit{Account: as.account})
 	}
-	org.Run(ctx, units, len(units), func(ctx context.Context, u org.Unit) (struct{}, error) {
+	org.Run(ctx, units, org.UnitsAtOnce(o.concurrency), func(ctx context.Context, u org.Unit) (struct{}, error) {
 		as := byID[u.Account.ID]
 		so := base
 		// DIR/<account>/<region>/<table>: one table name can exist in every account and region.

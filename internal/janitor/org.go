@@ -267,7 +267,7 @@ func (d OrgDeps) enqueue(ctx context.Context, url string, units []org.Unit) erro
 // runUnits is today's per-region run in every unit, under the run's one bound. A unit's own
 // notification is not sent (the digest is): its topic is a sink.
 func (d OrgDeps) runUnits(ctx context.Context, units []org.Unit, cfg Config) []UnitReport {
-	results := org.Run(ctx, units, len(units), func(ctx context.Context, u org.Unit) (Report, error) {
+	results := org.Run(ctx, units, org.UnitsAtOnce(d.Bound), func(ctx context.Context, u org.Unit) (Report, error) {
 		return Run(ctx, Deps{Clients: unitClients(u.Config), Now: d.Now, Prices: d.Prices}, cfg)
 	})
 	out := []UnitReport{}

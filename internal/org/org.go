@@ -274,6 +274,11 @@ func Run[T any](ctx context.Context, units []Unit, parallel int, fn func(context
 	return out
 }
 
+// UnitsAtOnce is how many units to run at once under a bound of n calls in flight: enough that
+// the bound, not the units, is what waits (a unit spends much of its time between calls), and
+// few enough that a thousand accounts are not a hundred thousand goroutines.
+func UnitsAtOnce(n int) int { return 4 * max(n, 1) }
+
 // Summary says how a fan-out went, for the exit code: Failed counts the accounts not run and
 // the units that failed; NoneRead is true when not one unit could be read (nothing was looked
 // at, so "nothing found" would be a lie).
