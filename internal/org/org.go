@@ -279,34 +279,6 @@ func Run[T any](ctx context.Context, units []Unit, parallel int, fn func(context
 // few enough that a thousand accounts are not a hundred thousand goroutines.
 func UnitsAtOnce(n int) int { return 4 * max(n, 1) }
 
-// Summary says how a fan-out went, for the exit code: Failed counts the accounts not run and
-// the units that failed; NoneRead is true when not one unit could be read (nothing was looked
-// at, so "nothing found" would be a lie).
-type Summary struct {
-	Failed   int
-	NoneRead bool
-}
-
-// Summarize counts what failed: accounts not run, and units for which unread says yes.
-func Summarize[T any](accounts []Account, results []Result[T], unread func(Result[T]) bool) Summary {
-	var s Summary
-	for _, a := range accounts {
-		if !a.Runnable() {
-			s.Failed++
-		}
-	}
-	read := 0
-	for _, r := range results {
-		if r.Err != nil || unread(r) {
-			s.Failed++
-			continue
-		}
-		read++
-	}
-	s.NoneRead = read == 0
-	return s
-}
-
 // ErrNoAccounts is a run with nothing to run over.
 var ErrNoAccounts = errors.New("no account to run over")
 
