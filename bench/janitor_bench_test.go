@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
@@ -65,7 +67,12 @@ func BenchmarkJanitorRun130(b *testing.B) {
 		}
 		now := time.Now()
 		deps := janitor.Deps{Clients: janitor.NewClients(acfg), Now: func() time.Time { return now }}
-		jc := janitor.Config{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn)}
+		key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+		if err != nil {
+			b.Fatal(err)
+		}
+		jc := wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
+			MarkKey: aws.ToString(key.KeyMetadata.Arn)}
 
 		start := time.Now()
 		r, err := janitor.Run(ctx, deps, jc)

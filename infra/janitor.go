@@ -29,6 +29,8 @@ type JanitorStackProps struct {
 	awscdk.StackProps
 	Config  wallet.JanitorConfig
 	CodeDir string
+	// Org, when Org.Org, makes it the organization's janitor (org.go).
+	Org wallet.JanitorOrgConfig
 }
 
 // Sizing of one run. A run reads every table of the region and, in phase 2, waits for backups
@@ -112,6 +114,9 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, nil)},
 	})
 	newErrorsAlarm(stack, fn, topic)
+	if props.Org.Org {
+		addOrgJanitor(stack, props, fn, role, teardown, topic, logs, env)
+	}
 
 	// The key takes its tags from the stack (CloudFormation propagates stack tags to every
 	// resource it creates): written on the key itself they crash moto's CloudFormation

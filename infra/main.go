@@ -76,7 +76,8 @@ func build(app awscdk.App, code functionCode) (stacks, error) {
 	cfg, werr := configFrom(get)
 	jcfg, jerr := janitorConfigFrom(get)
 	ccfg, cerr := wallet.ParseDeployCheckConfig(contextLookup(get))
-	if err := wallet.JoinConfigErrors(werr, jerr, cerr); err != nil {
+	ocfg, oerr := wallet.ParseJanitorOrgConfig(contextLookup(get))
+	if err := wallet.JoinConfigErrors(werr, jerr, cerr, oerr); err != nil {
 		return stacks{}, err
 	}
 	dir, err := builtCode(code, janitorPackage, jcfg.Arch)
@@ -91,7 +92,7 @@ func build(app awscdk.App, code functionCode) (stacks, error) {
 	}
 	s := stacks{
 		Wallet:  NewWalletStack(app, cfg.StackID(), wprops),
-		Janitor: NewJanitorStack(app, wallet.JanitorStackID, &JanitorStackProps{Config: jcfg, CodeDir: dir}),
+		Janitor: NewJanitorStack(app, wallet.JanitorStackID, &JanitorStackProps{Config: jcfg, CodeDir: dir, Org: ocfg}),
 	}
 	// Verbose: a finding then explains itself in the synth output, not just names its rule.
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)

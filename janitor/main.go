@@ -19,6 +19,10 @@ import (
 )
 
 func main() {
+	if _, org := os.LookupEnv(wallet.EnvJanitorOrg); org {
+		lambda.Start(orgHandler(os.LookupEnv, os.Stdout)) // the organization's janitor (org.go)
+		return
+	}
 	lambda.Start(handler(os.LookupEnv, os.Stdout))
 }
 

@@ -32,6 +32,9 @@ type costOptions struct {
 	// now is the clock that ends the window: tests set it through the runF seam to judge tables
 	// on CloudWatch data they wrote ahead of the real clock.
 	now func() time.Time
+	org orgFlags // --org, --accounts: every account of an organization (org.go)
+	// concurrency bounds the calls in flight: per region alone, for the whole run with --org.
+	concurrency int
 }
 
 // DefaultCostTimeout bounds a cost review: CloudWatch reads for every table of every region.
@@ -41,7 +44,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	if runF == nil {
 		runF = runCost
 	}
-	o := &costOptions{s: s, days: 14, now: time.Now}
+	o := &costOptions{s: s, days: 14, now: time.Now, concurrency: 8}
 	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
@@ -60,6 +63,14 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
+	o.org.register(fs)
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		if err := nonEmpty(c, "table"); err != nil {
+			return err
+		}
+		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+	}
 	return cmd
 }
 
@@ -96,6 +107,9 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if o.template != "" {
 		return runCostTemplate(ctx, o, prices)
 	}
+	if o.org.on() {
+		return runOrgCost(ctx, o, prices)
+	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
 	if err != nil {
@@ -105,7 +119,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if o.allRegions {
 		regions = sweep.Regions()
 	}
-	co := cost.Options{Table: o.table, Days: o.days, Now: o.now()}
+	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.concurrency}
 	if o.allRegions {
 		co.SkipRegion = sweep.RegionDisabled
 	}

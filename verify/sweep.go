@@ -35,6 +35,7 @@ type sweepOptions struct {
 	idleFor          string
 	concurrency      int
 	pageSize         int32
+	org              orgFlags // --org, --accounts: every account of an organization (org.go)
 }
 
 // DefaultSweepTimeout bounds a whole sweep: listing, exports, backups and deletions waited for.
@@ -67,10 +68,17 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	fs.StringVar(&o.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
 	fs.StringVar(&o.idleFor, "idle-for", "", "also candidates: tables with no consumed capacity in CloudWatch for this long (72h, 7d)")
 	o.save.register(fs, "export each table's items into `DIR`/<table> (DIR/<region>/<table> for several regions) before deleting it")
-	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64)")
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
 	fs.Int32Var(&o.pageSize, "list-page-size", 0, "ListTables page size (testing)")
 	_ = fs.MarkHidden("list-page-size")
 	o.prices.register(fs)
+	o.org.register(fs)
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		if err := nonEmpty(c, "export", "older-than", "idle-for"); err != nil {
+			return err
+		}
+		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+	}
 	return cmd
 }
 
@@ -121,6 +129,9 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	}
 	ctx, cancel := o.cloud.bound(ctx)
 	defer cancel()
+	if o.org.on() {
+		return runOrgSweep(ctx, o, flt, prices)
+	}
 	cfg, r, err := o.connect(ctx)
 	if err != nil {
 		return err
@@ -177,14 +188,19 @@ func (o *sweepOptions) connect(ctx context.Context) (aws.Config, regions, error)
 	if err != nil {
 		return aws.Config{}, regions{}, err
 	}
+	return cfg, newRegions(cfg, o.regionNames(cfg.Region)), nil
+}
+
+// regionNames are the regions to sweep: --region's, every one, or the configured one.
+func (o *sweepOptions) regionNames(configured string) []string {
 	names := slices.Compact(slices.Sorted(slices.Values(o.regions)))
 	switch {
 	case o.allRegions:
 		names = sweep.Regions()
 	case len(names) == 0:
-		names = []string{cfg.Region}
+		names = []string{configured}
 	}
-	return cfg, newRegions(cfg, names), nil
+	return names
 }
 
 // discoverRegions runs discovery in every region, a few at a time.

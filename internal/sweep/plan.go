@@ -19,6 +19,7 @@ import (
 type Candidate struct {
 	Table          string   `json:"table"`
 	Region         string   `json:"region"`
+	Account        string   `json:"account,omitempty"`
 	Reasons        []Reason `json:"reasons"`
 	MonthlyCostUSD float64  `json:"monthly_cost_usd"`
 	Protected      bool     `json:"protected"`
@@ -54,11 +55,12 @@ type Candidate struct {
 
 // StackAction is a stack a plan deletes to remove its tables, and then what happened to it.
 type StackAction struct {
-	Stack  string `json:"stack"`
-	Region string `json:"region"`
-	Status string `json:"status"` // its CloudFormation status when planned
-	Action Action `json:"action"`
-	Error  string `json:"error,omitempty"`
+	Stack   string `json:"stack"`
+	Region  string `json:"region"`
+	Account string `json:"account,omitempty"`
+	Status  string `json:"status"` // its CloudFormation status when planned
+	Action  Action `json:"action"`
+	Error   string `json:"error,omitempty"`
 	// id and tables are the stack as planned: it is deleted by id, and only if it still holds
 	// exactly these tables (a stack updated or replaced since was not what was planned).
 	id     string
@@ -88,6 +90,7 @@ type Backup struct {
 	Name           string    `json:"name"`
 	Table          string    `json:"table"`
 	Region         string    `json:"region"`
+	Account        string    `json:"account,omitempty"`
 	ARN            string    `json:"arn"`
 	Created        time.Time `json:"created"`
 	SizeBytes      int64     `json:"size_bytes"`

@@ -165,10 +165,11 @@ const (
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.
 // A problem without a table is about the whole region (its tables could not be listed).
 type Problem struct {
-	Region string `json:"region"`
-	Table  string `json:"table,omitempty"`
-	Error  string `json:"error"`
-	err    error
+	Region  string `json:"region"`
+	Account string `json:"account,omitempty"`
+	Table   string `json:"table,omitempty"`
+	Error   string `json:"error"`
+	err     error
 }
 
 // Err is the problem as an error, for the caller to classify (a denial, an endpoint that does

@@ -1,0 +1,310 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// The organization's janitor, its code under the Lambda emulator: a management account and five
+// members in two regions (12 units), each holding the decoys and one orphan. The scheduled
+// function may take 4 units a run: it runs those and sends the other 8 through a real SQS
+// queue (moto's) to the worker function, which takes them one message at a time, as an event
+// source mapping with batch size 1 would. Marks and backups stay in each table's own account;
+// the digest is one notification grouped by account.
+func TestJanitorOrgFanOut(t *testing.T) {
+	srv := localcloud.Moto(t)
+	srv.SetEnv(t)
+	o := fixture.NewOrg(t, "janitor", 5)
+	regions := []string{"us-east-1", "eu-west-1"}
+	accounts := append([]string{o.Management}, o.Members...)
+
+	type unit struct {
+		cloud  fixture.Cloud
+		orphan string
+		decoys []string
+	}
+	units := map[string]*unit{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, acct := range accounts {
+		for _, region := range regions {
+			wg.Go(func() {
+				c := fixture.NewCloud(t, region)
+				if acct != o.Management {
+					c = fixture.InAccount(t, acct, wallet.JanitorMemberRole, region)
+				}
+				tag := acct[8:] + "-" + region
+				u := &unit{cloud: c, orphan: "orphan-" + tag}
+				c.CreateTable(t, u.orphan, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+				u.decoys = []string{"not-ours-" + tag, "kept-" + tag, "protected-" + tag}
+				c.CreateTable(t, u.decoys[0], map[string]string{wallet.TagProject: "other", wallet.TagStack: "Wallet-gone"}, false)
+				c.CreateTable(t, u.decoys[1], map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone", wallet.TagKeep: "true"}, false)
+				c.CreateTable(t, u.decoys[2], map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, true)
+				mu.Lock()
+				defer mu.Unlock()
+				units[acct+"/"+region] = u
+			})
+		}
+	}
+	wg.Wait()
+
+	mgmt := fixture.NewCloud(t, "us-east-1")
+	topic, err := sns.NewFromConfig(mgmt.Config).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("janitor-org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := inbox.Subscribe(t, mgmt.Config, aws.ToString(topic.TopicArn))
+	q := sqs.NewFromConfig(mgmt.Config)
+	queue, err := q.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("janitor-units")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	bootstrap := filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "../janitor")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the janitor: %v\n%s", err, out)
+	}
+	rie, err := lambdarie.BuildRIE(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "1s", wallet.EnvJanitorTopicArn: aws.ToString(topic.TopicArn),
+		wallet.EnvJanitorOrgRegions: strings.Join(regions, ","), wallet.EnvJanitorOrgQueueURL: aws.ToString(queue.QueueUrl),
+		wallet.EnvJanitorUnitsPerRun: "4",
+	}
+	start := func(role string) *lambdarie.Emulator {
+		fnEnv := map[string]string{wallet.EnvJanitorOrg: role}
+		for k, v := range env {
+			fnEnv[k] = v
+		}
+		fn := &lambdarie.Function{Name: "WalletJanitor-" + role, Env: fnEnv, TimeoutS: 900, MemoryMB: 256, Bootstrap: bootstrap}
+		emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: srv.Env(), LogDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = emu.Stop() })
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s log:\n%s", role, emu.Log())
+			}
+		})
+		return emu
+	}
+	central, worker := start(wallet.JanitorOrgCentral), start(wallet.JanitorOrgWorker)
+
+	invoke := func(emu *lambdarie.Emulator, event []byte) janitor.OrgReport {
+		t.Helper()
+		resp, err := emu.Invoke(t.Context(), event)
+		var r janitor.OrgReport
+		if err != nil || resp.Status != 200 || json.Unmarshal(resp.Body, &r) != nil || r.Role == "" {
+			t.Fatalf("invoke: %v %d %s", err, resp.Status, resp.Body)
+		}
+		return r
+	}
+	// drain is the event source mapping: one message a batch to the worker, deleted once the
+	// worker succeeded. It returns how long each unit took.
+	drain := func() []time.Duration {
+		t.Helper()
+		var took []time.Duration
+		for {
+			out, err := q.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Messages) == 0 {
+				return took
+			}
+			m := out.Messages[0]
+			ev, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), EventSource: "aws:sqs"}}})
+			began := time.Now()
+			r := invoke(worker, ev)
+			took = append(took, time.Since(began))
+			if r.Failed() || len(r.Units) != 1 {
+				t.Fatalf("worker on %s: %+v", aws.ToString(m.Body), r)
+			}
+			if _, err := q.DeleteMessage(t.Context(), &sqs.DeleteMessageInput{QueueUrl: queue.QueueUrl, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	markOf := func(u *unit, table string) string {
+		d, err := u.cloud.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := u.cloud.DynamoDB.ListTagsOfResource(t.Context(), &dynamodb.ListTagsOfResourceInput{ResourceArn: d.Table.TableArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range tags.Tags {
+			if aws.ToString(tg.Key) == wallet.TagJanitorDeleteAfter {
+				return aws.ToString(tg.Value)
+			}
+		}
+		return ""
+	}
+
+	// First scheduled run: 4 units itself (the management account's first), 8 queued.
+	first := invoke(central, scheduledEvent(time.Now()))
+	if len(first.Accounts) != 6 || len(first.Units) != 4 || len(first.Queued) != 8 || first.Failed() {
+		t.Fatalf("first run: %d accounts, %d units, %d queued, errors %v", len(first.Accounts), len(first.Units), len(first.Queued), first.Errors)
+	}
+	if first.Units[0].Account != o.Management {
+		t.Errorf("the management account's units are not first: %s", first.Units[0].Account)
+	}
+	for _, u := range first.Units {
+		if len(u.Marked) != 1 || u.Marked[0].Table != units[u.Account+"/"+u.Region].orphan {
+			t.Errorf("unit %s/%s marked %+v", u.Account, u.Region, u.Marked)
+		}
+	}
+	took := drain()
+	if len(took) != 8 {
+		t.Fatalf("the worker took %d units, want 8", len(took))
+	}
+	slices.Sort(took)
+	t.Logf("one unit under the emulator (AssumeRole, discovery, mark, report): median %s, max %s", took[len(took)/2], took[len(took)-1])
+	latest := ""
+	for key, u := range units {
+		m := markOf(u, u.orphan)
+		if m == "" {
+			t.Errorf("%s: orphan %s not marked", key, u.orphan)
+		}
+		latest = max(latest, m)
+		for _, d := range u.decoys {
+			if markOf(u, d) != "" {
+				t.Errorf("%s: decoy %s marked", key, d)
+			}
+		}
+	}
+	digest := box.Receive(t, 1, 30*time.Second)[0]
+	if !strings.Contains(digest.Subject, "organization") || !strings.Contains(digest.Message, `"account":"`+o.Management+`"`) {
+		t.Errorf("digest: %s\n%s", digest.Subject, digest.Message)
+	}
+
+	// Once every mark is due: the scheduled run deletes its 4 units' orphans, the worker the
+	// other 8, each after a backup in the table's own account.
+	due, err := time.Parse(time.RFC3339, latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(due.Add(time.Second)) {
+		time.Sleep(100 * time.Millisecond) // the grace is on the janitor's clock: let it pass
+	}
+	second := invoke(central, scheduledEvent(time.Now()))
+	if second.Failed() || len(second.Queued) != 8 {
+		t.Fatalf("second run: %+v", second)
+	}
+	drain()
+	for key, u := range units {
+		state := u.cloud.State(t) + "\n"
+		if strings.Contains(state, "table "+u.orphan+" ") {
+			t.Errorf("%s: orphan %s still there", key, u.orphan)
+		}
+		for _, d := range u.decoys {
+			if !strings.Contains(state, "table "+d+" ") {
+				t.Errorf("%s: decoy %s gone", key, d)
+			}
+		}
+		backups, err := u.cloud.DynamoDB.ListBackups(t.Context(), &dynamodb.ListBackupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, b := range backups.BackupSummaries {
+			names = append(names, aws.ToString(b.TableName))
+		}
+		if !slices.Equal(names, []string{u.orphan}) {
+			t.Errorf("%s: backups of %v, want only its own orphan %s", key, names, u.orphan)
+		}
+	}
+}
+
+// The organization's janitor stack as `cdk deploy` deploys it on moto, the StackSet moto skips
+// filled by cfngap.StackSets: the member role lands in every member account, trusting the
+// central role within the organization; the queue and the worker's event source are there;
+// and the central function is configured to run over the organization.
+func TestJanitorOrgStackAsDeployed(t *testing.T) {
+	e := setup(t)
+	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
+	if !ok {
+		t.Fatalf("no Lambda architecture runs natively on %s", runtime.GOARCH)
+	}
+	o := fixture.NewOrg(t, "deployed", 2)
+	roots, err := o.Client.ListRoots(t.Context(), &organizations.ListRootsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := wallet.JanitorStackID
+	context := map[string]string{
+		wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: o.ID,
+		wallet.CtxJanitorTargets: aws.ToString(roots.Roots[0].Id), wallet.CtxJanitorRegions: "us-east-1,eu-west-1",
+		wallet.CtxJanitorUnitsPerRun: "2",
+	}
+	e.deploy(t, stack, context)
+	if err := cfngap.StackSets(t.Context(), e.cfg, stack); err != nil {
+		t.Fatal(err)
+	}
+	centralRole := e.stackResource(t, stack, "AWS::IAM::Role")
+	for _, acct := range o.Members {
+		out, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(wallet.JanitorMemberRole)})
+		if err != nil {
+			t.Fatalf("account %s: no member role: %v", acct, err)
+		}
+		trust, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
+		if !strings.Contains(trust, ":role/"+centralRole) || !strings.Contains(trust, o.ID) {
+			t.Errorf("account %s: member role trust %s", acct, trust)
+		}
+	}
+	lc := lambda.NewFromConfig(e.cfg)
+	fns, err := lc.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, f := range fns.Functions {
+		if f.Environment != nil {
+			roles[f.Environment.Variables[wallet.EnvJanitorOrg]] = aws.ToString(f.FunctionName)
+			if q := f.Environment.Variables[wallet.EnvJanitorOrgQueueURL]; q != "" {
+				if _, err := sqs.NewFromConfig(e.cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q)}); err != nil {
+					t.Errorf("%s: queue %s: %v", aws.ToString(f.FunctionName), q, err)
+				}
+			}
+		}
+	}
+	if roles[wallet.JanitorOrgCentral] == "" || roles[wallet.JanitorOrgWorker] == "" {
+		t.Fatalf("functions by role: %v", roles)
+	}
+	maps, err := lc.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(roles[wallet.JanitorOrgWorker])})
+	if err != nil || len(maps.EventSourceMappings) != 1 || aws.ToInt32(maps.EventSourceMappings[0].BatchSize) != 1 {
+		t.Errorf("worker's event source mappings: %+v %v", maps, err)
+	}
+}

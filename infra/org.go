@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// orgParts are what the organization's janitor adds to the janitor stack (janitorOrg=true).
+type orgParts struct {
+	Queue    awssqs.Queue
+	Worker   awslambda.Function
+	StackSet awscloudformation.CfnStackSet
+}
+
+// Sizing of the worker queue: a message stays invisible for as long as a worker may hold it (the
+// function's 15 minutes), and one a worker failed three times goes to the dead-letter queue,
+// which the worker's Errors alarm will already have announced.
+const (
+	orgQueueVisibilityMinutes = janitorTimeoutMinutes
+	orgMaxReceives            = 3
+	orgDLQRetentionDays       = 14
+)
+
+// addOrgJanitor turns the stack's janitor into the organization's: the scheduled function runs
+// over every account and region (WALLET_JANITOR_ORG=central), a queue carries the units one
+// run cannot reach to a worker function with reserved concurrency, and a service-managed
+// StackSet with automatic deployment puts the role WalletJanitorMember in every member account
+// of the targets. Service-managed StackSets never deploy to the management account: the central
+// functions sweep their own account with their own role.
+func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslambda.Function, role awsiam.Role,
+	teardown awsiam.ManagedPolicy, topic awssns.Topic, logs awslogs.LogGroup, env map[string]string) orgParts {
+	oc := props.Org
+	dlq := awssqs.NewQueue(stack, jsii.String("UnitsDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(orgDLQRetentionDays)),
+	})
+	queue := awssqs.NewQueue(stack, jsii.String("Units"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: awscdk.Duration_Minutes(jsii.Number(orgQueueVisibilityMinutes)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(orgMaxReceives)},
+	})
+	regions := strings.Join(oc.Regions, ",")
+	if regions == "" {
+		regions = *stack.Region()
+	}
+	orgEnv := map[string]string{
+		wallet.EnvJanitorOrgRole:     wallet.JanitorMemberRole,
+		wallet.EnvJanitorOrgRegions:  regions,
+		wallet.EnvJanitorOrgQueueURL: *queue.QueueUrl(),
+		wallet.EnvJanitorUnitsPerRun: fmt.Sprint(oc.UnitsPerRun),
+	}
+	for k, v := range orgEnv {
+		central.AddEnvironment(jsii.String(k), jsii.String(v), nil)
+	}
+	central.AddEnvironment(jsii.String(wallet.EnvJanitorOrg), jsii.String(wallet.JanitorOrgCentral), nil)
+	workerEnv := map[string]string{wallet.EnvJanitorOrg: wallet.JanitorOrgWorker}
+	for k, v := range env {
+		workerEnv[k] = v
+	}
+	for k, v := range orgEnv {
+		workerEnv[k] = v
+	}
+	arch := awslambda.Architecture_ARM_64()
+	if props.Config.Arch == wallet.ArchX8664 {
+		arch = awslambda.Architecture_X86_64()
+	}
+	worker := awslambda.NewFunction(stack, jsii.String("Worker"), &awslambda.FunctionProps{
+		Description:  jsii.String("Wallet janitor worker: runs the (account, region) units one scheduled run could not reach"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(props.CodeDir), nil), // the same asset: one build
+		Architecture: arch,
+		MemorySize:   jsii.Number(janitorMemoryMB),
+		Timeout:      awscdk.Duration_Minutes(jsii.Number(janitorTimeoutMinutes)),
+		// Units of different accounts and regions never touch the same table: they may run at
+		// once, as many as the organization's accounts can bear.
+		ReservedConcurrentExecutions: jsii.Number(float64(oc.Workers)),
+		Role:                         role,
+		LogGroup:                     logs,
+		Environment:                  stringMap(workerEnv),
+	})
+	worker.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize: jsii.Number(1), // one unit per invocation: a failure retries that unit alone
+	}))
+	queue.GrantSendMessages(role)
+	newWorkerAlarm(stack, worker, topic)
+
+	// The central role (both functions run with it) lists the accounts and enters each through
+	// its member role; nothing else of another account is reachable from here.
+	enter := awsiam.NewPolicy(stack, jsii.String("OrgPolicy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ListAccounts"),
+				Actions:   jsii.Strings("organizations:ListAccounts"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("EnterMemberAccounts"),
+				Actions:   jsii.Strings("sts:AssumeRole"),
+				Resources: &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::*:role/%s", *stack.Partition(), wallet.JanitorMemberRole))},
+			}),
+		},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(enter, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("organizations:ListAccounts takes no resource; the member role has the same name in every account of the organization, which the role's own trust limits to this role within the organization."),
+	}}, nil)
+	central.Node().AddDependency(enter)
+	worker.Node().AddDependency(enter, teardown)
+
+	ss := awscloudformation.NewCfnStackSet(stack, jsii.String("MemberRole"), &awscloudformation.CfnStackSetProps{
+		StackSetName:    jsii.String(wallet.JanitorMemberRole),
+		Description:     jsii.String("The role the wallet janitor of the organization assumes in each member account"),
+		PermissionModel: jsii.String("SERVICE_MANAGED"),
+		AutoDeployment: &awscloudformation.CfnStackSet_AutoDeploymentProperty{
+			Enabled:                      jsii.Bool(true),
+			RetainStacksOnAccountRemoval: jsii.Bool(false),
+		},
+		Capabilities: jsii.Strings("CAPABILITY_NAMED_IAM"),
+		// ManagedExecution is passed through as JSON (CDK's property struct would write "active").
+		ManagedExecution: map[string]any{"Active": true},
+		// IAM is global: one region per account is enough for the role.
+		StackInstancesGroup: &[]any{&awscloudformation.CfnStackSet_StackInstancesProperty{
+			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: jsii.Strings(oc.Targets...)},
+			Regions:           &[]*string{stack.Region()},
+		}},
+		Parameters: &[]any{
+			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String("CentralRoleArn"), ParameterValue: role.RoleArn()},
+			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String("OrganizationId"), ParameterValue: jsii.String(oc.ID)},
+		},
+		TemplateBody: jsii.String(memberTemplate(stack, teardown)),
+	})
+	// The member role trusts the central role by ARN: it must exist first.
+	ss.Node().AddDependency(role)
+	return orgParts{Queue: queue, Worker: worker, StackSet: ss}
+}
+
+// memberTemplate is the StackSet's template: the role WalletJanitorMember, trusting only the
+// central role, only from within the organization (aws:PrincipalOrgID), with exactly what a
+// janitor run needs in an account — the TeardownPolicy's statements, resolved here and
+// evaluated in each member account (their ARNs name that account), plus marking tables. No
+// dynamodb:DeleteBackup: backups are never deleted by what takes them.
+func memberTemplate(stack awscdk.Stack, teardown awsiam.ManagedPolicy) string {
+	doc := stack.Resolve(teardown.Document())
+	statements := doc.(map[string]any)["Statement"].([]any)
+	statements = append(statements, map[string]any{
+		"Sid":      "MarkTables",
+		"Effect":   "Allow",
+		"Action":   []string{"dynamodb:TagResource", "dynamodb:UntagResource"},
+		"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*"},
+	})
+	tmpl := map[string]any{
+		"AWSTemplateFormatVersion": "2010-09-09",
+		"Description":              "The role the organization's wallet janitor assumes in this account",
+		"Parameters": map[string]any{
+			"CentralRoleArn": map[string]any{"Type": "String"},
+			"OrganizationId": map[string]any{"Type": "String"},
+		},
+		"Resources": map[string]any{
+			"Role": map[string]any{
+				"Type": "AWS::IAM::Role",
+				"Properties": map[string]any{
+					"RoleName":    wallet.JanitorMemberRole,
+					"Description": "Assumed by the organization's wallet janitor: find, mark, back up and delete forgotten wallet tables",
+					"AssumeRolePolicyDocument": map[string]any{
+						"Version": "2012-10-17",
+						"Statement": []any{map[string]any{
+							"Effect":    "Allow",
+							"Principal": map[string]any{"AWS": map[string]any{"Ref": "CentralRoleArn"}},
+							"Action":    "sts:AssumeRole",
+							"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": map[string]any{"Ref": "OrganizationId"}}},
+						}},
+					},
+					"Policies": []any{map[string]any{
+						"PolicyName":     "WalletJanitorRun",
+						"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": statements},
+					}},
+					"Tags": []any{
+						map[string]any{"Key": wallet.TagProject, "Value": wallet.ProjectName},
+						map[string]any{"Key": wallet.TagManagedBy, "Value": wallet.ManagedByCDK},
+					},
+				},
+			},
+		},
+	}
+	b, err := json.Marshal(tmpl)
+	if err != nil {
+		panic(fmt.Sprintf("member template: %v", err)) // a map of strings always encodes
+	}
+	return string(b)
+}
+
+// newWorkerAlarm is the Errors alarm of the worker: a unit that failed is a failed run too.
+func newWorkerAlarm(stack awscdk.Stack, fn awslambda.Function, topic awssns.Topic) {
+	alarm := awscloudwatch.NewAlarm(stack, jsii.String("WorkerErrorsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("A wallet janitor worker run failed (a unit of the organization); its log group holds the run's report"),
+		Metric: fn.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("WorkerErrorsAlarmPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"ArnLike":      map[string]any{"aws:SourceArn": alarm.AlarmArn()},
+			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+		},
+	}))
+}

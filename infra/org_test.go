@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+func orgContext() map[string]any {
+	return map[string]any{
+		wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: "o-abcde12345", wallet.CtxJanitorTargets: "r-ab12",
+		wallet.CtxJanitorRegions: "us-east-1,eu-west-1", wallet.CtxJanitorUnitsPerRun: "50", wallet.CtxJanitorWorkers: "6",
+	}
+}
+
+func synthJanitor(t *testing.T, context map[string]any) (awscdk.Stack, map[string]any, string) {
+	t.Helper()
+	outdir := t.TempDir()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &context, Outdir: jsii.String(outdir)})
+	built, err := build(app, testCode(t))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return built.Janitor, norm(t, assertions.Template_FromStack(built.Janitor, nil).ToJSON()), outdir
+}
+
+func resourcesOf(doc map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range doc["Resources"].(map[string]any) {
+		if m := r.(map[string]any); m["Type"] == typ {
+			out[id] = m
+		}
+	}
+	return out
+}
+
+func actionsOf(statements []any) []string {
+	var out []string
+	for _, s := range statements {
+		switch a := s.(map[string]any)["Action"].(type) {
+		case string:
+			out = append(out, a)
+		case []any:
+			for _, x := range a {
+				out = append(out, x.(string))
+			}
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// janitorOrg=true: the StackSet (service-managed, automatic deployment, to the targets), the
+// member role it carries (the TeardownPolicy's actions plus marking, no DeleteBackup, trusting
+// only the central role within the organization), the queue and the worker with reserved
+// concurrency, and the central function configured to run over the organization.
+func TestJanitorOrgStack(t *testing.T) {
+	stack, doc, outdir := synthJanitor(t, orgContext())
+	id := func(path ...string) string { return logicalID(stack, path...) }
+
+	sets := resourcesOf(doc, "AWS::CloudFormation::StackSet")
+	if len(sets) != 1 {
+		t.Fatalf("%d stack sets", len(sets))
+	}
+	ssID := *stack.GetLogicalId(stack.Node().FindChild(jsii.String("MemberRole")).(awscdk.CfnElement))
+	ss := sets[ssID]["Properties"].(map[string]any)
+	if ss["PermissionModel"] != "SERVICE_MANAGED" || ss["StackSetName"] != wallet.JanitorMemberRole {
+		t.Errorf("stack set: %v", ss)
+	}
+	if ad := ss["AutoDeployment"].(map[string]any); ad["Enabled"] != true {
+		t.Errorf("auto deployment: %v", ad)
+	}
+	group := ss["StackInstancesGroup"].([]any)[0].(map[string]any)
+	if targets := group["DeploymentTargets"].(map[string]any)["OrganizationalUnitIds"].([]any); len(targets) != 1 || targets[0] != "r-ab12" {
+		t.Errorf("targets %v", targets)
+	}
+	params := map[string]any{}
+	for _, p := range ss["Parameters"].([]any) {
+		params[p.(map[string]any)["ParameterKey"].(string)] = p.(map[string]any)["ParameterValue"]
+	}
+	if params["OrganizationId"] != "o-abcde12345" || !strings.Contains(jsonOf(params["CentralRoleArn"]), id("Role")) {
+		t.Errorf("parameters %v", params)
+	}
+
+	var member map[string]any
+	if err := json.Unmarshal([]byte(ss["TemplateBody"].(string)), &member); err != nil {
+		t.Fatal(err)
+	}
+	role := member["Resources"].(map[string]any)["Role"].(map[string]any)["Properties"].(map[string]any)
+	if role["RoleName"] != wallet.JanitorMemberRole {
+		t.Errorf("member role name %v", role["RoleName"])
+	}
+	trust := role["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
+	if len(trust) != 1 || jsonOf(trust[0]) != `{"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":{"Ref":"OrganizationId"}}},"Effect":"Allow","Principal":{"AWS":{"Ref":"CentralRoleArn"}}}` {
+		t.Errorf("member trust %s", jsonOf(trust))
+	}
+	memberActions := actionsOf(role["Policies"].([]any)[0].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any))
+	teardown := resourcesOf(doc, "AWS::IAM::ManagedPolicy")[id("TeardownPolicy")]["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+	want := append(actionsOf(teardown["Statement"].([]any)), "dynamodb:TagResource", "dynamodb:UntagResource")
+	sort.Strings(want)
+	if !slices.Equal(memberActions, want) {
+		t.Errorf("member role actions:\n got %v\nwant %v", memberActions, want)
+	}
+	for _, a := range []string{"dynamodb:CreateBackup", "dynamodb:DescribeBackup", "dynamodb:ListBackups"} {
+		if !slices.Contains(memberActions, a) {
+			t.Errorf("member role lacks %s", a)
+		}
+	}
+	if slices.Contains(memberActions, "dynamodb:DeleteBackup") {
+		t.Error("member role may delete backups")
+	}
+	// Its resources are the member account's own: resolved there, not here.
+	if body := ss["TemplateBody"].(string); strings.Contains(body, id("Role")) || !strings.Contains(body, "AWS::AccountId") {
+		t.Errorf("member template refers to the central stack: %s", body)
+	}
+
+	fns := resourcesOf(doc, "AWS::Lambda::Function")
+	central := fns[id("Function")]["Properties"].(map[string]any)
+	worker := fns[id("Worker")]["Properties"].(map[string]any)
+	cenv := central["Environment"].(map[string]any)["Variables"].(map[string]any)
+	wenv := worker["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if cenv[wallet.EnvJanitorOrg] != wallet.JanitorOrgCentral || wenv[wallet.EnvJanitorOrg] != wallet.JanitorOrgWorker {
+		t.Errorf("roles: %v / %v", cenv[wallet.EnvJanitorOrg], wenv[wallet.EnvJanitorOrg])
+	}
+	for _, env := range []map[string]any{cenv, wenv} {
+		if env[wallet.EnvJanitorOrgRegions] != "us-east-1,eu-west-1" || env[wallet.EnvJanitorUnitsPerRun] != "50" ||
+			env[wallet.EnvJanitorOrgRole] != wallet.JanitorMemberRole || !strings.Contains(jsonOf(env[wallet.EnvJanitorOrgQueueURL]), id("Units")) {
+			t.Errorf("org environment %v", env)
+		}
+	}
+	if central["ReservedConcurrentExecutions"] != float64(1) || worker["ReservedConcurrentExecutions"] != float64(6) {
+		t.Errorf("reserved concurrency: central %v, worker %v", central["ReservedConcurrentExecutions"], worker["ReservedConcurrentExecutions"])
+	}
+	if jsonOf(central["Code"]) != jsonOf(worker["Code"]) {
+		t.Errorf("the worker runs other code: %v / %v", central["Code"], worker["Code"])
+	}
+	mappings := resourcesOf(doc, "AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings", len(mappings))
+	}
+	for _, m := range mappings {
+		p := m["Properties"].(map[string]any)
+		if p["BatchSize"] != float64(1) || !strings.Contains(jsonOf(p["FunctionName"]), id("Worker")) || !strings.Contains(jsonOf(p["EventSourceArn"]), id("Units")) {
+			t.Errorf("event source mapping %v", p)
+		}
+	}
+	orgPolicy := resourcesOf(doc, "AWS::IAM::Policy")[id("OrgPolicy")]["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+	if got := actionsOf(orgPolicy["Statement"].([]any)); !slices.Equal(got, []string{"organizations:ListAccounts", "sts:AssumeRole"}) {
+		t.Errorf("central role's org actions %v", got)
+	}
+	if !strings.Contains(jsonOf(orgPolicy), ":role/"+wallet.JanitorMemberRole) {
+		t.Errorf("AssumeRole is not limited to the member role: %s", jsonOf(orgPolicy))
+	}
+	if n := len(resourcesOf(doc, "AWS::CloudWatch::Alarm")); n != 2 {
+		t.Errorf("%d alarms, want the central's and the worker's", n)
+	}
+	checkNagReport(t, stack, outdir, []string{
+		`"AwsSolutions-IAM5","WalletJanitor/OrgPolicy/Resource","Suppressed"`,
+	})
+}
+
+// janitorOrg=false (the default) keeps today's janitor: none of the organization's parts.
+func TestJanitorWithoutOrgIsUnchanged(t *testing.T) {
+	_, doc, _ := synthJanitor(t, map[string]any{})
+	for _, typ := range []string{"AWS::CloudFormation::StackSet", "AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"} {
+		if n := len(resourcesOf(doc, typ)); n != 0 {
+			t.Errorf("%d %s without janitorOrg", n, typ)
+		}
+	}
+	if n := len(resourcesOf(doc, "AWS::Lambda::Function")); n != 1 {
+		t.Errorf("%d functions", n)
+	}
+	if strings.Contains(jsonOf(doc), wallet.EnvJanitorOrg) {
+		t.Error("the function is configured for an organization")
+	}
+}
+
+// Bad organization keys stop the synth, each named, before anything is built.
+func TestJanitorOrgRejectsBadContext(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		context map[string]any
+		keys    []string
+	}{
+		{"org keys without janitorOrg", map[string]any{wallet.CtxJanitorTargets: "r-ab12"}, []string{wallet.CtxJanitorTargets}},
+		{"no org id nor targets", map[string]any{wallet.CtxJanitorOrg: "true"}, []string{wallet.CtxJanitorOrgID, wallet.CtxJanitorTargets}},
+		{"bad values", map[string]any{wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: "org-1", wallet.CtxJanitorTargets: "ou-x",
+			wallet.CtxJanitorRegions: "Mars", wallet.CtxJanitorWorkers: "0", wallet.CtxJanitorUnitsPerRun: "many"},
+			[]string{wallet.CtxJanitorOrgID, wallet.CtxJanitorRegions, wallet.CtxJanitorTargets, wallet.CtxJanitorUnitsPerRun, wallet.CtxJanitorWorkers}},
+		{"janitorOrg not a bool", map[string]any{wallet.CtxJanitorOrg: "yes"}, []string{wallet.CtxJanitorOrg}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context, Outdir: jsii.String(t.TempDir())})
+			_, err := build(app, func(string, wallet.Arch) (string, error) {
+				t.Error("the function was built despite a bad context value")
+				return "", errors.New("not built")
+			})
+			var ce *wallet.ConfigErrors
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *ConfigErrors, got %v", err)
+			}
+			var got []string
+			for _, e := range ce.Errs {
+				var c *wallet.ContextError
+				if errors.As(e, &c) {
+					got = append(got, c.Key)
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, tc.keys) {
+				t.Errorf("errors name %v, want %v: %v", got, tc.keys, err)
+			}
+		})
+	}
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
