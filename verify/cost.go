@@ -121,7 +121,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.concurrency}
 	if o.allRegions {
-		co.SkipRegion = sweep.RegionDisabled
+		co.SkipClosedRegions = true
 	}
 	reviews := make([]cost.RegionReview, len(regions))
 	g, gctx := errgroup.WithContext(ctx)
