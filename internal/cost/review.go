@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -216,6 +217,9 @@ func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit 
 	}
 	rr.Problems = append(rr.Problems, l.Problems...)
 	rr.Notes = append(rr.Notes, l.Notes...)
+	if slices.ContainsFunc(l.Problems, func(p discover.Problem) bool { return p.Table == "" && discover.Unsupported(p.Err()) }) {
+		rr.Notes = append(rr.Notes, fmt.Sprintf("%s: this endpoint keeps no tags: name a table with --table to price it", c.Region))
+	}
 	for _, t := range l.Tables {
 		if t.Ours {
 			tables = append(tables, t.Desc)
