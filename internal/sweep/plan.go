@@ -6,9 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
@@ -85,32 +83,20 @@ type Plan struct {
 	filter Filter
 }
 
-// Backup is one of the janitor's backups, with what it costs to keep.
-type Backup struct {
-	Name           string    `json:"name"`
-	Table          string    `json:"table"`
-	Region         string    `json:"region"`
-	Account        string    `json:"account,omitempty"`
-	ARN            string    `json:"arn"`
-	Created        time.Time `json:"created"`
-	SizeBytes      int64     `json:"size_bytes"`
-	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
-}
+// Backup is one of the janitor's backups, with what it costs to keep: cost's one backup type.
+type Backup = cost.Backup
 
 // JanitorBackups lists the janitor's backups in one region, priced: for a report written after
 // a run that took some.
 func JanitorBackups(ctx context.Context, db discover.BackupLister, region string, prices cost.Prices) ([]Backup, error) {
-	summaries, err := listJanitorBackups(ctx, db)
+	summaries, err := discover.JanitorBackups(ctx, db)
 	return priceBackups(region, summaries, prices), err
 }
 
 func priceBackups(region string, summaries []types.BackupSummary, prices cost.Prices) []Backup {
 	var out []Backup
 	for _, b := range summaries {
-		size := aws.ToInt64(b.BackupSizeBytes)
-		out = append(out, Backup{Name: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: region,
-			ARN: aws.ToString(b.BackupArn), Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
-			MonthlyCostUSD: cost.Round(cost.Monthly(cost.Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, prices).Total)})
+		out = append(out, cost.PriceBackup(region, b, prices))
 	}
 	return out
 }
