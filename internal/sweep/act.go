@@ -314,6 +314,10 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 			return false
 		}
 	}
+	if err := u.noneMadeSince(ctx, c); err != nil {
+		u.fail(err)
+		return false
+	}
 	// By id: a stack of the same name made since is another stack.
 	id := u.stack.id
 	if id == "" {
@@ -381,6 +385,26 @@ func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
 	case !slices.Equal(now.tableNames(), u.stack.tables):
 		return fmt.Errorf("stack %s not deleted: its tables changed since it was planned (%v, now %v): plan again",
 			u.stack.Stack, u.stack.tables, now.tableNames())
+	}
+	return nil
+}
+
+// noneMadeSince proves that each table the stack lists but DynamoDB did not have when planned
+// (deleted by hand) is still not there. CloudFormation deletes a resource by its physical name:
+// a table made under that name since (another project's) would go with the stack, never read,
+// saved or judged.
+func (u *unit) noneMadeSince(ctx context.Context, c RegionClients) error {
+	for _, name := range u.stack.tables {
+		if slices.ContainsFunc(u.cands, func(cd *Candidate) bool { return cd.Table == name && !cd.missing }) {
+			continue // read when planned, and re-checked above
+		}
+		gone, err := isGone(ctx, c.DynamoDB, name)
+		switch {
+		case err != nil:
+			return fmt.Errorf("stack %s not deleted: re-reading its table %s: %w", u.stack.Stack, name, err)
+		case !gone:
+			return fmt.Errorf("stack %s not deleted: it lists table %s, which did not exist when planned and does now (made since, perhaps by someone else): plan again", u.stack.Stack, name)
+		}
 	}
 	return nil
 }

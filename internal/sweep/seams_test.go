@@ -1,0 +1,66 @@
+package sweep
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// A stack lists a table DynamoDB did not have when it was planned (deleted by hand); by the time
+// the stack is deleted, another project has made a table of that name. CloudFormation deletes by
+// physical name, so DeleteStack would take it, never read, saved or judged: the stack is not
+// deleted, and the new table stays. For a teardown and for a sweep (an expired stack).
+func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
+	c := newCloud(t, "sa-east-1")
+	for _, teardown := range []bool{true, false} {
+		t.Run(map[bool]string{true: "teardown", false: "sweep"}[teardown], func(t *testing.T) {
+			stack := "Wallet-missing-made-" + map[bool]string{true: "t", false: "s"}[teardown]
+			a, b := stack+"-a", stack+"-b"
+			tags := map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}
+			c.CreateStack(t, stack, fixture.TableDecl{Name: a, Tags: tags}, fixture.TableDecl{Name: b, Tags: tags})
+			if err := removeTable(c, b); err != nil {
+				t.Fatal(err)
+			}
+			var p Plan
+			if teardown {
+				var err error
+				if p, err = PlanTeardown(t.Context(), c.clients(), stack, cost.USEast1(), TeardownOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				f := Filter{Now: time.Now().Add(5 * time.Second)}
+				p = NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+				p = p.Only(func(cd Candidate) bool { return cd.Stack == stack })
+			}
+			if len(p.Stacks) != 1 || p.Stacks[0].Action != WouldDelete {
+				t.Fatalf("plan: stacks %+v", p.Stacks)
+			}
+			makeForeign(t, c, b)
+			r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
+			if !c.exists(t, b) || !c.exists(t, a) || !c.stackLive(t, stack) {
+				t.Fatalf("deleted with the stack: table %s %v (made since the plan), table %s %v, stack %v; stacks %+v, candidates %+v",
+					b, c.exists(t, b), a, c.exists(t, a), c.stackLive(t, stack), r.Stacks, r.Candidates)
+			}
+			if r.Stacks[0].Action != Failed || !strings.Contains(r.Stacks[0].Error, "did not exist when planned") {
+				t.Fatalf("stack %+v", r.Stacks[0])
+			}
+		})
+	}
+}
+
+// makeForeign makes another project's table, one item in it, as a concurrent user would.
+func makeForeign(t *testing.T, c *cloud, name string) {
+	t.Helper()
+	c.CreateTable(t, name, map[string]string{"Project": "payments"}, false)
+	if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(name),
+		Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
