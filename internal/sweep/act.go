@@ -166,13 +166,14 @@ func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
 }
 
 // leftInPlace are the candidates that are still there, for certain, and still the table that
-// was planned: their deletion failed or a re-check held them back. Never a replaced table: the
-// protection turned off was the planned table's, and the new one was never touched.
+// was planned: their deletion failed, a re-check held them back, or their stack kept them (a
+// Retain policy the template did not show). Never a replaced table: the protection turned off
+// was the planned table's, and the new one was never touched.
 func leftInPlace(cands []*Candidate) []*Candidate {
 	var out []*Candidate
 	for _, cd := range cands {
 		switch cd.Action {
-		case Failed, Kept, NoLongerCandidate, SkippedProtected:
+		case Failed, Kept, NoLongerCandidate, SkippedProtected, Retained:
 			out = append(out, cd)
 		}
 	}

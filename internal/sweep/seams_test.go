@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
@@ -62,5 +63,49 @@ func makeForeign(t *testing.T, c *cloud, name string) {
 	if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(name),
 		Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A stack whose template is not JSON (YAML) gives no deletion policies, so a teardown counts
+// every table as one DeleteStack deletes; with --include-protected it turns a protected table's
+// protection off. CloudFormation then keeps it (DeletionPolicy Retain): the table stays,
+// retained, and must get its protection back, as it was found.
+func TestARetainedTableGetsItsProtectionBack(t *testing.T) {
+	c := newCloud(t, "me-central-1")
+	stack, table := "Wallet-yaml-retained", "yaml-retained"
+	body := `Resources:
+  Table0:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      TableName: ` + table + `
+      DeletionProtectionEnabled: true
+      KeySchema: [{AttributeName: ` + wallet.KeyAttribute + `, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: ` + wallet.KeyAttribute + `, AttributeType: ` + wallet.KeyType + `}]
+      BillingMode: PAY_PER_REQUEST
+      Tags: [{Key: Project, Value: wallet}, {Key: Stack, Value: ` + stack + `}]
+`
+	if _, err := c.CloudFormation.CreateStack(t.Context(), &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(body)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(c.CloudFormation).Wait(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	p, err := PlanTeardown(t.Context(), c.clients(), stack, cost.USEast1(), TeardownOptions{IncludeProtected: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Candidates) != 1 || p.Candidates[0].Action != WouldDelete || !p.Candidates[0].Protected {
+		t.Fatalf("plan: %+v", p.Candidates)
+	}
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
+	cd := byTable(r)[table]
+	if !c.exists(t, table) {
+		t.Fatalf("moto deleted the retained table: %+v", cd)
+	}
+	_, _, protected := theNewTable(t, c, table)
+	if cd.Action != Retained || !protected {
+		t.Fatalf("action %s, protection now %v (want retained, on again); notes %v", cd.Action, protected, cd.Notes)
 	}
 }
