@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,51 @@ func TestARetainedTableGetsItsProtectionBack(t *testing.T) {
 	_, _, protected := theNewTable(t, c, table)
 	if cd.Action != Retained || !protected {
 		t.Fatalf("action %s, protection now %v (want retained, on again); notes %v", cd.Action, protected, cd.Notes)
+	}
+}
+
+// stackHookCFN runs the hook before DescribeStacks of one stack only.
+type stackHookCFN struct {
+	CloudFormation
+	stack string
+	h     *hook
+}
+
+func (c stackHookCFN) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, o ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	if aws.ToString(in.StackName) == c.stack {
+		c.h.before("DescribeStacks")
+	}
+	return c.CloudFormation.DescribeStacks(ctx, in, o...)
+}
+
+// The re-check before DeleteTable reads the stack the table's tags name. When that is not the
+// stack named at the plan (the Stack tag changed meanwhile), the read must still come before the
+// table's description, not between it and DeleteTable: a table re-created during that read is
+// otherwise deleted on the strength of its predecessor's description. The hook (the stand-in
+// for a concurrent user) re-creates the table when that stack is read.
+func TestNoStackReadComesBetweenTheTablesLastReadAndDeleteTable(t *testing.T) {
+	c := newCloud(t, "il-central-1")
+	table := "retagged-orphan"
+	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	f := Filter{}
+	p := NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	p = p.Only(func(cd Candidate) bool { return cd.Table == table })
+	if len(p.Candidates) != 1 || p.Candidates[0].Action != WouldDelete {
+		t.Fatalf("plan: %+v", p.Candidates)
+	}
+	setTag(t, c, table, wallet.TagStack, "Gone-too") // still orphaned: still a candidate
+	h := &hook{op: "DescribeStacks", change: replaceTable(t, c, table), armed: true}
+	cl := c.clients()
+	cl.CloudFormation = stackHookCFN{c.CloudFormation, "Gone-too", h}
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	cd := byTable(r)[table]
+	if h.armed {
+		t.Fatal("the stack the new tag names was never read")
+	}
+	if !c.exists(t, table) {
+		t.Fatalf("the table made during the stack's read was deleted: %+v", cd)
+	}
+	if project, items, _ := theNewTable(t, c, table); project != "payments" || items != 1 || cd.Action != Replaced {
+		t.Fatalf("action %s (want replaced); the table now: project %q, %d items", cd.Action, project, items)
 	}
 }
