@@ -455,7 +455,7 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 	if !u.recheck(ctx, c, cd, stepDelete, nil) || cd.Action == Gone {
 		return
 	}
-	err := deleteTableAndWait(ctx, c.DynamoDB, cd.Table, o.waitTimeout())
+	err := deleteTableAndWaitFor(ctx, c.DynamoDB, cd.Table, cd.Identity, o.waitTimeout())
 	if err == nil {
 		cd.Action = Deleted
 		return
@@ -470,6 +470,9 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 	case d == nil:
 		cd.Action, cd.err = Deleted, nil
 		cd.Notes = append(cd.Notes, fmt.Sprintf("the answer was lost (%v), but DynamoDB confirms it is gone", err))
+	case !cd.Identity.Same(identityOf(d)):
+		cd.Action, cd.err = Deleted, nil
+		cd.Notes = append(cd.Notes, fmt.Sprintf("the answer was lost (%v), but the planned table is gone: the name now stands for another table (%s), made since and not touched", err, identityOf(d)))
 	case d.TableStatus == types.TableStatusDeleting:
 		cd.Action, cd.err = Deleting, nil
 		cd.Notes = append(cd.Notes, fmt.Sprintf("DynamoDB is still deleting it (%v)", err))
@@ -481,6 +484,13 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 // deleteTableAndWait deletes a table and waits with the SDK's TableNotExists waiter. A table that is
 // already gone is not an error. Busy answers are retried by the client (NewRegionClients).
 func deleteTableAndWait(ctx context.Context, db DynamoDB, table string, wait time.Duration) error {
+	return deleteTableAndWaitFor(ctx, db, table, Identity{}, wait)
+}
+
+// deleteTableAndWaitFor is deleteTableAndWait for the planned table: the wait ends once that
+// table is gone, even if the name already stands for another table, made since (which would
+// otherwise be waited on until the timeout, and the deletion reported failed).
+func deleteTableAndWaitFor(ctx context.Context, db DynamoDB, table string, planned Identity, wait time.Duration) error {
 	_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	if err != nil && !errors.As(err, &nf) {
@@ -488,6 +498,16 @@ func deleteTableAndWait(ctx context.Context, db DynamoDB, table string, wait tim
 	}
 	w := dynamodb.NewTableNotExistsWaiter(db, func(o *dynamodb.TableNotExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 2*time.Second, 20*time.Second
+		if planned.ARN == "" {
+			return
+		}
+		gone := o.Retryable
+		o.Retryable = func(ctx context.Context, in *dynamodb.DescribeTableInput, out *dynamodb.DescribeTableOutput, err error) (bool, error) {
+			if err == nil && out != nil && out.Table != nil && !planned.Same(identityOf(out.Table)) {
+				return false, nil // the planned table is gone; the name is another table's now
+			}
+			return gone(ctx, in, out, err)
+		}
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, wait); err != nil {
 		return fmt.Errorf("wait for table %s to be gone: %w", table, err)

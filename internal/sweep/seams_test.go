@@ -156,3 +156,46 @@ func TestNoStackReadComesBetweenTheTablesLastReadAndDeleteTable(t *testing.T) {
 		t.Fatalf("action %s (want replaced); the table now: project %q, %d items", cd.Action, project, items)
 	}
 }
+
+// remakesAfterDelete is moto's DynamoDB with a concurrent user who, as soon as DeleteTable has
+// removed the table, makes another project's table of the same name: only a hook can put that
+// between DeleteTable and the wait that follows it.
+type remakesAfterDelete struct {
+	DynamoDB
+	t *testing.T
+	c *cloud
+}
+
+func (d remakesAfterDelete) DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
+	out, err := d.DynamoDB.DeleteTable(ctx, in, o...)
+	if err == nil {
+		if err := dynamodb.NewTableNotExistsWaiter(d.DynamoDB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, time.Minute); err != nil {
+			d.t.Error(err)
+		}
+		makeForeign(d.t, d.c, aws.ToString(in.TableName))
+	}
+	return out, err
+}
+
+// The planned table deleted and, before the wait for it to be gone, the name given to another
+// table: the planned table is deleted (not failed, not waited on until the timeout), and the new
+// table is untouched.
+func TestATableRemadeDuringTheWaitIsDeletedNotFailed(t *testing.T) {
+	c := newCloud(t, "ca-west-1")
+	table := "remade-during-wait"
+	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
+	cl := c.clients()
+	cl.DynamoDB = remakesAfterDelete{c.DynamoDB, t, c}
+	f := Filter{}
+	p := NewPlan([]Inventory{Discover(t.Context(), cl, f, Options{})}, f, cost.USEast1(), false)
+	p = p.Only(func(cd Candidate) bool { return cd.Table == table })
+	// A bound, not a timing assertion: without it a wait on the new table lasts 15 minutes.
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{WaitTimeout: 20 * time.Second})
+	cd := byTable(r)[table]
+	if cd.Action != Deleted || r.Failures() != 0 {
+		t.Fatalf("action %s (want deleted), error %q, notes %v", cd.Action, cd.Error, cd.Notes)
+	}
+	if project, items, _ := theNewTable(t, c, table); project != "payments" || items != 1 {
+		t.Fatalf("the new table: project %q, %d items", project, items)
+	}
+}
