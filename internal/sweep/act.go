@@ -175,6 +175,10 @@ func leftInPlace(cands []*Candidate) []*Candidate {
 		switch cd.Action {
 		case Failed, Kept, NoLongerCandidate, SkippedProtected, Retained:
 			out = append(out, cd)
+		case Replaced:
+			if !cd.nameTaken {
+				out = append(out, cd) // held back with its stack because another table was replaced
+			}
 		}
 	}
 	return out

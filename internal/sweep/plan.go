@@ -50,7 +50,10 @@ type Candidate struct {
 	idle bool
 	// stackTag is the stack its tags named when planned: re-read before each re-judgment.
 	stackTag string
-	err      error // behind Error, for the caller to classify (Report.Errs)
+	// nameTaken: its name stands for another table now (replaced); a stack-mate held back
+	// with it (reported replaced too) is still the planned table.
+	nameTaken bool
+	err       error // behind Error, for the caller to classify (Report.Errs)
 }
 
 // StackAction is a stack a plan deletes to remove its tables, and then what happened to it.

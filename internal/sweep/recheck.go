@@ -148,6 +148,7 @@ func bystander(rs []Reason) bool {
 // stack (deleted whole or not at all) stays, with every other table of it, for the same cause.
 func (u *unit) hold(cd *Candidate, action Action, why string) {
 	cd.Action = action
+	cd.nameTaken = action == Replaced
 	cd.Notes = append(cd.Notes, why)
 	if u.stack == nil || u.stack.Action != WouldDelete {
 		return // no stack, or one already deleted (a table it retained, re-checked after it)

@@ -199,3 +199,44 @@ func TestATableRemadeDuringTheWaitIsDeletedNotFailed(t *testing.T) {
 		t.Fatalf("the new table: project %q, %d items", project, items)
 	}
 }
+
+// nthTags runs change just before the nth ListTagsOfResource: the first read of the nth re-check.
+type nthTags struct {
+	DynamoDB
+	n      int
+	calls  *int
+	change func()
+}
+
+func (d nthTags) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, o ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error) {
+	if *d.calls++; *d.calls == d.n {
+		d.change()
+	}
+	return d.DynamoDB.ListTagsOfResource(ctx, in, o...)
+}
+
+// A teardown with --include-protected turns protection off table by table. When the second
+// table turns out replaced, the stack stays, and the first table, whose protection is already
+// off, is still the planned table: it gets its protection back. The hook (a concurrent user)
+// re-creates the second table just before its re-check.
+func TestAStackMateOfAReplacedTableGetsItsProtectionBack(t *testing.T) {
+	c := newCloud(t, "af-south-1")
+	stack := "Wallet-mates"
+	tags := map[string]string{"Project": "wallet", "Stack": stack}
+	c.CreateStack(t, stack, fixture.TableDecl{Name: "mates-a", Tags: tags, Protected: true}, fixture.TableDecl{Name: "mates-b", Tags: tags, Protected: true})
+	p, err := PlanTeardown(t.Context(), c.clients(), stack, cost.USEast1(), TeardownOptions{IncludeProtected: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := c.clients()
+	calls := 0
+	cl.DynamoDB = nthTags{c.DynamoDB, 2, &calls, replaceTable(t, c, "mates-b")}
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	got := byTable(r)
+	if calls < 2 || got["mates-b"].Action != Replaced || !c.stackLive(t, stack) {
+		t.Fatalf("calls %d; candidates %+v", calls, r.Candidates)
+	}
+	if _, _, protected := theNewTable(t, c, "mates-a"); !protected {
+		t.Fatalf("mates-a stays, still the planned table, with its protection off: %+v", got["mates-a"])
+	}
+}
