@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
@@ -19,5 +20,20 @@ func TestOrgSweepWithAReplacedTableIsExit1(t *testing.T) {
 	err := r.err("sweep")
 	if code := exitCode(t.Context(), err); code != exitFailed {
 		t.Fatalf("exit %d (%v), want 1", code, err)
+	}
+}
+
+// An identity answer that names no account (a misbehaving endpoint or proxy) must not make an
+// empty line, or any line, the confirmation: nothing is confirmed.
+func TestAnEmptyAccountIdConfirmsNothing(t *testing.T) {
+	for _, typed := range []string{"\n", " \n", ""} {
+		var w strings.Builder
+		if ok, err := confirmAccount(strings.NewReader(typed), &w, "", 3); ok || err != nil {
+			t.Errorf("account: typed %q confirmed (%v)", typed, err)
+		}
+		fl := fleet{caller: org.Caller{}}
+		if ok, err := confirmOrg(strings.NewReader(typed), &w, fl, 3, 1); ok || err != nil {
+			t.Errorf("accounts: typed %q confirmed (%v)", typed, err)
+		}
 	}
 }
