@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -390,6 +391,9 @@ func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
 	case !slices.Equal(now.tableNames(), u.stack.tables):
 		return fmt.Errorf("stack %s not deleted: its tables changed since it was planned (%v, now %v): plan again",
 			u.stack.Stack, u.stack.tables, now.tableNames())
+	case !maps.Equal(now.DeletionPolicies, u.stack.policies):
+		return fmt.Errorf("stack %s not deleted: its tables' deletion policies changed since it was planned (%v, now %v): plan again",
+			u.stack.Stack, u.stack.policies, now.DeletionPolicies)
 	}
 	return nil
 }

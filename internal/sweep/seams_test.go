@@ -20,7 +20,7 @@ import (
 // physical name, so DeleteStack would take it, never read, saved or judged: the stack is not
 // deleted, and the new table stays. For a teardown and for a sweep (an expired stack).
 func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "sa-east-1")
+	c := newCloud(t, "ap-northeast-1")
 	for _, teardown := range []bool{true, false} {
 		t.Run(map[bool]string{true: "teardown", false: "sweep"}[teardown], func(t *testing.T) {
 			stack := "Wallet-missing-made-" + map[bool]string{true: "t", false: "s"}[teardown]
@@ -72,7 +72,7 @@ func makeForeign(t *testing.T, c *cloud, name string) {
 // protection off. CloudFormation then keeps it (DeletionPolicy Retain): the table stays,
 // retained, and must get its protection back, as it was found.
 func TestARetainedTableGetsItsProtectionBack(t *testing.T) {
-	c := newCloud(t, "me-central-1")
+	c := newCloud(t, "eu-central-1")
 	stack, table := "Wallet-yaml-retained", "yaml-retained"
 	body := `Resources:
   Table0:
@@ -131,7 +131,7 @@ func (c stackHookCFN) DescribeStacks(ctx context.Context, in *cloudformation.Des
 // otherwise deleted on the strength of its predecessor's description. The hook (the stand-in
 // for a concurrent user) re-creates the table when that stack is read.
 func TestNoStackReadComesBetweenTheTablesLastReadAndDeleteTable(t *testing.T) {
-	c := newCloud(t, "il-central-1")
+	c := newCloud(t, "eu-south-2")
 	table := "retagged-orphan"
 	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	f := Filter{}
@@ -181,7 +181,7 @@ func (d remakesAfterDelete) DeleteTable(ctx context.Context, in *dynamodb.Delete
 // table: the planned table is deleted (not failed, not waited on until the timeout), and the new
 // table is untouched.
 func TestATableRemadeDuringTheWaitIsDeletedNotFailed(t *testing.T) {
-	c := newCloud(t, "ca-west-1")
+	c := newCloud(t, "me-south-1")
 	table := "remade-during-wait"
 	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	cl := c.clients()
@@ -220,7 +220,7 @@ func (d nthTags) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOf
 // off, is still the planned table: it gets its protection back. The hook (a concurrent user)
 // re-creates the second table just before its re-check.
 func TestAStackMateOfAReplacedTableGetsItsProtectionBack(t *testing.T) {
-	c := newCloud(t, "af-south-1")
+	c := newCloud(t, "us-east-2")
 	stack := "Wallet-mates"
 	tags := map[string]string{"Project": "wallet", "Stack": stack}
 	c.CreateStack(t, stack, fixture.TableDecl{Name: "mates-a", Tags: tags, Protected: true}, fixture.TableDecl{Name: "mates-b", Tags: tags, Protected: true})
@@ -238,5 +238,46 @@ func TestAStackMateOfAReplacedTableGetsItsProtectionBack(t *testing.T) {
 	}
 	if _, _, protected := theNewTable(t, c, "mates-a"); !protected {
 		t.Fatalf("mates-a stays, still the planned table, with its protection off: %+v", got["mates-a"])
+	}
+}
+
+// updatedTemplate answers GetTemplate with body: an in-place stack update as CloudFormation
+// would make it. A fake in front of moto, whose UpdateStack drops a table whose DeletionPolicy
+// changes instead of updating it.
+type updatedTemplate struct {
+	CloudFormation
+	body *string
+}
+
+func (c updatedTemplate) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, o ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
+	if *c.body != "" {
+		return &cloudformation.GetTemplateOutput{TemplateBody: c.body}, nil
+	}
+	return c.CloudFormation.GetTemplate(ctx, in, o...)
+}
+
+// A teardown without --delete-retained plans to leave a Retain table in place. A stack update
+// while the prompt waits (the same tables, that one's DeletionPolicy now Delete) would make
+// DeleteStack take it: the stack is not the one planned, and is not deleted.
+func TestAStackWhosePoliciesChangedSinceThePlanIsNotDeleted(t *testing.T) {
+	c := newCloud(t, "ap-southeast-4")
+	stack, table := "Wallet-policy-changed", "policy-changed"
+	decl := fixture.TableDecl{Name: table, Retain: true, Tags: map[string]string{"Project": "wallet", "Stack": stack}}
+	c.CreateStack(t, stack, decl)
+	cl := c.clients()
+	updated := ""
+	cl.CloudFormation = updatedTemplate{c.CloudFormation, &updated}
+	p, err := PlanTeardown(t.Context(), cl, stack, cost.USEast1(), TeardownOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cd := p.Candidates[0]; cd.Action != WouldRetain {
+		t.Fatalf("plan: %+v", cd)
+	}
+	decl.Retain = false
+	updated = fixture.Template(decl)
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	if !c.stackLive(t, stack) || r.Stacks[0].Action != Failed || !strings.Contains(r.Stacks[0].Error, "deletion policies changed") {
+		t.Fatalf("stack %+v, candidates %+v", r.Stacks[0], r.Candidates)
 	}
 }
