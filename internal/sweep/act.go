@@ -399,13 +399,13 @@ func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
 }
 
 // noneMadeSince proves that each table the stack lists but DynamoDB did not have when planned
-// (deleted by hand) is still not there. CloudFormation deletes a resource by its physical name:
+// (deleted by hand), or that a re-check found gone since, is still not there. CloudFormation deletes a resource by its physical name:
 // a table made under that name since (another project's) would go with the stack, never read,
 // saved or judged.
 func (u *unit) noneMadeSince(ctx context.Context, c RegionClients) error {
 	for _, name := range u.stack.tables {
-		if slices.ContainsFunc(u.cands, func(cd *Candidate) bool { return cd.Table == name && !cd.missing }) {
-			continue // read when planned, and re-checked above
+		if slices.ContainsFunc(u.cands, func(cd *Candidate) bool { return cd.Table == name && !cd.missing && cd.Action != Gone }) {
+			continue // read when planned, and re-checked above (or one the stack keeps)
 		}
 		gone, err := isGone(ctx, c.DynamoDB, name)
 		switch {

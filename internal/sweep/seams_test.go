@@ -281,3 +281,54 @@ func TestAStackWhosePoliciesChangedSinceThePlanIsNotDeleted(t *testing.T) {
 		t.Fatalf("stack %+v, candidates %+v", r.Stacks[0], r.Candidates)
 	}
 }
+
+// callHooks runs changes[n] just before the nth ListTagsOfResource after it is armed.
+type callHooks struct {
+	DynamoDB
+	calls   *int
+	changes map[int]func()
+}
+
+func (d callHooks) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, o ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error) {
+	if *d.calls >= 0 {
+		*d.calls++
+		if ch := d.changes[*d.calls]; ch != nil {
+			ch()
+		}
+	}
+	return d.DynamoDB.ListTagsOfResource(ctx, in, o...)
+}
+
+// A stack's table found gone by the re-check before DeleteStack, then made again by another
+// project while the stack's next table is re-checked: DeleteStack would take the new table,
+// unread. The hooks (a concurrent user) drop the first table just before its re-check and make
+// the new one just before the second table's.
+func TestAStacksTableGoneThenMadeAgainStopsDeleteStack(t *testing.T) {
+	c := newCloud(t, "mx-central-1")
+	stack := "Wallet-gone-made"
+	tags := map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}
+	c.CreateStack(t, stack, fixture.TableDecl{Name: "gone-made-1", Tags: tags}, fixture.TableDecl{Name: "gone-made-2", Tags: tags})
+	cl := c.clients()
+	calls := -1
+	cl.DynamoDB = callHooks{c.DynamoDB, &calls, map[int]func(){
+		1: dropTable(t, c, "gone-made-1"),
+		2: func() { makeForeign(t, c, "gone-made-1") },
+	}}
+	f := Filter{Now: time.Now().Add(5 * time.Second)}
+	p := NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	p = p.Only(func(cd Candidate) bool { return cd.Stack == stack })
+	if len(p.Stacks) != 1 || p.Stacks[0].Action != WouldDelete {
+		t.Fatalf("plan: stacks %+v", p.Stacks)
+	}
+	calls = 0
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	if calls < 2 {
+		t.Fatalf("%d re-checks: the hooks did not run", calls)
+	}
+	if !c.exists(t, "gone-made-1") {
+		t.Fatalf("the table made again was deleted with the stack: stacks %+v, candidates %+v", r.Stacks, r.Candidates)
+	}
+	if project, items, _ := theNewTable(t, c, "gone-made-1"); project != "payments" || items != 1 || !c.stackLive(t, stack) {
+		t.Fatalf("the new table: project %q, %d items; stack live %v", project, items, c.stackLive(t, stack))
+	}
+}
