@@ -48,7 +48,10 @@ type Candidate struct {
 	idle bool
 	// stackTag is the stack its tags named when planned: re-read before each re-judgment.
 	stackTag string
-	err      error // behind Error, for the caller to classify (Report.Errs)
+	// nameTaken: its name stands for another table now (replaced); a stack-mate held back
+	// with it (reported replaced too) is still the planned table.
+	nameTaken bool
+	err       error // behind Error, for the caller to classify (Report.Errs)
 }
 
 // StackAction is a stack a plan deletes to remove its tables, and then what happened to it.
@@ -59,11 +62,14 @@ type StackAction struct {
 	Status  string `json:"status"` // its CloudFormation status when planned
 	Action  Action `json:"action"`
 	Error   string `json:"error,omitempty"`
-	// id and tables are the stack as planned: it is deleted by id, and only if it still holds
-	// exactly these tables (a stack updated or replaced since was not what was planned).
-	id     string
-	tables []string
-	err    error
+	// id, tables and policies are the stack as planned: it is deleted by id, and only if it
+	// still holds exactly these tables with these deletion policies (a stack updated or
+	// replaced since was not what was planned: an update can make a retained table one
+	// DeleteStack takes).
+	id       string
+	tables   []string
+	policies map[string]string
+	err      error
 }
 
 // Plan is what a sweep or a teardown would do: a value to print, confirm, and then carry out.
@@ -173,7 +179,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 	var stacks []StackAction
 	for _, name := range names {
 		live := inv.Stacks[name]
-		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames()}
+		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames(), policies: live.DeletionPolicies}
 		for _, r := range live.Tables {
 			t, seen := byName[r.Name]
 			switch {
