@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -175,7 +174,7 @@ func observed(region, name string, d *types.TableDescription, tags map[string]st
 		Footprint: cost.FromDescription(d),
 		Tags:      tags,
 	}
-	t.Ours = ours(t.Name, tags, f)
+	t.Ours = discover.Ours(t.Name, tags, f.NamePrefix)
 	t.Stack = stackOf(tags)
 	return t
 }
@@ -188,7 +187,3 @@ func stackOf(tags map[string]string) string {
 	return tags[wallet.TagStack]
 }
 
-// ours: tagged Project=wallet, or named by the prefix.
-func ours(name string, tags map[string]string, f Filter) bool {
-	return tags[wallet.TagProject] == wallet.ProjectName || (f.NamePrefix != "" && strings.HasPrefix(name, f.NamePrefix))
-}
