@@ -186,4 +186,3 @@ func stackOf(tags map[string]string) string {
 	}
 	return tags[wallet.TagStack]
 }
-
