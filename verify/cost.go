@@ -59,7 +59,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.StringVar(&o.template, "template", "", "price the tables a synthesized template declares (cdk.out/<stack>.template.json), calling nothing")
 	fs.StringVar(&o.stack, "stack", "", "with --template: the deployed stack to compare with, to say what deploying the template changes")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
-	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MaxDays, usage.MaxDays))
+	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MinuteDataDays, usage.MinuteDataDays))
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
@@ -76,8 +76,8 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 
 // validate checks every flag before anything touches AWS.
 func (o *costOptions) validate() (cost.Prices, error) {
-	if o.days < 1 || o.days > usage.MaxDays {
-		return cost.Prices{}, usageErr("--days %d: want 1 to %d (CloudWatch keeps the 1-minute data a peak needs for %d days)", o.days, usage.MaxDays, usage.MaxDays)
+	if o.days < 1 || o.days > usage.MinuteDataDays {
+		return cost.Prices{}, usageErr("--days %d: want 1 to %d (CloudWatch keeps the 1-minute data a peak needs for %d days)", o.days, usage.MinuteDataDays, usage.MinuteDataDays)
 	}
 	if o.table != "" {
 		if !wallet.ValidTableName(o.table) {

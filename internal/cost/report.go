@@ -116,7 +116,8 @@ type Costs struct {
 
 // Recommendation is the cheapest of Costs that serves the load.
 type Recommendation struct {
-	Action Action `json:"action"`
+	// Change keeps its JSON key, "action", which users already read.
+	Change Change `json:"action"`
 	// Context is the -c values to redeploy the wallet stack with; empty for keep.
 	Context           string  `json:"context"`
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
@@ -218,7 +219,7 @@ func advised(t *TableCost, loads []Load, a Advice) {
 		}
 	}
 	t.MonthlyCostUSD = Costs{Current: Round(a.Current), RightSized: ptr(Round(a.RightSized)), OnDemand: ptr(Round(a.OnDemand))}
-	t.Recommendation = &Recommendation{Action: a.Action, Context: a.Context, MonthlySavingsUSD: Round(a.Savings)}
+	t.Recommendation = &Recommendation{Change: a.Change, Context: a.Context, MonthlySavingsUSD: Round(a.Savings)}
 	if a.Throttled {
 		t.Notes = append(t.Notes, "its busiest minute used more than its provisioned capacity: requests were throttled, or ran on burst capacity")
 	}
@@ -237,7 +238,7 @@ func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices)
 		Sweep:              fmt.Sprintf("verify sweep --region %s --idle-for %dd", t.Region, days),
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("idle: %d/%d provisioned (indexes included) and no consumed capacity in the last %s, which it lived through: $%.2f/month for nothing. Two ways out: on-demand billing (%s) bills only its storage, $%.2f/month; or, if nobody needs it, `%s` deletes it (add --export DIR to keep its items)",
-		f.RCU, f.WCU, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(OnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
+		f.RCU, f.WCU, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(ToOnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
 	return t
 }
 
@@ -321,7 +322,7 @@ func (r Report) WriteText(w io.Writer) error {
 			}
 			advice, saves := "none: no data", "-"
 			if rec := t.Recommendation; rec != nil {
-				advice, saves = string(rec.Action), fmt.Sprintf("%.2f", rec.MonthlySavingsUSD)
+				advice, saves = string(rec.Change), fmt.Sprintf("%.2f", rec.MonthlySavingsUSD)
 				if rec.Context != "" {
 					advice += " (" + rec.Context + ")"
 				}

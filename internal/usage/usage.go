@@ -50,9 +50,14 @@ func (r servedRetryer) IsErrorRetryable(err error) bool {
 const (
 	// Period is the grain read: DynamoDB publishes consumed capacity as one Sum a minute.
 	Period = time.Minute
-	// MaxDays is how long CloudWatch keeps one-minute data; older data is kept only as
-	// 5-minute and then hourly aggregates, whose Sums cannot show a peak per second.
-	MaxDays = 15
+	// MinuteDataDays is how long CloudWatch keeps one-minute data; older data is kept only as
+	// 5-minute and then hourly aggregates, whose Sums cannot show a peak per second. It bounds
+	// the window of use a review reads.
+	MinuteDataDays = 15
+	// MaxDays is MinuteDataDays's former name.
+	//
+	// Deprecated: use MinuteDataDays (cost's review still reads this name).
+	MaxDays = MinuteDataDays
 	// maxPointsPerCall is what one GetMetricData call returns before it paginates.
 	maxPointsPerCall = 100_800
 	// maxQueriesPerCall is GetMetricData's limit on queries in one call.

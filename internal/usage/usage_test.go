@@ -43,7 +43,7 @@ func TestReadSumsAndPeaksPerTableAndIndex(t *testing.T) {
 	}
 	cw := NewCloudWatch(cfg)
 	now := time.Now().UTC()
-	w := LastDays(now, MaxDays)
+	w := LastDays(now, MinuteDataDays)
 	if w.Hours() != 15*24 || !w.End.After(now) || w.End.Sub(now) > Period || now.Sub(w.Start) > 15*24*time.Hour {
 		t.Fatalf("window %v – %v for now %v: want 15 days ending after now's minute, within 1-minute data's life", w.Start, w.End, now)
 	}
