@@ -36,6 +36,9 @@ type sweepOptions struct {
 	concurrency      int
 	pageSize         int32
 	org              orgFlags // --org, --accounts: every account of an organization (org.go)
+	// now, when set, is the clock the tables are judged by: tests set it through the runF seam
+	// instead of waiting for a table to age. Nil: the sweep reads the wall clock at each stage.
+	now func() time.Time
 }
 
 // DefaultSweepTimeout bounds a whole sweep: listing, exports, backups and deletions waited for.
@@ -115,6 +118,9 @@ func (o *sweepOptions) filter() (sweep.Filter, error) {
 		return flt, usageErr("--name-prefix %q: no leading or trailing spaces (table names have none)", o.namePrefix)
 	}
 	flt.NamePrefix = o.namePrefix
+	if o.now != nil {
+		flt.Now = o.now()
+	}
 	return flt, checkExportDir("--export", o.save.export)
 }
 

@@ -140,33 +140,15 @@ type BackupCost struct {
 // but a provisioned table that lived through a whole readable window without a request is idle.
 func price(region string, r reading, days int, p Prices) TableCost {
 	f, t := rest(region, r, p)
-	loads := []Load{{Provisioned: provisioned(f.Billing, r.desc.ProvisionedThroughput)}}
-	for _, g := range r.desc.GlobalSecondaryIndexes {
-		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(f.Billing, g.ProvisionedThroughput)})
-	}
-	var used float64
-	for i, s := range r.sources() {
-		loads[i].Consumed = r.consumed[s]
-		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
-	}
+	loads, used := loadsOf(r, f.Billing)
 	t.Provisioned = loads[0].Provisioned
 	for _, l := range loads[1:] {
 		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned}})
 	}
-
 	if r.unavailable != "" {
-		t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+r.unavailable)
-		if f.Billing == wallet.BillingOnDemand {
-			t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
-		}
-		return t
+		return unpriced(t, f, r.unavailable)
 	}
-	t.Window = &Window{Start: r.window.Start, End: r.window.End, Hours: Round(r.hours), Lifetime: r.young}
-	lived := fmt.Sprintf("the last %s", daysText(days))
-	if r.young {
-		lived = fmt.Sprintf("its %s of life since it was created at %s", hoursText(r.hours), aws.ToTime(r.desc.CreationDateTime).UTC().Format(time.RFC3339))
-		t.Notes = append(t.Notes, fmt.Sprintf("younger than %s: judged on %s, not on CloudWatch data from before (an earlier table of the same name), and extrapolated to a month", daysText(days), lived))
-	}
+	lived := window(&t, r, days)
 	switch {
 	case used == 0 && !r.young && f.Billing == wallet.BillingProvisioned:
 		return idle(t, f, loads, r, days, p)
@@ -177,6 +159,41 @@ func price(region string, r reading, days int, p Prices) TableCost {
 	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours}, p)
 	advised(&t, loads, a)
 	return t
+}
+
+// loadsOf is the table's and each global secondary index's provisioned capacity and what it
+// consumed in the window, the table first; used is every unit consumed, read and write.
+func loadsOf(r reading, b wallet.Billing) (loads []Load, used float64) {
+	loads = []Load{{Provisioned: provisioned(b, r.desc.ProvisionedThroughput)}}
+	for _, g := range r.desc.GlobalSecondaryIndexes {
+		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(b, g.ProvisionedThroughput)})
+	}
+	for i, s := range r.sources() {
+		loads[i].Consumed = r.consumed[s]
+		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
+	}
+	return loads, used
+}
+
+// unpriced is a table whose use could not be read: priced at rest only, nothing recommended.
+func unpriced(t TableCost, f Footprint, why string) TableCost {
+	t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+why)
+	if f.Billing == wallet.BillingOnDemand {
+		t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
+	}
+	return t
+}
+
+// window records the window the use was read over and returns it in words; a table younger
+// than the window is judged on its life only, and a note says so.
+func window(t *TableCost, r reading, days int) string {
+	t.Window = &Window{Start: r.window.Start, End: r.window.End, Hours: Round(r.hours), Lifetime: r.young}
+	if !r.young {
+		return fmt.Sprintf("the last %s", daysText(days))
+	}
+	lived := fmt.Sprintf("its %s of life since it was created at %s", hoursText(r.hours), aws.ToTime(r.desc.CreationDateTime).UTC().Format(time.RFC3339))
+	t.Notes = append(t.Notes, fmt.Sprintf("younger than %s: judged on %s, not on CloudWatch data from before (an earlier table of the same name), and extrapolated to a month", daysText(days), lived))
+	return lived
 }
 
 // rest is the table at rest: its footprint, storage and current cost.
