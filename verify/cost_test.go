@@ -875,19 +875,6 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 	}
 }
 
-// --days is read in decimal: pflag's own int flag reads 010 as octal 8. The command's runF seam
-// captures the parsed options, so nothing runs.
-func TestCostDaysAreDecimal(t *testing.T) {
-	for arg, want := range map[string]int{"010": 10, "7": 7, "015": 15} {
-		var got *costOptions
-		cmd := newCostCmd(streams{strings.NewReader(""), io.Discard, io.Discard}, func(_ context.Context, o *costOptions) error { got = o; return nil })
-		cmd.SetArgs([]string{"--days", arg})
-		if err := cmd.Execute(); err != nil || got == nil || got.days != want {
-			t.Errorf("--days %s: %v, options %+v; want %d days", arg, err, got, want)
-		}
-	}
-}
-
 // A figure JSON cannot carry (+Inf) never loses the report: it is written as text, and the
 // command fails saying why. No price can produce one any more (they are bounded, and
 // cost.Round is finite), so the value is made by hand.

@@ -2,8 +2,9 @@
 // forgot, without losing data. It is flags and wiring only: the work is in internal/.
 //
 // Every command is declared the same way: an options struct holding everything it needs, and
-// newXCmd(streams, runF) that parses flags into it and calls runF (the real run, unless a test
-// passes its own to capture the parsed options).
+// newXCmd(streams, runF) that parses flags into it and calls runF: the real run, unless a test
+// passes its own, to capture the parsed options without running anything (flags_test.go, one
+// table for every command) or to set what no flag sets, such as the clock (sweep, cost).
 //
 // Exit codes, one rule for every command (exitCode): 0 success; 1 a check or a planned action
 // failed; 2 usage, configuration, an endpoint that does not answer, an IAM denial, or a stack or
