@@ -48,7 +48,7 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	if runF == nil {
 		runF = runSweep
 	}
-	o := &sweepOptions{s: s, concurrency: 8}
+	o := &sweepOptions{s: s, concurrency: sweep.DefaultConcurrency}
 	cmd := command(&cobra.Command{
 		Use:   "sweep",
 		Short: "Find forgotten wallet tables, price them, and delete them (a dry run without --yes)",
@@ -71,7 +71,7 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	fs.StringVar(&o.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
 	fs.StringVar(&o.idleFor, "idle-for", "", "also candidates: tables with no consumed capacity in CloudWatch for this long (72h, 7d)")
 	o.save.register(fs, "export each table's items into `DIR`/<table> (DIR/<region>/<table> for several regions) before deleting it")
-	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", fmt.Sprintf("calls in flight at once (1 to 64): while listing, per region (%d regions at a time); with --org or --accounts, for the whole run", regionsAtOnce))
 	fs.Int32Var(&o.pageSize, "list-page-size", 0, "ListTables page size (testing)")
 	_ = fs.MarkHidden("list-page-size")
 	o.prices.register(fs)
@@ -209,11 +209,15 @@ func (o *sweepOptions) regionNames(configured string) []string {
 	return names
 }
 
-// discoverRegions runs discovery in every region, a few at a time.
+// regionsAtOnce is how many regions discoverRegions reads at a time, each with its own bound of
+// --concurrency calls.
+const regionsAtOnce = 4
+
+// discoverRegions runs discovery in every region, regionsAtOnce at a time.
 func discoverRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.Options) []sweep.Inventory {
 	found := make([]sweep.Inventory, len(r.names))
 	var g errgroup.Group
-	g.SetLimit(4)
+	g.SetLimit(regionsAtOnce)
 	for i, name := range r.names {
 		g.Go(func() error {
 			found[i] = sweep.Discover(ctx, r.sweep[name], flt, so)

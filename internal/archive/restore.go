@@ -222,6 +222,10 @@ func heldKeys(ctx context.Context, db DynamoDB, table string, ks []Key, exported
 	return held, replaced, nil
 }
 
+// createWait bounds the wait for a table restore created to become ACTIVE, when the caller's
+// context sets no deadline: seconds for a new table, minutes with many indexes.
+const createWait = 10 * time.Minute
+
 func create(ctx context.Context, db DynamoDB, md *Metadata, table string, originalBilling bool) error {
 	in := &dynamodb.CreateTableInput{TableName: aws.String(table), KeySchema: keySchema(md.KeySchema)}
 	for _, a := range md.AttributeDefinitions {
@@ -250,8 +254,8 @@ func create(ctx context.Context, db DynamoDB, md *Metadata, table string, origin
 	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = time.Second, 10*time.Second
 	})
-	// The waiter stops at ctx's deadline too; 10 minutes bounds a caller that set none.
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Minute); err != nil {
+	// The waiter stops at ctx's deadline too; createWait bounds a caller that set none.
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, createWait); err != nil {
 		return fmt.Errorf("restore %s: created, but it did not become active: %w", table, err)
 	}
 	return nil
