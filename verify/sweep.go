@@ -153,7 +153,7 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	}
 	o.save.options(&so, r, len(r.names) > 1)
 
-	plan := sweep.NewPlan(discoverRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
+	plan := sweep.NewPlan(surveyRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
 	clear()
 	report := plan.DryRun()
 	// Nothing is deleted on a plan that met a denial or could list nothing: the user must
@@ -209,12 +209,13 @@ func (o *sweepOptions) regionNames(configured string) []string {
 	return names
 }
 
-// regionsAtOnce is how many regions discoverRegions reads at a time, each with its own bound of
+// regionsAtOnce is how many regions surveyRegions reads at a time, each with its own bound of
 // --concurrency calls.
 const regionsAtOnce = 4
 
-// discoverRegions runs discovery in every region, regionsAtOnce at a time.
-func discoverRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.Options) []sweep.Inventory {
+// surveyRegions surveys every region (sweep.Discover: its tables, their stacks and use),
+// regionsAtOnce at a time.
+func surveyRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.Options) []sweep.Inventory {
 	found := make([]sweep.Inventory, len(r.names))
 	var g errgroup.Group
 	g.SetLimit(regionsAtOnce)
