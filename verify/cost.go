@@ -33,7 +33,8 @@ type costOptions struct {
 	// on CloudWatch data they wrote ahead of the real clock.
 	now func() time.Time
 	org orgFlags // --org, --accounts: every account of an organization (org.go)
-	// concurrency bounds the calls in flight: per region alone, for the whole run with --org.
+	// concurrency bounds the calls in flight: per region alone (regionsAtOnce regions at a
+	// time), for the whole run with --org.
 	concurrency int
 }
 
@@ -64,7 +65,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
 	o.org.register(fs)
-	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", fmt.Sprintf("calls in flight at once (1 to 64): per region (%d regions at a time); with --org or --accounts, for the whole run", regionsAtOnce))
 	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
 		if err := nonEmpty(c, "table"); err != nil {
 			return err
@@ -125,7 +126,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	reviews := make([]cost.RegionReview, len(regions))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(regionsAtOnce)
 	for i, r := range regions {
 		g.Go(func() error {
 			rc := cfg.Copy()

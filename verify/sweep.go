@@ -209,7 +209,7 @@ func (o *sweepOptions) regionNames(configured string) []string {
 	return names
 }
 
-// regionsAtOnce is how many regions surveyRegions reads at a time, each with its own bound of
+// regionsAtOnce is how many regions sweep and cost read at a time, each with its own bound of
 // --concurrency calls.
 const regionsAtOnce = 4
 
