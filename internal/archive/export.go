@@ -61,19 +61,24 @@ func Export(ctx context.Context, db DynamoDB, table, dir string) (*Exported, err
 		return nil, err
 	}
 	if prior != nil {
-		// The earlier export stays; this scan only showed that it still holds the table's items
-		// (in whatever order the scan and the encoder gave them).
-		if n != prior.ItemCount || content != priorContent {
-			return nil, withLeftovers(refuse("export %s: %s holds an export of this table from %s (%d items), but the table now reads as %d items with other content: "+
-				"it changed since. Move that export away to export the table again", table, dir, prior.ExportedAt.Format(time.RFC3339), prior.ItemCount, n), leftovers)
-		}
-		return &Exported{Metadata: prior, Dir: dir, Reused: true, Leftovers: leftovers}, nil
+		return reuse(table, dir, prior, priorContent, n, content, leftovers)
 	}
 	md.ItemCount, md.ItemsSHA256, md.ExportedAt = n, sum, time.Now().UTC()
 	if err := s.commit(md); err != nil {
 		return nil, fmt.Errorf("export %s: %w", table, err)
 	}
 	return &Exported{Metadata: md, Dir: dir, Leftovers: leftovers}, nil
+}
+
+// reuse keeps the earlier export in dir when the table still reads as it (n items of content,
+// in whatever order the scan and the encoder gave them), and refuses it otherwise: this scan
+// only showed whether it still holds the table's items.
+func reuse(table, dir string, prior *Metadata, priorContent string, n int64, content string, leftovers []string) (*Exported, error) {
+	if n != prior.ItemCount || content != priorContent {
+		return nil, withLeftovers(refuse("export %s: %s holds an export of this table from %s (%d items), but the table now reads as %d items with other content: "+
+			"it changed since. Move that export away to export the table again", table, dir, prior.ExportedAt.Format(time.RFC3339), prior.ItemCount, n), leftovers)
+	}
+	return &Exported{Metadata: prior, Dir: dir, Reused: true, Leftovers: leftovers}, nil
 }
 
 // scanReadBack scans the table into items, then reads the file back with the reader restore
