@@ -54,6 +54,9 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.\n\n" +
 			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
 			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.",
+		PreRunE: func(c *cobra.Command, _ []string) error {
+			return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+		},
 	}, o, runF, teardownPolicy, "table", "template", "stack")
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")
@@ -66,12 +69,6 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	o.prices.register(fs)
 	o.org.register(fs)
 	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", fmt.Sprintf("calls in flight at once (1 to 64): per region (%d regions at a time); with --org or --accounts, for the whole run", regionsAtOnce))
-	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		if err := nonEmpty(c, "table"); err != nil {
-			return err
-		}
-		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
-	}
 	return cmd
 }
 

@@ -95,6 +95,8 @@ func TestFlagsReachTheRun(t *testing.T) {
 		{"cost: --days is decimal", costCmd, []string{"--days", "010", "--all-regions"}, `table="" days=10 all=true concurrency=8 timeout=10m0s`, exitOK},
 		{"cost: --days 015", costCmd, []string{"--days", "015"}, `table="" days=15 all=false concurrency=8 timeout=10m0s`, exitOK},
 		{"cost: an empty --table", costCmd, []string{"--table", ""}, "not run", exitUsage},
+		{"cost: an empty --template", costCmd, []string{"--template", ""}, "not run", exitUsage},
+		{"cost: an empty --stack", costCmd, []string{"--stack", ""}, "not run", exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, code := tc.run(tc.args)

@@ -157,13 +157,20 @@ func (e *ranError) Error() string { return e.err.Error() }
 func (e *ranError) Unwrap() error { return e.err }
 
 // command finishes declaring a subcommand the one way: no arguments, the policy a denial names,
-// the flags that may not be given empty (unless the command checks its flags itself), and runF
-// on the options the flags fill.
+// the flags that may not be given empty, checked before the command's own PreRunE (its other
+// checks of flags together), and runF on the options the flags fill.
 func command[O any](c *cobra.Command, o *O, runF func(context.Context, *O) error, policy string, nonEmptyFlags ...string) *cobra.Command {
 	c.Args = cobra.NoArgs
 	c.Annotations = map[string]string{policyAnnotation: policy}
-	if c.PreRunE == nil {
-		c.PreRunE = func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, nonEmptyFlags...) }
+	own := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := nonEmpty(cmd, nonEmptyFlags...); err != nil {
+			return err
+		}
+		if own != nil {
+			return own(cmd, args)
+		}
+		return nil
 	}
 	c.RunE = runE(o, runF)
 	return c

@@ -59,6 +59,9 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 			"wallet:keep=true never is.\n\n" +
 			"Without --yes it is a dry run; on a terminal it offers to go ahead once you type the\n" +
 			"account id. Protected tables are skipped unless --include-protected.",
+		PreRunE: func(c *cobra.Command, _ []string) error {
+			return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+		},
 	}, o, runF, teardownPolicy, "export", "older-than", "idle-for")
 	fs := cmd.Flags()
 	fs.StringArrayVar(&o.regions, "region", nil, "region to sweep; repeat for several (default: the configured region)")
@@ -76,12 +79,6 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	_ = fs.MarkHidden("list-page-size")
 	o.prices.register(fs)
 	o.org.register(fs)
-	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		if err := nonEmpty(c, "export", "older-than", "idle-for"); err != nil {
-			return err
-		}
-		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
-	}
 	return cmd
 }
 
