@@ -94,7 +94,7 @@ func BenchmarkSweepDelete30(b *testing.B) {
 		}
 		b.StartTimer()
 		start = time.Now()
-		found := sweep.Discover(ctx, c, sweep.Filter{}, sweep.Options{})
+		found := sweep.Survey(ctx, c, sweep.Filter{}, sweep.Options{})
 		plan := sweep.NewPlan([]sweep.Inventory{found}, sweep.Filter{}, cost.USEast1(), false)
 		r := sweep.Act(ctx, plan, map[string]sweep.RegionClients{sweepRegion: c}, sweep.Options{})
 		swept = time.Since(start)

@@ -89,6 +89,10 @@ type restoreOptions struct {
 	overwrite            bool
 }
 
+// billingOriginal is restore's --billing value for the exported table's own billing mode and
+// capacity; its other value is a billing mode, on-demand.
+const billingOriginal = "original"
+
 func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error) *cobra.Command {
 	if runF == nil {
 		runF = runRestore
@@ -108,7 +112,7 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 	fs.StringVar(&o.from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
 	fs.StringVar(&o.table, "table", "", "the table to restore into (required)")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "write into a table that already holds items, replacing those with the export's keys")
-	fs.StringVar(&o.billing, "billing", string(archive.RestoreOnDemand), "billing of a table restore creates: on-demand or original")
+	fs.StringVar(&o.billing, "billing", string(wallet.BillingOnDemand), fmt.Sprintf("billing of a table restore creates: %s or %s", wallet.BillingOnDemand, billingOriginal))
 	return cmd
 }
 
@@ -119,8 +123,8 @@ func runRestore(ctx context.Context, o *restoreOptions) error {
 	if !wallet.ValidTableName(o.table) {
 		return usageErr("--table %q: %s", o.table, archive.TableNameRule)
 	}
-	if b := archive.RestoreBilling(o.billing); b != archive.RestoreOnDemand && b != archive.RestoreOriginal {
-		return usageErr("--billing %q: want %s or %s", o.billing, archive.RestoreOnDemand, archive.RestoreOriginal)
+	if o.billing != string(wallet.BillingOnDemand) && o.billing != billingOriginal {
+		return usageErr("--billing %q: want %s or %s", o.billing, wallet.BillingOnDemand, billingOriginal)
 	}
 	dir, err := exportDirFor(o.from, o.table)
 	if err != nil {
@@ -132,7 +136,7 @@ func runRestore(ctx context.Context, o *restoreOptions) error {
 		return err
 	}
 	r, err := archive.Restore(ctx, dynamodb.NewFromConfig(cfg), dir, o.table,
-		archive.RestoreOptions{Billing: archive.RestoreBilling(o.billing), Overwrite: o.overwrite})
+		archive.RestoreOptions{OriginalBilling: o.billing == billingOriginal, Overwrite: o.overwrite})
 	var full *archive.NotEmpty
 	switch {
 	case errors.As(err, &full):

@@ -33,7 +33,8 @@ type costOptions struct {
 	// on CloudWatch data they wrote ahead of the real clock.
 	now func() time.Time
 	org orgFlags // --org, --accounts: every account of an organization (org.go)
-	// concurrency bounds the calls in flight: per region alone, for the whole run with --org.
+	// concurrency bounds the calls in flight: per region alone (regionsAtOnce regions at a
+	// time), for the whole run with --org.
 	concurrency int
 }
 
@@ -53,31 +54,28 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.\n\n" +
 			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
 			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.",
+		PreRunE: func(c *cobra.Command, _ []string) error {
+			return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+		},
 	}, o, runF, teardownPolicy, "table", "template", "stack")
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")
 	fs.StringVar(&o.template, "template", "", "price the tables a synthesized template declares (cdk.out/<stack>.template.json), calling nothing")
 	fs.StringVar(&o.stack, "stack", "", "with --template: the deployed stack to compare with, to say what deploying the template changes")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
-	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MaxDays, usage.MaxDays))
+	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MinuteDataDays, usage.MinuteDataDays))
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
 	o.org.register(fs)
-	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
-	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		if err := nonEmpty(c, "table", "template", "stack"); err != nil {
-			return err
-		}
-		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
-	}
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", fmt.Sprintf("calls in flight at once (1 to 64): per region (%d regions at a time); with --org or --accounts, for the whole run", regionsAtOnce))
 	return cmd
 }
 
 // validate checks every flag before anything touches AWS.
 func (o *costOptions) validate() (cost.Prices, error) {
-	if o.days < 1 || o.days > usage.MaxDays {
-		return cost.Prices{}, usageErr("--days %d: want 1 to %d (CloudWatch keeps the 1-minute data a peak needs for %d days)", o.days, usage.MaxDays, usage.MaxDays)
+	if o.days < 1 || o.days > usage.MinuteDataDays {
+		return cost.Prices{}, usageErr("--days %d: want 1 to %d (CloudWatch keeps the 1-minute data a peak needs for %d days)", o.days, usage.MinuteDataDays, usage.MinuteDataDays)
 	}
 	if o.table != "" {
 		if !wallet.ValidTableName(o.table) {
@@ -125,7 +123,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	reviews := make([]cost.RegionReview, len(regions))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(regionsAtOnce)
 	for i, r := range regions {
 		g.Go(func() error {
 			rc := cfg.Copy()

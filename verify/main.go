@@ -2,8 +2,9 @@
 // forgot, without losing data. It is flags and wiring only: the work is in internal/.
 //
 // Every command is declared the same way: an options struct holding everything it needs, and
-// newXCmd(streams, runF) that parses flags into it and calls runF (the real run, unless a test
-// passes its own to capture the parsed options).
+// newXCmd(streams, runF) that parses flags into it and calls runF: the real run, unless a test
+// passes its own, to capture the parsed options without running anything (flags_test.go, one
+// table for every command) or to set what no flag sets, such as the clock (sweep, cost).
 //
 // Exit codes, one rule for every command (exitCode): 0 success; 1 a check or a planned action
 // failed; 2 usage, configuration, an endpoint that does not answer, an IAM denial, or a stack or
@@ -156,13 +157,20 @@ func (e *ranError) Error() string { return e.err.Error() }
 func (e *ranError) Unwrap() error { return e.err }
 
 // command finishes declaring a subcommand the one way: no arguments, the policy a denial names,
-// the flags that may not be given empty (unless the command checks its flags itself), and runF
-// on the options the flags fill.
+// the flags that may not be given empty, checked before the command's own PreRunE (its other
+// checks of flags together), and runF on the options the flags fill.
 func command[O any](c *cobra.Command, o *O, runF func(context.Context, *O) error, policy string, nonEmptyFlags ...string) *cobra.Command {
 	c.Args = cobra.NoArgs
 	c.Annotations = map[string]string{policyAnnotation: policy}
-	if c.PreRunE == nil {
-		c.PreRunE = func(cmd *cobra.Command, _ []string) error { return nonEmpty(cmd, nonEmptyFlags...) }
+	own := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := nonEmpty(cmd, nonEmptyFlags...); err != nil {
+			return err
+		}
+		if own != nil {
+			return own(cmd, args)
+		}
+		return nil
 	}
 	c.RunE = runE(o, runF)
 	return c

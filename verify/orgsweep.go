@@ -46,7 +46,7 @@ func runOrgSweep(ctx context.Context, o *sweepOptions, flt sweep.Filter, prices 
 		StopOn:              awsconf.IsDenied,
 	}
 	found := org.Run(ctx, fl.units, org.UnitsAtOnce(o.concurrency), func(ctx context.Context, u org.Unit) (sweep.Inventory, error) {
-		return sweep.Discover(ctx, sweep.NewRegionClients(u.Config), flt, so), nil
+		return sweep.Survey(ctx, sweep.NewRegionClients(u.Config), flt, so), nil
 	})
 	clear()
 	sweeps := planAccounts(fl, found, flt, prices, o.includeProtected)

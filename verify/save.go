@@ -33,7 +33,9 @@ func (f *saveFlags) options(o *sweep.Options, r regions, byRegion bool) {
 		o.Export = exporter(r.archive, f.export, byRegion)
 	}
 	if f.backup {
-		o.Backup = sweep.NativeBackup(r.sweep, wallet.SweepBackupPrefix, o.WaitTimeout)
+		// A backup's own wait, not the deletion's: minutes for a large table, and the sweep's
+		// --timeout bounds both.
+		o.Backup = sweep.NativeBackup(r.sweep, wallet.SweepBackupPrefix, sweep.DefaultBackupWait)
 	}
 }
 

@@ -36,6 +36,9 @@ type sweepOptions struct {
 	concurrency      int
 	pageSize         int32
 	org              orgFlags // --org, --accounts: every account of an organization (org.go)
+	// now, when set, is the clock the tables are judged by: tests set it through the runF seam
+	// instead of waiting for a table to age. Nil: the sweep reads the wall clock at each stage.
+	now func() time.Time
 }
 
 // DefaultSweepTimeout bounds a whole sweep: listing, exports, backups and deletions waited for.
@@ -45,7 +48,7 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	if runF == nil {
 		runF = runSweep
 	}
-	o := &sweepOptions{s: s, concurrency: 8}
+	o := &sweepOptions{s: s, concurrency: sweep.DefaultConcurrency}
 	cmd := command(&cobra.Command{
 		Use:   "sweep",
 		Short: "Find forgotten wallet tables, price them, and delete them (a dry run without --yes)",
@@ -56,6 +59,9 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 			"wallet:keep=true never is.\n\n" +
 			"Without --yes it is a dry run; on a terminal it offers to go ahead once you type the\n" +
 			"account id. Protected tables are skipped unless --include-protected.",
+		PreRunE: func(c *cobra.Command, _ []string) error {
+			return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+		},
 	}, o, runF, teardownPolicy, "export", "older-than", "idle-for")
 	fs := cmd.Flags()
 	fs.StringArrayVar(&o.regions, "region", nil, "region to sweep; repeat for several (default: the configured region)")
@@ -68,17 +74,11 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	fs.StringVar(&o.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
 	fs.StringVar(&o.idleFor, "idle-for", "", "also candidates: tables with no consumed capacity in CloudWatch for this long (72h, 7d)")
 	o.save.register(fs, "export each table's items into `DIR`/<table> (DIR/<region>/<table> for several regions) before deleting it")
-	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
+	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", fmt.Sprintf("calls in flight at once (1 to 64): while listing, per region (%d regions at a time); with --org or --accounts, for the whole run", regionsAtOnce))
 	fs.Int32Var(&o.pageSize, "list-page-size", 0, "ListTables page size (testing)")
 	_ = fs.MarkHidden("list-page-size")
 	o.prices.register(fs)
 	o.org.register(fs)
-	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		if err := nonEmpty(c, "export", "older-than", "idle-for"); err != nil {
-			return err
-		}
-		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
-	}
 	return cmd
 }
 
@@ -115,6 +115,9 @@ func (o *sweepOptions) filter() (sweep.Filter, error) {
 		return flt, usageErr("--name-prefix %q: no leading or trailing spaces (table names have none)", o.namePrefix)
 	}
 	flt.NamePrefix = o.namePrefix
+	if o.now != nil {
+		flt.Now = o.now()
+	}
 	return flt, checkExportDir("--export", o.save.export)
 }
 
@@ -147,7 +150,7 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	}
 	o.save.options(&so, r, len(r.names) > 1)
 
-	plan := sweep.NewPlan(discoverRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
+	plan := sweep.NewPlan(surveyRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
 	clear()
 	report := plan.DryRun()
 	// Nothing is deleted on a plan that met a denial or could list nothing: the user must
@@ -203,14 +206,19 @@ func (o *sweepOptions) regionNames(configured string) []string {
 	return names
 }
 
-// discoverRegions runs discovery in every region, a few at a time.
-func discoverRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.Options) []sweep.Inventory {
+// regionsAtOnce is how many regions sweep and cost read at a time, each with its own bound of
+// --concurrency calls.
+const regionsAtOnce = 4
+
+// surveyRegions surveys every region (sweep.Survey: its tables, their stacks and use),
+// regionsAtOnce at a time.
+func surveyRegions(ctx context.Context, r regions, flt sweep.Filter, so sweep.Options) []sweep.Inventory {
 	found := make([]sweep.Inventory, len(r.names))
 	var g errgroup.Group
-	g.SetLimit(4)
+	g.SetLimit(regionsAtOnce)
 	for i, name := range r.names {
 		g.Go(func() error {
-			found[i] = sweep.Discover(ctx, r.sweep[name], flt, so)
+			found[i] = sweep.Survey(ctx, r.sweep[name], flt, so)
 			return nil
 		})
 	}

@@ -42,6 +42,27 @@ func sweepRun(t *testing.T, stdin string, args ...string) (int, string, string) 
 	return code, out.String(), errb.String()
 }
 
+// sweepRunAt runs `verify sweep` with its clock at now, through the command's runF seam: the
+// flags are parsed and the run is the real one; errors map to exit codes by the one rule.
+func sweepRunAt(t *testing.T, now time.Time, args ...string) (int, string, string) {
+	t.Helper()
+	if len(args) == 0 || args[0] != "sweep" {
+		t.Fatalf("sweepRunAt runs the sweep command: %v", args)
+	}
+	var out, errb bytes.Buffer
+	cmd := newSweepCmd(streams{strings.NewReader(""), &out, &errb}, func(ctx context.Context, o *sweepOptions) error {
+		o.now = func() time.Time { return now }
+		return runSweep(ctx, o)
+	})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs(args[1:])
+	err := cmd.ExecuteContext(context.Background())
+	if err != nil {
+		fmt.Fprintln(&errb, "verify:", err)
+	}
+	return exitCode(context.Background(), err), out.String(), errb.String()
+}
+
 // sweepCloud is the test's own view of one region, apart from the clients the commands build.
 type sweepCloud struct{ fixture.Cloud }
 
@@ -229,8 +250,8 @@ func testSweepExpiredViaStack(t *testing.T) {
 	c := newSweepCloud(t, "ap-southeast-2")
 	c.CreateStack(t, "Wallet-dev", fixture.TableDecl{LogicalID: "WalletTable", Name: "expiring-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
 	c.CreateStack(t, "Wallet-keep", fixture.TableDecl{LogicalID: "WalletTable", Name: "fresh-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
-	time.Sleep(1100 * time.Millisecond)
-	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-southeast-2", "--yes", "--older-than", "1s", "--idle-for", "1h")
+	// A minute on, the 1s ExpiresAfter and --older-than 1s have passed; 168h has not.
+	code, out, stderr := sweepRunAt(t, time.Now().Add(time.Minute), "sweep", "--region", "ap-southeast-2", "--yes", "--older-than", "1s", "--idle-for", "1h")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}

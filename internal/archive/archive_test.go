@@ -220,7 +220,7 @@ func testExportDeleteRestoreGivesEqualItems(t *testing.T, db *dynamodb.Client) {
 		t.Fatal(err)
 	}
 
-	r, err := Restore(ctx, db, Dir(root, table), table, RestoreOptions{Billing: RestoreOriginal})
+	r, err := Restore(ctx, db, Dir(root, table), table, RestoreOptions{OriginalBilling: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,63 +51,99 @@ func Export(ctx context.Context, db DynamoDB, table, dir string) (*Exported, err
 			return nil, withLeftovers(err, leftovers)
 		}
 	}
+	s, err := stage(dir)
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", table, err)
+	}
+	defer s.discard()
+	n, sum, content, err := scanReadBack(ctx, db, table, filepath.Join(s.tmp, ItemsFile), md)
+	if err != nil {
+		return nil, err
+	}
+	if prior != nil {
+		return reuse(table, dir, prior, priorContent, n, content, leftovers)
+	}
+	md.ItemCount, md.ItemsSHA256, md.ExportedAt = n, sum, time.Now().UTC()
+	if err := s.commit(md); err != nil {
+		return nil, fmt.Errorf("export %s: %w", table, err)
+	}
+	return &Exported{Metadata: md, Dir: dir, Leftovers: leftovers}, nil
+}
+
+// reuse keeps the earlier export in dir when the table still reads as it (n items of content,
+// in whatever order the scan and the encoder gave them), and refuses it otherwise: this scan
+// only showed whether it still holds the table's items.
+func reuse(table, dir string, prior *Metadata, priorContent string, n int64, content string, leftovers []string) (*Exported, error) {
+	if n != prior.ItemCount || content != priorContent {
+		return nil, withLeftovers(refuse("export %s: %s holds an export of this table from %s (%d items), but the table now reads as %d items with other content: "+
+			"it changed since. Move that export away to export the table again", table, dir, prior.ExportedAt.Format(time.RFC3339), prior.ItemCount, n), leftovers)
+	}
+	return &Exported{Metadata: prior, Dir: dir, Reused: true, Leftovers: leftovers}, nil
+}
+
+// scanReadBack scans the table into items, then reads the file back with the reader restore
+// uses: the count and checksum it reads must be those written. It returns them, and the digest
+// of the items' content (independent of their order) to compare with an earlier export.
+func scanReadBack(ctx context.Context, db DynamoDB, table, items string, md *Metadata) (n int64, sum, content string, err error) {
+	n, sum, err = scanInto(ctx, db, table, items)
+	if err != nil {
+		return 0, "", "", fmt.Errorf("export %s: %w", table, err)
+	}
+	digest := newContentDigest()
+	back, backSum, err := readItems(ctx, items, schemaOf(md.KeySchema, md.AttributeDefinitions), digest.add)
+	if err != nil {
+		return 0, "", "", fmt.Errorf("export %s: the written items do not read back: %w", table, err)
+	}
+	if back != n || backSum != sum {
+		return 0, "", "", fmt.Errorf("export %s: wrote %d items with sha256 %s, read back %d with sha256 %s", table, n, sum, back, backSum)
+	}
+	return n, sum, digest.String(), nil
+}
+
+// staging is the temporary directory an export writes into beside its dir, and the parent
+// directories made for it: discard removes them all unless commit renamed it into place.
+type staging struct {
+	dir, tmp  string
+	created   []string
+	committed bool
+}
+
+func stage(dir string) (*staging, error) {
 	parent := filepath.Dir(dir)
 	created, err := mkdirs(parent)
 	if err != nil {
-		return nil, fmt.Errorf("export %s: %w", table, err)
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".*"+partialSuffix)
 	if err != nil {
 		removeDirs(created)
-		return nil, fmt.Errorf("export %s: %w", table, err)
+		return nil, err
 	}
-	done := false
-	defer func() {
-		if !done {
-			_ = os.RemoveAll(tmp) // ours alone: its name is unique to this run
-			removeDirs(created)
-		}
-	}()
+	return &staging{dir: dir, tmp: tmp, created: created}, nil
+}
 
-	items := filepath.Join(tmp, ItemsFile)
-	n, sum, err := scanInto(ctx, db, table, items)
-	if err != nil {
-		return nil, fmt.Errorf("export %s: %w", table, err)
+func (s *staging) discard() {
+	if !s.committed {
+		_ = os.RemoveAll(s.tmp) // ours alone: its name is unique to this run
+		removeDirs(s.created)
 	}
-	content := newContentDigest()
-	back, backSum, err := readItems(ctx, items, schemaOf(md.KeySchema, md.AttributeDefinitions), content.add)
-	if err != nil {
-		return nil, fmt.Errorf("export %s: the written items do not read back: %w", table, err)
+}
+
+// commit writes metadata.json last, syncs, and renames the staging directory into place.
+func (s *staging) commit(md *Metadata) error {
+	if err := writeMetadata(s.tmp, md); err != nil {
+		return err
 	}
-	if back != n || backSum != sum {
-		return nil, fmt.Errorf("export %s: wrote %d items with sha256 %s, read back %d with sha256 %s", table, n, sum, back, backSum)
-	}
-	if prior != nil {
-		// The earlier export stays; this scan only showed that it still holds the table's items
-		// (in whatever order the scan and the encoder gave them).
-		if n != prior.ItemCount || content.String() != priorContent {
-			return nil, withLeftovers(refuse("export %s: %s holds an export of this table from %s (%d items), but the table now reads as %d items with other content: "+
-				"it changed since. Move that export away to export the table again", table, dir, prior.ExportedAt.Format(time.RFC3339), prior.ItemCount, n), leftovers)
-		}
-		return &Exported{Metadata: prior, Dir: dir, Reused: true, Leftovers: leftovers}, nil
-	}
-	md.ItemCount, md.ItemsSHA256, md.ExportedAt = n, sum, time.Now().UTC()
-	if err := writeMetadata(tmp, md); err != nil {
-		return nil, fmt.Errorf("export %s: %w", table, err)
-	}
-	if err := syncDir(tmp); err != nil {
-		return nil, fmt.Errorf("export %s: %w", table, err)
+	if err := syncDir(s.tmp); err != nil {
+		return err
 	}
 	// rename(2) replaces only a missing or empty directory, so two exports into one directory
 	// cannot both land there.
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, fmt.Errorf("export %s: %s was filled while exporting (another export into it?): %w", table, dir, err)
+	if err := os.Rename(s.tmp, s.dir); err != nil {
+		return fmt.Errorf("%s was filled while exporting (another export into it?): %w", s.dir, err)
 	}
-	done = true
-	if err := syncDir(parent); err != nil {
-		return nil, fmt.Errorf("export %s: %w", table, err)
-	}
-	return &Exported{Metadata: md, Dir: dir, Leftovers: leftovers}, nil
+	s.committed = true
+	return syncDir(filepath.Dir(s.dir))
 }
 
 // Exported is what an export left in Dir.

@@ -17,18 +17,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// RestoreBilling is how a table that restore creates is billed.
-type RestoreBilling string
-
-const (
-	RestoreOnDemand RestoreBilling = "on-demand" // no capacity to throttle the restore, nothing billed at rest
-	RestoreOriginal RestoreBilling = "original"  // the exported table's own billing mode and capacity
-)
-
 // RestoreOptions tune a restore. The zero value restores into a missing or empty table,
 // creating it on demand.
 type RestoreOptions struct {
-	Billing RestoreBilling
+	// OriginalBilling creates a missing table with the exported table's own billing mode and
+	// capacity. Without it the table is created on demand: no capacity to throttle the restore,
+	// nothing billed at rest. A table that exists keeps its billing either way.
+	OriginalBilling bool
 	// Overwrite lets a restore write into a table that already holds items: those with an
 	// export's key are replaced by the exported ones, the others are kept.
 	Overwrite bool
@@ -76,30 +71,66 @@ func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptio
 	if err != nil {
 		return nil, err
 	}
+	target, err := checkTarget(ctx, db, table, md)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, ItemsFile)
+	exported, err := checkItems(ctx, path, table, md, target)
+	if err != nil {
+		return nil, err
+	}
+	r := &Restored{Table: table, Total: md.ItemCount}
+	if err := prepareTarget(ctx, db, table, md, target, exported, o, r); err != nil {
+		return nil, err
+	}
+	written, err := writeItems(ctx, db, path, table, target.schema, md, o)
+	r.Items = written
+	if err != nil {
+		r.Partial = true
+		return r, fmt.Errorf("restore %s: stopped after writing %d of %d items, so the table is partial: %w", table, written, md.ItemCount, err)
+	}
+	return r, nil
+}
+
+// restoreTarget is the table a restore writes into, as checkTarget found it.
+type restoreTarget struct {
+	exists bool
+	// schema is the keys DynamoDB will enforce: the export's, or, for a table that exists, its
+	// own index keys.
+	schema schema
+}
+
+// checkTarget describes the table to restore into and, if it exists, checks that it takes
+// writes and that its keys fit the export's.
+func checkTarget(ctx context.Context, db DynamoDB, table string, md *Metadata) (restoreTarget, error) {
 	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
-	exists := !errors.As(err, &nf)
-	if err != nil && exists {
-		return nil, fmt.Errorf("restore %s: describe: %w", table, err)
+	if errors.As(err, &nf) {
+		return restoreTarget{schema: schemaOf(md.KeySchema, md.AttributeDefinitions)}, nil
 	}
-	s := schemaOf(md.KeySchema, md.AttributeDefinitions)
-	if exists {
-		if err := writable(desc.Table); err != nil {
-			return nil, err
-		}
-		if err := fits(desc.Table, md); err != nil {
-			return nil, err
-		}
-		// The live table's index keys, not the exported ones, are what DynamoDB will enforce.
-		s = schemaOf(md.KeySchema, attributes(desc.Table.AttributeDefinitions))
+	if err != nil {
+		return restoreTarget{}, fmt.Errorf("restore %s: describe: %w", table, err)
 	}
+	if err := writable(desc.Table); err != nil {
+		return restoreTarget{}, err
+	}
+	if err := fits(desc.Table, md); err != nil {
+		return restoreTarget{}, err
+	}
+	// The live table's index keys, not the exported ones, are what DynamoDB will enforce.
+	return restoreTarget{exists: true, schema: schemaOf(md.KeySchema, attributes(desc.Table.AttributeDefinitions))}, nil
+}
 
-	path := filepath.Join(dir, ItemsFile)
+// checkItems reads every line of the export against the target's schema, its count and its
+// checksum before anything is written. For a table that exists it returns the export's keys,
+// which prepareTarget counts among the items the table holds.
+func checkItems(ctx context.Context, path, table string, md *Metadata, target restoreTarget) (map[string]struct{}, error) {
 	var exported map[string]struct{}
-	if exists {
+	if target.exists {
 		exported = make(map[string]struct{}, md.ItemCount)
 	}
-	n, sum, err := readItems(ctx, path, s, func(item map[string]types.AttributeValue, _ int) error {
+	n, sum, err := readItems(ctx, path, target.schema, func(item map[string]types.AttributeValue, _ int) error {
 		if exported != nil {
 			exported[keyOf(item, md.KeySchema)] = struct{}{}
 		}
@@ -114,33 +145,29 @@ func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptio
 		return nil, refuse("restore %s: nothing written: %s has %d items with sha256 %s, %s says %d items with sha256 %s: the export is damaged",
 			table, path, n, sum, MetadataFile, md.ItemCount, md.ItemsSHA256)
 	}
-
-	r := &Restored{Table: table, Total: md.ItemCount}
-	if exists {
-		if r.Held, r.Replaced, err = heldKeys(ctx, db, table, md.KeySchema, exported); err != nil {
-			return nil, fmt.Errorf("restore %s: nothing written: %w", table, err)
-		}
-		if r.Held > 0 && !o.Overwrite {
-			return nil, &Refused{&NotEmpty{Table: table, Held: r.Held, Replaced: r.Replaced, Exported: md.ItemCount}}
-		}
-	} else {
-		if err := create(ctx, db, md, table, o.Billing); err != nil {
-			return nil, err
-		}
-		r.Created = true
-	}
-	written, err := writeItems(ctx, db, path, table, s, md, o)
-	r.Items = written
-	if err != nil {
-		r.Partial = true
-		return r, fmt.Errorf("restore %s: stopped after writing %d of %d items, so the table is partial: %w", table, written, md.ItemCount, err)
-	}
-	return r, nil
+	return exported, nil
 }
 
-// writable refuses, before anything is written, a table that is not ACTIVE: one being created,
-// deleted or archived (or whose key is inaccessible) would take some batches and then refuse
-// the rest, leaving a partial restore.
+// prepareTarget makes the table ready for the items: a table that exists must be empty unless
+// o.Overwrite (r learns what it holds); a missing one is created.
+func prepareTarget(ctx context.Context, db DynamoDB, table string, md *Metadata, target restoreTarget, exported map[string]struct{}, o RestoreOptions, r *Restored) error {
+	if !target.exists {
+		if err := create(ctx, db, md, table, o.OriginalBilling); err != nil {
+			return err
+		}
+		r.Created = true
+		return nil
+	}
+	var err error
+	if r.Held, r.Replaced, err = heldKeys(ctx, db, table, md.KeySchema, exported); err != nil {
+		return fmt.Errorf("restore %s: nothing written: %w", table, err)
+	}
+	if r.Held > 0 && !o.Overwrite {
+		return &Refused{&NotEmpty{Table: table, Held: r.Held, Replaced: r.Replaced, Exported: md.ItemCount}}
+	}
+	return nil
+}
+
 func writable(d *types.TableDescription) error {
 	if d.TableStatus != types.TableStatusActive {
 		return refuse("restore %s: nothing written: the table is %s, not ACTIVE; restore once it is ACTIVE, or into another --table", aws.ToString(d.TableName), d.TableStatus)
@@ -195,12 +222,16 @@ func heldKeys(ctx context.Context, db DynamoDB, table string, ks []Key, exported
 	return held, replaced, nil
 }
 
-func create(ctx context.Context, db DynamoDB, md *Metadata, table string, billing RestoreBilling) error {
+// createWait bounds the wait for a table restore created to become ACTIVE, when the caller's
+// context sets no deadline: seconds for a new table, minutes with many indexes.
+const createWait = 10 * time.Minute
+
+func create(ctx context.Context, db DynamoDB, md *Metadata, table string, originalBilling bool) error {
 	in := &dynamodb.CreateTableInput{TableName: aws.String(table), KeySchema: keySchema(md.KeySchema)}
 	for _, a := range md.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: types.ScalarAttributeType(a.AttributeType)})
 	}
-	provisioned := billing == RestoreOriginal && md.Billing == types.BillingModeProvisioned
+	provisioned := originalBilling && md.Billing == types.BillingModeProvisioned
 	if provisioned {
 		in.BillingMode = types.BillingModeProvisioned
 		in.ProvisionedThroughput = throughput(md.ReadCapacity, md.WriteCapacity)
@@ -223,8 +254,8 @@ func create(ctx context.Context, db DynamoDB, md *Metadata, table string, billin
 	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = time.Second, 10*time.Second
 	})
-	// The waiter stops at ctx's deadline too; 10 minutes bounds a caller that set none.
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Minute); err != nil {
+	// The waiter stops at ctx's deadline too; createWait bounds a caller that set none.
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, createWait); err != nil {
 		return fmt.Errorf("restore %s: created, but it did not become active: %w", table, err)
 	}
 	return nil

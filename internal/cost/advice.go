@@ -37,18 +37,20 @@ type Usage struct {
 	Hours float64
 }
 
-// Action is what the advice says to do with a table.
-type Action string
+// Change is what the advice says to change about how a table is billed (Keep: nothing). It is
+// not the sweep's Action, which is what was done to a table. Its two switches of billing mode are
+// spelled as the billing modes themselves, as the wallet stack's context takes them.
+type Change string
 
 const (
-	Keep Action = "keep"
+	Keep Change = "keep"
 	// Lower and Raise change provisioned capacity to what the busiest minute needs.
-	Lower Action = "lower"
-	Raise Action = "raise"
-	// OnDemand switches a provisioned table to on-demand billing.
-	OnDemand Action = "on-demand"
-	// Provisioned switches an on-demand table to right-sized provisioned capacity.
-	Provisioned Action = "provisioned"
+	Lower Change = "lower"
+	Raise Change = "raise"
+	// ToOnDemand switches a provisioned table to on-demand billing.
+	ToOnDemand = Change(wallet.BillingOnDemand)
+	// ToProvisioned switches an on-demand table to right-sized provisioned capacity.
+	ToProvisioned = Change(wallet.BillingProvisioned)
 )
 
 // Advice is a table's monthly cost three ways, and the cheapest way that serves its load.
@@ -65,7 +67,7 @@ type Advice struct {
 	// Throttled: some load's busiest minute used more than its provisioned capacity, so the
 	// table as it is does not serve its load and is never the advice.
 	Throttled bool
-	Action    Action
+	Change    Change
 	// Context is the -c values to redeploy the wallet stack with (empty for keep): the table
 	// stays declared as code, nothing is changed behind CloudFormation's back.
 	Context string
@@ -108,17 +110,17 @@ func Advise(u Usage, p Prices) Advice {
 	}
 
 	type option struct {
-		action Action
+		change Change
 		usd    float64
 	}
 	var options []option
 	if u.Footprint.Billing == wallet.BillingOnDemand {
-		options = []option{{Keep, a.Current}, {Provisioned, a.RightSized}}
+		options = []option{{Keep, a.Current}, {ToProvisioned, a.RightSized}}
 	} else {
 		if !a.Throttled {
 			options = append(options, option{Keep, a.Current})
 		}
-		options = append(options, option{resize(provisioned, a.RightSizedCapacity), a.RightSized}, option{OnDemand, a.OnDemand})
+		options = append(options, option{resize(provisioned, a.RightSizedCapacity), a.RightSized}, option{ToOnDemand, a.OnDemand})
 	}
 	best := options[0]
 	for _, o := range options[1:] {
@@ -126,9 +128,9 @@ func Advise(u Usage, p Prices) Advice {
 			best = o
 		}
 	}
-	a.Action, a.Savings = best.action, a.Current-best.usd
-	a.Context = contextValues(best.action, a.RightSizedCapacity)
-	if changesCapacity(best.action) && len(u.Loads) > 1 {
+	a.Change, a.Savings = best.change, a.Current-best.usd
+	a.Context = contextValues(best.change, a.RightSizedCapacity)
+	if changesCapacity(best.change) && len(u.Loads) > 1 {
 		for i, l := range u.Loads[1:] {
 			c := a.RightSizedCapacity[i+1]
 			a.Notes = append(a.Notes, fmt.Sprintf("the wallet stack's context sets the table's capacity only: give %s %d read and %d write units where it is declared", loadName(l), c.Read, c.Write))
@@ -166,24 +168,24 @@ func capacityCost(cs []Capacity, p Prices) float64 {
 
 // resize names the change from one set of capacities to another: raise when any goes up (the
 // load needs it), lower when some go down and none up, keep when none change.
-func resize(from, to []Capacity) Action {
-	action := Keep
+func resize(from, to []Capacity) Change {
+	change := Keep
 	for i := range from {
 		if to[i].Read > from[i].Read || to[i].Write > from[i].Write {
 			return Raise
 		}
 		if to[i] != from[i] {
-			action = Lower
+			change = Lower
 		}
 	}
-	return action
+	return change
 }
 
-func changesCapacity(a Action) bool { return a == Lower || a == Raise || a == Provisioned }
+func changesCapacity(a Change) bool { return a == Lower || a == Raise || a == ToProvisioned }
 
-// contextValues are the wallet stack's -c values for an action (its key names and values, which
+// contextValues are the wallet stack's -c values for a change (its key names and values, which
 // wallet.ParseConfig accepts); the table's own capacity is the first.
-func contextValues(a Action, right []Capacity) string {
+func contextValues(a Change, right []Capacity) string {
 	capacity := func() string {
 		if len(right) == 0 {
 			return ""
@@ -193,9 +195,9 @@ func contextValues(a Action, right []Capacity) string {
 	switch a {
 	case Lower, Raise:
 		return capacity()
-	case OnDemand:
+	case ToOnDemand:
 		return fmt.Sprintf("-c %s=%s", wallet.CtxBilling, wallet.BillingOnDemand)
-	case Provisioned:
+	case ToProvisioned:
 		return fmt.Sprintf("-c %s=%s ", wallet.CtxBilling, wallet.BillingProvisioned) + capacity()
 	}
 	return ""

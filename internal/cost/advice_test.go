@@ -32,7 +32,7 @@ func TestAdviseA10by10TableWithLightUse(t *testing.T) {
 	// 10 × 0.0001 + 10 × 0.0005 = 0.006 an hour; × 730.
 	// Right-sized: ⌈1.4 / 0.7⌉ = 2 read, ⌈0.7 / 0.7⌉ = 1 write: (0.0002 + 0.0005) × 730.
 	// On demand: 7,200 × 730/72 = 73,000 reads a month × $0.125/M, 1,440 × 730/72 = 14,600 writes × $0.625/M.
-	want := Advice{Current: 4.38, RightSized: 0.511, OnDemand: 0.009125 + 0.009125, Action: OnDemand, Context: "-c billing=on-demand"}
+	want := Advice{Current: 4.38, RightSized: 0.511, OnDemand: 0.009125 + 0.009125, Change: ToOnDemand, Context: "-c billing=on-demand"}
 	want.Savings = want.Current - want.OnDemand
 	sameAdvice(t, a, want)
 	if a.RightSizedCapacity[0] != (Capacity{2, 1}) {
@@ -42,7 +42,7 @@ func TestAdviseA10by10TableWithLightUse(t *testing.T) {
 	// Requests priced high enough, provisioning for the busiest minute wins.
 	p.RRUMillion, p.WRUMillion = 10, 50
 	a = Advise(provisionedTable(10, 10, light), p)
-	want = Advice{Current: 4.38, RightSized: 0.511, OnDemand: 0.73 + 0.73, Action: Lower, Context: "-c readCapacity=2 -c writeCapacity=1", Savings: 4.38 - 0.511}
+	want = Advice{Current: 4.38, RightSized: 0.511, OnDemand: 0.73 + 0.73, Change: Lower, Context: "-c readCapacity=2 -c writeCapacity=1", Savings: 4.38 - 0.511}
 	sameAdvice(t, a, want)
 }
 
@@ -54,7 +54,7 @@ func TestAdviseKeepRaiseAndProvisioned(t *testing.T) {
 	steadyOnDemand := 3000*730.0/72*10/1e6 + 600*730.0/72*50/1e6
 
 	sameAdvice(t, Advise(provisionedTable(1, 1, steady), p),
-		Advice{Current: 0.438, RightSized: 0.438, OnDemand: steadyOnDemand, Action: Keep})
+		Advice{Current: 0.438, RightSized: 0.438, OnDemand: steadyOnDemand, Change: Keep})
 
 	// A busiest minute of 2 reads a second on 1 RCU: throttled (or on burst capacity), so the
 	// table as it is cannot be the advice even though it is the cheapest.
@@ -62,19 +62,19 @@ func TestAdviseKeepRaiseAndProvisioned(t *testing.T) {
 	spiky.ReadPeak = 2
 	a := Advise(provisionedTable(1, 1, spiky), p)
 	sameAdvice(t, a, Advice{Current: 0.438, RightSized: 0.584, OnDemand: steadyOnDemand, Throttled: true,
-		Action: Raise, Context: "-c readCapacity=3 -c writeCapacity=1", Savings: 0.438 - 0.584})
+		Change: Raise, Context: "-c readCapacity=3 -c writeCapacity=1", Savings: 0.438 - 0.584})
 	// The same load priced cheaper on demand goes on demand instead: the cheapest that serves it.
 	p2 := p
 	p2.RRUMillion, p2.WRUMillion = 0.125, 0.625
-	if a := Advise(provisionedTable(1, 1, spiky), p2); a.Action != OnDemand || !a.Throttled {
+	if a := Advise(provisionedTable(1, 1, spiky), p2); a.Change != ToOnDemand || !a.Throttled {
 		t.Fatalf("throttled table, requests cheap: %+v", a)
 	}
 
 	onDemand := Usage{Footprint: Footprint{Billing: wallet.BillingOnDemand}, Loads: []Load{{Consumed: light}}, Hours: 72}
 	sameAdvice(t, Advise(onDemand, p), Advice{Current: 1.46, RightSized: 0.511, OnDemand: 1.46,
-		Action: Provisioned, Context: "-c billing=provisioned -c readCapacity=2 -c writeCapacity=1", Savings: 1.46 - 0.511})
+		Change: ToProvisioned, Context: "-c billing=provisioned -c readCapacity=2 -c writeCapacity=1", Savings: 1.46 - 0.511})
 	p.RRUMillion, p.WRUMillion = 0.125, 0.625
-	sameAdvice(t, Advise(onDemand, p), Advice{Current: 0.01825, RightSized: 0.511, OnDemand: 0.01825, Action: Keep})
+	sameAdvice(t, Advise(onDemand, p), Advice{Current: 0.01825, RightSized: 0.511, OnDemand: 0.01825, Change: Keep})
 }
 
 func TestAdviseIndexesAndStorage(t *testing.T) {
@@ -92,7 +92,7 @@ func TestAdviseIndexesAndStorage(t *testing.T) {
 		Current:    (15*0.0001+15*0.0005)*730 + rest,
 		RightSized: (3*0.0001+2*0.0005)*730 + rest, // table 2/1, index 1/1
 		OnDemand:   (7200+210)*730.0/72*10/1e6 + (1440+420)*730.0/72*50/1e6 + rest,
-		Action:     Lower, Context: "-c readCapacity=2 -c writeCapacity=1",
+		Change:     Lower, Context: "-c readCapacity=2 -c writeCapacity=1",
 	}
 	want.Savings = want.Current - want.RightSized
 	sameAdvice(t, a, want)
@@ -105,29 +105,29 @@ func TestAdviseIndexesAndStorage(t *testing.T) {
 func TestAdviceContextPassesTheStackContract(t *testing.T) {
 	right := []Capacity{{Read: 2, Write: 1}}
 	for _, tc := range []struct {
-		action Action
+		change Change
 		want   wallet.Config
 	}{
 		{Lower, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
 		{Raise, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
-		{Provisioned, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
-		{OnDemand, wallet.Config{Billing: wallet.BillingOnDemand}},
+		{ToProvisioned, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
+		{ToOnDemand, wallet.Config{Billing: wallet.BillingOnDemand}},
 	} {
 		values := map[string]string{}
-		fields := strings.Fields(contextValues(tc.action, right))
+		fields := strings.Fields(contextValues(tc.change, right))
 		for i := 0; i+1 < len(fields); i += 2 {
 			k, v, ok := strings.Cut(fields[i+1], "=")
 			if fields[i] != "-c" || !ok {
-				t.Fatalf("%s: %q is not -c key=value", tc.action, contextValues(tc.action, right))
+				t.Fatalf("%s: %q is not -c key=value", tc.change, contextValues(tc.change, right))
 			}
 			values[k] = v
 		}
 		c, err := wallet.ParseConfig(func(k string) (string, bool) { v, ok := values[k]; return v, ok })
 		if err != nil {
-			t.Fatalf("%s: %q refused: %v", tc.action, contextValues(tc.action, right), err)
+			t.Fatalf("%s: %q refused: %v", tc.change, contextValues(tc.change, right), err)
 		}
 		if c.Billing != tc.want.Billing || c.ReadCapacity != tc.want.ReadCapacity || c.WriteCapacity != tc.want.WriteCapacity {
-			t.Fatalf("%s: %q means %+v", tc.action, contextValues(tc.action, right), c)
+			t.Fatalf("%s: %q means %+v", tc.change, contextValues(tc.change, right), c)
 		}
 	}
 	if got := contextValues(Keep, right); got != "" {
@@ -158,7 +158,7 @@ func sameAdvice(t *testing.T, got, want Advice) {
 	t.Helper()
 	cents := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 	if !cents(got.Current, want.Current) || !cents(got.RightSized, want.RightSized) || !cents(got.OnDemand, want.OnDemand) ||
-		!cents(got.Savings, want.Savings) || got.Action != want.Action || got.Context != want.Context || got.Throttled != want.Throttled {
+		!cents(got.Savings, want.Savings) || got.Change != want.Change || got.Context != want.Context || got.Throttled != want.Throttled {
 		t.Fatalf("advice\n got %+v\nwant %+v", got, want)
 	}
 }

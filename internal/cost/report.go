@@ -117,7 +117,8 @@ type Costs struct {
 
 // Recommendation is the cheapest of Costs that serves the load.
 type Recommendation struct {
-	Action Action `json:"action"`
+	// Change keeps its JSON key, "action", which users already read.
+	Change Change `json:"action"`
 	// Context is the -c values to redeploy the wallet stack with; empty for keep.
 	Context           string  `json:"context"`
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
@@ -154,33 +155,15 @@ func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
 // but a provisioned table that lived through a whole readable window without a request is idle.
 func price(region string, r reading, days int, p Prices) TableCost {
 	f, t := rest(region, r, p)
-	loads := []Load{{Provisioned: provisioned(f.Billing, r.desc.ProvisionedThroughput)}}
-	for _, g := range r.desc.GlobalSecondaryIndexes {
-		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(f.Billing, g.ProvisionedThroughput)})
-	}
-	var used float64
-	for i, s := range r.sources() {
-		loads[i].Consumed = r.consumed[s]
-		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
-	}
+	loads, used := loadsOf(r, f.Billing)
 	t.Provisioned = loads[0].Provisioned
 	for _, l := range loads[1:] {
 		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned}})
 	}
-
 	if r.unavailable != "" {
-		t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+r.unavailable)
-		if f.Billing == wallet.BillingOnDemand {
-			t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
-		}
-		return t
+		return unpriced(t, f, r.unavailable)
 	}
-	t.Window = &Window{Start: r.window.Start, End: r.window.End, Hours: Round(r.hours), Lifetime: r.young}
-	lived := fmt.Sprintf("the last %s", daysText(days))
-	if r.young {
-		lived = fmt.Sprintf("its %s of life since it was created at %s", hoursText(r.hours), aws.ToTime(r.desc.CreationDateTime).UTC().Format(time.RFC3339))
-		t.Notes = append(t.Notes, fmt.Sprintf("younger than %s: judged on %s, not on CloudWatch data from before (an earlier table of the same name), and extrapolated to a month", daysText(days), lived))
-	}
+	lived := window(&t, r, days)
 	switch {
 	case used == 0 && !r.young && f.Billing == wallet.BillingProvisioned:
 		return idle(t, f, loads, r, days, p)
@@ -191,6 +174,41 @@ func price(region string, r reading, days int, p Prices) TableCost {
 	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours}, p)
 	advised(&t, loads, a)
 	return t
+}
+
+// loadsOf is the table's and each global secondary index's provisioned capacity and what it
+// consumed in the window, the table first; used is every unit consumed, read and write.
+func loadsOf(r reading, b wallet.Billing) (loads []Load, used float64) {
+	loads = []Load{{Provisioned: provisioned(b, r.desc.ProvisionedThroughput)}}
+	for _, g := range r.desc.GlobalSecondaryIndexes {
+		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(b, g.ProvisionedThroughput)})
+	}
+	for i, s := range r.sources() {
+		loads[i].Consumed = r.consumed[s]
+		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
+	}
+	return loads, used
+}
+
+// unpriced is a table whose use could not be read: priced at rest only, nothing recommended.
+func unpriced(t TableCost, f Footprint, why string) TableCost {
+	t.Notes = append(t.Notes, "usage unavailable, nothing recommended: "+why)
+	if f.Billing == wallet.BillingOnDemand {
+		t.Notes = append(t.Notes, "the current cost of an on-demand table is then only what it stores: its requests are unknown")
+	}
+	return t
+}
+
+// window records the window the use was read over and returns it in words; a table younger
+// than the window is judged on its life only, and a note says so.
+func window(t *TableCost, r reading, days int) string {
+	t.Window = &Window{Start: r.window.Start, End: r.window.End, Hours: Round(r.hours), Lifetime: r.young}
+	if !r.young {
+		return fmt.Sprintf("the last %s", daysText(days))
+	}
+	lived := fmt.Sprintf("its %s of life since it was created at %s", hoursText(r.hours), aws.ToTime(r.desc.CreationDateTime).UTC().Format(time.RFC3339))
+	t.Notes = append(t.Notes, fmt.Sprintf("younger than %s: judged on %s, not on CloudWatch data from before (an earlier table of the same name), and extrapolated to a month", daysText(days), lived))
+	return lived
 }
 
 // rest is the table at rest: its footprint, storage and current cost.
@@ -233,7 +251,7 @@ func advised(t *TableCost, loads []Load, a Advice) {
 		}
 	}
 	t.MonthlyCostUSD = Costs{Current: Round(a.Current), RightSized: ptr(Round(a.RightSized)), OnDemand: ptr(Round(a.OnDemand))}
-	t.Recommendation = &Recommendation{Action: a.Action, Context: a.Context, MonthlySavingsUSD: Round(a.Savings)}
+	t.Recommendation = &Recommendation{Change: a.Change, Context: a.Context, MonthlySavingsUSD: Round(a.Savings)}
 	if a.Throttled {
 		t.Notes = append(t.Notes, "its busiest minute used more than its provisioned capacity: requests were throttled, or ran on burst capacity")
 	}
@@ -252,7 +270,7 @@ func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices)
 		Sweep:              fmt.Sprintf("verify sweep --region %s --idle-for %dd", t.Region, days),
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("idle: %d/%d provisioned (indexes included) and no consumed capacity in the last %s, which it lived through: $%.2f/month for nothing. Two ways out: on-demand billing (%s) bills only its storage, $%.2f/month; or, if nobody needs it, `%s` deletes it (add --export DIR to keep its items)",
-		f.RCU, f.WCU, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(OnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
+		f.RCU, f.WCU, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(ToOnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
 	return t
 }
 
@@ -336,7 +354,7 @@ func (r Report) WriteText(w io.Writer) error {
 			}
 			advice, saves := "none: no data", "-"
 			if rec := t.Recommendation; rec != nil {
-				advice, saves = string(rec.Action), fmt.Sprintf("%.2f", rec.MonthlySavingsUSD)
+				advice, saves = string(rec.Change), fmt.Sprintf("%.2f", rec.MonthlySavingsUSD)
 				if rec.Context != "" {
 					advice += " (" + rec.Context + ")"
 				}

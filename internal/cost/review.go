@@ -49,7 +49,7 @@ func NewClients(cfg aws.Config) Clients {
 type Options struct {
 	// Table is the one table to review; empty: every table tagged Project=wallet.
 	Table string
-	// Days is the window of consumption read, 1 to usage.MaxDays.
+	// Days is the window of consumption read, 1 to usage.MinuteDataDays.
 	Days int
 	// Now ends the window (default time.Now()).
 	Now time.Time
@@ -69,8 +69,8 @@ var ErrTableNotFound = errors.New("table not found")
 // context.
 func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, error) {
 	rr := RegionReview{Region: c.Region}
-	if o.Days < 1 || o.Days > usage.MaxDays {
-		return rr, fmt.Errorf("review %s: %d days: want 1 to %d", c.Region, o.Days, usage.MaxDays)
+	if o.Days < 1 || o.Days > usage.MinuteDataDays {
+		return rr, fmt.Errorf("review %s: %d days: want 1 to %d", c.Region, o.Days, usage.MinuteDataDays)
 	}
 	now := o.Now
 	if now.IsZero() {

@@ -159,7 +159,7 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 
 	filter := sweep.Filter{Now: now}
 	so := sweep.Options{StopOn: awsconf.IsDenied}
-	inv := sweep.Discover(work, d.Sweep, filter, so)
+	inv := sweep.Survey(work, d.Sweep, filter, so)
 	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
 
 	keys := signer{key: d.MarkKey, arn: cfg.MarkKey}

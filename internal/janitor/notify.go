@@ -170,41 +170,74 @@ func Text(r Report) string { return noticeText(newNotice(r)) }
 
 func noticeText(n Notice) string {
 	var b strings.Builder
-	region := strings.Join(n.Regions, ", ")
-	fmt.Fprintf(&b, "The wallet janitor ran in %s at %s (mode %s, grace %s).\n", region, n.StartedAt.Format(time.RFC3339), n.Mode, n.Grace)
-	section := func(title string, lines []string, more int) {
-		if len(lines) == 0 && more == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "\n%s\n", title)
-		for _, l := range lines {
-			fmt.Fprintf(&b, "  - %s\n", l)
-		}
-		if more > 0 {
-			fmt.Fprintf(&b, "  - and %d more, see the log\n", more)
-		}
+	fmt.Fprintf(&b, "The wallet janitor ran in %s at %s (mode %s, grace %s).\n", strings.Join(n.Regions, ", "), n.StartedAt.Format(time.RFC3339), n.Mode, n.Grace)
+	section := func(title string, lines []string, more int) { writeSection(&b, title, lines, more) }
+	o := outcomeLines(n.Candidates)
+	section("Deleted (a backup was AVAILABLE first):", o.deleted, 0)
+	section("FAILED, or not confirmed (see each):", o.failed, 0)
+	section("Not deleted: changed since it was judged (nothing lost):", o.changed, 0)
+	if more := n.Omitted["candidates"]; more > 0 {
+		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
 	}
-	var deleted, due, skipped, changed, failed []string
-	for _, c := range n.Candidates {
+	marked, waiting, reprieved := markLines(n)
+	section("Marked now:", marked, n.Omitted["marked"])
+	section("Still marked:", waiting, n.Omitted["waiting"])
+	section("Due:", o.due, 0)
+	section("Reprieved:", reprieved, n.Omitted["reprieved"])
+	section("Skipped:", o.skipped, 0)
+	section("Could not find out:", problemLines(n.Report), n.Omitted["problems"])
+	section("Errors:", n.Errors, n.Omitted["errors"])
+	writeFooter(&b, n)
+	return b.String()
+}
+
+// writeSection writes a titled list, and how many entries were cut from it; nothing when both
+// are empty.
+func writeSection(b *strings.Builder, title string, lines []string, more int) {
+	if len(lines) == 0 && more == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s\n", title)
+	for _, l := range lines {
+		fmt.Fprintf(b, "  - %s\n", l)
+	}
+	if more > 0 {
+		fmt.Fprintf(b, "  - and %d more, see the log\n", more)
+	}
+}
+
+// candidateOutcomes are the run's candidates as the email's lines, one list per outcome.
+type candidateOutcomes struct {
+	deleted, due, skipped, changed, failed []string
+}
+
+func outcomeLines(cs []sweep.Candidate) candidateOutcomes {
+	var o candidateOutcomes
+	for _, c := range cs {
 		what := fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD)
 		if c.Stack != "" {
 			what += ", with its stack " + c.Stack
 		}
 		switch c.Action {
 		case sweep.Deleted, sweep.Deleting:
-			deleted = append(deleted, what+"; backup "+orNone(c.BackupARN))
+			o.deleted = append(o.deleted, what+"; backup "+orNone(c.BackupARN))
 		case sweep.WouldDelete:
-			due = append(due, what+": its grace has passed; report mode, so it was not deleted")
+			o.due = append(o.due, what+": its grace has passed; report mode, so it was not deleted")
 		case sweep.SkippedProtected:
-			skipped = append(skipped, what+": deletion protection is on, so the janitor leaves it alone")
+			o.skipped = append(o.skipped, what+": deletion protection is on, so the janitor leaves it alone")
 		case sweep.Replaced, sweep.Gone, sweep.Kept, sweep.NoLongerCandidate:
 			// Re-read just before the deletion and no longer what was judged: not a failure.
-			changed = append(changed, fmt.Sprintf("%s: %s: %s", what, c.Action, strings.Join(append(slices.Clip(c.Notes), c.Error), " ")))
+			o.changed = append(o.changed, fmt.Sprintf("%s: %s: %s", what, c.Action, strings.Join(append(slices.Clip(c.Notes), c.Error), " ")))
 		default:
-			failed = append(failed, fmt.Sprintf("%s: %s: %s", what, c.Action, c.Error))
+			o.failed = append(o.failed, fmt.Sprintf("%s: %s: %s", what, c.Action, c.Error))
 		}
 	}
-	var marked, waiting, reprieved, backups []string
+	return o
+}
+
+// markLines are the tables marked by this run, those still marked from earlier runs, and those
+// reprieved, as the email's lines.
+func markLines(n Notice) (marked, waiting, reprieved []string) {
 	for _, m := range n.Marked {
 		marked = append(marked, fmt.Sprintf("%s (%s, $%.2f/month): to be backed up and deleted after %s", m.Table, reasons(m.Reasons), m.MonthlyCostUSD, m.DeleteAfter))
 	}
@@ -214,33 +247,26 @@ func noticeText(n Notice) string {
 	for _, p := range n.Reprieved {
 		reprieved = append(reprieved, fmt.Sprintf("%s: %s; it will not be deleted", p.Table, p.Why))
 	}
-	for _, bk := range n.JanitorBackups {
-		backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
-	}
-	section("Deleted (a backup was AVAILABLE first):", deleted, 0)
-	section("FAILED, or not confirmed (see each):", failed, 0)
-	section("Not deleted: changed since it was judged (nothing lost):", changed, 0)
-	if more := n.Omitted["candidates"]; more > 0 {
-		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
-	}
-	section("Marked now:", marked, n.Omitted["marked"])
-	section("Still marked:", waiting, n.Omitted["waiting"])
-	section("Due:", due, 0)
-	section("Reprieved:", reprieved, n.Omitted["reprieved"])
-	section("Skipped:", skipped, 0)
-	section("Could not find out:", problemLines(n.Report), n.Omitted["problems"])
-	section("Errors:", n.Errors, n.Omitted["errors"])
+	return marked, waiting, reprieved
+}
+
+// writeFooter writes what the run saves, the backups the janitor keeps and how to restore one,
+// and how to keep a table.
+func writeFooter(b *strings.Builder, n Notice) {
 	if n.MonthlySavingsUSD > 0 {
-		fmt.Fprintf(&b, "\nSaving $%.2f/month.\n", n.MonthlySavingsUSD)
+		fmt.Fprintf(b, "\nSaving $%.2f/month.\n", n.MonthlySavingsUSD)
 	}
 	if n.KeptBackups.Count > 0 {
-		fmt.Fprintf(&b, "\nThe janitor keeps %s ($%.2f/month); it never deletes one. `verify sweep` lists them all.\n"+
+		fmt.Fprintf(b, "\nThe janitor keeps %s ($%.2f/month); it never deletes one. `verify sweep` lists them all.\n"+
 			"Restore one with\n  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
 			plural(n.KeptBackups.Count, "backup"), n.KeptBackups.MonthlyCostUSD)
-		section("Taken by this run:", backups, n.Omitted["janitor_backups"])
+		var backups []string
+		for _, bk := range n.JanitorBackups {
+			backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
+		}
+		writeSection(b, "Taken by this run:", backups, n.Omitted["janitor_backups"])
 	}
-	fmt.Fprintf(&b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)
-	return b.String()
+	fmt.Fprintf(b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)
 }
 
 func plural(n int, noun string) string {

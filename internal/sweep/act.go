@@ -25,7 +25,7 @@ import (
 // never stops the others.
 func Act(ctx context.Context, p Plan, clients map[string]RegionClients, o Options) Report {
 	p = p.clone()
-	units := p.units()
+	units := p.deletions()
 	total := 0
 	for _, u := range units {
 		total += len(u.cands)
@@ -67,8 +67,8 @@ func Act(ctx context.Context, p Plan, clients map[string]RegionClients, o Option
 	return p.report(false)
 }
 
-// unit is one piece of work: a stack with the tables it owns, or one table deleted directly.
-type unit struct {
+// deletion is one piece of work: a stack with the tables it owns, or one table deleted directly.
+type deletion struct {
 	region string
 	stack  *StackAction // nil: one table, deleted directly
 	cands  []*Candidate
@@ -86,14 +86,14 @@ func (p *Plan) clone() Plan {
 	return q
 }
 
-func (p *Plan) units() []*unit {
-	var units []*unit
+func (p *Plan) deletions() []*deletion {
+	var units []*deletion
 	for i := range p.Stacks {
 		s := &p.Stacks[i]
 		if s.Action != WouldDelete {
 			continue
 		}
-		u := &unit{region: s.Region, stack: s, filter: p.filter}
+		u := &deletion{region: s.Region, stack: s, filter: p.filter}
 		for j := range p.Candidates {
 			if c := &p.Candidates[j]; c.Stack == s.Stack && c.Region == s.Region {
 				u.cands = append(u.cands, c)
@@ -103,13 +103,13 @@ func (p *Plan) units() []*unit {
 	}
 	for i := range p.Candidates {
 		if c := &p.Candidates[i]; c.Stack == "" && c.Action == WouldDelete {
-			units = append(units, &unit{region: c.Region, cands: []*Candidate{c}, filter: p.filter})
+			units = append(units, &deletion{region: c.Region, cands: []*Candidate{c}, filter: p.filter})
 		}
 	}
 	return units
 }
 
-func (u *unit) what() string {
+func (u *deletion) what() string {
 	if u.stack != nil {
 		return "stack " + u.stack.Stack + " was"
 	}
@@ -118,7 +118,7 @@ func (u *unit) what() string {
 
 // fail records err on every table the unit was to delete, and on its stack: nothing of the
 // unit was deleted.
-func (u *unit) fail(err error) {
+func (u *deletion) fail(err error) {
 	if u.stack != nil {
 		u.stack.Action, u.stack.Error, u.stack.err = Failed, err.Error(), err
 	}
@@ -130,7 +130,7 @@ func (u *unit) fail(err error) {
 }
 
 // err is the first error the unit met, if any.
-func (u *unit) err() error {
+func (u *deletion) err() error {
 	if u.stack != nil && u.stack.err != nil {
 		return u.stack.err
 	}
@@ -142,7 +142,7 @@ func (u *unit) err() error {
 	return nil
 }
 
-func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
+func (u *deletion) run(ctx context.Context, c RegionClients, o Options) {
 	if !u.save(ctx, c, o) {
 		return
 	}
@@ -187,7 +187,7 @@ func leftInPlace(cands []*Candidate) []*Candidate {
 
 // touches: the unit's deletion could remove this table. A stack's retained tables count too:
 // DeleteStack is what decides, and a template can say less than the user thinks.
-func (u *unit) touches(cd *Candidate) bool {
+func (u *deletion) touches(cd *Candidate) bool {
 	return !cd.missing && (cd.Action == WouldDelete || (u.stack != nil && cd.Action == WouldRetain))
 }
 
@@ -195,7 +195,7 @@ func (u *unit) touches(cd *Candidate) bool {
 // failed save means no deletion at all. Each table is re-judged after its export's last read
 // (and so before its backup) or, with no export, before its backup; a backup counts only once
 // it is AVAILABLE and provably of the planned table. It reports whether the unit may go on.
-func (u *unit) save(ctx context.Context, c RegionClients, o Options) bool {
+func (u *deletion) save(ctx context.Context, c RegionClients, o Options) bool {
 	for _, cd := range u.cands {
 		if !u.touches(cd) || (o.Export == nil && o.Backup == nil) {
 			continue
@@ -245,7 +245,7 @@ func (u *unit) save(ctx context.Context, c RegionClients, o Options) bool {
 // goneMeanwhile settles a step that failed because the table is gone (deleted by someone else,
 // or by a second sweep running at once): that is not a failure, and there is nothing left to
 // save or delete. Asked on a fresh context, like every re-check after a failure.
-func (u *unit) goneMeanwhile(ctx context.Context, c RegionClients, cd *Candidate, err error, o Options) bool {
+func (u *deletion) goneMeanwhile(ctx context.Context, c RegionClients, cd *Candidate, err error, o Options) bool {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
 	defer cancel()
 	if gone, gerr := isGone(rctx, c.DynamoDB, cd.Table); gerr != nil || !gone {
@@ -258,7 +258,7 @@ func (u *unit) goneMeanwhile(ctx context.Context, c RegionClients, cd *Candidate
 
 // unprotect turns deletion protection off where the plan says (--include-protected), and
 // returns the tables it did it on and whether the unit may go on. Each table is re-judged first.
-func (u *unit) unprotect(ctx context.Context, c RegionClients, o Options) ([]*Candidate, bool) {
+func (u *deletion) unprotect(ctx context.Context, c RegionClients, o Options) ([]*Candidate, bool) {
 	var done []*Candidate
 	for _, cd := range u.cands {
 		if cd.Action != WouldDelete || !cd.Protected || cd.missing {
@@ -286,7 +286,7 @@ func (u *unit) unprotect(ctx context.Context, c RegionClients, o Options) ([]*Ca
 
 // reprotect turns protection back on for tables that stay after all: a failed deletion must not
 // leave a table less safe than it found it. It runs on a fresh context, like every clean-up.
-func (u *unit) reprotect(ctx context.Context, c RegionClients, cands []*Candidate, o Options) {
+func (u *deletion) reprotect(ctx context.Context, c RegionClients, cands []*Candidate, o Options) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
 	defer cancel()
 	for _, cd := range cands {
@@ -308,7 +308,7 @@ func setProtection(ctx context.Context, db DynamoDB, table string, on bool) erro
 
 // deleteStack deletes the unit's stack, as `cdk destroy` would, and reports whether it is gone.
 // A deletion whose answer was lost is re-checked before anything is called failed.
-func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool {
+func (u *deletion) deleteStack(ctx context.Context, c RegionClients, o Options) bool {
 	if err := u.unchanged(ctx, c); err != nil {
 		u.fail(err)
 		return false
@@ -376,7 +376,7 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 // unchanged proves the stack is still the one planned: the same deployment, holding the same
 // tables. Between the plan and this moment (a confirmation prompt, long exports) a stack can
 // be updated with new tables nobody saved, or deleted and made again.
-func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
+func (u *deletion) unchanged(ctx context.Context, c RegionClients) error {
 	if u.stack.id == "" {
 		return nil // planned without an id (not by this package's planners)
 	}
@@ -402,7 +402,7 @@ func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
 // (deleted by hand), or that a re-check found gone since, is still not there. CloudFormation deletes a resource by its physical name:
 // a table made under that name since (another project's) would go with the stack, never read,
 // saved or judged.
-func (u *unit) noneMadeSince(ctx context.Context, c RegionClients) error {
+func (u *deletion) noneMadeSince(ctx context.Context, c RegionClients) error {
 	for _, name := range u.stack.tables {
 		if slices.ContainsFunc(u.cands, func(cd *Candidate) bool { return cd.Table == name && !cd.missing && cd.Action != Gone }) {
 			continue // read when planned, and re-checked above (or one the stack keeps)
@@ -421,7 +421,7 @@ func (u *unit) noneMadeSince(ctx context.Context, c RegionClients) error {
 // settle finds out what became of one table of a unit whose deletion went ahead, and finishes
 // the job: a table the plan deletes that is still there (its stack retained it) is deleted
 // directly.
-func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
+func (u *deletion) settle(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
 	switch cd.Action {
 	case WouldDelete, WouldRetain:
 	default:
@@ -457,7 +457,7 @@ func (u *unit) settle(ctx context.Context, c RegionClients, cd *Candidate, o Opt
 // deleteTable deletes one table and records the outcome; when the answer is lost (a timeout, a
 // dropped connection, an interrupt), DynamoDB is asked again on a fresh context, so a table
 // that is gone is never reported as failed.
-func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
+func (u *deletion) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
 	// Nothing but this re-check's last read (DescribeTable) stands between it and DeleteTable:
 	// DeleteTable takes no condition, so that one round trip is the window that remains.
 	if !u.recheck(ctx, c, cd, stepDelete, nil) || cd.Action == Gone {

@@ -220,7 +220,7 @@ func TestATableChangedAtEachStepIsNotDeleted(t *testing.T) {
 				cl.DynamoDB = hookedDB{c.DynamoDB, h}
 				cl.CloudFormation = hookedCFN{c.CloudFormation, h}
 				f := Filter{Now: time.Now().Add(5 * time.Second)}
-				p := NewPlan([]Inventory{Discover(t.Context(), cl, f, Options{})}, f, cost.USEast1(), s.protected)
+				p := NewPlan([]Inventory{Survey(t.Context(), cl, f, Options{})}, f, cost.USEast1(), s.protected)
 				p = p.Only(func(c Candidate) bool { return c.Table == table })
 				if len(p.Candidates) != 1 || p.Candidates[0].Action != WouldDelete {
 					t.Fatalf("plan: %+v", p.Candidates)
@@ -275,7 +275,7 @@ func TestATableReplacedAfterThePlanIsNotDeleted(t *testing.T) {
 	c := newCloud(t, "ap-northeast-3")
 	c.CreateTable(t, "racet", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	f := Filter{}
-	p := NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
 	p = p.Only(func(c Candidate) bool { return c.Table == "racet" })
 	replaceTable(t, c, "racet")()
 	clients := map[string]RegionClients{c.Config.Region: c.clients()}
@@ -305,7 +305,7 @@ func TestATableTagCannotExpireItsLiveStack(t *testing.T) {
 	c.CreateStack(t, "Wallet-dev", fixture.TableDecl{Name: "dev-wallet", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev"}})
 	setTag(t, c, "dev-wallet", wallet.TagExpiresAfter, "1s")
 	f := Filter{Now: time.Now().Add(time.Minute)}
-	p := NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
 	if cands := onlyTable(p.Candidates, "dev-wallet"); len(cands) != 0 {
 		t.Fatalf("a table tag expired its live stack: %+v", cands)
 	}

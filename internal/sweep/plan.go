@@ -237,47 +237,62 @@ func decide(p *Plan, includeProtected, deleteRetained bool) {
 	for i := range p.Stacks {
 		stacks[stackKey(p.Stacks[i].Region, p.Stacks[i].Stack)] = &p.Stacks[i]
 	}
-	for _, c := range p.Candidates {
+	holdBackStacks(p.Candidates, stacks, includeProtected)
+	for i := range p.Candidates {
+		c := &p.Candidates[i]
+		decideCandidate(c, stacks[stackKey(c.Region, c.Stack)], includeProtected, deleteRetained)
+	}
+	if p.Teardown == "" {
+		keepStacksThatTakeNothing(p)
+	}
+	sortCandidates(p.Candidates)
+}
+
+// holdBackStacks skips each stack that would delete a protected table the run may not unprotect.
+func holdBackStacks(cands []Candidate, stacks map[string]*StackAction, includeProtected bool) {
+	for _, c := range cands {
 		s := stacks[stackKey(c.Region, c.Stack)]
 		if s != nil && s.Action == WouldDelete && c.Protected && !includeProtected && !c.retainedByPolicy() {
 			s.Action = SkippedProtected
 			s.Error = fmt.Sprintf("it holds protected table %s, which it would delete: pass --include-protected to turn protection off first", c.Table)
 		}
 	}
-	for i := range p.Candidates {
-		c := &p.Candidates[i]
-		s := stacks[stackKey(c.Region, c.Stack)]
-		switch {
-		case s != nil && s.Action == Failed:
-			c.Action, c.Error = Failed, s.Error
-		case s != nil && s.Action == Kept:
-			c.Action = Kept
-			c.Notes = append(c.Notes, s.Error)
-		case c.Protected && !includeProtected && (s == nil || !c.retainedByPolicy() || deleteRetained):
-			c.Action = SkippedProtected
-			c.Notes = append(c.Notes, "deletion protection is on: pass --include-protected to delete it")
-		case s != nil && s.Action == SkippedProtected:
-			c.Action = SkippedProtected
-			c.Notes = append(c.Notes, fmt.Sprintf("stack %s stays: %s", s.Stack, s.Error))
-		case s != nil && c.retainedByPolicy() && !deleteRetained:
-			c.Action = WouldRetain
-		default:
-			c.Action = WouldDelete
-			c.afterStack = s != nil && deleteRetained
-			if c.missing {
-				c.Notes = append(c.Notes, "already gone")
-			}
-			if c.Protected {
-				c.Notes = append(c.Notes, "deletion protection will be turned off (--include-protected)")
-			}
+}
+
+// decideCandidate sets a candidate's planned action from its own protection and policy and its
+// stack's action (s is nil for a table deleted directly).
+func decideCandidate(c *Candidate, s *StackAction, includeProtected, deleteRetained bool) {
+	switch {
+	case s != nil && s.Action == Failed:
+		c.Action, c.Error = Failed, s.Error
+	case s != nil && s.Action == Kept:
+		c.Action = Kept
+		c.Notes = append(c.Notes, s.Error)
+	case c.Protected && !includeProtected && (s == nil || !c.retainedByPolicy() || deleteRetained):
+		c.Action = SkippedProtected
+		c.Notes = append(c.Notes, "deletion protection is on: pass --include-protected to delete it")
+	case s != nil && s.Action == SkippedProtected:
+		c.Action = SkippedProtected
+		c.Notes = append(c.Notes, fmt.Sprintf("stack %s stays: %s", s.Stack, s.Error))
+	case s != nil && c.retainedByPolicy() && !deleteRetained:
+		c.Action = WouldRetain
+	default:
+		c.Action = WouldDelete
+		c.afterStack = s != nil && deleteRetained
+		if c.missing {
+			c.Notes = append(c.Notes, "already gone")
+		}
+		if c.Protected {
+			c.Notes = append(c.Notes, "deletion protection will be turned off (--include-protected)")
 		}
 	}
-	// A sweep deletes a stack only to take a table with it: one whose every table is skipped
-	// stays. A teardown deletes the stack it was asked to, leaving what the stack retains.
+}
+
+// keepStacksThatTakeNothing: a sweep deletes a stack only to take a table with it, so one whose
+// every table is skipped stays. (A teardown deletes the stack it was asked to, leaving what the
+// stack retains: it does not call this.)
+func keepStacksThatTakeNothing(p *Plan) {
 	for i := range p.Stacks {
-		if p.Teardown != "" {
-			break
-		}
 		s := &p.Stacks[i]
 		var any, takes bool
 		for _, c := range p.Candidates {
@@ -290,8 +305,12 @@ func decide(p *Plan, includeProtected, deleteRetained bool) {
 			s.Action, s.Error = SkippedProtected, "none of its tables may be deleted"
 		}
 	}
-	sort.SliceStable(p.Candidates, func(i, j int) bool {
-		a, b := p.Candidates[i], p.Candidates[j]
+}
+
+// sortCandidates orders the plan by region, stack and table, as every report lists it.
+func sortCandidates(cands []Candidate) {
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
 		if a.Region != b.Region {
 			return a.Region < b.Region
 		}

@@ -270,7 +270,7 @@ func TestAStackIsNotDeletedForNothing(t *testing.T) {
 	inv := Inventory{Region: "r", Tables: []Observed{{Name: "protected-kept", Created: now.Add(-48 * time.Hour), Ours: true, Stack: "Wallet-x", StackLive: true, Protected: true, StackTags: map[string]string{"ExpiresAfter": "24h"},
 		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-x", "ExpiresAfter": "24h"}}}, Stacks: stacks(live)}
 	p := NewPlan([]Inventory{inv}, Filter{Now: now}, cost.USEast1(), false)
-	if p.Candidates[0].Action != SkippedProtected || p.Stacks[0].Action != SkippedProtected || p.Pending() != 0 || len(p.units()) != 0 {
-		t.Fatalf("candidate %s, stack %s, pending %d, units %d: nothing may go", p.Candidates[0].Action, p.Stacks[0].Action, p.Pending(), len(p.units()))
+	if p.Candidates[0].Action != SkippedProtected || p.Stacks[0].Action != SkippedProtected || p.Pending() != 0 || len(p.deletions()) != 0 {
+		t.Fatalf("candidate %s, stack %s, pending %d, units %d: nothing may go", p.Candidates[0].Action, p.Stacks[0].Action, p.Pending(), len(p.deletions()))
 	}
 }

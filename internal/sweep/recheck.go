@@ -45,7 +45,7 @@ func (s stacksNow) stack(ctx context.Context, cfn CloudFormation, name string) (
 // the rules it was planned by, just before step. It returns whether the unit may go on; what
 // stopped it is recorded on the table and, for a stack, on the stack and its other tables. A
 // table someone else deleted meanwhile is Gone (not a failure); a stack's other tables go on.
-func (u *unit) recheck(ctx context.Context, c RegionClients, cd *Candidate, step string, known stacksNow) bool {
+func (u *deletion) recheck(ctx context.Context, c RegionClients, cd *Candidate, step string, known stacksNow) bool {
 	if known == nil {
 		known = stacksNow{}
 	}
@@ -79,7 +79,7 @@ func (u *unit) recheck(ctx context.Context, c RegionClients, cd *Candidate, step
 // the identity then comes from the answer nearest the step (no other call comes between it and
 // the step), and a change between the reads shows as another identity. gone says why the table
 // is no longer there, if it is not.
-func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate, known stacksNow) (Observed, string, error) {
+func (u *deletion) reobserve(ctx context.Context, c RegionClients, cd *Candidate, known stacksNow) (Observed, string, error) {
 	tags, err := discover.TableTags(ctx, c.DynamoDB, cd.Identity.ARN)
 	var nf *types.ResourceNotFoundException
 	switch {
@@ -113,7 +113,7 @@ func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate, kn
 // rejudge is the plan's judgment made again on the table as it is now: "" when it still goes,
 // else what it is now and why. A stack's other tables and a teardown's were not chosen by the
 // rules but by their stack: for them only the identity, wallet:keep and protection count.
-func (u *unit) rejudge(cd *Candidate, t Observed) (Action, string) {
+func (u *deletion) rejudge(cd *Candidate, t Observed) (Action, string) {
 	if now := t.Identity(); !cd.Identity.Same(now) {
 		return Replaced, fmt.Sprintf("replaced since it was planned (planned %s, now %s): nothing was done to it; plan again", cd.Identity, now)
 	}
@@ -145,7 +145,7 @@ func bystander(rs []Reason) bool {
 
 // hold stops the unit because of one table: that table is reported as what it now is, and a
 // stack (deleted whole or not at all) stays, with every other table of it, for the same cause.
-func (u *unit) hold(cd *Candidate, action Action, why string) {
+func (u *deletion) hold(cd *Candidate, action Action, why string) {
 	cd.Action = action
 	cd.nameTaken = action == Replaced
 	cd.Notes = append(cd.Notes, why)

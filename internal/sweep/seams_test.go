@@ -38,7 +38,7 @@ func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
 				}
 			} else {
 				f := Filter{Now: time.Now().Add(5 * time.Second)}
-				p = NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+				p = NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
 				p = p.Only(func(cd Candidate) bool { return cd.Stack == stack })
 			}
 			if len(p.Stacks) != 1 || p.Stacks[0].Action != WouldDelete {
@@ -135,7 +135,7 @@ func TestNoStackReadComesBetweenTheTablesLastReadAndDeleteTable(t *testing.T) {
 	table := "retagged-orphan"
 	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	f := Filter{}
-	p := NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
 	p = p.Only(func(cd Candidate) bool { return cd.Table == table })
 	if len(p.Candidates) != 1 || p.Candidates[0].Action != WouldDelete {
 		t.Fatalf("plan: %+v", p.Candidates)
@@ -187,7 +187,7 @@ func TestATableRemadeDuringTheWaitIsDeletedNotFailed(t *testing.T) {
 	cl := c.clients()
 	cl.DynamoDB = remakesAfterDelete{c.DynamoDB, t, c}
 	f := Filter{}
-	p := NewPlan([]Inventory{Discover(t.Context(), cl, f, Options{})}, f, cost.USEast1(), false)
+	p := NewPlan([]Inventory{Survey(t.Context(), cl, f, Options{})}, f, cost.USEast1(), false)
 	p = p.Only(func(cd Candidate) bool { return cd.Table == table })
 	// A bound, not a timing assertion: without it a wait on the new table lasts 15 minutes.
 	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{WaitTimeout: 20 * time.Second})
@@ -315,7 +315,7 @@ func TestAStacksTableGoneThenMadeAgainStopsDeleteStack(t *testing.T) {
 		2: func() { makeForeign(t, c, "gone-made-1") },
 	}}
 	f := Filter{Now: time.Now().Add(5 * time.Second)}
-	p := NewPlan([]Inventory{Discover(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
 	p = p.Only(func(cd Candidate) bool { return cd.Stack == stack })
 	if len(p.Stacks) != 1 || p.Stacks[0].Action != WouldDelete {
 		t.Fatalf("plan: stacks %+v", p.Stacks)

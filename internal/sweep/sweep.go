@@ -1,6 +1,6 @@
 // Package sweep finds the DynamoDB tables this project left behind, prices them, and deletes
 // them without losing data. Every way of removing tables goes through the same four stages:
-// discover (Discover, one region's Inventory) → plan (NewPlan for a sweep, PlanTeardown for one
+// survey (Survey, one region's Inventory) → plan (NewPlan for a sweep, PlanTeardown for one
 // named stack: a Plan value you can print and keep) → act (Act, the one executor) → report (a
 // Report value rendered as text or JSON by the caller). The rules about what may be deleted, and
 // how, live here once; `verify sweep`, `verify teardown` and the janitor are callers.
@@ -37,7 +37,8 @@ type DynamoDB interface {
 	ListTables(ctx context.Context, in *dynamodb.ListTablesInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error)
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
-	// UpdateTable only turns deletion protection off, and only with --include-protected.
+	// UpdateTable only switches deletion protection: off before a protected table the user
+	// included (--include-protected) is deleted, back on when that deletion then fails.
 	UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	// CreateBackup and DescribeBackup take a native backup before a deletion (--backup, the
@@ -177,7 +178,10 @@ type Options struct {
 	// SkipDisabledRegions turns an authentication error from ListTables into a note: with
 	// --all-regions, opt-in regions the account has not enabled answer that way.
 	SkipDisabledRegions bool
-	// Concurrency bounds the calls in flight per sweep (default 8).
+	// Concurrency bounds the calls in flight in each stage of one region's Survey, and the
+	// units Act carries out at once over the whole plan (default DefaultConcurrency). A caller
+	// that discovers several regions at once multiplies the first bound: verify sweep discovers
+	// 4 regions at a time; with --org its calls share one bound for the whole run (org.Bound).
 	Concurrency int
 	// Progress, when set, is told how far a stage has got.
 	Progress func(stage string, done, total int)
@@ -187,9 +191,10 @@ type Options struct {
 	// backup is AVAILABLE; nil: no backup. NativeBackup builds one. Act then proves the backup is
 	// of the planned table (DescribeBackup's source details) before any deletion depends on it.
 	Backup func(ctx context.Context, t Target) (string, error)
-	// WaitTimeout bounds each wait for a table or stack to be gone (default 15m).
+	// WaitTimeout bounds each wait for a table or stack to be gone (default DefaultWaitTimeout).
 	WaitTimeout time.Duration
-	// RecheckTimeout bounds the re-check of an action whose answer was lost (default 30s). It
+	// RecheckTimeout bounds the re-check of an action whose answer was lost (default
+	// DefaultRecheckTimeout). It
 	// runs on a fresh context, so an interrupted sweep still reports what really happened.
 	RecheckTimeout time.Duration
 	// StopOn, when it says yes to an action's error, starts no further action: for errors that
@@ -197,23 +202,32 @@ type Options struct {
 	StopOn func(error) bool
 }
 
+// The defaults of Options' zero fields.
+const (
+	DefaultConcurrency = 8
+	// DefaultWaitTimeout is minutes for a table DynamoDB deletes, or a stack CloudFormation does.
+	DefaultWaitTimeout = 15 * time.Minute
+	// DefaultRecheckTimeout is a few calls' worth: a re-check reads, it never waits for a change.
+	DefaultRecheckTimeout = 30 * time.Second
+)
+
 func (o Options) concurrency() int {
 	if o.Concurrency <= 0 {
-		return 8
+		return DefaultConcurrency
 	}
 	return o.Concurrency
 }
 
 func (o Options) waitTimeout() time.Duration {
 	if o.WaitTimeout <= 0 {
-		return 15 * time.Minute
+		return DefaultWaitTimeout
 	}
 	return o.WaitTimeout
 }
 
 func (o Options) recheckTimeout() time.Duration {
 	if o.RecheckTimeout <= 0 {
-		return 30 * time.Second
+		return DefaultRecheckTimeout
 	}
 	return o.RecheckTimeout
 }

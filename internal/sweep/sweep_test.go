@@ -94,7 +94,7 @@ func (c *cloud) stackLive(t testing.TB, stack string) bool {
 func sweepOnce(t testing.TB, c *cloud, f Filter, o Options, includeProtected, yes bool) Report {
 	t.Helper()
 	ctx := context.Background()
-	found := Discover(ctx, c.clients(), f, o)
+	found := Survey(ctx, c.clients(), f, o)
 	p := NewPlan([]Inventory{found}, f, cost.USEast1(), includeProtected)
 	if !yes {
 		return p.DryRun()
@@ -178,7 +178,7 @@ func TestEveryListTablesPageIsRead(t *testing.T) {
 	spy := &countingDB{DynamoDB: c.DynamoDB}
 	cl.DynamoDB = spy
 	f := Filter{}
-	found := Discover(t.Context(), cl, f, Options{PageLimit: 2})
+	found := Survey(t.Context(), cl, f, Options{PageLimit: 2})
 	p := NewPlan([]Inventory{found}, f, cost.USEast1(), false)
 	if len(p.Candidates) != 7 {
 		t.Fatalf("found %d of 7 orphaned tables across pages of 2: %+v", len(p.Candidates), p.Candidates)
@@ -203,7 +203,7 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 	spy := &countingDB{DynamoDB: c.DynamoDB}
 	cl := c.clients()
 	cl.DynamoDB = spy
-	found := Discover(t.Context(), cl, Filter{}, Options{})
+	found := Survey(t.Context(), cl, Filter{}, Options{})
 	p := NewPlan([]Inventory{found}, Filter{}, cost.USEast1(), false)
 	if len(p.Candidates) != 105 || spy.lists.Load() < 2 {
 		t.Fatalf("found %d of 105 in %d ListTables calls", len(p.Candidates), spy.lists.Load())
@@ -354,7 +354,7 @@ func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
 	}
 	cl := c.clients()
 	cl.DynamoDB = failingDB{c.DynamoDB, "unreadable-b"}
-	found := Discover(t.Context(), cl, Filter{}, Options{})
+	found := Survey(t.Context(), cl, Filter{}, Options{})
 	p := NewPlan([]Inventory{found}, Filter{}, cost.USEast1(), false)
 	r := p.DryRun()
 	if len(r.Candidates) != 2 || len(r.Problems) != 1 || r.Problems[0].Table != "unreadable-b" || !strings.Contains(r.Problems[0].Error, "AccessDenied") {
@@ -511,7 +511,7 @@ func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
 		return proxyAnswer{freeze: op == "DeleteTable"}
 	})
 	cl := proxiedClients(t, c, proxy.URL)
-	found := Discover(t.Context(), cl, Filter{}, Options{})
+	found := Survey(t.Context(), cl, Filter{}, Options{})
 	p := NewPlan([]Inventory{found}, Filter{}, cost.USEast1(), false)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // the whole sweep's bound
 	defer cancel()
@@ -583,7 +583,7 @@ func TestProtectionComesBackWhenTheDeletionFails(t *testing.T) {
 		return proxyAnswer{}
 	})
 	cl := proxiedClients(t, c, proxy.URL)
-	p := NewPlan([]Inventory{Discover(t.Context(), cl, Filter{}, Options{})}, Filter{}, cost.USEast1(), true)
+	p := NewPlan([]Inventory{Survey(t.Context(), cl, Filter{}, Options{})}, Filter{}, cost.USEast1(), true)
 	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
 	cd := byTable(r)["protected-refused"]
 	out, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("protected-refused")})
@@ -613,7 +613,7 @@ func TestAForeignStackThePolicyMayNotReadIsANote(t *testing.T) {
 	c.CreateTable(t, "in-big-app", map[string]string{"Project": "wallet", "Stack": "BigApp"}, false)
 	cl := c.clients()
 	cl.CloudFormation = refusesForeignStacks{c.CloudFormation}
-	p := NewPlan([]Inventory{Discover(t.Context(), cl, Filter{}, Options{})}, Filter{}, cost.USEast1(), false)
+	p := NewPlan([]Inventory{Survey(t.Context(), cl, Filter{}, Options{})}, Filter{}, cost.USEast1(), false)
 	if len(p.Candidates) != 0 || len(p.Problems) != 0 || !strings.Contains(strings.Join(p.Notes, "\n"), "in-big-app: not judged: its stack BigApp is not a wallet stack") {
 		t.Fatalf("candidates %+v, problems %+v, notes %v", p.Candidates, p.Problems, p.Notes)
 	}

@@ -51,9 +51,10 @@ func (r servedRetryer) IsErrorRetryable(err error) bool {
 const (
 	// Period is the grain read: DynamoDB publishes consumed capacity as one Sum a minute.
 	Period = time.Minute
-	// MaxDays is how long CloudWatch keeps one-minute data; older data is kept only as
-	// 5-minute and then hourly aggregates, whose Sums cannot show a peak per second.
-	MaxDays = 15
+	// MinuteDataDays is how long CloudWatch keeps one-minute data; older data is kept only as
+	// 5-minute and then hourly aggregates, whose Sums cannot show a peak per second. It bounds
+	// the window of use a review reads.
+	MinuteDataDays = 15
 	// maxPointsPerCall is what one GetMetricData call returns before it paginates.
 	maxPointsPerCall = 100_800
 	// maxQueriesPerCall is GetMetricData's limit on queries in one call.
@@ -123,7 +124,7 @@ func LastDays(now time.Time, days int) Window {
 }
 
 // Last is the window of d before now, ending after now's minute so that the minute under way
-// counts. Longer than MaxDays, it is read at a coarser grain (see Read).
+// counts. Longer than MinuteDataDays, it is read at a coarser grain (see Read).
 func Last(now time.Time, d time.Duration) Window {
 	end := now.UTC().Truncate(Period).Add(Period)
 	return Window{Start: end.Add(-d), End: end}
@@ -155,7 +156,7 @@ func (w Window) period() time.Duration {
 	switch span := w.End.Sub(w.Start); {
 	case span > 63*24*time.Hour:
 		return time.Hour
-	case span > MaxDays*24*time.Hour:
+	case span > MinuteDataDays*24*time.Hour:
 		return 5 * time.Minute
 	}
 	return Period

@@ -43,7 +43,7 @@ func TestReadSumsAndPeaksPerTableAndIndex(t *testing.T) {
 	}
 	cw := NewCloudWatch(cfg)
 	now := time.Now().UTC()
-	w := LastDays(now, MaxDays)
+	w := LastDays(now, MinuteDataDays)
 	if w.Hours() != 15*24 || !w.End.After(now) || w.End.Sub(now) > Period || now.Sub(w.Start) > 15*24*time.Hour {
 		t.Fatalf("window %v – %v for now %v: want 15 days ending after now's minute, within 1-minute data's life", w.Start, w.End, now)
 	}
@@ -190,10 +190,10 @@ func TestPeriodStaysWithinCloudWatchRetention(t *testing.T) {
 		if p%time.Minute != 0 || w.points() > maxPointsPerCall/len(metrics) {
 			t.Errorf("window %v: period %v, %d points (must be whole minutes and fit one call)", d, p, w.points())
 		}
-		if d <= MaxDays*24*time.Hour && p != Period {
+		if d <= MinuteDataDays*24*time.Hour && p != Period {
 			t.Errorf("window %v: period %v, want the one-minute Sum cost prices peaks on", d, p)
 		}
-		if d > MaxDays*24*time.Hour && p%(5*time.Minute) != 0 || d > 63*24*time.Hour && p%time.Hour != 0 {
+		if d > MinuteDataDays*24*time.Hour && p%(5*time.Minute) != 0 || d > 63*24*time.Hour && p%time.Hour != 0 {
 			t.Errorf("window %v: period %v finer than CloudWatch keeps that far back", d, p)
 		}
 	}

@@ -233,19 +233,20 @@ func ParseCapacity(v string) (int, error) {
 	return n, nil
 }
 
-// MaxDays is the most whole days a time.Duration holds (about 292 years).
-const MaxDays = math.MaxInt64 / int64(24*time.Hour)
+// MaxDurationDays is the most whole days a time.Duration holds (about 292 years): the largest
+// "Nd" ParseDuration accepts.
+const MaxDurationDays = math.MaxInt64 / int64(24*time.Hour)
 
 // ParseDuration reads a positive Go duration ("72h", "90m", "30s") or a number of days ("7d"):
 // tags are written by people as often as by this tool. A number of days too large for a
 // time.Duration is refused: multiplied out it would wrap around into some other duration
 // (616385997d into half a second), and a table would expire at once instead of never.
 func ParseDuration(v string) (time.Duration, error) {
-	allowed := fmt.Sprintf("want a positive duration such as 72h, 90m, 30s or 7d (at most %dd)", MaxDays)
+	allowed := fmt.Sprintf("want a positive duration such as 72h, 90m, 30s or 7d (at most %dd)", MaxDurationDays)
 	s := strings.TrimSpace(v)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseInt(days, 10, 64)
-		if err != nil || n <= 0 || n > MaxDays {
+		if err != nil || n <= 0 || n > MaxDurationDays {
 			return 0, fmt.Errorf("%s", allowed)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil

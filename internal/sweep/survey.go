@@ -114,11 +114,11 @@ type Inventory struct {
 	Notes    []string
 }
 
-// Discover reads every table in the region (discover.Tables, the lister cost shares), the
+// Survey reads every table in the region (discover.Tables, the lister cost shares), the
 // stacks that ours name, and (with IdleFor) what they consumed. A failure on one table is
 // recorded as a Problem and the rest go on; a failure to list is a Problem of the whole region,
 // or a Note when the region is closed to the account and every region was asked for.
-func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Inventory {
+func Survey(ctx context.Context, c RegionClients, f Filter, o Options) Inventory {
 	inv := Inventory{Region: c.Region, Stacks: map[string]LiveStack{}}
 	l := discover.Tables(ctx, c.DynamoDB, c.Region, discover.ListOptions{
 		NamePrefix: f.NamePrefix, PageLimit: o.PageLimit, Concurrency: o.Concurrency,

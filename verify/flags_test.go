@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// parsed runs args through a command's flags and checks with its runF seam in place of the
+// run, the way gh tests its commands: nothing connects anywhere. It returns the options the run
+// would have been given (nil if it was never reached) and the error, as exitCode maps it.
+func parsed[O any](newCmd func(streams, func(context.Context, *O) error) *cobra.Command, args []string) (*O, int) {
+	var got *O
+	cmd := newCmd(streams{strings.NewReader(""), io.Discard, io.Discard}, func(_ context.Context, o *O) error {
+		got = o
+		return nil
+	})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return got, exitCode(context.Background(), err)
+}
+
+// summarize parses args with one command and describes the options its run was given in a
+// line ("not run" when it was refused first), for the table below to compare.
+func summarize[O any](newCmd func(streams, func(context.Context, *O) error) *cobra.Command, describe func(*O) string) func([]string) (string, int) {
+	return func(args []string) (string, int) {
+		o, code := parsed(newCmd, args)
+		if o == nil {
+			return "not run", code
+		}
+		return describe(o), code
+	}
+}
+
+// Every command's flags reach its run as the user meant them (defaults included), and a flag
+// refused while parsing never reaches it. The runs themselves are tested against moto elsewhere.
+func TestFlagsReachTheRun(t *testing.T) {
+	sweepCmd := summarize(newSweepCmd, func(o *sweepOptions) string {
+		return fmt.Sprintf("regions=%v all=%v yes=%v json=%v protected=%v prefix=%q older=%q idle=%q concurrency=%d page=%d export=%q backup=%v timeout=%s",
+			o.regions, o.allRegions, o.yes, o.json, o.includeProtected, o.namePrefix, o.olderThan, o.idleFor, o.concurrency, o.pageSize, o.save.export, o.save.backup, o.cloud.timeout)
+	})
+	teardownCmd := summarize(newTeardownCmd, func(o *teardownOptions) string {
+		return fmt.Sprintf("stack=%q yes=%v json=%v retained=%v protected=%v export=%q region=%q timeout=%s",
+			o.stack, o.yes, o.json, o.rules.DeleteRetained, o.rules.IncludeProtected, o.save.export, o.cloud.region, o.cloud.timeout)
+	})
+	exportCmd := summarize(newExportCmd, func(o *exportOptions) string {
+		return fmt.Sprintf("table=%q to=%q timeout=%s", o.table, o.to, o.cloud.timeout)
+	})
+	restoreCmd := summarize(newRestoreCmd, func(o *restoreOptions) string {
+		return fmt.Sprintf("from=%q table=%q billing=%s overwrite=%v", o.from, o.table, o.billing, o.overwrite)
+	})
+	checkCmd := summarize(newCheckCmd, func(o *checkOptions) string {
+		return fmt.Sprintf("stack=%q table=%q tableSet=%v readOnly=%v roundtrips=%d concurrency=%d json=%v timeout=%s",
+			o.run.Stack, o.run.Table, o.tableSet, o.run.ReadOnly, o.run.Roundtrips, o.run.Concurrency, o.json, o.cloud.timeout)
+	})
+	costCmd := summarize(newCostCmd, func(o *costOptions) string {
+		return fmt.Sprintf("table=%q days=%d all=%v concurrency=%d timeout=%s", o.table, o.days, o.allRegions, o.concurrency, o.cloud.timeout)
+	})
+
+	for _, tc := range []struct {
+		name     string
+		run      func([]string) (string, int)
+		args     []string
+		want     string
+		wantCode int
+	}{
+		{"sweep defaults", sweepCmd, nil,
+			`regions=[] all=false yes=false json=false protected=false prefix="" older="" idle="" concurrency=8 page=0 export="" backup=false timeout=30m0s`, exitOK},
+		{"sweep: --region repeats, durations stay text until the run reads them", sweepCmd,
+			[]string{"--region", "eu-west-1", "--region", "us-east-1", "--yes", "--json", "--older-than", "7d", "--idle-for", "72h", "--concurrency", "3", "--list-page-size", "2", "--backup", "--timeout", "5m"},
+			`regions=[eu-west-1 us-east-1] all=false yes=true json=true protected=false prefix="" older="7d" idle="72h" concurrency=3 page=2 export="" backup=true timeout=5m0s`, exitOK},
+		{"sweep: an empty --export is refused before the run", sweepCmd, []string{"--export", ""}, "not run", exitUsage},
+		{"sweep: --concurrency out of range", sweepCmd, []string{"--concurrency", "65"}, "not run", exitUsage},
+		{"teardown", teardownCmd, []string{"--stack", "Wallet-dev", "--yes", "--delete-retained", "--include-protected", "--export", "/tmp/x", "--region", "eu-west-1"},
+			`stack="Wallet-dev" yes=true json=false retained=true protected=true export="/tmp/x" region="eu-west-1" timeout=30m0s`, exitOK},
+		{"teardown: an empty --stack", teardownCmd, []string{"--stack", " "}, "not run", exitUsage},
+		{"teardown: no arguments", teardownCmd, []string{"Wallet-dev"}, "not run", exitUsage},
+		{"export", exportCmd, []string{"--table", "wallet", "--to", "backup"}, `table="wallet" to="backup" timeout=2h0m0s`, exitOK},
+		{"restore defaults to on-demand billing", restoreCmd, []string{"--from", "backup", "--table", "wallet"},
+			`from="backup" table="wallet" billing=on-demand overwrite=false`, exitOK},
+		{"restore --billing original --overwrite", restoreCmd, []string{"--from", "backup", "--table", "wallet", "--billing", "original", "--overwrite"},
+			`from="backup" table="wallet" billing=original overwrite=true`, exitOK},
+		{"check defaults", checkCmd, nil,
+			`stack="Wallet-dev" table="" tableSet=false readOnly=false roundtrips=10 concurrency=4 json=false timeout=2m0s`, exitOK},
+		{"check --table", checkCmd, []string{"--table", "t", "--read-only", "--roundtrips", "3", "--concurrency", "2"},
+			`stack="Wallet-dev" table="t" tableSet=true readOnly=true roundtrips=3 concurrency=2 json=false timeout=2m0s`, exitOK},
+		{"check: --stack and --table", checkCmd, []string{"--table", "t", "--stack", "s"}, "not run", exitUsage},
+		{"cost defaults", costCmd, nil, `table="" days=14 all=false concurrency=8 timeout=10m0s`, exitOK},
+		// pflag's own int flag reads 010 as octal 8.
+		{"cost: --days is decimal", costCmd, []string{"--days", "010", "--all-regions"}, `table="" days=10 all=true concurrency=8 timeout=10m0s`, exitOK},
+		{"cost: --days 015", costCmd, []string{"--days", "015"}, `table="" days=15 all=false concurrency=8 timeout=10m0s`, exitOK},
+		{"cost: an empty --table", costCmd, []string{"--table", ""}, "not run", exitUsage},
+		{"cost: an empty --template", costCmd, []string{"--template", ""}, "not run", exitUsage},
+		{"cost: an empty --stack", costCmd, []string{"--stack", ""}, "not run", exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, code := tc.run(tc.args)
+			if got != tc.want || code != tc.wantCode {
+				t.Errorf("%v:\n got %s (exit %d)\nwant %s (exit %d)", tc.args, got, code, tc.want, tc.wantCode)
+			}
+		})
+	}
+}
