@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-lambda-go/cfn"
 	"io"
 	"net/http"
 	"strconv"
@@ -101,19 +102,6 @@ func checkTimeout(ctx context.Context, cleanup time.Duration) time.Duration {
 	return max(time.Until(d)-cleanup-answerMargin, check.MinTimeout)
 }
 
-// Event is the part of an invocation's event the function reads: a CloudFormation custom
-// resource request's fields. Any other event leaves them empty.
-type Event struct {
-	RequestType           string         `json:"RequestType"`
-	ResponseURL           string         `json:"ResponseURL"`
-	StackID               string         `json:"StackId"`
-	RequestID             string         `json:"RequestId"`
-	LogicalResourceID     string         `json:"LogicalResourceId"`
-	PhysicalResourceID    string         `json:"PhysicalResourceId"`
-	ResourceProperties    map[string]any `json:"ResourceProperties"`
-	OldResourceProperties map[string]any `json:"OldResourceProperties"`
-}
-
 // Result is the function's response.
 type Result struct {
 	Passed bool `json:"passed"`
@@ -151,14 +139,14 @@ const (
 
 // Handle runs one invocation.
 func Handle(ctx context.Context, d Deps, cfg Config, region string, raw json.RawMessage) (Result, error) {
-	var ev Event
+	var ev cfn.Event
 	// Any event is accepted: one that is not an object simply is not CloudFormation's.
 	_ = json.Unmarshal(raw, &ev)
 	res := Result{Passed: true}
 	if why := skip(ev); why != "" {
 		res.Skipped, res.Reason = why, "check not run: "+why
 	} else {
-		res = run(ctx, d, cfg, region, ev.RequestType == "Create")
+		res = run(ctx, d, cfg, region, ev.RequestType == cfn.RequestCreate)
 	}
 	fmt.Fprintf(d.Log, "%s\n", mustJSON(res))
 	if ev.ResponseURL != "" {
@@ -176,11 +164,11 @@ func Handle(ctx context.Context, d Deps, cfg Config, region string, raw json.Raw
 // and an Update whose Deployed time goes back, which is CloudFormation rolling back to the
 // previous template after a failure: failing that too would leave the stack
 // UPDATE_ROLLBACK_FAILED.
-func skip(ev Event) string {
+func skip(ev cfn.Event) string {
 	switch ev.RequestType {
-	case "Delete":
+	case cfn.RequestDelete:
 		return "CloudFormation is deleting the custom resource"
-	case "Update":
+	case cfn.RequestUpdate:
 		now, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.ResourceProperties[wallet.CheckPropDeployed]))
 		before, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.OldResourceProperties[wallet.CheckPropDeployed]))
 		if err1 == nil && err2 == nil && now.Before(before) {
@@ -282,27 +270,20 @@ func Bound(s string, n int) string {
 	return s[:cut] + fmt.Sprintf(more, len(s)-cut)
 }
 
-// response is CloudFormation's custom resource response document.
-type response struct {
-	Status             string `json:"Status"`
-	Reason             string `json:"Reason"`
-	PhysicalResourceID string `json:"PhysicalResourceId"`
-	StackID            string `json:"StackId"`
-	RequestID          string `json:"RequestId"`
-	LogicalResourceID  string `json:"LogicalResourceId"`
-}
-
 // answerTimeout bounds the PUT to the pre-signed URL; it runs even when the invocation's
 // context has ended, since an unanswered request holds the stack until ServiceTimeout.
 const answerTimeout = 20 * time.Second
 
 // answer tells CloudFormation the verdict. The physical id stays the same across updates
 // (a new one would read as a replacement and make CloudFormation delete the old one).
-func answer(ctx context.Context, hc *http.Client, ev Event, res Result) error {
-	r := response{Status: "SUCCESS", Reason: res.Reason, PhysicalResourceID: ev.PhysicalResourceID,
-		StackID: ev.StackID, RequestID: ev.RequestID, LogicalResourceID: ev.LogicalResourceID}
+//
+// The document is aws-lambda-go's cfn.Response; it is sent here rather than by its Send, which
+// uses the default HTTP client with no deadline.
+func answer(ctx context.Context, hc *http.Client, ev cfn.Event, res Result) error {
+	r := cfn.NewResponse(&ev)
+	r.Status, r.Reason, r.PhysicalResourceID = cfn.StatusSuccess, res.Reason, ev.PhysicalResourceID
 	if !res.Passed {
-		r.Status = "FAILED"
+		r.Status = cfn.StatusFailed
 	}
 	if r.PhysicalResourceID == "" {
 		r.PhysicalResourceID = ev.LogicalResourceID
@@ -338,7 +319,7 @@ func mustJSON(v any) []byte {
 // Fail answers an invocation that cannot run the checks at all (no configuration, no
 // credentials): CloudFormation is told why, if it asked, and the error is the invocation's.
 func Fail(ctx context.Context, d Deps, raw json.RawMessage, cause error) (Result, error) {
-	var ev Event
+	var ev cfn.Event
 	_ = json.Unmarshal(raw, &ev)
 	res := Result{Reason: Bound(cause.Error(), MaxReason)}
 	if why := skip(ev); why != "" {

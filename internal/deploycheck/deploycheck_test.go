@@ -3,6 +3,7 @@ package deploycheck
 import (
 	"context"
 	"encoding/json"
+	"github.com/aws/aws-lambda-go/cfn"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,7 @@ import (
 // part of the custom resource protocol no local backend serves: it records each answer.
 type cloudFormation struct {
 	mu      sync.Mutex
-	answers []response
+	answers []cfn.Response
 	sizes   []int
 	srv     *httptest.Server
 }
@@ -38,7 +39,7 @@ func newCloudFormation(t *testing.T) *cloudFormation {
 	cf := &cloudFormation{}
 	cf.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		var a response
+		var a cfn.Response
 		if r.Method != http.MethodPut || r.Header.Get("Content-Type") != "" || json.Unmarshal(b, &a) != nil {
 			t.Errorf("answer: %s with content type %q: %s; want a PUT of JSON with none", r.Method, r.Header.Get("Content-Type"), b)
 		}
@@ -50,7 +51,7 @@ func newCloudFormation(t *testing.T) *cloudFormation {
 	return cf
 }
 
-func (cf *cloudFormation) last(t *testing.T) (response, int) {
+func (cf *cloudFormation) last(t *testing.T) (cfn.Response, int) {
 	t.Helper()
 	cf.mu.Lock()
 	defer cf.mu.Unlock()

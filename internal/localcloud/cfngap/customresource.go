@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-lambda-go/cfn"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,29 +24,15 @@ import (
 const customResourceType = "AWS::CloudFormation::CustomResource"
 
 // Request is a CloudFormation custom resource request, as CloudFormation sends it to the
-// resource's Lambda function.
+// resource's Lambda function: aws-lambda-go's cfn.Event, plus the ServiceToken CloudFormation
+// also sends.
 type Request struct {
-	RequestType           string         `json:"RequestType"`
-	ServiceToken          string         `json:"ServiceToken"`
-	ResponseURL           string         `json:"ResponseURL"`
-	StackID               string         `json:"StackId"`
-	RequestID             string         `json:"RequestId"`
-	ResourceType          string         `json:"ResourceType"`
-	LogicalResourceID     string         `json:"LogicalResourceId"`
-	PhysicalResourceID    string         `json:"PhysicalResourceId,omitempty"`
-	ResourceProperties    map[string]any `json:"ResourceProperties"`
-	OldResourceProperties map[string]any `json:"OldResourceProperties,omitempty"`
+	cfn.Event
+	ServiceToken string `json:"ServiceToken"`
 }
 
 // Answer is what the function told CloudFormation at the ResponseURL.
-type Answer struct {
-	Status             string `json:"Status"`
-	Reason             string `json:"Reason"`
-	PhysicalResourceID string `json:"PhysicalResourceId"`
-	StackID            string `json:"StackId"`
-	RequestID          string `json:"RequestId"`
-	LogicalResourceID  string `json:"LogicalResourceId"`
-}
+type Answer = cfn.Response
 
 // CustomResourceRun is one request sent and what came back.
 type CustomResourceRun struct {
@@ -64,8 +51,8 @@ type CustomResourceRun struct {
 // an Update from them. The properties are the deployed template's, with the ServiceToken
 // resolved to the function's ARN; override replaces some of them (an Update's new synth).
 func CustomResourceRequest(ctx context.Context, cfg aws.Config, stack string, old, override map[string]any) (Request, error) {
-	cfn := cloudformation.NewFromConfig(cfg)
-	body, err := discover.Template(ctx, cfn, stack)
+	cf := cloudformation.NewFromConfig(cfg)
+	body, err := discover.Template(ctx, cf, stack)
 	if err != nil {
 		return Request{}, err
 	}
@@ -88,31 +75,31 @@ func CustomResourceRequest(ctx context.Context, cfg aws.Config, stack string, ol
 	if n != 1 {
 		return Request{}, fmt.Errorf("stack %s has %d resources of type %s, want one", stack, n, customResourceType)
 	}
-	token, err := serviceToken(ctx, cfg, cfn, stack, req.ResourceProperties["ServiceToken"])
+	token, err := serviceToken(ctx, cfg, cf, stack, req.ResourceProperties["ServiceToken"])
 	if err != nil {
 		return Request{}, err
 	}
-	st, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	st, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil || len(st.Stacks) != 1 {
 		return Request{}, fmt.Errorf("describe stack %s: %v", stack, err)
 	}
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	req.RequestType, req.ServiceToken, req.ResourceType = "Create", token, customResourceType
+	req.RequestType, req.ServiceToken, req.ResourceType = cfn.RequestCreate, token, customResourceType
 	req.StackID, req.RequestID = aws.ToString(st.Stacks[0].StackId), hex.EncodeToString(id)
 	req.ResourceProperties["ServiceToken"] = token
 	for k, v := range override {
 		req.ResourceProperties[k] = v
 	}
 	if old != nil {
-		req.RequestType, req.OldResourceProperties = "Update", old
+		req.RequestType, req.OldResourceProperties = cfn.RequestUpdate, old
 		req.PhysicalResourceID = req.LogicalResourceID
 	}
 	return req, nil
 }
 
 // serviceToken resolves {"Fn::GetAtt": [function, "Arn"]} to the deployed function's ARN.
-func serviceToken(ctx context.Context, cfg aws.Config, cfn *cloudformation.Client, stack string, v any) (string, error) {
+func serviceToken(ctx context.Context, cfg aws.Config, cf *cloudformation.Client, stack string, v any) (string, error) {
 	var getAtt struct {
 		GetAtt []string `json:"Fn::GetAtt"`
 	}
@@ -120,7 +107,7 @@ func serviceToken(ctx context.Context, cfg aws.Config, cfn *cloudformation.Clien
 	if err := json.Unmarshal(b, &getAtt); err != nil || len(getAtt.GetAtt) != 2 || getAtt.GetAtt[1] != "Arn" {
 		return "", fmt.Errorf("ServiceToken %s: want Fn::GetAtt of a function's Arn", b)
 	}
-	res, err := cfn.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{
+	res, err := cf.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{
 		StackName: aws.String(stack), LogicalResourceId: aws.String(getAtt.GetAtt[0])})
 	if err != nil {
 		return "", fmt.Errorf("ServiceToken %s: %w", b, err)
