@@ -47,7 +47,7 @@ func setup(t *testing.T) *env {
 		t.Fatalf("build verify: %v\n%s", err, out)
 	}
 	var log bytes.Buffer
-	e.cdk = cdkcli.CLI{Root: root, Env: cloud.Env(), Out: &log, Output: t.TempDir()}
+	e.cdk = cdkcli.CLI{Root: root, Env: cloud.Env(), Out: &log, Output: t.TempDir(), App: appBin}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("CDK CLI output:\n%s", log.String())

@@ -78,7 +78,7 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 			wallet.EnvCheckDeclared: jsii.String(string(declared)),
 		},
 	})
-	fn.Node().AddDependency(logsPolicy)
+	dependsOnOnly(fn, logsPolicy)
 
 	cr := awscdk.NewCustomResource(stack, jsii.String("DeployCheck"), &awscdk.CustomResourceProps{
 		ServiceToken: fn.FunctionArn(),

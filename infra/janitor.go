@@ -103,8 +103,7 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 		Environment:                  stringMap(env),
 	})
 	// The role's policies are separate resources: without these, a first run could start before
-	// its permissions exist. Set as the function's whole DependsOn: the one CDK adds on the role
-	// repeats the Fn::GetAtt of its ARN (cfn-lint W3005).
+	// its permissions exist.
 	dependsOnOnly(fn, own)
 
 	awsevents.NewRule(stack, jsii.String("Schedule"), &awsevents.RuleProps{

@@ -211,16 +211,6 @@ func memberTemplate(stack awscdk.Stack) string {
 	return string(b)
 }
 
-// dependsOnOnly makes the policies fn's whole DependsOn: the dependency CDK adds on the role
-// repeats the Fn::GetAtt of its ARN, which cfn-lint's W3005 flags.
-func dependsOnOnly(fn awslambda.Function, policies ...awsiam.Policy) {
-	ids := make([]*string, len(policies))
-	for i, p := range policies {
-		ids[i] = p.Node().DefaultChild().(awscdk.CfnResource).LogicalId()
-	}
-	fn.Node().DefaultChild().(awscdk.CfnResource).AddOverride(jsii.String("DependsOn"), ids)
-}
-
 func ptrTo[T any](v T) *T { return &v }
 
 // newWorkerAlarm is the Errors alarm of the worker: a unit that failed is a failed run too.

@@ -22,6 +22,9 @@ type CLI struct {
 	Out  io.Writer
 	// Output is the cloud assembly directory (cdk --output); empty means cdk.json's default.
 	Output string
+	// App is the CDK app to run (cdk --app), for tests that build it once instead of letting
+	// every command `go run` it (a link of the CDK library each time); empty means cdk.json's.
+	App string
 }
 
 // Bin is the path of the pinned cdk executable, or an error saying to run npm ci.
@@ -65,6 +68,9 @@ func (c CLI) Run(ctx context.Context, context map[string]string, args ...string)
 	}
 	if c.Output != "" {
 		args = append(args, "--output", c.Output)
+	}
+	if c.App != "" {
+		args = append(args, "--app", c.App)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = c.Root
