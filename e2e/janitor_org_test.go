@@ -327,6 +327,12 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	if err := cfngap.StackSets(t.Context(), e.cfg, stack); err != nil {
 		t.Fatal(err)
 	}
+	// moto's CloudFormation makes the HMAC mark key a symmetric one: fill that in, for both
+	// functions.
+	filled, err := cfngap.HMACKeys(t.Context(), e.cfg, stack)
+	if err != nil || len(filled) != 1 {
+		t.Fatalf("mark key filled in: %v %v", filled, err)
+	}
 	centralRole := e.stackResource(t, stack, "AWS::IAM::Role")
 	for _, acct := range o.Members {
 		out, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(wallet.JanitorMemberRole)})
@@ -337,16 +343,34 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 		if !strings.Contains(trust, ":role/"+centralRole) || !strings.Contains(trust, o.ID) {
 			t.Errorf("account %s: member role trust %s", acct, trust)
 		}
+		// The central role's run statements, evaluated in this account: its own tables, and
+		// only those tagged Project=wallet for anything that changes them.
+		pol, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRolePolicy(t.Context(),
+			&iam.GetRolePolicyInput{RoleName: aws.String(wallet.JanitorMemberRole), PolicyName: aws.String("WalletJanitorRun")})
+		if err != nil {
+			t.Fatalf("account %s: member role policy: %v", acct, err)
+		}
+		// moto returns the document as Python writes it (single quotes): compared as text.
+		doc, _ := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+		for _, want := range []string{"ActOnWalletTables", "MarkWalletTables", "aws:ResourceTag/Project", "aws:TagKeys", ":" + acct + ":table/*"} {
+			if !strings.Contains(doc, want) {
+				t.Errorf("account %s: member role policy lacks %s: %s", acct, want, doc)
+			}
+		}
+		if strings.Contains(doc, "DeleteBackup") || strings.Contains(doc, "kms:") {
+			t.Errorf("account %s: member role policy %s", acct, doc)
+		}
 	}
 	lc := lambda.NewFromConfig(e.cfg)
 	fns, err := lc.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles := map[string]string{}
+	roles, markKeys := map[string]string{}, map[string]bool{}
 	for _, f := range fns.Functions {
 		if f.Environment != nil {
 			roles[f.Environment.Variables[wallet.EnvJanitorOrg]] = aws.ToString(f.FunctionName)
+			markKeys[f.Environment.Variables[wallet.EnvJanitorMarkKey]] = true
 			if q := f.Environment.Variables[wallet.EnvJanitorOrgQueueURL]; q != "" {
 				if _, err := sqs.NewFromConfig(e.cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q)}); err != nil {
 					t.Errorf("%s: queue %s: %v", aws.ToString(f.FunctionName), q, err)
@@ -356,6 +380,14 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	}
 	if roles[wallet.JanitorOrgCentral] == "" || roles[wallet.JanitorOrgWorker] == "" {
 		t.Fatalf("functions by role: %v", roles)
+	}
+	// One mark key for both, the HMAC key filled in: the worker checks the central run's marks.
+	var newKey string
+	for _, k := range filled {
+		newKey = k
+	}
+	if len(markKeys) != 1 || !markKeys[newKey] {
+		t.Errorf("the functions' mark keys %v, want the one HMAC key %s", markKeys, newKey)
 	}
 	maps, err := lc.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(roles[wallet.JanitorOrgWorker])})
 	if err != nil || len(maps.EventSourceMappings) != 1 || aws.ToInt32(maps.EventSourceMappings[0].BatchSize) != 1 {
