@@ -293,6 +293,15 @@ func (r orgSweepReport) err(what string) error {
 	if n > 0 {
 		return failed(fmt.Errorf("%s of %s: %d accounts, planned actions or tables failed or could not be read (see the report)", what, r.what, n))
 	}
+	// As for one account (sweep.go): a table replaced since the plan is no failure of the
+	// user's, but not everything planned was done: exit 1.
+	replaced := 0
+	for _, as := range r.accounts {
+		replaced += as.report.Replaced()
+	}
+	if replaced > 0 {
+		return failed(fmt.Errorf("%s of %s: %d tables were replaced by another table of the same name since they were planned; nothing of them was deleted: plan again", what, r.what, replaced))
+	}
 	return nil
 }
 
