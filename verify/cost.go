@@ -66,7 +66,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	o.org.register(fs)
 	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", "calls in flight at once (1 to 64); with --org or --accounts, for the whole run")
 	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
-		if err := nonEmpty(c, "table"); err != nil {
+		if err := nonEmpty(c, "table", "template", "stack"); err != nil {
 			return err
 		}
 		return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
@@ -121,7 +121,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.concurrency}
 	if o.allRegions {
-		co.SkipRegion = sweep.RegionDisabled
+		co.SkipClosedRegions = true
 	}
 	reviews := make([]cost.RegionReview, len(regions))
 	g, gctx := errgroup.WithContext(ctx)

@@ -125,6 +125,11 @@ func confirmOrg(r io.Reader, w io.Writer, fl fleet, tables, accounts int) (bool,
 	if fl.organization != "" {
 		token, name = fl.organization, "the organization id"
 	}
+	if token == "" {
+		// An identity answer without an account id would make an empty line the confirmation.
+		fmt.Fprintln(w, "\nThe account id could not be learned (STS named none), so it cannot be typed back; nothing deleted.")
+		return false, nil
+	}
 	fmt.Fprintf(w, "\nThis deletes %d tables in %d accounts of %s. Type %s to go ahead: ", tables, accounts, fl.what(), name)
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && err != io.EOF {

@@ -50,7 +50,7 @@ func runOrgCost(ctx context.Context, o *costOptions, prices cost.Prices) error {
 	co := cost.Options{Table: o.table, Days: o.days}
 	if o.allRegions {
 		regions = sweep.Regions()
-		co.SkipRegion = sweep.RegionDisabled
+		co.SkipClosedRegions = true
 	}
 	fl, err := o.org.enter(ctx, cfg, regions, o.concurrency)
 	if err != nil {

@@ -293,8 +293,8 @@ func (r orgSweepReport) err(what string) error {
 	if n > 0 {
 		return failed(fmt.Errorf("%s of %s: %d accounts, planned actions or tables failed or could not be read (see the report)", what, r.what, n))
 	}
-	// As for one account (sweep.go): a table replaced since the plan is no failure of the
-	// user's, but not everything planned was done: exit 1.
+	// As for one account: a table replaced since the plan is not the user's failure, but not
+	// everything planned was done.
 	replaced := 0
 	for _, as := range r.accounts {
 		replaced += as.report.Replaced()

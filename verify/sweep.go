@@ -247,6 +247,11 @@ func (o *sweepOptions) confirm(ctx context.Context, cfg aws.Config, dry sweep.Re
 // confirmAccount names the account and what is at stake on w, and goes ahead only if the line
 // read from r is exactly the account id.
 func confirmAccount(r io.Reader, w io.Writer, account string, n int) (bool, error) {
+	if account == "" {
+		// An identity answer without an account id would make an empty line the confirmation.
+		fmt.Fprintln(w, "\nThe account id could not be learned (STS named none), so it cannot be typed back; nothing deleted.")
+		return false, nil
+	}
 	fmt.Fprintf(w, "\nThis deletes %d tables in account %s. Type the account id to go ahead: ", n, account)
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && err != io.EOF {

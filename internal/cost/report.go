@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -24,12 +25,12 @@ type Report struct {
 	// load (raise) costs more than it saves elsewhere.
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 	// JanitorBackups are backups the janitor took of tables that are gone: they still bill.
-	JanitorBackups []BackupCost `json:"janitor_backups,omitempty"`
-	Days           int          `json:"days"`
-	Regions        []string     `json:"regions"`
-	Prices         Prices       `json:"prices"`
-	Problems       []Problem    `json:"problems,omitempty"`
-	Notes          []string     `json:"notes,omitempty"`
+	JanitorBackups []Backup           `json:"janitor_backups,omitempty"`
+	Days           int                `json:"days"`
+	Regions        []string           `json:"regions"`
+	Prices         Prices             `json:"prices"`
+	Problems       []discover.Problem `json:"problems,omitempty"`
+	Notes          []string           `json:"notes,omitempty"`
 }
 
 // TableCost is one table: what it has, used and costs, and the advice.
@@ -122,14 +123,28 @@ type Recommendation struct {
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 }
 
-// BackupCost is a backup that bills on its own.
-type BackupCost struct {
-	Backup         string    `json:"backup"`
+// Backup is a backup that bills on its own: one of the janitor's, kept (nothing here or in the
+// sweep deletes one). The sweep's report and cost's list them in this one shape.
+type Backup struct {
+	Name           string    `json:"name"`
 	Table          string    `json:"table"`
 	Region         string    `json:"region"`
+	Account        string    `json:"account,omitempty"`
+	ARN            string    `json:"arn"`
 	Created        time.Time `json:"created"`
 	SizeBytes      int64     `json:"size_bytes"`
 	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
+}
+
+// PriceBackup is a backup of the region with what it costs a month to keep: its size, at the
+// backup price.
+func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
+	size := aws.ToInt64(b.BackupSizeBytes)
+	return Backup{
+		Name: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: region,
+		ARN: aws.ToString(b.BackupArn), Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
+		MonthlyCostUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, p).Total),
+	}
 }
 
 // price turns what was found out about a table into its line of the report, in stages: what it
@@ -341,7 +356,7 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 	}
 	for _, j := range r.JanitorBackups {
-		fmt.Fprintf(&b, "Janitor backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", j.Backup, j.Table, j.Region, j.SizeBytes, j.MonthlyCostUSD)
+		fmt.Fprintf(&b, "Janitor backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", j.Name, j.Table, j.Region, j.SizeBytes, j.MonthlyCostUSD)
 	}
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(&b, "Could not find out (%d):\n", len(r.Problems))

@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -57,9 +55,9 @@ type Options struct {
 	Now time.Time
 	// Concurrency bounds the calls in flight (default 8).
 	Concurrency int
-	// SkipRegion, when set, turns a ListTables error it recognises into a note: with every
-	// region asked for, opt-in regions the account has not enabled answer that way.
-	SkipRegion func(error) bool
+	// SkipClosedRegions makes a region closed to the account (not enabled, or denied by an
+	// organization policy) a note, as the sweep does: with every region asked for, some are.
+	SkipClosedRegions bool
 }
 
 // ErrTableNotFound is a named table that is not there: a usage error, not a finding.
@@ -178,20 +176,13 @@ func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []readi
 type RegionReview struct {
 	Region   string
 	Tables   []TableCost
-	Backups  []BackupCost
-	Problems []Problem
+	Backups  []Backup
+	Problems []discover.Problem
 	Notes    []string
 }
 
-// Problem is something a review could not find out; the rest of the review goes on.
-type Problem struct {
-	Region string `json:"region"`
-	Table  string `json:"table,omitempty"`
-	Error  string `json:"error"`
-}
-
 func (rr *RegionReview) problem(table string, err error) {
-	rr.Problems = append(rr.Problems, Problem{Region: rr.Region, Table: table, Error: err.Error()})
+	rr.Problems = append(rr.Problems, discover.NewProblem(rr.Region, table, err))
 }
 
 // fatal is an error no report is complete without: a denial (fix the policy), or the end.
@@ -200,17 +191,10 @@ func fatal(ctx context.Context, err error) bool {
 	return denied || ctx.Err() != nil
 }
 
-// unsupported reports an endpoint that does not serve an operation at all, as DynamoDB Local
-// answers for tags, point-in-time recovery and backups.
-func unsupported(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "UnknownOperationException"
-}
-
-// tables describes the named table, or lists every table and keeps those tagged Project=wallet.
-// The lister is this small on purpose: the sweep's Discover also reads every table's stack from
-// CloudFormation, which a cost review needs neither the time nor the permission for.
-// listed is false when the region could not be listed (a Problem) or was skipped (a Note).
+// tables describes the named table, or lists every table (discover.Tables, the sweep's lister)
+// and keeps ours, those tagged Project=wallet. A cost review needs no stacks, so it asks
+// CloudFormation nothing. listed is false when the region could not be listed (a Problem) or
+// was skipped (a Note); a denial is the error, as everywhere in a review.
 func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit int) (tables []*types.TableDescription, listed bool, err error) {
 	if o.Table != "" {
 		d, err := discover.DescribeTable(ctx, c.DynamoDB, o.Table)
@@ -222,65 +206,26 @@ func (rr *RegionReview) tables(ctx context.Context, c Clients, o Options, limit 
 		}
 		return []*types.TableDescription{d}, true, nil
 	}
-	var names []string
-	pages := dynamodb.NewListTablesPaginator(c.DynamoDB, &dynamodb.ListTablesInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		switch {
-		case err != nil && o.SkipRegion != nil && o.SkipRegion(err):
-			rr.Notes = append(rr.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
-			return nil, false, nil
-		case fatal(ctx, err):
-			return nil, false, fmt.Errorf("list tables in %s: %w", c.Region, err)
-		case err != nil:
-			rr.problem("", fmt.Errorf("list tables: %w", err))
-			return nil, false, nil
-		}
-		names = append(names, page.TableNames...)
+	l := discover.Tables(ctx, c.DynamoDB, c.Region, discover.ListOptions{Concurrency: limit, SkipClosedRegions: o.SkipClosedRegions})
+	if ctx.Err() != nil {
+		return nil, false, ctx.Err()
 	}
-
-	found := make([]*types.TableDescription, len(names))
-	var noTags sync.Once
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(limit)
-	var mu sync.Mutex
-	for i, name := range names {
-		g.Go(func() error {
-			d, err := discover.DescribeTable(gctx, c.DynamoDB, name)
-			if err != nil || d == nil { // gone in the meantime, or a problem
-				return rr.keepGoing(gctx, &mu, name, err)
-			}
-			tags, err := discover.TableTags(gctx, c.DynamoDB, aws.ToString(d.TableArn))
-			if unsupported(err) {
-				noTags.Do(func() {
-					mu.Lock()
-					defer mu.Unlock()
-					rr.problem("", fmt.Errorf("this endpoint keeps no tags, so no table can be recognised by Project=%s: name one with --table (%w)", wallet.ProjectName, err))
-				})
-				return nil
-			}
-			if err != nil {
-				var nf *types.ResourceNotFoundException
-				if errors.As(err, &nf) {
-					return nil
-				}
-				return rr.keepGoing(gctx, &mu, name, fmt.Errorf("list tags: %w", err))
-			}
-			if tags[wallet.TagProject] == wallet.ProjectName {
-				found[i] = d
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, false, err
-	}
-	for _, d := range found {
-		if d != nil {
-			tables = append(tables, d)
+	for _, p := range l.Problems {
+		if fatal(ctx, p.Err()) {
+			return nil, false, fmt.Errorf("%s: %w", c.Region, p.Err())
 		}
 	}
-	return tables, true, nil
+	rr.Problems = append(rr.Problems, l.Problems...)
+	rr.Notes = append(rr.Notes, l.Notes...)
+	if slices.ContainsFunc(l.Problems, func(p discover.Problem) bool { return p.Table == "" && discover.Unsupported(p.Err()) }) {
+		rr.Notes = append(rr.Notes, fmt.Sprintf("%s: this endpoint keeps no tags: name a table with --table to price it", c.Region))
+	}
+	for _, t := range l.Tables {
+		if t.Ours {
+			tables = append(tables, t.Desc)
+		}
+	}
+	return tables, l.Listed, nil
 }
 
 // keepGoing records a problem with one table and lets the others go on, unless err is fatal.
@@ -316,13 +261,7 @@ type reading struct {
 func (r reading) name() string { return aws.ToString(r.desc.TableName) }
 
 // sources are the table and its global secondary indexes.
-func (r reading) sources() []usage.Source {
-	s := []usage.Source{{Table: r.name()}}
-	for _, g := range r.desc.GlobalSecondaryIndexes {
-		s = append(s, usage.Source{Table: r.name(), Index: aws.ToString(g.IndexName)})
-	}
-	return s
-}
+func (r reading) sources() []usage.Source { return usage.Sources(r.desc) }
 
 // pitr reads whether point-in-time recovery is on for each table.
 func (rr *RegionReview) pitr(ctx context.Context, c Clients, readings []reading, limit int) error {
@@ -335,7 +274,7 @@ func (rr *RegionReview) pitr(ctx context.Context, c Clients, readings []reading,
 		g.Go(func() error {
 			out, err := c.DynamoDB.DescribeContinuousBackups(gctx, &dynamodb.DescribeContinuousBackupsInput{TableName: r.desc.TableName})
 			switch {
-			case unsupported(err):
+			case discover.Unsupported(err):
 				noPITR.Do(func() {
 					mu.Lock()
 					defer mu.Unlock()
@@ -367,7 +306,7 @@ func (rr *RegionReview) backups(ctx context.Context, c Clients, o Options, readi
 	}
 	summaries, err := discover.Backups(ctx, c.DynamoDB, *in)
 	switch {
-	case unsupported(err):
+	case discover.Unsupported(err):
 		rr.Notes = append(rr.Notes, fmt.Sprintf("%s: backups are unknown on this endpoint and not priced (%v)", c.Region, err))
 		return nil
 	case fatal(ctx, err):
@@ -377,20 +316,17 @@ func (rr *RegionReview) backups(ctx context.Context, c Clients, o Options, readi
 		return nil
 	}
 	for _, b := range summaries {
-		size := aws.ToInt64(b.BackupSizeBytes)
 		if r := byTable[aws.ToString(b.TableName)]; r != nil {
 			r.backups++
-			r.backupBytes += size
+			r.backupBytes += aws.ToInt64(b.BackupSizeBytes)
 			continue
 		}
-		if o.Table == "" && strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
-			rr.Backups = append(rr.Backups, BackupCost{
-				Backup: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: c.Region,
-				Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
-				MonthlyCostUSD: Round(Monthly(Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, p).Total),
-			})
+		// The janitor's backups of tables not reviewed here bill on their own: listed apart, as
+		// the sweep lists them (the ones of a reviewed table are in its storage already).
+		if o.Table == "" && discover.IsJanitorBackup(b) {
+			rr.Backups = append(rr.Backups, PriceBackup(c.Region, b, p))
 		}
 	}
-	sort.Slice(rr.Backups, func(i, j int) bool { return rr.Backups[i].Backup < rr.Backups[j].Backup })
+	sort.Slice(rr.Backups, func(i, j int) bool { return rr.Backups[i].Name < rr.Backups[j].Name })
 	return nil
 }

@@ -1,7 +1,8 @@
 // Package discover finds what a wallet stack deployed: its status, its outputs and its tables.
 // Outputs are the fast path, but they are not reliable (moto drops them on change-set deploys,
 // and real CloudFormation omits them while a stack is mid-update), so the tables always also come
-// from ListStackResources, which is what CloudFormation actually created.
+// from ListStackResources, which is what CloudFormation actually created. Tables lists a whole
+// region's tables, once for the sweep, the janitor and cost (tables.go).
 package discover
 
 import (

@@ -93,7 +93,7 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 // The organization's environment is checked as the single janitor's is: every bad variable named.
 func TestOrgConfigFromEnv(t *testing.T) {
 	env := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "24h", wallet.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t",
-		wallet.EnvJanitorMarkKey: "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+		wallet.EnvJanitorMarkKey: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		wallet.EnvJanitorOrgRole: "bad role", wallet.EnvJanitorUnitsPerRun: "0"}
 	_, err := janitor.OrgConfigFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	for _, w := range []string{wallet.EnvJanitorOrgRole, wallet.EnvJanitorOrgRegions, wallet.EnvJanitorUnitsPerRun} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -166,14 +167,19 @@ func (u *unit) run(ctx context.Context, c RegionClients, o Options) {
 }
 
 // leftInPlace are the candidates that are still there, for certain, and still the table that
-// was planned: their deletion failed or a re-check held them back. Never a replaced table: the
-// protection turned off was the planned table's, and the new one was never touched.
+// was planned: their deletion failed, a re-check held them back, or their stack kept them (a
+// Retain policy the template did not show). Never a replaced table: the protection turned off
+// was the planned table's, and the new one was never touched.
 func leftInPlace(cands []*Candidate) []*Candidate {
 	var out []*Candidate
 	for _, cd := range cands {
 		switch cd.Action {
-		case Failed, Kept, NoLongerCandidate, SkippedProtected:
+		case Failed, Kept, NoLongerCandidate, SkippedProtected, Retained:
 			out = append(out, cd)
+		case Replaced:
+			if !cd.nameTaken {
+				out = append(out, cd) // held back with its stack because another table was replaced
+			}
 		}
 	}
 	return out
@@ -314,6 +320,10 @@ func (u *unit) deleteStack(ctx context.Context, c RegionClients, o Options) bool
 			return false
 		}
 	}
+	if err := u.noneMadeSince(ctx, c); err != nil {
+		u.fail(err)
+		return false
+	}
 	// By id: a stack of the same name made since is another stack.
 	id := u.stack.id
 	if id == "" {
@@ -381,6 +391,29 @@ func (u *unit) unchanged(ctx context.Context, c RegionClients) error {
 	case !slices.Equal(now.tableNames(), u.stack.tables):
 		return fmt.Errorf("stack %s not deleted: its tables changed since it was planned (%v, now %v): plan again",
 			u.stack.Stack, u.stack.tables, now.tableNames())
+	case !maps.Equal(now.DeletionPolicies, u.stack.policies):
+		return fmt.Errorf("stack %s not deleted: its tables' deletion policies changed since it was planned (%v, now %v): plan again",
+			u.stack.Stack, u.stack.policies, now.DeletionPolicies)
+	}
+	return nil
+}
+
+// noneMadeSince proves that each table the stack lists but DynamoDB did not have when planned
+// (deleted by hand), or that a re-check found gone since, is still not there. CloudFormation deletes a resource by its physical name:
+// a table made under that name since (another project's) would go with the stack, never read,
+// saved or judged.
+func (u *unit) noneMadeSince(ctx context.Context, c RegionClients) error {
+	for _, name := range u.stack.tables {
+		if slices.ContainsFunc(u.cands, func(cd *Candidate) bool { return cd.Table == name && !cd.missing && cd.Action != Gone }) {
+			continue // read when planned, and re-checked above (or one the stack keeps)
+		}
+		gone, err := isGone(ctx, c.DynamoDB, name)
+		switch {
+		case err != nil:
+			return fmt.Errorf("stack %s not deleted: re-reading its table %s: %w", u.stack.Stack, name, err)
+		case !gone:
+			return fmt.Errorf("stack %s not deleted: it lists table %s, which did not exist when planned and does now (made since, perhaps by someone else): plan again", u.stack.Stack, name)
+		}
 	}
 	return nil
 }
@@ -430,7 +463,7 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 	if !u.recheck(ctx, c, cd, stepDelete, nil) || cd.Action == Gone {
 		return
 	}
-	err := deleteTableAndWait(ctx, c.DynamoDB, cd.Table, o.waitTimeout())
+	err := deleteTableAndWaitFor(ctx, c.DynamoDB, cd.Table, cd.Identity, o.waitTimeout())
 	if err == nil {
 		cd.Action = Deleted
 		return
@@ -445,6 +478,9 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 	case d == nil:
 		cd.Action, cd.err = Deleted, nil
 		cd.Notes = append(cd.Notes, fmt.Sprintf("the answer was lost (%v), but DynamoDB confirms it is gone", err))
+	case !cd.Identity.Same(identityOf(d)):
+		cd.Action, cd.err = Deleted, nil
+		cd.Notes = append(cd.Notes, fmt.Sprintf("the answer was lost (%v), but the planned table is gone: the name now stands for another table (%s), made since and not touched", err, identityOf(d)))
 	case d.TableStatus == types.TableStatusDeleting:
 		cd.Action, cd.err = Deleting, nil
 		cd.Notes = append(cd.Notes, fmt.Sprintf("DynamoDB is still deleting it (%v)", err))
@@ -456,6 +492,13 @@ func (u *unit) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, 
 // deleteTableAndWait deletes a table and waits with the SDK's TableNotExists waiter. A table that is
 // already gone is not an error. Busy answers are retried by the client (NewRegionClients).
 func deleteTableAndWait(ctx context.Context, db DynamoDB, table string, wait time.Duration) error {
+	return deleteTableAndWaitFor(ctx, db, table, Identity{}, wait)
+}
+
+// deleteTableAndWaitFor is deleteTableAndWait for the planned table: the wait ends once that
+// table is gone, even if the name already stands for another table, made since (which would
+// otherwise be waited on until the timeout, and the deletion reported failed).
+func deleteTableAndWaitFor(ctx context.Context, db DynamoDB, table string, planned Identity, wait time.Duration) error {
 	_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	if err != nil && !errors.As(err, &nf) {
@@ -463,6 +506,16 @@ func deleteTableAndWait(ctx context.Context, db DynamoDB, table string, wait tim
 	}
 	w := dynamodb.NewTableNotExistsWaiter(db, func(o *dynamodb.TableNotExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 2*time.Second, 20*time.Second
+		if planned.ARN == "" {
+			return
+		}
+		gone := o.Retryable
+		o.Retryable = func(ctx context.Context, in *dynamodb.DescribeTableInput, out *dynamodb.DescribeTableOutput, err error) (bool, error) {
+			if err == nil && out != nil && out.Table != nil && !planned.Same(identityOf(out.Table)) {
+				return false, nil // the planned table is gone; the name is another table's now
+			}
+			return gone(ctx, in, out, err)
+		}
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, wait); err != nil {
 		return fmt.Errorf("wait for table %s to be gone: %w", table, err)

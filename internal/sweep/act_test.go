@@ -177,7 +177,7 @@ func (refusingMetrics) GetMetricData(context.Context, *cloudwatch.GetMetricDataI
 }
 
 func TestAMetricCloudWatchCouldNotReadIsNotIdleness(t *testing.T) {
-	idle, err := isIdle(t.Context(), refusingMetrics{}, "t", time.Hour, time.Now())
+	idle, err := isIdle(t.Context(), refusingMetrics{}, Observed{Name: "t"}, time.Hour, time.Now())
 	if err == nil || idle {
 		t.Fatalf("idle %v, err %v: want an error, not idleness", idle, err)
 	}

@@ -10,14 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
@@ -64,6 +61,8 @@ type Observed struct {
 	Unjudged bool
 	// Idle: no consumed capacity in the Filter's IdleFor window (only looked at when set).
 	Idle bool
+	// sources are the table and its global secondary indexes, whose use the idle check reads.
+	sources []usage.Source
 }
 
 // Identity is which table the name stood for when it was observed: what Act binds every
@@ -115,106 +114,42 @@ type Inventory struct {
 	Notes    []string
 }
 
-// Discover reads every table in the region (every ListTables page), its tags and description,
-// the stacks that ours name, and (with IdleFor) their CloudWatch metrics. A failure on one
-// table is recorded as a Problem and the rest go on; a failure to list is a Problem of the
-// whole region.
+// Discover reads every table in the region (discover.Tables, the lister cost shares), the
+// stacks that ours name, and (with IdleFor) what they consumed. A failure on one table is
+// recorded as a Problem and the rest go on; a failure to list is a Problem of the whole region,
+// or a Note when the region is closed to the account and every region was asked for.
 func Discover(ctx context.Context, c RegionClients, f Filter, o Options) Inventory {
 	inv := Inventory{Region: c.Region, Stacks: map[string]LiveStack{}}
-	names, err := listTables(ctx, c, o)
-	switch {
-	case err != nil && o.SkipDisabledRegions && RegionDisabled(err):
-		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, not enabled for this account (%v)", c.Region, err))
-		return inv
-	case err != nil && o.SkipDisabledRegions && awsconf.IsDenied(err):
-		// Across every region, one an organization's policy (an SCP) closes is not a missing
-		// permission of the caller's: noted and skipped.
-		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: skipped, listing tables there was refused (an organization policy?): %v", c.Region, err))
-		return inv
-	case err != nil:
-		inv.Problems = append(inv.Problems, problem(c.Region, "", fmt.Errorf("list tables: %w", err)))
+	l := discover.Tables(ctx, c.DynamoDB, c.Region, discover.ListOptions{
+		NamePrefix: f.NamePrefix, PageLimit: o.PageLimit, Concurrency: o.Concurrency,
+		SkipClosedRegions: o.SkipDisabledRegions, Progress: o.Progress,
+	})
+	inv.Problems, inv.Notes = l.Problems, l.Notes
+	if !l.Listed {
 		return inv
 	}
-	inv.Tables, inv.Problems = describeTables(ctx, c, names, f, o)
+	for _, t := range l.Tables {
+		inv.Tables = append(inv.Tables, observedOf(c.Region, t, f))
+	}
 	inv.Problems = append(inv.Problems, resolveStacks(ctx, c, &inv, o)...)
 	if f.IdleFor > 0 {
 		inv.Problems = append(inv.Problems, readIdleness(ctx, c, &inv, f, o)...)
 	}
 	// Listing the janitor's backups is a courtesy of the report, not the sweep's job: a failure
 	// is noted, and the sweep goes on.
-	if inv.Backups, err = listJanitorBackups(ctx, c.DynamoDB); err != nil {
+	var err error
+	if inv.Backups, err = discover.JanitorBackups(ctx, c.DynamoDB); err != nil {
 		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: the janitor's backups could not be listed: %v", c.Region, err))
 	}
 	sort.Slice(inv.Problems, func(i, j int) bool { return inv.Problems[i].Table < inv.Problems[j].Table })
 	return inv
 }
 
-// listTables reads every ListTables page: aws-nuke's lister reads only the first (its #991).
-func listTables(ctx context.Context, c RegionClients, o Options) ([]string, error) {
-	var names []string
-	p := dynamodb.NewListTablesPaginator(c.DynamoDB, &dynamodb.ListTablesInput{}, func(po *dynamodb.ListTablesPaginatorOptions) {
-		po.Limit = o.PageLimit
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		names = append(names, page.TableNames...)
-		o.progress(c.Region+": listing tables", len(names), len(names))
-	}
-	return names, nil
-}
-
-// describeTables reads each table's description and tags, concurrently. A table that vanished
-// meanwhile is left out; one that could not be read is a problem and never a candidate.
-func describeTables(ctx context.Context, c RegionClients, names []string, f Filter, o Options) ([]Observed, []Problem) {
-	var (
-		mu       sync.Mutex
-		tables   []Observed
-		problems []Problem
-		done     int
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.concurrency())
-	for _, name := range names {
-		g.Go(func() error {
-			t, ok, err := observe(gctx, c, name, f)
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			o.progress(c.Region+": reading tables", done, len(names))
-			if ok {
-				tables = append(tables, t)
-			}
-			if err != nil {
-				problems = append(problems, problem(c.Region, name, err))
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	sort.Slice(tables, func(i, j int) bool { return tables[i].Name < tables[j].Name })
-	return tables, problems
-}
-
-// observe reads one table; ok is false when it vanished in the meantime or could not be read.
-func observe(ctx context.Context, c RegionClients, name string, f Filter) (Observed, bool, error) {
-	d, err := discover.DescribeTable(ctx, c.DynamoDB, name)
-	if d == nil {
-		return Observed{}, false, err // vanished in the meantime (nil error), or unreadable
-	}
-	tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
-	var nf *types.ResourceNotFoundException
-	switch {
-	case errors.As(err, &nf):
-		return Observed{}, false, nil
-	case err != nil:
-		// Without its tags nobody can tell whether the table is ours: say so, judge nothing.
-		return Observed{}, false, fmt.Errorf("list tags: %w", err)
-	}
-	t := observed(c.Region, name, d, tags, f)
-	return t, true, nil
+// observedOf is a listed table as the sweep judges it, with the sources its use is read from.
+func observedOf(region string, t discover.Table, f Filter) Observed {
+	o := observed(region, t.Name(), t.Desc, t.Tags, f)
+	o.sources = usage.Sources(t.Desc)
+	return o
 }
 
 // resolveStacks reads each stack our tables name: whether it is live, the tables it owns, and
@@ -331,7 +266,7 @@ func readIdleness(ctx context.Context, c RegionClients, inv *Inventory, f Filter
 			continue
 		}
 		g.Go(func() error {
-			idle, err := isIdle(gctx, c.CloudWatch, t.Name, f.IdleFor, f.now())
+			idle, err := isIdle(gctx, c.CloudWatch, *t, f.IdleFor, f.now())
 			if err != nil {
 				t.Unjudged = true
 				mu.Lock()
@@ -347,85 +282,19 @@ func readIdleness(ctx context.Context, c RegionClients, inv *Inventory, f Filter
 	return problems
 }
 
-// Metrics that show a table is used.
-var consumedMetrics = []string{"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"}
-
-// isIdle asks CloudWatch whether the table consumed any capacity in the window before now.
-func isIdle(ctx context.Context, cw CloudWatch, table string, window time.Duration, now time.Time) (bool, error) {
-	in := &cloudwatch.GetMetricDataInput{
-		StartTime: aws.Time(now.Add(-window)),
-		EndTime:   aws.Time(now.Add(time.Minute)), // include the current, partial minute
+// isIdle reads, as cost does (usage.Read), whether the table and its global secondary indexes
+// consumed any capacity in the window before now, cut at the table's creation: metrics from
+// before then are an earlier table's of the same name. A result CloudWatch could not read
+// (Forbidden, InternalError) is an error, never idleness.
+func isIdle(ctx context.Context, cw CloudWatch, t Observed, window time.Duration, now time.Time) (bool, error) {
+	sources := t.sources
+	if len(sources) == 0 {
+		sources = []usage.Source{{Table: t.Name}}
 	}
-	for i, m := range consumedMetrics {
-		in.MetricDataQueries = append(in.MetricDataQueries, cwtypes.MetricDataQuery{
-			Id: aws.String(fmt.Sprintf("m%d", i)),
-			MetricStat: &cwtypes.MetricStat{
-				Metric: &cwtypes.Metric{
-					Namespace:  aws.String("AWS/DynamoDB"),
-					MetricName: aws.String(m),
-					Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(table)}},
-				},
-				Period: aws.Int32(metricPeriod(window)),
-				Stat:   aws.String("Sum"),
-			},
-		})
-	}
-	p := cloudwatch.NewGetMetricDataPaginator(cw, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return false, fmt.Errorf("cloudwatch metrics: %w", err)
-		}
-		for _, r := range page.MetricDataResults {
-			// A result CloudWatch could not read (Forbidden, InternalError) has no values: it
-			// says nothing about use, so the table is not judged idle on it.
-			if r.StatusCode != cwtypes.StatusCodeComplete && r.StatusCode != cwtypes.StatusCodePartialData {
-				return false, fmt.Errorf("cloudwatch metric %s: status %s %s", aws.ToString(r.Id), r.StatusCode, joinMessages(r.Messages))
-			}
-			for _, v := range r.Values {
-				if v > 0 {
-					return false, nil
-				}
-			}
-		}
-	}
-	return true, nil
-}
-
-func joinMessages(ms []cwtypes.MessageData) string {
-	var parts []string
-	for _, m := range ms {
-		parts = append(parts, aws.ToString(m.Code)+": "+aws.ToString(m.Value))
-	}
-	return strings.Join(parts, "; ")
-}
-
-// metricPeriod keeps a query to a few hundred points and within what CloudWatch keeps at each
-// resolution: 1-minute data for 15 days, 5-minute for 63 days, then hourly.
-func metricPeriod(window time.Duration) int32 {
-	step := 60 * time.Second
-	switch {
-	case window > 63*24*time.Hour:
-		step = time.Hour
-	case window > 15*24*time.Hour:
-		step = 5 * time.Minute
-	}
-	p := window / 500
-	p = (p + step - 1) / step * step
-	return int32(max(p, step) / time.Second)
-}
-
-// listJanitorBackups are the backups the janitor took before its deletions.
-func listJanitorBackups(ctx context.Context, db discover.BackupLister) ([]types.BackupSummary, error) {
-	all, err := discover.Backups(ctx, db, dynamodb.ListBackupsInput{BackupType: types.BackupTypeFilterUser})
+	w, _ := usage.Last(now, window).Since(t.Created)
+	consumed, err := usage.Read(ctx, cw, w, sources, 1)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	var out []types.BackupSummary
-	for _, b := range all {
-		if strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return usage.Unused(consumed), nil
 }

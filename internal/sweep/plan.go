@@ -6,9 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
@@ -50,7 +48,10 @@ type Candidate struct {
 	idle bool
 	// stackTag is the stack its tags named when planned: re-read before each re-judgment.
 	stackTag string
-	err      error // behind Error, for the caller to classify (Report.Errs)
+	// nameTaken: its name stands for another table now (replaced); a stack-mate held back
+	// with it (reported replaced too) is still the planned table.
+	nameTaken bool
+	err       error // behind Error, for the caller to classify (Report.Errs)
 }
 
 // StackAction is a stack a plan deletes to remove its tables, and then what happened to it.
@@ -61,11 +62,14 @@ type StackAction struct {
 	Status  string `json:"status"` // its CloudFormation status when planned
 	Action  Action `json:"action"`
 	Error   string `json:"error,omitempty"`
-	// id and tables are the stack as planned: it is deleted by id, and only if it still holds
-	// exactly these tables (a stack updated or replaced since was not what was planned).
-	id     string
-	tables []string
-	err    error
+	// id, tables and policies are the stack as planned: it is deleted by id, and only if it
+	// still holds exactly these tables with these deletion policies (a stack updated or
+	// replaced since was not what was planned: an update can make a retained table one
+	// DeleteStack takes).
+	id       string
+	tables   []string
+	policies map[string]string
+	err      error
 }
 
 // Plan is what a sweep or a teardown would do: a value to print, confirm, and then carry out.
@@ -85,32 +89,20 @@ type Plan struct {
 	filter Filter
 }
 
-// Backup is one of the janitor's backups, with what it costs to keep.
-type Backup struct {
-	Name           string    `json:"name"`
-	Table          string    `json:"table"`
-	Region         string    `json:"region"`
-	Account        string    `json:"account,omitempty"`
-	ARN            string    `json:"arn"`
-	Created        time.Time `json:"created"`
-	SizeBytes      int64     `json:"size_bytes"`
-	MonthlyCostUSD float64   `json:"monthly_cost_usd"`
-}
+// Backup is one of the janitor's backups, with what it costs to keep: cost's one backup type.
+type Backup = cost.Backup
 
 // JanitorBackups lists the janitor's backups in one region, priced: for a report written after
 // a run that took some.
 func JanitorBackups(ctx context.Context, db discover.BackupLister, region string, prices cost.Prices) ([]Backup, error) {
-	summaries, err := listJanitorBackups(ctx, db)
+	summaries, err := discover.JanitorBackups(ctx, db)
 	return priceBackups(region, summaries, prices), err
 }
 
 func priceBackups(region string, summaries []types.BackupSummary, prices cost.Prices) []Backup {
 	var out []Backup
 	for _, b := range summaries {
-		size := aws.ToInt64(b.BackupSizeBytes)
-		out = append(out, Backup{Name: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: region,
-			ARN: aws.ToString(b.BackupArn), Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
-			MonthlyCostUSD: cost.Round(cost.Monthly(cost.Footprint{Billing: wallet.BillingOnDemand, BackupBytes: size}, prices).Total)})
+		out = append(out, cost.PriceBackup(region, b, prices))
 	}
 	return out
 }
@@ -187,7 +179,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 	var stacks []StackAction
 	for _, name := range names {
 		live := inv.Stacks[name]
-		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames()}
+		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames(), policies: live.DeletionPolicies}
 		for _, r := range live.Tables {
 			t, seen := byName[r.Name]
 			switch {

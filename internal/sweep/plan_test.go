@@ -124,18 +124,6 @@ func keys(m map[string]Candidate) []string {
 	return out
 }
 
-func TestMetricPeriodStaysWithinCloudWatchLimits(t *testing.T) {
-	for _, w := range []time.Duration{time.Minute, time.Hour, 24 * time.Hour, 14 * 24 * time.Hour, 30 * 24 * time.Hour, 400 * 24 * time.Hour} {
-		p := time.Duration(metricPeriod(w)) * time.Second
-		if p%time.Minute != 0 || w/p > 1440 {
-			t.Errorf("window %v: period %v (must be whole minutes and give at most 1440 points)", w, p)
-		}
-		if w > 15*24*time.Hour && p%(5*time.Minute) != 0 || w > 63*24*time.Hour && p%time.Hour != 0 {
-			t.Errorf("window %v: period %v finer than CloudWatch keeps that far back", w, p)
-		}
-	}
-}
-
 // liveStack is a live stack owning tables (logical ID = table name) whose template could not be
 // read: every table counts as one the stack would delete.
 func liveStack(name string, tables ...string) LiveStack {

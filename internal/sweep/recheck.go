@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -57,13 +56,7 @@ func (u *unit) recheck(ctx context.Context, c RegionClients, cd *Candidate, step
 			return false
 		}
 	}
-	t, gone, err := u.reobserve(ctx, c, cd)
-	if err == nil && t.Stack != "" {
-		var s *LiveStack
-		if s, err = known.stack(ctx, c.CloudFormation, t.Stack); err == nil && s != nil {
-			t.live(*s)
-		}
-	}
+	t, gone, err := u.reobserve(ctx, c, cd, known)
 	switch {
 	case err != nil:
 		u.fail(fmt.Errorf("%s not deleted: re-reading %s %s: %w", u.what(), cd.Table, step, err))
@@ -82,10 +75,11 @@ func (u *unit) recheck(ctx context.Context, c RegionClients, cd *Candidate, step
 }
 
 // reobserve reads the table as observe does, but its tags first (by the planned ARN, which a
-// table re-created under the name shares) and its description last: the identity then comes
-// from the answer nearest the step, and a change between the two reads shows as another
-// identity. gone says why the table is no longer there, if it is not.
-func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate) (Observed, string, error) {
+// table re-created under the name shares), then the stack they name, and its description last:
+// the identity then comes from the answer nearest the step (no other call comes between it and
+// the step), and a change between the reads shows as another identity. gone says why the table
+// is no longer there, if it is not.
+func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate, known stacksNow) (Observed, string, error) {
 	tags, err := discover.TableTags(ctx, c.DynamoDB, cd.Identity.ARN)
 	var nf *types.ResourceNotFoundException
 	switch {
@@ -93,6 +87,12 @@ func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate) (O
 		return Observed{}, "gone", nil
 	case err != nil:
 		return Observed{}, "", fmt.Errorf("list tags: %w", err)
+	}
+	var s *LiveStack
+	if name := stackOf(tags); name != "" {
+		if s, err = known.stack(ctx, c.CloudFormation, name); err != nil {
+			return Observed{}, "", err
+		}
 	}
 	d, err := discover.DescribeTable(ctx, c.DynamoDB, cd.Table)
 	switch {
@@ -103,7 +103,11 @@ func (u *unit) reobserve(ctx context.Context, c RegionClients, cd *Candidate) (O
 	case d.TableStatus == types.TableStatusDeleting && cd.Identity.Same(identityOf(d)):
 		return Observed{}, "being deleted by someone else", nil
 	}
-	return observed(cd.Region, cd.Table, d, tags, u.filter), "", nil
+	t := observed(cd.Region, cd.Table, d, tags, u.filter)
+	if s != nil {
+		t.live(*s)
+	}
+	return t, "", nil
 }
 
 // rejudge is the plan's judgment made again on the table as it is now: "" when it still goes,
@@ -143,6 +147,7 @@ func bystander(rs []Reason) bool {
 // stack (deleted whole or not at all) stays, with every other table of it, for the same cause.
 func (u *unit) hold(cd *Candidate, action Action, why string) {
 	cd.Action = action
+	cd.nameTaken = action == Replaced
 	cd.Notes = append(cd.Notes, why)
 	if u.stack == nil || u.stack.Action != WouldDelete {
 		return // no stack, or one already deleted (a table it retained, re-checked after it)
@@ -169,15 +174,15 @@ func observed(region, name string, d *types.TableDescription, tags map[string]st
 		Footprint: cost.FromDescription(d),
 		Tags:      tags,
 	}
-	t.Ours = ours(t.Name, tags, f)
-	t.Stack = tags[wallet.CloudFormationStackTag]
-	if t.Stack == "" {
-		t.Stack = tags[wallet.TagStack]
-	}
+	t.Ours = discover.Ours(t.Name, tags, f.NamePrefix)
+	t.Stack = stackOf(tags)
 	return t
 }
 
-// ours: tagged Project=wallet, or named by the prefix.
-func ours(name string, tags map[string]string, f Filter) bool {
-	return tags[wallet.TagProject] == wallet.ProjectName || (f.NamePrefix != "" && strings.HasPrefix(name, f.NamePrefix))
+// stackOf is the stack a table's tags name: CloudFormation's own tag, else ours.
+func stackOf(tags map[string]string) string {
+	if s := tags[wallet.CloudFormationStackTag]; s != "" {
+		return s
+	}
+	return tags[wallet.TagStack]
 }

@@ -1,17 +1,11 @@
 package sweep
 
-import (
-	"errors"
-
-	"github.com/aws/smithy-go"
-)
-
 // Regions are the commercial ("aws" partition) regions where DynamoDB runs, written down on
 // 2026-11-25 from the endpoint list of aws-sdk-go-v2 service/dynamodb v1.74.0
 // (internal/endpoints, FIPS endpoints and "local" left out). The SDK keeps that list internal,
 // and ec2:DescribeRegions would need another module and another permission. Opt-in regions an
 // account has not enabled answer with an authentication error; --all-regions notes and skips
-// them.
+// them (discover.RegionClosed).
 func Regions() []string {
 	return []string{
 		"af-south-1",
@@ -32,18 +26,4 @@ func Regions() []string {
 		"us-east-1", "us-east-2",
 		"us-west-1", "us-west-2",
 	}
-}
-
-// RegionDisabled reports whether err is how AWS answers in an opt-in region the account has
-// not enabled: the credentials are unknown there.
-func RegionDisabled(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure":
-		return true
-	}
-	return false
 }

@@ -103,8 +103,8 @@ func (r Report) Replaced() int {
 func (r Report) Errs() []error {
 	var errs []error
 	for _, p := range r.Problems {
-		if p.err != nil {
-			errs = append(errs, p.err)
+		if p.Err() != nil {
+			errs = append(errs, p.Err())
 		}
 	}
 	for _, s := range r.Stacks {

@@ -163,21 +163,11 @@ const (
 )
 
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.
-// A problem without a table is about the whole region (its tables could not be listed).
-type Problem struct {
-	Region  string `json:"region"`
-	Account string `json:"account,omitempty"`
-	Table   string `json:"table,omitempty"`
-	Error   string `json:"error"`
-	err     error
-}
-
-// Err is the problem as an error, for the caller to classify (a denial, an endpoint that does
-// not answer).
-func (p Problem) Err() error { return p.err }
+// It is discovery's one Problem type, which cost reports too.
+type Problem = discover.Problem
 
 func problem(region, table string, err error) Problem {
-	return Problem{Region: region, Table: table, Error: err.Error(), err: err}
+	return discover.NewProblem(region, table, err)
 }
 
 // Options tune discovery and action. The zero value is sensible.

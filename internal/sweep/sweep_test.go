@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
@@ -250,8 +251,9 @@ func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
 			MetricName: aws.String("ConsumedReadCapacityUnits"),
 			Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String("idle-busy")}},
 			Value:      aws.Float64(2),
-			Timestamp:  aws.Time(time.Now().Add(-10 * time.Minute)),
-			Unit:       cwtypes.StandardUnitCount,
+			// Read since it was created: what was consumed before is an earlier table's.
+			Timestamp: aws.Time(time.Now()),
+			Unit:      cwtypes.StandardUnitCount,
 		}},
 	})
 	if err != nil {
@@ -261,7 +263,7 @@ func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
 	r := sweepOnce(t, c, f, Options{}, false, false)
 	got := byTable(r)
 	if _, ok := got["idle-busy"]; ok {
-		t.Errorf("a table read 10 minutes ago is not idle for an hour: %+v", got["idle-busy"])
+		t.Errorf("a table read since it was created is not idle for an hour: %+v", got["idle-busy"])
 	}
 	if q, ok := got["idle-quiet"]; !ok || !slices.Equal(q.Reasons, []Reason{Idle}) {
 		t.Errorf("idle-quiet should be a candidate for being idle: %+v", r.Candidates)
@@ -269,6 +271,64 @@ func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
 	// Without --idle-for neither is a candidate: they have no stack and no expiry.
 	if r := sweepOnce(t, c, Filter{}, Options{}, false, false); len(r.Candidates) != 0 {
 		t.Errorf("without --idle-for: %+v", r.Candidates)
+	}
+}
+
+// The idle check reads use as cost does (usage.Read): a global secondary index's reads are the
+// table's use, and what a name consumed before the table was created is an earlier table's,
+// which says nothing about this one.
+func TestIdlenessIsJudgedOnTheTablesOwnLifeAndIndexes(t *testing.T) {
+	c := newCloud(t, "il-central-1")
+	c.CreateTable(t, "idle-reborn", map[string]string{"Project": "wallet"}, false)
+	createIndexedTable(t, c, "idle-indexed", "by-owner")
+	now := time.Now()
+	use := func(table, index string, at time.Time) cwtypes.MetricDatum {
+		d := []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(table)}}
+		if index != "" {
+			d = append(d, cwtypes.Dimension{Name: aws.String("GlobalSecondaryIndexName"), Value: aws.String(index)})
+		}
+		return cwtypes.MetricDatum{MetricName: aws.String("ConsumedReadCapacityUnits"), Dimensions: d,
+			Value: aws.Float64(3), Timestamp: aws.Time(at), Unit: cwtypes.StandardUnitCount}
+	}
+	_, err := c.cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{
+		Namespace: aws.String("AWS/DynamoDB"),
+		MetricData: []cwtypes.MetricDatum{
+			use("idle-reborn", "", now.Add(-20*time.Minute)), // the name's previous table
+			use("idle-indexed", "by-owner", now),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byTable(sweepOnce(t, c, Filter{IdleFor: time.Hour}, Options{}, false, false))
+	if r, ok := got["idle-reborn"]; !ok || !slices.Equal(r.Reasons, []Reason{Idle}) {
+		t.Errorf("a table unused since its creation is idle, whatever an earlier table of its name did: %+v", r)
+	}
+	if i, ok := got["idle-indexed"]; ok {
+		t.Errorf("a table read through its index is not idle: %+v", i)
+	}
+}
+
+// createIndexedTable makes an on-demand table of ours with one global secondary index.
+func createIndexedTable(t *testing.T, c *cloud, name, index string) {
+	t.Helper()
+	key := func(attr string) []dtypes.KeySchemaElement {
+		return []dtypes.KeySchemaElement{{AttributeName: aws.String(attr), KeyType: dtypes.KeyTypeHash}}
+	}
+	_, err := c.DynamoDB.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: dtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: dtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("owner"), AttributeType: dtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: key("pk"),
+		GlobalSecondaryIndexes: []dtypes.GlobalSecondaryIndex{{IndexName: aws.String(index), KeySchema: key("owner"),
+			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeAll}}},
+		Tags: []dtypes.Tag{{Key: aws.String("Project"), Value: aws.String("wallet")}},
+	})
+	if err != nil {
+		t.Fatalf("create table %s: %v", name, err)
 	}
 }
 

@@ -32,7 +32,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 	p := Plan{
 		Teardown: s.Name,
 		Regions:  []string{c.Region},
-		Stacks:   []StackAction{{Stack: s.Name, Region: c.Region, Status: s.Status, Action: WouldDelete, id: s.ID, tables: s.tableNames()}},
+		Stacks:   []StackAction{{Stack: s.Name, Region: c.Region, Status: s.Status, Action: WouldDelete, id: s.ID, tables: s.tableNames(), policies: s.DeletionPolicies}},
 		Prices:   prices,
 	}
 	if n := prices.Note(c.Region); n != "" {

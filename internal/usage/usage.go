@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
@@ -72,6 +73,26 @@ func (s Source) String() string {
 	return s.Table + " index " + s.Index
 }
 
+// Sources are a table and its global secondary indexes: what it consumed is theirs together.
+func Sources(d *types.TableDescription) []Source {
+	name := aws.ToString(d.TableName)
+	s := []Source{{Table: name}}
+	for _, g := range d.GlobalSecondaryIndexes {
+		s = append(s, Source{Table: name, Index: aws.ToString(g.IndexName)})
+	}
+	return s
+}
+
+// Unused: no source consumed a single unit in what was read.
+func Unused(consumed map[Source]Consumed) bool {
+	for _, c := range consumed {
+		if c.ReadUnits > 0 || c.WriteUnits > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (s Source) dimensions() []cwtypes.Dimension {
 	d := []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(s.Table)}}
 	if s.Index != "" {
@@ -84,7 +105,8 @@ func (s Source) dimensions() []cwtypes.Dimension {
 // of on-demand billing: the same 4 KB read or 1 KB write).
 type Consumed struct {
 	ReadUnits, WriteUnits float64 // the Sums of every minute in the window
-	// ReadPeak and WritePeak are the busiest minute's Sum / 60: units per second.
+	// ReadPeak and WritePeak are the busiest minute's Sum / 60: units per second (the busiest
+	// period's, in a window read at a coarser grain).
 	ReadPeak, WritePeak float64
 	// Datapoints counts the minutes that had data, reads and writes together: DynamoDB
 	// publishes nothing for a minute without requests, so zero means no data, not zero use.
@@ -97,8 +119,14 @@ type Window struct{ Start, End time.Time }
 // LastDays is the window of the days before now, ending after now's minute so that the minute
 // under way counts, and starting no earlier than days ago, where one-minute data still lives.
 func LastDays(now time.Time, days int) Window {
+	return Last(now, time.Duration(days)*24*time.Hour)
+}
+
+// Last is the window of d before now, ending after now's minute so that the minute under way
+// counts. Longer than MaxDays, it is read at a coarser grain (see Read).
+func Last(now time.Time, d time.Duration) Window {
 	end := now.UTC().Truncate(Period).Add(Period)
-	return Window{Start: end.Add(-time.Duration(days) * 24 * time.Hour), End: end}
+	return Window{Start: end.Add(-d), End: end}
 }
 
 // Since is the window cut to start at a source's creation, when it was created after the window
@@ -119,7 +147,21 @@ func (w Window) Since(created time.Time) (cut Window, young bool) {
 // Hours is the window's length: what a month's cost is extrapolated from.
 func (w Window) Hours() float64 { return w.End.Sub(w.Start).Hours() }
 
-func (w Window) minutes() int { return int(w.End.Sub(w.Start) / Period) }
+// period is the grain the window is read at: the one-minute Sum as far back as CloudWatch keeps
+// it (15 days), then 5-minute Sums (63 days), then hourly. A finer period asked for data older
+// than that returns no datapoints, which would read as no use. Windows end now, so their
+// length is how far back they reach.
+func (w Window) period() time.Duration {
+	switch span := w.End.Sub(w.Start); {
+	case span > 63*24*time.Hour:
+		return time.Hour
+	case span > MaxDays*24*time.Hour:
+		return 5 * time.Minute
+	}
+	return Period
+}
+
+func (w Window) points() int { return int(w.End.Sub(w.Start) / w.period()) }
 
 // Unserved reports an endpoint that answered, but not as CloudWatch: DynamoDB Local, which serves
 // DynamoDB alone, answers a CloudWatch call with an empty HTTP 500; other single-service
@@ -143,7 +185,8 @@ func Unserved(err error) bool {
 
 var metrics = [2]string{"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"}
 
-// Read asks CloudWatch for the consumption of every source in the window. Sources are read in
+// Read asks CloudWatch for the consumption of every source in the window: cost reads it to
+// price a table, the sweep's idle check to find one nobody uses. Sources are read in
 // calls sized so that each call's data fits in one page (CloudWatch pages at 100,800 points: a
 // 15-day series of minutes has 21,600), and the calls run `concurrency` at a time; the SDK's
 // paginator still follows a NextToken should one come. A source without data gets a zero
@@ -151,7 +194,7 @@ var metrics = [2]string{"ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits
 // refuses one call refuses the next.
 func Read(ctx context.Context, cw CloudWatch, w Window, sources []Source, concurrency int) (map[Source]Consumed, error) {
 	got := make([]Consumed, len(sources))
-	perCall := max(1, min(maxPointsPerCall/(len(metrics)*max(1, w.minutes())), maxQueriesPerCall/len(metrics)))
+	perCall := max(1, min(maxPointsPerCall/(len(metrics)*max(1, w.points())), maxQueriesPerCall/len(metrics)))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, concurrency))
 	for first := 0; first < len(sources); first += perCall {
@@ -170,6 +213,7 @@ func Read(ctx context.Context, cw CloudWatch, w Window, sources []Source, concur
 
 // read fills got[i] with the consumption of sources[i], in one GetMetricData call and its pages.
 func read(ctx context.Context, cw CloudWatch, w Window, sources []Source, got []Consumed) error {
+	period := w.period()
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(w.Start),
 		EndTime:   aws.Time(w.End),
@@ -185,7 +229,7 @@ func read(ctx context.Context, cw CloudWatch, w Window, sources []Source, got []
 						MetricName: aws.String(name),
 						Dimensions: s.dimensions(),
 					},
-					Period: aws.Int32(int32(Period / time.Second)),
+					Period: aws.Int32(int32(period / time.Second)),
 					Stat:   aws.String("Sum"),
 				},
 			})
@@ -212,10 +256,10 @@ func read(ctx context.Context, cw CloudWatch, w Window, sources []Source, got []
 				c.Datapoints++
 				if m == 0 {
 					c.ReadUnits += v
-					c.ReadPeak = max(c.ReadPeak, v/Period.Seconds())
+					c.ReadPeak = max(c.ReadPeak, v/period.Seconds())
 				} else {
 					c.WriteUnits += v
-					c.WritePeak = max(c.WritePeak, v/Period.Seconds())
+					c.WritePeak = max(c.WritePeak, v/period.Seconds())
 				}
 			}
 		}

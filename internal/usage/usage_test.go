@@ -106,7 +106,7 @@ func TestCallsAreSizedToOnePage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if spy.calls.Load() != int64(tc.calls) || int(spy.maxQueries.Load())*w.minutes() > maxPointsPerCall || len(got) != tc.sources {
+		if spy.calls.Load() != int64(tc.calls) || int(spy.maxQueries.Load())*w.points() > maxPointsPerCall || len(got) != tc.sources {
 			t.Errorf("%d days, %d sources: %d calls of up to %d queries, %d results; want %d calls within %d points",
 				tc.days, tc.sources, spy.calls.Load(), spy.maxQueries.Load(), len(got), tc.calls, maxPointsPerCall)
 		}
@@ -178,4 +178,23 @@ func (f forbiddenCW) GetMetricData(ctx context.Context, in *cloudwatch.GetMetric
 		out.MetricDataResults[0].Messages = []cwtypes.MessageData{{Code: aws.String("Forbidden"), Value: aws.String("no access to AWS/DynamoDB")}}
 	}
 	return out, err
+}
+
+// The sweep's idle check reads windows longer than CloudWatch keeps one-minute data: each is read
+// at a grain CloudWatch still has that far back, in whole minutes.
+func TestPeriodStaysWithinCloudWatchRetention(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{time.Minute, time.Hour, 24 * time.Hour, 14 * 24 * time.Hour, 15 * 24 * time.Hour, 30 * 24 * time.Hour, 63 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		w := Last(now, d)
+		p := w.period()
+		if p%time.Minute != 0 || w.points() > maxPointsPerCall/len(metrics) {
+			t.Errorf("window %v: period %v, %d points (must be whole minutes and fit one call)", d, p, w.points())
+		}
+		if d <= MaxDays*24*time.Hour && p != Period {
+			t.Errorf("window %v: period %v, want the one-minute Sum cost prices peaks on", d, p)
+		}
+		if d > MaxDays*24*time.Hour && p%(5*time.Minute) != 0 || d > 63*24*time.Hour && p%time.Hour != 0 {
+			t.Errorf("window %v: period %v finer than CloudWatch keeps that far back", d, p)
+		}
+	}
 }
