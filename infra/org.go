@@ -168,7 +168,8 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 // ARNs name AWS::AccountId). Nothing of the mark key: marks are signed and checked centrally,
 // with the central role's credentials, so no member account can sign one.
 func memberTemplate(stack awscdk.Stack) string {
-	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: ptrTo(janitorRunStatements(stack))})
+	run := janitorRunStatements(stack)
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &run})
 	statements := stack.Resolve(doc).(map[string]any)["Statement"].([]any)
 	tmpl := map[string]any{
 		"AWSTemplateFormatVersion": "2010-09-09",
@@ -210,8 +211,6 @@ func memberTemplate(stack awscdk.Stack) string {
 	}
 	return string(b)
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // newWorkerAlarm is the Errors alarm of the worker: a unit that failed is a failed run too.
 func newWorkerAlarm(stack awscdk.Stack, fn awslambda.Function, topic awssns.Topic) {
