@@ -53,8 +53,9 @@ synth: deps ## cdk synth the dev stack (pass CDK_ARGS='-c stage=prod' etc.)
 
 # What `make lint` synthesizes: each stage once, so that every template the app can emit for a
 # stage is linted (the janitor comes with each). prod is synthesized on-demand, dev provisioned
-# (the default), so both billing shapes are covered without a third synth.
-LINT_SYNTHS := stage=dev stage=prod,billing=on-demand
+# (the default), so both billing shapes are covered without a third synth; prod's janitor is the
+# organization's (StackSet, queue, worker), dev's the single account's, so both janitors are too.
+LINT_SYNTHS := stage=dev stage=prod,billing=on-demand,janitorOrg=true,janitorOrgId=o-abcde12345,janitorTargets=r-ab12
 
 .PHONY: lint
 lint: lint-workflows lint-templates ## Lint the CI workflows (actionlint) and every synthesized template (cfn-lint)

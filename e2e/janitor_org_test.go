@@ -15,7 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -35,7 +38,9 @@ import (
 // function may take 4 units a run: it runs those and sends the other 8 through a real SQS
 // queue (moto's) to the worker function, which takes them one message at a time, as an event
 // source mapping with batch size 1 would. Marks and backups stay in each table's own account;
-// the digest is one notification grouped by account.
+// the digest is one notification grouped by account. Every mark is signed with the central
+// mark key: marks forged in a member account (a plain due time, a MAC copied from another
+// table) are never honoured.
 func TestJanitorOrgFanOut(t *testing.T) {
 	srv := localcloud.Moto(t)
 	srv.SetEnv(t)
@@ -49,6 +54,10 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		decoys []string
 	}
 	units := map[string]*unit{}
+	// In one member account, two tables the first run leaves alone (kept), on which someone of
+	// that account then forges marks: they are older than any mark, so only the MAC can refuse them.
+	forgedIn := o.Members[0] + "/us-east-1"
+	forgedPlain, forgedCopied := "forged-plain", "forged-copied"
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, acct := range accounts {
@@ -65,6 +74,11 @@ func TestJanitorOrgFanOut(t *testing.T) {
 				c.CreateTable(t, u.decoys[0], map[string]string{wallet.TagProject: "other", wallet.TagStack: "Wallet-gone"}, false)
 				c.CreateTable(t, u.decoys[1], map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone", wallet.TagKeep: "true"}, false)
 				c.CreateTable(t, u.decoys[2], map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, true)
+				if acct+"/"+region == forgedIn {
+					for _, name := range []string{forgedPlain, forgedCopied} {
+						c.CreateTable(t, name, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone", wallet.TagKeep: "true"}, false)
+					}
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				units[acct+"/"+region] = u
@@ -79,6 +93,12 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	box := inbox.Subscribe(t, mgmt.Config, aws.ToString(topic.TopicArn))
+	// The central mark key, in the management account, as the janitor stack makes it.
+	markKey, err := kms.NewFromConfig(mgmt.Config).CreateKey(t.Context(), &kms.CreateKeyInput{
+		KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		t.Fatal(err)
+	}
 	q := sqs.NewFromConfig(mgmt.Config)
 	queue, err := q.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("janitor-units")})
 	if err != nil {
@@ -99,7 +119,7 @@ func TestJanitorOrgFanOut(t *testing.T) {
 	env := map[string]string{
 		wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "1s", wallet.EnvJanitorTopicArn: aws.ToString(topic.TopicArn),
 		wallet.EnvJanitorOrgRegions: strings.Join(regions, ","), wallet.EnvJanitorOrgQueueURL: aws.ToString(queue.QueueUrl),
-		wallet.EnvJanitorUnitsPerRun: "4",
+		wallet.EnvJanitorUnitsPerRun: "4", wallet.EnvJanitorMarkKey: aws.ToString(markKey.KeyMetadata.Arn),
 	}
 	start := func(role string) *lambdarie.Emulator {
 		fnEnv := map[string]string{wallet.EnvJanitorOrg: role}
@@ -156,21 +176,27 @@ func TestJanitorOrgFanOut(t *testing.T) {
 			}
 		}
 	}
-	markOf := func(u *unit, table string) string {
+	arnOf := func(u *unit, table string) *string {
 		d, err := u.cloud.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tags, err := u.cloud.DynamoDB.ListTagsOfResource(t.Context(), &dynamodb.ListTagsOfResourceInput{ResourceArn: d.Table.TableArn})
+		return d.Table.TableArn
+	}
+	markOf := func(u *unit, table string) string {
+		tags, err := u.cloud.DynamoDB.ListTagsOfResource(t.Context(), &dynamodb.ListTagsOfResourceInput{ResourceArn: arnOf(u, table)})
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The last value of the key: moto's TagResource appends a key already there, where
+		// DynamoDB overwrites it, and the janitor's reading (a map) takes the last one too.
+		mark := ""
 		for _, tg := range tags.Tags {
 			if aws.ToString(tg.Key) == wallet.TagJanitorDeleteAfter {
-				return aws.ToString(tg.Value)
+				mark = aws.ToString(tg.Value)
 			}
 		}
-		return ""
+		return mark
 	}
 
 	// First scheduled run: 4 units itself (the management account's first), 8 queued.
@@ -198,7 +224,7 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		if m == "" {
 			t.Errorf("%s: orphan %s not marked", key, u.orphan)
 		}
-		latest = max(latest, m)
+		latest = max(latest, wallet.MarkDueText(m)) // <due time>/<MAC>
 		for _, d := range u.decoys {
 			if markOf(u, d) != "" {
 				t.Errorf("%s: decoy %s marked", key, d)
@@ -208,6 +234,23 @@ func TestJanitorOrgFanOut(t *testing.T) {
 	digest := box.Receive(t, 1, 30*time.Second)[0]
 	if !strings.Contains(digest.Subject, "organization") || !strings.Contains(digest.Message, `"account":"`+o.Management+`"`) {
 		t.Errorf("digest: %s\n%s", digest.Subject, digest.Message)
+	}
+
+	// The forgery, in the member account, with that account's own credentials: the kept tables
+	// lose their keep tag and get a mark the central janitor never wrote for them, due as soon
+	// as the genuine ones: the genuine due time alone, and the orphan's whole signed mark.
+	fu := units[forgedIn]
+	genuine := markOf(fu, fu.orphan)
+	forged := map[string]string{forgedPlain: strings.Split(genuine, "/")[0], forgedCopied: genuine}
+	for name, mark := range forged {
+		arn := arnOf(fu, name)
+		if _, err := fu.cloud.DynamoDB.UntagResource(t.Context(), &dynamodb.UntagResourceInput{ResourceArn: arn, TagKeys: []string{wallet.TagKeep}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fu.cloud.DynamoDB.TagResource(t.Context(), &dynamodb.TagResourceInput{ResourceArn: arn,
+			Tags: []ddbtypes.Tag{{Key: aws.String(wallet.TagJanitorDeleteAfter), Value: aws.String(mark)}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// Once every mark is due: the scheduled run deletes its 4 units' orphans, the worker the
@@ -232,6 +275,17 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		for _, d := range u.decoys {
 			if !strings.Contains(state, "table "+d+" ") {
 				t.Errorf("%s: decoy %s gone", key, d)
+			}
+		}
+		// No forged mark was honoured: the tables are there, never backed up (below), marked
+		// afresh by the janitor, their deletion put off to a later run.
+		if key == forgedIn {
+			for name, mark := range forged {
+				if !strings.Contains(state, "table "+name+" ") {
+					t.Errorf("%s: %s, marked %q in the member account, was deleted", key, name, mark)
+				} else if m := markOf(u, name); m == mark || m == "" {
+					t.Errorf("%s: %s's forged mark %q was kept (now %q)", key, name, mark, m)
+				}
 			}
 		}
 		backups, err := u.cloud.DynamoDB.ListBackups(t.Context(), &dynamodb.ListBackupsInput{})
@@ -273,6 +327,12 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	if err := cfngap.StackSets(t.Context(), e.cfg, stack); err != nil {
 		t.Fatal(err)
 	}
+	// moto's CloudFormation makes the HMAC mark key a symmetric one: fill that in, for both
+	// functions.
+	filled, err := cfngap.HMACKeys(t.Context(), e.cfg, stack)
+	if err != nil || len(filled) != 1 {
+		t.Fatalf("mark key filled in: %v %v", filled, err)
+	}
 	centralRole := e.stackResource(t, stack, "AWS::IAM::Role")
 	for _, acct := range o.Members {
 		out, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(wallet.JanitorMemberRole)})
@@ -283,16 +343,34 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 		if !strings.Contains(trust, ":role/"+centralRole) || !strings.Contains(trust, o.ID) {
 			t.Errorf("account %s: member role trust %s", acct, trust)
 		}
+		// The central role's run statements, evaluated in this account: its own tables, and
+		// only those tagged Project=wallet for anything that changes them.
+		pol, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRolePolicy(t.Context(),
+			&iam.GetRolePolicyInput{RoleName: aws.String(wallet.JanitorMemberRole), PolicyName: aws.String("WalletJanitorRun")})
+		if err != nil {
+			t.Fatalf("account %s: member role policy: %v", acct, err)
+		}
+		// moto returns the document as Python writes it (single quotes): compared as text.
+		doc, _ := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+		for _, want := range []string{"ActOnWalletTables", "MarkWalletTables", "aws:ResourceTag/Project", "aws:TagKeys", ":" + acct + ":table/*"} {
+			if !strings.Contains(doc, want) {
+				t.Errorf("account %s: member role policy lacks %s: %s", acct, want, doc)
+			}
+		}
+		if strings.Contains(doc, "DeleteBackup") || strings.Contains(doc, "kms:") {
+			t.Errorf("account %s: member role policy %s", acct, doc)
+		}
 	}
 	lc := lambda.NewFromConfig(e.cfg)
 	fns, err := lc.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles := map[string]string{}
+	roles, markKeys := map[string]string{}, map[string]bool{}
 	for _, f := range fns.Functions {
 		if f.Environment != nil {
 			roles[f.Environment.Variables[wallet.EnvJanitorOrg]] = aws.ToString(f.FunctionName)
+			markKeys[f.Environment.Variables[wallet.EnvJanitorMarkKey]] = true
 			if q := f.Environment.Variables[wallet.EnvJanitorOrgQueueURL]; q != "" {
 				if _, err := sqs.NewFromConfig(e.cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q)}); err != nil {
 					t.Errorf("%s: queue %s: %v", aws.ToString(f.FunctionName), q, err)
@@ -302,6 +380,14 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	}
 	if roles[wallet.JanitorOrgCentral] == "" || roles[wallet.JanitorOrgWorker] == "" {
 		t.Fatalf("functions by role: %v", roles)
+	}
+	// One mark key for both, the HMAC key filled in: the worker checks the central run's marks.
+	var newKey string
+	for _, k := range filled {
+		newKey = k
+	}
+	if len(markKeys) != 1 || !markKeys[newKey] {
+		t.Errorf("the functions' mark keys %v, want the one HMAC key %s", markKeys, newKey)
 	}
 	maps, err := lc.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(roles[wallet.JanitorOrgWorker])})
 	if err != nil || len(maps.EventSourceMappings) != 1 || aws.ToInt32(maps.EventSourceMappings[0].BatchSize) != 1 {

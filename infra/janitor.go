@@ -113,7 +113,7 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 	})
 	newErrorsAlarm(stack, fn, topic)
 	if props.Org.Org {
-		addOrgJanitor(stack, props, fn, role, teardown, topic, logs, env)
+		addOrgJanitor(stack, props, fn, role, own, topic, logs, env)
 	}
 
 	// The key takes its tags from the stack (CloudFormation propagates stack tags to every
@@ -254,81 +254,92 @@ func projectCondition() *map[string]any {
 	return &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName}}
 }
 
-// newJanitorPolicy is everything the function may do: read every table (to tell ours from the
-// rest), act only on tables tagged Project=wallet (back up, turn protection off, delete, and
-// set or take off its one tag, the mark), delete wallet stacks, sign and check marks, write its
-// logs and announce on its topic. It is the TeardownPolicy's subset the janitor uses, with the
-// table actions conditioned; moto does not evaluate conditions, so infra/janitor_test.go pins
-// them. kms:GenerateDataKey and kms:Decrypt are what publishing to an encrypted topic takes.
+// janitorRunStatements are what one janitor run does in an account, the same for the central
+// role in its own account and for the member role (org.go) in each member account: read every
+// table (to tell ours from the rest), act only on tables tagged Project=wallet (back up, turn
+// protection off, delete, and set or take off its one tag, the mark), and delete wallet stacks.
+// It is the TeardownPolicy's subset the janitor uses, with the table actions conditioned; moto
+// does not evaluate conditions, so infra/janitor_test.go pins them. The ARNs name the account
+// through AWS::AccountId, so the same statements resolve to each account that deploys them.
+// No dynamodb:DeleteBackup: backups are never deleted by what takes them.
+func janitorRunStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("List"),
+			Actions:   jsii.Strings("dynamodb:ListTables", "dynamodb:ListBackups"),
+			Resources: jsii.Strings("*"), // they take no resource
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadTables"),
+			// Unconditioned: telling a table that is not ours from one that is takes reading it.
+			Actions:   jsii.Strings("dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
+			Resources: &[]*string{anyTable(stack)},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadBackups"),
+			// A backup's ARN, which carries no tags: waiting for one to be AVAILABLE.
+			Actions:   jsii.Strings("dynamodb:DescribeBackup"),
+			Resources: &[]*string{anyBackup(stack)},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("ActOnWalletTables"),
+			Actions:    jsii.Strings("dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable"),
+			Resources:  &[]*string{anyTable(stack)},
+			Conditions: projectCondition(),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("MarkWalletTables"),
+			Actions:   jsii.Strings("dynamodb:TagResource", "dynamodb:UntagResource"),
+			Resources: &[]*string{anyTable(stack)},
+			Conditions: &map[string]any{
+				"StringEquals":              map[string]any{"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName},
+				"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{wallet.TagJanitorDeleteAfter}},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("WalletStacks"),
+			// DeleteStack without a service role runs with the role's credentials, so the
+			// stack's tables go under ActOnWalletTables' condition too.
+			Actions:   jsii.Strings("cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate", "cloudformation:DeleteStack"),
+			Resources: &[]*string{walletStacks(stack)},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("WalletStackPolicies"),
+			Actions:   jsii.Strings("iam:GetPolicy", "iam:ListPolicyVersions", "iam:DeletePolicyVersion", "iam:DeletePolicy"),
+			Resources: &[]*string{walletPolicies(stack)},
+		}),
+	}
+}
+
+// newJanitorPolicy is everything the function may do: what a run does in an account
+// (janitorRunStatements), sign and check marks, write its logs and announce on its topic.
+// kms:GenerateDataKey and kms:Decrypt are what publishing to an encrypted topic takes.
 func newJanitorPolicy(stack awscdk.Stack, role awsiam.Role, logs awslogs.LogGroup, topic awssns.Topic, key, markKey awskms.Key) awsiam.Policy {
+	statements := append(janitorRunStatements(stack),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("SignMarks"),
+			Actions:   jsii.Strings(janitorMarkUse...),
+			Resources: &[]*string{markKey.KeyArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("Logs"),
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{logs.LogGroupArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("Notify"),
+			Actions:   jsii.Strings("sns:Publish"),
+			Resources: &[]*string{topic.TopicArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("NotifyEncrypted"),
+			Actions:   jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
+			Resources: &[]*string{key.KeyArn()},
+		}),
+	)
 	p := awsiam.NewPolicy(stack, jsii.String("JanitorPolicy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("List"),
-				Actions:   jsii.Strings("dynamodb:ListTables", "dynamodb:ListBackups"),
-				Resources: jsii.Strings("*"), // they take no resource
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("ReadTables"),
-				// Unconditioned: telling a table that is not ours from one that is takes reading it.
-				Actions:   jsii.Strings("dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
-				Resources: &[]*string{anyTable(stack)},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("ReadBackups"),
-				// A backup's ARN, which carries no tags: waiting for one to be AVAILABLE.
-				Actions:   jsii.Strings("dynamodb:DescribeBackup"),
-				Resources: &[]*string{anyBackup(stack)},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("ActOnWalletTables"),
-				Actions:    jsii.Strings("dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable"),
-				Resources:  &[]*string{anyTable(stack)},
-				Conditions: projectCondition(),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("MarkWalletTables"),
-				Actions:   jsii.Strings("dynamodb:TagResource", "dynamodb:UntagResource"),
-				Resources: &[]*string{anyTable(stack)},
-				Conditions: &map[string]any{
-					"StringEquals":              map[string]any{"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName},
-					"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{wallet.TagJanitorDeleteAfter}},
-				},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("WalletStacks"),
-				// DeleteStack without a service role runs with the role's credentials, so the
-				// stack's tables go under ActOnWalletTables' condition too.
-				Actions:   jsii.Strings("cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate", "cloudformation:DeleteStack"),
-				Resources: &[]*string{walletStacks(stack)},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("WalletStackPolicies"),
-				Actions:   jsii.Strings("iam:GetPolicy", "iam:ListPolicyVersions", "iam:DeletePolicyVersion", "iam:DeletePolicy"),
-				Resources: &[]*string{walletPolicies(stack)},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("SignMarks"),
-				Actions:   jsii.Strings(janitorMarkUse...),
-				Resources: &[]*string{markKey.KeyArn()},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("Logs"),
-				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-				Resources: &[]*string{logs.LogGroupArn()},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("Notify"),
-				Actions:   jsii.Strings("sns:Publish"),
-				Resources: &[]*string{topic.TopicArn()},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("NotifyEncrypted"),
-				Actions:   jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
-				Resources: &[]*string{key.KeyArn()},
-			}),
-		},
+		Roles:      &[]awsiam.IRole{role},
+		Statements: &statements,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(p, &[]*cdknag.NagPackSuppression{
 		{

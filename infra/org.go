@@ -44,7 +44,7 @@ const (
 // of the targets. Service-managed StackSets never deploy to the management account: the central
 // functions sweep their own account with their own role.
 func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslambda.Function, role awsiam.Role,
-	teardown awsiam.ManagedPolicy, topic awssns.Topic, logs awslogs.LogGroup, env map[string]string) orgParts {
+	own awsiam.Policy, topic awssns.Topic, logs awslogs.LogGroup, env map[string]string) orgParts {
 	oc := props.Org
 	dlq := awssqs.NewQueue(stack, jsii.String("UnitsDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
@@ -124,8 +124,14 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("organizations:ListAccounts takes no resource; the member role has the same name in every account of the organization, which the role's own trust limits to this role within the organization."),
 	}}, nil)
-	central.Node().AddDependency(enter)
-	worker.Node().AddDependency(enter, teardown)
+	// Both functions run with the central role: neither may start before the role's policies
+	// exist, its own, the organization's, and the default one CDK writes the queue's grants to
+	// (the worker's event source mapping is refused by Lambda until the role may receive). Each
+	// DependsOn is set whole: AddDependency would be lost under the central function's override
+	// (NewJanitorStack).
+	queueGrants := role.Node().FindChild(jsii.String("DefaultPolicy")).(awsiam.Policy)
+	dependsOnOnly(central, own, enter, queueGrants)
+	dependsOnOnly(worker, own, enter, queueGrants)
 
 	ss := awscloudformation.NewCfnStackSet(stack, jsii.String("MemberRole"), &awscloudformation.CfnStackSetProps{
 		StackSetName:    jsii.String(wallet.JanitorMemberRole),
@@ -147,27 +153,24 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String("CentralRoleArn"), ParameterValue: role.RoleArn()},
 			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String("OrganizationId"), ParameterValue: jsii.String(oc.ID)},
 		},
-		TemplateBody: jsii.String(memberTemplate(stack, teardown)),
+		TemplateBody: jsii.String(memberTemplate(stack)),
 	})
-	// The member role trusts the central role by ARN: it must exist first.
-	ss.Node().AddDependency(role)
+	// The member role trusts the central role by ARN: the Fn::GetAtt of CentralRoleArn makes it
+	// exist first (an explicit DependsOn would repeat it, cfn-lint W3005).
 	return orgParts{Queue: queue, Worker: worker, StackSet: ss}
 }
 
 // memberTemplate is the StackSet's template: the role WalletJanitorMember, trusting only the
-// central role, only from within the organization (aws:PrincipalOrgID), with exactly what a
-// janitor run needs in an account — the TeardownPolicy's statements, resolved here and
-// evaluated in each member account (their ARNs name that account), plus marking tables. No
-// dynamodb:DeleteBackup: backups are never deleted by what takes them.
-func memberTemplate(stack awscdk.Stack, teardown awsiam.ManagedPolicy) string {
-	doc := stack.Resolve(teardown.Document())
-	statements := doc.(map[string]any)["Statement"].([]any)
-	statements = append(statements, map[string]any{
-		"Sid":      "MarkTables",
-		"Effect":   "Allow",
-		"Action":   []string{"dynamodb:TagResource", "dynamodb:UntagResource"},
-		"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*"},
-	})
+// central role, only from within the organization (aws:PrincipalOrgID), with exactly the
+// statements the central role runs its own account with (janitorRunStatements): the table
+// actions only on tables tagged Project=wallet, tag writes only of the mark's key, no
+// dynamodb:DeleteBackup. They are resolved here and evaluated in each member account (their
+// ARNs name AWS::AccountId). Nothing of the mark key: marks are signed and checked centrally,
+// with the central role's credentials, so no member account can sign one.
+func memberTemplate(stack awscdk.Stack) string {
+	run := janitorRunStatements(stack)
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &run})
+	statements := stack.Resolve(doc).(map[string]any)["Statement"].([]any)
 	tmpl := map[string]any{
 		"AWSTemplateFormatVersion": "2010-09-09",
 		"Description":              "The role the organization's wallet janitor assumes in this account",

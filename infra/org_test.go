@@ -60,9 +60,9 @@ func actionsOf(statements []any) []string {
 }
 
 // janitorOrg=true: the StackSet (service-managed, automatic deployment, to the targets), the
-// member role it carries (the TeardownPolicy's actions plus marking, no DeleteBackup, trusting
-// only the central role within the organization), the queue and the worker with reserved
-// concurrency, and the central function configured to run over the organization.
+// member role it carries (the central role's own run statements, trusting only the central role
+// within the organization), the queue and the worker with reserved concurrency, the mark key and
+// the role's own policies, and the central function configured to run over the organization.
 func TestJanitorOrgStack(t *testing.T) {
 	stack, doc, outdir := synthJanitor(t, orgContext())
 	id := func(path ...string) string { return logicalID(stack, path...) }
@@ -103,21 +103,7 @@ func TestJanitorOrgStack(t *testing.T) {
 	if len(trust) != 1 || jsonOf(trust[0]) != `{"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":{"Ref":"OrganizationId"}}},"Effect":"Allow","Principal":{"AWS":{"Ref":"CentralRoleArn"}}}` {
 		t.Errorf("member trust %s", jsonOf(trust))
 	}
-	memberActions := actionsOf(role["Policies"].([]any)[0].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any))
-	teardown := resourcesOf(doc, "AWS::IAM::ManagedPolicy")[id("TeardownPolicy")]["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
-	want := append(actionsOf(teardown["Statement"].([]any)), "dynamodb:TagResource", "dynamodb:UntagResource")
-	sort.Strings(want)
-	if !slices.Equal(memberActions, want) {
-		t.Errorf("member role actions:\n got %v\nwant %v", memberActions, want)
-	}
-	for _, a := range []string{"dynamodb:CreateBackup", "dynamodb:DescribeBackup", "dynamodb:ListBackups"} {
-		if !slices.Contains(memberActions, a) {
-			t.Errorf("member role lacks %s", a)
-		}
-	}
-	if slices.Contains(memberActions, "dynamodb:DeleteBackup") {
-		t.Error("member role may delete backups")
-	}
+	checkMemberStatements(t, doc, id, role["Policies"].([]any))
 	// Its resources are the member account's own: resolved there, not here.
 	if body := ss["TemplateBody"].(string); strings.Contains(body, id("Role")) || !strings.Contains(body, "AWS::AccountId") {
 		t.Errorf("member template refers to the central stack: %s", body)
@@ -139,6 +125,24 @@ func TestJanitorOrgStack(t *testing.T) {
 	}
 	if central["ReservedConcurrentExecutions"] != float64(1) || worker["ReservedConcurrentExecutions"] != float64(6) {
 		t.Errorf("reserved concurrency: central %v, worker %v", central["ReservedConcurrentExecutions"], worker["ReservedConcurrentExecutions"])
+	}
+	// The worker signs and checks marks as the central function does: the same key, in its
+	// environment, and the same role, the one the key policy lets use it.
+	if jsonOf(wenv[wallet.EnvJanitorMarkKey]) != jsonOf(cenv[wallet.EnvJanitorMarkKey]) || !strings.Contains(jsonOf(wenv[wallet.EnvJanitorMarkKey]), id("MarkKey")) {
+		t.Errorf("worker's mark key %v, central's %v", wenv[wallet.EnvJanitorMarkKey], cenv[wallet.EnvJanitorMarkKey])
+	}
+	if jsonOf(worker["Role"]) != jsonOf(central["Role"]) || !strings.Contains(jsonOf(worker["Role"]), id("Role")) {
+		t.Errorf("worker's role %v, central's %v", worker["Role"], central["Role"])
+	}
+	checkMarkKeyUsers(t, doc, id)
+	// Both functions wait for the role's policies (its own, the organization's, the queue's
+	// grants), and only for them: not the TeardownPolicy (not the role's), not the role (a
+	// repeat of Fn::GetAtt, cfn-lint W3005).
+	for name, fnID := range map[string]string{"central": id("Function"), "worker": id("Worker")} {
+		deps := fns[fnID]["DependsOn"]
+		if want := sortedAny([]any{id("JanitorPolicy"), id("OrgPolicy"), id("Role", "DefaultPolicy")}); !slices.Equal(sortedAny(deps), want) {
+			t.Errorf("%s function DependsOn %v, want %v", name, deps, want)
+		}
 	}
 	if jsonOf(central["Code"]) != jsonOf(worker["Code"]) {
 		t.Errorf("the worker runs other code: %v / %v", central["Code"], worker["Code"])
@@ -221,6 +225,88 @@ func TestJanitorOrgRejectsBadContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkMemberStatements holds the member role's statements equal to the central role's run
+// statements (its JanitorPolicy less the mark key, logs and topic, which are the central
+// account's), and pins what matters of them: table changes and tag writes only on wallet
+// tables, tag writes only of the mark, no DeleteBackup, no KMS.
+func checkMemberStatements(t *testing.T, doc map[string]any, id func(...string) string, policies []any) {
+	t.Helper()
+	if len(policies) != 1 {
+		t.Fatalf("member role has %d inline policies", len(policies))
+	}
+	member := policies[0].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	own := resourcesOf(doc, "AWS::IAM::Policy")[id("JanitorPolicy")]["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	centralOnly := []string{"SignMarks", "Logs", "Notify", "NotifyEncrypted"}
+	run := slices.DeleteFunc(slices.Clone(own), func(s any) bool { return slices.Contains(centralOnly, s.(map[string]any)["Sid"].(string)) })
+	if len(run) != len(own)-len(centralOnly) {
+		t.Fatalf("central JanitorPolicy lacks some of %v: %s", centralOnly, jsonOf(own))
+	}
+	if jsonOf(member) != jsonOf(run) {
+		t.Errorf("member role statements differ from the central role's:\n got %s\nwant %s", jsonOf(member), jsonOf(run))
+	}
+	bySid := map[string]map[string]any{}
+	for _, s := range member {
+		bySid[s.(map[string]any)["Sid"].(string)] = s.(map[string]any)
+	}
+	wallet := `{"StringEquals":{"aws:ResourceTag/Project":"wallet"}}`
+	if got := jsonOf(bySid["ActOnWalletTables"]["Condition"]); got != wallet {
+		t.Errorf("member ActOnWalletTables condition %s, want %s", got, wallet)
+	}
+	if got, want := jsonOf(bySid["MarkWalletTables"]["Condition"]), `{"ForAllValues:StringEquals":{"aws:TagKeys":["wallet:janitor-delete-after"]},"StringEquals":{"aws:ResourceTag/Project":"wallet"}}`; got != want {
+		t.Errorf("member MarkWalletTables condition %s, want %s", got, want)
+	}
+	actions := actionsOf(member)
+	for _, a := range []string{"dynamodb:ListTables", "dynamodb:ListBackups", "dynamodb:DescribeTable", "dynamodb:DescribeBackup",
+		"dynamodb:CreateBackup", "dynamodb:DeleteTable", "dynamodb:TagResource", "cloudformation:DeleteStack", "iam:DeletePolicy"} {
+		if !slices.Contains(actions, a) {
+			t.Errorf("member role lacks %s", a)
+		}
+	}
+	for _, a := range actions {
+		if a == "dynamodb:DeleteBackup" || strings.HasPrefix(a, "kms:") {
+			t.Errorf("member role may %s", a)
+		}
+	}
+	// Every statement that changes a table is conditioned on the Project tag.
+	for _, s := range member {
+		st := s.(map[string]any)
+		for _, a := range actionsOf([]any{st}) {
+			if slices.Contains([]string{"dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable", "dynamodb:TagResource", "dynamodb:UntagResource"}, a) &&
+				!strings.Contains(jsonOf(st["Condition"]), `"aws:ResourceTag/Project":"wallet"`) {
+				t.Errorf("member statement %v: %s without the Project condition", st["Sid"], a)
+			}
+		}
+	}
+}
+
+// checkMarkKeyUsers: the key policy lets the central role use the mark key (both functions
+// run with it) and denies every other principal.
+func checkMarkKeyUsers(t *testing.T, doc map[string]any, id func(...string) string) {
+	t.Helper()
+	policy := resourcesOf(doc, "AWS::KMS::Key")[id("MarkKey")]["Properties"].(map[string]any)["KeyPolicy"].(map[string]any)["Statement"].([]any)
+	roleArn := jsonOf(map[string]any{"Fn::GetAtt": []any{id("Role"), "Arn"}})
+	var allows, denies bool
+	for _, s := range policy {
+		st := s.(map[string]any)
+		switch st["Sid"] {
+		case "JanitorSignsMarks":
+			allows = jsonOf(st["Principal"]) == `{"AWS":`+roleArn+`}`
+		case "NobodyElseSignsMarks":
+			denies = st["Effect"] == "Deny" && strings.Contains(jsonOf(st["Condition"]), roleArn)
+		}
+	}
+	if !allows || !denies {
+		t.Errorf("mark key policy does not let the functions' role (alone) use it: %s", jsonOf(policy))
+	}
+}
+
+func sortedAny(v any) []any {
+	xs, _ := v.([]any)
+	out := slices.Clone(xs)
+	slices.SortFunc(out, func(a, b any) int { return strings.Compare(jsonOf(a), jsonOf(b)) })
+	return out
 }
 
 func jsonOf(v any) string {
