@@ -58,10 +58,7 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 	if err != nil {
 		panic(err) // a map of strings always marshals
 	}
-	arch := awslambda.Architecture_ARM_64()
-	if check.Arch == wallet.ArchX8664 {
-		arch = awslambda.Architecture_X86_64()
-	}
+	arch := lambdaArch(check.Arch)
 	fn := awslambda.NewFunction(stack, jsii.String("CheckFunction"), &awslambda.FunctionProps{
 		Description:  jsii.String("Wallet deploy check: verify's checks on this stack's table, run by CloudFormation on every deploy"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,4 +68,12 @@ func builtCode(code functionCode, pkg string, arch wallet.Arch) (string, error) 
 		return "", fmt.Errorf("function %s: no bootstrap in %s: %w", pkg, dir, err)
 	}
 	return dir, nil
+}
+
+// lambdaArch is Lambda's architecture for a function built for a.
+func lambdaArch(a wallet.Arch) awslambda.Architecture {
+	if a == wallet.ArchX8664 {
+		return awslambda.Architecture_X86_64()
+	}
+	return awslambda.Architecture_ARM_64()
 }

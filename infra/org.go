@@ -7,8 +7,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -78,10 +76,7 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 	for k, v := range orgEnv {
 		workerEnv[k] = v
 	}
-	arch := awslambda.Architecture_ARM_64()
-	if props.Config.Arch == wallet.ArchX8664 {
-		arch = awslambda.Architecture_X86_64()
-	}
+	arch := lambdaArch(props.Config.Arch)
 	worker := awslambda.NewFunction(stack, jsii.String("Worker"), &awslambda.FunctionProps{
 		Description:  jsii.String("Wallet janitor worker: runs the (account, region) units one scheduled run could not reach"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -101,7 +96,8 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 		BatchSize: jsii.Number(1), // one unit per invocation: a failure retries that unit alone
 	}))
 	queue.GrantSendMessages(role)
-	newWorkerAlarm(stack, worker, topic)
+	// A unit that failed is a failed run too.
+	newErrorsAlarm(stack, "Worker", worker, topic, "A wallet janitor worker run failed (a unit of the organization); its log group holds the run's report")
 
 	// The central role (both functions run with it) lists the accounts and enters each through
 	// its member role; nothing else of another account is reachable from here.
@@ -210,30 +206,4 @@ func memberTemplate(stack awscdk.Stack) string {
 		panic(fmt.Sprintf("member template: %v", err)) // a map of strings always encodes
 	}
 	return string(b)
-}
-
-// newWorkerAlarm is the Errors alarm of the worker: a unit that failed is a failed run too.
-func newWorkerAlarm(stack awscdk.Stack, fn awslambda.Function, topic awssns.Topic) {
-	alarm := awscloudwatch.NewAlarm(stack, jsii.String("WorkerErrorsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("A wallet janitor worker run failed (a unit of the organization); its log group holds the run's report"),
-		Metric: fn.MetricErrors(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
-	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("WorkerErrorsAlarmPublish"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{topic.TopicArn()},
-		Conditions: &map[string]any{
-			"ArnLike":      map[string]any{"aws:SourceArn": alarm.AlarmArn()},
-			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
-		},
-	}))
 }
