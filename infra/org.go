@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -43,55 +44,16 @@ const (
 // functions sweep their own account with their own role.
 func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslambda.Function, role awsiam.Role,
 	own awsiam.Policy, topic awssns.Topic, logs awslogs.LogGroup, env map[string]string) orgParts {
-	oc := props.Org
-	dlq := awssqs.NewQueue(stack, jsii.String("UnitsDLQ"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(orgDLQRetentionDays)),
-	})
-	queue := awssqs.NewQueue(stack, jsii.String("Units"), &awssqs.QueueProps{
-		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		VisibilityTimeout: awscdk.Duration_Minutes(jsii.Number(orgQueueVisibilityMinutes)),
-		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(orgMaxReceives)},
-	})
-	regions := strings.Join(oc.Regions, ",")
-	if regions == "" {
-		regions = *stack.Region()
-	}
-	orgEnv := map[string]string{
-		wallet.EnvJanitorOrgRole:     wallet.JanitorMemberRole,
-		wallet.EnvJanitorOrgRegions:  regions,
-		wallet.EnvJanitorOrgQueueURL: *queue.QueueUrl(),
-		wallet.EnvJanitorUnitsPerRun: fmt.Sprint(oc.UnitsPerRun),
-	}
+	queue := newUnitsQueue(stack)
+	orgEnv := orgEnvironment(stack, props.Org, queue)
 	for k, v := range orgEnv {
 		central.AddEnvironment(jsii.String(k), jsii.String(v), nil)
 	}
 	central.AddEnvironment(jsii.String(wallet.EnvJanitorOrg), jsii.String(wallet.JanitorOrgCentral), nil)
 	workerEnv := map[string]string{wallet.EnvJanitorOrg: wallet.JanitorOrgWorker}
-	for k, v := range env {
-		workerEnv[k] = v
-	}
-	for k, v := range orgEnv {
-		workerEnv[k] = v
-	}
-	arch := lambdaArch(props.Config.Arch)
-	worker := awslambda.NewFunction(stack, jsii.String("Worker"), &awslambda.FunctionProps{
-		Description:  jsii.String("Wallet janitor worker: runs the (account, region) units one scheduled run could not reach"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(props.CodeDir), nil), // the same asset: one build
-		Architecture: arch,
-		MemorySize:   jsii.Number(janitorMemoryMB),
-		Timeout:      awscdk.Duration_Minutes(jsii.Number(janitorTimeoutMinutes)),
-		// Units of different accounts and regions never touch the same table: they may run at
-		// once, as many as the organization's accounts can bear.
-		ReservedConcurrentExecutions: jsii.Number(float64(oc.Workers)),
-		Role:                         role,
-		LogGroup:                     logs,
-		Environment:                  stringMap(workerEnv),
-	})
+	maps.Copy(workerEnv, env)
+	maps.Copy(workerEnv, orgEnv)
+	worker := newWorker(stack, props, role, logs, workerEnv)
 	worker.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(1), // one unit per invocation: a failure retries that unit alone
 	}))
@@ -99,8 +61,72 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 	// A unit that failed is a failed run too.
 	newErrorsAlarm(stack, "Worker", worker, topic, "A wallet janitor worker run failed (a unit of the organization); its log group holds the run's report")
 
-	// The central role (both functions run with it) lists the accounts and enters each through
-	// its member role; nothing else of another account is reachable from here.
+	enter := newOrgPolicy(stack, role)
+	// Both functions run with the central role: neither may start before the role's policies
+	// exist, its own, the organization's, and the default one CDK writes the queue's grants to
+	// (the worker's event source mapping is refused by Lambda until the role may receive). Each
+	// DependsOn is set whole: AddDependency would be lost under the central function's override
+	// (NewJanitorStack).
+	queueGrants := role.Node().FindChild(jsii.String("DefaultPolicy")).(awsiam.Policy)
+	dependsOnOnly(central, own, enter, queueGrants)
+	dependsOnOnly(worker, own, enter, queueGrants)
+	return orgParts{Queue: queue, Worker: worker, StackSet: newMemberStackSet(stack, props.Org, role)}
+}
+
+// newUnitsQueue is the queue of (account, region) units one scheduled run hands to the worker,
+// with a dead-letter queue for a unit that failed orgMaxReceives times.
+func newUnitsQueue(stack awscdk.Stack) awssqs.Queue {
+	dlq := awssqs.NewQueue(stack, jsii.String("UnitsDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(orgDLQRetentionDays)),
+	})
+	return awssqs.NewQueue(stack, jsii.String("Units"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: awscdk.Duration_Minutes(jsii.Number(orgQueueVisibilityMinutes)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(orgMaxReceives)},
+	})
+}
+
+// orgEnvironment is what both functions read of the organization: the member role, the regions
+// (default: the stack's own), the queue and the per-run budget.
+func orgEnvironment(stack awscdk.Stack, oc wallet.JanitorOrgConfig, queue awssqs.Queue) map[string]string {
+	regions := strings.Join(oc.Regions, ",")
+	if regions == "" {
+		regions = *stack.Region()
+	}
+	return map[string]string{
+		wallet.EnvJanitorOrgRole:     wallet.JanitorMemberRole,
+		wallet.EnvJanitorOrgRegions:  regions,
+		wallet.EnvJanitorOrgQueueURL: *queue.QueueUrl(),
+		wallet.EnvJanitorUnitsPerRun: fmt.Sprint(oc.UnitsPerRun),
+	}
+}
+
+// newWorker is the function that runs the units one scheduled run could not reach: the same
+// code asset and role as the central function, with reserved concurrency Workers.
+func newWorker(stack awscdk.Stack, props *JanitorStackProps, role awsiam.Role, logs awslogs.LogGroup, env map[string]string) awslambda.Function {
+	return awslambda.NewFunction(stack, jsii.String("Worker"), &awslambda.FunctionProps{
+		Description:  jsii.String("Wallet janitor worker: runs the (account, region) units one scheduled run could not reach"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(props.CodeDir), nil), // the same asset: one build
+		Architecture: lambdaArch(props.Config.Arch),
+		MemorySize:   jsii.Number(janitorMemoryMB),
+		Timeout:      awscdk.Duration_Minutes(jsii.Number(janitorTimeoutMinutes)),
+		// Units of different accounts and regions never touch the same table: they may run at
+		// once, as many as the organization's accounts can bear.
+		ReservedConcurrentExecutions: jsii.Number(float64(props.Org.Workers)),
+		Role:                         role,
+		LogGroup:                     logs,
+		Environment:                  stringMap(env),
+	})
+}
+
+// newOrgPolicy lets the central role (both functions run with it) list the accounts and enter
+// each through its member role; nothing else of another account is reachable from here.
+func newOrgPolicy(stack awscdk.Stack, role awsiam.Role) awsiam.Policy {
 	enter := awsiam.NewPolicy(stack, jsii.String("OrgPolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{
@@ -120,16 +146,15 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("organizations:ListAccounts takes no resource; the member role has the same name in every account of the organization, which the role's own trust limits to this role within the organization."),
 	}}, nil)
-	// Both functions run with the central role: neither may start before the role's policies
-	// exist, its own, the organization's, and the default one CDK writes the queue's grants to
-	// (the worker's event source mapping is refused by Lambda until the role may receive). Each
-	// DependsOn is set whole: AddDependency would be lost under the central function's override
-	// (NewJanitorStack).
-	queueGrants := role.Node().FindChild(jsii.String("DefaultPolicy")).(awsiam.Policy)
-	dependsOnOnly(central, own, enter, queueGrants)
-	dependsOnOnly(worker, own, enter, queueGrants)
+	return enter
+}
 
-	ss := awscloudformation.NewCfnStackSet(stack, jsii.String("MemberRole"), &awscloudformation.CfnStackSetProps{
+// newMemberStackSet is the service-managed StackSet that puts WalletJanitorMember in every
+// account of the targets, automatically in accounts that join them. The member role trusts the
+// central role by ARN: the Fn::GetAtt of CentralRoleArn makes the role exist first (an explicit
+// DependsOn would repeat it, cfn-lint W3005).
+func newMemberStackSet(stack awscdk.Stack, oc wallet.JanitorOrgConfig, role awsiam.Role) awscloudformation.CfnStackSet {
+	return awscloudformation.NewCfnStackSet(stack, jsii.String("MemberRole"), &awscloudformation.CfnStackSetProps{
 		StackSetName:    jsii.String(wallet.JanitorMemberRole),
 		Description:     jsii.String("The role the wallet janitor of the organization assumes in each member account"),
 		PermissionModel: jsii.String("SERVICE_MANAGED"),
@@ -151,9 +176,6 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 		},
 		TemplateBody: jsii.String(memberTemplate(stack)),
 	})
-	// The member role trusts the central role by ARN: the Fn::GetAtt of CentralRoleArn makes it
-	// exist first (an explicit DependsOn would repeat it, cfn-lint W3005).
-	return orgParts{Queue: queue, Worker: worker, StackSet: ss}
 }
 
 // memberTemplate is the StackSet's template: the role WalletJanitorMember, trusting only the
