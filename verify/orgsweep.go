@@ -38,13 +38,7 @@ func runOrgSweep(ctx context.Context, o *sweepOptions, flt sweep.Filter, prices 
 		return err
 	}
 	progress, clear := progressLine(o.s.err)
-	so := sweep.Options{
-		PageLimit:           o.pageSize,
-		Concurrency:         o.concurrency,
-		Progress:            progress,
-		SkipDisabledRegions: o.allRegions,
-		StopOn:              awsconf.IsDenied,
-	}
+	so := o.engineOptions(progress)
 	found := org.Run(ctx, fl.units, org.UnitsAtOnce(o.concurrency), func(ctx context.Context, u org.Unit) (sweep.Inventory, error) {
 		return sweep.Survey(ctx, sweep.NewRegionClients(u.Config), flt, so), nil
 	})

@@ -140,14 +140,7 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 		return err
 	}
 	progress, clear := progressLine(o.s.err)
-	so := sweep.Options{
-		PageLimit:           o.pageSize,
-		Concurrency:         o.concurrency,
-		Progress:            progress,
-		SkipDisabledRegions: o.allRegions,
-		// one missing permission refuses every other action too: nothing more is started
-		StopOn: awsconf.IsDenied,
-	}
+	so := o.engineOptions(progress)
 	o.save.options(&so, r, len(r.names) > 1)
 
 	plan := sweep.NewPlan(surveyRegions(ctx, r, flt, so), flt, prices, o.includeProtected)
@@ -289,4 +282,16 @@ func progressLine(w any) (func(stage string, done, total int), func()) {
 			defer mu.Unlock()
 			fmt.Fprint(out, "\r\033[K")
 		}
+}
+
+// engineOptions are the sweep engine's options from the flags, one account or many.
+func (o *sweepOptions) engineOptions(progress func(stage string, done, total int)) sweep.Options {
+	return sweep.Options{
+		PageLimit:           o.pageSize,
+		Concurrency:         o.concurrency,
+		Progress:            progress,
+		SkipDisabledRegions: o.allRegions,
+		// one missing permission refuses every other action too: nothing more is started
+		StopOn: awsconf.IsDenied,
+	}
 }
