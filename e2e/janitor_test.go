@@ -239,8 +239,8 @@ func TestJanitorAsDeployed(t *testing.T) {
 	}
 
 	// (No `cdk destroy` here: moto's CloudFormation has no delete handler for
-	// AWS::IAM::ManagedPolicy, so the TeardownPolicy stays attached to the role and the role's
-	// deletion fails with DeleteConflict; real CloudFormation detaches it. moto goes with the test.)
+	// AWS::IAM::ManagedPolicy, so the stack's TeardownPolicy cannot be deleted; real
+	// CloudFormation deletes it. moto goes with the test.)
 }
 
 // stackTableArn is a table's ARN.

@@ -427,7 +427,7 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 					"dynamodb:ListTagsOfResource",
 					"dynamodb:UpdateTable", // to turn deletion protection off
 					"dynamodb:DeleteTable",
-					"dynamodb:CreateBackup",   // sweep --backup, and the janitor before every deletion
+					"dynamodb:CreateBackup",   // sweep --backup, before a deletion
 					"dynamodb:Scan",           // export
 					"dynamodb:CreateTable",    // restore
 					"dynamodb:BatchWriteItem", // restore

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -12,6 +13,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -140,10 +142,26 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
 		return failed(fmt.Errorf("write report: %w", err))
 	}
+	if unlisted(reviews) {
+		// As the sweep: a review that could list no region found out nothing, which is the
+		// caller's configuration to fix, not a partial answer.
+		return &exitError{exitUsage, fmt.Errorf("cost: no region could be listed: %s", report.Problems[0].Error)}
+	}
 	if n := len(report.Problems); n > 0 {
-		return failed(fmt.Errorf("%d tables or regions could not be read (see the report)", n))
+		return failed(fmt.Errorf("tables or regions that could not be read: %d (see the report)", n))
 	}
 	return nil
+}
+
+// unlisted reports whether no region asked about could be read: each found no table and
+// failed as a whole (its listing, or its tags where an endpoint has none).
+func unlisted(reviews []cost.RegionReview) bool {
+	for _, rr := range reviews {
+		if len(rr.Tables) > 0 || !slices.ContainsFunc(rr.Problems, func(p discover.Problem) bool { return p.Table == "" }) {
+			return false
+		}
+	}
+	return len(reviews) > 0
 }
 
 // costErr marks a missing --table as the caller's to fix (exit 2); the edge's one rule
