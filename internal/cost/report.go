@@ -418,8 +418,11 @@ func num(v float64) string {
 
 // hoursText is a young table's life for people: minutes under two hours, else hours.
 func hoursText(h float64) string {
-	if h < 2 {
-		return fmt.Sprintf("%.0f minutes", h*60)
+	switch m := math.Round(h * 60); {
+	case m == 1: // a table read in its first minute (the shortest life counted is one period)
+		return "1 minute"
+	case h < 2:
+		return fmt.Sprintf("%.0f minutes", m)
 	}
 	return fmt.Sprintf("%.1f hours", h)
 }

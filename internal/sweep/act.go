@@ -216,6 +216,11 @@ func (u *deletion) save(ctx context.Context, c RegionClients, o Options) bool {
 			step = stepExport
 		}
 		if !u.recheck(ctx, c, cd, step, nil) {
+			if cd.SavedTo != "" && cd.Action == Replaced {
+				// The export read by name: what it holds is (partly) the other table's items,
+				// which the person may not expect to find in their export directory.
+				cd.Notes = append(cd.Notes, fmt.Sprintf("%s: not an export of the planned table: read while the name stood for another table (its metadata.json names the table the read began on)", cd.SavedTo))
+			}
 			return false
 		}
 		if cd.Action == Gone || o.Backup == nil {

@@ -293,7 +293,8 @@ func TestATableReplacedAfterThePlanIsNotDeleted(t *testing.T) {
 	if cd.Action != Replaced || cd.BackupARN != "" || project != "payments" || items != 1 || r.Replaced() != 1 {
 		t.Fatalf("action %s, backup %q, new table project %q with %d items", cd.Action, cd.BackupARN, project, items)
 	}
-	if cd.SavedTo == "" || !strings.Contains(strings.Join(cd.Notes, ";"), "after its export") {
+	if cd.SavedTo == "" || !strings.Contains(strings.Join(cd.Notes, ";"), "after its export") ||
+		!strings.Contains(strings.Join(cd.Notes, ";"), cd.SavedTo+": not an export of the planned table") {
 		t.Fatalf("saved to %q, notes %v: the export ran, and the re-check after it found the new table", cd.SavedTo, cd.Notes)
 	}
 }
