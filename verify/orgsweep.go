@@ -294,7 +294,7 @@ func (r orgSweepReport) err(what string) error {
 		replaced += as.report.Replaced()
 	}
 	if replaced > 0 {
-		return failed(fmt.Errorf("%s of %s: %d tables were replaced by another table of the same name since they were planned; nothing of them was deleted: plan again", what, r.what, replaced))
+		return failed(fmt.Errorf("%s of %s: tables replaced by another of the same name since they were planned: %d; none of them was deleted: plan again", what, r.what, replaced))
 	}
 	return nil
 }

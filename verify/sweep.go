@@ -169,7 +169,7 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	// A table replaced since the plan is no failure of the user's, but not everything planned
 	// was done (nothing of the new table was touched): exit 1, like any planned action not done.
 	if n := report.Replaced(); n > 0 {
-		return failed(fmt.Errorf("sweep: %d tables were replaced by another table of the same name since they were planned; nothing of them was deleted: plan again", n))
+		return failed(fmt.Errorf("sweep: tables replaced by another of the same name since they were planned: %d; none of them was deleted: plan again", n))
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		{"a stopped restore says how far it got", testRestoreStopped},
 		{"a rerun accepts a complete export of this very table, nothing else", testExportRerun},
 		{"a symbolic link as the export directory is refused before any scan", testExportSymlinkRefusedUpFront},
+		{"an export of a table replaced while it was read is discarded", testExportOfAReplacedTableIsDiscarded},
 		{"restore refuses a FIFO at once", testRestoreRefusesFIFOs},
 		{"restore refuses a table that is not ACTIVE", testRestoreRefusesInactiveTable},
 	} {

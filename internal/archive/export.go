@@ -60,6 +60,9 @@ func Export(ctx context.Context, db DynamoDB, table, dir string) (*Exported, err
 	if err != nil {
 		return nil, err
 	}
+	if err := unreplaced(ctx, db, table, md); err != nil {
+		return nil, err
+	}
 	if prior != nil {
 		return reuse(table, dir, prior, priorContent, n, content, leftovers)
 	}
@@ -334,4 +337,18 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// unreplaced proves the table the scan read is still the one described before it: a Scan reads
+// by name, so a table dropped and made again meanwhile would leave items of two tables under one
+// table's metadata. Such an export is discarded, never kept.
+func unreplaced(ctx context.Context, db DynamoDB, table string, md *Metadata) error {
+	now, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return fmt.Errorf("export %s: describe after the scan: %w", table, err)
+	}
+	if err := md.sameTable(metadataFrom(now.Table)); err != nil {
+		return fmt.Errorf("export %s: the table was replaced while it was read (the export read was %s): nothing kept; export again", table, err)
+	}
+	return nil
 }

@@ -254,3 +254,43 @@ func testRestoreRefusesInactiveTable(t *testing.T, db *dynamodb.Client) {
 		t.Fatalf("the target holds %d items", n)
 	}
 }
+
+// replacing drops the table and makes another of the same name, with another item, just before
+// the export's first Scan: the stand-in for someone doing that while the export runs. Every call
+// then goes to DynamoDB Local unchanged.
+type replacing struct {
+	DynamoDB
+	t    *testing.T
+	db   *dynamodb.Client
+	done atomic.Bool
+}
+
+func (r *replacing) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	if !r.done.Swap(true) {
+		table := *in.TableName
+		if _, err := r.db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: in.TableName}); err != nil {
+			r.t.Fatal(err)
+		}
+		createTable(r.t, r.db, table)
+		put(r.t, r.db, table, wallets(1)...)
+	}
+	return r.DynamoDB.Scan(ctx, in, o...)
+}
+
+// A Scan reads by name: a table replaced between the export's description and its scan would
+// leave another table's items under this one's metadata. That export is discarded, not kept.
+func testExportOfAReplacedTableIsDiscarded(t *testing.T, db *dynamodb.Client) {
+	createTable(t, db, "replaced-midway")
+	put(t, db, "replaced-midway", wallets(10)...)
+	dir := Dir(t.TempDir(), "replaced-midway")
+	_, err := Export(t.Context(), &replacing{DynamoDB: db, t: t, db: db}, "replaced-midway", dir)
+	if err == nil || !strings.Contains(err.Error(), "replaced while it was read") {
+		t.Fatalf("export of a table replaced while read: %v; want it refused", err)
+	}
+	if _, serr := os.Stat(dir); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("the discarded export left %s (%v)", dir, serr)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 0 {
+		t.Fatalf("the discarded export left %v", entries)
+	}
+}
