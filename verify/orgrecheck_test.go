@@ -1,23 +1,18 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/creack/pty"
 
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // `verify sweep --org` re-checks each table in its own account: while the organization's
@@ -39,43 +34,13 @@ func TestOrgSweepATableReplacedInAMemberAccountIsNotDeleted(t *testing.T) {
 	rc.CreateTable(t, "raced", orphan, false)
 	cc.CreateTable(t, "calm", orphan, false)
 
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
+	p := atPrompt(t, "Type the organization id to go ahead: ", "sweep", "--org", "--region", region, "--json")
+	rc.ReplaceTable(t, "raced") // someone of the member account, while the prompt waits
+	if t.Failed() {
+		t.FailNow()
 	}
-	defer ptmx.Close()
-	defer tty.Close()
-	term := &ttyOutput{seen: make(chan struct{}), want: "Type the organization id to go ahead: "}
-	go term.drain(ptmx)
-
-	var out bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"sweep", "--org", "--region", region, "--json"}, tty, &out, tty) }()
-	select {
-	case <-term.seen:
-	case got := <-code:
-		t.Fatalf("exit %d before the prompt:\n%s\n%s", got, term.String(), out.String())
-	}
-
-	// Someone of the member account, while the prompt waits.
-	if _, err := rc.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("raced")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamodb.NewTableNotExistsWaiter(rc.DynamoDB).Wait(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("raced")}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	rc.CreateTable(t, "raced", map[string]string{"Project": "payments"}, false)
-	if _, err := rc.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("raced"),
-		Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
-		t.Fatal(err)
-	}
-
-	if _, err := ptmx.Write([]byte(o.ID + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	got := <-code
+	got := p.answer(t, o.ID)
+	out, term := &p.out, p.term
 	var r orgSweepJSON
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("exit %d, report %v:\n%s\nterminal:\n%s", got, err, out.String(), term.String())

@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/creack/pty"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // ttyOutput collects what the command writes to the terminal, and says when a text appeared.
@@ -48,6 +47,46 @@ func (o *ttyOutput) String() string {
 	return o.buf.String()
 }
 
+// prompted is verify running on a real terminal (a pty), stopped at its confirmation prompt:
+// the test acts while it waits, then answers.
+type prompted struct {
+	ptmx *os.File
+	term *ttyOutput
+	out  bytes.Buffer // the report (stdout)
+	code chan int
+}
+
+// atPrompt runs verify with args on a pty and returns once prompt is on the terminal; the test
+// fails if the command ends first.
+func atPrompt(t *testing.T, prompt string, args ...string) *prompted {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	p := &prompted{ptmx: ptmx, term: &ttyOutput{seen: make(chan struct{}), want: prompt}, code: make(chan int, 1)}
+	go p.term.drain(ptmx)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { p.code <- run(ctx, args, tty, &p.out, tty) }()
+	select {
+	case <-p.term.seen:
+	case got := <-p.code:
+		t.Fatalf("exit %d before the prompt:\n%s\n%s", got, p.term.String(), p.out.String())
+	}
+	return p
+}
+
+// answer types line at the prompt and returns the command's exit code.
+func (p *prompted) answer(t *testing.T, line string) int {
+	t.Helper()
+	if _, err := p.ptmx.Write([]byte(line + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	return <-p.code
+}
+
 // The confirmation prompt of `verify sweep` on a real terminal (a pty): while it waits, the
 // planned orphan is deleted and another project's table is made under its name, with an item.
 // The account id is typed; the new table and its item survive, the report says `replaced`,
@@ -59,46 +98,15 @@ func TestSweepPromptATableReplacedWhileItWaits(t *testing.T) {
 	c := newSweepCloud(t, "il-central-1")
 	c.CreateTable(t, "racet", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, false)
 
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
+	p := atPrompt(t, "Type the account id to go ahead: ", "sweep", "--region", "il-central-1")
+	c.ReplaceTable(t, "racet") // the concurrent user, while the prompt waits
+	if t.Failed() {
+		t.FailNow()
 	}
-	defer ptmx.Close()
-	defer tty.Close()
-	term := &ttyOutput{seen: make(chan struct{}), want: "Type the account id to go ahead: "}
-	go term.drain(ptmx)
-
-	var out bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"sweep", "--region", "il-central-1"}, tty, &out, tty) }()
-	select {
-	case <-term.seen:
-	case got := <-code:
-		t.Fatalf("exit %d before the prompt:\n%s\n%s", got, term.String(), out.String())
-	}
-
-	// The concurrent user, while the prompt waits.
-	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("racet")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamodb.NewTableNotExistsWaiter(c.DynamoDB).Wait(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("racet")}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	c.CreateTable(t, "racet", map[string]string{"Project": "payments"}, false)
-	if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("racet"),
-		Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
-		t.Fatal(err)
-	}
-
-	if _, err := ptmx.Write([]byte("123456789012\n")); err != nil {
-		t.Fatal(err)
-	}
-	got := <-code
-	report := out.String()
-	if got != exitFailed || !strings.Contains(report, "replaced") || !strings.Contains(term.String()+report, "plan again") {
-		t.Fatalf("exit %d (want %d); report:\n%s\nterminal:\n%s", got, exitFailed, report, term.String())
+	got := p.answer(t, "123456789012")
+	report := p.out.String()
+	if got != exitFailed || !strings.Contains(report, "replaced") || !strings.Contains(p.term.String()+report, "plan again") {
+		t.Fatalf("exit %d (want %d); report:\n%s\nterminal:\n%s", got, exitFailed, report, p.term.String())
 	}
 	items, err := c.DynamoDB.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("racet"), Select: types.SelectCount})
 	if err != nil || items.Count != 1 {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -51,18 +50,7 @@ func TestAcceptReplacedAtCreateBackupIsNotDeleted(t *testing.T) {
 	if got := marks(w.run(t, t0, wallet.JanitorDelete)); len(got) != 1 {
 		t.Fatalf("first run marked %v", got)
 	}
-	w.deps.DynamoDB = &atBackup{DynamoDB: w.deps.DynamoDB, table: "racet", hook: func() {
-		db := w.cloud.DynamoDB
-		if _, err := db.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("racet")}); err != nil {
-			t.Error(err)
-			return
-		}
-		w.cloud.CreateTable(t, "racet", map[string]string{wallet.TagProject: "payments"}, false)
-		if _, err := db.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("racet"),
-			Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "pay1"}}}); err != nil {
-			t.Error(err)
-		}
-	}}
+	w.deps.DynamoDB = &atBackup{DynamoDB: w.deps.DynamoDB, table: "racet", hook: func() { w.cloud.ReplaceTable(t, "racet") }}
 	r := w.runAt(t, t0.Add(2*time.Hour))
 	if got := deleted(r); len(got) != 0 || !w.exists(t, "racet") {
 		t.Fatalf("deleted %v (racet exists: %v): the payments table made at CreateBackup must stay\n%+v", got, w.exists(t, "racet"), r.Candidates)

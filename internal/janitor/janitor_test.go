@@ -480,21 +480,7 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 	w.run(t, marked, wallet.JanitorDelete) // marks all three
 	now := marked.Add(w.grace + time.Hour) // due an hour ago
 	w.deps.DynamoDB = &beforeBackup{DynamoDB: w.deps.DynamoDB, changes: map[string]func(){
-		"swapped": func() {
-			if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("swapped")}); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := dynamodb.NewTableNotExistsWaiter(c.DynamoDB).Wait(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("swapped")}, time.Minute); err != nil {
-				t.Error(err)
-				return
-			}
-			c.CreateTable(t, "swapped", map[string]string{wallet.TagProject: "payments"}, false)
-			if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("swapped"),
-				Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
-				t.Error(err)
-			}
-		},
+		"swapped":        func() { c.ReplaceTable(t, "swapped") },
 		"kept-meanwhile": func() { w.setTag(t, "kept-meanwhile", wallet.TagKeep, "true") },
 		// Someone else (a person, `verify sweep`) deletes it first: gone, not a failure.
 		"gone-meanwhile": func() {

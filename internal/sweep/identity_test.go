@@ -79,11 +79,7 @@ func replaceTable(t *testing.T, c *cloud, name string) func() {
 			t.Error(err)
 			return
 		}
-		c.CreateTable(t, name, map[string]string{"Project": "payments"}, false)
-		if _, err := c.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(name),
-			Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
-			t.Error(err)
-		}
+		c.CreateForeignTable(t, name)
 	}
 }
 

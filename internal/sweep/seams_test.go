@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -44,7 +43,7 @@ func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
 			if len(p.Stacks) != 1 || p.Stacks[0].Action != WouldDelete {
 				t.Fatalf("plan: stacks %+v", p.Stacks)
 			}
-			makeForeign(t, c, b)
+			c.CreateForeignTable(t, b)
 			r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
 			if !c.exists(t, b) || !c.exists(t, a) || !c.stackLive(t, stack) {
 				t.Fatalf("deleted with the stack: table %s %v (made since the plan), table %s %v, stack %v; stacks %+v, candidates %+v",
@@ -54,16 +53,6 @@ func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
 				t.Fatalf("stack %+v", r.Stacks[0])
 			}
 		})
-	}
-}
-
-// makeForeign makes another project's table, one item in it, as a concurrent user would.
-func makeForeign(t *testing.T, c *cloud, name string) {
-	t.Helper()
-	c.CreateTable(t, name, map[string]string{"Project": "payments"}, false)
-	if _, err := c.DynamoDB.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(name),
-		Item: map[string]types.AttributeValue{wallet.KeyAttribute: &types.AttributeValueMemberS{Value: "payroll"}}}); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -172,7 +161,7 @@ func (d remakesAfterDelete) DeleteTable(ctx context.Context, in *dynamodb.Delete
 		if err := dynamodb.NewTableNotExistsWaiter(d.DynamoDB).Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, time.Minute); err != nil {
 			d.t.Error(err)
 		}
-		makeForeign(d.t, d.c, aws.ToString(in.TableName))
+		d.c.CreateForeignTable(d.t, aws.ToString(in.TableName))
 	}
 	return out, err
 }
@@ -312,7 +301,7 @@ func TestAStacksTableGoneThenMadeAgainStopsDeleteStack(t *testing.T) {
 	calls := -1
 	cl.DynamoDB = callHooks{c.DynamoDB, &calls, map[int]func(){
 		1: dropTable(t, c, "gone-made-1"),
-		2: func() { makeForeign(t, c, "gone-made-1") },
+		2: func() { c.CreateForeignTable(t, "gone-made-1") },
 	}}
 	f := Filter{Now: time.Now().Add(5 * time.Second)}
 	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
