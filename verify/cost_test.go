@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/cobra"
 	"io"
 	"math"
 	"os"
@@ -242,18 +243,12 @@ func costRunAt(tb testing.TB, now time.Time, args ...string) (int, string, strin
 	if len(args) == 0 || args[0] != "cost" {
 		tb.Fatalf("costRunAt runs the cost command: %v", args)
 	}
-	var out, errb bytes.Buffer
-	cmd := newCostCmd(streams{strings.NewReader(""), &out, &errb}, func(ctx context.Context, o *costOptions) error {
-		o.now = func() time.Time { return now }
-		return runCost(ctx, o)
-	})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args[1:])
-	err := cmd.ExecuteContext(context.Background())
-	if err != nil {
-		fmt.Fprintln(&errb, "verify:", err)
-	}
-	return exitCode(context.Background(), err), out.String(), errb.String()
+	return execute(func(s streams) *cobra.Command {
+		return newCostCmd(s, func(ctx context.Context, o *costOptions) error {
+			o.now = func() time.Time { return now }
+			return runCost(ctx, o)
+		})
+	}, args[1:])
 }
 
 var ours = map[string]string{wallet.TagProject: wallet.ProjectName}

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -15,14 +15,27 @@ import (
 // would have been given (nil if it was never reached) and the error, as exitCode maps it.
 func parsed[O any](newCmd func(streams, func(context.Context, *O) error) *cobra.Command, args []string) (*O, int) {
 	var got *O
-	cmd := newCmd(streams{strings.NewReader(""), io.Discard, io.Discard}, func(_ context.Context, o *O) error {
-		got = o
-		return nil
-	})
+	code, _, _ := execute(func(s streams) *cobra.Command {
+		return newCmd(s, func(_ context.Context, o *O) error {
+			got = o
+			return nil
+		})
+	}, args)
+	return got, code
+}
+
+// execute runs one command built on streams of its own with args (the command's name left
+// out), as main does: the error, if any, on stderr and mapped to the exit code by the one rule.
+func execute(newCmd func(streams) *cobra.Command, args []string) (int, string, string) {
+	var out, errb bytes.Buffer
+	cmd := newCmd(streams{strings.NewReader(""), &out, &errb})
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
-	return got, exitCode(context.Background(), err)
+	if err != nil {
+		fmt.Fprintln(&errb, "verify:", err)
+	}
+	return exitCode(context.Background(), err), out.String(), errb.String()
 }
 
 // summarize parses args with one command and describes the options its run was given in a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/cobra"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,18 +50,12 @@ func sweepRunAt(t *testing.T, now time.Time, args ...string) (int, string, strin
 	if len(args) == 0 || args[0] != "sweep" {
 		t.Fatalf("sweepRunAt runs the sweep command: %v", args)
 	}
-	var out, errb bytes.Buffer
-	cmd := newSweepCmd(streams{strings.NewReader(""), &out, &errb}, func(ctx context.Context, o *sweepOptions) error {
-		o.now = func() time.Time { return now }
-		return runSweep(ctx, o)
-	})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args[1:])
-	err := cmd.ExecuteContext(context.Background())
-	if err != nil {
-		fmt.Fprintln(&errb, "verify:", err)
-	}
-	return exitCode(context.Background(), err), out.String(), errb.String()
+	return execute(func(s streams) *cobra.Command {
+		return newSweepCmd(s, func(ctx context.Context, o *sweepOptions) error {
+			o.now = func() time.Time { return now }
+			return runSweep(ctx, o)
+		})
+	}, args[1:])
 }
 
 // sweepCloud is the test's own view of one region, apart from the clients the commands build.

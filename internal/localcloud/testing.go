@@ -2,6 +2,9 @@ package localcloud
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -33,16 +36,39 @@ func DynamoDBLocal(tb testing.TB) *Server {
 // path a user's shell takes, with fake credentials so no real account is ever reached.
 func (s *Server) SetEnv(tb testing.TB) {
 	tb.Helper()
-	for _, kv := range s.Env() {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				tb.Setenv(kv[:i], kv[i+1:])
-				break
-			}
-		}
+	for _, kv := range s.testEnv() {
+		tb.Setenv(kv[0], kv[1])
 	}
-	// A developer's own profile or config file must not leak into a test.
-	tb.Setenv("AWS_PROFILE", "")
-	tb.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+}
+
+// testEnv is the environment that points the SDK's default chain at s. A developer's own
+// profile or config file must not leak into a test.
+func (s *Server) testEnv() [][2]string {
+	var env [][2]string
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env = append(env, [2]string{k, v})
+	}
+	return append(env, [2]string{"AWS_PROFILE", ""}, [2]string{"AWS_CONFIG_FILE", "/dev/null"},
+		[2]string{"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"})
+}
+
+// MotoMain runs a package's tests (TestMain's m) against one moto for the whole package, the
+// SDK's default chain pointed at it as SetEnv does, and returns the exit code for os.Exit.
+// started, when given, learns the server first. A missing prerequisite ends the run with what
+// to install.
+func MotoMain(m *testing.M, started func(*Server)) int {
+	s, err := StartMoto(context.Background(), Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local cloud:", err)
+		return 1
+	}
+	defer s.Stop()
+	for _, kv := range s.testEnv() {
+		os.Setenv(kv[0], kv[1])
+	}
+	if started != nil {
+		started(s)
+	}
+	return m.Run()
 }

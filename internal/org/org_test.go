@@ -28,22 +28,7 @@ import (
 var motoEndpoint string
 
 func TestMain(m *testing.M) {
-	s, err := localcloud.StartMoto(context.Background(), localcloud.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "local cloud:", err)
-		os.Exit(1)
-	}
-	for _, kv := range s.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
-	os.Setenv("AWS_PROFILE", "")
-	os.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	motoEndpoint = s.Endpoint
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	os.Exit(localcloud.MotoMain(m, func(s *localcloud.Server) { motoEndpoint = s.Endpoint }))
 }
 
 func loadConfig(t *testing.T) aws.Config {

@@ -36,21 +36,7 @@ import (
 // One moto for the package. moto keeps each region's tables and stacks apart, so every test
 // works in a region of its own and a sweep in one never sees another test's tables.
 func TestMain(m *testing.M) {
-	s, err := localcloud.StartMoto(context.Background(), localcloud.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "local cloud:", err)
-		os.Exit(1)
-	}
-	for _, kv := range s.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
-	os.Setenv("AWS_PROFILE", "")
-	os.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	os.Exit(localcloud.MotoMain(m, nil))
 }
 
 type cloud struct {
