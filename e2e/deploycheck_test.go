@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"github.com/aws/aws-lambda-go/cfn"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +27,9 @@ import (
 // CloudFormation's, and shown only on AWS.
 func TestCheckInsideTheDeploy(t *testing.T) {
 	e := setup(t)
-	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
-	if !ok {
-		t.Fatalf("this machine (%s) can run no Lambda architecture natively; the harness needs amd64 or arm64", runtime.GOARCH)
+	arch, err := lambdarie.Arch()
+	if err != nil {
+		t.Fatal(err)
 	}
 	stack := wallet.StackName(wallet.StageDev)
 	e.deploy(t, stack, map[string]string{wallet.CtxVerifyArch: string(arch)}) // the emulator runs it natively

@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -45,9 +45,9 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 	e.deploy(t, stack, nil)
 	// The janitor's function is built for this machine: nothing here runs it, and a native build
 	// is the one the Go build cache already holds.
-	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
-	if !ok {
-		t.Fatalf("this machine (%s) builds no Lambda architecture natively", runtime.GOARCH)
+	arch, err := lambdarie.Arch()
+	if err != nil {
+		t.Fatal(err)
 	}
 	e.deploy(t, teardownPolicyStack, map[string]string{wallet.CtxJanitorArch: string(arch)})
 	table := e.stackTable(t, stack)

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -308,9 +307,9 @@ func TestJanitorOrgFanOut(t *testing.T) {
 // and the central function is configured to run over the organization.
 func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	e := setup(t)
-	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
-	if !ok {
-		t.Fatalf("no Lambda architecture runs natively on %s", runtime.GOARCH)
+	arch, err := lambdarie.Arch()
+	if err != nil {
+		t.Fatal(err)
 	}
 	o := fixture.NewOrg(t, "deployed", 2)
 	roots, err := o.Client.ListRoots(t.Context(), &organizations.ListRootsInput{})

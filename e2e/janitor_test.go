@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -38,9 +37,9 @@ import (
 // points the function at it, as CloudFormation would have.
 func TestJanitorAsDeployed(t *testing.T) {
 	e := setup(t)
-	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
-	if !ok {
-		t.Fatalf("this machine (%s) can run no Lambda architecture natively; the harness needs amd64 or arm64", runtime.GOARCH)
+	arch, err := lambdarie.Arch()
+	if err != nil {
+		t.Fatal(err)
 	}
 	cloud := fixture.NewCloud(t, "")
 	orphan := map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}

@@ -544,24 +544,7 @@ func TestJanitorRejectsBadContext(t *testing.T) {
 		{"with wallet keys", map[string]any{"janitorMode": "nuke", "readCapacity": "abc", "stage": "qa"}, []string{"janitorMode", "readCapacity", "stage"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context, Outdir: jsii.String(t.TempDir())})
-			_, err := build(app, func(string, wallet.Arch) (string, error) {
-				t.Error("the function was built despite a bad context value")
-				return "", errors.New("not built")
-			})
-			var ce *wallet.ConfigErrors
-			if !errors.As(err, &ce) {
-				t.Fatalf("want *ConfigErrors, got %v", err)
-			}
-			var got []string
-			for _, e := range ce.Errs {
-				var c *wallet.ContextError
-				if errors.As(e, &c) {
-					got = append(got, c.Key)
-				}
-			}
-			sort.Strings(got)
-			if !slices.Equal(got, tc.keys) {
+			if got, err := refusedKeys(t, tc.context); !slices.Equal(got, tc.keys) {
 				t.Errorf("errors name %v, want %v: %v", got, tc.keys, err)
 			}
 		})
@@ -641,4 +624,31 @@ func fileHash(t *testing.T, path string) string {
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// refusedKeys builds the app with a bad context and returns the keys its errors name, sorted,
+// and the error. Nothing may be built first, the error must be the context's, and each of its
+// errors must name its key, its value and what is allowed.
+func refusedKeys(t *testing.T, context map[string]any) ([]string, error) {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &context, Outdir: jsii.String(t.TempDir())})
+	_, err := build(app, func(string, wallet.Arch) (string, error) {
+		t.Error("a function was built despite a bad context value")
+		return "", errors.New("not built")
+	})
+	var ce *wallet.ConfigErrors
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *ConfigErrors, got %v", err)
+	}
+	var got []string
+	for _, e := range ce.Errs {
+		var c *wallet.ContextError
+		if !errors.As(e, &c) || !strings.Contains(e.Error(), c.Value) || c.Allowed == "" {
+			t.Errorf("%v does not name its key, value and what is allowed", e)
+			continue
+		}
+		got = append(got, c.Key)
+	}
+	slices.Sort(got)
+	return got, err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -203,24 +202,7 @@ func TestJanitorOrgRejectsBadContext(t *testing.T) {
 		{"janitorOrg not a bool", map[string]any{wallet.CtxJanitorOrg: "yes"}, []string{wallet.CtxJanitorOrg}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context, Outdir: jsii.String(t.TempDir())})
-			_, err := build(app, func(string, wallet.Arch) (string, error) {
-				t.Error("the function was built despite a bad context value")
-				return "", errors.New("not built")
-			})
-			var ce *wallet.ConfigErrors
-			if !errors.As(err, &ce) {
-				t.Fatalf("want *ConfigErrors, got %v", err)
-			}
-			var got []string
-			for _, e := range ce.Errs {
-				var c *wallet.ContextError
-				if errors.As(e, &c) {
-					got = append(got, c.Key)
-				}
-			}
-			sort.Strings(got)
-			if !slices.Equal(got, tc.keys) {
+			if got, err := refusedKeys(t, tc.context); !slices.Equal(got, tc.keys) {
 				t.Errorf("errors name %v, want %v: %v", got, tc.keys, err)
 			}
 		})

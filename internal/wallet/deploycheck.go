@@ -74,11 +74,10 @@ func ParseDeployCheckConfig(get Lookup) (DeployCheckConfig, error) {
 		}
 	}
 	if v, ok := get(CtxVerifyArch); ok {
-		switch Arch(v) {
-		case ArchARM64, ArchX8664:
-			c.Arch = Arch(v)
-		default:
-			bad(CtxVerifyArch, v, "want one of arm64, x86_64")
+		if a, err := ParseArch(v); err != nil {
+			bad(CtxVerifyArch, v, err.Error())
+		} else {
+			c.Arch = a
 		}
 	}
 	if len(errs) > 0 {

@@ -50,6 +50,15 @@ func (a Arch) GOARCH() string {
 	return "arm64"
 }
 
+// ParseArch reads a function architecture as the context writes it, in Lambda's words.
+func ParseArch(v string) (Arch, error) {
+	switch a := Arch(v); a {
+	case ArchARM64, ArchX8664:
+		return a, nil
+	}
+	return "", errors.New("want one of arm64, x86_64")
+}
+
 // ArchOfGOARCH is the function architecture that runs natively on a Go GOARCH ("amd64",
 // "arm64"), and whether there is one.
 func ArchOfGOARCH(goarch string) (Arch, bool) {
@@ -201,11 +210,10 @@ func ParseJanitorConfig(get Lookup) (JanitorConfig, error) {
 		}
 	}
 	if v, ok := get(CtxJanitorArch); ok {
-		switch Arch(v) {
-		case ArchARM64, ArchX8664:
-			c.Arch = Arch(v)
-		default:
-			bad(CtxJanitorArch, v, "want one of arm64, x86_64")
+		if a, err := ParseArch(v); err != nil {
+			bad(CtxJanitorArch, v, err.Error())
+		} else {
+			c.Arch = a
 		}
 	}
 	if len(errs) > 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
@@ -17,9 +16,9 @@ import (
 // deployCheckContext builds the wallet stack's check for this machine, so that the Lambda
 // emulator can run the deployed code natively.
 func deployCheckContext() (map[string]string, error) {
-	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
-	if !ok {
-		return nil, fmt.Errorf("this machine (%s) runs no Lambda architecture natively", runtime.GOARCH)
+	arch, err := lambdarie.Arch()
+	if err != nil {
+		return nil, err
 	}
 	return map[string]string{wallet.CtxVerifyArch: string(arch)}, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,9 +34,9 @@ const (
 // restored and counted, so nothing was lost, and the restored copy removed again.
 func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localcloud.Server, cdk cdkcli.CLI,
 	do func(string, func() (string, error)) error) error {
-	arch, ok := wallet.ArchOfGOARCH(runtime.GOARCH)
-	if !ok {
-		return fmt.Errorf("this machine (%s) runs no Lambda architecture natively", runtime.GOARCH)
+	arch, err := lambdarie.Arch()
+	if err != nil {
+		return err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
