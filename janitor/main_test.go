@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
@@ -43,17 +42,17 @@ func TestHandlerOnMoto(t *testing.T) {
 	env := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 5 * time.Second,
 		TopicArn: aws.ToString(topic.TopicArn), MarkKey: aws.ToString(key.KeyMetadata.Arn)}.Env()
 
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal([]byte(scheduledEvent), &ev); err != nil {
-		t.Fatal(err)
-	}
 	var log bytes.Buffer
-	r, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), ev)
+	r, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), json.RawMessage(scheduledEvent))
 	if err != nil {
 		t.Fatalf("handler: %v", err)
 	}
-	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Marked) != 1 || r.Marked[0].Table != "wallet-one" || len(r.Errors) != 0 {
+	// The single-account janitor is a run over the function's own account and region: one unit.
+	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || r.Role != "account" || len(r.Units) != 1 || len(r.Errors) != 0 {
 		t.Fatalf("report %+v", r)
+	}
+	if u := r.Units[0]; len(u.Marked) != 1 || u.Marked[0].Table != "wallet-one" || len(u.Errors) != 0 || u.Account != "123456789012" {
+		t.Fatalf("unit report %+v", u)
 	}
 	if n := strings.Count(log.String(), "\n"); n != 1 {
 		t.Errorf("log: %d lines, want 1:\n%s", n, log.String())
@@ -67,7 +66,7 @@ func TestHandlerOnMoto(t *testing.T) {
 func TestHandlerNamesABadEnvironment(t *testing.T) {
 	env := map[string]string{wallet.EnvJanitorMode: "nuke", wallet.EnvJanitorGrace: "24h", wallet.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t"}
 	var log bytes.Buffer
-	_, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), events.EventBridgeEvent{})
+	_, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), json.RawMessage(`{}`))
 	if err == nil || !strings.Contains(err.Error(), wallet.EnvJanitorMode+`="nuke"`) {
 		t.Fatalf("err %v, want one naming %s", err, wallet.EnvJanitorMode)
 	}

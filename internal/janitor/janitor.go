@@ -14,10 +14,8 @@ package janitor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -57,41 +55,26 @@ type Topic interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Clients are one region's clients.
+// Clients are one unit's clients: the sweep's, and the janitor's own DynamoDB calls.
 type Clients struct {
 	Region   string
 	Sweep    sweep.RegionClients
 	DynamoDB DynamoDB
-	Topic    Topic
-	MarkKey  MarkKey
 }
 
-// NewClients builds the clients from cfg (cfg.Region is the region the run looks at).
+// NewClients builds the clients from cfg (cfg.Region is the region the unit looks at).
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg),
-		MarkKey: kms.NewFromConfig(cfg)}
+	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg)}
 }
 
-// Deps is what a run needs besides its configuration.
-type Deps struct {
-	Clients
-	// Log receives the report as one JSON line (stdout under Lambda, hence CloudWatch Logs).
-	Log io.Writer
-	// Now is the run's clock (default time.Now).
-	Now func() time.Time
-	// Prices turn tables and backups into $/month (default: the written-down us-east-1 prices).
-	Prices *cost.Prices
-	// BackupWait bounds the wait for one backup to become AVAILABLE (default 10m).
-	BackupWait time.Duration
-}
-
-// Report is one run: the sweep's report of what it deleted (or, in report mode, would delete)
-// and skipped, in `verify sweep --json`'s vocabulary, plus the janitor's own: what it marked,
-// what stays marked, what it reprieved, and the backups it keeps.
-type Report struct {
-	Mode      wallet.JanitorMode `json:"mode"`
-	Grace     string             `json:"grace"`
-	StartedAt time.Time          `json:"started_at"`
+// UnitReport is one (account, region) unit of a run: the sweep's report of what it deleted (or,
+// in report mode, would delete) and skipped, in `verify sweep --json`'s vocabulary, plus the
+// janitor's own: what it marked, what stays marked, what it reprieved, and the backups it keeps.
+type UnitReport struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// Error is why the unit could not run at all.
+	Error string `json:"error,omitempty"`
 	sweep.Report
 	// Marked are the tables this run marked: they go after their grace, unless they stop
 	// qualifying or are tagged wallet:keep=true first.
@@ -100,9 +83,12 @@ type Report struct {
 	Waiting []Mark `json:"waiting"`
 	// Reprieved lost their mark: they no longer qualify.
 	Reprieved []Reprieve `json:"reprieved"`
-	// Errors are the run's own failures (a mark that could not be set, a notification that
-	// could not be sent); the sweep's are in its candidates and problems.
+	// Errors are the unit's own failures (a mark that could not be set or checked); the
+	// sweep's are in its candidates and problems.
 	Errors []string `json:"errors,omitempty"`
+	// Omitted is, in a notification only, how many entries of each list were left out so the
+	// message fits SNS's limit; the logged report holds them all.
+	Omitted map[string]int `json:"omitted,omitempty"`
 }
 
 // Mark is a table the janitor has marked.
@@ -123,10 +109,10 @@ type Reprieve struct {
 	Why         string `json:"why"`
 }
 
-// Changed reports whether the run did or found anything a person should hear about: a quiet
-// run (nothing new, nothing due, nothing failed) sends no notification.
-func (r Report) Changed() bool {
-	if len(r.Marked)+len(r.Reprieved)+len(r.Errors)+len(r.Problems) > 0 {
+// Changed reports whether the unit did or found anything a person should hear about: a quiet
+// unit (nothing new, nothing due, nothing failed) is left out of the notification.
+func (r UnitReport) Changed() bool {
+	if len(r.Marked)+len(r.Reprieved)+len(r.Errors)+len(r.Problems) > 0 || r.Error != "" {
 		return true
 	}
 	for _, c := range r.Candidates {
@@ -137,35 +123,33 @@ func (r Report) Changed() bool {
 	return false
 }
 
-// Failed reports whether any action failed: the run then returns an error, so the Errors alarm
-// fires.
-func (r Report) Failed() bool { return len(r.Errors) > 0 || r.Failures() > 0 }
+// Failed reports whether anything of the unit failed: the run then returns an error, so the
+// Errors alarm fires.
+func (r UnitReport) Failed() bool { return r.Error != "" || len(r.Errors) > 0 || r.Failures() > 0 }
 
-// Run is one scheduled run. It returns the report and, when anything failed, an error too.
-func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) {
-	now := time.Now().UTC()
-	if d.Now != nil {
-		now = d.Now().UTC()
-	}
-	prices := cost.USEast1()
-	if d.Prices != nil {
-		prices = *d.Prices
-	}
-	r := Report{Mode: cfg.Mode, Grace: wallet.FormatDuration(cfg.Grace), StartedAt: now}
-	// Under Lambda the context ends when the function is stopped. The work gets a deadline a
-	// little earlier, so the report is still logged and announced, backup ARNs and all.
-	work, cancel := reserve(ctx)
-	defer cancel()
+// unit is what one unit's run needs: its clients, the run's mark key, clock and prices.
+type unit struct {
+	Clients
+	account    string
+	key        signer
+	now        time.Time
+	prices     cost.Prices
+	backupWait time.Duration
+}
 
+// run is one unit's work: discover → plan → reprieve what stopped qualifying → mark what is new
+// → back up and delete what is due.
+func (d unit) run(ctx context.Context, cfg wallet.JanitorConfig) UnitReport {
+	now := d.now
+	r := UnitReport{Account: d.account, Region: d.Region}
 	filter := sweep.Filter{Now: now}
 	so := sweep.Options{StopOn: awsconf.IsDenied}
-	inv := sweep.Survey(work, d.Sweep, filter, so)
-	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
+	inv := sweep.Survey(ctx, d.Sweep, filter, so)
+	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, d.prices, false)
 
-	keys := signer{key: d.MarkKey, arn: cfg.MarkKey}
-	book := readMarks(work, keys, inv, &r.Errors)
-	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, book, &r.Errors)
-	r.Marked, r.Waiting = mark(work, d.DynamoDB, keys, inv, plan, book, now, cfg.Grace, &r.Errors)
+	book := readMarks(ctx, d.key, inv, &r.Errors)
+	r.Reprieved = reprieve(ctx, d.DynamoDB, inv, plan, book, &r.Errors)
+	r.Marked, r.Waiting = mark(ctx, d.DynamoDB, d.key, inv, plan, book, now, cfg.Grace, &r.Errors)
 	marks := book.due
 
 	// A table marked in this run is never due in it, whatever the grace (even 0): the mark is
@@ -177,34 +161,39 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
 	if cfg.Mode == wallet.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
-		r.Report = sweep.Act(work, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
+		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
 		r.Report = acted.DryRun()
 	}
 	r.Waiting = notDue(r.Waiting, r.Candidates)
 	// Listed after the run, so the backups it took are among them.
-	backups, err := sweep.JanitorBackups(ctx, d.DynamoDB, d.Region, prices)
+	backups, err := sweep.JanitorBackups(ctx, d.DynamoDB, d.Region, d.prices)
 	if err != nil {
 		r.Errors = append(r.Errors, fmt.Sprintf("list backups: %v", err))
 	}
 	r.SetJanitorBackups(backups)
+	return stamp(r)
+}
 
-	if d.Log != nil {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return r, fmt.Errorf("encode report: %w", err)
-		}
-		fmt.Fprintf(d.Log, "%s\n", b)
+// stamp sets the unit's account on every candidate, stack, problem and backup.
+func stamp(r UnitReport) UnitReport {
+	r.Candidates = slices.Clone(r.Candidates)
+	for i := range r.Candidates {
+		r.Candidates[i].Account = r.Account
 	}
-	if r.Changed() {
-		if err := notify(ctx, d.Topic, cfg.TopicArn, r); err != nil {
-			r.Errors = append(r.Errors, err.Error())
-		}
+	r.Stacks = slices.Clone(r.Stacks)
+	for i := range r.Stacks {
+		r.Stacks[i].Account = r.Account
 	}
-	if r.Failed() {
-		return r, fmt.Errorf("janitor run in %s: %d actions failed or could not be found out (see the report)", d.Region, len(r.Errors)+r.Failures())
+	r.Problems = slices.Clone(r.Problems)
+	for i := range r.Problems {
+		r.Problems[i].Account = r.Account
 	}
-	return r, nil
+	r.JanitorBackups = slices.Clone(r.JanitorBackups)
+	for i := range r.JanitorBackups {
+		r.JanitorBackups[i].Account = r.Account
+	}
+	return r
 }
 
 // reportTime is how long before the function's end the work stops, for the report and the
@@ -417,7 +406,7 @@ func notDue(waiting []Mark, acted []sweep.Candidate) []Mark {
 // source is the planned table's identity. A week-old CREATING backup, or one of an earlier table
 // of the same name, is not this deletion's. One that is already AVAILABLE is not reused either:
 // the table may have been written to since, and the deletion must depend on a backup taken now.
-func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (string, error) {
+func janitorBackup(d unit, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (string, error) {
 	return func(ctx context.Context, t sweep.Target) (string, error) {
 		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(t.Table)})
 		if err != nil {
@@ -432,9 +421,9 @@ func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(conte
 			if sweep.CheckBackupSource(ctx, d.DynamoDB, arn, t.Identity) != nil {
 				continue // of another table of the same name: not this deletion's
 			}
-			return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
+			return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.backupWait)
 		}
-		return sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now), d.BackupWait)
+		return sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now), d.backupWait)
 	}
 }
 

@@ -18,12 +18,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -36,8 +38,10 @@ type world struct {
 	key   string
 	box   *inbox.Inbox
 	deps  janitor.Deps
-	log   *bytes.Buffer
-	grace time.Duration
+	// clients are the one unit's: tests wrap them to play a concurrent user.
+	clients janitor.Clients
+	log     *bytes.Buffer
+	grace   time.Duration
 }
 
 func newWorld(t *testing.T) *world {
@@ -56,7 +60,9 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.deps = janitor.Deps{Clients: janitor.NewClients(cfg), Log: w.log}
+	w.clients = janitor.NewClients(cfg)
+	w.deps = janitor.Deps{Base: cfg, STS: sts.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg), Log: w.log,
+		Clients: func(org.Unit) janitor.Clients { return w.clients }}
 	return w
 }
 
@@ -71,11 +77,14 @@ func hmacKey(t *testing.T, cfg aws.Config) string {
 	return aws.ToString(out.KeyMetadata.Arn)
 }
 
-func (w *world) config(mode wallet.JanitorMode) wallet.JanitorConfig {
-	return wallet.JanitorConfig{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key}
+// config is the single-account janitor's: the function's own account, in its own region.
+func (w *world) config(mode wallet.JanitorMode) janitor.Config {
+	return janitor.Config{JanitorConfig: wallet.JanitorConfig{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key},
+		Regions: []string{w.clients.Region}}
 }
 
-func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor.Report {
+// run is one scheduled run of the single-account janitor, and its one unit's report.
+func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor.UnitReport {
 	t.Helper()
 	w.log.Reset()
 	w.deps.Now = func() time.Time { return at }
@@ -85,10 +94,19 @@ func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor
 	}
 	lines := strings.Split(strings.TrimSuffix(w.log.String(), "\n"), "\n")
 	var logged janitor.Report
-	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &logged) != nil || len(logged.Marked) != len(r.Marked) {
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &logged) != nil || len(logged.Units) != 1 || len(logged.Units[0].Marked) != len(r.Units[0].Marked) {
 		t.Fatalf("the log must hold the report as one JSON line:\n%s", w.log.String())
 	}
-	return r
+	return only(t, r)
+}
+
+// only is the one unit of a single-account run.
+func only(t *testing.T, r janitor.Report) janitor.UnitReport {
+	t.Helper()
+	if len(r.Units) != 1 {
+		t.Fatalf("a single-account run has one unit, this one %d: %+v", len(r.Units), r)
+	}
+	return r.Units[0]
 }
 
 func (w *world) exists(t *testing.T, table string) bool {
@@ -138,7 +156,7 @@ func names[T any](xs []T, name func(T) string) []string {
 	return out
 }
 
-func marks(r janitor.Report) []string {
+func marks(r janitor.UnitReport) []string {
 	return names(r.Marked, func(m janitor.Mark) string { return m.Table })
 }
 
@@ -205,8 +223,8 @@ func TestTheJanitorsRules(t *testing.T) {
 		t.Errorf("first run acted on %v, want only the protected orphan listed as skipped", skipped)
 	}
 	note := w.box.Receive(t, 1, 30*time.Second)[0]
-	var sent map[string]any
-	if err := json.Unmarshal([]byte(note.Message), &sent); err != nil || sent["marked"] == nil {
+	var sent janitor.Notice
+	if err := json.Unmarshal([]byte(note.Message), &sent); err != nil || len(sent.Units) != 1 || len(sent.Units[0].Marked) != 4 {
 		t.Fatalf("the subscriber did not get the JSON report: %v\n%s", err, note.Message)
 	}
 
@@ -341,12 +359,15 @@ func TestRunFailsWhenAnActionFails(t *testing.T) {
 // is; the JSON part is the report itself.
 func TestTheNotification(t *testing.T) {
 	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
-		Report: sweep.Report{Regions: []string{"eu-west-1"}, Candidates: []sweep.Candidate{
-			{Table: "wallet-gone", Reasons: []sweep.Reason{sweep.Orphaned}, MonthlyCostUSD: 0.57, Action: sweep.Deleted, BackupARN: "arn:aws:dynamodb:eu-west-1:1:table/wallet-gone/backup/0123"},
-			{Table: "wallet-locked", Reasons: []sweep.Reason{sweep.Orphaned}, Action: sweep.SkippedProtected, Protected: true},
+		Role: janitor.RoleAccount, Accounts: []org.Account{{ID: "111122223333", Status: org.Active, Self: true}},
+		Units: []janitor.UnitReport{{Account: "111122223333", Region: "eu-west-1",
+			Report: sweep.Report{Regions: []string{"eu-west-1"}, Candidates: []sweep.Candidate{
+				{Table: "wallet-gone", Reasons: []sweep.Reason{sweep.Orphaned}, MonthlyCostUSD: 0.57, Action: sweep.Deleted, BackupARN: "arn:aws:dynamodb:eu-west-1:1:table/wallet-gone/backup/0123"},
+				{Table: "wallet-locked", Reasons: []sweep.Reason{sweep.Orphaned}, Action: sweep.SkippedProtected, Protected: true},
+			}},
+			Marked:    []janitor.Mark{{Table: "wallet-new", Reasons: []sweep.Reason{sweep.Expired}, MonthlyCostUSD: 5.84, DeleteAfter: "2026-12-01T12:00:00Z"}},
+			Reprieved: []janitor.Reprieve{{Table: "wallet-back", Why: "it is tagged wallet:keep=true"}},
 		}},
-		Marked:    []janitor.Mark{{Table: "wallet-new", Reasons: []sweep.Reason{sweep.Expired}, MonthlyCostUSD: 5.84, DeleteAfter: "2026-12-01T12:00:00Z"}},
-		Reprieved: []janitor.Reprieve{{Table: "wallet-back", Why: "it is tagged wallet:keep=true"}},
 	}
 	text := janitor.Text(r)
 	for _, want := range []string{"eu-west-1", "mode delete", "grace 24h",
@@ -366,7 +387,7 @@ func TestTheNotification(t *testing.T) {
 		t.Fatalf("message %s: want exactly default and email", msg)
 	}
 	var back janitor.Report
-	if err := json.Unmarshal([]byte(parts["default"]), &back); err != nil || back.Marked[0].Table != "wallet-new" || back.Candidates[0].BackupARN == "" {
+	if err := json.Unmarshal([]byte(parts["default"]), &back); err != nil || len(back.Units) != 1 || back.Units[0].Marked[0].Table != "wallet-new" || back.Units[0].Candidates[0].BackupARN == "" {
 		t.Fatalf("default part %s does not read back as the report (%v)", parts["default"], err)
 	}
 	if s := janitor.Subject(r); len(s) > 100 || !strings.Contains(s, "1 marked, 1 deleted, 1 reprieved") {
@@ -426,7 +447,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := strings.Replace(resumed, "table/resumed/", "table/stale/", 1) + "-stale"
-	w.deps.DynamoDB = withBackups{w.deps.DynamoDB, []types.BackupSummary{
+	w.clients.DynamoDB = withBackups{w.clients.DynamoDB, []types.BackupSummary{
 		{BackupArn: aws.String(resumed), BackupName: aws.String(started), TableName: aws.String("resumed"), TableArn: aws.String(tableArn("resumed")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(time.Minute))},
 		{BackupArn: aws.String(stale), BackupName: aws.String(sweep.BackupName(wallet.JanitorBackupPrefix, "stale", due.Add(-7*24*time.Hour))),
@@ -479,7 +500,7 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 	marked := time.Now().UTC()             // after the tables' creation: a mark dated before it is never believed
 	w.run(t, marked, wallet.JanitorDelete) // marks all three
 	now := marked.Add(w.grace + time.Hour) // due an hour ago
-	w.deps.DynamoDB = &beforeBackup{DynamoDB: w.deps.DynamoDB, changes: map[string]func(){
+	w.clients.DynamoDB = &beforeBackup{DynamoDB: w.clients.DynamoDB, changes: map[string]func(){
 		"swapped":        func() { c.ReplaceTable(t, "swapped") },
 		"kept-meanwhile": func() { w.setTag(t, "kept-meanwhile", wallet.TagKeep, "true") },
 		// Someone else (a person, `verify sweep`) deletes it first: gone, not a failure.

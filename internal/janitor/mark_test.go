@@ -43,7 +43,7 @@ func (w *world) describe(t *testing.T, table string) *dynamodb.DescribeTableOutp
 	return out
 }
 
-func deleted(r janitor.Report) []string {
+func deleted(r janitor.UnitReport) []string {
 	var out []string
 	for _, c := range r.Candidates {
 		if c.Action == sweep.Deleted || c.Action == sweep.Deleting {
@@ -179,7 +179,8 @@ func TestAMarkThatCannotBeVerifiedDecidesNothing(t *testing.T) {
 	w.deps.Now = func() time.Time { return t0.Add(2 * time.Hour) }
 	cfg := w.config(wallet.JanitorDelete)
 	cfg.MarkKey = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
-	r, err := janitor.Run(t.Context(), w.deps, cfg)
+	run, err := janitor.Run(t.Context(), w.deps, cfg)
+	r := only(t, run)
 	if err == nil || !strings.Contains(strings.Join(r.Errors, "\n"), "verify the mark of orphan") {
 		t.Fatalf("err %v, errors %v: want the run to fail naming the mark it could not verify", err, r.Errors)
 	}

@@ -87,7 +87,8 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 	}
 	defer emu.Stop()
 
-	run := func(name string, check func(janitor.Report) (string, error)) error {
+	// The function's own account and region: a run of one unit, whose report the checks read.
+	run := func(name string, check func(janitor.UnitReport) (string, error)) error {
 		return do(name, func() (string, error) {
 			event := fmt.Sprintf(`{"detail-type":"Scheduled Event","source":"aws.events","time":%q,"detail":{}}`, time.Now().UTC().Format(time.RFC3339))
 			resp, err := emu.Invoke(ctx, []byte(event))
@@ -99,10 +100,13 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 				return "", fmt.Errorf("janitor answered %d %s", resp.Status, resp.Body)
 			}
 			fmt.Fprintf(out, "\nWhat an email subscriber reads:\n\n%s", janitor.Text(r))
-			return check(r)
+			if len(r.Units) != 1 {
+				return "", fmt.Errorf("the janitor ran %d units, want its own account and region", len(r.Units))
+			}
+			return check(r.Units[0])
 		})
 	}
-	if err := run("janitor run: mark", func(r janitor.Report) (string, error) {
+	if err := run("janitor run: mark", func(r janitor.UnitReport) (string, error) {
 		if len(r.Marked) != 1 || r.Marked[0].Table != forgotten {
 			return "", fmt.Errorf("marked %+v, want %s", r.Marked, forgotten)
 		}
@@ -117,7 +121,7 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 		return ctx.Err()
 	}
 	var backup string
-	if err := run("janitor run: back up, then delete", func(r janitor.Report) (string, error) {
+	if err := run("janitor run: back up, then delete", func(r janitor.UnitReport) (string, error) {
 		for _, c := range r.Candidates {
 			if c.Table == forgotten && c.Action == sweep.Deleted && c.BackupARN != "" {
 				backup = c.BackupARN
