@@ -140,10 +140,10 @@ func TestJanitorOrgFanOut(t *testing.T) {
 	}
 	central, worker := start(wallet.JanitorOrgCentral), start(wallet.JanitorOrgWorker)
 
-	invoke := func(emu *lambdarie.Emulator, event []byte) janitor.OrgReport {
+	invoke := func(emu *lambdarie.Emulator, event []byte) janitor.Report {
 		t.Helper()
 		resp, err := emu.Invoke(t.Context(), event)
-		var r janitor.OrgReport
+		var r janitor.Report
 		if err != nil || resp.Status != 200 || json.Unmarshal(resp.Body, &r) != nil || r.Role == "" {
 			t.Fatalf("invoke: %v %d %s", err, resp.Status, resp.Body)
 		}

@@ -113,7 +113,16 @@ func TestJanitorAsDeployed(t *testing.T) {
 		}
 	})
 
-	invoke := func(what string) janitor.Report {
+	// The single-account janitor runs over its own account and region: one unit, whose report
+	// each step reads.
+	unitOf := func(r janitor.Report) janitor.UnitReport {
+		t.Helper()
+		if len(r.Units) != 1 || r.Role != janitor.RoleAccount {
+			t.Fatalf("a run of %d units (role %q), want the function's own account and region: %+v", len(r.Units), r.Role, r)
+		}
+		return r.Units[0]
+	}
+	invoke := func(what string) janitor.UnitReport {
 		t.Helper()
 		var resp lambdarie.Response
 		timed(t, "invoke (scheduled event): "+what, func() (err error) {
@@ -124,9 +133,9 @@ func TestJanitorAsDeployed(t *testing.T) {
 		if err := json.Unmarshal(resp.Body, &report); err != nil || resp.Status != 200 {
 			t.Fatalf("invoke: %d %s (%v)", resp.Status, resp.Body, err)
 		}
-		return report
+		return unitOf(report)
 	}
-	marked := func(r janitor.Report) []string {
+	marked := func(r janitor.UnitReport) []string {
 		var out []string
 		for _, m := range r.Marked {
 			out = append(out, m.Table)
@@ -151,7 +160,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 			logged = append(logged, r)
 		}
 	}
-	if len(logged) != 1 || !reflect.DeepEqual(marked(logged[0]), marked(first)) {
+	if len(logged) != 1 || !reflect.DeepEqual(marked(unitOf(logged[0])), marked(first)) {
 		t.Errorf("logged reports %+v, want exactly the returned one", logged)
 	}
 	var notes []inbox.Notification
@@ -160,7 +169,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 		return nil
 	})
 	var delivered janitor.Report
-	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || !slices.Equal(marked(delivered), marked(first)) {
+	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || len(delivered.Units) != 1 || !slices.Equal(marked(delivered.Units[0]), marked(first)) {
 		t.Errorf("the SQS subscriber got %q (%v), want the JSON report", notes[0].Message, err)
 	}
 

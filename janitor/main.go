@@ -36,13 +36,16 @@ func main() {
 // run is safe to repeat).
 func handler(getenv func(string) (string, bool), log io.Writer) func(context.Context, json.RawMessage) (janitor.Report, error) {
 	return func(ctx context.Context, ev json.RawMessage) (janitor.Report, error) {
+		cfg, err := janitor.ConfigFromEnv(getenv, "")
+		if err != nil {
+			return janitor.Report{}, fmt.Errorf("janitor not configured: %w", err)
+		}
 		awsCfg, err := awsconf.Load(ctx, awsconf.Options{})
 		if err != nil {
 			return janitor.Report{}, err
 		}
-		cfg, err := janitor.ConfigFromEnv(getenv, awsCfg.Region)
-		if err != nil {
-			return janitor.Report{}, fmt.Errorf("janitor not configured: %w", err)
+		if !cfg.Org {
+			cfg.Regions = []string{awsCfg.Region} // the function's own
 		}
 		d := janitor.Deps{Base: awsCfg, STS: sts.NewFromConfig(awsCfg), Topic: sns.NewFromConfig(awsCfg), Log: log}
 		if !cfg.Org {

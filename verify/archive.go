@@ -46,7 +46,7 @@ func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *
 	o.cloud.register(fs, DefaultArchiveTimeout)
 	fs.StringVar(&o.table, "table", "", "the table to export (required)")
 	fs.StringVar(&o.to, "to", "", "the directory to export into; the table goes to `DIR`/<table> (required)")
-	return cmd
+	return strict(cmd)
 }
 
 func runExport(ctx context.Context, o *exportOptions) error {
@@ -113,7 +113,7 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 	fs.StringVar(&o.table, "table", "", "the table to restore into (required)")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "write into a table that already holds items, replacing those with the export's keys")
 	fs.StringVar(&o.billing, "billing", string(wallet.BillingOnDemand), fmt.Sprintf("billing of a table restore creates: %s or %s", wallet.BillingOnDemand, billingOriginal))
-	return cmd
+	return strict(cmd)
 }
 
 func runRestore(ctx context.Context, o *restoreOptions) error {

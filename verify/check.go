@@ -60,7 +60,7 @@ func newCheckCmd(s streams, runF func(context.Context, *checkOptions) error) *co
 	o.cloud.register(fs, check.DefaultTimeout)
 	fs.Lookup("timeout").Usage = fmt.Sprintf("bound on the whole run, from reading the template to the last write; clean-up then has %s more, plus what the table's capacity needs for its deletes", check.DefaultCleanupTimeout)
 	o.prices.register(fs)
-	return cmd
+	return strict(cmd)
 }
 
 func runCheck(ctx context.Context, o *checkOptions) error {

@@ -52,6 +52,12 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
 			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
+			template := "--template prices what a template declares, calling nothing"
+			if err := refuseTogether(c, conflict{"template", "table", template}, conflict{"template", "all-regions", template},
+				conflict{"template", "org", template}, conflict{"template", "accounts", template},
+				conflict{"table", "all-regions", "a table lives in one region (pick it with --region)"}, regionOrAll, orgOrAccounts); err != nil {
+				return err
+			}
 			if err := o.fleet.validate(c); err != nil {
 				return err
 			}
@@ -69,14 +75,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
 	o.fleet.register(fs, 8)
-	cmd.MarkFlagsMutuallyExclusive("template", "table")
-	cmd.MarkFlagsMutuallyExclusive("template", "all-regions")
-	cmd.MarkFlagsMutuallyExclusive("template", "org")
-	cmd.MarkFlagsMutuallyExclusive("template", "accounts")
-	cmd.MarkFlagsMutuallyExclusive("table", "all-regions")
-	cmd.MarkFlagsMutuallyExclusive("region", "all-regions")
-	cmd.MarkFlagsMutuallyExclusive("org", "accounts")
-	return cmd
+	return strict(cmd)
 }
 
 // validate checks every flag before anything touches AWS.

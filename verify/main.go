@@ -200,9 +200,6 @@ func newRootCmd(s streams) *cobra.Command {
 		Annotations:   check.Annotations,
 	}
 	root.Flags().AddFlagSet(check.Flags())
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%w (see %s --help)", err, c.CommandPath())
-	})
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil))
@@ -348,11 +345,31 @@ func (d decimalInt) Set(s string) error {
 	return nil
 }
 
+// conflict is two flags that cannot be given together, and why, for the message.
+type conflict struct{ a, b, why string }
+
+// refuseTogether refuses, before the run, any two flags given together that cannot be: every
+// command checks its pairs in its PreRunE, so the flag tests see every refusal.
+func refuseTogether(cmd *cobra.Command, cs ...conflict) error {
+	for _, c := range cs {
+		if cmd.Flags().Changed(c.a) && cmd.Flags().Changed(c.b) {
+			return usageErr("--%s and --%s cannot be used together: %s", c.a, c.b, c.why)
+		}
+	}
+	return nil
+}
+
+// The pairs more than one command refuses.
+var (
+	regionOrAll   = conflict{"region", "all-regions", "pick regions, or all of them"}
+	orgOrAccounts = conflict{"org", "accounts", "the organization's accounts, or the ones named"}
+)
+
 // strict makes every flag of every command refuse, as it is parsed, what pflag would take
 // silently: a value given empty (--table "", --export=), which would otherwise mean "not set"
 // and do something else; and a single-valued flag given twice (--region a --region b), of
 // which pflag keeps the last without a word. Repeatable flags (arrays and slices) may repeat.
-func strict(c *cobra.Command) {
+func strict(c *cobra.Command) *cobra.Command {
 	wrap := func(f *pflag.Flag) {
 		if _, done := f.Value.(*strictValue); done {
 			return
@@ -363,9 +380,21 @@ func strict(c *cobra.Command) {
 	}
 	c.Flags().VisitAll(wrap)
 	c.PersistentFlags().VisitAll(wrap)
+	c.SetFlagErrorFunc(flagError)
 	for _, sub := range c.Commands() {
 		strict(sub)
 	}
+	return c
+}
+
+// flagError is every refusal while parsing, as a usage error that names the flag and the value
+// (cut, so a 60,000-character argument is not echoed whole) and what is wrong.
+func flagError(c *cobra.Command, err error) error {
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) {
+		return usageErr("--%s %q: %v (see %s --help)", iv.GetFlag().Name, cut(iv.GetValue()), iv.Unwrap(), c.CommandPath())
+	}
+	return usageErr("%w (see %s --help)", err, c.CommandPath())
 }
 
 // strictValue is a flag's value that refuses an empty value and, unless repeatable, a second
@@ -378,7 +407,7 @@ type strictValue struct {
 
 func (v *strictValue) Set(s string) error {
 	if v.set && !v.repeatable {
-		return fmt.Errorf("given twice: give it once (the second value, %q, would silently win)", cut(s))
+		return fmt.Errorf("given twice: give it once (pflag would silently take the last)")
 	}
 	if strings.TrimSpace(s) == "" && !v.bool {
 		return fmt.Errorf("empty; give a value or leave the flag out")

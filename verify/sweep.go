@@ -61,6 +61,9 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 			"account id (the organization id with --org). Protected tables are skipped unless\n" +
 			"--include-protected.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
+			if err := refuseTogether(c, regionOrAll, orgOrAccounts); err != nil {
+				return err
+			}
 			if err := o.fleet.validate(c); err != nil {
 				return err
 			}
@@ -83,9 +86,7 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	_ = fs.MarkHidden("list-page-size")
 	o.prices.register(fs)
 	o.fleet.register(fs, sweep.DefaultConcurrency)
-	cmd.MarkFlagsMutuallyExclusive("region", "all-regions")
-	cmd.MarkFlagsMutuallyExclusive("org", "accounts")
-	return cmd
+	return strict(cmd)
 }
 
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)

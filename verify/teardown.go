@@ -47,7 +47,7 @@ func newTeardownCmd(s streams, runF func(context.Context, *teardownOptions) erro
 	fs.BoolVar(&o.rules.IncludeProtected, "include-protected", false, "turn deletion protection off on tables that are to be deleted")
 	o.save.register(fs, "export every table of the stack into `DIR`/<table> before deleting anything")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
-	return cmd
+	return strict(cmd)
 }
 
 func runTeardown(ctx context.Context, o *teardownOptions) error {

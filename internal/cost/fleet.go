@@ -15,7 +15,7 @@ import (
 // not, and its totals.
 type AccountSummary struct {
 	ID                string  `json:"id"`
-	Name              string  `json:"name,omitempty"`
+	Name              string  `json:"name"`
 	Status            string  `json:"status"`
 	Error             string  `json:"error,omitempty"`
 	Tables            int     `json:"tables"`

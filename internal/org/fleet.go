@@ -143,7 +143,10 @@ func (fl Fleet) Confirmation() (token, name string) {
 	if fl.Caller.Account == "" {
 		return "", ""
 	}
-	return fl.Caller.Account, "the account id (" + fl.Caller.Account + ")"
+	if fl.Named {
+		return fl.Caller.Account, "your account id (" + fl.Caller.Account + ")"
+	}
+	return fl.Caller.Account, "the account id"
 }
 
 // Failed counts the accounts that could not be run (not ACTIVE, or their role refused).

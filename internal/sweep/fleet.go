@@ -175,12 +175,13 @@ func (f *Fleet) savers(a *accountPlan, s Save, o *Options) {
 
 // Act carries out every account's plan at once, each through Act with its own clients and
 // savers; the fleet's one bound holds the calls in flight. An account whose plan met a denial,
-// or that could list nothing, is not acted on: its permission must be fixed first.
+// or that could list nothing, is not acted on: its permission must be fixed first. One with
+// nothing to delete still reports what it did (nothing), and what it leaves billing.
 func (f *Fleet) Act(ctx context.Context, o Options, s Save) {
 	var units []org.Unit
 	byID := map[string]*accountPlan{}
 	for _, a := range f.accounts {
-		if !a.planned || a.report.Pending() == 0 || blocked(a.report) {
+		if !a.planned || blocked(a.report) {
 			continue
 		}
 		byID[a.account.ID] = a
@@ -264,7 +265,7 @@ func (f *Fleet) Report() Report {
 // not, and its totals.
 type AccountSummary struct {
 	ID     string `json:"id"`
-	Name   string `json:"name,omitempty"`
+	Name   string `json:"name"`
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 	// Candidates, MonthlySavingsUSD and MonthlyLeftUSD are the account's totals.

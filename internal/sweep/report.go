@@ -171,17 +171,17 @@ func (r Report) WriteText(w io.Writer) error {
 			if a.planned {
 				part := a.report
 				part.Notes = r.Notes
-				return part.writeText(w, true)
+				return part.writeText(w, false)
 			}
 		}
 		return r.writeFleet(w)
 	}
-	return r.writeText(w, true)
+	return r.writeText(w, false)
 }
 
-// writeText renders one account's report; hint says whether to end a dry run with how to go
-// ahead (a fleet's text says it once, for all its accounts).
-func (r Report) writeText(w io.Writer, hint bool) error {
+// writeText renders one account's report; part says it is one account's part of a fleet's
+// report, whose text says once, for all its accounts, how to go ahead and at what prices.
+func (r Report) writeText(w io.Writer, part bool) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s (%s)\n", r.title(), map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun])
 	regionProblems := r.unlistedRegions()
@@ -200,7 +200,7 @@ func (r Report) writeText(w io.Writer, hint bool) error {
 			ew.printf("Stack %s (%s): %s: %s\n", s.Stack, s.Region, s.Action, s.Error)
 		}
 	}
-	r.writeSummary(ew, hint)
+	r.writeSummary(ew, !part)
 	if n := len(r.JanitorBackups); n > 0 {
 		ew.printf("The janitor's backups, kept (nothing deletes them): %s, $%.2f/month:\n", plural(n, "backup"), r.JanitorBackupsMonthly)
 		for _, b := range r.JanitorBackups {
@@ -216,7 +216,9 @@ func (r Report) writeText(w io.Writer, hint bool) error {
 	for _, n := range r.Notes {
 		ew.printf("Note: %s\n", n)
 	}
-	ew.printf("%s\n", priceLine(r.Prices))
+	if !part {
+		ew.printf("%s\n", priceLine(r.Prices))
+	}
 	return ew.err
 }
 
@@ -311,7 +313,7 @@ func (r Report) writeFleet(w io.Writer) error {
 			ew.printf("Not run: %s\n", e.Error)
 			continue
 		}
-		if err := a.report.writeText(ew, false); err != nil {
+		if err := a.report.writeText(ew, true); err != nil {
 			return err
 		}
 		ew.printf("Account %s total: %s, $%.2f/month %s, $%.2f/month left billing.\n",
@@ -323,7 +325,11 @@ func (r Report) writeFleet(w io.Writer) error {
 			notRun++
 		}
 	}
-	ew.printf("\nTotal: %s (%d not run or not read), %s; $%.2f/month %s, $%.2f/month left billing.\n",
+	total := "Total"
+	if f.fleet.Organization != "" {
+		total = "Organization total"
+	}
+	ew.printf("\n%s: %s (%d not run or not read), %s; $%.2f/month %s, $%.2f/month left billing.\n", total,
 		plural(len(r.Accounts), "account"), notRun, plural(len(r.Candidates), "table"), r.MonthlySavingsUSD, done, r.MonthlyLeftUSD)
 	if tables, accounts := f.Pending(); r.DryRun && tables > 0 {
 		_, name := f.fleet.Confirmation()
@@ -333,6 +339,7 @@ func (r Report) writeFleet(w io.Writer) error {
 		}
 		ew.printf(".\n")
 	}
+	ew.printf("%s\n", priceLine(r.Prices))
 	return ew.err
 }
 
