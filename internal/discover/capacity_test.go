@@ -63,7 +63,7 @@ func TestParseCapacityRefusesWhatIsNotOneTo40000UnitsInDigits(t *testing.T) {
 		{`-1`, `-1`},
 		{`40001`, `40001`},
 		{`1000000000000`, `1000000000000`}, // 1e12
-		{`9223372036854775807`, `9223372036854775807`},       // MaxInt64: once a negative bill
+		{`9223372036854775807`, `9223372036854775807`},         // MaxInt64: once a negative bill
 		{`99999999999999999999999`, `99999999999999999999999`}, // beyond int64
 		{`1e3`, `1e3`}, // once refused for a table, read as 1000 for an index
 		{`5.0`, `5.0`},
