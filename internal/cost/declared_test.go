@@ -251,3 +251,31 @@ func TestDeclareRefusesCapacityOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// A deployed global table is not read (the stack's AWS::DynamoDB::Table resources are): against a
+// deployed stack the change counts it whole, and says so, without touching the declaration it
+// was worked out from.
+func TestDeclareAgainstAStackSaysAGlobalTableIsCountedWhole(t *testing.T) {
+	// Five notes (the condition's among them) leave room in their slice: an append to the copy
+	// would write into the declaration's.
+	conditional := strings.Replace(globalTemplate, `"Type":"AWS::DynamoDB::GlobalTable",`, `"Type":"AWS::DynamoDB::GlobalTable","Condition":"IsProd",`, 1)
+	d, err := Declare([]byte(conditional), USEast1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := len(d.Tables[0].Notes)
+	if notes != 5 || cap(d.Tables[0].Notes) == notes {
+		t.Fatalf("notes %d of capacity %d: the fixture no longer tests sharing", notes, cap(d.Tables[0].Notes))
+	}
+	got := d.Against("Wallet-global", nil, true)
+	if got.ChangeMonthlyUSD != 4.1756 || !strings.Contains(strings.Join(got.Tables[0].Notes, ""), "a deployed global table is not read") {
+		t.Fatalf("against a deployed stack: %+v", got)
+	}
+	if len(d.Tables[0].Notes) != notes || strings.Contains(strings.Join(d.Tables[0].Notes[:cap(d.Tables[0].Notes)], ""), "not read") {
+		t.Fatalf("Against changed the declaration it was given: %q", d.Tables[0].Notes)
+	}
+	var b bytes.Buffer
+	if err := got.WriteText(&b); err != nil || !strings.Contains(b.String(), "changes the bill by at least +4.1756 US$/month") {
+		t.Fatalf("text: %v\n%s", err, b.String())
+	}
+}

@@ -246,7 +246,7 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 		r := ReplicaCapacity{Property: e.path, ReplicatedWrites: len(list) > 1}
 		if region, ok := e.props["Region"].(string); ok {
 			if seen[region] {
-				return c, fmt.Errorf("Replicas: region %s is declared twice", region)
+				return c, fmt.Errorf("Replicas: region %s is declared twice", cut(region))
 			}
 			seen[region], r.Region = true, region
 		}
@@ -287,14 +287,14 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 				case ownUnknown || g.nameUnknown:
 					i.Read = Units{Property: e.path + ".GlobalSecondaryIndexes", Unknown: true}
 				default:
-					return c, fmt.Errorf("%s.GlobalSecondaryIndexes: the table is provisioned, but declares no ReadProvisionedThroughputSettings for index %s in this replica", e.path, g.name)
+					return c, fmt.Errorf("%s.GlobalSecondaryIndexes: the table is provisioned, but declares no ReadProvisionedThroughputSettings for index %s in this replica", e.path, cut(g.name))
 				}
 			}
 			r.Indexes = append(r.Indexes, i)
 		}
 		for _, o := range own { // in order: the same stray index is named on every run
 			if _, stray := byName[o.name]; stray && !o.nameUnknown && !c.OnDemand {
-				return c, fmt.Errorf("%s.%s: the table declares no index %s (GlobalSecondaryIndexes)", e.path, o.path, o.name)
+				return c, fmt.Errorf("%s.%s: the table declares no index %s (GlobalSecondaryIndexes)", e.path, o.path, cut(o.name))
 			}
 		}
 		c.Replicas = append(c.Replicas, r)
@@ -349,7 +349,7 @@ func entries(props map[string]any, prop string, c *TableCapacity) ([]entry, erro
 		en := entry{path: at, props: m}
 		switch name := m[key].(type) {
 		case string:
-			en.name, en.path = name, fmt.Sprintf("%s[%s]", prop, name)
+			en.name, en.path = name, fmt.Sprintf("%s[%s]", prop, cut(name))
 		case nil:
 			return nil, fmt.Errorf("%s: %s is not declared", at, key)
 		default:
@@ -521,9 +521,14 @@ func shown(v any) string {
 	if err != nil {
 		return fmt.Sprintf("%v", v)
 	}
+	return cut(string(b))
+}
+
+// cut shortens what a template names (a value, an index name) to what an error can quote.
+func cut(s string) string {
 	const most = 60
-	if utf8.RuneCount(b) <= most {
-		return string(b)
+	if utf8.RuneCountInString(s) <= most {
+		return s
 	}
-	return string([]rune(string(b))[:most]) + "…"
+	return string([]rune(s)[:most]) + "…"
 }

@@ -246,6 +246,8 @@ func TestParseCapacityRefusesProvisionedWithoutCapacity(t *testing.T) {
 		{"empty replicas", globalTableType, `"BillingMode":"PAY_PER_REQUEST","Replicas":[]`, []string{"Replicas is empty"}},
 		{"a region twice", globalTableType, `"BillingMode":"PAY_PER_REQUEST","Replicas":[{"Region":"eu-west-1"},{"Region":"eu-west-1"}]`, []string{"region eu-west-1 is declared twice"}},
 		{"a replica without a region", globalTableType, `"BillingMode":"PAY_PER_REQUEST","Replicas":[{}]`, []string{"Replicas[0]: Region is not declared"}},
+		{"an index of a 5000-character name", tableType, `"BillingMode":"PROVISIONED","ProvisionedThroughput":{"ReadCapacityUnits":1,"WriteCapacityUnits":1},"GlobalSecondaryIndexes":[{"IndexName":"` + strings.Repeat("x", 5000) + `","ProvisionedThroughput":{"ReadCapacityUnits":0,"WriteCapacityUnits":1}}]`,
+			[]string{"GlobalSecondaryIndexes[" + strings.Repeat("x", 60) + "…].ProvisionedThroughput.ReadCapacityUnits 0:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			specs, err := ParseCapacity(capacityTemplate(tc.typ, tc.props))
