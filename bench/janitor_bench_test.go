@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -72,7 +73,7 @@ func BenchmarkJanitorRun130(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		jc := janitor.Config{JanitorConfig: wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
+		jc := janitor.Config{Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
 			MarkKey: aws.ToString(key.KeyMetadata.Arn)}, Regions: []string{region}}
 
 		start := time.Now()

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -150,9 +151,9 @@ func BenchmarkJanitorOrg16Accounts(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	oc := janitor.Config{Org: true, JanitorConfig: wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: "arn:aws:sns:us-east-1:123456789012:bench",
+	oc := janitor.Config{Org: true, Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, TopicArn: "arn:aws:sns:us-east-1:123456789012:bench",
 		MarkKey: aws.ToString(key.KeyMetadata.Arn)},
-		Role: wallet.JanitorMemberRole, Regions: []string{region}, UnitsPerRun: 1000}
+		Role: contract.JanitorMemberRole, Regions: []string{region}, UnitsPerRun: 1000}
 	var mark, del time.Duration
 	units := 0
 	for i := 0; i < b.N; i++ {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -61,9 +62,9 @@ func TestJanitorAsDeployed(t *testing.T) {
 
 	stack := wallet.JanitorStackID
 	context := map[string]string{
-		wallet.CtxJanitorArch:  string(arch), // the emulator runs the binary natively
-		wallet.CtxJanitorGrace: "5s",
-		wallet.CtxJanitorMode:  string(wallet.JanitorDelete),
+		contract.CtxJanitorArch:  string(arch), // the emulator runs the binary natively
+		contract.CtxJanitorGrace: "5s",
+		contract.CtxJanitorMode:  string(contract.JanitorDelete),
 	}
 	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
 	filled, err := cfngap.HMACKeys(t.Context(), e.cfg, stack)
@@ -84,8 +85,8 @@ func TestJanitorAsDeployed(t *testing.T) {
 	if fn.Runtime != "provided.al2023" || fn.Handler != "bootstrap" {
 		t.Errorf("runtime %s, handler %s; want provided.al2023, bootstrap", fn.Runtime, fn.Handler)
 	}
-	markKey := fn.Env[wallet.EnvJanitorMarkKey]
-	wantEnv := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn, wallet.EnvJanitorMarkKey: markKey}
+	markKey := fn.Env[contract.EnvJanitorMarkKey]
+	wantEnv := map[string]string{contract.EnvJanitorMode: "delete", contract.EnvJanitorGrace: "5s", contract.EnvJanitorTopicArn: topicArn, contract.EnvJanitorMarkKey: markKey}
 	if !reflect.DeepEqual(fn.Env, wantEnv) {
 		t.Fatalf("the deployed function's environment is %v, want %v", fn.Env, wantEnv)
 	}
@@ -228,7 +229,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 	// A failed run is a function error, which is what the Errors alarm counts: the same
 	// artifact with a bad environment answers with Lambda's error document naming the variable.
 	bad, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie,
-		Env: append(e.cloud.Env(), wallet.EnvJanitorMode+"=nuke"), LogDir: t.TempDir()})
+		Env: append(e.cloud.Env(), contract.EnvJanitorMode+"=nuke"), LogDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,8 +243,8 @@ func TestJanitorAsDeployed(t *testing.T) {
 		ErrorMessage string `json:"errorMessage"`
 		ErrorType    string `json:"errorType"`
 	}
-	if err := json.Unmarshal(failed.Body, &lambdaErr); err != nil || !strings.Contains(lambdaErr.ErrorMessage, wallet.EnvJanitorMode+`="nuke"`) {
-		t.Errorf("a misconfigured run answered %d %s; want Lambda's error document naming %s", failed.Status, failed.Body, wallet.EnvJanitorMode)
+	if err := json.Unmarshal(failed.Body, &lambdaErr); err != nil || !strings.Contains(lambdaErr.ErrorMessage, contract.EnvJanitorMode+`="nuke"`) {
+		t.Errorf("a misconfigured run answered %d %s; want Lambda's error document naming %s", failed.Status, failed.Body, contract.EnvJanitorMode)
 	}
 
 	// (No `cdk destroy` here: moto's CloudFormation has no delete handler for

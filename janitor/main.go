@@ -1,6 +1,6 @@
 // Command janitor is the WalletJanitor Lambda function (provided.al2023, handler bootstrap):
 // wiring only. Each event runs internal/janitor once, configured by the environment the janitor
-// stack sets (wallet.EnvJanitor*) and nothing else: a scheduled run over the function's own
+// stack sets (contract.EnvJanitor*) and nothing else: a scheduled run over the function's own
 // account and region, or, for the organization's janitor (WALLET_JANITOR_ORG), the scheduled
 // run over the organization (central) or the units of one SQS batch (worker). Built by the CDK
 // app with -tags lambda.norpc (see infra/functioncode.go).
@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 func main() {
@@ -52,10 +52,10 @@ func handler(getenv func(string) (string, bool), log io.Writer) func(context.Con
 			return janitor.Run(ctx, d, cfg)
 		}
 		d.Organizations, d.Queue = organizations.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg)
-		switch role, _ := getenv(wallet.EnvJanitorOrg); role {
-		case wallet.JanitorOrgCentral:
+		switch role, _ := getenv(contract.EnvJanitorOrg); role {
+		case contract.JanitorOrgCentral:
 			return janitor.Run(ctx, d, cfg)
-		case wallet.JanitorOrgWorker:
+		case contract.JanitorOrgWorker:
 			msgs, err := units(ev)
 			if err != nil {
 				return janitor.Report{}, err
@@ -63,7 +63,7 @@ func handler(getenv func(string) (string, bool), log io.Writer) func(context.Con
 			return janitor.RunWorker(ctx, d, cfg, msgs)
 		default:
 			return janitor.Report{}, fmt.Errorf("janitor not configured: invalid environment %s=%q: want %s or %s",
-				wallet.EnvJanitorOrg, role, wallet.JanitorOrgCentral, wallet.JanitorOrgWorker)
+				contract.EnvJanitorOrg, role, contract.JanitorOrgCentral, contract.JanitorOrgWorker)
 		}
 	}
 }

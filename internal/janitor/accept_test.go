@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
@@ -36,7 +37,7 @@ func (a *atBackup) CreateBackup(ctx context.Context, in *dynamodb.CreateBackupIn
 func (w *world) runAt(t *testing.T, at time.Time) janitor.UnitReport {
 	t.Helper()
 	w.deps.Now = func() time.Time { return at }
-	r, _ := janitor.Run(t.Context(), w.deps, w.config(wallet.JanitorDelete))
+	r, _ := janitor.Run(t.Context(), w.deps, w.config(contract.JanitorDelete))
 	return only(t, r)
 }
 
@@ -47,7 +48,7 @@ func TestAcceptReplacedAtCreateBackupIsNotDeleted(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "racet", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	if got := marks(w.run(t, t0, wallet.JanitorDelete)); len(got) != 1 {
+	if got := marks(w.run(t, t0, contract.JanitorDelete)); len(got) != 1 {
 		t.Fatalf("first run marked %v", got)
 	}
 	w.clients.DynamoDB = &atBackup{DynamoDB: w.clients.DynamoDB, table: "racet", hook: func() { w.cloud.ReplaceTable(t, "racet") }}
@@ -68,7 +69,7 @@ func TestAcceptKeptWhileBackingUpIsNotDeleted(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "keepme", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	w.run(t, t0, wallet.JanitorDelete)
+	w.run(t, t0, contract.JanitorDelete)
 	w.clients.DynamoDB = &atBackup{DynamoDB: w.clients.DynamoDB, table: "keepme", hook: func() {
 		w.setTag(t, "keepme", wallet.TagKeep, "true")
 	}}

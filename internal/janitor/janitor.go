@@ -14,7 +14,6 @@ package janitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,13 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -43,12 +42,8 @@ type DynamoDB interface {
 	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
 }
 
-// MarkKey is the KMS HMAC key the janitor signs its marks with (wallet/mark.go): the calls that
-// only the function's role may make on it.
-type MarkKey interface {
-	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
-	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
-}
+// MarkKey is the KMS HMAC key the janitor signs its marks with (internal/mark).
+type MarkKey = mark.Key
 
 // Topic is the one SNS call: announcing the run.
 type Topic interface {
@@ -131,7 +126,7 @@ func (r UnitReport) Failed() bool { return r.Error != "" || len(r.Errors) > 0 ||
 type unit struct {
 	Clients
 	account    string
-	key        signer
+	key        mark.Signer
 	now        time.Time
 	prices     cost.Prices
 	backupWait time.Duration
@@ -139,7 +134,7 @@ type unit struct {
 
 // run is one unit's work: discover → plan → reprieve what stopped qualifying → mark what is new
 // → back up and delete what is due.
-func (d unit) run(ctx context.Context, cfg wallet.JanitorConfig) UnitReport {
+func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
 	now := d.now
 	r := UnitReport{Account: d.account, Region: d.Region}
 	filter := sweep.Filter{Now: now}
@@ -149,7 +144,7 @@ func (d unit) run(ctx context.Context, cfg wallet.JanitorConfig) UnitReport {
 
 	book := readMarks(ctx, d.key, inv, &r.Errors)
 	r.Reprieved = reprieve(ctx, d.DynamoDB, inv, plan, book, &r.Errors)
-	r.Marked, r.Waiting = mark(ctx, d.DynamoDB, d.key, inv, plan, book, now, cfg.Grace, &r.Errors)
+	r.Marked, r.Waiting = markNew(ctx, d.DynamoDB, d.key, inv, plan, book, now, cfg.Grace, &r.Errors)
 	marks := book.due
 
 	// A table marked in this run is never due in it, whatever the grace (even 0): the mark is
@@ -159,7 +154,7 @@ func (d unit) run(ctx context.Context, cfg wallet.JanitorConfig) UnitReport {
 		return c.Action == sweep.WouldDelete && ok && !book.fresh[c.Table] && !now.Before(m)
 	}
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
-	if cfg.Mode == wallet.JanitorDelete {
+	if cfg.Mode == contract.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
 		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
@@ -210,54 +205,9 @@ func reserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, dl.Add(-min(reportTime, time.Until(dl)/4)))
 }
 
-// signer signs and verifies marks with the janitor's KMS HMAC key (arn).
-type signer struct {
-	key MarkKey
-	arn string
-}
-
-// identity is what the MAC binds a mark to besides the ARN: a table dropped and created again
-// under the same name is another table, and its predecessor's mark is not its own. It is
-// DynamoDB's TableId where the service returns one (AWS does), else the creation time (moto).
-func identity(t sweep.Observed) string {
-	if t.TableID != "" {
-		return "id:" + t.TableID
-	}
-	return t.Created.UTC().Format(time.RFC3339Nano)
-}
-
-// sign is the mark of t, due at due.
-func (s signer) sign(ctx context.Context, t sweep.Observed, due time.Time) (string, error) {
-	out, err := s.key.GenerateMac(ctx, &kms.GenerateMacInput{
-		KeyId: aws.String(s.arn), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
-		Message: wallet.MarkMessage(t.ARN, identity(t), due),
-	})
-	if err != nil {
-		return "", fmt.Errorf("sign the mark of %s with %s: %w", t.Name, s.arn, err)
-	}
-	return wallet.FormatMark(due, out.Mac)
-}
-
-// verify is the due time of the mark v on t when the janitor wrote it for t; genuine is false
-// when it did not (another shape, a MAC for another table or time, a time before the table
-// existed), and err is set only when KMS could not say.
-func (s signer) verify(ctx context.Context, t sweep.Observed, v string) (due time.Time, genuine bool, err error) {
-	due, mac, err := wallet.ParseMark(v)
-	if err != nil || due.Before(t.Created) {
-		return time.Time{}, false, nil
-	}
-	out, err := s.key.VerifyMac(ctx, &kms.VerifyMacInput{
-		KeyId: aws.String(s.arn), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
-		Message: wallet.MarkMessage(t.ARN, identity(t), due), Mac: mac,
-	})
-	var invalid *kmstypes.KMSInvalidMacException
-	switch {
-	case errors.As(err, &invalid):
-		return time.Time{}, false, nil
-	case err != nil:
-		return time.Time{}, false, fmt.Errorf("verify the mark of %s with %s: %w", t.Name, s.arn, err)
-	}
-	return due, out.MacValid, nil
+// boundTo is a table as its mark is bound to it.
+func boundTo(t sweep.Observed) mark.Table {
+	return mark.Table{Name: t.Name, ARN: t.ARN, TableID: t.TableID, Created: t.Created}
 }
 
 // markBook is what a run knows of the marks on our tables, by table name.
@@ -274,14 +224,14 @@ type markBook struct {
 }
 
 // readMarks reads and verifies the marks of our tables.
-func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]string) markBook {
+func readMarks(ctx context.Context, s mark.Signer, inv sweep.Inventory, errs *[]string) markBook {
 	b := markBook{due: map[string]time.Time{}, foreign: map[string]string{}, unsure: map[string]bool{}, fresh: map[string]bool{}}
 	for _, t := range inv.Tables {
 		v, ok := t.Tags[wallet.TagJanitorDeleteAfter]
 		if !ok || !t.Ours {
 			continue
 		}
-		due, genuine, err := s.verify(ctx, t, v)
+		due, genuine, err := s.Verify(ctx, boundTo(t), v)
 		switch {
 		case err != nil:
 			*errs = append(*errs, err.Error())
@@ -356,7 +306,7 @@ func reprieveReason(t sweep.Observed, protected bool, heldBy string) string {
 // mark tags with a fresh mark (due now + grace, signed) every candidate the plan would delete
 // that carries no mark of the janitor's yet, replacing any value it did not write, and lists
 // those already marked whose time has not come. It records the marks it wrote in book.
-func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, plan sweep.Plan, book markBook,
+func markNew(ctx context.Context, db DynamoDB, keys mark.Signer, inv sweep.Inventory, plan sweep.Plan, book markBook,
 	now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark) {
 	tables := map[string]sweep.Observed{}
 	for _, t := range inv.Tables {
@@ -373,10 +323,10 @@ func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, pl
 			waiting = append(waiting, m)
 			continue
 		}
-		at := wallet.MarkDue(now.Add(grace))
+		at := mark.Due(now.Add(grace))
 		m.DeleteAfter = at.Format(time.RFC3339)
 		m.Replaced = book.foreign[c.Table]
-		value, err := keys.sign(ctx, tables[c.Table], at)
+		value, err := keys.Sign(ctx, boundTo(tables[c.Table]), at)
 		if err == nil {
 			_, err = db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(tables[c.Table].ARN),
 				Tags: []types.Tag{{Key: aws.String(wallet.TagJanitorDeleteAfter), Value: aws.String(value)}}})

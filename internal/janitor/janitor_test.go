@@ -21,10 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -78,13 +80,13 @@ func hmacKey(t *testing.T, cfg aws.Config) string {
 }
 
 // config is the single-account janitor's: the function's own account, in its own region.
-func (w *world) config(mode wallet.JanitorMode) janitor.Config {
-	return janitor.Config{JanitorConfig: wallet.JanitorConfig{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key},
+func (w *world) config(mode contract.JanitorMode) janitor.Config {
+	return janitor.Config{Janitor: contract.Janitor{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key},
 		Regions: []string{w.clients.Region}}
 }
 
 // run is one scheduled run of the single-account janitor, and its one unit's report.
-func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor.UnitReport {
+func (w *world) run(t *testing.T, at time.Time, mode contract.JanitorMode) janitor.UnitReport {
 	t.Helper()
 	w.log.Reset()
 	w.deps.Now = func() time.Time { return at }
@@ -205,12 +207,12 @@ func TestTheJanitorsRules(t *testing.T) {
 	decoys := []string{"untagged", "other-project", "kept-orphan", "protected-orphan", "fresh-dev", "in-someone-elses-stack"}
 
 	t0 := time.Now().UTC().Add(time.Minute) // past the 1s expiries
-	first := w.run(t, t0, wallet.JanitorDelete)
+	first := w.run(t, t0, contract.JanitorDelete)
 	if got := marks(first); !slices.Equal(got, []string{"expired-dev", "extend-later", "keep-later", "orphan"}) {
 		t.Fatalf("first run marked %v", got)
 	}
 	for _, m := range first.Marked {
-		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); wallet.MarkDueText(v) != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
+		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); mark.DueText(v) != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
 			t.Errorf("%s: mark %q, want now + grace", m.Table, v)
 		}
 	}
@@ -229,7 +231,7 @@ func TestTheJanitorsRules(t *testing.T) {
 	}
 
 	// A second run right after changes nothing and says nothing.
-	again := w.run(t, t0.Add(time.Minute), wallet.JanitorDelete)
+	again := w.run(t, t0.Add(time.Minute), contract.JanitorDelete)
 	if len(again.Marked)+len(again.Reprieved) != 0 || again.Changed() || len(again.Waiting) != 4 {
 		t.Fatalf("a second run changed something: %+v", again)
 	}
@@ -250,8 +252,8 @@ func TestTheJanitorsRules(t *testing.T) {
 	}
 	// A backup a run took earlier and that is AVAILABLE is not what the deletion may depend on:
 	// the table may have been written to since. The next run takes its own.
-	mark, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
-	at, err := time.Parse(time.RFC3339, wallet.MarkDueText(mark))
+	value, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
+	at, err := time.Parse(time.RFC3339, mark.DueText(value))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +262,7 @@ func TestTheJanitorsRules(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	second := w.run(t, t0.Add(2*time.Hour), wallet.JanitorDelete)
+	second := w.run(t, t0.Add(2*time.Hour), contract.JanitorDelete)
 	acted := names(second.Candidates, func(c sweep.Candidate) string { return c.Table + ":" + string(c.Action) })
 	if !slices.Equal(acted, []string{"expired-dev:deleted", "orphan:deleted", "protected-orphan:skipped-protected"}) {
 		t.Fatalf("second run acted on %v", acted)
@@ -318,7 +320,7 @@ func TestTheJanitorsRules(t *testing.T) {
 	}
 
 	// A third run changes nothing and says nothing; the backups stay.
-	third := w.run(t, t0.Add(3*time.Hour), wallet.JanitorDelete)
+	third := w.run(t, t0.Add(3*time.Hour), contract.JanitorDelete)
 	if third.Changed() || len(third.JanitorBackups) != 3 {
 		t.Fatalf("third run: %+v", third)
 	}
@@ -330,10 +332,10 @@ func TestReportModeNeverDeletes(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	t0 := time.Now().UTC()
-	if got := marks(w.run(t, t0, wallet.JanitorReport)); !slices.Equal(got, []string{"orphan"}) {
+	if got := marks(w.run(t, t0, contract.JanitorReport)); !slices.Equal(got, []string{"orphan"}) {
 		t.Fatalf("marked %v", got)
 	}
-	r := w.run(t, t0.Add(48*time.Hour), wallet.JanitorReport)
+	r := w.run(t, t0.Add(48*time.Hour), contract.JanitorReport)
 	if len(r.Candidates) != 1 || r.Candidates[0].Action != sweep.WouldDelete || !w.exists(t, "orphan") || !r.Changed() {
 		t.Fatalf("report mode: %+v", r.Candidates)
 	}
@@ -347,7 +349,7 @@ func TestRunFailsWhenAnActionFails(t *testing.T) {
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	w.deps.Now = time.Now
 	missing := "arn:aws:sns:us-east-1:123456789012:no-such-topic"
-	cfg := w.config(wallet.JanitorDelete)
+	cfg := w.config(contract.JanitorDelete)
 	cfg.TopicArn = missing
 	r, err := janitor.Run(t.Context(), w.deps, cfg)
 	if err == nil || !strings.Contains(strings.Join(r.Errors, ";"), missing) || !strings.Contains(w.log.String(), `"orphan"`) {
@@ -358,7 +360,7 @@ func TestRunFailsWhenAnActionFails(t *testing.T) {
 // The email part is for people: each table, why, $/month, and when it goes or where its backup
 // is; the JSON part is the report itself.
 func TestTheNotification(t *testing.T) {
-	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
+	r := janitor.Report{Mode: contract.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
 		Role: janitor.RoleAccount, Accounts: []org.Account{{ID: "111122223333", Status: org.Active, Self: true}},
 		Units: []janitor.UnitReport{{Account: "111122223333", Region: "eu-west-1",
 			Report: sweep.Report{Regions: []string{"eu-west-1"}, Candidates: []sweep.Candidate{
@@ -427,7 +429,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 	c.CreateTable(t, "stale", ours, false)
 	// The runs' clocks are after the tables' creation: a mark dated before it is never believed.
 	marked := time.Now().UTC()
-	first := w.run(t, marked, wallet.JanitorDelete)
+	first := w.run(t, marked, contract.JanitorDelete)
 	if got := marks(first); !slices.Equal(got, []string{"resumed", "stale"}) {
 		t.Fatalf("first run marked %v", got)
 	}
@@ -454,7 +456,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 			TableName: aws.String("stale"), TableArn: aws.String(tableArn("stale")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(-7 * 24 * time.Hour))},
 	}}
-	second := w.run(t, now, wallet.JanitorDelete)
+	second := w.run(t, now, contract.JanitorDelete)
 	got := map[string]sweep.Candidate{}
 	for _, cd := range second.Candidates {
 		got[cd.Table] = cd
@@ -497,9 +499,9 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 	c.CreateTable(t, "swapped", ours, false)
 	c.CreateTable(t, "kept-meanwhile", ours, false)
 	c.CreateTable(t, "gone-meanwhile", ours, false)
-	marked := time.Now().UTC()             // after the tables' creation: a mark dated before it is never believed
-	w.run(t, marked, wallet.JanitorDelete) // marks all three
-	now := marked.Add(w.grace + time.Hour) // due an hour ago
+	marked := time.Now().UTC()               // after the tables' creation: a mark dated before it is never believed
+	w.run(t, marked, contract.JanitorDelete) // marks all three
+	now := marked.Add(w.grace + time.Hour)   // due an hour ago
 	w.clients.DynamoDB = &beforeBackup{DynamoDB: w.clients.DynamoDB, changes: map[string]func(){
 		"swapped":        func() { c.ReplaceTable(t, "swapped") },
 		"kept-meanwhile": func() { w.setTag(t, "kept-meanwhile", wallet.TagKeep, "true") },
@@ -510,7 +512,7 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 			}
 		},
 	}}
-	r := w.run(t, now, wallet.JanitorDelete)
+	r := w.run(t, now, contract.JanitorDelete)
 	got := map[string]sweep.Candidate{}
 	for _, cd := range r.Candidates {
 		got[cd.Table] = cd

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
 	"github.com/wallet-dynamodb/wallet/internal/org"
@@ -48,7 +49,7 @@ func TestNotificationsFitWithManyBackupsKept(t *testing.T) {
 	c.CreateTable(t, "orphan", ours, false)
 
 	t0 := time.Now().UTC()
-	first := w.run(t, t0, wallet.JanitorDelete)
+	first := w.run(t, t0, contract.JanitorDelete)
 	if len(first.Marked) != 1 || len(first.JanitorBackups) != keptBackups {
 		t.Fatalf("first run: marked %v, %d backups listed, want the orphan and %d", marks(first), len(first.JanitorBackups), keptBackups)
 	}
@@ -57,7 +58,7 @@ func TestNotificationsFitWithManyBackupsKept(t *testing.T) {
 		t.Fatalf("first notice: %d kept, units %+v", notice.KeptBackups.Count, notice.Units)
 	}
 
-	second := w.run(t, t0.Add(2*time.Hour), wallet.JanitorDelete)
+	second := w.run(t, t0.Add(2*time.Hour), contract.JanitorDelete)
 	if len(second.Candidates) != 1 || second.Candidates[0].Action != sweep.Deleted {
 		t.Fatalf("second run: %+v", second.Candidates)
 	}
@@ -105,7 +106,7 @@ func TestAHugeRunIsCutToFit(t *testing.T) {
 	}
 	u.SetJanitorBackups(backups)
 	u.MonthlySavingsUSD = 1000
-	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC), Role: janitor.RoleAccount,
+	r := janitor.Report{Mode: contract.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC), Role: janitor.RoleAccount,
 		Accounts: []org.Account{{ID: "123456789012", Status: org.Active, Self: true}}, Units: []janitor.UnitReport{u}}
 
 	msg, subject := fits(t, r)
@@ -141,8 +142,8 @@ func TestAHugeRunIsCutToFit(t *testing.T) {
 // (The report is made here rather than by 12,000 tables in moto: what is tested is the message.)
 func TestAnOrganizationsNotificationFits(t *testing.T) {
 	const accounts, regions, tables = 100, 3, 40
-	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC),
-		Role: wallet.JanitorOrgCentral, Organization: "o-abcdefghij"}
+	r := janitor.Report{Mode: contract.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC),
+		Role: contract.JanitorOrgCentral, Organization: "o-abcdefghij"}
 	for a := range accounts {
 		id := fmt.Sprintf("%012d", 100000000000+a)
 		r.Accounts = append(r.Accounts, org.Account{ID: id, Name: fmt.Sprintf("team-%03d «équipe»", a), Status: org.Active})

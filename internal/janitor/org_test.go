@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -47,7 +48,7 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 	o := fixture.NewOrg(t, "refused", 2)
 	good, refused := o.Members[0], o.Members[1]
 	for _, acct := range []string{good, refused} {
-		fixture.InAccount(t, acct, wallet.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+		fixture.InAccount(t, acct, contract.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 	}
 	fixture.NewCloud(t, "us-east-1").CreateTable(t, "orphan-own", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 	cfg, err := awsconf.Load(t.Context(), awsconf.Options{Region: "us-east-1"})
@@ -62,9 +63,9 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 	var log bytes.Buffer
 	d := janitor.Deps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: refusingSTS{sts.NewFromConfig(cfg), refused},
 		Topic: sns.NewFromConfig(cfg), Log: &log}
-	oc := janitor.Config{JanitorConfig: wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
+	oc := janitor.Config{Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
 		MarkKey: hmacKey(t, cfg)},
-		Org: true, Role: wallet.JanitorMemberRole, Regions: []string{"us-east-1"}, UnitsPerRun: 10}
+		Org: true, Role: contract.JanitorMemberRole, Regions: []string{"us-east-1"}, UnitsPerRun: 10}
 	r, err := janitor.Run(t.Context(), d, oc)
 	if err == nil {
 		t.Fatal("a run with a refused account returned no error: the Errors alarm would stay silent")
@@ -96,30 +97,30 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 // named; a region named twice (which would run each of its units twice at once) and a count
 // written "+5" are refused too.
 func TestOrgConfigFromEnv(t *testing.T) {
-	env := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "24h", wallet.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t",
-		wallet.EnvJanitorMarkKey: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-		wallet.EnvJanitorOrg:     wallet.JanitorOrgCentral, wallet.EnvJanitorOrgRole: "bad role", wallet.EnvJanitorUnitsPerRun: "0"}
+	env := map[string]string{contract.EnvJanitorMode: "delete", contract.EnvJanitorGrace: "24h", contract.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t",
+		contract.EnvJanitorMarkKey: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		contract.EnvJanitorOrg:     contract.JanitorOrgCentral, contract.EnvJanitorOrgRole: "bad role", contract.EnvJanitorUnitsPerRun: "0"}
 	get := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	_, err := janitor.ConfigFromEnv(get, "us-east-1")
-	for _, w := range []string{wallet.EnvJanitorOrgRole, wallet.EnvJanitorOrgRegions, wallet.EnvJanitorUnitsPerRun} {
+	for _, w := range []string{contract.EnvJanitorOrgRole, contract.EnvJanitorOrgRegions, contract.EnvJanitorUnitsPerRun} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
 		}
 	}
-	env[wallet.EnvJanitorOrgRole], env[wallet.EnvJanitorUnitsPerRun], env[wallet.EnvJanitorOrgRegions] = wallet.JanitorMemberRole, "+5", "us-east-1,us-east-1"
+	env[contract.EnvJanitorOrgRole], env[contract.EnvJanitorUnitsPerRun], env[contract.EnvJanitorOrgRegions] = contract.JanitorMemberRole, "+5", "us-east-1,us-east-1"
 	_, err = janitor.ConfigFromEnv(get, "us-east-1")
-	for _, w := range []string{wallet.EnvJanitorOrgRegions + `="us-east-1,us-east-1"`, wallet.EnvJanitorUnitsPerRun + `="+5"`} {
+	for _, w := range []string{contract.EnvJanitorOrgRegions + `="us-east-1,us-east-1"`, contract.EnvJanitorUnitsPerRun + `="+5"`} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
 		}
 	}
-	env[wallet.EnvJanitorUnitsPerRun], env[wallet.EnvJanitorOrgRegions] = "7", "us-east-1,eu-west-1"
+	env[contract.EnvJanitorUnitsPerRun], env[contract.EnvJanitorOrgRegions] = "7", "us-east-1,eu-west-1"
 	c, err := janitor.ConfigFromEnv(get, "us-east-1")
 	if err != nil || !c.Org || c.UnitsPerRun != 7 || len(c.Regions) != 2 {
 		t.Fatalf("%+v %v", c, err)
 	}
 	// Without the organization's variable it is the function's own account and region.
-	delete(env, wallet.EnvJanitorOrg)
+	delete(env, contract.EnvJanitorOrg)
 	c, err = janitor.ConfigFromEnv(get, "eu-west-3")
 	if err != nil || c.Org || !slices.Equal(c.Regions, []string{"eu-west-3"}) {
 		t.Fatalf("single-account: %+v %v", c, err)
@@ -136,7 +137,7 @@ func TestTheWorkerRunsOnlyTheOrganizationsActiveAccounts(t *testing.T) {
 	member, suspended := o.Members[0], o.Members[1]
 	const outsider = "999988887777"
 	for _, acct := range []string{member, suspended, outsider} {
-		fixture.InAccount(t, acct, wallet.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+		fixture.InAccount(t, acct, contract.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 	}
 	o.Close(t, suspended)
 	cfg, err := awsconf.Load(t.Context(), awsconf.Options{Region: "us-east-1"})
@@ -144,8 +145,8 @@ func TestTheWorkerRunsOnlyTheOrganizationsActiveAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := janitor.Deps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg)}
-	oc := janitor.Config{JanitorConfig: wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, MarkKey: hmacKey(t, cfg)},
-		Org: true, Role: wallet.JanitorMemberRole, Regions: []string{"us-east-1"}}
+	oc := janitor.Config{Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, MarkKey: hmacKey(t, cfg)},
+		Org: true, Role: contract.JanitorMemberRole, Regions: []string{"us-east-1"}}
 	r, err := janitor.RunWorker(t.Context(), d, oc, []janitor.UnitMessage{
 		{Account: member, Region: "us-east-1"}, {Account: outsider, Region: "us-east-1"}, {Account: suspended, Region: "us-east-1"}})
 	if err == nil {
@@ -161,7 +162,7 @@ func TestTheWorkerRunsOnlyTheOrganizationsActiveAccounts(t *testing.T) {
 		}
 	}
 	for _, acct := range []string{outsider, suspended} {
-		c := fixture.InAccount(t, acct, wallet.JanitorMemberRole, "us-east-1")
+		c := fixture.InAccount(t, acct, contract.JanitorMemberRole, "us-east-1")
 		d, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("orphan-" + acct)})
 		if err != nil {
 			t.Fatal(err)

@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -39,7 +41,7 @@ type Queue interface {
 // organization, entered through Role, in Regions, UnitsPerRun units a scheduled run, the rest
 // through QueueURL.
 type Config struct {
-	wallet.JanitorConfig
+	contract.Janitor
 	Org         bool
 	Role        string
 	Regions     []string
@@ -49,35 +51,14 @@ type Config struct {
 
 // ConfigFromEnv reads the function's environment. region is the function's own: the
 // single-account janitor's one region.
-func ConfigFromEnv(get wallet.Lookup, region string) (Config, error) {
-	base, err := wallet.JanitorConfigFromEnv(get)
-	c := Config{JanitorConfig: base, Regions: []string{region}}
-	errs := []error{err}
-	if _, ok := get(wallet.EnvJanitorOrg); !ok {
-		return c, errors.Join(errs...)
+func ConfigFromEnv(get contract.Lookup, region string) (Config, error) {
+	base, err := contract.JanitorFromEnv(get)
+	run, isOrg, oerr := contract.JanitorOrgRunFromEnv(get)
+	c := Config{Janitor: base, Regions: []string{region}}
+	if isOrg {
+		c.Org, c.Role, c.Regions, c.UnitsPerRun, c.QueueURL = true, run.Role, run.Regions, run.UnitsPerRun, run.QueueURL
 	}
-	c.Org, c.Role, c.UnitsPerRun = true, wallet.JanitorMemberRole, wallet.DefaultJanitorUnitsPerRun
-	if v, ok := get(wallet.EnvJanitorOrgRole); ok {
-		if err := org.CheckRoleName(wallet.EnvJanitorOrgRole, v); err != nil {
-			errs = append(errs, err)
-		}
-		c.Role = v
-	}
-	v, _ := get(wallet.EnvJanitorOrgRegions)
-	c.Regions = strings.Split(v, ",")
-	if v == "" || len(slices.Compact(slices.Sorted(slices.Values(c.Regions)))) != len(c.Regions) {
-		// A region named twice would run every unit of it twice at once: two marks, two backups.
-		errs = append(errs, fmt.Errorf("invalid environment %s=%q: want regions, comma-separated, each once", wallet.EnvJanitorOrgRegions, v))
-	}
-	if v, ok := get(wallet.EnvJanitorUnitsPerRun); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || strings.TrimSpace(v) != v || strings.HasPrefix(v, "+") {
-			errs = append(errs, fmt.Errorf("invalid environment %s=%q: want a whole number ≥ 1", wallet.EnvJanitorUnitsPerRun, v))
-		}
-		c.UnitsPerRun = n
-	}
-	c.QueueURL, _ = get(wallet.EnvJanitorOrgQueueURL)
-	return c, errors.Join(errs...)
+	return c, errors.Join(err, oerr)
 }
 
 // Deps is what a run needs besides its configuration.
@@ -118,9 +99,9 @@ type UnitMessage struct {
 // Report is one run: every account (with its status and error), every unit's report, the units
 // handed to the worker queue, and the run's own errors.
 type Report struct {
-	Mode      wallet.JanitorMode `json:"mode"`
-	Grace     string             `json:"grace"`
-	StartedAt time.Time          `json:"started_at"`
+	Mode      contract.JanitorMode `json:"mode"`
+	Grace     string               `json:"grace"`
+	StartedAt time.Time            `json:"started_at"`
 	// Role is "account" (the single-account janitor), "central" (the organization's scheduled
 	// run) or "worker" (units from the queue).
 	Role string `json:"role"`
@@ -169,7 +150,7 @@ func (r Report) Changed() bool {
 func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 	role := RoleAccount
 	if cfg.Org {
-		role = wallet.JanitorOrgCentral
+		role = contract.JanitorOrgCentral
 	}
 	r := d.newReport(cfg, role)
 	base := d.bounded()
@@ -195,7 +176,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 			}
 		}
 	}
-	r.Units = d.runUnits(ctx, base, now, cfg.JanitorConfig)
+	r.Units = d.runUnits(ctx, base, now, cfg.Janitor)
 	return d.finish(ctx, r, cfg, nil)
 }
 
@@ -204,7 +185,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (Report, error) {
 // its region one of this janitor's: a message anybody could write to the queue never makes the
 // janitor act anywhere it was not meant to.
 func RunWorker(ctx context.Context, d Deps, cfg Config, msgs []UnitMessage) (Report, error) {
-	r := d.newReport(cfg, wallet.JanitorOrgWorker)
+	r := d.newReport(cfg, contract.JanitorOrgWorker)
 	base := d.bounded()
 	caller, err := org.Identify(ctx, d.STS)
 	if err != nil {
@@ -244,7 +225,7 @@ func RunWorker(ctx context.Context, d Deps, cfg Config, msgs []UnitMessage) (Rep
 	units = slices.DeleteFunc(units, func(u org.Unit) bool {
 		return !slices.Contains(want, UnitMessage{u.Account.ID, u.Region})
 	})
-	r.Units = d.runUnits(ctx, base, units, cfg.JanitorConfig)
+	r.Units = d.runUnits(ctx, base, units, cfg.Janitor)
 	return d.finish(ctx, r, cfg, nil)
 }
 
@@ -284,7 +265,7 @@ func (d Deps) bound() int {
 // enter assumes the member role in each account and returns the units, the caller's own
 // account first (its units are the ones a run must never leave to others).
 func (d Deps) enter(ctx context.Context, base aws.Config, caller org.Caller, cfg Config, accounts []org.Account, r *Report) []org.Unit {
-	if !slices.ContainsFunc(accounts, func(a org.Account) bool { return a.ID == caller.Account }) && r.Role == wallet.JanitorOrgCentral {
+	if !slices.ContainsFunc(accounts, func(a org.Account) bool { return a.ID == caller.Account }) && r.Role == contract.JanitorOrgCentral {
 		accounts = append(accounts, org.Account{ID: caller.Account, Status: org.Active})
 	}
 	entered, cfgs := org.Enter(ctx, base, d.STS, caller, cfg.Role, accounts)
@@ -312,7 +293,7 @@ func split(units []org.Unit, n int) (now, later []org.Unit) {
 // enqueue hands units to the worker, ten a batch (SQS's most).
 func (d Deps) enqueue(ctx context.Context, url string, units []org.Unit) error {
 	if d.Queue == nil || url == "" {
-		return fmt.Errorf("%d units beyond this run's %s and no worker queue to hand them to", len(units), wallet.EnvJanitorUnitsPerRun)
+		return fmt.Errorf("%d units beyond this run's %s and no worker queue to hand them to", len(units), contract.EnvJanitorUnitsPerRun)
 	}
 	for batch := range slices.Chunk(units, 10) {
 		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(url)}
@@ -334,7 +315,7 @@ func (d Deps) enqueue(ctx context.Context, url string, units []org.Unit) error {
 // runUnits is the per-region run in every unit, under the run's one bound. Under Lambda the
 // context ends when the function is stopped: the work gets a deadline a little earlier, so the
 // report is still logged and announced, backup ARNs and all.
-func (d Deps) runUnits(ctx context.Context, base aws.Config, units []org.Unit, cfg wallet.JanitorConfig) []UnitReport {
+func (d Deps) runUnits(ctx context.Context, base aws.Config, units []org.Unit, cfg contract.Janitor) []UnitReport {
 	work, cancel := reserve(ctx)
 	defer cancel()
 	key := d.MarkKey
@@ -351,7 +332,7 @@ func (d Deps) runUnits(ctx context.Context, base aws.Config, units []org.Unit, c
 	}
 	now := d.now()
 	results := org.Run(work, units, org.UnitsAtOnce(d.bound()), func(ctx context.Context, u org.Unit) (UnitReport, error) {
-		un := unit{Clients: clients(u), account: u.Account.ID, key: signer{key: key, arn: cfg.MarkKey}, now: now, prices: prices, backupWait: d.BackupWait}
+		un := unit{Clients: clients(u), account: u.Account.ID, key: mark.Signer{Key: key, KeyARN: cfg.MarkKey}, now: now, prices: prices, backupWait: d.BackupWait}
 		return un.run(ctx, cfg), nil
 	})
 	out := []UnitReport{}

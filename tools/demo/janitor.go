@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cdkcli"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
@@ -45,7 +46,7 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 	db := dynamodb.NewFromConfig(cfg)
 	if err := do("cdk deploy "+wallet.JanitorStackID, func() (string, error) {
 		if err := cdk.Deploy(ctx, wallet.JanitorStackID, map[string]string{
-			wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorGrace: wallet.FormatDuration(grace), wallet.CtxJanitorMode: string(wallet.JanitorDelete),
+			contract.CtxJanitorArch: string(arch), contract.CtxJanitorGrace: wallet.FormatDuration(grace), contract.CtxJanitorMode: string(contract.JanitorDelete),
 		}); err != nil {
 			return "", err
 		}
