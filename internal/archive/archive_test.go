@@ -50,6 +50,8 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, db) })
 	}
 	t.Run("a frozen endpoint stops at the deadline, saying how far it got", func(t *testing.T) { testRestoreFrozen(t, srv.Endpoint) })
+	t.Run("a lost CreateTable answer is refused where no tag can prove the table this restore's", func(t *testing.T) { testRestoreLostCreateOnDynamoDBLocal(t, srv.Endpoint) })
+	t.Run("a lost Scan answer is read again, and the export's rerun keeps it", func(t *testing.T) { testExportLostScanAnswer(t, srv.Endpoint) })
 }
 
 // everyType is an item with each DynamoDB type, nested, including numbers float64 would ruin.
