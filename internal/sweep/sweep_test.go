@@ -516,7 +516,7 @@ func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
 func TestTheJanitorsBackupsAreListedAndKept(t *testing.T) {
 	c := newCloud(t, "eu-south-1")
 	c.CreateTable(t, "backed-up", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
-	janitors, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.JanitorBackupPrefix, "backed-up", time.Now()), time.Minute)
+	janitors, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.JanitorBackupPrefix, "backed-up", time.Now(), NewRun()), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
