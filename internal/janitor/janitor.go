@@ -188,6 +188,9 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 		r.Errors = append(r.Errors, fmt.Sprintf("list backups: %v", err))
 	}
 	r.SetJanitorBackups(backups)
+	// The janitor reports the backups it keeps; the sweep's are `verify sweep`'s and `verify
+	// cost`'s to list, and would only lengthen every notification.
+	r.SetSweepBackups(nil)
 
 	if d.Log != nil {
 		b, err := json.Marshal(r)
