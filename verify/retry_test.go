@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,6 +14,9 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/org"
+	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -85,6 +89,18 @@ func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 	})
 }
 
+// backedUpJSON is what a sweep --backup report says of its backups.
+type backedUpJSON struct {
+	Candidates   []backedUpCandidate
+	SweepBackups []struct{ ARN, Account string } `json:"sweep_backups"`
+}
+
+type backedUpCandidate struct {
+	Table, Account, Action string
+	BackupARN              string `json:"backup_arn"`
+	Notes                  []string
+}
+
 // backupsOf are the ARNs of the backups of table.
 func backupsOf(t *testing.T, c sweepCloud, table string) []string {
 	t.Helper()
@@ -121,14 +137,7 @@ func TestSweepRerunAfterKillReusesItsBackup(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("rerun: exit %d\n%s\n%s", code, out, stderr)
 	}
-	var r struct {
-		Candidates []struct {
-			Table, Action string
-			BackupARN     string `json:"backup_arn"`
-			Notes         []string
-		}
-		SweepBackups []struct{ ARN string } `json:"sweep_backups"`
-	}
+	var r backedUpJSON
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +150,47 @@ func TestSweepRerunAfterKillReusesItsBackup(t *testing.T) {
 	}
 	if all := backupsOf(t, c, "killed-backed-up"); len(all) != 1 || c.has(t, "killed-backed-up") {
 		t.Fatalf("backups %v, table there %v: want one backup and the table gone", all, c.has(t, "killed-backed-up"))
+	}
+}
+
+// The organization's sweep reuses, as the single account's does, the AVAILABLE backup an
+// earlier run (killed before its deletion: here, its backup taken by hand under the sweep's
+// name) took of the very table in a member account, says so, lists it with its account, and
+// takes no second one.
+func TestOrgSweepRerunReusesTheBackup(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	clearPriceEnv(t)
+	o := fixture.NewOrg(t, "rerun", 1)
+	const region = "eu-west-2"
+	member := fixture.InAccount(t, o.Members[0], org.DefaultRole, region)
+	c := sweepCloud{member}
+	c.CreateTable(t, "org-backed-up", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+	earlier, err := sweep.TakeBackup(t.Context(), c.DynamoDB, "org-backed-up",
+		sweep.BackupName(wallet.SweepBackupPrefix, "org-backed-up", time.Now(), sweep.NewRun()), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := sweepRun(t, "", "sweep", "--org", "--region", region, "--yes", "--backup", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	var r backedUpJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var cd *backedUpCandidate
+	for i := range r.Candidates {
+		if r.Candidates[i].Table == "org-backed-up" {
+			cd = &r.Candidates[i]
+		}
+	}
+	if cd == nil || cd.Account != o.Members[0] || cd.Action != "deleted" || cd.BackupARN != earlier || !strings.Contains(strings.Join(cd.Notes, ";"), "reused backup") {
+		t.Fatalf("candidate %+v: want deleted on the earlier backup %s, said so", cd, earlier)
+	}
+	if len(r.SweepBackups) != 1 || r.SweepBackups[0].ARN != earlier || r.SweepBackups[0].Account != o.Members[0] {
+		t.Fatalf("sweep_backups %+v: want the earlier one, with its account", r.SweepBackups)
+	}
+	if all := backupsOf(t, c, "org-backed-up"); len(all) != 1 {
+		t.Fatalf("backups %v: want the one", all)
 	}
 }
