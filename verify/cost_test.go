@@ -277,7 +277,7 @@ func (c costCloud) table(t *testing.T, name string, tags map[string]string, read
 			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
 		}}
 	}
-	if _, err := c.DynamoDB.CreateTable(t.Context(), in); err != nil {
+	if err := fixture.CreateTableOnce(t, c.DynamoDB, in); err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}
 }

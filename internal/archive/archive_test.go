@@ -88,7 +88,7 @@ func everyType(id string) map[string]types.AttributeValue {
 
 func createTable(t *testing.T, db *dynamodb.Client, name string) {
 	t.Helper()
-	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+	err := fixture.CreateTableOnce(t, db, &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
@@ -253,7 +253,7 @@ func testExportDeleteRestoreGivesEqualItems(t *testing.T, db *dynamodb.Client) {
 	}
 
 	// Into an existing table with a different key: refused before writing anything.
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	err = fixture.CreateTableOnce(t, db, &dynamodb.CreateTableInput{
 		TableName:            aws.String("archive-otherkey"),
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},

@@ -321,34 +321,19 @@ func madeByRun(ctx context.Context, db DynamoDB, table, run string) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: nothing written: describe the table found after CreateTable failed: %w", table, err)
 	}
-	arn := aws.ToString(d.Table.TableArn)
-	var found []string
-	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
-	for {
-		out, err := db.ListTagsOfResource(ctx, in)
-		switch {
-		case discover.Unsupported(err):
-			return refuse("restore %s: nothing written: CreateTable failed, yet a table %s is there (created %s), and this endpoint keeps no tags (%v), so nothing proves it is the one this restore made rather than someone else's: if it is yours and empty, run the same restore again (it restores into an empty table); otherwise restore into another --table",
-				table, table, aws.ToTime(d.Table.CreationDateTime).UTC().Format(time.RFC3339Nano), err)
-		case err != nil:
-			return fmt.Errorf("restore %s: nothing written: CreateTable failed and a table %s is there; its tags, which would say whether this restore made it, could not be read: %w", table, table, err)
-		}
-		for _, tg := range out.Tags {
-			if aws.ToString(tg.Key) == TagRestoreRun {
-				if aws.ToString(tg.Value) == run {
-					return nil
-				}
-				found = append(found, aws.ToString(tg.Value))
-			}
-		}
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
+	tags, err := discover.TableTags(ctx, db, aws.ToString(d.Table.TableArn))
+	switch {
+	case discover.Unsupported(err):
+		return refuse("restore %s: nothing written: CreateTable failed, yet a table %s is there (created %s), and this endpoint keeps no tags (%v), so nothing proves it is the one this restore made rather than someone else's: if it is yours and empty, run the same restore again (it restores into an empty table); otherwise restore into another --table",
+			table, table, aws.ToTime(d.Table.CreationDateTime).UTC().Format(time.RFC3339Nano), err)
+	case err != nil:
+		return fmt.Errorf("restore %s: nothing written: CreateTable failed and a table %s is there; its tags, which would say whether this restore made it, could not be read: %w", table, table, err)
+	case tags[TagRestoreRun] == run:
+		return nil
 	}
 	whose := "it has no " + TagRestoreRun + " tag"
-	if len(found) > 0 {
-		whose = fmt.Sprintf("its %s tag is %s, another restore's", TagRestoreRun, strings.Join(found, ", "))
+	if other, ok := tags[TagRestoreRun]; ok {
+		whose = fmt.Sprintf("its %s tag is %q, another restore's", TagRestoreRun, other)
 	}
 	return refuse("restore %s: nothing written: a table %s was created by someone else while this restore was creating it (%s; this restore is %s): restore into another --table",
 		table, table, whose, run)

@@ -301,7 +301,7 @@ func createIndexedTable(t *testing.T, c *cloud, name, index string) {
 	key := func(attr string) []dtypes.KeySchemaElement {
 		return []dtypes.KeySchemaElement{{AttributeName: aws.String(attr), KeyType: dtypes.KeyTypeHash}}
 	}
-	_, err := c.DynamoDB.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+	err := fixture.CreateTableOnce(t, c.DynamoDB, &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: dtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []dtypes.AttributeDefinition{
