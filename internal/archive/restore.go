@@ -311,6 +311,26 @@ func waitActive(ctx context.Context, db DynamoDB, table string) error {
 	return nil
 }
 
+// settledTags reads a table's tags, and twice more over 3 seconds while TagRestoreRun is not
+// among them: ListTagsOfResource is eventually consistent on AWS and may answer a table's tags
+// as empty for a few seconds, even tags given at creation, and a tag not yet visible must not
+// be taken for a tag never set.
+func settledTags(ctx context.Context, db DynamoDB, arn string) (map[string]string, error) {
+	tags, err := discover.TableTags(ctx, db, arn)
+	for _, pause := range []time.Duration{time.Second, 2 * time.Second} {
+		if _, ok := tags[TagRestoreRun]; ok || err != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return tags, nil
+		case <-time.After(pause):
+		}
+		tags, err = discover.TableTags(ctx, db, arn)
+	}
+	return tags, err
+}
+
 // madeByRun proves that the table found after a failed CreateTable is the one this run made: it
 // carries TagRestoreRun=run. Anything else is refused (nothing has been written): a table
 // without the tag, or with another run's, is someone else's; and where the endpoint keeps no
@@ -321,7 +341,7 @@ func madeByRun(ctx context.Context, db DynamoDB, table, run string) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: nothing written: describe the table found after CreateTable failed: %w", table, err)
 	}
-	tags, err := discover.TableTags(ctx, db, aws.ToString(d.Table.TableArn))
+	tags, err := settledTags(ctx, db, aws.ToString(d.Table.TableArn))
 	switch {
 	case discover.Unsupported(err):
 		return refuse("restore %s: nothing written: CreateTable failed, yet a table %s is there (created %s), and this endpoint keeps no tags (%v), so nothing proves it is the one this restore made rather than someone else's: if it is yours and empty, run the same restore again (it restores into an empty table); otherwise restore into another --table",
