@@ -16,8 +16,10 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// backupsOf are the backups of table there are, AVAILABLE or being taken.
-func backupsOf(t *testing.T, c *cloud, table string) []string {
+// backupsOf are the backups of table taken since since, AVAILABLE or being taken. (moto keeps
+// the backups of a deleted table: those of a table of the name an earlier run of the test made,
+// with -count, are older; moto and the test share this machine's clock, to the millisecond.)
+func backupsOf(t *testing.T, c *cloud, table string, since time.Time) []string {
 	t.Helper()
 	all, err := discover.Backups(t.Context(), c.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(table)})
 	if err != nil {
@@ -25,7 +27,9 @@ func backupsOf(t *testing.T, c *cloud, table string) []string {
 	}
 	var arns []string
 	for _, b := range all {
-		arns = append(arns, aws.ToString(b.BackupArn))
+		if !aws.ToTime(b.BackupCreationDateTime).Before(since.Truncate(time.Millisecond)) {
+			arns = append(arns, aws.ToString(b.BackupArn))
+		}
 	}
 	return arns
 }
@@ -48,6 +52,7 @@ func sweepWithBackup(t *testing.T, c *cloud, clients RegionClients, table string
 // depends on it, and there is one backup of the table, not two.
 func TestALostCreateBackupAnswerMakesOneBackup(t *testing.T) {
 	c := newCloud(t, "af-south-1")
+	began := time.Now()
 	c.CreateTable(t, "lost-backup", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	p, err := faultproxy.Start(os.Getenv("AWS_ENDPOINT_URL"), faultproxy.Faults{DropAfter: 1, Times: 1, Operations: []string{"DynamoDB_20120810.CreateBackup"}})
 	if err != nil {
@@ -59,7 +64,7 @@ func TestALostCreateBackupAnswerMakesOneBackup(t *testing.T) {
 	if got := p.Counts(); got.DroppedAfter != 1 {
 		t.Fatalf("proxy %+v: no answer was lost", got)
 	}
-	backups := backupsOf(t, c, "lost-backup")
+	backups := backupsOf(t, c, "lost-backup", began)
 	if cd.Action != Deleted || len(backups) != 1 || cd.BackupARN != backups[0] {
 		t.Fatalf("action %s, backup %q; backups of the table %v: want it deleted on its one backup", cd.Action, cd.BackupARN, backups)
 	}
@@ -83,13 +88,14 @@ func TestARerunReusesTheEarlierRunsBackupOfTheVeryTable(t *testing.T) {
 	notes := func(cd Candidate) string { return strings.Join(cd.Notes, "; ") }
 
 	t.Run("unwritten since: reused", func(t *testing.T) {
+		began := time.Now()
 		c.CreateTable(t, "rerun-quiet", orphan, false)
 		first := earlier("rerun-quiet", wallet.SweepBackupPrefix)
 		cd := sweepWithBackup(t, c, c.clients(), "rerun-quiet")
 		if cd.Action != Deleted || cd.BackupARN != first || !strings.Contains(notes(cd), "reused backup "+wallet.SweepBackupPrefix+"rerun-quiet-") {
 			t.Fatalf("action %s, backup %q (earlier %s), notes %q: want deleted on the earlier backup, said so", cd.Action, cd.BackupARN, first, notes(cd))
 		}
-		if b := backupsOf(t, c, "rerun-quiet"); len(b) != 1 {
+		if b := backupsOf(t, c, "rerun-quiet", began); len(b) != 1 {
 			t.Fatalf("backups %v, want the one", b)
 		}
 	})
