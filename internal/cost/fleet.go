@@ -83,6 +83,9 @@ func (rr *RegionReview) stamp(account string) {
 	for i := range rr.Backups {
 		rr.Backups[i].Account = account
 	}
+	for i := range rr.SweepBackups {
+		rr.SweepBackups[i].Account = account
+	}
 	for i := range rr.Problems {
 		rr.Problems[i].Account = account
 	}
@@ -147,7 +150,7 @@ func (r Report) writeFleet(w io.Writer) error {
 			fmt.Fprintf(&b, "Error: %s\n", a.Error)
 		}
 		part := r.only(a.ID)
-		if len(part.Tables)+len(part.Problems)+len(part.JanitorBackups) == 0 && a.Error != "" {
+		if len(part.Tables)+len(part.Problems)+len(part.JanitorBackups)+len(part.SweepBackups) == 0 && a.Error != "" {
 			continue
 		}
 		part.writeAccount(&b)
@@ -165,7 +168,7 @@ func (r Report) writeFleet(w io.Writer) error {
 // only is the report narrowed to one account's tables, backups and problems, without notes.
 func (r Report) only(account string) Report {
 	q := r
-	q.Tables, q.JanitorBackups, q.Problems, q.Notes, q.run = nil, nil, nil, nil, nil
+	q.Tables, q.JanitorBackups, q.SweepBackups, q.Problems, q.Notes, q.run = nil, nil, nil, nil, nil, nil
 	for _, t := range r.Tables {
 		if t.Account == account {
 			q.Tables = append(q.Tables, t)
@@ -174,6 +177,11 @@ func (r Report) only(account string) Report {
 	for _, j := range r.JanitorBackups {
 		if j.Account == account {
 			q.JanitorBackups = append(q.JanitorBackups, j)
+		}
+	}
+	for _, s := range r.SweepBackups {
+		if s.Account == account {
+			q.SweepBackups = append(q.SweepBackups, s)
 		}
 	}
 	for _, p := range r.Problems {

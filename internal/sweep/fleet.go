@@ -217,7 +217,7 @@ func (f *Fleet) Report() Report {
 	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices, Candidates: []Candidate{},
 		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f}
 	r.DryRun = true
-	var saved, left, backups float64
+	var saved, left, backups, sweepBackups float64
 	for _, a := range f.accounts {
 		e := AccountSummary{ID: a.account.ID, Name: a.account.Name, Status: a.account.Status, Error: a.account.Error}
 		rep := a.report
@@ -244,6 +244,11 @@ func (f *Fleet) Report() Report {
 			b.Account = a.account.ID
 			r.JanitorBackups = append(r.JanitorBackups, b)
 		}
+		for _, b := range rep.SweepBackups {
+			b.Account = a.account.ID
+			r.SweepBackups = append(r.SweepBackups, b)
+		}
+		sweepBackups += rep.SweepBackupsMonthly
 		for _, n := range rep.Notes {
 			if f.fleet.Many() {
 				n = a.account.Prefix() + n
@@ -258,6 +263,7 @@ func (f *Fleet) Report() Report {
 	}
 	r.Notes = dedupe(r.Notes)
 	r.MonthlySavingsUSD, r.MonthlyLeftUSD, r.JanitorBackupsMonthly = cost.Round(saved), cost.Round(left), cost.Round(backups)
+	r.SweepBackupsMonthly = cost.Round(sweepBackups)
 	return r
 }
 
