@@ -32,7 +32,7 @@ func TestALostCreateBackupAnswerMakesOneJanitorBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.deps.Clients = janitor.NewClients(cfg)
+	w.clients = janitor.NewClients(cfg)
 
 	t0 := time.Now().UTC()
 	w.run(t, t0, wallet.JanitorDelete) // marks it
