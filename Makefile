@@ -91,6 +91,14 @@ lint-templates: deps
 test: deps prereqs fmt-check vet lint ## Format, vet, lint, template tests, integration tests on moto and DynamoDB Local
 	$(GOTEST) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# The team's fast loop: every package's tests but the end-to-end ones (e2e deploys with the real
+# CDK CLI) and the benchmarks, with gofmt and vet; make test is everything, as CI runs it.
+FAST_PACKAGES = $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/bench')
+
+.PHONY: test-fast
+test-fast: deps prereqs fmt-check vet ## Unit and package tests, no cdk deploy (the team's loop; make test is CI's)
+	$(GOTEST) -count=1 -timeout $(TEST_TIMEOUT) $(FAST_PACKAGES)
+
 .PHONY: demo
 demo: deps prereqs build ## Deploy → verify → destroy on the local cloud, with a summary
 	$(GO) run ./tools/demo

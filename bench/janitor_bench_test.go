@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -66,28 +68,31 @@ func BenchmarkJanitorRun130(b *testing.B) {
 			b.Fatal(err)
 		}
 		now := time.Now()
-		deps := janitor.Deps{Clients: janitor.NewClients(acfg), Now: func() time.Time { return now }}
+		deps := janitor.Deps{Base: acfg, STS: sts.NewFromConfig(acfg), Now: func() time.Time { return now }}
 		key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
 		if err != nil {
 			b.Fatal(err)
 		}
-		jc := wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
-			MarkKey: aws.ToString(key.KeyMetadata.Arn)}
+		jc := janitor.Config{Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
+			MarkKey: aws.ToString(key.KeyMetadata.Arn)}, Regions: []string{region}}
 
 		start := time.Now()
-		r, err := janitor.Run(ctx, deps, jc)
+		run, err := janitor.Run(ctx, deps, jc)
 		marking += time.Since(start)
-		if err != nil || len(r.Marked) != janitorBenchOrphans {
-			b.Fatalf("marking run: %d marked (%v)", len(r.Marked), err)
+		if err != nil || len(run.Units) != 1 || len(run.Units[0].Marked) != janitorBenchOrphans {
+			b.Fatalf("marking run: %+v (%v)", run.Units, err)
 		}
 		later := now.Add(2 * time.Hour)
 		deps.Now = func() time.Time { return later }
 		b.StartTimer()
 		start = time.Now()
-		r, err = janitor.Run(ctx, deps, jc)
+		run, err = janitor.Run(ctx, deps, jc)
 		deleting += time.Since(start)
 		b.StopTimer()
-		if err != nil || r.Failures() != 0 || len(r.JanitorBackups) != janitorBenchOrphans {
+		if err != nil || len(run.Units) != 1 {
+			b.Fatalf("deleting run: %v", err)
+		}
+		if r := run.Units[0]; r.Failures() != 0 || len(r.JanitorBackups) != janitorBenchOrphans {
 			b.Fatalf("deleting run: %d backups, %d failures (%v)", len(r.JanitorBackups), r.Failures(), err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -145,14 +146,14 @@ func BenchmarkJanitorOrg16Accounts(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := janitor.OrgDeps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Topic: discardTopic{}}
+	d := janitor.Deps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Topic: discardTopic{}}
 	key, err := kms.NewFromConfig(cfg).CreateKey(context.Background(), &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecHmac256, KeyUsage: kmstypes.KeyUsageTypeGenerateVerifyMac})
 	if err != nil {
 		b.Fatal(err)
 	}
-	oc := janitor.OrgConfig{JanitorConfig: wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: "arn:aws:sns:us-east-1:123456789012:bench",
+	oc := janitor.Config{Org: true, Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, TopicArn: "arn:aws:sns:us-east-1:123456789012:bench",
 		MarkKey: aws.ToString(key.KeyMetadata.Arn)},
-		Role: wallet.JanitorMemberRole, Regions: []string{region}, UnitsPerRun: 1000}
+		Role: contract.JanitorMemberRole, Regions: []string{region}, UnitsPerRun: 1000}
 	var mark, del time.Duration
 	units := 0
 	for i := 0; i < b.N; i++ {
@@ -161,7 +162,7 @@ func BenchmarkJanitorOrg16Accounts(b *testing.B) {
 		d.Now = func() time.Time { return now }
 		b.StartTimer()
 		start := time.Now()
-		r, err := janitor.RunOrg(context.Background(), d, oc)
+		r, err := janitor.Run(context.Background(), d, oc)
 		mark = time.Since(start)
 		b.StopTimer()
 		if err != nil {
@@ -179,7 +180,7 @@ func BenchmarkJanitorOrg16Accounts(b *testing.B) {
 		d.Now = func() time.Time { return later }
 		b.StartTimer()
 		start = time.Now()
-		if _, err := janitor.RunOrg(context.Background(), d, oc); err != nil {
+		if _, err := janitor.Run(context.Background(), d, oc); err != nil {
 			b.Fatal(err)
 		}
 		del = time.Since(start)

@@ -1,6 +1,6 @@
 // Command deploycheck is the wallet stack's check inside the deploy (provided.al2023, handler
 // bootstrap): wiring only. Each invocation runs verify's checks on the stack's table against
-// the spec the stack declared, both from the environment the stack sets (wallet.EnvCheck*),
+// the spec the stack declared, both from the environment the stack sets (contract.EnvCheck*),
 // and answers CloudFormation when the event is a custom resource request
 // (internal/deploycheck). Built by the CDK app like the janitor (see infra/functioncode.go).
 package main
@@ -20,8 +20,8 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/deploycheck"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 func main() {
@@ -34,17 +34,17 @@ func main() {
 }
 
 // parseArgs reads the command line: nothing on Lambda; under the local harness, the one flag
-// (wallet.CheckArgLoopbackHTTP) that lets the function answer it over http on 127.0.0.1.
+// (contract.CheckArgLoopbackHTTP) that lets the function answer it over http on 127.0.0.1.
 func parseArgs(args []string) (deploycheck.ResponseURLs, error) {
 	var r deploycheck.ResponseURLs
 	fs := flag.NewFlagSet("deploycheck", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.BoolVar(&r.LoopbackHTTP, wallet.CheckArgLoopbackHTTP, false, "")
+	fs.BoolVar(&r.LoopbackHTTP, contract.CheckArgLoopbackHTTP, false, "")
 	if err := fs.Parse(args); err != nil {
-		return r, fmt.Errorf("%w: the only argument is --%s, for the local harness; Lambda passes none", err, wallet.CheckArgLoopbackHTTP)
+		return r, fmt.Errorf("%w: the only argument is --%s, for the local harness; Lambda passes none", err, contract.CheckArgLoopbackHTTP)
 	}
 	if fs.NArg() > 0 {
-		return r, fmt.Errorf("unexpected argument %q: the only argument is --%s, for the local harness; Lambda passes none", fs.Arg(0), wallet.CheckArgLoopbackHTTP)
+		return r, fmt.Errorf("unexpected argument %q: the only argument is --%s, for the local harness; Lambda passes none", fs.Arg(0), contract.CheckArgLoopbackHTTP)
 	}
 	return r, nil
 }

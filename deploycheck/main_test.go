@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/deploycheck"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // A function deployed without its environment fails the deploy naming what is missing: it
@@ -30,20 +30,20 @@ func TestHandlerNamesABadEnvironment(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	env := map[string]string{wallet.EnvCheckTable: "wallet-t", wallet.EnvCheckStack: "Wallet-dev"} // no declared spec
+	env := map[string]string{contract.EnvCheckTable: "wallet-t", contract.EnvCheckStack: "Wallet-dev"} // no declared spec
 	h := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, deploycheck.ResponseURLs{LoopbackHTTP: true})
 
 	create, _ := json.Marshal(map[string]any{"RequestType": "Create", "ResponseURL": srv.URL, "RequestId": "r", "LogicalResourceId": "DeployCheck",
 		"StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/Wallet-dev/x", "ResourceType": "AWS::CloudFormation::CustomResource",
 		"ResourceProperties": map[string]any{}})
-	if _, err := h(t.Context(), create); err == nil || !strings.Contains(err.Error(), wallet.EnvCheckDeclared) {
-		t.Errorf("create: %v; want an error naming %s", err, wallet.EnvCheckDeclared)
+	if _, err := h(t.Context(), create); err == nil || !strings.Contains(err.Error(), contract.EnvCheckDeclared) {
+		t.Errorf("create: %v; want an error naming %s", err, contract.EnvCheckDeclared)
 	}
-	if answer.Status != "FAILED" || !strings.Contains(answer.Reason, wallet.EnvCheckDeclared) {
-		t.Errorf("CloudFormation was told %+v; want FAILED naming %s", answer, wallet.EnvCheckDeclared)
+	if answer.Status != "FAILED" || !strings.Contains(answer.Reason, contract.EnvCheckDeclared) {
+		t.Errorf("CloudFormation was told %+v; want FAILED naming %s", answer, contract.EnvCheckDeclared)
 	}
-	if _, err := h(t.Context(), json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), wallet.EnvCheckDeclared) {
-		t.Errorf("{}: %v; want an error naming %s", err, wallet.EnvCheckDeclared)
+	if _, err := h(t.Context(), json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), contract.EnvCheckDeclared) {
+		t.Errorf("{}: %v; want an error naming %s", err, contract.EnvCheckDeclared)
 	}
 }
 
@@ -56,9 +56,9 @@ func TestOnlyTheHarnessFlagAllowsHTTP(t *testing.T) {
 		bad      bool
 	}{
 		{nil, false, false},
-		{[]string{"--" + wallet.CheckArgLoopbackHTTP}, true, false},
-		{[]string{"-" + wallet.CheckArgLoopbackHTTP}, true, false},
-		{[]string{"--" + wallet.CheckArgLoopbackHTTP + "=false"}, false, false},
+		{[]string{"--" + contract.CheckArgLoopbackHTTP}, true, false},
+		{[]string{"-" + contract.CheckArgLoopbackHTTP}, true, false},
+		{[]string{"--" + contract.CheckArgLoopbackHTTP + "=false"}, false, false},
 		{[]string{"--loopback"}, false, true},
 		{[]string{"bootstrap"}, false, true},
 	} {
@@ -66,7 +66,7 @@ func TestOnlyTheHarnessFlagAllowsHTTP(t *testing.T) {
 		if r.LoopbackHTTP != tc.loopback || (err != nil) != tc.bad {
 			t.Errorf("%q: %+v, %v; want loopback %v, refused %v", tc.args, r, err, tc.loopback, tc.bad)
 		}
-		if err != nil && !strings.Contains(err.Error(), wallet.CheckArgLoopbackHTTP) {
+		if err != nil && !strings.Contains(err.Error(), contract.CheckArgLoopbackHTTP) {
 			t.Errorf("%q: %v: does not name the one argument allowed", tc.args, err)
 		}
 	}

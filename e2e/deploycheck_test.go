@@ -2,15 +2,17 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/aws/aws-lambda-go/cfn"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -35,7 +37,7 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	stack := wallet.StackName(wallet.StageDev)
-	e.deploy(t, stack, map[string]string{wallet.CtxVerifyArch: string(arch)}) // the emulator runs it natively
+	e.deploy(t, stack, map[string]string{contract.CtxVerifyArch: string(arch)}) // the emulator runs it natively
 	table := e.stackTable(t, stack)
 
 	var fn *lambdarie.Function
@@ -43,7 +45,7 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		fn, err = lambdarie.FromStack(t.Context(), e.cfg, stack, t.TempDir())
 		return err
 	})
-	if fn.Env[wallet.EnvCheckTable] != table || fn.Env[wallet.EnvCheckStack] != stack || fn.TimeoutS != 300 {
+	if fn.Env[contract.EnvCheckTable] != table || fn.Env[contract.EnvCheckStack] != stack || fn.TimeoutS != 300 {
 		t.Fatalf("the deployed check: environment %v, timeout %d s; want table %s, stack %s, 300 s", fn.Env, fn.TimeoutS, table, stack)
 	}
 	var rie string
@@ -58,7 +60,7 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(status.Close)
-	env := append(e.cloud.Env(), wallet.EnvCheckConcurrency+"=1", status.Env())
+	env := append(e.cloud.Env(), contract.EnvCheckConcurrency+"=1", status.Env())
 	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: env, LogDir: t.TempDir(), Args: cfngap.FunctionArgs()})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +120,7 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The next deploy: a new synth, so a new Deployed time, so an Update, so the check runs.
-	next := map[string]any{wallet.CheckPropDeployed: time.Now().UTC().Format(time.RFC3339Nano)}
+	next := map[string]any{contract.CheckPropDeployed: time.Now().UTC().Format(time.RFC3339Nano)}
 	second := deploy("update after the capacity changed", first.Request.ResourceProperties, next)
 	if second.Answer.Status != cfn.StatusFailed {
 		t.Fatalf("drifted table: status %s, want %s: %+v", second.Answer.Status, cfn.StatusFailed, second.Answer)
@@ -137,7 +139,7 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 
 	// An Update back to the previous synth's properties, while the stack is not rolling back (an
 	// older cdk.out deployed again): the Deployed time goes back, and the check still runs.
-	back := map[string]any{wallet.CheckPropDeployed: first.Request.ResourceProperties[wallet.CheckPropDeployed]}
+	back := map[string]any{contract.CheckPropDeployed: first.Request.ResourceProperties[contract.CheckPropDeployed]}
 	older := deploy("an older synth redeployed", second.Request.ResourceProperties, back)
 	if older.Answer.Status != cfn.StatusFailed || !strings.Contains(older.Answer.Reason, "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2") {
 		t.Fatalf("older synth: answer %+v, want the check run and FAILED", older.Answer)

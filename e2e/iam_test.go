@@ -2,13 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wallet-dynamodb/wallet/internal/contract"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -49,7 +51,7 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.deploy(t, teardownPolicyStack, map[string]string{wallet.CtxJanitorArch: string(arch)})
+	e.deploy(t, teardownPolicyStack, map[string]string{contract.CtxJanitorArch: string(arch)})
 	table := e.stackTable(t, stack)
 
 	cfn, iamc := cloudformation.NewFromConfig(e.cfg), iam.NewFromConfig(e.cfg)

@@ -23,12 +23,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -64,7 +66,7 @@ func TestJanitorOrgFanOut(t *testing.T) {
 			wg.Go(func() {
 				c := fixture.NewCloud(t, region)
 				if acct != o.Management {
-					c = fixture.InAccount(t, acct, wallet.JanitorMemberRole, region)
+					c = fixture.InAccount(t, acct, contract.JanitorMemberRole, region)
 				}
 				tag := acct[8:] + "-" + region
 				u := &unit{cloud: c, orphan: "orphan-" + tag}
@@ -116,12 +118,12 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "1s", wallet.EnvJanitorTopicArn: aws.ToString(topic.TopicArn),
-		wallet.EnvJanitorOrgRegions: strings.Join(regions, ","), wallet.EnvJanitorOrgQueueURL: aws.ToString(queue.QueueUrl),
-		wallet.EnvJanitorUnitsPerRun: "4", wallet.EnvJanitorMarkKey: aws.ToString(markKey.KeyMetadata.Arn),
+		contract.EnvJanitorMode: "delete", contract.EnvJanitorGrace: "1s", contract.EnvJanitorTopicArn: aws.ToString(topic.TopicArn),
+		contract.EnvJanitorOrgRegions: strings.Join(regions, ","), contract.EnvJanitorOrgQueueURL: aws.ToString(queue.QueueUrl),
+		contract.EnvJanitorUnitsPerRun: "4", contract.EnvJanitorMarkKey: aws.ToString(markKey.KeyMetadata.Arn),
 	}
 	start := func(role string) *lambdarie.Emulator {
-		fnEnv := map[string]string{wallet.EnvJanitorOrg: role}
+		fnEnv := map[string]string{contract.EnvJanitorOrg: role}
 		for k, v := range env {
 			fnEnv[k] = v
 		}
@@ -138,12 +140,12 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		})
 		return emu
 	}
-	central, worker := start(wallet.JanitorOrgCentral), start(wallet.JanitorOrgWorker)
+	central, worker := start(contract.JanitorOrgCentral), start(contract.JanitorOrgWorker)
 
-	invoke := func(emu *lambdarie.Emulator, event []byte) janitor.OrgReport {
+	invoke := func(emu *lambdarie.Emulator, event []byte) janitor.Report {
 		t.Helper()
 		resp, err := emu.Invoke(t.Context(), event)
-		var r janitor.OrgReport
+		var r janitor.Report
 		if err != nil || resp.Status != 200 || json.Unmarshal(resp.Body, &r) != nil || r.Role == "" {
 			t.Fatalf("invoke: %v %d %s", err, resp.Status, resp.Body)
 		}
@@ -223,7 +225,7 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		if m == "" {
 			t.Errorf("%s: orphan %s not marked", key, u.orphan)
 		}
-		latest = max(latest, wallet.MarkDueText(m)) // <due time>/<MAC>
+		latest = max(latest, mark.DueText(m)) // <due time>/<MAC>
 		for _, d := range u.decoys {
 			if markOf(u, d) != "" {
 				t.Errorf("%s: decoy %s marked", key, d)
@@ -318,9 +320,9 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	}
 	stack := wallet.JanitorStackID
 	context := map[string]string{
-		wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: o.ID,
-		wallet.CtxJanitorTargets: aws.ToString(roots.Roots[0].Id), wallet.CtxJanitorRegions: "us-east-1,eu-west-1",
-		wallet.CtxJanitorUnitsPerRun: "2",
+		contract.CtxJanitorArch: string(arch), contract.CtxJanitorOrg: "true", contract.CtxJanitorOrgID: o.ID,
+		contract.CtxJanitorTargets: aws.ToString(roots.Roots[0].Id), contract.CtxJanitorRegions: "us-east-1,eu-west-1",
+		contract.CtxJanitorUnitsPerRun: "2",
 	}
 	e.deploy(t, stack, context)
 	if err := cfngap.StackSets(t.Context(), e.cfg, stack); err != nil {
@@ -334,7 +336,7 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	}
 	centralRole := e.stackResource(t, stack, "AWS::IAM::Role")
 	for _, acct := range o.Members {
-		out, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(wallet.JanitorMemberRole)})
+		out, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(contract.JanitorMemberRole)})
 		if err != nil {
 			t.Fatalf("account %s: no member role: %v", acct, err)
 		}
@@ -345,7 +347,7 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 		// The central role's run statements, evaluated in this account: its own tables, and
 		// only those tagged Project=wallet for anything that changes them.
 		pol, err := iam.NewFromConfig(fixture.InAccount(t, acct, "Any", "us-east-1").Config).GetRolePolicy(t.Context(),
-			&iam.GetRolePolicyInput{RoleName: aws.String(wallet.JanitorMemberRole), PolicyName: aws.String("WalletJanitorRun")})
+			&iam.GetRolePolicyInput{RoleName: aws.String(contract.JanitorMemberRole), PolicyName: aws.String("WalletJanitorRun")})
 		if err != nil {
 			t.Fatalf("account %s: member role policy: %v", acct, err)
 		}
@@ -368,16 +370,16 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	roles, markKeys := map[string]string{}, map[string]bool{}
 	for _, f := range fns.Functions {
 		if f.Environment != nil {
-			roles[f.Environment.Variables[wallet.EnvJanitorOrg]] = aws.ToString(f.FunctionName)
-			markKeys[f.Environment.Variables[wallet.EnvJanitorMarkKey]] = true
-			if q := f.Environment.Variables[wallet.EnvJanitorOrgQueueURL]; q != "" {
+			roles[f.Environment.Variables[contract.EnvJanitorOrg]] = aws.ToString(f.FunctionName)
+			markKeys[f.Environment.Variables[contract.EnvJanitorMarkKey]] = true
+			if q := f.Environment.Variables[contract.EnvJanitorOrgQueueURL]; q != "" {
 				if _, err := sqs.NewFromConfig(e.cfg).GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q)}); err != nil {
 					t.Errorf("%s: queue %s: %v", aws.ToString(f.FunctionName), q, err)
 				}
 			}
 		}
 	}
-	if roles[wallet.JanitorOrgCentral] == "" || roles[wallet.JanitorOrgWorker] == "" {
+	if roles[contract.JanitorOrgCentral] == "" || roles[contract.JanitorOrgWorker] == "" {
 		t.Fatalf("functions by role: %v", roles)
 	}
 	// One mark key for both, the HMAC key filled in: the worker checks the central run's marks.
@@ -388,7 +390,7 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 	if len(markKeys) != 1 || !markKeys[newKey] {
 		t.Errorf("the functions' mark keys %v, want the one HMAC key %s", markKeys, newKey)
 	}
-	maps, err := lc.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(roles[wallet.JanitorOrgWorker])})
+	maps, err := lc.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(roles[contract.JanitorOrgWorker])})
 	if err != nil || len(maps.EventSourceMappings) != 1 || aws.ToInt32(maps.EventSourceMappings[0].BatchSize) != 1 {
 		t.Errorf("worker's event source mappings: %+v %v", maps, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -61,9 +62,9 @@ func TestJanitorAsDeployed(t *testing.T) {
 
 	stack := wallet.JanitorStackID
 	context := map[string]string{
-		wallet.CtxJanitorArch:  string(arch), // the emulator runs the binary natively
-		wallet.CtxJanitorGrace: "5s",
-		wallet.CtxJanitorMode:  string(wallet.JanitorDelete),
+		contract.CtxJanitorArch:  string(arch), // the emulator runs the binary natively
+		contract.CtxJanitorGrace: "5s",
+		contract.CtxJanitorMode:  string(contract.JanitorDelete),
 	}
 	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
 	filled, err := cfngap.HMACKeys(t.Context(), e.cfg, stack)
@@ -84,8 +85,8 @@ func TestJanitorAsDeployed(t *testing.T) {
 	if fn.Runtime != "provided.al2023" || fn.Handler != "bootstrap" {
 		t.Errorf("runtime %s, handler %s; want provided.al2023, bootstrap", fn.Runtime, fn.Handler)
 	}
-	markKey := fn.Env[wallet.EnvJanitorMarkKey]
-	wantEnv := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "5s", wallet.EnvJanitorTopicArn: topicArn, wallet.EnvJanitorMarkKey: markKey}
+	markKey := fn.Env[contract.EnvJanitorMarkKey]
+	wantEnv := map[string]string{contract.EnvJanitorMode: "delete", contract.EnvJanitorGrace: "5s", contract.EnvJanitorTopicArn: topicArn, contract.EnvJanitorMarkKey: markKey}
 	if !reflect.DeepEqual(fn.Env, wantEnv) {
 		t.Fatalf("the deployed function's environment is %v, want %v", fn.Env, wantEnv)
 	}
@@ -113,7 +114,16 @@ func TestJanitorAsDeployed(t *testing.T) {
 		}
 	})
 
-	invoke := func(what string) janitor.Report {
+	// The single-account janitor runs over its own account and region: one unit, whose report
+	// each step reads.
+	unitOf := func(r janitor.Report) janitor.UnitReport {
+		t.Helper()
+		if len(r.Units) != 1 || r.Role != janitor.RoleAccount {
+			t.Fatalf("a run of %d units (role %q), want the function's own account and region: %+v", len(r.Units), r.Role, r)
+		}
+		return r.Units[0]
+	}
+	invoke := func(what string) janitor.UnitReport {
 		t.Helper()
 		var resp lambdarie.Response
 		timed(t, "invoke (scheduled event): "+what, func() (err error) {
@@ -124,9 +134,9 @@ func TestJanitorAsDeployed(t *testing.T) {
 		if err := json.Unmarshal(resp.Body, &report); err != nil || resp.Status != 200 {
 			t.Fatalf("invoke: %d %s (%v)", resp.Status, resp.Body, err)
 		}
-		return report
+		return unitOf(report)
 	}
-	marked := func(r janitor.Report) []string {
+	marked := func(r janitor.UnitReport) []string {
 		var out []string
 		for _, m := range r.Marked {
 			out = append(out, m.Table)
@@ -151,7 +161,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 			logged = append(logged, r)
 		}
 	}
-	if len(logged) != 1 || !reflect.DeepEqual(marked(logged[0]), marked(first)) {
+	if len(logged) != 1 || !reflect.DeepEqual(marked(unitOf(logged[0])), marked(first)) {
 		t.Errorf("logged reports %+v, want exactly the returned one", logged)
 	}
 	var notes []inbox.Notification
@@ -160,7 +170,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 		return nil
 	})
 	var delivered janitor.Report
-	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || !slices.Equal(marked(delivered), marked(first)) {
+	if err := json.Unmarshal([]byte(notes[0].Message), &delivered); err != nil || len(delivered.Units) != 1 || !slices.Equal(marked(delivered.Units[0]), marked(first)) {
 		t.Errorf("the SQS subscriber got %q (%v), want the JSON report", notes[0].Message, err)
 	}
 
@@ -219,7 +229,7 @@ func TestJanitorAsDeployed(t *testing.T) {
 	// A failed run is a function error, which is what the Errors alarm counts: the same
 	// artifact with a bad environment answers with Lambda's error document naming the variable.
 	bad, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie,
-		Env: append(e.cloud.Env(), wallet.EnvJanitorMode+"=nuke"), LogDir: t.TempDir()})
+		Env: append(e.cloud.Env(), contract.EnvJanitorMode+"=nuke"), LogDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +243,8 @@ func TestJanitorAsDeployed(t *testing.T) {
 		ErrorMessage string `json:"errorMessage"`
 		ErrorType    string `json:"errorType"`
 	}
-	if err := json.Unmarshal(failed.Body, &lambdaErr); err != nil || !strings.Contains(lambdaErr.ErrorMessage, wallet.EnvJanitorMode+`="nuke"`) {
-		t.Errorf("a misconfigured run answered %d %s; want Lambda's error document naming %s", failed.Status, failed.Body, wallet.EnvJanitorMode)
+	if err := json.Unmarshal(failed.Body, &lambdaErr); err != nil || !strings.Contains(lambdaErr.ErrorMessage, contract.EnvJanitorMode+`="nuke"`) {
+		t.Errorf("a misconfigured run answered %d %s; want Lambda's error document naming %s", failed.Status, failed.Body, contract.EnvJanitorMode)
 	}
 
 	// (No `cdk destroy` here: moto's CloudFormation has no delete handler for

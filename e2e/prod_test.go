@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -30,7 +31,7 @@ func (e *env) sweep(t *testing.T, wantCode int, args ...string) fixture.SweepJSO
 func TestProdRetainsTableAndSweepFindsIt(t *testing.T) {
 	e := setup(t)
 	stack := wallet.StackName(wallet.StageProd)
-	prod := map[string]string{wallet.CtxStage: string(wallet.StageProd)}
+	prod := map[string]string{contract.CtxStage: string(wallet.StageProd)}
 	e.deploy(t, stack, prod)
 	table := e.stackTable(t, stack)
 

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -34,7 +35,7 @@ func (e *env) teardown(t *testing.T, wantCode int, args ...string) fixture.Sweep
 func TestProdTeardownExportsThenRestores(t *testing.T) {
 	e := setup(t)
 	stack := wallet.StackName(wallet.StageProd)
-	e.deploy(t, stack, map[string]string{wallet.CtxStage: string(wallet.StageProd)})
+	e.deploy(t, stack, map[string]string{contract.CtxStage: string(wallet.StageProd)})
 	table := e.stackTable(t, stack)
 
 	// Real wallets, one with a balance no float64 can hold.

@@ -10,8 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 )
 
 const (
@@ -82,9 +81,9 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 		Role:         role,
 		LogGroup:     logs,
 		Environment: &map[string]*string{
-			wallet.EnvCheckTable:    table.TableName(),
-			wallet.EnvCheckStack:    stack.StackName(),
-			wallet.EnvCheckDeclared: jsii.String(string(declared)),
+			contract.EnvCheckTable:    table.TableName(),
+			contract.EnvCheckStack:    stack.StackName(),
+			contract.EnvCheckDeclared: jsii.String(string(declared)),
 		},
 	})
 	dependsOnOnly(fn, own)
@@ -92,7 +91,7 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 	cr := awscdk.NewCustomResource(stack, jsii.String("DeployCheck"), &awscdk.CustomResourceProps{
 		ServiceToken: fn.FunctionArn(),
 		Properties: &map[string]any{
-			wallet.CheckPropDeployed: props.Deployed.UTC().Format(time.RFC3339Nano),
+			contract.CheckPropDeployed: props.Deployed.UTC().Format(time.RFC3339Nano),
 		},
 	})
 	// ServiceTimeout as a number: CDK's ServiceTimeout prop writes a string, which the CLI's

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // byType returns the one resource of a type, and its logical ID.
@@ -46,7 +46,7 @@ func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map
 	}
 	timeout := tc.checkTimeout
 	if timeout == 0 {
-		timeout = int(wallet.DefaultVerifyTimeout.Seconds())
+		timeout = int(contract.DefaultVerifyTimeout.Seconds())
 	}
 	fnID, fn := byType(t, doc, "AWS::Lambda::Function")
 	roleID, role := byType(t, doc, "AWS::IAM::Role")
@@ -54,10 +54,10 @@ func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map
 	_, cr := byType(t, doc, "AWS::CloudFormation::CustomResource")
 
 	props := cr["Properties"].(map[string]any)
-	if deployed, err := time.Parse(time.RFC3339Nano, props[wallet.CheckPropDeployed].(string)); err != nil || time.Since(deployed) > time.Hour {
-		t.Errorf("custom resource %s = %v (%v), want the synth's time", wallet.CheckPropDeployed, props[wallet.CheckPropDeployed], err)
+	if deployed, err := time.Parse(time.RFC3339Nano, props[contract.CheckPropDeployed].(string)); err != nil || time.Since(deployed) > time.Hour {
+		t.Errorf("custom resource %s = %v (%v), want the synth's time", contract.CheckPropDeployed, props[contract.CheckPropDeployed], err)
 	}
-	delete(props, wallet.CheckPropDeployed)
+	delete(props, contract.CheckPropDeployed)
 	equalFields(t, "custom resource", props, norm(t, map[string]any{
 		"ServiceToken":   map[string]any{"Fn::GetAtt": []any{fnID, "Arn"}},
 		"ServiceTimeout": timeout + 60,
@@ -77,15 +77,15 @@ func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map
 		}
 	}
 	vars := fprops["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if len(vars) != 3 || !reflect.DeepEqual(vars[wallet.EnvCheckTable], map[string]any{"Ref": ids.table}) || vars[wallet.EnvCheckStack] != tc.stack {
+	if len(vars) != 3 || !reflect.DeepEqual(vars[contract.EnvCheckTable], map[string]any{"Ref": ids.table}) || vars[contract.EnvCheckStack] != tc.stack {
 		t.Errorf("function environment %s: want the table's Ref, the stack %s and the declared spec only", js(vars), tc.stack)
 	}
 	want, err := configFrom(getter(tc.context))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := wallet.ParseContextJSON(vars[wallet.EnvCheckDeclared].(string)); err != nil || got != want {
-		t.Errorf("%s = %v reads back as %+v (%v), want %+v", wallet.EnvCheckDeclared, vars[wallet.EnvCheckDeclared], got, err, want)
+	if got, err := contract.ParseStackJSON(vars[contract.EnvCheckDeclared].(string)); err != nil || got != want {
+		t.Errorf("%s = %v reads back as %+v (%v), want %+v", contract.EnvCheckDeclared, vars[contract.EnvCheckDeclared], got, err, want)
 	}
 
 	// The role: the VerifyPolicy, and one policy of its own, for its logs.
@@ -183,13 +183,13 @@ func TestDeployCheckRunsOnEveryDeploy(t *testing.T) {
 	}
 	doc1, p1 := synth()
 	doc2, p2 := synth()
-	if reflect.DeepEqual(p1[wallet.CheckPropDeployed], p2[wallet.CheckPropDeployed]) {
-		t.Fatalf("two synths gave the custom resource the same %s %v: CloudFormation would not run the check again", wallet.CheckPropDeployed, p1[wallet.CheckPropDeployed])
+	if reflect.DeepEqual(p1[contract.CheckPropDeployed], p2[contract.CheckPropDeployed]) {
+		t.Fatalf("two synths gave the custom resource the same %s %v: CloudFormation would not run the check again", contract.CheckPropDeployed, p1[contract.CheckPropDeployed])
 	}
-	delete(p1, wallet.CheckPropDeployed)
-	delete(p2, wallet.CheckPropDeployed)
+	delete(p1, contract.CheckPropDeployed)
+	delete(p2, contract.CheckPropDeployed)
 	if !reflect.DeepEqual(doc1, doc2) {
-		t.Errorf("two synths differ beyond the custom resource's %s:\n%s\n%s", wallet.CheckPropDeployed, js(doc1), js(doc2))
+		t.Errorf("two synths differ beyond the custom resource's %s:\n%s\n%s", contract.CheckPropDeployed, js(doc1), js(doc2))
 	}
 }
 

@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 )
 
 // The app's Lambda functions, by their main packages' import paths, so that the build works
@@ -27,7 +27,7 @@ const functionBuildTimeout = 10 * time.Minute
 
 // functionCode builds a function's main package for an architecture and returns the directory
 // that holds it (its bootstrap). The app builds into a temporary directory; tests build once.
-type functionCode func(pkg string, arch wallet.Arch) (string, error)
+type functionCode func(pkg string, arch contract.Arch) (string, error)
 
 // buildFunction compiles a function's main package for arch into dir/bootstrap, the layout the
 // provided.al2023 runtime runs, with the local Go toolchain (no Docker: CDK's Go construct
@@ -38,7 +38,7 @@ type functionCode func(pkg string, arch wallet.Arch) (string, error)
 //   - -ldflags "-s -w -buildid=" drops the symbol table, DWARF and the build id (smaller zip);
 //   - GOOS, GOARCH, CGO_ENABLED and the GOARM64/GOAMD64 levels are set here, not inherited;
 //   - -tags lambda.norpc leaves out aws-lambda-go's RPC mode, which provided.al2023 never uses.
-func buildFunction(ctx context.Context, pkg string, arch wallet.Arch, dir string) error {
+func buildFunction(ctx context.Context, pkg string, arch contract.Arch, dir string) error {
 	ctx, cancel := context.WithTimeout(ctx, functionBuildTimeout)
 	defer cancel()
 	out := filepath.Join(dir, "bootstrap")
@@ -54,12 +54,12 @@ func buildFunction(ctx context.Context, pkg string, arch wallet.Arch, dir string
 }
 
 // buildJanitor is buildFunction for the janitor.
-func buildJanitor(ctx context.Context, arch wallet.Arch, dir string) error {
+func buildJanitor(ctx context.Context, arch contract.Arch, dir string) error {
 	return buildFunction(ctx, janitorPackage, arch, dir)
 }
 
 // builtCode calls code and checks that it left a bootstrap where it says.
-func builtCode(code functionCode, pkg string, arch wallet.Arch) (string, error) {
+func builtCode(code functionCode, pkg string, arch contract.Arch) (string, error) {
 	dir, err := code(pkg, arch)
 	if err != nil {
 		return "", err
@@ -71,8 +71,8 @@ func builtCode(code functionCode, pkg string, arch wallet.Arch) (string, error) 
 }
 
 // lambdaArch is Lambda's architecture for a function built for a.
-func lambdaArch(a wallet.Arch) awslambda.Architecture {
-	if a == wallet.ArchX8664 {
+func lambdaArch(a contract.Arch) awslambda.Architecture {
+	if a == contract.ArchX8664 {
 		return awslambda.Architecture_X86_64()
 	}
 	return awslambda.Architecture_ARM_64()

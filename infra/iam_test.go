@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -220,7 +221,7 @@ func tagsOf(env cfnEnv, id string) map[string]string {
 func newIAMWorld(t *testing.T) *iamWorld {
 	t.Helper()
 	context := orgContext()
-	orgID := context[wallet.CtxJanitorOrgID].(string)
+	orgID := context[contract.CtxJanitorOrgID].(string)
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &context, Outdir: jsii.String(t.TempDir())})
 	built, err := build(app, testCode(t))
 	if err != nil {
@@ -261,7 +262,7 @@ func newIAMWorld(t *testing.T) *iamWorld {
 		must(err)
 		params[p["ParameterKey"].(string)] = v
 	}
-	menv := cfnEnv{stack: "StackSet-" + wallet.JanitorMemberRole + "-" + uuidOf("stackset"), account: memberAccount, region: iamRegion,
+	menv := cfnEnv{stack: "StackSet-" + contract.JanitorMemberRole + "-" + uuidOf("stackset"), account: memberAccount, region: iamRegion,
 		partition: iamPartition, resources: member["Resources"].(map[string]any), params: params}
 	mt, err := w.addTemplate(menv)
 	must(err)
@@ -318,7 +319,7 @@ func newIAMWorld(t *testing.T) *iamWorld {
 		"member-role":          {arn: arnOf(menv, "Role"), account: memberAccount, policy: mt.resource["Role"]},
 		"org-access-role": {arn: fmt.Sprintf("arn:%s:iam::%s:role/OrganizationAccountAccessRole", iamPartition, memberAccount),
 			account: memberAccount, policy: "fixture/TrustsTheManagementAccount"},
-		"foreign-role": {arn: fmt.Sprintf("arn:%s:iam::%s:role/%s", iamPartition, foreignAccount, wallet.JanitorMemberRole),
+		"foreign-role": {arn: fmt.Sprintf("arn:%s:iam::%s:role/%s", iamPartition, foreignAccount, contract.JanitorMemberRole),
 			account: foreignAccount, policy: "fixture/TrustsTheCentralRole"},
 		"member-wallet-table":  {arn: table(memberAccount, "wallet-forgotten"), account: memberAccount, tags: ours},
 		"member-payroll-table": {arn: table(memberAccount, "payroll"), account: memberAccount},

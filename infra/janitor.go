@@ -20,17 +20,18 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // JanitorStackProps shapes the janitor stack. Config comes validated from
-// wallet.ParseJanitorConfig; CodeDir holds the function built for Config.Arch (buildJanitor).
+// contract.ParseJanitor; CodeDir holds the function built for Config.Arch (buildJanitor).
 type JanitorStackProps struct {
 	awscdk.StackProps
-	Config  wallet.JanitorConfig
+	Config  contract.Janitor
 	CodeDir string
 	// Org, when Org.Org, makes it the organization's janitor (org.go).
-	Org wallet.JanitorOrgConfig
+	Org contract.JanitorOrg
 }
 
 // Sizing of one run. A run reads every table of the region and, in phase 2, waits for backups

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -29,14 +30,14 @@ import (
 // buildRoot.
 var (
 	buildRoot      string
-	functionBuilds = map[string]map[wallet.Arch]func() (string, error){}
-	janitorBuilds  map[wallet.Arch]func() (string, error)
+	functionBuilds = map[string]map[contract.Arch]func() (string, error){}
+	janitorBuilds  map[contract.Arch]func() (string, error)
 )
 
 func init() {
 	for _, pkg := range []string{janitorPackage, deployCheckPackage} {
-		functionBuilds[pkg] = map[wallet.Arch]func() (string, error){}
-		for _, arch := range []wallet.Arch{wallet.ArchARM64, wallet.ArchX8664} {
+		functionBuilds[pkg] = map[contract.Arch]func() (string, error){}
+		for _, arch := range []contract.Arch{contract.ArchARM64, contract.ArchX8664} {
 			functionBuilds[pkg][arch] = sync.OnceValues(func() (string, error) {
 				dir := filepath.Join(buildRoot, filepath.Base(pkg), string(arch))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -51,7 +52,7 @@ func init() {
 
 // testCode is the functionCode of the template tests.
 func testCode(t *testing.T) functionCode {
-	return func(pkg string, arch wallet.Arch) (string, error) {
+	return func(pkg string, arch contract.Arch) (string, error) {
 		t.Helper()
 		return functionBuilds[pkg][arch]()
 	}
@@ -60,14 +61,14 @@ func testCode(t *testing.T) functionCode {
 type janitorCase struct {
 	name    string
 	context map[string]any
-	cfg     wallet.JanitorConfig // what the context must come to
+	cfg     contract.Janitor // what the context must come to
 }
 
 var janitorCases = []janitorCase{
 	{
 		name:    "defaults",
 		context: map[string]any{},
-		cfg:     wallet.JanitorConfig{Schedule: "rate(1 hour)", Grace: 24 * 3600e9, Mode: wallet.JanitorDelete, Arch: wallet.ArchARM64},
+		cfg:     contract.Janitor{Schedule: "rate(1 hour)", Grace: 24 * 3600e9, Mode: contract.JanitorDelete, Arch: contract.ArchARM64},
 	},
 	{
 		name: "every key set",
@@ -75,8 +76,8 @@ var janitorCases = []janitorCase{
 			"janitorSchedule": "cron(0 6 ? * MON-FRI *)", "janitorGrace": "5s", "janitorMode": "report",
 			"janitorEmail": "ops@example.com", "janitorArch": "x86_64",
 		},
-		cfg: wallet.JanitorConfig{Schedule: "cron(0 6 ? * MON-FRI *)", Grace: 5e9, Mode: wallet.JanitorReport,
-			Email: "ops@example.com", Arch: wallet.ArchX8664},
+		cfg: contract.Janitor{Schedule: "cron(0 6 ? * MON-FRI *)", Grace: 5e9, Mode: contract.JanitorReport,
+			Email: "ops@example.com", Arch: contract.ArchX8664},
 	},
 }
 
@@ -208,10 +209,10 @@ func checkFunction(t *testing.T, tc janitorCase, ids janitorIDs, res map[string]
 		"LoggingConfig":                map[string]any{"LogGroup": ref(ids.logs)},
 		// Configured by environment only, and exactly by what the contract names.
 		"Environment": map[string]any{"Variables": map[string]any{
-			wallet.EnvJanitorMode:     string(tc.cfg.Mode),
-			wallet.EnvJanitorGrace:    wallet.FormatDuration(tc.cfg.Grace),
-			wallet.EnvJanitorTopicArn: ref(ids.topic),
-			wallet.EnvJanitorMarkKey:  getAtt(ids.markKey, "Arn"),
+			contract.EnvJanitorMode:     string(tc.cfg.Mode),
+			contract.EnvJanitorGrace:    wallet.FormatDuration(tc.cfg.Grace),
+			contract.EnvJanitorTopicArn: ref(ids.topic),
+			contract.EnvJanitorMarkKey:  getAtt(ids.markKey, "Arn"),
 		}},
 		"Tags": janitorTagList,
 	}
@@ -230,7 +231,7 @@ func checkFunction(t *testing.T, tc janitorCase, ids janitorIDs, res map[string]
 }
 
 // checkELF reads the ELF header: a Linux executable for the function's architecture.
-func checkELF(t *testing.T, path string, arch wallet.Arch) {
+func checkELF(t *testing.T, path string, arch contract.Arch) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -241,7 +242,7 @@ func checkELF(t *testing.T, path string, arch wallet.Arch) {
 	if _, err := io.ReadFull(f, h); err != nil {
 		t.Fatal(err)
 	}
-	machine := map[wallet.Arch]uint16{wallet.ArchARM64: 183, wallet.ArchX8664: 62}[arch] // EM_AARCH64, EM_X86_64
+	machine := map[contract.Arch]uint16{contract.ArchARM64: 183, contract.ArchX8664: 62}[arch] // EM_AARCH64, EM_X86_64
 	if string(h[:4]) != "\x7fELF" || uint16(h[18])|uint16(h[19])<<8 != machine {
 		t.Errorf("%s is not a Linux %s executable (header % x)", path, arch, h)
 	}
@@ -557,7 +558,7 @@ func TestJanitorRejectsBadContext(t *testing.T) {
 // one of them from a copy of the module at another path, must give the same bytes and, through
 // CDK, the same S3 key.
 func TestJanitorBuildIsReproducible(t *testing.T) {
-	here, err := janitorBuilds[wallet.ArchARM64]()
+	here, err := janitorBuilds[contract.ArchARM64]()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +566,7 @@ func TestJanitorBuildIsReproducible(t *testing.T) {
 	copyModule(t, repoRoot(t), copyDir)
 	there := t.TempDir()
 	t.Chdir(filepath.Join(copyDir, "infra"))
-	if err := buildJanitor(t.Context(), wallet.ArchARM64, there); err != nil {
+	if err := buildJanitor(t.Context(), contract.ArchARM64, there); err != nil {
 		t.Fatal(err)
 	}
 	a, b := fileHash(t, filepath.Join(here, "bootstrap")), fileHash(t, filepath.Join(there, "bootstrap"))
@@ -574,7 +575,7 @@ func TestJanitorBuildIsReproducible(t *testing.T) {
 	}
 	keyOf := func(dir string) string {
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-		built, err := build(app, func(pkg string, arch wallet.Arch) (string, error) {
+		built, err := build(app, func(pkg string, arch contract.Arch) (string, error) {
 			if pkg == janitorPackage {
 				return dir, nil
 			}
@@ -633,17 +634,17 @@ func fileHash(t *testing.T, path string) string {
 func refusedKeys(t *testing.T, context map[string]any) ([]string, error) {
 	t.Helper()
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &context, Outdir: jsii.String(t.TempDir())})
-	_, err := build(app, func(string, wallet.Arch) (string, error) {
+	_, err := build(app, func(string, contract.Arch) (string, error) {
 		t.Error("a function was built despite a bad context value")
 		return "", errors.New("not built")
 	})
-	var ce *wallet.ConfigErrors
+	var ce *contract.ConfigErrors
 	if !errors.As(err, &ce) {
 		t.Fatalf("want *ConfigErrors, got %v", err)
 	}
 	var got []string
 	for _, e := range ce.Errs {
-		var c *wallet.ContextError
+		var c *contract.ContextError
 		if !errors.As(e, &c) || !strings.Contains(e.Error(), c.Value) || c.Allowed == "" {
 			t.Errorf("%v does not name its key, value and what is allowed", e)
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -41,7 +42,7 @@ func run(stderr io.Writer) int {
 	}
 	defer os.RemoveAll(dir)
 	app := awscdk.NewApp(nil)
-	code := func(pkg string, arch wallet.Arch) (string, error) {
+	code := func(pkg string, arch contract.Arch) (string, error) {
 		sub := filepath.Join(dir, path.Base(pkg))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return "", err
@@ -49,7 +50,7 @@ func run(stderr io.Writer) int {
 		return sub, buildFunction(context.Background(), pkg, arch, sub)
 	}
 	if _, err := build(app, code); err != nil {
-		var ce *wallet.ConfigErrors
+		var ce *contract.ConfigErrors
 		if errors.As(err, &ce) {
 			fmt.Fprintf(stderr, "wallet app not synthesized; fix these context values (-c key=value or cdk.json):\n  %s\n",
 				strings.ReplaceAll(err.Error(), "\n", "\n  "))
@@ -75,9 +76,9 @@ func build(app awscdk.App, code functionCode) (stacks, error) {
 	get := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
 	cfg, werr := configFrom(get)
 	jcfg, jerr := janitorConfigFrom(get)
-	ccfg, cerr := wallet.ParseDeployCheckConfig(contextLookup(get))
-	ocfg, oerr := wallet.ParseJanitorOrgConfig(contextLookup(get))
-	if err := wallet.JoinConfigErrors(werr, jerr, cerr, oerr); err != nil {
+	ccfg, cerr := contract.ParseDeployCheck(contextLookup(get))
+	ocfg, oerr := contract.ParseJanitorOrg(contextLookup(get))
+	if err := contract.Join(werr, jerr, cerr, oerr); err != nil {
 		return stacks{}, err
 	}
 	dir, err := builtCode(code, janitorPackage, jcfg.Arch)
@@ -100,19 +101,19 @@ func build(app awscdk.App, code functionCode) (stacks, error) {
 }
 
 // configFrom turns raw CDK context (get returns nil for an unset key) into a validated config.
-func configFrom(get func(key string) any) (wallet.Config, error) {
-	return wallet.ParseConfig(contextLookup(get))
+func configFrom(get func(key string) any) (contract.Stack, error) {
+	return contract.ParseStack(contextLookup(get))
 }
 
 // janitorConfigFrom is configFrom for the janitor's keys.
-func janitorConfigFrom(get func(key string) any) (wallet.JanitorConfig, error) {
-	return wallet.ParseJanitorConfig(contextLookup(get))
+func janitorConfigFrom(get func(key string) any) (contract.Janitor, error) {
+	return contract.ParseJanitor(contextLookup(get))
 }
 
 // contextLookup adapts CDK context to the contract's strings. Values from cdk.json are JSON, so
 // one may arrive as a number or a bool; it is written as a user would type it (1, 1.5, true) and
 // ParseConfig judges it like a -c value: a capacity of 1.5 is rejected, not rounded.
-func contextLookup(get func(key string) any) wallet.Lookup {
+func contextLookup(get func(key string) any) contract.Lookup {
 	return func(key string) (string, bool) {
 		switch v := get(key).(type) {
 		case nil:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -63,7 +64,7 @@ func TestConfigRejectsBadContext(t *testing.T) {
 			}
 			var got []string
 			for _, e := range errs(err) {
-				var ce *wallet.ContextError
+				var ce *contract.ContextError
 				if !errors.As(e, &ce) {
 					t.Fatalf("error %q is not a ContextError", e)
 				}
@@ -98,7 +99,7 @@ func TestConfigAcceptsContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := wallet.Config{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 5, WriteCapacity: 3,
+	want := contract.Stack{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 5, WriteCapacity: 3,
 		ExpiresAfter: 72 * time.Hour, TableName: "wallet-dev-custom"}
 	if got != want {
 		t.Errorf("config = %+v, want %+v", got, want)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -49,8 +50,8 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 	for k, v := range orgEnv {
 		central.AddEnvironment(jsii.String(k), jsii.String(v), nil)
 	}
-	central.AddEnvironment(jsii.String(wallet.EnvJanitorOrg), jsii.String(wallet.JanitorOrgCentral), nil)
-	workerEnv := map[string]string{wallet.EnvJanitorOrg: wallet.JanitorOrgWorker}
+	central.AddEnvironment(jsii.String(contract.EnvJanitorOrg), jsii.String(contract.JanitorOrgCentral), nil)
+	workerEnv := map[string]string{contract.EnvJanitorOrg: contract.JanitorOrgWorker}
 	maps.Copy(workerEnv, env)
 	maps.Copy(workerEnv, orgEnv)
 	worker := newWorker(stack, props, role, logs, workerEnv)
@@ -91,16 +92,16 @@ func newUnitsQueue(stack awscdk.Stack) awssqs.Queue {
 
 // orgEnvironment is what both functions read of the organization: the member role, the regions
 // (default: the stack's own), the queue and the per-run budget.
-func orgEnvironment(stack awscdk.Stack, oc wallet.JanitorOrgConfig, queue awssqs.Queue) map[string]string {
+func orgEnvironment(stack awscdk.Stack, oc contract.JanitorOrg, queue awssqs.Queue) map[string]string {
 	regions := strings.Join(oc.Regions, ",")
 	if regions == "" {
 		regions = *stack.Region()
 	}
 	return map[string]string{
-		wallet.EnvJanitorOrgRole:     wallet.JanitorMemberRole,
-		wallet.EnvJanitorOrgRegions:  regions,
-		wallet.EnvJanitorOrgQueueURL: *queue.QueueUrl(),
-		wallet.EnvJanitorUnitsPerRun: fmt.Sprint(oc.UnitsPerRun),
+		contract.EnvJanitorOrgRole:     contract.JanitorMemberRole,
+		contract.EnvJanitorOrgRegions:  regions,
+		contract.EnvJanitorOrgQueueURL: *queue.QueueUrl(),
+		contract.EnvJanitorUnitsPerRun: fmt.Sprint(oc.UnitsPerRun),
 	}
 }
 
@@ -142,7 +143,7 @@ func newOrgPolicy(stack awscdk.Stack, role awsiam.Role, orgID string) awsiam.Pol
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:        jsii.String("EnterMemberAccounts"),
 				Actions:    jsii.Strings("sts:AssumeRole"),
-				Resources:  &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::*:role/%s", *stack.Partition(), wallet.JanitorMemberRole))},
+				Resources:  &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::*:role/%s", *stack.Partition(), contract.JanitorMemberRole))},
 				Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": orgID}},
 			}),
 		},
@@ -158,9 +159,9 @@ func newOrgPolicy(stack awscdk.Stack, role awsiam.Role, orgID string) awsiam.Pol
 // account of the targets, automatically in accounts that join them. The member role trusts the
 // central role by ARN: the Fn::GetAtt of CentralRoleArn makes the role exist first (an explicit
 // DependsOn would repeat it, cfn-lint W3005).
-func newMemberStackSet(stack awscdk.Stack, oc wallet.JanitorOrgConfig, role awsiam.Role) awscloudformation.CfnStackSet {
+func newMemberStackSet(stack awscdk.Stack, oc contract.JanitorOrg, role awsiam.Role) awscloudformation.CfnStackSet {
 	return awscloudformation.NewCfnStackSet(stack, jsii.String("MemberRole"), &awscloudformation.CfnStackSetProps{
-		StackSetName:    jsii.String(wallet.JanitorMemberRole),
+		StackSetName:    jsii.String(contract.JanitorMemberRole),
 		Description:     jsii.String("The role the wallet janitor of the organization assumes in each member account"),
 		PermissionModel: jsii.String("SERVICE_MANAGED"),
 		AutoDeployment: &awscloudformation.CfnStackSet_AutoDeploymentProperty{
@@ -205,7 +206,7 @@ func memberTemplate(stack awscdk.Stack) string {
 			"Role": map[string]any{
 				"Type": "AWS::IAM::Role",
 				"Properties": map[string]any{
-					"RoleName":    wallet.JanitorMemberRole,
+					"RoleName":    contract.JanitorMemberRole,
 					"Description": "Assumed by the organization's wallet janitor: find, mark, back up and delete forgotten wallet tables",
 					"AssumeRolePolicyDocument": map[string]any{
 						"Version": "2012-10-17",

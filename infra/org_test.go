@@ -10,14 +10,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 )
 
 func orgContext() map[string]any {
 	return map[string]any{
-		wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: "o-abcde12345", wallet.CtxJanitorTargets: "r-ab12",
-		wallet.CtxJanitorRegions: "us-east-1,eu-west-1", wallet.CtxJanitorUnitsPerRun: "50", wallet.CtxJanitorWorkers: "6",
+		contract.CtxJanitorOrg: "true", contract.CtxJanitorOrgID: "o-abcde12345", contract.CtxJanitorTargets: "r-ab12",
+		contract.CtxJanitorRegions: "us-east-1,eu-west-1", contract.CtxJanitorUnitsPerRun: "50", contract.CtxJanitorWorkers: "6",
 	}
 }
 
@@ -72,7 +71,7 @@ func TestJanitorOrgStack(t *testing.T) {
 	}
 	ssID := *stack.GetLogicalId(stack.Node().FindChild(jsii.String("MemberRole")).(awscdk.CfnElement))
 	ss := sets[ssID]["Properties"].(map[string]any)
-	if ss["PermissionModel"] != "SERVICE_MANAGED" || ss["StackSetName"] != wallet.JanitorMemberRole {
+	if ss["PermissionModel"] != "SERVICE_MANAGED" || ss["StackSetName"] != contract.JanitorMemberRole {
 		t.Errorf("stack set: %v", ss)
 	}
 	if ad := ss["AutoDeployment"].(map[string]any); ad["Enabled"] != true {
@@ -95,7 +94,7 @@ func TestJanitorOrgStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	role := member["Resources"].(map[string]any)["Role"].(map[string]any)["Properties"].(map[string]any)
-	if role["RoleName"] != wallet.JanitorMemberRole {
+	if role["RoleName"] != contract.JanitorMemberRole {
 		t.Errorf("member role name %v", role["RoleName"])
 	}
 	trust := role["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
@@ -113,12 +112,12 @@ func TestJanitorOrgStack(t *testing.T) {
 	worker := fns[id("Worker")]["Properties"].(map[string]any)
 	cenv := central["Environment"].(map[string]any)["Variables"].(map[string]any)
 	wenv := worker["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if cenv[wallet.EnvJanitorOrg] != wallet.JanitorOrgCentral || wenv[wallet.EnvJanitorOrg] != wallet.JanitorOrgWorker {
-		t.Errorf("roles: %v / %v", cenv[wallet.EnvJanitorOrg], wenv[wallet.EnvJanitorOrg])
+	if cenv[contract.EnvJanitorOrg] != contract.JanitorOrgCentral || wenv[contract.EnvJanitorOrg] != contract.JanitorOrgWorker {
+		t.Errorf("roles: %v / %v", cenv[contract.EnvJanitorOrg], wenv[contract.EnvJanitorOrg])
 	}
 	for _, env := range []map[string]any{cenv, wenv} {
-		if env[wallet.EnvJanitorOrgRegions] != "us-east-1,eu-west-1" || env[wallet.EnvJanitorUnitsPerRun] != "50" ||
-			env[wallet.EnvJanitorOrgRole] != wallet.JanitorMemberRole || !strings.Contains(jsonOf(env[wallet.EnvJanitorOrgQueueURL]), id("Units")) {
+		if env[contract.EnvJanitorOrgRegions] != "us-east-1,eu-west-1" || env[contract.EnvJanitorUnitsPerRun] != "50" ||
+			env[contract.EnvJanitorOrgRole] != contract.JanitorMemberRole || !strings.Contains(jsonOf(env[contract.EnvJanitorOrgQueueURL]), id("Units")) {
 			t.Errorf("org environment %v", env)
 		}
 	}
@@ -127,8 +126,8 @@ func TestJanitorOrgStack(t *testing.T) {
 	}
 	// The worker signs and checks marks as the central function does: the same key, in its
 	// environment, and the same role, the one the key policy lets use it.
-	if jsonOf(wenv[wallet.EnvJanitorMarkKey]) != jsonOf(cenv[wallet.EnvJanitorMarkKey]) || !strings.Contains(jsonOf(wenv[wallet.EnvJanitorMarkKey]), id("MarkKey")) {
-		t.Errorf("worker's mark key %v, central's %v", wenv[wallet.EnvJanitorMarkKey], cenv[wallet.EnvJanitorMarkKey])
+	if jsonOf(wenv[contract.EnvJanitorMarkKey]) != jsonOf(cenv[contract.EnvJanitorMarkKey]) || !strings.Contains(jsonOf(wenv[contract.EnvJanitorMarkKey]), id("MarkKey")) {
+		t.Errorf("worker's mark key %v, central's %v", wenv[contract.EnvJanitorMarkKey], cenv[contract.EnvJanitorMarkKey])
 	}
 	if jsonOf(worker["Role"]) != jsonOf(central["Role"]) || !strings.Contains(jsonOf(worker["Role"]), id("Role")) {
 		t.Errorf("worker's role %v, central's %v", worker["Role"], central["Role"])
@@ -160,7 +159,7 @@ func TestJanitorOrgStack(t *testing.T) {
 	if got := actionsOf(orgPolicy["Statement"].([]any)); !slices.Equal(got, []string{"organizations:ListAccounts", "sts:AssumeRole"}) {
 		t.Errorf("central role's org actions %v", got)
 	}
-	if !strings.Contains(jsonOf(orgPolicy), ":role/"+wallet.JanitorMemberRole) {
+	if !strings.Contains(jsonOf(orgPolicy), ":role/"+contract.JanitorMemberRole) {
 		t.Errorf("AssumeRole is not limited to the member role: %s", jsonOf(orgPolicy))
 	}
 	// Only in the organization's accounts (what that means is the policy engine's to prove:
@@ -187,7 +186,7 @@ func TestJanitorWithoutOrgIsUnchanged(t *testing.T) {
 	if n := len(resourcesOf(doc, "AWS::Lambda::Function")); n != 1 {
 		t.Errorf("%d functions", n)
 	}
-	if strings.Contains(jsonOf(doc), wallet.EnvJanitorOrg) {
+	if strings.Contains(jsonOf(doc), contract.EnvJanitorOrg) {
 		t.Error("the function is configured for an organization")
 	}
 }
@@ -199,12 +198,12 @@ func TestJanitorOrgRejectsBadContext(t *testing.T) {
 		context map[string]any
 		keys    []string
 	}{
-		{"org keys without janitorOrg", map[string]any{wallet.CtxJanitorTargets: "r-ab12"}, []string{wallet.CtxJanitorTargets}},
-		{"no org id nor targets", map[string]any{wallet.CtxJanitorOrg: "true"}, []string{wallet.CtxJanitorOrgID, wallet.CtxJanitorTargets}},
-		{"bad values", map[string]any{wallet.CtxJanitorOrg: "true", wallet.CtxJanitorOrgID: "org-1", wallet.CtxJanitorTargets: "ou-x",
-			wallet.CtxJanitorRegions: "Mars", wallet.CtxJanitorWorkers: "0", wallet.CtxJanitorUnitsPerRun: "many"},
-			[]string{wallet.CtxJanitorOrgID, wallet.CtxJanitorRegions, wallet.CtxJanitorTargets, wallet.CtxJanitorUnitsPerRun, wallet.CtxJanitorWorkers}},
-		{"janitorOrg not a bool", map[string]any{wallet.CtxJanitorOrg: "yes"}, []string{wallet.CtxJanitorOrg}},
+		{"org keys without janitorOrg", map[string]any{contract.CtxJanitorTargets: "r-ab12"}, []string{contract.CtxJanitorTargets}},
+		{"no org id nor targets", map[string]any{contract.CtxJanitorOrg: "true"}, []string{contract.CtxJanitorOrgID, contract.CtxJanitorTargets}},
+		{"bad values", map[string]any{contract.CtxJanitorOrg: "true", contract.CtxJanitorOrgID: "org-1", contract.CtxJanitorTargets: "ou-x",
+			contract.CtxJanitorRegions: "Mars", contract.CtxJanitorWorkers: "0", contract.CtxJanitorUnitsPerRun: "many"},
+			[]string{contract.CtxJanitorOrgID, contract.CtxJanitorRegions, contract.CtxJanitorTargets, contract.CtxJanitorUnitsPerRun, contract.CtxJanitorWorkers}},
+		{"janitorOrg not a bool", map[string]any{contract.CtxJanitorOrg: "yes"}, []string{contract.CtxJanitorOrg}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got, err := refusedKeys(t, tc.context); !slices.Equal(got, tc.keys) {

@@ -13,17 +13,18 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// WalletStackProps shapes one wallet stack. Config comes validated from wallet.ParseConfig,
-// Check from wallet.ParseDeployCheckConfig.
+// WalletStackProps shapes one wallet stack. Config comes validated from contract.ParseStack,
+// Check from contract.ParseDeployCheck.
 type WalletStackProps struct {
 	awscdk.StackProps
-	Config wallet.Config
+	Config contract.Stack
 	// Check is the check inside the deploy; CheckCodeDir holds its function, built for
 	// Check.Arch (buildFunction), when Check.Enabled.
-	Check        wallet.DeployCheckConfig
+	Check        contract.DeployCheck
 	CheckCodeDir string
 	// Deployed is the synth's time, a property of the check's custom resource: it differs on
 	// every synth, so CloudFormation runs the check on every deploy.
@@ -70,7 +71,7 @@ func NewWalletStack(scope constructs.Construct, id string, props *WalletStackPro
 
 // newTable is the plain AWS::DynamoDB::Table (not TableV2/GlobalTable): moto, the local cloud,
 // deploys only the plain resource, and a single-region wallet needs nothing more.
-func newTable(stack awscdk.Stack, cfg wallet.Config) awsdynamodb.Table {
+func newTable(stack awscdk.Stack, cfg contract.Stack) awsdynamodb.Table {
 	props := &awsdynamodb.TableProps{
 		// Only the key is declared: balance is an ordinary attribute, so it never becomes an
 		// AttributeDefinition.

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
@@ -40,20 +40,20 @@ func TestHandlerOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 5 * time.Second,
+	env := contract.Janitor{Mode: contract.JanitorReport, Grace: 5 * time.Second,
 		TopicArn: aws.ToString(topic.TopicArn), MarkKey: aws.ToString(key.KeyMetadata.Arn)}.Env()
 
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal([]byte(scheduledEvent), &ev); err != nil {
-		t.Fatal(err)
-	}
 	var log bytes.Buffer
-	r, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), ev)
+	r, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), json.RawMessage(scheduledEvent))
 	if err != nil {
 		t.Fatalf("handler: %v", err)
 	}
-	if r.Mode != wallet.JanitorReport || r.Grace != "5s" || len(r.Marked) != 1 || r.Marked[0].Table != "wallet-one" || len(r.Errors) != 0 {
+	// The single-account janitor is a run over the function's own account and region: one unit.
+	if r.Mode != contract.JanitorReport || r.Grace != "5s" || r.Role != "account" || len(r.Units) != 1 || len(r.Errors) != 0 {
 		t.Fatalf("report %+v", r)
+	}
+	if u := r.Units[0]; len(u.Marked) != 1 || u.Marked[0].Table != "wallet-one" || len(u.Errors) != 0 || u.Account != "123456789012" {
+		t.Fatalf("unit report %+v", u)
 	}
 	if n := strings.Count(log.String(), "\n"); n != 1 {
 		t.Errorf("log: %d lines, want 1:\n%s", n, log.String())
@@ -65,11 +65,11 @@ func TestHandlerOnMoto(t *testing.T) {
 
 // A bad environment fails every invocation with an error naming the variable, and touches nothing.
 func TestHandlerNamesABadEnvironment(t *testing.T) {
-	env := map[string]string{wallet.EnvJanitorMode: "nuke", wallet.EnvJanitorGrace: "24h", wallet.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t"}
+	env := map[string]string{contract.EnvJanitorMode: "nuke", contract.EnvJanitorGrace: "24h", contract.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t"}
 	var log bytes.Buffer
-	_, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), events.EventBridgeEvent{})
-	if err == nil || !strings.Contains(err.Error(), wallet.EnvJanitorMode+`="nuke"`) {
-		t.Fatalf("err %v, want one naming %s", err, wallet.EnvJanitorMode)
+	_, err := handler(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &log)(t.Context(), json.RawMessage(`{}`))
+	if err == nil || !strings.Contains(err.Error(), contract.EnvJanitorMode+`="nuke"`) {
+		t.Fatalf("err %v, want one naming %s", err, contract.EnvJanitorMode)
 	}
 	if log.Len() != 0 {
 		t.Errorf("a misconfigured run logged a report: %s", log.String())

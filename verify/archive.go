@@ -41,12 +41,12 @@ func newExportCmd(s streams, runF func(context.Context, *exportOptions) error) *
 			"after reading items.jsonl back as restore will. DIR/NAME must be new or empty, or hold a\n" +
 			"complete export of this very table (same ARN and TableId or creation time) whose items the\n" +
 			"table still holds: a run killed before it finished can be run again.",
-	}, o, runF, teardownPolicy, "table", "to")
+	}, o, runF, teardownPolicy)
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultArchiveTimeout)
 	fs.StringVar(&o.table, "table", "", "the table to export (required)")
 	fs.StringVar(&o.to, "to", "", "the directory to export into; the table goes to `DIR`/<table> (required)")
-	return cmd
+	return strict(cmd)
 }
 
 func runExport(ctx context.Context, o *exportOptions) error {
@@ -106,14 +106,14 @@ func newRestoreCmd(s streams, runF func(context.Context, *restoreOptions) error)
 			"on-demand unless --billing original — and writes every item back. It checks every item\n" +
 			"before it creates or writes anything, and refuses a table that already holds items\n" +
 			"unless --overwrite.",
-	}, o, runF, teardownPolicy, "from", "table")
+	}, o, runF, teardownPolicy)
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultArchiveTimeout)
 	fs.StringVar(&o.from, "from", "", "the export directory: `DIR` holding <table>/, or one table's export (required)")
 	fs.StringVar(&o.table, "table", "", "the table to restore into (required)")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "write into a table that already holds items, replacing those with the export's keys")
 	fs.StringVar(&o.billing, "billing", string(wallet.BillingOnDemand), fmt.Sprintf("billing of a table restore creates: %s or %s", wallet.BillingOnDemand, billingOriginal))
-	return cmd
+	return strict(cmd)
 }
 
 func runRestore(ctx context.Context, o *restoreOptions) error {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -13,11 +11,9 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
-	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
-	"golang.org/x/sync/errgroup"
 )
 
 // costOptions is everything `verify cost` needs.
@@ -34,10 +30,9 @@ type costOptions struct {
 	// now is the clock that ends the window: tests set it through the runF seam to judge tables
 	// on CloudWatch data they wrote ahead of the real clock.
 	now func() time.Time
-	org orgFlags // --org, --accounts: every account of an organization (org.go)
-	// concurrency bounds the calls in flight: per region alone (regionsAtOnce regions at a
-	// time), for the whole run with --org.
-	concurrency int
+	// fleet is the accounts reviewed (the caller's, or --org/--accounts) and the one bound on
+	// calls in flight for the whole run (--concurrency).
+	fleet fleetFlags
 }
 
 // DefaultCostTimeout bounds a cost review: CloudWatch reads for every table of every region.
@@ -47,7 +42,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	if runF == nil {
 		runF = runCost
 	}
-	o := &costOptions{s: s, days: 14, now: time.Now, concurrency: 8}
+	o := &costOptions{s: s, days: 14, now: time.Now}
 	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
@@ -57,9 +52,19 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
 			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
-			return o.org.validate(func(n string) bool { return c.Flags().Changed(n) })
+			template := "--template prices what a template declares, calling nothing"
+			if err := refuseTogether(c, conflict{"template", "table", template}, conflict{"template", "all-regions", template},
+				conflict{"template", "org", template}, conflict{"template", "accounts", template},
+				conflict{"table", "all-regions", "a table lives in one region (pick it with --region)"}, regionOrAll, orgOrAccounts); err != nil {
+				return err
+			}
+			if err := o.fleet.validate(c); err != nil {
+				return err
+			}
+			_, err := o.validate()
+			return err
 		},
-	}, o, runF, teardownPolicy, "table", "template", "stack")
+	}, o, runF, teardownPolicy)
 	fs := cmd.Flags()
 	fs.StringVar(&o.table, "table", "", "the table to price (default: every table tagged Project=wallet)")
 	fs.StringVar(&o.template, "template", "", "price the tables a synthesized template declares (cdk.out/<stack>.template.json), calling nothing")
@@ -69,9 +74,8 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
-	o.org.register(fs)
-	fs.Var(&boundedInt{&o.concurrency, 1, 64}, "concurrency", fmt.Sprintf("calls in flight at once (1 to 64): per region (%d regions at a time); with --org or --accounts, for the whole run", regionsAtOnce))
-	return cmd
+	o.fleet.register(fs, 8)
+	return strict(cmd)
 }
 
 // validate checks every flag before anything touches AWS.
@@ -83,22 +87,16 @@ func (o *costOptions) validate() (cost.Prices, error) {
 		if !wallet.ValidTableName(o.table) {
 			return cost.Prices{}, usageErr("--table %q: want 3 to 255 characters of a-z A-Z 0-9 _ . - (DynamoDB's table naming rules)", o.table)
 		}
-		if o.allRegions {
-			return cost.Prices{}, usageErr("--table and --all-regions cannot be used together: a table lives in one region (pick it with --region)")
-		}
 	}
 	if o.stack != "" && o.template == "" {
 		return cost.Prices{}, usageErr("--stack %q needs --template FILE: it says what deploying the template changes on that stack's bill", o.stack)
 	}
-	if o.template != "" && (o.table != "" || o.allRegions) {
-		return cost.Prices{}, usageErr("--template prices what a template declares: it cannot be used with --table or --all-regions")
-	}
-	if o.allRegions && o.cloud.region != "" {
-		return cost.Prices{}, usageErr("--region and --all-regions cannot be used together: pick a region, or all of them")
-	}
 	return o.prices.resolve()
 }
 
+// runCost is one path for one account and for an organization: open the fleet (the caller's
+// account unless --org or --accounts), review every (account, region) unit under one bound of
+// calls in flight, and report once.
 func runCost(ctx context.Context, o *costOptions) error {
 	prices, err := o.validate()
 	if err != nil {
@@ -106,9 +104,6 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	if o.template != "" {
 		return runCostTemplate(ctx, o, prices)
-	}
-	if o.org.on() {
-		return runOrgCost(ctx, o, prices)
 	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
@@ -119,58 +114,16 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if o.allRegions {
 		regions = sweep.Regions()
 	}
-	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.concurrency}
-	if o.allRegions {
-		co.SkipClosedRegions = true
+	fl, err := o.fleet.open(ctx, cfg, regions)
+	if err != nil {
+		return err
 	}
-	reviews := make([]cost.RegionReview, len(regions))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(regionsAtOnce)
-	for i, r := range regions {
-		g.Go(func() error {
-			rc := cfg.Copy()
-			rc.Region = r
-			var err error
-			reviews[i], err = cost.Review(gctx, cost.NewClients(rc), co, prices)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return costErr(err)
-	}
-	report := cost.NewReport(reviews, o.days, prices)
+	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions}
+	report := cost.ReviewFleet(ctx, fl, co, prices, nil)
 	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
-		return failed(fmt.Errorf("write report: %w", err))
+		return err
 	}
-	if unlisted(reviews) {
-		// As the sweep: a review that could list no region found out nothing, which is the
-		// caller's configuration to fix, not a partial answer.
-		return &exitError{exitUsage, fmt.Errorf("cost: no region could be listed: %s", report.Problems[0].Error)}
-	}
-	if n := len(report.Problems); n > 0 {
-		return failed(fmt.Errorf("tables or regions that could not be read: %d (see the report)", n))
-	}
-	return nil
-}
-
-// unlisted reports whether no region asked about could be read: each found no table and
-// failed as a whole (its listing, or its tags where an endpoint has none).
-func unlisted(reviews []cost.RegionReview) bool {
-	for _, rr := range reviews {
-		if len(rr.Tables) > 0 || !slices.ContainsFunc(rr.Problems, func(p discover.Problem) bool { return p.Table == "" }) {
-			return false
-		}
-	}
-	return len(reviews) > 0
-}
-
-// costErr marks a missing --table as the caller's to fix (exit 2); the edge's one rule
-// classifies everything else (a denial or an endpoint that does not answer is 2 as well).
-func costErr(err error) error {
-	if errors.Is(err, cost.ErrTableNotFound) {
-		return &exitError{exitUsage, err}
-	}
-	return err
+	return report.Outcome()
 }
 
 // runCostTemplate prices a template's tables as declared, reading the file within --timeout and
@@ -192,10 +145,7 @@ func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) er
 			return err
 		}
 	}
-	if err := render(o.s.out, o.json, d, d.WriteText); err != nil {
-		return failed(fmt.Errorf("write report: %w", err))
-	}
-	return nil
+	return render(o.s.out, o.json, d, d.WriteText)
 }
 
 // againstStack reads the deployed stack's live tables, the only AWS calls a template's price makes.

@@ -5,14 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/spf13/cobra"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -496,7 +498,8 @@ func testCostOnDemandAndStorage(t *testing.T) {
 
 	// Backups at $1,000,000 per GB-month, so that moto's 123-byte backups show in the cents.
 	args := append([]string{"cost", "--region", "ap-southeast-2", "--days", "3", "--json"}, highPrices...)
-	args = append(args, "--price-backup-gb-month", "1000000")
+	args[slices.Index(args, "--price-backup-gb-month")+1] = "1000000" // a flag is given once
+
 	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)

@@ -55,7 +55,7 @@ func summarize[O any](newCmd func(streams, func(context.Context, *O) error) *cob
 func TestFlagsReachTheRun(t *testing.T) {
 	sweepCmd := summarize(newSweepCmd, func(o *sweepOptions) string {
 		return fmt.Sprintf("regions=%v all=%v yes=%v json=%v protected=%v prefix=%q older=%q idle=%q concurrency=%d page=%d export=%q backup=%v timeout=%s",
-			o.regions, o.allRegions, o.yes, o.json, o.includeProtected, o.namePrefix, o.olderThan, o.idleFor, o.concurrency, o.pageSize, o.save.export, o.save.backup, o.cloud.timeout)
+			o.regions, o.allRegions, o.yes, o.json, o.includeProtected, o.namePrefix, o.olderThan, o.idleFor, o.fleet.concurrency, o.pageSize, o.save.export, o.save.backup, o.cloud.timeout)
 	})
 	teardownCmd := summarize(newTeardownCmd, func(o *teardownOptions) string {
 		return fmt.Sprintf("stack=%q yes=%v json=%v retained=%v protected=%v export=%q region=%q timeout=%s",
@@ -72,7 +72,7 @@ func TestFlagsReachTheRun(t *testing.T) {
 			o.run.Stack, o.run.Table, o.tableSet, o.run.ReadOnly, o.run.Roundtrips, o.run.Concurrency, o.json, o.cloud.timeout)
 	})
 	costCmd := summarize(newCostCmd, func(o *costOptions) string {
-		return fmt.Sprintf("table=%q days=%d all=%v concurrency=%d timeout=%s", o.table, o.days, o.allRegions, o.concurrency, o.cloud.timeout)
+		return fmt.Sprintf("table=%q days=%d all=%v concurrency=%d timeout=%s", o.table, o.days, o.allRegions, o.fleet.concurrency, o.cloud.timeout)
 	})
 
 	for _, tc := range []struct {
@@ -110,6 +110,21 @@ func TestFlagsReachTheRun(t *testing.T) {
 		{"cost: an empty --table", costCmd, []string{"--table", ""}, "not run", exitUsage},
 		{"cost: an empty --template", costCmd, []string{"--template", ""}, "not run", exitUsage},
 		{"cost: an empty --stack", costCmd, []string{"--stack", ""}, "not run", exitUsage},
+		// A single-valued flag given twice is refused, not silently won by its last value.
+		{"cost: --region twice", costCmd, []string{"--region", "eu-west-1", "--region", "us-east-1"}, "not run", exitUsage},
+		{"cost: an empty --region", costCmd, []string{"--region", ""}, "not run", exitUsage},
+		{"check: --stack twice", checkCmd, []string{"--stack", "a", "--stack", "b"}, "not run", exitUsage},
+		{"teardown: --yes twice", teardownCmd, []string{"--stack", "Wallet-dev", "--yes", "--yes"}, "not run", exitUsage},
+		{"sweep: an empty --name-prefix", sweepCmd, []string{"--name-prefix", ""}, "not run", exitUsage},
+		{"sweep: --older-than= (empty)", sweepCmd, []string{"--older-than="}, "not run", exitUsage},
+		{"sweep: --accounts \"\" is empty, not a missing --org", sweepCmd, []string{"--accounts", ""}, "not run", exitUsage},
+		// Flags that cannot go together are refused before the run, for every command alike.
+		{"sweep: --region and --all-regions", sweepCmd, []string{"--region", "eu-west-1", "--all-regions"}, "not run", exitUsage},
+		{"sweep: --org and --accounts", sweepCmd, []string{"--org", "--accounts", "123456789012"}, "not run", exitUsage},
+		{"cost: --template and --table", costCmd, []string{"--template", "t.json", "--table", "t1"}, "not run", exitUsage},
+		{"cost: --template and --org", costCmd, []string{"--template", "t.json", "--org"}, "not run", exitUsage},
+		{"cost: --table and --all-regions", costCmd, []string{"--table", "t1", "--all-regions"}, "not run", exitUsage},
+		{"cost: --role-name without --org", costCmd, []string{"--role-name", "R"}, "not run", exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, code := tc.run(tc.args)

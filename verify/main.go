@@ -34,6 +34,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/org"
 	"golang.org/x/term"
 )
 
@@ -137,7 +138,10 @@ func errorLines(err error) []error {
 
 // exitCode is the one rule that maps an outcome to an exit code.
 func exitCode(ctx context.Context, err error) int {
-	var ee *exitError
+	var (
+		ee *exitError
+		oc *org.Outcome
+	)
 	switch {
 	case err == nil && ctx.Err() != nil:
 		return exitInterrupted
@@ -149,6 +153,10 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted // the run was interrupted; clean-up has run
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &oc) && oc.Unread:
+		return exitUsage // nothing could be read or done: configuration to fix
+	case errors.As(err, &oc):
+		return exitFailed
 	case configurationError(err):
 		return exitUsage
 	}
@@ -186,21 +194,11 @@ func (e *ranError) Error() string { return e.err.Error() }
 func (e *ranError) Unwrap() error { return e.err }
 
 // command finishes declaring a subcommand the one way: no arguments, the policy a denial names,
-// the flags that may not be given empty, checked before the command's own PreRunE (its other
-// checks of flags together), and runF on the options the flags fill.
-func command[O any](c *cobra.Command, o *O, runF func(context.Context, *O) error, policy string, nonEmptyFlags ...string) *cobra.Command {
+// and runF on the options the flags fill. Every flag's value is checked as it is parsed (strict,
+// in newRootCmd); the command's own PreRunE checks flags together, before runF.
+func command[O any](c *cobra.Command, o *O, runF func(context.Context, *O) error, policy string) *cobra.Command {
 	c.Args = cobra.NoArgs
 	c.Annotations = map[string]string{policyAnnotation: policy}
-	own := c.PreRunE
-	c.PreRunE = func(cmd *cobra.Command, args []string) error {
-		if err := nonEmpty(cmd, nonEmptyFlags...); err != nil {
-			return err
-		}
-		if own != nil {
-			return own(cmd, args)
-		}
-		return nil
-	}
 	c.RunE = runE(o, runF)
 	return c
 }
@@ -231,12 +229,10 @@ func newRootCmd(s streams) *cobra.Command {
 		Annotations:   check.Annotations,
 	}
 	root.Flags().AddFlagSet(check.Flags())
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%w (see %s --help)", err, c.CommandPath())
-	})
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil))
+	strict(root)
 	return root
 }
 
@@ -378,15 +374,87 @@ func (d decimalInt) Set(s string) error {
 	return nil
 }
 
-// nonEmpty refuses a flag that was given an empty value (--table "", --export=): an empty value
-// would otherwise mean "not set" and silently do something else.
-func nonEmpty(cmd *cobra.Command, names ...string) error {
-	for _, n := range names {
-		if f := cmd.Flags().Lookup(n); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
-			return usageErr("--%s %q: empty; give a value or leave the flag out", n, f.Value.String())
+// conflict is two flags that cannot be given together, and why, for the message.
+type conflict struct{ a, b, why string }
+
+// refuseTogether refuses, before the run, any two flags given together that cannot be: every
+// command checks its pairs in its PreRunE, so the flag tests see every refusal.
+func refuseTogether(cmd *cobra.Command, cs ...conflict) error {
+	for _, c := range cs {
+		if cmd.Flags().Changed(c.a) && cmd.Flags().Changed(c.b) {
+			return usageErr("--%s and --%s cannot be used together: %s", c.a, c.b, c.why)
 		}
 	}
 	return nil
+}
+
+// The pairs more than one command refuses.
+var (
+	regionOrAll   = conflict{"region", "all-regions", "pick regions, or all of them"}
+	orgOrAccounts = conflict{"org", "accounts", "the organization's accounts, or the ones named"}
+)
+
+// strict makes every flag of every command refuse, as it is parsed, what pflag would take
+// silently: a value given empty (--table "", --export=), which would otherwise mean "not set"
+// and do something else; and a single-valued flag given twice (--region a --region b), of
+// which pflag keeps the last without a word. Repeatable flags (arrays and slices) may repeat.
+func strict(c *cobra.Command) *cobra.Command {
+	wrap := func(f *pflag.Flag) {
+		if _, done := f.Value.(*strictValue); done {
+			return
+		}
+		t := f.Value.Type()
+		repeatable := strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")
+		f.Value = &strictValue{Value: f.Value, repeatable: repeatable, bool: t == "bool"}
+	}
+	c.Flags().VisitAll(wrap)
+	c.PersistentFlags().VisitAll(wrap)
+	c.SetFlagErrorFunc(flagError)
+	for _, sub := range c.Commands() {
+		strict(sub)
+	}
+	return c
+}
+
+// flagError is every refusal while parsing, as a usage error that names the flag and the value
+// (cut, so a 60,000-character argument is not echoed whole) and what is wrong.
+func flagError(c *cobra.Command, err error) error {
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) {
+		return usageErr("--%s %q: %v (see %s --help)", iv.GetFlag().Name, cut(iv.GetValue()), iv.Unwrap(), c.CommandPath())
+	}
+	return usageErr("%w (see %s --help)", err, c.CommandPath())
+}
+
+// strictValue is a flag's value that refuses an empty value and, unless repeatable, a second
+// one.
+type strictValue struct {
+	pflag.Value
+	repeatable, bool bool
+	set              bool
+}
+
+func (v *strictValue) Set(s string) error {
+	if v.set && !v.repeatable {
+		return fmt.Errorf("given twice: give it once (pflag would silently take the last)")
+	}
+	if strings.TrimSpace(s) == "" && !v.bool {
+		return fmt.Errorf("empty; give a value or leave the flag out")
+	}
+	v.set = true
+	return v.Value.Set(s)
+}
+
+// IsBoolFlag keeps a boolean flag's --name form (no value) working through the wrapper.
+func (v *strictValue) IsBoolFlag() bool { return v.bool }
+
+// cut shortens a value for a message: a 60,000-character argument is not echoed whole.
+func cut(s string) string {
+	const most = 80
+	if r := []rune(s); len(r) > most {
+		return string(r[:most]) + "…"
+	}
+	return s
 }
 
 // render writes a report as indented JSON or as text. A report the JSON encoder refuses (a

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/org"
@@ -186,15 +185,15 @@ func TestOrgSweepAndCost(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("cost --org: exit %d\n%s\n%s", code, out, stderr)
 	}
+	// One report, one schema for one account and for many: every table at the top, with its
+	// account; the accounts with their totals.
 	var cr struct {
 		Organization string `json:"organization"`
 		Accounts     []struct {
 			ID     string `json:"id"`
 			Tables int    `json:"tables"`
-			Report struct {
-				Tables []struct{ Table string } `json:"tables"`
-			} `json:"report"`
 		} `json:"accounts"`
+		Tables []struct{ Table, Account string } `json:"tables"`
 	}
 	if err := json.Unmarshal([]byte(out), &cr); err != nil {
 		t.Fatal(err)
@@ -205,8 +204,10 @@ func TestOrgSweepAndCost(t *testing.T) {
 	for _, a := range cr.Accounts {
 		// left in the region: the kept table and the live stack's table, both tagged Project=wallet
 		var names []string
-		for _, tc := range a.Report.Tables {
-			names = append(names, tc.Table)
+		for _, tc := range cr.Tables {
+			if tc.Account == a.ID {
+				names = append(names, tc.Table)
+			}
 		}
 		tag := a.ID[8:] + "-" + orgRegions[0]
 		if w := []string{"decoy-kept-" + tag, "decoy-live-wallet-" + tag}; !slices.Equal(names, w) || a.Tables != 2 {
@@ -241,7 +242,7 @@ func TestOrgFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"sweep", "--role-name", "Auditor"}, []string{"--role-name needs --org or --accounts"}},
 		{[]string{"sweep", "--exclude-account", "111111111111"}, []string{"--exclude-account needs --org"}},
 		{[]string{"cost", "--accounts", "111111111111,2"}, []string{`"2"`, "12-digit"}},
-		{[]string{"cost", "--org", "--role-name", ""}, []string{"IAM role name"}},
+		{[]string{"cost", "--org", "--role-name", ""}, []string{"--role-name", "empty"}},
 	} {
 		code, _, stderr := sweepRun(t, "", tc.args...)
 		if code != exitUsage {
@@ -258,31 +259,62 @@ func TestOrgFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 	}
 }
 
-// The typed confirmation names the organization and how many accounts the deletion touches,
-// and wants the organization's id back.
-func TestOrgConfirmWantsTheOrganizationID(t *testing.T) {
-	fl := fleet{caller: org.Caller{Account: "111111111111"}, organization: "o-abc123"}
-	for _, tc := range []struct {
-		typed string
-		ok    bool
-	}{{"o-abc123\n", true}, {"111111111111\n", false}, {"\n", false}} {
-		var w strings.Builder
-		ok, err := confirmOrg(strings.NewReader(tc.typed), &w, fl, 7, 3)
-		if err != nil || ok != tc.ok {
-			t.Errorf("typed %q: %v %v, want %v", tc.typed, ok, err, tc.ok)
+// One report per command: `verify sweep --json` over the caller's account and `--org --json`
+// over an organization have one schema (every key of one is a key of the other, at every
+// depth), and so do `verify cost --json` and `cost --org --json`. A single account's report is
+// the organization's with one account.
+func TestOneAccountAndAnOrganizationHaveOneSchema(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	clearPriceEnv(t)
+	o := fixture.NewOrg(t, "schema", 1)
+	const region = "eu-north-1"
+	for _, acct := range []string{o.Management, o.Members[0]} {
+		c := fixture.NewCloud(t, region)
+		if acct != o.Management {
+			c = fixture.InAccount(t, acct, org.DefaultRole, region)
 		}
-		if !strings.Contains(w.String(), "7 tables in 3 accounts of organization o-abc123") {
-			t.Errorf("prompt %q", w.String())
+		c.CreateTable(t, "schema-orphan-"+acct[8:], map[string]string{"Project": "wallet", "Stack": "Gone-stack"}, false)
+	}
+	for _, cmd := range []string{"sweep", "cost"} {
+		_, one, stderr := sweepRun(t, "", cmd, "--region", region, "--json")
+		_, many, stderr2 := sweepRun(t, "", cmd, "--org", "--region", region, "--json")
+		a, b := jsonKeys(t, one), jsonKeys(t, many)
+		if len(a) == 0 || !slices.Equal(a, b) {
+			t.Errorf("%s: one account's keys and the organization's differ:\n one: %v\nmany: %v\n%s%s", cmd, a, b, stderr, stderr2)
+		}
+		if !strings.Contains(one, `"accounts"`) || !strings.Contains(one, `"account": "`+o.Management+`"`) {
+			t.Errorf("%s: a single account's report names no account:\n%s", cmd, one)
 		}
 	}
 }
 
-// Exit 2 only when no unit could be read: here no account was runnable.
-func TestOrgSweepNoneReadIsExit2(t *testing.T) {
-	fl := fleet{accounts: []org.Account{{ID: "111111111111", Status: "SUSPENDED"}}}
-	r := newOrgSweepReport(fl, []*accountSweep{{account: fl.accounts[0]}}, true, cost.USEast1())
-	err := r.err("sweep")
-	if code := exitCode(t.Context(), err); code != exitUsage {
-		t.Fatalf("exit %d (%v), want 2", code, err)
+// jsonKeys are the key paths of a JSON document (array elements merged), sorted.
+func jsonKeys(t *testing.T, doc string) []string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("%v\n%s", err, doc)
 	}
+	seen := map[string]bool{}
+	var walk func(string, any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				seen[path+"."+k] = true
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(path+"[]", e)
+			}
+		}
+	}
+	walk("", v)
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

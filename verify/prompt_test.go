@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -56,6 +57,9 @@ type prompted struct {
 	code chan int
 }
 
+// promptHangGuard ends a test whose prompt never comes, rather than the package's timeout.
+const promptHangGuard = 60 * time.Second
+
 // atPrompt runs verify with args on a pty and returns once prompt is on the terminal; the test
 // fails if the command ends first.
 func atPrompt(t *testing.T, prompt string, args ...string) *prompted {
@@ -74,6 +78,8 @@ func atPrompt(t *testing.T, prompt string, args ...string) *prompted {
 	case <-p.term.seen:
 	case got := <-p.code:
 		t.Fatalf("exit %d before the prompt:\n%s\n%s", got, p.term.String(), p.out.String())
+	case <-time.After(promptHangGuard):
+		t.Fatalf("no prompt %q after %s (a hang guard, not a performance figure):\n%s", prompt, promptHangGuard, p.term.String())
 	}
 	return p
 }

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/spf13/cobra"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -415,12 +416,12 @@ func testExportRestoreCommands(t *testing.T) {
 func TestSweepConfirmWantsTheAccountID(t *testing.T) {
 	for in, want := range map[string]bool{"123456789012\n": true, "  123456789012  \n": true, "123456789012": true, "yes\n": false, "": false, "12345678901\n": false} {
 		var prompt bytes.Buffer
-		ok, err := confirmAccount(strings.NewReader(in), &prompt, "123456789012", 3)
+		ok, err := confirmTyped(strings.NewReader(in), &prompt, "This deletes 3 tables in account 123456789012. Type the account id to go ahead: ", "123456789012")
 		if err != nil || ok != want {
 			t.Errorf("answer %q: %v, %v; want %v", in, ok, err, want)
 		}
-		if !strings.Contains(prompt.String(), "123456789012") || !strings.Contains(prompt.String(), "3 tables") {
-			t.Errorf("the prompt must name the account and the count: %q", prompt.String())
+		if !strings.Contains(prompt.String(), "3 tables in account 123456789012") {
+			t.Errorf("the prompt must be shown: %q", prompt.String())
 		}
 	}
 }

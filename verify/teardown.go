@@ -21,13 +21,15 @@ type teardownOptions struct {
 	yes    bool
 	json   bool
 	rules  sweep.TeardownOptions
+	// fleet is the caller's own account: a teardown names one stack, in one account and region.
+	fleet fleetFlags
 }
 
 func newTeardownCmd(s streams, runF func(context.Context, *teardownOptions) error) *cobra.Command {
 	if runF == nil {
 		runF = runTeardown
 	}
-	o := &teardownOptions{s: s}
+	o := &teardownOptions{s: s, fleet: fleetFlags{concurrency: sweep.DefaultConcurrency}}
 	cmd := command(&cobra.Command{
 		Use:   "teardown --stack NAME",
 		Short: "Delete a stack and prove its tables are gone (a dry run without --yes)",
@@ -35,7 +37,7 @@ func newTeardownCmd(s streams, runF func(context.Context, *teardownOptions) erro
 			"and what each costs a month — and changes nothing. With --yes it deletes the stack, waits,\n" +
 			"and proves each table is gone. Tables the stack retains are listed with their cost and the\n" +
 			"command exits 1, unless --delete-retained deletes them too.",
-	}, o, runF, teardownPolicy, "stack", "export")
+	}, o, runF, teardownPolicy)
 	fs := cmd.Flags()
 	o.cloud.register(fs, DefaultSweepTimeout)
 	o.prices.register(fs)
@@ -45,7 +47,7 @@ func newTeardownCmd(s streams, runF func(context.Context, *teardownOptions) erro
 	fs.BoolVar(&o.rules.IncludeProtected, "include-protected", false, "turn deletion protection off on tables that are to be deleted")
 	o.save.register(fs, "export every table of the stack into `DIR`/<table> before deleting anything")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
-	return cmd
+	return strict(cmd)
 }
 
 func runTeardown(ctx context.Context, o *teardownOptions) error {
@@ -64,31 +66,35 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err != nil {
 		return err
 	}
-	r := newRegions(cfg, []string{cfg.Region})
-	plan, err := sweep.PlanTeardown(ctx, r.sweep[cfg.Region], o.stack, prices, o.rules)
+	// A teardown runs over the fleet of one, as every command does: the caller's account, in
+	// the one region its stack lives in.
+	fl, err := o.fleet.open(ctx, cfg, []string{cfg.Region})
+	if err != nil {
+		return err
+	}
+	run, err := sweep.TeardownFleet(ctx, fl, o.stack, prices, o.rules, nil)
 	if errors.Is(err, discover.ErrStackNotFound) {
 		return usageErr("%w (already torn down? `verify sweep` finds any table it left behind)", err)
 	}
 	if err != nil {
 		return err
 	}
-	report := plan.DryRun()
 	if o.yes {
-		so := sweep.Options{StopOn: awsconf.IsDenied} // one missing permission refuses the rest too
-		o.save.options(&so, r, false)
-		report = sweep.Act(ctx, plan, r.sweep, so)
+		run.Act(ctx, sweep.Options{StopOn: awsconf.IsDenied}, o.save.sweep()) // one missing permission refuses the rest too
 	}
+	report := run.Report()
 	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
 		return err
 	}
-	if err := reportError(report, "teardown of "+o.stack); err != nil {
+	what := "teardown of " + o.stack
+	if err := run.Outcome(what); err != nil {
 		return err
 	}
 	if left := report.LeftBilling(); !report.DryRun && len(left) > 0 {
-		return failed(fmt.Errorf("teardown of %s left %d tables billing (see above)", o.stack, len(left)))
+		return failed(fmt.Errorf("%s left %d tables billing (see above)", what, len(left)))
 	}
 	if !report.DryRun && len(report.Stacks) > 0 && report.Stacks[0].Action != sweep.Deleted {
-		return failed(fmt.Errorf("teardown of %s: the stack was not deleted: %s", o.stack, report.Stacks[0].Error))
+		return failed(fmt.Errorf("%s: the stack was not deleted: %s", what, report.Stacks[0].Error))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -184,21 +185,21 @@ func resize(from, to []Capacity) Change {
 func changesCapacity(a Change) bool { return a == Lower || a == Raise || a == ToProvisioned }
 
 // contextValues are the wallet stack's -c values for a change (its key names and values, which
-// wallet.ParseConfig accepts); the table's own capacity is the first.
+// contract.ParseStack accepts); the table's own capacity is the first.
 func contextValues(a Change, right []Capacity) string {
 	capacity := func() string {
 		if len(right) == 0 {
 			return ""
 		}
-		return fmt.Sprintf("-c %s=%d -c %s=%d", wallet.CtxReadCapacity, right[0].Read, wallet.CtxWriteCapacity, right[0].Write)
+		return fmt.Sprintf("-c %s=%d -c %s=%d", contract.CtxReadCapacity, right[0].Read, contract.CtxWriteCapacity, right[0].Write)
 	}
 	switch a {
 	case Lower, Raise:
 		return capacity()
 	case ToOnDemand:
-		return fmt.Sprintf("-c %s=%s", wallet.CtxBilling, wallet.BillingOnDemand)
+		return fmt.Sprintf("-c %s=%s", contract.CtxBilling, wallet.BillingOnDemand)
 	case ToProvisioned:
-		return fmt.Sprintf("-c %s=%s ", wallet.CtxBilling, wallet.BillingProvisioned) + capacity()
+		return fmt.Sprintf("-c %s=%s ", contract.CtxBilling, wallet.BillingProvisioned) + capacity()
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -106,12 +107,12 @@ func TestAdviceContextPassesTheStackContract(t *testing.T) {
 	right := []Capacity{{Read: 2, Write: 1}}
 	for _, tc := range []struct {
 		change Change
-		want   wallet.Config
+		want   contract.Stack
 	}{
-		{Lower, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
-		{Raise, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
-		{ToProvisioned, wallet.Config{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
-		{ToOnDemand, wallet.Config{Billing: wallet.BillingOnDemand}},
+		{Lower, contract.Stack{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
+		{Raise, contract.Stack{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
+		{ToProvisioned, contract.Stack{Billing: wallet.BillingProvisioned, ReadCapacity: 2, WriteCapacity: 1}},
+		{ToOnDemand, contract.Stack{Billing: wallet.BillingOnDemand}},
 	} {
 		values := map[string]string{}
 		fields := strings.Fields(contextValues(tc.change, right))
@@ -122,7 +123,7 @@ func TestAdviceContextPassesTheStackContract(t *testing.T) {
 			}
 			values[k] = v
 		}
-		c, err := wallet.ParseConfig(func(k string) (string, bool) { v, ok := values[k]; return v, ok })
+		c, err := contract.ParseStack(func(k string) (string, bool) { v, ok := values[k]; return v, ok })
 		if err != nil {
 			t.Fatalf("%s: %q refused: %v", tc.change, contextValues(tc.change, right), err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,12 @@ import (
 // Report is `verify cost`: every table priced against what it used, and what following the
 // advice would save. It is a value; WriteText and WriteJSON render it.
 type Report struct {
-	Tables []TableCost `json:"tables"`
+	// Organization is the organization's id when the report covers one (--org); empty otherwise.
+	Organization string `json:"organization"`
+	// Accounts are the accounts reviewed, with their totals: one, the caller's, unless the run
+	// covered an organization or named accounts.
+	Accounts []AccountSummary `json:"accounts"`
+	Tables   []TableCost      `json:"tables"`
 	// MonthlySavingsUSD is every recommendation's savings together: negative when serving the
 	// load (raise) costs more than it saves elsewhere.
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
@@ -34,12 +40,16 @@ type Report struct {
 	Prices       Prices             `json:"prices"`
 	Problems     []discover.Problem `json:"problems,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`
+
+	// run is how the fleet's review went (ReviewFleet): its outcome, and its text by account.
+	run *fleetRun
 }
 
 // TableCost is one table: what it has, used and costs, and the advice.
 type TableCost struct {
 	Table   string         `json:"table"`
 	Region  string         `json:"region"`
+	Account string         `json:"account,omitempty"`
 	Billing wallet.Billing `json:"billing"`
 	// Use is the table's own capacity and consumption; its indexes' are in Indexes. Costs and
 	// the advice are the table's and its indexes' together.
@@ -297,7 +307,7 @@ func ptr(v float64) *float64 { return &v }
 
 // NewReport puts regions' reviews together, tables in region and name order.
 func NewReport(regions []RegionReview, days int, p Prices) Report {
-	r := Report{Tables: []TableCost{}, Days: days, Prices: p}
+	r := Report{Tables: []TableCost{}, Accounts: []AccountSummary{}, Days: days, Prices: p}
 	var saved float64
 	for _, rr := range regions {
 		r.Regions = append(r.Regions, rr.Region)
@@ -308,8 +318,12 @@ func NewReport(regions []RegionReview, days int, p Prices) Report {
 		r.Notes = append(r.Notes, rr.Notes...)
 	}
 	sort.Strings(r.Regions)
+	r.Regions = slices.Compact(r.Regions)
 	sort.SliceStable(r.Tables, func(i, j int) bool {
 		a, b := r.Tables[i], r.Tables[j]
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
 		return a.Region < b.Region || a.Region == b.Region && a.Table < b.Table
 	})
 	var priced []string
@@ -333,18 +347,33 @@ func (r Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteText renders the report for people: one line a table, then the total.
+// WriteText renders the report for people: one line a table, then the total; over several
+// accounts, grouped by account.
 func (r Report) WriteText(w io.Writer) error {
+	if r.run != nil && r.run.fleet.Many() {
+		return r.writeFleet(w)
+	}
 	var b strings.Builder
+	r.writeAccount(&b)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	fmt.Fprintln(&b, r.Prices.Line())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeAccount renders the tables of one account, their total, backups and problems.
+func (r Report) writeAccount(b *strings.Builder) {
 	where := strings.Join(r.Regions, ", ")
 	if len(r.Regions) > 3 {
 		where = fmt.Sprintf("%d regions", len(r.Regions))
 	}
-	fmt.Fprintf(&b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, daysText(r.Days))
+	fmt.Fprintf(b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, daysText(r.Days))
 	if len(r.Tables) == 0 {
 		b.WriteString("No tables.\n")
 	} else {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "TABLE\tREGION\tCAPACITY\tREAD UNITS (PEAK/S)\tWRITE UNITS (PEAK/S)\tNOW\tRIGHT-SIZED\tON-DEMAND\tADVICE\tSAVES")
 		for _, t := range r.Tables {
 			capacity := "on-demand"
@@ -371,34 +400,28 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(&b, "Total: following the advice saves $%.2f/month.\n", r.MonthlySavingsUSD)
+	fmt.Fprintf(b, "Total: %s.\n", savesText(r.MonthlySavingsUSD))
 	for _, t := range r.Tables {
 		for _, n := range t.Notes {
-			fmt.Fprintf(&b, "  %s: %s\n", t.Table, n)
+			fmt.Fprintf(b, "  %s: %s\n", t.Table, n)
 		}
 	}
 	for _, j := range r.JanitorBackups {
-		fmt.Fprintf(&b, "Janitor backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", j.Name, j.Table, j.Region, j.SizeBytes, j.MonthlyCostUSD)
+		fmt.Fprintf(b, "Janitor backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", j.Name, j.Table, j.Region, j.SizeBytes, j.MonthlyCostUSD)
 	}
 	for _, s := range r.SweepBackups {
-		fmt.Fprintf(&b, "Sweep backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", s.Name, s.Table, s.Region, s.SizeBytes, s.MonthlyCostUSD)
+		fmt.Fprintf(b, "Sweep backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", s.Name, s.Table, s.Region, s.SizeBytes, s.MonthlyCostUSD)
 	}
 	if len(r.Problems) > 0 {
-		fmt.Fprintf(&b, "Could not find out (%d):\n", len(r.Problems))
+		fmt.Fprintf(b, "Could not find out (%d):\n", len(r.Problems))
 		for _, p := range r.Problems {
 			table := p.Table
 			if table == "" {
 				table = "-"
 			}
-			fmt.Fprintf(&b, "  %s %s: %s\n", p.Region, table, p.Error)
+			fmt.Fprintf(b, "  %s %s: %s\n", p.Region, table, p.Error)
 		}
 	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "Note: %s\n", n)
-	}
-	fmt.Fprintln(&b, r.Prices.Line())
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func daysText(n int) string {

@@ -60,6 +60,13 @@ type Options struct {
 	SkipClosedRegions bool
 }
 
+func (o Options) concurrency() int {
+	if o.Concurrency <= 0 {
+		return 8
+	}
+	return o.Concurrency
+}
+
 // ErrTableNotFound is a named table that is not there: a usage error, not a finding.
 var ErrTableNotFound = errors.New("table not found")
 
@@ -76,10 +83,7 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 	if now.IsZero() {
 		now = time.Now()
 	}
-	limit := o.Concurrency
-	if limit <= 0 {
-		limit = 8
-	}
+	limit := o.concurrency()
 
 	tables, listed, err := rr.tables(ctx, c, o, limit)
 	if err != nil || !listed {

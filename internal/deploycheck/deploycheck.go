@@ -29,6 +29,7 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -37,12 +38,12 @@ import (
 type Config struct {
 	Table    string
 	Stack    string
-	Declared wallet.Config
+	Declared contract.Stack
 	// Concurrency is the checks' concurrency; 0: verify's default.
 	Concurrency int
 }
 
-// ConfigFromEnv reads the environment the wallet stack sets (wallet.EnvCheck*), naming any
+// ConfigFromEnv reads the environment the wallet stack sets (contract.EnvCheck*), naming any
 // variable that is missing or bad.
 func ConfigFromEnv(getenv func(string) (string, bool)) (Config, error) {
 	var c Config
@@ -54,23 +55,23 @@ func ConfigFromEnv(getenv func(string) (string, bool)) (Config, error) {
 		}
 		return v
 	}
-	c.Table, c.Stack = need(wallet.EnvCheckTable), need(wallet.EnvCheckStack)
-	if v := need(wallet.EnvCheckDeclared); v != "" {
-		d, err := wallet.ParseContextJSON(v)
+	c.Table, c.Stack = need(contract.EnvCheckTable), need(contract.EnvCheckStack)
+	if v := need(contract.EnvCheckDeclared); v != "" {
+		d, err := contract.ParseStackJSON(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%s: %w", wallet.EnvCheckDeclared, v, err))
+			errs = append(errs, fmt.Errorf("%s=%s: %w", contract.EnvCheckDeclared, v, err))
 		}
 		c.Declared = d
 	}
-	if v, ok := getenv(wallet.EnvCheckConcurrency); ok {
+	if v, ok := getenv(contract.EnvCheckConcurrency); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > check.MaxConcurrency {
-			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from 1 to %d", wallet.EnvCheckConcurrency, v, check.MaxConcurrency))
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from 1 to %d", contract.EnvCheckConcurrency, v, check.MaxConcurrency))
 		}
 		c.Concurrency = n
 	}
 	if c.Table != "" && !wallet.ValidTableName(c.Table) {
-		errs = append(errs, fmt.Errorf("%s=%q: not a DynamoDB table name", wallet.EnvCheckTable, c.Table))
+		errs = append(errs, fmt.Errorf("%s=%q: not a DynamoDB table name", contract.EnvCheckTable, c.Table))
 	}
 	return c, errors.Join(errs...)
 }
@@ -81,7 +82,7 @@ func (c Config) Options(ctx context.Context, region string) check.Options {
 	o := check.Defaults()
 	o.Stack, o.Table, o.TableFrom = "", c.Table, "the stack "+c.Stack
 	spec := discover.Declared(c.Declared)
-	o.Declared, o.DeclaredFrom = &spec, fmt.Sprintf("the spec stack %s declares (%s)", c.Stack, wallet.EnvCheckDeclared)
+	o.Declared, o.DeclaredFrom = &spec, fmt.Sprintf("the spec stack %s declares (%s)", c.Stack, contract.EnvCheckDeclared)
 	o.ReadOnly = c.Declared.Retained()
 	if c.Concurrency > 0 {
 		o.Concurrency = c.Concurrency

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -91,11 +92,11 @@ func eventFor(t *testing.T, stackID, typ string, url string, deployed, old time.
 	ev := map[string]any{
 		"RequestType": typ, "ResponseURL": url, "StackId": stackID,
 		"RequestId": "r-1", "LogicalResourceId": "DeployCheck", "ResourceType": "AWS::CloudFormation::CustomResource",
-		"ResourceProperties": map[string]any{wallet.CheckPropDeployed: deployed.Format(time.RFC3339Nano)},
+		"ResourceProperties": map[string]any{contract.CheckPropDeployed: deployed.Format(time.RFC3339Nano)},
 	}
 	if typ != "Create" {
 		ev["PhysicalResourceId"] = "DeployCheck"
-		ev["OldResourceProperties"] = map[string]any{wallet.CheckPropDeployed: old.Format(time.RFC3339Nano)}
+		ev["OldResourceProperties"] = map[string]any{contract.CheckPropDeployed: old.Format(time.RFC3339Nano)}
 	}
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -105,8 +106,8 @@ func eventFor(t *testing.T, stackID, typ string, url string, deployed, old time.
 }
 
 func devConfig(table string, read, write int) Config {
-	return Config{Table: table, Stack: "Wallet-dev", Declared: wallet.Config{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned,
-		ReadCapacity: read, WriteCapacity: write, ExpiresAfter: wallet.DefaultExpiresAfter}}
+	return Config{Table: table, Stack: "Wallet-dev", Declared: contract.Stack{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned,
+		ReadCapacity: read, WriteCapacity: write, ExpiresAfter: contract.DefaultExpiresAfter}}
 }
 
 // On DynamoDB Local, with the real checks: a table provisioned 2/2 where 1/1 is declared fails
@@ -255,8 +256,8 @@ func TestAnUpdateIsCheckedUnlessTheStackIsRollingBack(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
-		wallet.EnvCheckTable: "wallet-prod-t", wallet.EnvCheckStack: "Wallet-prod",
-		wallet.EnvCheckDeclared: `{"stage":"prod","billing":"on-demand"}`, wallet.EnvCheckConcurrency: "1",
+		contract.EnvCheckTable: "wallet-prod-t", contract.EnvCheckStack: "Wallet-prod",
+		contract.EnvCheckDeclared: `{"stage":"prod","billing":"on-demand"}`, contract.EnvCheckConcurrency: "1",
 	}
 	c, err := ConfigFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -277,14 +278,14 @@ func TestConfigFromEnv(t *testing.T) {
 
 	_, err = ConfigFromEnv(func(k string) (string, bool) {
 		switch k {
-		case wallet.EnvCheckDeclared:
+		case contract.EnvCheckDeclared:
 			return `{"stage":"qa"}`, true
-		case wallet.EnvCheckConcurrency:
+		case contract.EnvCheckConcurrency:
 			return "0", true
 		}
 		return "", false
 	})
-	for _, want := range []string{wallet.EnvCheckTable, wallet.EnvCheckStack, wallet.EnvCheckDeclared, `stage="qa"`, wallet.EnvCheckConcurrency + `="0"`} {
+	for _, want := range []string{contract.EnvCheckTable, contract.EnvCheckStack, contract.EnvCheckDeclared, `stage="qa"`, contract.EnvCheckConcurrency + `="0"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("bad environment: %v; want it to name %s", err, want)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -17,7 +18,7 @@ const DeclaredLogicalID = "Table"
 // live table exactly as the deployed template would. The deploy check uses it where it cannot
 // read the template it is part of (CloudFormation is still deploying it); infra's template
 // tests hold the two to the same fields.
-func Declared(cfg wallet.Config) TableSpec {
+func Declared(cfg contract.Stack) TableSpec {
 	props := map[string]any{
 		FieldKeySchema:                     []any{map[string]any{"AttributeName": wallet.KeyAttribute, "KeyType": "HASH"}},
 		FieldAttributes:                    []any{map[string]any{"AttributeName": wallet.KeyAttribute, "AttributeType": wallet.KeyType}},

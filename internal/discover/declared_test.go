@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -11,7 +12,7 @@ import (
 // (exhaustive), the lifecycle of the stage. infra's template tests hold it to the synthesized
 // template field for field; this pins what the deploy check compares on its own.
 func TestDeclared(t *testing.T) {
-	prod := Declared(wallet.Config{Stage: wallet.StageProd, Billing: wallet.BillingOnDemand, ExpiresAfter: time.Hour, TableName: "wallet-p"})
+	prod := Declared(contract.Stack{Stage: wallet.StageProd, Billing: wallet.BillingOnDemand, ExpiresAfter: time.Hour, TableName: "wallet-p"})
 	for field, want := range map[string]string{
 		FieldKeySchema: "user_id HASH", FieldAttributes + ".user_id": "S", FieldBillingMode: "PAY_PER_REQUEST",
 		FieldDeletionProtection: "true", FieldPITR: "true", FieldTTLEnabled: "true", FieldTTLAttribute: "expires_at",
@@ -24,7 +25,7 @@ func TestDeclared(t *testing.T) {
 	if _, ok := prod.Fields[FieldTags+".ExpiresAfter"]; ok || prod.DeletionPolicy != "Retain" || !prod.Exhaustive || prod.TableName != "wallet-p" || len(prod.Unresolved) != 0 {
 		t.Errorf("prod spec %+v", prod)
 	}
-	dev := Declared(wallet.Config{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 3, WriteCapacity: 2, ExpiresAfter: 72 * time.Hour})
+	dev := Declared(contract.Stack{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 3, WriteCapacity: 2, ExpiresAfter: 72 * time.Hour})
 	if dev.Fields[FieldReadCapacity] != "3" || dev.Fields[FieldWriteCapacity] != "2" || dev.Fields[FieldBillingMode] != "PROVISIONED" ||
 		dev.Fields[FieldTags+".ExpiresAfter"] != "72h" || dev.DeletionPolicy != "Delete" || dev.Fields[FieldDeletionProtection] != "false" {
 		t.Errorf("dev spec %+v", dev)

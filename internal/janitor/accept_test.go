@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
@@ -33,11 +34,11 @@ func (a *atBackup) CreateBackup(ctx context.Context, in *dynamodb.CreateBackupIn
 }
 
 // runAt is one run that may fail (a table changed under it is reported, and may fail the run).
-func (w *world) runAt(t *testing.T, at time.Time) janitor.Report {
+func (w *world) runAt(t *testing.T, at time.Time) janitor.UnitReport {
 	t.Helper()
 	w.deps.Now = func() time.Time { return at }
-	r, _ := janitor.Run(t.Context(), w.deps, w.config(wallet.JanitorDelete))
-	return r
+	r, _ := janitor.Run(t.Context(), w.deps, w.config(contract.JanitorDelete))
+	return only(t, r)
 }
 
 // Item 1, the janitor: the marked table is deleted and made again by another project between
@@ -47,10 +48,10 @@ func TestAcceptReplacedAtCreateBackupIsNotDeleted(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "racet", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	if got := marks(w.run(t, t0, wallet.JanitorDelete)); len(got) != 1 {
+	if got := marks(w.run(t, t0, contract.JanitorDelete)); len(got) != 1 {
 		t.Fatalf("first run marked %v", got)
 	}
-	w.deps.DynamoDB = &atBackup{DynamoDB: w.deps.DynamoDB, table: "racet", hook: func() { w.cloud.ReplaceTable(t, "racet") }}
+	w.clients.DynamoDB = &atBackup{DynamoDB: w.clients.DynamoDB, table: "racet", hook: func() { w.cloud.ReplaceTable(t, "racet") }}
 	r := w.runAt(t, t0.Add(2*time.Hour))
 	if got := deleted(r); len(got) != 0 || !w.exists(t, "racet") {
 		t.Fatalf("deleted %v (racet exists: %v): the payments table made at CreateBackup must stay\n%+v", got, w.exists(t, "racet"), r.Candidates)
@@ -68,8 +69,8 @@ func TestAcceptKeptWhileBackingUpIsNotDeleted(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "keepme", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	w.run(t, t0, wallet.JanitorDelete)
-	w.deps.DynamoDB = &atBackup{DynamoDB: w.deps.DynamoDB, table: "keepme", hook: func() {
+	w.run(t, t0, contract.JanitorDelete)
+	w.clients.DynamoDB = &atBackup{DynamoDB: w.clients.DynamoDB, table: "keepme", hook: func() {
 		w.setTag(t, "keepme", wallet.TagKeep, "true")
 	}}
 	r := w.runAt(t, t0.Add(2*time.Hour))

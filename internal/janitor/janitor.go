@@ -14,10 +14,7 @@ package janitor
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -25,13 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -45,53 +42,34 @@ type DynamoDB interface {
 	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
 }
 
-// MarkKey is the KMS HMAC key the janitor signs its marks with (wallet/mark.go): the calls that
-// only the function's role may make on it.
-type MarkKey interface {
-	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
-	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
-}
+// MarkKey is the KMS HMAC key the janitor signs its marks with (internal/mark).
+type MarkKey = mark.Key
 
 // Topic is the one SNS call: announcing the run.
 type Topic interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Clients are one region's clients.
+// Clients are one unit's clients: the sweep's, and the janitor's own DynamoDB calls.
 type Clients struct {
 	Region   string
 	Sweep    sweep.RegionClients
 	DynamoDB DynamoDB
-	Topic    Topic
-	MarkKey  MarkKey
 }
 
-// NewClients builds the clients from cfg (cfg.Region is the region the run looks at).
+// NewClients builds the clients from cfg (cfg.Region is the region the unit looks at).
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg),
-		MarkKey: kms.NewFromConfig(cfg)}
+	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg)}
 }
 
-// Deps is what a run needs besides its configuration.
-type Deps struct {
-	Clients
-	// Log receives the report as one JSON line (stdout under Lambda, hence CloudWatch Logs).
-	Log io.Writer
-	// Now is the run's clock (default time.Now).
-	Now func() time.Time
-	// Prices turn tables and backups into $/month (default: the written-down us-east-1 prices).
-	Prices *cost.Prices
-	// BackupWait bounds the wait for one backup to become AVAILABLE (default 10m).
-	BackupWait time.Duration
-}
-
-// Report is one run: the sweep's report of what it deleted (or, in report mode, would delete)
-// and skipped, in `verify sweep --json`'s vocabulary, plus the janitor's own: what it marked,
-// what stays marked, what it reprieved, and the backups it keeps.
-type Report struct {
-	Mode      wallet.JanitorMode `json:"mode"`
-	Grace     string             `json:"grace"`
-	StartedAt time.Time          `json:"started_at"`
+// UnitReport is one (account, region) unit of a run: the sweep's report of what it deleted (or,
+// in report mode, would delete) and skipped, in `verify sweep --json`'s vocabulary, plus the
+// janitor's own: what it marked, what stays marked, what it reprieved, and the backups it keeps.
+type UnitReport struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// Error is why the unit could not run at all.
+	Error string `json:"error,omitempty"`
 	sweep.Report
 	// Marked are the tables this run marked: they go after their grace, unless they stop
 	// qualifying or are tagged wallet:keep=true first.
@@ -100,9 +78,12 @@ type Report struct {
 	Waiting []Mark `json:"waiting"`
 	// Reprieved lost their mark: they no longer qualify.
 	Reprieved []Reprieve `json:"reprieved"`
-	// Errors are the run's own failures (a mark that could not be set, a notification that
-	// could not be sent); the sweep's are in its candidates and problems.
+	// Errors are the unit's own failures (a mark that could not be set or checked); the
+	// sweep's are in its candidates and problems.
 	Errors []string `json:"errors,omitempty"`
+	// Omitted is, in a notification only, how many entries of each list were left out so the
+	// message fits SNS's limit; the logged report holds them all.
+	Omitted map[string]int `json:"omitted,omitempty"`
 }
 
 // Mark is a table the janitor has marked.
@@ -123,10 +104,10 @@ type Reprieve struct {
 	Why         string `json:"why"`
 }
 
-// Changed reports whether the run did or found anything a person should hear about: a quiet
-// run (nothing new, nothing due, nothing failed) sends no notification.
-func (r Report) Changed() bool {
-	if len(r.Marked)+len(r.Reprieved)+len(r.Errors)+len(r.Problems) > 0 {
+// Changed reports whether the unit did or found anything a person should hear about: a quiet
+// unit (nothing new, nothing due, nothing failed) is left out of the notification.
+func (r UnitReport) Changed() bool {
+	if len(r.Marked)+len(r.Reprieved)+len(r.Errors)+len(r.Problems) > 0 || r.Error != "" {
 		return true
 	}
 	for _, c := range r.Candidates {
@@ -137,35 +118,33 @@ func (r Report) Changed() bool {
 	return false
 }
 
-// Failed reports whether any action failed: the run then returns an error, so the Errors alarm
-// fires.
-func (r Report) Failed() bool { return len(r.Errors) > 0 || r.Failures() > 0 }
+// Failed reports whether anything of the unit failed: the run then returns an error, so the
+// Errors alarm fires.
+func (r UnitReport) Failed() bool { return r.Error != "" || len(r.Errors) > 0 || r.Failures() > 0 }
 
-// Run is one scheduled run. It returns the report and, when anything failed, an error too.
-func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) {
-	now := time.Now().UTC()
-	if d.Now != nil {
-		now = d.Now().UTC()
-	}
-	prices := cost.USEast1()
-	if d.Prices != nil {
-		prices = *d.Prices
-	}
-	r := Report{Mode: cfg.Mode, Grace: wallet.FormatDuration(cfg.Grace), StartedAt: now}
-	// Under Lambda the context ends when the function is stopped. The work gets a deadline a
-	// little earlier, so the report is still logged and announced, backup ARNs and all.
-	work, cancel := reserve(ctx)
-	defer cancel()
+// unit is what one unit's run needs: its clients, the run's mark key, clock and prices.
+type unit struct {
+	Clients
+	account    string
+	key        mark.Signer
+	now        time.Time
+	prices     cost.Prices
+	backupWait time.Duration
+}
 
+// run is one unit's work: discover → plan → reprieve what stopped qualifying → mark what is new
+// → back up and delete what is due.
+func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
+	now := d.now
+	r := UnitReport{Account: d.account, Region: d.Region}
 	filter := sweep.Filter{Now: now}
 	so := sweep.Options{StopOn: awsconf.IsDenied}
-	inv := sweep.Survey(work, d.Sweep, filter, so)
-	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, prices, false)
+	inv := sweep.Survey(ctx, d.Sweep, filter, so)
+	plan := sweep.NewPlan([]sweep.Inventory{inv}, filter, d.prices, false)
 
-	keys := signer{key: d.MarkKey, arn: cfg.MarkKey}
-	book := readMarks(work, keys, inv, &r.Errors)
-	r.Reprieved = reprieve(work, d.DynamoDB, inv, plan, book, &r.Errors)
-	r.Marked, r.Waiting = mark(work, d.DynamoDB, keys, inv, plan, book, now, cfg.Grace, &r.Errors)
+	book := readMarks(ctx, d.key, inv, &r.Errors)
+	r.Reprieved = reprieve(ctx, d.DynamoDB, inv, plan, book, &r.Errors)
+	r.Marked, r.Waiting = markNew(ctx, d.DynamoDB, d.key, inv, plan, book, now, cfg.Grace, &r.Errors)
 	marks := book.due
 
 	// A table marked in this run is never due in it, whatever the grace (even 0): the mark is
@@ -175,15 +154,15 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 		return c.Action == sweep.WouldDelete && ok && !book.fresh[c.Table] && !now.Before(m)
 	}
 	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
-	if cfg.Mode == wallet.JanitorDelete {
+	if cfg.Mode == contract.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
-		r.Report = sweep.Act(work, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
+		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
 		r.Report = acted.DryRun()
 	}
 	r.Waiting = notDue(r.Waiting, r.Candidates)
 	// Listed after the run, so the backups it took are among them.
-	backups, err := sweep.JanitorBackups(ctx, d.DynamoDB, d.Region, prices)
+	backups, err := sweep.JanitorBackups(ctx, d.DynamoDB, d.Region, d.prices)
 	if err != nil {
 		r.Errors = append(r.Errors, fmt.Sprintf("list backups: %v", err))
 	}
@@ -191,23 +170,28 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 	// The janitor reports the backups it keeps; the sweep's are `verify sweep`'s and `verify
 	// cost`'s to list, and would only lengthen every notification.
 	r.SetSweepBackups(nil)
+	return stamp(r)
+}
 
-	if d.Log != nil {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return r, fmt.Errorf("encode report: %w", err)
-		}
-		fmt.Fprintf(d.Log, "%s\n", b)
+// stamp sets the unit's account on every candidate, stack, problem and backup.
+func stamp(r UnitReport) UnitReport {
+	r.Candidates = slices.Clone(r.Candidates)
+	for i := range r.Candidates {
+		r.Candidates[i].Account = r.Account
 	}
-	if r.Changed() {
-		if err := notify(ctx, d.Topic, cfg.TopicArn, r); err != nil {
-			r.Errors = append(r.Errors, err.Error())
-		}
+	r.Stacks = slices.Clone(r.Stacks)
+	for i := range r.Stacks {
+		r.Stacks[i].Account = r.Account
 	}
-	if r.Failed() {
-		return r, fmt.Errorf("janitor run in %s: %d actions failed or could not be found out (see the report)", d.Region, len(r.Errors)+r.Failures())
+	r.Problems = slices.Clone(r.Problems)
+	for i := range r.Problems {
+		r.Problems[i].Account = r.Account
 	}
-	return r, nil
+	r.JanitorBackups = slices.Clone(r.JanitorBackups)
+	for i := range r.JanitorBackups {
+		r.JanitorBackups[i].Account = r.Account
+	}
+	return r
 }
 
 // reportTime is how long before the function's end the work stops, for the report and the
@@ -224,54 +208,9 @@ func reserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, dl.Add(-min(reportTime, time.Until(dl)/4)))
 }
 
-// signer signs and verifies marks with the janitor's KMS HMAC key (arn).
-type signer struct {
-	key MarkKey
-	arn string
-}
-
-// identity is what the MAC binds a mark to besides the ARN: a table dropped and created again
-// under the same name is another table, and its predecessor's mark is not its own. It is
-// DynamoDB's TableId where the service returns one (AWS does), else the creation time (moto).
-func identity(t sweep.Observed) string {
-	if t.TableID != "" {
-		return "id:" + t.TableID
-	}
-	return t.Created.UTC().Format(time.RFC3339Nano)
-}
-
-// sign is the mark of t, due at due.
-func (s signer) sign(ctx context.Context, t sweep.Observed, due time.Time) (string, error) {
-	out, err := s.key.GenerateMac(ctx, &kms.GenerateMacInput{
-		KeyId: aws.String(s.arn), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
-		Message: wallet.MarkMessage(t.ARN, identity(t), due),
-	})
-	if err != nil {
-		return "", fmt.Errorf("sign the mark of %s with %s: %w", t.Name, s.arn, err)
-	}
-	return wallet.FormatMark(due, out.Mac)
-}
-
-// verify is the due time of the mark v on t when the janitor wrote it for t; genuine is false
-// when it did not (another shape, a MAC for another table or time, a time before the table
-// existed), and err is set only when KMS could not say.
-func (s signer) verify(ctx context.Context, t sweep.Observed, v string) (due time.Time, genuine bool, err error) {
-	due, mac, err := wallet.ParseMark(v)
-	if err != nil || due.Before(t.Created) {
-		return time.Time{}, false, nil
-	}
-	out, err := s.key.VerifyMac(ctx, &kms.VerifyMacInput{
-		KeyId: aws.String(s.arn), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
-		Message: wallet.MarkMessage(t.ARN, identity(t), due), Mac: mac,
-	})
-	var invalid *kmstypes.KMSInvalidMacException
-	switch {
-	case errors.As(err, &invalid):
-		return time.Time{}, false, nil
-	case err != nil:
-		return time.Time{}, false, fmt.Errorf("verify the mark of %s with %s: %w", t.Name, s.arn, err)
-	}
-	return due, out.MacValid, nil
+// boundTo is a table as its mark is bound to it.
+func boundTo(t sweep.Observed) mark.Table {
+	return mark.Table{Name: t.Name, ARN: t.ARN, TableID: t.TableID, Created: t.Created}
 }
 
 // markBook is what a run knows of the marks on our tables, by table name.
@@ -288,14 +227,14 @@ type markBook struct {
 }
 
 // readMarks reads and verifies the marks of our tables.
-func readMarks(ctx context.Context, s signer, inv sweep.Inventory, errs *[]string) markBook {
+func readMarks(ctx context.Context, s mark.Signer, inv sweep.Inventory, errs *[]string) markBook {
 	b := markBook{due: map[string]time.Time{}, foreign: map[string]string{}, unsure: map[string]bool{}, fresh: map[string]bool{}}
 	for _, t := range inv.Tables {
 		v, ok := t.Tags[wallet.TagJanitorDeleteAfter]
 		if !ok || !t.Ours {
 			continue
 		}
-		due, genuine, err := s.verify(ctx, t, v)
+		due, genuine, err := s.Verify(ctx, boundTo(t), v)
 		switch {
 		case err != nil:
 			*errs = append(*errs, err.Error())
@@ -370,7 +309,7 @@ func reprieveReason(t sweep.Observed, protected bool, heldBy string) string {
 // mark tags with a fresh mark (due now + grace, signed) every candidate the plan would delete
 // that carries no mark of the janitor's yet, replacing any value it did not write, and lists
 // those already marked whose time has not come. It records the marks it wrote in book.
-func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, plan sweep.Plan, book markBook,
+func markNew(ctx context.Context, db DynamoDB, keys mark.Signer, inv sweep.Inventory, plan sweep.Plan, book markBook,
 	now time.Time, grace time.Duration, errs *[]string) (marked, waiting []Mark) {
 	tables := map[string]sweep.Observed{}
 	for _, t := range inv.Tables {
@@ -387,10 +326,10 @@ func mark(ctx context.Context, db DynamoDB, keys signer, inv sweep.Inventory, pl
 			waiting = append(waiting, m)
 			continue
 		}
-		at := wallet.MarkDue(now.Add(grace))
+		at := mark.Due(now.Add(grace))
 		m.DeleteAfter = at.Format(time.RFC3339)
 		m.Replaced = book.foreign[c.Table]
-		value, err := keys.sign(ctx, tables[c.Table], at)
+		value, err := keys.Sign(ctx, boundTo(tables[c.Table]), at)
 		if err == nil {
 			_, err = db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(tables[c.Table].ARN),
 				Tags: []types.Tag{{Key: aws.String(wallet.TagJanitorDeleteAfter), Value: aws.String(value)}}})
@@ -421,7 +360,7 @@ func notDue(waiting []Mark, acted []sweep.Candidate) []Mark {
 // source is the planned table's identity. A week-old CREATING backup, or one of an earlier table
 // of the same name, is not this deletion's. One that is already AVAILABLE is not reused either:
 // the table may have been written to since, and the deletion must depend on a backup taken now.
-func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (sweep.SavedBackup, error) {
+func janitorBackup(d unit, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (sweep.SavedBackup, error) {
 	run := sweep.NewRun()
 	return func(ctx context.Context, t sweep.Target) (sweep.SavedBackup, error) {
 		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(t.Table)})
@@ -437,9 +376,9 @@ func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(conte
 			if sweep.CheckBackupSource(ctx, d.DynamoDB, arn, t.Identity) != nil {
 				continue // of another table of the same name: not this deletion's
 			}
-			return sweep.SavedBackup{ARN: arn}, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
+			return sweep.SavedBackup{ARN: arn}, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.backupWait)
 		}
-		arn, err := sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now, run), d.BackupWait)
+		arn, err := sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now, run), d.backupWait)
 		return sweep.SavedBackup{ARN: arn}, err
 	}
 }

@@ -18,12 +18,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
+	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -36,8 +40,10 @@ type world struct {
 	key   string
 	box   *inbox.Inbox
 	deps  janitor.Deps
-	log   *bytes.Buffer
-	grace time.Duration
+	// clients are the one unit's: tests wrap them to play a concurrent user.
+	clients janitor.Clients
+	log     *bytes.Buffer
+	grace   time.Duration
 }
 
 func newWorld(t *testing.T) *world {
@@ -56,7 +62,9 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.deps = janitor.Deps{Clients: janitor.NewClients(cfg), Log: w.log}
+	w.clients = janitor.NewClients(cfg)
+	w.deps = janitor.Deps{Base: cfg, STS: sts.NewFromConfig(cfg), Topic: sns.NewFromConfig(cfg), Log: w.log,
+		Clients: func(org.Unit) janitor.Clients { return w.clients }}
 	return w
 }
 
@@ -71,11 +79,14 @@ func hmacKey(t *testing.T, cfg aws.Config) string {
 	return aws.ToString(out.KeyMetadata.Arn)
 }
 
-func (w *world) config(mode wallet.JanitorMode) wallet.JanitorConfig {
-	return wallet.JanitorConfig{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key}
+// config is the single-account janitor's: the function's own account, in its own region.
+func (w *world) config(mode contract.JanitorMode) janitor.Config {
+	return janitor.Config{Janitor: contract.Janitor{Mode: mode, Grace: w.grace, TopicArn: w.topic, MarkKey: w.key},
+		Regions: []string{w.clients.Region}}
 }
 
-func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor.Report {
+// run is one scheduled run of the single-account janitor, and its one unit's report.
+func (w *world) run(t *testing.T, at time.Time, mode contract.JanitorMode) janitor.UnitReport {
 	t.Helper()
 	w.log.Reset()
 	w.deps.Now = func() time.Time { return at }
@@ -85,10 +96,19 @@ func (w *world) run(t *testing.T, at time.Time, mode wallet.JanitorMode) janitor
 	}
 	lines := strings.Split(strings.TrimSuffix(w.log.String(), "\n"), "\n")
 	var logged janitor.Report
-	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &logged) != nil || len(logged.Marked) != len(r.Marked) {
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &logged) != nil || len(logged.Units) != 1 || len(logged.Units[0].Marked) != len(r.Units[0].Marked) {
 		t.Fatalf("the log must hold the report as one JSON line:\n%s", w.log.String())
 	}
-	return r
+	return only(t, r)
+}
+
+// only is the one unit of a single-account run.
+func only(t *testing.T, r janitor.Report) janitor.UnitReport {
+	t.Helper()
+	if len(r.Units) != 1 {
+		t.Fatalf("a single-account run has one unit, this one %d: %+v", len(r.Units), r)
+	}
+	return r.Units[0]
 }
 
 func (w *world) exists(t *testing.T, table string) bool {
@@ -138,7 +158,7 @@ func names[T any](xs []T, name func(T) string) []string {
 	return out
 }
 
-func marks(r janitor.Report) []string {
+func marks(r janitor.UnitReport) []string {
 	return names(r.Marked, func(m janitor.Mark) string { return m.Table })
 }
 
@@ -187,12 +207,12 @@ func TestTheJanitorsRules(t *testing.T) {
 	decoys := []string{"untagged", "other-project", "kept-orphan", "protected-orphan", "fresh-dev", "in-someone-elses-stack"}
 
 	t0 := time.Now().UTC().Add(time.Minute) // past the 1s expiries
-	first := w.run(t, t0, wallet.JanitorDelete)
+	first := w.run(t, t0, contract.JanitorDelete)
 	if got := marks(first); !slices.Equal(got, []string{"expired-dev", "extend-later", "keep-later", "orphan"}) {
 		t.Fatalf("first run marked %v", got)
 	}
 	for _, m := range first.Marked {
-		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); wallet.MarkDueText(v) != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
+		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); mark.DueText(v) != t0.Add(time.Hour).Truncate(time.Second).Format(time.RFC3339) {
 			t.Errorf("%s: mark %q, want now + grace", m.Table, v)
 		}
 	}
@@ -205,13 +225,13 @@ func TestTheJanitorsRules(t *testing.T) {
 		t.Errorf("first run acted on %v, want only the protected orphan listed as skipped", skipped)
 	}
 	note := w.box.Receive(t, 1, 30*time.Second)[0]
-	var sent map[string]any
-	if err := json.Unmarshal([]byte(note.Message), &sent); err != nil || sent["marked"] == nil {
+	var sent janitor.Notice
+	if err := json.Unmarshal([]byte(note.Message), &sent); err != nil || len(sent.Units) != 1 || len(sent.Units[0].Marked) != 4 {
 		t.Fatalf("the subscriber did not get the JSON report: %v\n%s", err, note.Message)
 	}
 
 	// A second run right after changes nothing and says nothing.
-	again := w.run(t, t0.Add(time.Minute), wallet.JanitorDelete)
+	again := w.run(t, t0.Add(time.Minute), contract.JanitorDelete)
 	if len(again.Marked)+len(again.Reprieved) != 0 || again.Changed() || len(again.Waiting) != 4 {
 		t.Fatalf("a second run changed something: %+v", again)
 	}
@@ -232,8 +252,8 @@ func TestTheJanitorsRules(t *testing.T) {
 	}
 	// A backup a run took earlier and that is AVAILABLE is not what the deletion may depend on:
 	// the table may have been written to since. The next run takes its own.
-	mark, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
-	at, err := time.Parse(time.RFC3339, wallet.MarkDueText(mark))
+	value, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
+	at, err := time.Parse(time.RFC3339, mark.DueText(value))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +262,7 @@ func TestTheJanitorsRules(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	second := w.run(t, t0.Add(2*time.Hour), wallet.JanitorDelete)
+	second := w.run(t, t0.Add(2*time.Hour), contract.JanitorDelete)
 	acted := names(second.Candidates, func(c sweep.Candidate) string { return c.Table + ":" + string(c.Action) })
 	if !slices.Equal(acted, []string{"expired-dev:deleted", "orphan:deleted", "protected-orphan:skipped-protected"}) {
 		t.Fatalf("second run acted on %v", acted)
@@ -300,7 +320,7 @@ func TestTheJanitorsRules(t *testing.T) {
 	}
 
 	// A third run changes nothing and says nothing; the backups stay.
-	third := w.run(t, t0.Add(3*time.Hour), wallet.JanitorDelete)
+	third := w.run(t, t0.Add(3*time.Hour), contract.JanitorDelete)
 	if third.Changed() || len(third.JanitorBackups) != 3 {
 		t.Fatalf("third run: %+v", third)
 	}
@@ -312,10 +332,10 @@ func TestReportModeNeverDeletes(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	t0 := time.Now().UTC()
-	if got := marks(w.run(t, t0, wallet.JanitorReport)); !slices.Equal(got, []string{"orphan"}) {
+	if got := marks(w.run(t, t0, contract.JanitorReport)); !slices.Equal(got, []string{"orphan"}) {
 		t.Fatalf("marked %v", got)
 	}
-	r := w.run(t, t0.Add(48*time.Hour), wallet.JanitorReport)
+	r := w.run(t, t0.Add(48*time.Hour), contract.JanitorReport)
 	if len(r.Candidates) != 1 || r.Candidates[0].Action != sweep.WouldDelete || !w.exists(t, "orphan") || !r.Changed() {
 		t.Fatalf("report mode: %+v", r.Candidates)
 	}
@@ -329,7 +349,7 @@ func TestRunFailsWhenAnActionFails(t *testing.T) {
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	w.deps.Now = time.Now
 	missing := "arn:aws:sns:us-east-1:123456789012:no-such-topic"
-	cfg := w.config(wallet.JanitorDelete)
+	cfg := w.config(contract.JanitorDelete)
 	cfg.TopicArn = missing
 	r, err := janitor.Run(t.Context(), w.deps, cfg)
 	if err == nil || !strings.Contains(strings.Join(r.Errors, ";"), missing) || !strings.Contains(w.log.String(), `"orphan"`) {
@@ -340,13 +360,16 @@ func TestRunFailsWhenAnActionFails(t *testing.T) {
 // The email part is for people: each table, why, $/month, and when it goes or where its backup
 // is; the JSON part is the report itself.
 func TestTheNotification(t *testing.T) {
-	r := janitor.Report{Mode: wallet.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
-		Report: sweep.Report{Regions: []string{"eu-west-1"}, Candidates: []sweep.Candidate{
-			{Table: "wallet-gone", Reasons: []sweep.Reason{sweep.Orphaned}, MonthlyCostUSD: 0.57, Action: sweep.Deleted, BackupARN: "arn:aws:dynamodb:eu-west-1:1:table/wallet-gone/backup/0123"},
-			{Table: "wallet-locked", Reasons: []sweep.Reason{sweep.Orphaned}, Action: sweep.SkippedProtected, Protected: true},
+	r := janitor.Report{Mode: contract.JanitorDelete, Grace: "24h", StartedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
+		Role: janitor.RoleAccount, Accounts: []org.Account{{ID: "111122223333", Status: org.Active, Self: true}},
+		Units: []janitor.UnitReport{{Account: "111122223333", Region: "eu-west-1",
+			Report: sweep.Report{Regions: []string{"eu-west-1"}, Candidates: []sweep.Candidate{
+				{Table: "wallet-gone", Reasons: []sweep.Reason{sweep.Orphaned}, MonthlyCostUSD: 0.57, Action: sweep.Deleted, BackupARN: "arn:aws:dynamodb:eu-west-1:1:table/wallet-gone/backup/0123"},
+				{Table: "wallet-locked", Reasons: []sweep.Reason{sweep.Orphaned}, Action: sweep.SkippedProtected, Protected: true},
+			}},
+			Marked:    []janitor.Mark{{Table: "wallet-new", Reasons: []sweep.Reason{sweep.Expired}, MonthlyCostUSD: 5.84, DeleteAfter: "2026-12-01T12:00:00Z"}},
+			Reprieved: []janitor.Reprieve{{Table: "wallet-back", Why: "it is tagged wallet:keep=true"}},
 		}},
-		Marked:    []janitor.Mark{{Table: "wallet-new", Reasons: []sweep.Reason{sweep.Expired}, MonthlyCostUSD: 5.84, DeleteAfter: "2026-12-01T12:00:00Z"}},
-		Reprieved: []janitor.Reprieve{{Table: "wallet-back", Why: "it is tagged wallet:keep=true"}},
 	}
 	text := janitor.Text(r)
 	for _, want := range []string{"eu-west-1", "mode delete", "grace 24h",
@@ -366,7 +389,7 @@ func TestTheNotification(t *testing.T) {
 		t.Fatalf("message %s: want exactly default and email", msg)
 	}
 	var back janitor.Report
-	if err := json.Unmarshal([]byte(parts["default"]), &back); err != nil || back.Marked[0].Table != "wallet-new" || back.Candidates[0].BackupARN == "" {
+	if err := json.Unmarshal([]byte(parts["default"]), &back); err != nil || len(back.Units) != 1 || back.Units[0].Marked[0].Table != "wallet-new" || back.Units[0].Candidates[0].BackupARN == "" {
 		t.Fatalf("default part %s does not read back as the report (%v)", parts["default"], err)
 	}
 	if s := janitor.Subject(r); len(s) > 100 || !strings.Contains(s, "1 marked, 1 deleted, 1 reprieved") {
@@ -406,7 +429,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 	c.CreateTable(t, "stale", ours, false)
 	// The runs' clocks are after the tables' creation: a mark dated before it is never believed.
 	marked := time.Now().UTC()
-	first := w.run(t, marked, wallet.JanitorDelete)
+	first := w.run(t, marked, contract.JanitorDelete)
 	if got := marks(first); !slices.Equal(got, []string{"resumed", "stale"}) {
 		t.Fatalf("first run marked %v", got)
 	}
@@ -426,14 +449,14 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := strings.Replace(resumed, "table/resumed/", "table/stale/", 1) + "-stale"
-	w.deps.DynamoDB = withBackups{w.deps.DynamoDB, []types.BackupSummary{
+	w.clients.DynamoDB = withBackups{w.clients.DynamoDB, []types.BackupSummary{
 		{BackupArn: aws.String(resumed), BackupName: aws.String(started), TableName: aws.String("resumed"), TableArn: aws.String(tableArn("resumed")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(time.Minute))},
 		{BackupArn: aws.String(stale), BackupName: aws.String(sweep.BackupName(wallet.JanitorBackupPrefix, "stale", due.Add(-7*24*time.Hour), sweep.NewRun())),
 			TableName: aws.String("stale"), TableArn: aws.String(tableArn("stale")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(-7 * 24 * time.Hour))},
 	}}
-	second := w.run(t, now, wallet.JanitorDelete)
+	second := w.run(t, now, contract.JanitorDelete)
 	got := map[string]sweep.Candidate{}
 	for _, cd := range second.Candidates {
 		got[cd.Table] = cd
@@ -476,10 +499,10 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 	c.CreateTable(t, "swapped", ours, false)
 	c.CreateTable(t, "kept-meanwhile", ours, false)
 	c.CreateTable(t, "gone-meanwhile", ours, false)
-	marked := time.Now().UTC()             // after the tables' creation: a mark dated before it is never believed
-	w.run(t, marked, wallet.JanitorDelete) // marks all three
-	now := marked.Add(w.grace + time.Hour) // due an hour ago
-	w.deps.DynamoDB = &beforeBackup{DynamoDB: w.deps.DynamoDB, changes: map[string]func(){
+	marked := time.Now().UTC()               // after the tables' creation: a mark dated before it is never believed
+	w.run(t, marked, contract.JanitorDelete) // marks all three
+	now := marked.Add(w.grace + time.Hour)   // due an hour ago
+	w.clients.DynamoDB = &beforeBackup{DynamoDB: w.clients.DynamoDB, changes: map[string]func(){
 		"swapped":        func() { c.ReplaceTable(t, "swapped") },
 		"kept-meanwhile": func() { w.setTag(t, "kept-meanwhile", wallet.TagKeep, "true") },
 		// Someone else (a person, `verify sweep`) deletes it first: gone, not a failure.
@@ -489,7 +512,7 @@ func TestTheJanitorDeletesOnlyTheTableItJudged(t *testing.T) {
 			}
 		},
 	}}
-	r := w.run(t, now, wallet.JanitorDelete)
+	r := w.run(t, now, contract.JanitorDelete)
 	got := map[string]sweep.Candidate{}
 	for _, cd := range r.Candidates {
 		got[cd.Table] = cd

@@ -11,8 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -23,11 +25,11 @@ import (
 func signedMark(t *testing.T, w *world, arn, identity string, due time.Time) string {
 	t.Helper()
 	out, err := kms.NewFromConfig(w.cloud.Config).GenerateMac(t.Context(), &kms.GenerateMacInput{KeyId: aws.String(w.key),
-		MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256, Message: wallet.MarkMessage(arn, identity, due)})
+		MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256, Message: mark.Message(arn, identity, due)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := wallet.FormatMark(due, out.Mac)
+	v, err := mark.Format(due, out.Mac)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func (w *world) describe(t *testing.T, table string) *dynamodb.DescribeTableOutp
 	return out
 }
 
-func deleted(r janitor.Report) []string {
+func deleted(r janitor.UnitReport) []string {
 	var out []string
 	for _, c := range r.Candidates {
 		if c.Action == sweep.Deleted || c.Action == sweep.Deleting {
@@ -79,7 +81,7 @@ func TestForgedMarksAreNeverBelieved(t *testing.T) {
 
 	w.grace = 0 // whatever the grace, a table is not deleted in the run that marks it
 	now := time.Now().UTC().Add(time.Minute)
-	r := w.run(t, now, wallet.JanitorDelete)
+	r := w.run(t, now, contract.JanitorDelete)
 	if got := deleted(r); len(got) != 0 {
 		t.Fatalf("deleted %v on a mark the janitor did not write", got)
 	}
@@ -94,10 +96,10 @@ func TestForgedMarksAreNeverBelieved(t *testing.T) {
 		t.Fatalf("marked %v, want every forged table marked afresh: %v", got, want)
 	}
 	for _, m := range r.Marked {
-		if m.Replaced != forged[m.Table] || m.DeleteAfter != wallet.MarkDue(now).Format(time.RFC3339) {
+		if m.Replaced != forged[m.Table] || m.DeleteAfter != mark.Due(now).Format(time.RFC3339) {
 			t.Errorf("%s: replaced %q due %s, want %q and now + grace", m.Table, m.Replaced, m.DeleteAfter, forged[m.Table])
 		}
-		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); v == forged[m.Table] || wallet.MarkDueText(v) != m.DeleteAfter {
+		if v, _ := w.tag(t, m.Table, wallet.TagJanitorDeleteAfter); v == forged[m.Table] || mark.DueText(v) != m.DeleteAfter {
 			t.Errorf("%s: tag %q after the run, want a fresh mark due %s", m.Table, v, m.DeleteAfter)
 		}
 		if !w.exists(t, m.Table) {
@@ -110,7 +112,7 @@ func TestForgedMarksAreNeverBelieved(t *testing.T) {
 	}
 
 	// The janitor's own marks are believed: the next run deletes, with a backup.
-	next := w.run(t, now.Add(time.Minute), wallet.JanitorDelete)
+	next := w.run(t, now.Add(time.Minute), contract.JanitorDelete)
 	if got := deleted(next); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Fatalf("the run after the fresh marks deleted %v, want %v", got, want)
 	}
@@ -124,7 +126,7 @@ func TestACopiedMarkIsNotHonoured(t *testing.T) {
 	w.cloud.CreateTable(t, "victim", ours, false)
 	w.cloud.CreateTable(t, "reborn", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	if got := marks(w.run(t, t0, wallet.JanitorDelete)); !slices.Equal(got, []string{"donor", "reborn", "victim"}) {
+	if got := marks(w.run(t, t0, contract.JanitorDelete)); !slices.Equal(got, []string{"donor", "reborn", "victim"}) {
 		t.Fatalf("first run marked %v", got)
 	}
 	w.box.Receive(t, 1, 30*time.Second)
@@ -137,7 +139,7 @@ func TestACopiedMarkIsNotHonoured(t *testing.T) {
 	past := t0.Add(-time.Hour).Truncate(time.Second)
 	w.setTag(t, "reborn", wallet.TagJanitorDeleteAfter, signedMark(t, w, aws.ToString(d.Table.TableArn), "2001-01-01T00:00:00Z", past))
 
-	r := w.run(t, t0.Add(2*time.Hour), wallet.JanitorDelete)
+	r := w.run(t, t0.Add(2*time.Hour), contract.JanitorDelete)
 	if got := deleted(r); !slices.Equal(got, []string{"donor"}) {
 		t.Fatalf("deleted %v, want only the donor, whose mark is its own", got)
 	}
@@ -157,11 +159,11 @@ func TestMarkedThenDeletedInALaterRunEvenWithGraceZero(t *testing.T) {
 	w.grace = 0
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	first := w.run(t, t0, wallet.JanitorDelete)
+	first := w.run(t, t0, contract.JanitorDelete)
 	if got := marks(first); !slices.Equal(got, []string{"orphan"}) || len(deleted(first)) != 0 || !w.exists(t, "orphan") {
 		t.Fatalf("first run: marked %v, deleted %v", got, deleted(first))
 	}
-	second := w.run(t, t0, wallet.JanitorDelete) // same instant: due, and marked in an earlier run
+	second := w.run(t, t0, contract.JanitorDelete) // same instant: due, and marked in an earlier run
 	if got := deleted(second); !slices.Equal(got, []string{"orphan"}) || w.exists(t, "orphan") {
 		t.Fatalf("second run deleted %v", got)
 	}
@@ -173,13 +175,14 @@ func TestAMarkThatCannotBeVerifiedDecidesNothing(t *testing.T) {
 	w := newWorld(t)
 	w.cloud.CreateTable(t, "orphan", ours, false)
 	t0 := time.Now().UTC().Add(time.Minute)
-	w.run(t, t0, wallet.JanitorDelete)
+	w.run(t, t0, contract.JanitorDelete)
 	mark, _ := w.tag(t, "orphan", wallet.TagJanitorDeleteAfter)
 
 	w.deps.Now = func() time.Time { return t0.Add(2 * time.Hour) }
-	cfg := w.config(wallet.JanitorDelete)
+	cfg := w.config(contract.JanitorDelete)
 	cfg.MarkKey = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
-	r, err := janitor.Run(t.Context(), w.deps, cfg)
+	run, err := janitor.Run(t.Context(), w.deps, cfg)
+	r := only(t, run)
 	if err == nil || !strings.Contains(strings.Join(r.Errors, "\n"), "verify the mark of orphan") {
 		t.Fatalf("err %v, errors %v: want the run to fail naming the mark it could not verify", err, r.Errors)
 	}
@@ -195,7 +198,7 @@ func TestForeignStackReprieveGivesTheTrueReason(t *testing.T) {
 	w.cloud.CreateStack(t, "BigApp", fixture.TableDecl{Name: "in-someone-elses-stack",
 		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "BigApp", wallet.TagExpiresAfter: "1s"}})
 	w.setTag(t, "in-someone-elses-stack", wallet.TagJanitorDeleteAfter, "2000-01-01T00:00:00Z")
-	r := w.run(t, time.Now().UTC().Add(time.Minute), wallet.JanitorDelete)
+	r := w.run(t, time.Now().UTC().Add(time.Minute), contract.JanitorDelete)
 	if len(r.Reprieved) != 1 || r.Reprieved[0].Table != "in-someone-elses-stack" {
 		t.Fatalf("reprieved %+v", r.Reprieved)
 	}

@@ -19,16 +19,18 @@ import (
 // of UTF-8, not characters. The subject is counted in it too, to be safe.
 const MaxPublishBytes = 256 << 10
 
-// Notice is the report as the notification carries it. The janitor's backups pile up run after
-// run (about 635 bytes of JSON each), so listing them all would make every message fail once a
-// few hundred are kept: the notice summarizes them (KeptBackups, and the total $/month in
-// janitor_backups_monthly_cost_usd) and lists in janitor_backups only the backups this run
-// took. The full list stays in the logged report and in `verify sweep`.
+// Notice is a run's report as its one notification carries it, for one account or an
+// organization alike. The janitor's backups pile up run after run (about 635 bytes of JSON
+// each), so listing them all would make every message fail once a few hundred are kept: the
+// notice sums them up (KeptBackups) and lists, per unit, only the backups this run took. Quiet
+// units (nothing marked, due, deleted or failed) are left out. The logged report holds it all,
+// and `verify sweep` lists every backup.
 type Notice struct {
 	Report
 	KeptBackups KeptBackups `json:"janitor_backups_kept"`
-	// Omitted is, per list, how many entries were left out so the message fits SNS's limit;
-	// the logged report holds them all.
+	// Omitted is, per list of the run (units, accounts, queued, run_errors), how many entries
+	// were left out so the message fits SNS's limit; each unit says its own. The logged report
+	// holds them all.
 	Omitted map[string]int `json:"omitted,omitempty"`
 }
 
@@ -38,36 +40,55 @@ type KeptBackups struct {
 	MonthlyCostUSD float64 `json:"monthly_cost_usd"`
 }
 
-// newNotice is r with its backups summarized, nothing omitted.
+// newNotice is r with its backups summed up and its quiet units left out, nothing omitted.
 func newNotice(r Report) Notice {
-	own := map[string]bool{}
-	for _, c := range r.Candidates {
-		if c.BackupARN != "" {
-			own[c.BackupARN] = true
+	n := Notice{Report: r}
+	n.Units = nil
+	for _, u := range r.Units {
+		n.KeptBackups.Count += len(u.JanitorBackups)
+		n.KeptBackups.MonthlyCostUSD += u.JanitorBackupsMonthly
+		if !u.Changed() {
+			continue
 		}
-	}
-	n := Notice{Report: r, KeptBackups: KeptBackups{Count: len(r.JanitorBackups), MonthlyCostUSD: r.JanitorBackupsMonthly}}
-	n.JanitorBackups = nil
-	for _, b := range r.JanitorBackups {
-		if own[b.ARN] {
-			n.JanitorBackups = append(n.JanitorBackups, b)
+		own := map[string]bool{}
+		for _, c := range u.Candidates {
+			if c.BackupARN != "" {
+				own[c.BackupARN] = true
+			}
 		}
+		u.JanitorBackups = slices.DeleteFunc(slices.Clone(u.JanitorBackups), func(b sweep.Backup) bool { return !own[b.ARN] })
+		n.Units = append(n.Units, u)
 	}
+	n.KeptBackups.MonthlyCostUSD = float64(int64(n.KeptBackups.MonthlyCostUSD*100+0.5)) / 100
 	return n
 }
 
-// capped keeps at most k entries of each of the run's lists and counts the rest in Omitted.
+// capped keeps at most k entries of every list, the run's and each unit's (and at most k
+// units), and counts the rest in Omitted.
 func (n Notice) capped(k int) Notice {
 	omitted := map[string]int{}
-	n.Candidates = capList(n.Candidates, k, "candidates", omitted)
-	n.Stacks = capList(n.Stacks, k, "stacks", omitted)
-	n.Problems = capList(n.Problems, k, "problems", omitted)
-	n.Notes = capList(n.Notes, k, "notes", omitted)
-	n.JanitorBackups = capList(n.JanitorBackups, k, "janitor_backups", omitted)
-	n.Marked = capList(n.Marked, k, "marked", omitted)
-	n.Waiting = capList(n.Waiting, k, "waiting", omitted)
-	n.Reprieved = capList(n.Reprieved, k, "reprieved", omitted)
-	n.Errors = capList(n.Errors, k, "errors", omitted)
+	n.Units = capList(slices.Clone(n.Units), k, "units", omitted)
+	for i := range n.Units {
+		u := n.Units[i]
+		cut := map[string]int{}
+		u.Candidates = capList(u.Candidates, k, "candidates", cut)
+		u.Stacks = capList(u.Stacks, k, "stacks", cut)
+		u.Problems = capList(u.Problems, k, "problems", cut)
+		u.Notes = capList(u.Notes, k, "notes", cut)
+		u.JanitorBackups = capList(u.JanitorBackups, k, "janitor_backups", cut)
+		u.Marked = capList(u.Marked, k, "marked", cut)
+		u.Waiting = capList(u.Waiting, k, "waiting", cut)
+		u.Reprieved = capList(u.Reprieved, k, "reprieved", cut)
+		u.Errors = capList(u.Errors, k, "errors", cut)
+		u.Omitted = nil
+		if len(cut) > 0 {
+			u.Omitted = cut
+		}
+		n.Units[i] = u
+	}
+	n.Accounts = capList(slices.Clone(n.Accounts), k, "accounts", omitted)
+	n.Queued = capList(n.Queued, k, "queued", omitted)
+	n.Errors = capList(n.Errors, k, "run_errors", omitted)
 	n.Omitted = nil
 	if len(omitted) > 0 {
 		n.Omitted = omitted
@@ -79,21 +100,25 @@ func capList[T any](list []T, k int, name string, omitted map[string]int) []T {
 	if len(list) <= k {
 		return list
 	}
-	omitted[name] = len(list) - k
+	omitted[name] += len(list) - k
 	return slices.Clip(list[:k])
 }
 
 // longest is the length of the longest list capped cuts.
 func (n Notice) longest() int {
-	return max(len(n.Candidates), len(n.Stacks), len(n.Problems), len(n.Notes), len(n.JanitorBackups),
-		len(n.Marked), len(n.Waiting), len(n.Reprieved), len(n.Errors))
+	m := max(len(n.Units), len(n.Accounts), len(n.Queued), len(n.Errors))
+	for _, u := range n.Units {
+		m = max(m, len(u.Candidates), len(u.Stacks), len(u.Problems), len(u.Notes), len(u.JanitorBackups),
+			len(u.Marked), len(u.Waiting), len(u.Reprieved), len(u.Errors))
+	}
+	return m
 }
 
-// Message is the run's notification with MessageStructure json: readable text for email
+// Message is the run's one notification with MessageStructure json: readable text for email
 // subscribers, the notice as JSON for every other protocol (SQS, Lambda, HTTPS), which programs
-// read. It always fits in MaxPublishBytes with Subject(r): when the run's own lists are too
-// long (many tables marked or deleted at once), each is cut to the longest length that fits,
-// the same for all, and the cut is said ("and N more, see the log").
+// read. It always fits in MaxPublishBytes with Subject(r): when the lists are too long (many
+// tables or accounts at once), each is cut to the longest length that fits, the same for all,
+// and the cut is said ("and N more, see the log").
 func Message(r Report) (string, error) {
 	budget := MaxPublishBytes - len(Subject(r))
 	full := newNotice(r)
@@ -135,20 +160,34 @@ func encodeMessage(n Notice) (string, error) {
 	return string(msg), nil
 }
 
-// Subject is the email subject: SNS allows 100 printable ASCII characters, and a region and a
-// few counts always fit.
+// Subject is the email subject: SNS allows 100 printable ASCII characters, and where the run
+// ran and a few counts always fit.
 func Subject(r Report) string {
 	counts := map[sweep.Action]int{}
-	for _, c := range r.Candidates {
-		counts[c.Action]++
+	marked, reprieved, failed := 0, 0, len(r.Errors)
+	for _, a := range r.Accounts {
+		if a.Error != "" {
+			failed++
+		}
+	}
+	for _, u := range r.Units {
+		for _, c := range u.Candidates {
+			counts[c.Action]++
+		}
+		marked += len(u.Marked)
+		reprieved += len(u.Reprieved)
+		failed += len(u.Errors) + len(u.Problems)
+		if u.Error != "" {
+			failed++
+		}
 	}
 	var parts []string
 	for _, p := range []struct {
 		n    int
 		what string
 	}{
-		{len(r.Marked), "marked"}, {counts[sweep.Deleted] + counts[sweep.Deleting], "deleted"}, {counts[sweep.WouldDelete], "due"},
-		{len(r.Reprieved), "reprieved"}, {counts[sweep.Failed] + counts[sweep.Unknown] + len(r.Errors) + len(r.Problems), "FAILED"},
+		{marked, "marked"}, {counts[sweep.Deleted] + counts[sweep.Deleting], "deleted"}, {counts[sweep.WouldDelete], "due"},
+		{reprieved, "reprieved"}, {counts[sweep.Failed] + counts[sweep.Unknown] + failed, "FAILED"}, {len(r.Queued), "queued"},
 	} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
@@ -157,38 +196,106 @@ func Subject(r Report) string {
 	if len(parts) == 0 {
 		parts = append(parts, "nothing to do")
 	}
-	s := fmt.Sprintf("wallet janitor %s: %s", strings.Join(r.Regions, ","), strings.Join(parts, ", "))
+	s := fmt.Sprintf("wallet janitor %s: %s", r.where(), strings.Join(parts, ", "))
+	s = strings.Map(func(c rune) rune {
+		if c < ' ' || c > '~' {
+			return '?'
+		}
+		return c
+	}, s)
 	if len(s) > 100 {
 		s = s[:97] + "..."
 	}
 	return s
 }
 
-// Text is the report as a person reads it in an email: each table, why, what it costs, and when
-// it goes or where its backup is. The backups kept from earlier runs are summed up, not listed.
+// where names the run for people: its one region for the single-account janitor, the
+// organization's run otherwise.
+func (r Report) where() string {
+	if r.Role == RoleAccount {
+		var regions []string
+		for _, u := range r.Units {
+			regions = append(regions, u.Region)
+		}
+		return strings.Join(regions, ",")
+	}
+	return fmt.Sprintf("organization %s (%s)", r.Organization, r.Role)
+}
+
+// Text is the report as a person reads it in an email: per account and region, each table, why,
+// what it costs, and when it goes or where its backup is; what was not run and what went to the
+// worker. The backups kept from earlier runs are summed up, not listed.
 func Text(r Report) string { return noticeText(newNotice(r)) }
 
 func noticeText(n Notice) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "The wallet janitor ran in %s at %s (mode %s, grace %s).\n", strings.Join(n.Regions, ", "), n.StartedAt.Format(time.RFC3339), n.Mode, n.Grace)
-	section := func(title string, lines []string, more int) { writeSection(&b, title, lines, more) }
-	o := outcomeLines(n.Candidates)
+	fmt.Fprintf(&b, "The wallet janitor ran over %s at %s (mode %s, grace %s): %s, %s.\n", n.scope(), n.StartedAt.Format(time.RFC3339),
+		n.Mode, n.Grace, plural(len(n.Report.Accounts), "account"), plural(len(n.Units), "unit")+" with news")
+	for _, a := range n.Report.Accounts {
+		var units []UnitReport
+		for _, u := range n.Units {
+			if u.Account == a.ID {
+				units = append(units, u)
+			}
+		}
+		if a.Error == "" && len(units) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n== Account %s ==\n", a.Label())
+		if a.Error != "" {
+			fmt.Fprintf(&b, "Not run: %s\n", a.Error)
+		}
+		for _, u := range units {
+			writeUnit(&b, u)
+		}
+	}
+	if more := n.Omitted["units"] + n.Omitted["accounts"]; more > 0 {
+		writeSection(&b, "Other accounts and units with news:", nil, more)
+	}
+	if len(n.Queued)+n.Omitted["queued"] > 0 {
+		fmt.Fprintf(&b, "\n%d units were beyond this run and went to the worker queue; the worker's notification follows.\n", len(n.Queued)+n.Omitted["queued"])
+	}
+	writeSection(&b, "Errors:", n.Errors, n.Omitted["run_errors"])
+	writeFooter(&b, n)
+	return b.String()
+}
+
+// scope names what the run covered: the account's region, or the organization.
+func (r Report) scope() string {
+	if r.Role == RoleAccount {
+		return r.where()
+	}
+	return "the organization " + r.Organization
+}
+
+// writeUnit writes one unit's news: its tables by outcome, its marks, its problems, the
+// backups it took, and what was cut from each list.
+func writeUnit(b *strings.Builder, u UnitReport) {
+	fmt.Fprintf(b, "\n-- %s --\n", u.Region)
+	if u.Error != "" {
+		fmt.Fprintf(b, "FAILED: %s\n", u.Error)
+	}
+	section := func(title string, lines []string, more int) { writeSection(b, title, lines, more) }
+	o := outcomeLines(u.Candidates)
 	section("Deleted (a backup was AVAILABLE first):", o.deleted, 0)
 	section("FAILED, or not confirmed (see each):", o.failed, 0)
 	section("Not deleted: changed since it was judged (nothing lost):", o.changed, 0)
-	if more := n.Omitted["candidates"]; more > 0 {
+	if more := u.Omitted["candidates"]; more > 0 {
 		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
 	}
-	marked, waiting, reprieved := markLines(n)
-	section("Marked now:", marked, n.Omitted["marked"])
-	section("Still marked:", waiting, n.Omitted["waiting"])
+	marked, waiting, reprieved := markLines(u)
+	section("Marked now:", marked, u.Omitted["marked"])
+	section("Still marked:", waiting, u.Omitted["waiting"])
 	section("Due:", o.due, 0)
-	section("Reprieved:", reprieved, n.Omitted["reprieved"])
+	section("Reprieved:", reprieved, u.Omitted["reprieved"])
 	section("Skipped:", o.skipped, 0)
-	section("Could not find out:", problemLines(n.Report), n.Omitted["problems"])
-	section("Errors:", n.Errors, n.Omitted["errors"])
-	writeFooter(&b, n)
-	return b.String()
+	section("Could not find out:", problemLines(u), u.Omitted["problems"])
+	section("Errors:", u.Errors, u.Omitted["errors"])
+	var backups []string
+	for _, bk := range u.JanitorBackups {
+		backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
+	}
+	section("Taken by this run:", backups, u.Omitted["janitor_backups"])
 }
 
 // writeSection writes a titled list, and how many entries were cut from it; nothing when both
@@ -237,34 +344,33 @@ func outcomeLines(cs []sweep.Candidate) candidateOutcomes {
 
 // markLines are the tables marked by this run, those still marked from earlier runs, and those
 // reprieved, as the email's lines.
-func markLines(n Notice) (marked, waiting, reprieved []string) {
-	for _, m := range n.Marked {
+func markLines(u UnitReport) (marked, waiting, reprieved []string) {
+	for _, m := range u.Marked {
 		marked = append(marked, fmt.Sprintf("%s (%s, $%.2f/month): to be backed up and deleted after %s", m.Table, reasons(m.Reasons), m.MonthlyCostUSD, m.DeleteAfter))
 	}
-	for _, m := range n.Waiting {
+	for _, m := range u.Waiting {
 		waiting = append(waiting, fmt.Sprintf("%s (%s, $%.2f/month): after %s", m.Table, reasons(m.Reasons), m.MonthlyCostUSD, m.DeleteAfter))
 	}
-	for _, p := range n.Reprieved {
+	for _, p := range u.Reprieved {
 		reprieved = append(reprieved, fmt.Sprintf("%s: %s; it will not be deleted", p.Table, p.Why))
 	}
 	return marked, waiting, reprieved
 }
 
-// writeFooter writes what the run saves, the backups the janitor keeps and how to restore one,
-// and how to keep a table.
+// writeFooter writes what the run saves, what the lists left out, the backups the janitor keeps
+// and how to restore one, and how to keep a table.
 func writeFooter(b *strings.Builder, n Notice) {
-	if n.MonthlySavingsUSD > 0 {
-		fmt.Fprintf(b, "\nSaving $%.2f/month.\n", n.MonthlySavingsUSD)
+	saved := 0.0
+	for _, u := range n.Units {
+		saved += u.MonthlySavingsUSD
+	}
+	if saved > 0 {
+		fmt.Fprintf(b, "\nSaving $%.2f/month.\n", saved)
 	}
 	if n.KeptBackups.Count > 0 {
 		fmt.Fprintf(b, "\nThe janitor keeps %s ($%.2f/month); it never deletes one. `verify sweep` lists them all.\n"+
 			"Restore one with\n  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
 			plural(n.KeptBackups.Count, "backup"), n.KeptBackups.MonthlyCostUSD)
-		var backups []string
-		for _, bk := range n.JanitorBackups {
-			backups = append(backups, fmt.Sprintf("%s of %s, %d bytes, $%.2f/month: %s", bk.Name, bk.Table, bk.SizeBytes, bk.MonthlyCostUSD, bk.ARN))
-		}
-		writeSection(b, "Taken by this run:", backups, n.Omitted["janitor_backups"])
 	}
 	fmt.Fprintf(b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)
 }
@@ -276,9 +382,9 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func problemLines(r Report) []string {
+func problemLines(u UnitReport) []string {
 	var out []string
-	for _, p := range r.Problems {
+	for _, p := range u.Problems {
 		out = append(out, strings.TrimSpace(p.Region+" "+p.Table)+": "+p.Error)
 	}
 	return out

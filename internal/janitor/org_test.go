@@ -3,17 +3,20 @@ package janitor_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -45,7 +48,7 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 	o := fixture.NewOrg(t, "refused", 2)
 	good, refused := o.Members[0], o.Members[1]
 	for _, acct := range []string{good, refused} {
-		fixture.InAccount(t, acct, wallet.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+		fixture.InAccount(t, acct, contract.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 	}
 	fixture.NewCloud(t, "us-east-1").CreateTable(t, "orphan-own", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 	cfg, err := awsconf.Load(t.Context(), awsconf.Options{Region: "us-east-1"})
@@ -58,12 +61,12 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 	}
 	box := inbox.Subscribe(t, cfg, aws.ToString(topic.TopicArn))
 	var log bytes.Buffer
-	d := janitor.OrgDeps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: refusingSTS{sts.NewFromConfig(cfg), refused},
+	d := janitor.Deps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: refusingSTS{sts.NewFromConfig(cfg), refused},
 		Topic: sns.NewFromConfig(cfg), Log: &log}
-	oc := janitor.OrgConfig{JanitorConfig: wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
+	oc := janitor.Config{Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, TopicArn: aws.ToString(topic.TopicArn),
 		MarkKey: hmacKey(t, cfg)},
-		Role: wallet.JanitorMemberRole, Regions: []string{"us-east-1"}, UnitsPerRun: 10}
-	r, err := janitor.RunOrg(t.Context(), d, oc)
+		Org: true, Role: contract.JanitorMemberRole, Regions: []string{"us-east-1"}, UnitsPerRun: 10}
+	r, err := janitor.Run(t.Context(), d, oc)
 	if err == nil {
 		t.Fatal("a run with a refused account returned no error: the Errors alarm would stay silent")
 	}
@@ -90,20 +93,88 @@ func TestOrgRunWithARefusedAccount(t *testing.T) {
 	}
 }
 
-// The organization's environment is checked as the single janitor's is: every bad variable named.
+// The organization's environment is checked as the single janitor's is: every bad variable
+// named; a region named twice (which would run each of its units twice at once) and a count
+// written "+5" are refused too.
 func TestOrgConfigFromEnv(t *testing.T) {
-	env := map[string]string{wallet.EnvJanitorMode: "delete", wallet.EnvJanitorGrace: "24h", wallet.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t",
-		wallet.EnvJanitorMarkKey: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-		wallet.EnvJanitorOrgRole: "bad role", wallet.EnvJanitorUnitsPerRun: "0"}
-	_, err := janitor.OrgConfigFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	for _, w := range []string{wallet.EnvJanitorOrgRole, wallet.EnvJanitorOrgRegions, wallet.EnvJanitorUnitsPerRun} {
+	env := map[string]string{contract.EnvJanitorMode: "delete", contract.EnvJanitorGrace: "24h", contract.EnvJanitorTopicArn: "arn:aws:sns:us-east-1:123456789012:t",
+		contract.EnvJanitorMarkKey: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		contract.EnvJanitorOrg:     contract.JanitorOrgCentral, contract.EnvJanitorOrgRole: "bad role", contract.EnvJanitorUnitsPerRun: "0"}
+	get := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	_, err := janitor.ConfigFromEnv(get, "us-east-1")
+	for _, w := range []string{contract.EnvJanitorOrgRole, contract.EnvJanitorOrgRegions, contract.EnvJanitorUnitsPerRun} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
 		}
 	}
-	env[wallet.EnvJanitorOrgRole], env[wallet.EnvJanitorUnitsPerRun], env[wallet.EnvJanitorOrgRegions] = wallet.JanitorMemberRole, "7", "us-east-1,eu-west-1"
-	c, err := janitor.OrgConfigFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil || c.UnitsPerRun != 7 || len(c.Regions) != 2 {
+	env[contract.EnvJanitorOrgRole], env[contract.EnvJanitorUnitsPerRun], env[contract.EnvJanitorOrgRegions] = contract.JanitorMemberRole, "+5", "us-east-1,us-east-1"
+	_, err = janitor.ConfigFromEnv(get, "us-east-1")
+	for _, w := range []string{contract.EnvJanitorOrgRegions + `="us-east-1,us-east-1"`, contract.EnvJanitorUnitsPerRun + `="+5"`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not name %s", err, w)
+		}
+	}
+	env[contract.EnvJanitorUnitsPerRun], env[contract.EnvJanitorOrgRegions] = "7", "us-east-1,eu-west-1"
+	c, err := janitor.ConfigFromEnv(get, "us-east-1")
+	if err != nil || !c.Org || c.UnitsPerRun != 7 || len(c.Regions) != 2 {
 		t.Fatalf("%+v %v", c, err)
+	}
+	// Without the organization's variable it is the function's own account and region.
+	delete(env, contract.EnvJanitorOrg)
+	c, err = janitor.ConfigFromEnv(get, "eu-west-3")
+	if err != nil || c.Org || !slices.Equal(c.Regions, []string{"eu-west-3"}) {
+		t.Fatalf("single-account: %+v %v", c, err)
+	}
+}
+
+// The worker runs a queued unit only in an ACTIVE account of the organization, as
+// Organizations lists it at that moment: a message naming an account outside the organization
+// (anybody who can write to the queue could send one) or a suspended member is refused by name
+// and run nowhere, and the run fails so the alarm fires; the member's unit runs.
+func TestTheWorkerRunsOnlyTheOrganizationsActiveAccounts(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	o := fixture.NewOrg(t, "worker", 2)
+	member, suspended := o.Members[0], o.Members[1]
+	const outsider = "999988887777"
+	for _, acct := range []string{member, suspended, outsider} {
+		fixture.InAccount(t, acct, contract.JanitorMemberRole, "us-east-1").CreateTable(t, "orphan-"+acct, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
+	}
+	o.Close(t, suspended)
+	cfg, err := awsconf.Load(t.Context(), awsconf.Options{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := janitor.Deps{Base: cfg, Organizations: organizations.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg)}
+	oc := janitor.Config{Janitor: contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour, MarkKey: hmacKey(t, cfg)},
+		Org: true, Role: contract.JanitorMemberRole, Regions: []string{"us-east-1"}}
+	r, err := janitor.RunWorker(t.Context(), d, oc, []janitor.UnitMessage{
+		{Account: member, Region: "us-east-1"}, {Account: outsider, Region: "us-east-1"}, {Account: suspended, Region: "us-east-1"}})
+	if err == nil {
+		t.Fatal("a batch with a forged unit returned no error: the alarm would stay silent")
+	}
+	if len(r.Units) != 1 || r.Units[0].Account != member || len(r.Units[0].Marked) != 1 {
+		t.Fatalf("units %+v, want only the member's, its orphan marked", r.Units)
+	}
+	errs := strings.Join(r.Errors, "\n")
+	for _, want := range []string{outsider + " is not an account of organization " + o.ID, suspended + " is SUSPENDED"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("errors %q lack %q", errs, want)
+		}
+	}
+	for _, acct := range []string{outsider, suspended} {
+		c := fixture.InAccount(t, acct, contract.JanitorMemberRole, "us-east-1")
+		d, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("orphan-" + acct)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := c.DynamoDB.ListTagsOfResource(t.Context(), &dynamodb.ListTagsOfResourceInput{ResourceArn: d.Table.TableArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range tags.Tags {
+			if aws.ToString(tag.Key) == wallet.TagJanitorDeleteAfter {
+				t.Errorf("account %s was touched: its orphan is marked", acct)
+			}
+		}
 	}
 }

@@ -9,11 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // The janitor's CreateBackup whose answer is lost (the proxy lets moto take the backup, then
@@ -32,11 +32,11 @@ func TestALostCreateBackupAnswerMakesOneJanitorBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.deps.Clients = janitor.NewClients(cfg)
+	w.clients = janitor.NewClients(cfg)
 
 	t0 := time.Now().UTC()
-	w.run(t, t0, wallet.JanitorDelete) // marks it
-	r := w.run(t, t0.Add(w.grace+time.Hour), wallet.JanitorDelete)
+	w.run(t, t0, contract.JanitorDelete) // marks it
+	r := w.run(t, t0.Add(w.grace+time.Hour), contract.JanitorDelete)
 	if got := p.Counts(); got.DroppedAfter != 1 {
 		t.Fatalf("proxy %+v: no answer was lost", got)
 	}

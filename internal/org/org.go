@@ -213,7 +213,11 @@ func Enter(ctx context.Context, base aws.Config, stsc STS, caller Caller, role s
 			}))
 			_, err := cfg.Credentials.Retrieve(ctx)
 			if err != nil {
-				err = fmt.Errorf("assume role %s: %w", roleARN, err)
+				// A refusal here is most often the role's side: it does not exist in that account,
+				// or its trust policy does not name this caller. The caller's own IAM may lack
+				// sts:AssumeRole on it too: say both, as the denial alone blames only the caller.
+				err = fmt.Errorf("assume role %s: %w (check that the role exists in account %s and that its trust policy trusts %s; and that the caller may sts:AssumeRole it)",
+					roleARN, err, id, caller.Account)
 			}
 			results <- entered{i, cfg, err}
 		}(i, a.ID)

@@ -93,7 +93,7 @@ func TestEnterTheOrganization(t *testing.T) {
 	if a := byID[suspended]; a.Status != "SUSPENDED" || a.Runnable() || !strings.Contains(a.Error, "SUSPENDED") {
 		t.Errorf("suspended account: %+v", a)
 	}
-	if a := byID[refused]; a.Runnable() || !strings.Contains(a.Error, "AccessDenied") || !strings.Contains(a.Error, "role/"+DefaultRole) {
+	if a := byID[refused]; a.Runnable() || !strings.Contains(a.Error, "AccessDenied") || !strings.Contains(a.Error, "role/"+DefaultRole) || !strings.Contains(a.Error, "its trust policy trusts") {
 		t.Errorf("refused account: %+v", a)
 	}
 	if a := byID[good]; !a.Runnable() || a.Name != o.Names[good] || a.Self {

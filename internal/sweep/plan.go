@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -219,7 +220,7 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		Reasons:            reasons,
 		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
 		Protected:          t.Protected,
-		JanitorDeleteAfter: wallet.MarkDueText(t.Tags[wallet.TagJanitorDeleteAfter]),
+		JanitorDeleteAfter: mark.DueText(t.Tags[wallet.TagJanitorDeleteAfter]),
 		Identity:           t.Identity(),
 		idle:               t.Idle,
 		stackTag:           t.Stack,

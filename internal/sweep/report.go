@@ -15,10 +15,16 @@ import (
 type Report struct {
 	DryRun bool `json:"dry_run"`
 	// Teardown is the stack a teardown was asked to remove; empty for a sweep.
-	Teardown   string        `json:"teardown,omitempty"`
-	Regions    []string      `json:"regions"`
-	Stacks     []StackAction `json:"stacks,omitempty"`
-	Candidates []Candidate   `json:"candidates"`
+	Teardown string `json:"teardown,omitempty"`
+	// Organization is the organization's id when the run covered one (--org); empty otherwise.
+	Organization string   `json:"organization"`
+	Regions      []string `json:"regions"`
+	// Accounts are the accounts the run covered, with their totals: one, the caller's, unless
+	// the run covered an organization or named accounts. Empty in the report of one account's
+	// plan (a unit of a fleet: the janitor's per-region run).
+	Accounts   []AccountSummary `json:"accounts,omitempty"`
+	Stacks     []StackAction    `json:"stacks,omitempty"`
+	Candidates []Candidate      `json:"candidates"`
 	// MonthlySavingsUSD is what the deletions save (would save, for a dry run).
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 	// MonthlyLeftUSD is what the candidates that stay go on costing: retained, skipped, failed.
@@ -34,6 +40,9 @@ type Report struct {
 	// this run acted, likewise kept and priced; this run's are in its candidates' backup_arn.
 	SweepBackups        []Backup `json:"sweep_backups,omitempty"`
 	SweepBackupsMonthly float64  `json:"sweep_backups_monthly_cost_usd,omitempty"`
+
+	// fleet is the run a fleet's report was made of: its text groups by account.
+	fleet *Fleet
 }
 
 func (p Plan) report(dry bool) Report {
@@ -166,6 +175,27 @@ func (r Report) unlistedRegions() int {
 // WriteText renders the report for people: what was found, what was (or would be) done, what
 // it saves and what is left billing.
 func (r Report) WriteText(w io.Writer) error {
+	if r.fleet != nil && r.fleet.fleet.Many() {
+		return r.writeFleet(w)
+	}
+	if r.fleet != nil {
+		// A fleet of one account reads as that account's own report, and its hint names the
+		// account id to type back.
+		for _, a := range r.fleet.accounts {
+			if a.planned {
+				part := a.report
+				part.Notes = r.Notes
+				return part.writeText(w, false)
+			}
+		}
+		return r.writeFleet(w)
+	}
+	return r.writeText(w, false)
+}
+
+// writeText renders one account's report; part says it is one account's part of a fleet's
+// report, whose text says once, for all its accounts, how to go ahead and at what prices.
+func (r Report) writeText(w io.Writer, part bool) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s (%s)\n", r.title(), map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun])
 	regionProblems := r.unlistedRegions()
@@ -184,7 +214,7 @@ func (r Report) WriteText(w io.Writer) error {
 			ew.printf("Stack %s (%s): %s: %s\n", s.Stack, s.Region, s.Action, s.Error)
 		}
 	}
-	r.writeSummary(ew)
+	r.writeSummary(ew, !part)
 	if n := len(r.JanitorBackups); n > 0 {
 		ew.printf("The janitor's backups, kept (nothing deletes them): %s, $%.2f/month:\n", plural(n, "backup"), r.JanitorBackupsMonthly)
 		for _, b := range r.JanitorBackups {
@@ -206,7 +236,9 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		ew.printf("Note: %s\n", n)
 	}
-	ew.printf("%s\n", priceLine(r.Prices))
+	if !part {
+		ew.printf("%s\n", priceLine(r.Prices))
+	}
 	return ew.err
 }
 
@@ -248,7 +280,7 @@ func (r Report) writeTable(ew *errWriter) {
 	}
 }
 
-func (r Report) writeSummary(ew *errWriter) {
+func (r Report) writeSummary(ew *errWriter, hint bool) {
 	counts := map[Action]int{}
 	exported := 0
 	for _, c := range r.Candidates {
@@ -270,7 +302,7 @@ func (r Report) writeSummary(ew *errWriter) {
 		if len(left) > 0 {
 			ew.printf("It would leave, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 		}
-		if r.Pending() > 0 {
+		if r.Pending() > 0 && hint {
 			ew.printf("Nothing was deleted. Pass --yes to delete (on a terminal, you may confirm with the account id instead).\n")
 		}
 		return
@@ -284,6 +316,51 @@ func (r Report) writeSummary(ew *errWriter) {
 	if len(left) > 0 {
 		ew.printf("Left behind, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 	}
+}
+
+// writeFleet groups a fleet's report by account: each account's own report and totals, then
+// the fleet's.
+func (r Report) writeFleet(w io.Writer) error {
+	ew := &errWriter{w: w}
+	f := r.fleet
+	mode := map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun]
+	ew.printf("Sweep of %s, %s (%s)\n", f.fleet.What(), plural(len(r.Accounts), "account"), mode)
+	done := map[bool]string{true: "would be saved", false: "saved"}[r.DryRun]
+	for i, a := range f.accounts {
+		e := r.Accounts[i]
+		ew.printf("\n== Account %s, %s ==\n", a.account.Label(), e.Status)
+		if !a.planned {
+			ew.printf("Not run: %s\n", e.Error)
+			continue
+		}
+		if err := a.report.writeText(ew, true); err != nil {
+			return err
+		}
+		ew.printf("Account %s total: %s, $%.2f/month %s, $%.2f/month left billing.\n",
+			e.ID, plural(e.Candidates, "table"), e.MonthlySavingsUSD, done, e.MonthlyLeftUSD)
+	}
+	notRun := 0
+	for _, e := range r.Accounts {
+		if e.Error != "" {
+			notRun++
+		}
+	}
+	total := "Total"
+	if f.fleet.Organization != "" {
+		total = "Organization total"
+	}
+	ew.printf("\n%s: %s (%d not run or not read), %s; $%.2f/month %s, $%.2f/month left billing.\n", total,
+		plural(len(r.Accounts), "account"), notRun, plural(len(r.Candidates), "table"), r.MonthlySavingsUSD, done, r.MonthlyLeftUSD)
+	if tables, accounts := f.Pending(); r.DryRun && tables > 0 {
+		_, name := f.fleet.Confirmation()
+		ew.printf("Nothing was deleted. Pass --yes to delete %s in %s", plural(tables, "table"), plural(accounts, "account"))
+		if name != "" {
+			ew.printf(" (on a terminal, you may confirm with %s instead)", name)
+		}
+		ew.printf(".\n")
+	}
+	ew.printf("%s\n", priceLine(r.Prices))
+	return ew.err
 }
 
 // leftHint says how to delete what a run leaves: the flags differ between teardown and sweep.

@@ -5,11 +5,9 @@
 package wallet
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,69 +79,28 @@ const (
 	BillingOnDemand    Billing = "on-demand"
 )
 
-// Context keys of `cdk synth|deploy|destroy -c key=value`.
-const (
-	CtxStage         = "stage"
-	CtxBilling       = "billing"
-	CtxReadCapacity  = "readCapacity"
-	CtxWriteCapacity = "writeCapacity"
-	CtxExpiresAfter  = "expiresAfter"
-	CtxTableName     = "tableName"
-)
-
 // Limits and defaults. 40000 is DynamoDB's default per-table quota for either capacity.
 const (
-	MinCapacity         = 1
-	MaxCapacity         = 40000
-	DefaultCapacity     = 1
-	DefaultExpiresAfter = 168 * time.Hour
-	StackPrefix         = "Wallet-"
+	MinCapacity     = 1
+	MaxCapacity     = 40000
+	DefaultCapacity = 1
+	StackPrefix     = "Wallet-"
 )
 
-// Config is the validated shape of one wallet stack.
-type Config struct {
-	Stage         Stage
-	Billing       Billing
-	ReadCapacity  int // zero when Billing is on-demand
-	WriteCapacity int // zero when Billing is on-demand
-	ExpiresAfter  time.Duration
-	TableName     string // empty: CloudFormation generates one
-}
+// JanitorStackID is the janitor's stack, one per account and region. No hyphen after Wallet on
+// purpose: the sweep and the teardown policy's DeleteStack match Wallet-*, and the stack that
+// holds the teardown permission must never be what that permission deletes.
+const JanitorStackID = "WalletJanitor"
 
-// StackID is the CloudFormation stack name for the config's stage.
-func (c Config) StackID() string { return StackName(c.Stage) }
+// Output keys of the janitor stack. OutputTeardownPolicyArn is one of them too: the teardown
+// policy lives there, outside the wallet stacks that it deletes.
+const (
+	OutputJanitorFunctionName = "JanitorFunctionName"
+	OutputJanitorTopicArn     = "JanitorTopicArn"
+)
 
 // StackName is the stack id of a stage, e.g. Wallet-dev.
 func StackName(s Stage) string { return StackPrefix + string(s) }
-
-// Tags are the tags every resource of the stack carries.
-func (c Config) Tags() map[string]string {
-	t := map[string]string{
-		TagProject:   ProjectName,
-		TagStage:     string(c.Stage),
-		TagStack:     c.StackID(),
-		TagManagedBy: ManagedByCDK,
-	}
-	if c.Stage == StageDev {
-		t[TagExpiresAfter] = FormatDuration(c.ExpiresAfter)
-	}
-	return t
-}
-
-// Retained reports whether the table outlives its stack (prod) or is destroyed with it (dev).
-func (c Config) Retained() bool { return c.Stage == StageProd }
-
-// ContextError names the bad context key, its value and what is allowed.
-type ContextError struct {
-	Key, Value, Allowed string
-}
-
-func (e *ContextError) Error() string {
-	return fmt.Sprintf("invalid context %s=%q: %s", e.Key, e.Value, e.Allowed)
-}
-
-// Lookup returns a context value and whether it was set at all.
-type Lookup func(key string) (string, bool)
 
 var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
@@ -155,83 +112,6 @@ func Kept(tags map[string]string) bool {
 
 // ValidTableName reports whether name follows DynamoDB's table naming rules.
 func ValidTableName(name string) bool { return tableNameRE.MatchString(name) }
-
-// ParseConfig validates the context contract. Every bad value is reported, not just the first,
-// so one failed synth tells the user everything to fix.
-func ParseConfig(get Lookup) (Config, error) {
-	var errs []error
-	bad := func(key, value, allowed string) { errs = append(errs, &ContextError{key, value, allowed}) }
-
-	c := Config{Stage: StageDev, Billing: BillingProvisioned, ExpiresAfter: DefaultExpiresAfter}
-	if v, ok := get(CtxStage); ok {
-		switch Stage(v) {
-		case StageDev, StageProd:
-			c.Stage = Stage(v)
-		default:
-			bad(CtxStage, v, "want one of dev, prod")
-		}
-	}
-	if v, ok := get(CtxBilling); ok {
-		switch Billing(v) {
-		case BillingProvisioned, BillingOnDemand:
-			c.Billing = Billing(v)
-		default:
-			bad(CtxBilling, v, "want one of provisioned, on-demand")
-		}
-	}
-	for _, cap := range []struct {
-		key string
-		dst *int
-	}{{CtxReadCapacity, &c.ReadCapacity}, {CtxWriteCapacity, &c.WriteCapacity}} {
-		v, ok := get(cap.key)
-		switch {
-		case !ok:
-			if c.Billing == BillingProvisioned {
-				*cap.dst = DefaultCapacity
-			}
-		case c.Billing == BillingOnDemand:
-			bad(cap.key, v, "capacity cannot be set with billing=on-demand (on-demand tables have no provisioned throughput)")
-		default:
-			n, err := ParseCapacity(v)
-			if err != nil {
-				bad(cap.key, v, err.Error())
-				continue
-			}
-			*cap.dst = n
-		}
-	}
-	if v, ok := get(CtxExpiresAfter); ok {
-		d, err := ParseDuration(v)
-		switch {
-		case err != nil:
-			bad(CtxExpiresAfter, v, err.Error())
-		case c.Stage == StageProd:
-			bad(CtxExpiresAfter, v, "expiresAfter applies to dev tables only; prod tables never expire")
-		default:
-			c.ExpiresAfter = d
-		}
-	}
-	if v, ok := get(CtxTableName); ok && v != "" {
-		if !ValidTableName(v) {
-			bad(CtxTableName, v, "want 3 to 255 characters of a-z A-Z 0-9 _ . - (DynamoDB's table naming rules)")
-		} else {
-			c.TableName = v
-		}
-	}
-	if len(errs) > 0 {
-		return Config{}, joinErrors(errs)
-	}
-	return c, nil
-}
-
-// ParseCapacity accepts a whole number of capacity units within DynamoDB's per-table quota.
-func ParseCapacity(v string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < MinCapacity || n > MaxCapacity {
-		return 0, fmt.Errorf("want a whole number from %d to %d", MinCapacity, MaxCapacity)
-	}
-	return n, nil
-}
 
 // MaxDurationDays is the most whole days a time.Duration holds (about 292 years): the largest
 // "Nd" ParseDuration accepts.
@@ -270,42 +150,3 @@ func FormatDuration(d time.Duration) string {
 	}
 	return s
 }
-
-// joinErrors keeps a stable order so the same bad input always gives the same message.
-func joinErrors(errs []error) error {
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	sort.Strings(msgs)
-	return &ConfigErrors{Errs: errs, msg: strings.Join(msgs, "\n")}
-}
-
-// JoinConfigErrors puts the errors of several parses (the wallet stack's and the janitor's) into
-// one ConfigErrors, in the same stable order, so one failed synth still names every bad key.
-func JoinConfigErrors(errs ...error) error {
-	var all []error
-	for _, err := range errs {
-		var ce *ConfigErrors
-		switch {
-		case err == nil:
-		case errors.As(err, &ce):
-			all = append(all, ce.Errs...)
-		default:
-			all = append(all, err)
-		}
-	}
-	if len(all) == 0 {
-		return nil
-	}
-	return joinErrors(all)
-}
-
-// ConfigErrors is every ContextError found in one pass.
-type ConfigErrors struct {
-	Errs []error
-	msg  string
-}
-
-func (e *ConfigErrors) Error() string   { return e.msg }
-func (e *ConfigErrors) Unwrap() []error { return e.Errs }

@@ -7,10 +7,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/lambdarie"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // deployCheckContext builds the wallet stack's check for this machine, so that the Lambda
@@ -20,7 +20,7 @@ func deployCheckContext() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{wallet.CtxVerifyArch: string(arch)}, nil
+	return map[string]string{contract.CtxVerifyArch: string(arch)}, nil
 }
 
 // deployCheckStep shows the check inside the deploy: what CloudFormation does on AWS with the
@@ -48,7 +48,7 @@ func deployCheckStep(ctx context.Context, out io.Writer, cloud *localcloud.Serve
 			return "", err
 		}
 		// Concurrency 1, as for verify below: moto's UpdateItem takes no lock.
-		env := append(cloud.Env(), wallet.EnvCheckConcurrency+"=1")
+		env := append(cloud.Env(), contract.EnvCheckConcurrency+"=1")
 		emu, err := lambdarie.Start(ctx, fn, lambdarie.Options{RIE: rie, Env: env, LogDir: dir})
 		if err != nil {
 			return "", err

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cdkcli"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
@@ -45,7 +46,7 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 	db := dynamodb.NewFromConfig(cfg)
 	if err := do("cdk deploy "+wallet.JanitorStackID, func() (string, error) {
 		if err := cdk.Deploy(ctx, wallet.JanitorStackID, map[string]string{
-			wallet.CtxJanitorArch: string(arch), wallet.CtxJanitorGrace: wallet.FormatDuration(grace), wallet.CtxJanitorMode: string(wallet.JanitorDelete),
+			contract.CtxJanitorArch: string(arch), contract.CtxJanitorGrace: wallet.FormatDuration(grace), contract.CtxJanitorMode: string(contract.JanitorDelete),
 		}); err != nil {
 			return "", err
 		}
@@ -87,7 +88,8 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 	}
 	defer emu.Stop()
 
-	run := func(name string, check func(janitor.Report) (string, error)) error {
+	// The function's own account and region: a run of one unit, whose report the checks read.
+	run := func(name string, check func(janitor.UnitReport) (string, error)) error {
 		return do(name, func() (string, error) {
 			event := fmt.Sprintf(`{"detail-type":"Scheduled Event","source":"aws.events","time":%q,"detail":{}}`, time.Now().UTC().Format(time.RFC3339))
 			resp, err := emu.Invoke(ctx, []byte(event))
@@ -99,10 +101,13 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 				return "", fmt.Errorf("janitor answered %d %s", resp.Status, resp.Body)
 			}
 			fmt.Fprintf(out, "\nWhat an email subscriber reads:\n\n%s", janitor.Text(r))
-			return check(r)
+			if len(r.Units) != 1 {
+				return "", fmt.Errorf("the janitor ran %d units, want its own account and region", len(r.Units))
+			}
+			return check(r.Units[0])
 		})
 	}
-	if err := run("janitor run: mark", func(r janitor.Report) (string, error) {
+	if err := run("janitor run: mark", func(r janitor.UnitReport) (string, error) {
 		if len(r.Marked) != 1 || r.Marked[0].Table != forgotten {
 			return "", fmt.Errorf("marked %+v, want %s", r.Marked, forgotten)
 		}
@@ -117,7 +122,7 @@ func janitorSteps(ctx context.Context, out io.Writer, root string, cloud *localc
 		return ctx.Err()
 	}
 	var backup string
-	if err := run("janitor run: back up, then delete", func(r janitor.Report) (string, error) {
+	if err := run("janitor run: back up, then delete", func(r janitor.UnitReport) (string, error) {
 		for _, c := range r.Candidates {
 			if c.Table == forgotten && c.Action == sweep.Deleted && c.BackupARN != "" {
 				backup = c.BackupARN

@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/aws/aws-lambda-go/cfn"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+
+	"github.com/aws/aws-lambda-go/cfn"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"

@@ -12,13 +12,13 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 )
 
 // FunctionArgs are the arguments the deploy check function is started with under the emulator
 // (lambdarie.Options.Args), so that it answers RunCustomResource's ResponseURL, plain http on
 // 127.0.0.1. Lambda passes none: the deployed function accepts only https.
-func FunctionArgs() []string { return []string{"--" + wallet.CheckArgLoopbackHTTP} }
+func FunctionArgs() []string { return []string{"--" + contract.CheckArgLoopbackHTTP} }
 
 // StackStatus stands in for the one CloudFormation state moto never shows: a stack in the
 // middle of an operation. moto's CloudFormation is synchronous, so its stacks are never seen

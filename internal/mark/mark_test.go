@@ -1,4 +1,4 @@
-package wallet_test
+package mark_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/wallet-dynamodb/wallet/internal/mark"
 )
 
 var (
@@ -16,15 +16,15 @@ var (
 )
 
 func TestFormatMarkReadsBack(t *testing.T) {
-	v, err := wallet.FormatMark(testDue, testMac)
+	v, err := mark.Format(testDue, testMac)
 	if err != nil || v != goodMark {
 		t.Fatalf("FormatMark = %q, %v; want %q", v, err, goodMark)
 	}
-	due, mac, err := wallet.ParseMark(v)
+	due, mac, err := mark.Parse(v)
 	if err != nil || !due.Equal(testDue) || !bytes.Equal(mac, testMac) {
-		t.Fatalf("ParseMark(%q) = %v, %x, %v", v, due, mac, err)
+		t.Fatalf("Parse(%q) = %v, %x, %v", v, due, mac, err)
 	}
-	if got := wallet.MarkDueText(v); got != "2026-12-02T13:00:00Z" {
+	if got := mark.DueText(v); got != "2026-12-02T13:00:00Z" {
 		t.Errorf("MarkDueText = %q", got)
 	}
 }
@@ -40,7 +40,7 @@ func TestFormatMarkRefuses(t *testing.T) {
 		{"year 1", time.Time{}, testMac},
 		{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), testMac},
 	} {
-		if v, err := wallet.FormatMark(tc.due, tc.mac); err == nil {
+		if v, err := mark.Format(tc.due, tc.mac); err == nil {
 			t.Errorf("%s: FormatMark = %q, want an error", tc.name, v)
 		}
 	}
@@ -72,13 +72,13 @@ func TestParseMarkRefusesHostileValues(t *testing.T) {
 		"2026-12-02T13:00:00Z/" + mac + "/" + mac,   // two MACs
 		strings.Repeat("2026-12-02T13:00:00Z/", 20), // long garbage
 	} {
-		if due, _, err := wallet.ParseMark(v); err == nil {
-			t.Errorf("ParseMark(%q) = %v, want an error", v, due)
+		if due, _, err := mark.Parse(v); err == nil {
+			t.Errorf("Parse(%q) = %v, want an error", v, due)
 		} else if !strings.Contains(err.Error(), "mark") {
-			t.Errorf("ParseMark(%q): error %q does not say what it refused", v, err)
+			t.Errorf("Parse(%q): error %q does not say what it refused", v, err)
 		}
-		if got := wallet.MarkDueText(v); got != "" {
-			t.Errorf("MarkDueText(%q) = %q, want empty", v, got)
+		if got := mark.DueText(v); got != "" {
+			t.Errorf("DueText(%q) = %q, want empty", v, got)
 		}
 	}
 }
@@ -86,18 +86,18 @@ func TestParseMarkRefusesHostileValues(t *testing.T) {
 // The message binds the table and the time: any field changed gives other bytes.
 func TestMarkMessageBindsEveryField(t *testing.T) {
 	arn, id := "arn:aws:dynamodb:us-east-1:123456789012:table/payroll", "2026-12-01T10:00:00.123Z"
-	base := wallet.MarkMessage(arn, id, testDue)
+	base := mark.Message(arn, id, testDue)
 	for name, other := range map[string][]byte{
-		"arn":      wallet.MarkMessage(arn+"2", id, testDue),
-		"identity": wallet.MarkMessage(arn, "2026-12-01T10:00:00.124Z", testDue),
-		"due":      wallet.MarkMessage(arn, id, testDue.Add(time.Second)),
-		"shifted":  wallet.MarkMessage(arn+"\n"+id, "", testDue),
+		"arn":      mark.Message(arn+"2", id, testDue),
+		"identity": mark.Message(arn, "2026-12-01T10:00:00.124Z", testDue),
+		"due":      mark.Message(arn, id, testDue.Add(time.Second)),
+		"shifted":  mark.Message(arn+"\n"+id, "", testDue),
 	} {
 		if bytes.Equal(base, other) {
 			t.Errorf("changing the %s gives the same message %q", name, base)
 		}
 	}
-	if !bytes.Equal(base, wallet.MarkMessage(arn, id, testDue.In(time.FixedZone("x", 3600)))) {
+	if !bytes.Equal(base, mark.Message(arn, id, testDue.In(time.FixedZone("x", 3600)))) {
 		t.Error("the same instant in another zone gives another message")
 	}
 }

@@ -1,13 +1,18 @@
-package wallet
+// Package mark is the janitor's mark on a table it will delete: the value of
+// wallet.TagJanitorDeleteAfter, `<due>/<MAC>`, and the signer that writes and checks it with the
+// janitor's KMS HMAC key.
+package mark
 
 import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// The janitor's mark, the value of TagJanitorDeleteAfter: `<due>/<MAC>`, where due is an RFC 3339
+// The janitor's mark, the value of wallet.TagJanitorDeleteAfter: `<due>/<MAC>`, where due is an RFC 3339
 // UTC time in whole seconds and MAC is base64url (unpadded) of an HMAC-SHA-256 the janitor's KMS
 // key computed over MarkMessage. Anyone allowed dynamodb:TagResource can write the tag; only the
 // janitor's role can compute the MAC, so a value it did not write is never believed: the table
@@ -15,8 +20,8 @@ import (
 // its identity), so a mark copied from another table, or left by a dropped table of the same
 // name, is not believed either.
 
-// MarkMacAlgorithm is the KMS MAC algorithm of the mark key (an HMAC_256 key).
-const MarkMacAlgorithm = "HMAC_SHA_256"
+// MacAlgorithm is the KMS MAC algorithm of the mark key (an HMAC_256 key).
+const MacAlgorithm = "HMAC_SHA_256"
 
 // markMacLen is the length of an HMAC-SHA-256 in bytes.
 const markMacLen = 32
@@ -32,20 +37,20 @@ var markRE = regexp.MustCompile(`^(2[0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}
 // tagValueRE is what DynamoDB accepts in a tag value.
 var tagValueRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
-// MarkMessage is the canonical message the MAC covers: the table (its ARN and its identity:
+// Message is the canonical message the MAC covers: the table (its ARN and its identity:
 // TableId where DescribeTable returns one, else its creation time) and the due time. Fields are
 // newline-separated, and none of them can hold a newline, so no two tuples give the same bytes.
-func MarkMessage(tableARN, identity string, due time.Time) []byte {
-	return fmt.Appendf(nil, "%s v1\n%s\n%s\n%s", TagJanitorDeleteAfter, tableARN, identity, due.UTC().Format(time.RFC3339))
+func Message(tableARN, identity string, due time.Time) []byte {
+	return fmt.Appendf(nil, "%s v1\n%s\n%s\n%s", wallet.TagJanitorDeleteAfter, tableARN, identity, due.UTC().Format(time.RFC3339))
 }
 
-// MarkDue is the due time a mark is written with: whole seconds, UTC.
-func MarkDue(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+// Due is the due time a mark is written with: whole seconds, UTC.
+func Due(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
-// FormatMark is the tag value for a due time and its MAC. It refuses what would not be read back
+// Format is the tag value for a due time and its MAC. It refuses what would not be read back
 // the same (a due time with a fraction, a MAC of another length) or what DynamoDB would refuse.
-func FormatMark(due time.Time, mac []byte) (string, error) {
-	if !due.Equal(MarkDue(due)) {
+func Format(due time.Time, mac []byte) (string, error) {
+	if !due.Equal(Due(due)) {
 		return "", fmt.Errorf("mark due time %s has a fraction of a second; want whole seconds", due.Format(time.RFC3339Nano))
 	}
 	if len(mac) != markMacLen {
@@ -58,10 +63,10 @@ func FormatMark(due time.Time, mac []byte) (string, error) {
 	return v, nil
 }
 
-// ParseMark splits a mark into its due time and MAC, refusing any value not of the exact shape
-// FormatMark writes. A parsed mark is not yet believed: its MAC must be verified against the
-// table it is on (MarkMessage).
-func ParseMark(v string) (due time.Time, mac []byte, err error) {
+// Parse splits a mark into its due time and MAC, refusing any value not of the exact shape
+// Format writes. A parsed mark is not yet believed: its MAC must be verified against the
+// table it is on (Message).
+func Parse(v string) (due time.Time, mac []byte, err error) {
 	m := markRE.FindStringSubmatch(v)
 	if m == nil {
 		return time.Time{}, nil, fmt.Errorf("mark %q: want <due time, RFC 3339 UTC in whole seconds>/<MAC>, as the janitor writes it", v)
@@ -77,10 +82,10 @@ func ParseMark(v string) (due time.Time, mac []byte, err error) {
 	return due, mac, nil
 }
 
-// MarkDueText is the due time of a value of the mark's shape, as written, for display by those
+// DueText is the due time of a value of the mark's shape, as written, for display by those
 // who cannot verify it (the sweep's report); "" when the value is not of that shape.
-func MarkDueText(v string) string {
-	due, _, err := ParseMark(v)
+func DueText(v string) string {
+	due, _, err := Parse(v)
 	if err != nil {
 		return ""
 	}

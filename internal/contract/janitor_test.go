@@ -1,4 +1,4 @@
-package wallet_test
+package contract_test
 
 import (
 	"errors"
@@ -8,38 +8,38 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 )
 
-func lookup(kv map[string]string) wallet.Lookup {
+func lookup(kv map[string]string) contract.Lookup {
 	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
 }
 
 func TestParseJanitorConfigDefaults(t *testing.T) {
-	got, err := wallet.ParseJanitorConfig(lookup(nil))
+	got, err := contract.ParseJanitor(lookup(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := wallet.JanitorConfig{Schedule: "rate(1 hour)", Grace: 24 * time.Hour, Mode: wallet.JanitorDelete, Arch: wallet.ArchARM64}
+	want := contract.Janitor{Schedule: "rate(1 hour)", Grace: 24 * time.Hour, Mode: contract.JanitorDelete, Arch: contract.ArchARM64}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
 }
 
 func TestParseJanitorConfigAccepts(t *testing.T) {
-	got, err := wallet.ParseJanitorConfig(lookup(map[string]string{
-		wallet.CtxJanitorSchedule: "cron(0/15 8-18 ? * MON-FRI *)", wallet.CtxJanitorGrace: "5s",
-		wallet.CtxJanitorMode: "report", wallet.CtxJanitorEmail: "ops@example.com", wallet.CtxJanitorArch: "x86_64",
+	got, err := contract.ParseJanitor(lookup(map[string]string{
+		contract.CtxJanitorSchedule: "cron(0/15 8-18 ? * MON-FRI *)", contract.CtxJanitorGrace: "5s",
+		contract.CtxJanitorMode: "report", contract.CtxJanitorEmail: "ops@example.com", contract.CtxJanitorArch: "x86_64",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := wallet.JanitorConfig{Schedule: "cron(0/15 8-18 ? * MON-FRI *)", Grace: 5 * time.Second, Mode: wallet.JanitorReport,
-		Email: "ops@example.com", Arch: wallet.ArchX8664}
+	want := contract.Janitor{Schedule: "cron(0/15 8-18 ? * MON-FRI *)", Grace: 5 * time.Second, Mode: contract.JanitorReport,
+		Email: "ops@example.com", Arch: contract.ArchX8664}
 	if got != want {
 		t.Errorf("config = %+v, want %+v", got, want)
 	}
-	if env := got.Env(); env[wallet.EnvJanitorMode] != "report" || env[wallet.EnvJanitorGrace] != "5s" || len(env) != 2 {
+	if env := got.Env(); env[contract.EnvJanitorMode] != "report" || env[contract.EnvJanitorGrace] != "5s" || len(env) != 2 {
 		t.Errorf("Env() = %v", env)
 	}
 }
@@ -47,20 +47,20 @@ func TestParseJanitorConfigAccepts(t *testing.T) {
 // Every bad value is named in one pass, each with its key, its value and what is allowed.
 func TestParseJanitorConfigRejectsEveryBadValue(t *testing.T) {
 	bad := map[string]string{
-		wallet.CtxJanitorSchedule: "every hour",
-		wallet.CtxJanitorGrace:    "616385997d",
-		wallet.CtxJanitorMode:     "nuke",
-		wallet.CtxJanitorEmail:    "Ops <ops@example.com>",
-		wallet.CtxJanitorArch:     "amd64",
+		contract.CtxJanitorSchedule: "every hour",
+		contract.CtxJanitorGrace:    "616385997d",
+		contract.CtxJanitorMode:     "nuke",
+		contract.CtxJanitorEmail:    "Ops <ops@example.com>",
+		contract.CtxJanitorArch:     "amd64",
 	}
-	_, err := wallet.ParseJanitorConfig(lookup(bad))
-	var ce *wallet.ConfigErrors
+	_, err := contract.ParseJanitor(lookup(bad))
+	var ce *contract.ConfigErrors
 	if !errors.As(err, &ce) {
 		t.Fatalf("want *ConfigErrors, got %v", err)
 	}
 	var keys []string
 	for _, e := range ce.Errs {
-		var c *wallet.ContextError
+		var c *contract.ContextError
 		if !errors.As(e, &c) {
 			t.Fatalf("%v is not a ContextError", e)
 		}
@@ -70,7 +70,7 @@ func TestParseJanitorConfigRejectsEveryBadValue(t *testing.T) {
 		}
 	}
 	slices.Sort(keys)
-	want := []string{wallet.CtxJanitorArch, wallet.CtxJanitorEmail, wallet.CtxJanitorGrace, wallet.CtxJanitorMode, wallet.CtxJanitorSchedule}
+	want := []string{contract.CtxJanitorArch, contract.CtxJanitorEmail, contract.CtxJanitorGrace, contract.CtxJanitorMode, contract.CtxJanitorSchedule}
 	slices.Sort(want)
 	if !slices.Equal(keys, want) {
 		t.Errorf("errors name %v, want %v:\n%v", keys, want, err)
@@ -91,7 +91,7 @@ func TestValidSchedule(t *testing.T) {
 		"cron(0 9 ? JAN,JUL 2,4,6 *)",
 		"cron(*/5 0-23/2 ? * * 2199)",
 	} {
-		if err := wallet.ValidSchedule(ok); err != nil {
+		if err := contract.ValidSchedule(ok); err != nil {
 			t.Errorf("ValidSchedule(%q) = %v, want nil", ok, err)
 		}
 	}
@@ -121,7 +121,7 @@ func TestValidSchedule(t *testing.T) {
 		"cron(0 12 1,,2 * ? *)",    // empty list element
 		"cron(0 12 */0 * ? *)",     // zero step
 	} {
-		if err := wallet.ValidSchedule(bad); err == nil {
+		if err := contract.ValidSchedule(bad); err == nil {
 			t.Errorf("ValidSchedule(%q) accepted", bad)
 		} else if !strings.Contains(err.Error(), "want an EventBridge schedule") {
 			t.Errorf("ValidSchedule(%q): %v does not say what is allowed", bad, err)
@@ -130,23 +130,23 @@ func TestValidSchedule(t *testing.T) {
 }
 
 func TestArch(t *testing.T) {
-	for goarch, want := range map[string]wallet.Arch{"amd64": wallet.ArchX8664, "arm64": wallet.ArchARM64} {
-		got, ok := wallet.ArchOfGOARCH(goarch)
+	for goarch, want := range map[string]contract.Arch{"amd64": contract.ArchX8664, "arm64": contract.ArchARM64} {
+		got, ok := contract.ArchOfGOARCH(goarch)
 		if !ok || got != want || got.GOARCH() != goarch {
 			t.Errorf("ArchOfGOARCH(%s) = %s, %v (GOARCH %s)", goarch, got, ok, got.GOARCH())
 		}
 	}
-	if _, ok := wallet.ArchOfGOARCH("riscv64"); ok {
+	if _, ok := contract.ArchOfGOARCH("riscv64"); ok {
 		t.Error("riscv64 has no Lambda architecture")
 	}
 }
 
 // What the stack writes is what the function reads back: one contract, both ways.
 func TestJanitorConfigFromEnvReadsWhatEnvWrites(t *testing.T) {
-	stack := wallet.JanitorConfig{Mode: wallet.JanitorReport, Grace: 90 * time.Minute,
+	stack := contract.Janitor{Mode: contract.JanitorReport, Grace: 90 * time.Minute,
 		TopicArn: "arn:aws:sns:us-east-1:123456789012:janitor",
 		MarkKey:  "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
-	got, err := wallet.JanitorConfigFromEnv(lookup(stack.Env()))
+	got, err := contract.JanitorFromEnv(lookup(stack.Env()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,15 +154,15 @@ func TestJanitorConfigFromEnvReadsWhatEnvWrites(t *testing.T) {
 		t.Errorf("config = %+v, want %+v", got, stack)
 	}
 	for _, ok := range []map[string]string{
-		{wallet.EnvJanitorTopicArn: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Janitor_Topic-1"},
-		{wallet.EnvJanitorTopicArn: "arn:aws-cn:sns:cn-north-1:123456789012:t"},
-		{wallet.EnvJanitorMarkKey: "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"},
+		{contract.EnvJanitorTopicArn: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Janitor_Topic-1"},
+		{contract.EnvJanitorTopicArn: "arn:aws-cn:sns:cn-north-1:123456789012:t"},
+		{contract.EnvJanitorMarkKey: "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"},
 	} {
 		env := stack.Env()
 		for k, v := range ok {
 			env[k] = v
 		}
-		if _, err := wallet.JanitorConfigFromEnv(lookup(env)); err != nil {
+		if _, err := contract.JanitorFromEnv(lookup(env)); err != nil {
 			t.Errorf("%v refused: %v", ok, err)
 		}
 	}
@@ -170,40 +170,40 @@ func TestJanitorConfigFromEnvReadsWhatEnvWrites(t *testing.T) {
 
 // Every bad or missing variable is named in one error, with its value and what is allowed.
 func TestJanitorConfigFromEnvRefuses(t *testing.T) {
-	good := wallet.JanitorConfig{Mode: wallet.JanitorDelete, Grace: time.Hour,
+	good := contract.Janitor{Mode: contract.JanitorDelete, Grace: time.Hour,
 		TopicArn: "arn:aws:sns:us-east-1:123456789012:janitor",
 		MarkKey:  "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}.Env()
 	for _, tc := range []struct {
 		name, value, allowed string
 	}{
-		{wallet.EnvJanitorMode, "nuke", "want one of delete, report"},
-		{wallet.EnvJanitorGrace, "616385997d", ""},
-		{wallet.EnvJanitorTopicArn, "arn:", "want an SNS topic ARN"},
-		{wallet.EnvJanitorTopicArn, "arn:x", "want an SNS topic ARN"},
-		{wallet.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:123456789012:", "want an SNS topic ARN"},
-		{wallet.EnvJanitorTopicArn, "arn:aws:sqs:us-east-1:123456789012:janitor", "want an SNS topic ARN"},
-		{wallet.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:12345678901:janitor", "want an SNS topic ARN"},
-		{wallet.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:123456789012:janitor\n", "want an SNS topic ARN"},
-		{wallet.EnvJanitorTopicArn, "arn:aws:sns:*:123456789012:janitor", "want an SNS topic ARN"},
-		{wallet.EnvJanitorMarkKey, "", "want a KMS key ARN"},
-		{wallet.EnvJanitorMarkKey, "alias/janitor", "want a KMS key ARN"},
-		{wallet.EnvJanitorMarkKey, "1234abcd-12ab-34cd-56ef-1234567890ab", "want a KMS key ARN"},
-		{wallet.EnvJanitorMarkKey, "arn:aws:kms:us-east-1:123456789012:alias/janitor", "want a KMS key ARN"},
-		{wallet.EnvJanitorMarkKey, "arn:aws:kms:us-east-1:123456789012:key/*", "want a KMS key ARN"},
+		{contract.EnvJanitorMode, "nuke", "want one of delete, report"},
+		{contract.EnvJanitorGrace, "616385997d", ""},
+		{contract.EnvJanitorTopicArn, "arn:", "want an SNS topic ARN"},
+		{contract.EnvJanitorTopicArn, "arn:x", "want an SNS topic ARN"},
+		{contract.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:123456789012:", "want an SNS topic ARN"},
+		{contract.EnvJanitorTopicArn, "arn:aws:sqs:us-east-1:123456789012:janitor", "want an SNS topic ARN"},
+		{contract.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:12345678901:janitor", "want an SNS topic ARN"},
+		{contract.EnvJanitorTopicArn, "arn:aws:sns:us-east-1:123456789012:janitor\n", "want an SNS topic ARN"},
+		{contract.EnvJanitorTopicArn, "arn:aws:sns:*:123456789012:janitor", "want an SNS topic ARN"},
+		{contract.EnvJanitorMarkKey, "", "want a KMS key ARN"},
+		{contract.EnvJanitorMarkKey, "alias/janitor", "want a KMS key ARN"},
+		{contract.EnvJanitorMarkKey, "1234abcd-12ab-34cd-56ef-1234567890ab", "want a KMS key ARN"},
+		{contract.EnvJanitorMarkKey, "arn:aws:kms:us-east-1:123456789012:alias/janitor", "want a KMS key ARN"},
+		{contract.EnvJanitorMarkKey, "arn:aws:kms:us-east-1:123456789012:key/*", "want a KMS key ARN"},
 	} {
 		env := map[string]string{}
 		for k, v := range good {
 			env[k] = v
 		}
 		env[tc.name] = tc.value
-		_, err := wallet.JanitorConfigFromEnv(lookup(env))
+		_, err := contract.JanitorFromEnv(lookup(env))
 		if want := tc.name + "=" + strconvQuote(tc.value); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), tc.allowed) {
 			t.Errorf("%s=%q: error %v, want one naming %s and %q", tc.name, tc.value, err, want, tc.allowed)
 		}
 	}
 	// Unset: each named.
-	_, err := wallet.JanitorConfigFromEnv(lookup(nil))
-	for _, name := range []string{wallet.EnvJanitorMode, wallet.EnvJanitorGrace, wallet.EnvJanitorTopicArn, wallet.EnvJanitorMarkKey} {
+	_, err := contract.JanitorFromEnv(lookup(nil))
+	for _, name := range []string{contract.EnvJanitorMode, contract.EnvJanitorGrace, contract.EnvJanitorTopicArn, contract.EnvJanitorMarkKey} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name the unset %s", err, name)
 		}
