@@ -34,7 +34,8 @@ func TestPlanRules(t *testing.T) {
 			{Name: "orphan", Created: now.Add(-time.Hour), Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Footprint: oneOne},
 			{Name: "orphan-protected", Created: old, Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Protected: true},
 			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "7d"}, Footprint: oneOne},
-			{Name: "expired-sibling", Created: now, Tags: map[string]string{}, Ours: false},
+			// Ours, but not expired itself (added to the stack later): it goes with its stack.
+			{Name: "expired-sibling", Created: now, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "7d"}},
 			{Name: "handmade-old", Created: old, Tags: wallet(nil), Ours: true},
 			{Name: "handmade-new", Created: now.Add(-time.Minute), Tags: wallet(map[string]string{"ExpiresAfter": "soon"}), Ours: true},
 			{Name: "unjudged", Created: old, Tags: wallet(map[string]string{"Stack": "Broken"}), Ours: true, Stack: "Broken", Unjudged: true},
@@ -124,12 +125,13 @@ func keys(m map[string]Candidate) []string {
 	return out
 }
 
-// liveStack is a live stack owning tables (logical ID = table name) whose template could not be
-// read: every table counts as one the stack would delete.
+// liveStack is a live stack owning tables (logical ID = table name) and nothing else, whose
+// template could not be read: every table counts as one the stack would delete.
 func liveStack(name string, tables ...string) LiveStack {
 	s := LiveStack{Name: name, Status: "CREATE_COMPLETE"}
 	for _, t := range tables {
 		s.Tables = append(s.Tables, discover.TableResource{LogicalID: t, Name: t})
+		s.Resources = append(s.Resources, discover.Resource{Type: wallet.ResourceTable, LogicalID: t, PhysicalID: t})
 	}
 	return s
 }
