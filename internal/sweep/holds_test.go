@@ -1,12 +1,15 @@
 package sweep
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -237,5 +240,43 @@ func TestATeardownKeepsAStackHoldingWhatAWalletStackDoesNotDeclare(t *testing.T)
 	}
 	if !c.QueueExists(t, "td-payroll-ledger") || !c.BucketExists(t, "td-payroll-files") {
 		t.Fatal("the queue or the bucket was deleted")
+	}
+}
+
+// updatingCFN answers DescribeStacks for the stack as CloudFormation does while an update is
+// being carried out. A fake in front of moto: moto carries out an update within the call, so
+// it never shows a stack UPDATE_IN_PROGRESS.
+type updatingCFN struct {
+	CloudFormation
+	stack string
+}
+
+func (c updatingCFN) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, o ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	out, err := c.CloudFormation.DescribeStacks(ctx, in, o...)
+	if err == nil && aws.ToString(in.StackName) == c.stack {
+		for i := range out.Stacks {
+			out.Stacks[i].StackStatus = cfntypes.StackStatusUpdateInProgress
+		}
+	}
+	return out, err
+}
+
+// A stack CloudFormation is updating when it would be deleted is not deleted: what it will hold
+// is not known yet (a resource it is about to create is in no listing).
+func TestAStackBeingUpdatedIsNotDeleted(t *testing.T) {
+	c := newCloud(t, "ap-southeast-5")
+	stack := "Wallet-being-updated"
+	decl := fixture.TableDecl{Name: "being-updated", Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}}
+	c.CreateStack(t, stack, decl)
+	f := Filter{Now: time.Now().Add(5 * time.Second)}
+	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
+	if len(p.Stacks) != 1 || p.Stacks[0].Action != WouldDelete {
+		t.Fatalf("plan: stacks %+v", p.Stacks)
+	}
+	cl := c.clients()
+	cl.CloudFormation = updatingCFN{c.CloudFormation, stack}
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	if s := r.Stacks[0]; !c.stackLive(t, stack) || !c.exists(t, decl.Name) || s.Action != Failed || !strings.Contains(s.Error, "being changed (status UPDATE_IN_PROGRESS)") {
+		t.Fatalf("stack live %v, table %v; stack %+v", c.stackLive(t, stack), c.exists(t, decl.Name), s)
 	}
 }
