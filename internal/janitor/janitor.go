@@ -174,7 +174,12 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 		m, ok := marks[c.Table]
 		return c.Action == sweep.WouldDelete && ok && !book.fresh[c.Table] && !now.Before(m)
 	}
-	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
+	// A stack kept for what it holds is reported with its tables on every run while it lasts: it
+	// will not go, and keeps billing, until a person acts.
+	held := heldStacks(inv, plan)
+	acted := plan.Only(func(c sweep.Candidate) bool {
+		return due(c) || c.Action == sweep.SkippedProtected || (c.Action == sweep.Kept && held[c.Stack])
+	})
 	if cfg.Mode == wallet.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
 		r.Report = sweep.Act(work, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
@@ -205,6 +210,21 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 		return r, fmt.Errorf("janitor run in %s: %d actions failed or could not be found out (see the report)", d.Region, len(r.Errors)+r.Failures())
 	}
 	return r, nil
+}
+
+// heldStacks are the stacks the plan keeps for what they hold (a queue, a bucket, a table not
+// ours: sweep's KeptBy), by name. One that also holds a table tagged wallet:keep=true is kept by
+// request, and is as quiet as that table.
+func heldStacks(inv sweep.Inventory, plan sweep.Plan) map[string]bool {
+	held := map[string]bool{}
+	for _, s := range plan.Stacks {
+		if s.Action == sweep.Kept && len(s.KeptBy) > 0 {
+			held[s.Stack] = !slices.ContainsFunc(inv.Tables, func(t sweep.Observed) bool {
+				return t.StackLive && t.Stack == s.Stack && wallet.Kept(t.Tags)
+			})
+		}
+	}
+	return held
 }
 
 // reportTime is how long before the function's end the work stops, for the report and the

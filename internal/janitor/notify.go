@@ -154,6 +154,9 @@ func Subject(r Report) string {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
 		}
 	}
+	if held, _ := heldStackLines(r); len(held) > 0 {
+		parts = append(parts, plural(len(held), "stack")+" held")
+	}
 	if len(parts) == 0 {
 		parts = append(parts, "nothing to do")
 	}
@@ -172,10 +175,12 @@ func noticeText(n Notice) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "The wallet janitor ran in %s at %s (mode %s, grace %s).\n", strings.Join(n.Regions, ", "), n.StartedAt.Format(time.RFC3339), n.Mode, n.Grace)
 	section := func(title string, lines []string, more int) { writeSection(&b, title, lines, more) }
-	o := outcomeLines(n.Candidates)
+	held, heldLines := heldStackLines(n.Report)
+	o := outcomeLines(n.Candidates, held)
 	section("Deleted (a backup was AVAILABLE first):", o.deleted, 0)
 	section("FAILED, or not confirmed (see each):", o.failed, 0)
 	section("Not deleted: changed since it was judged (nothing lost):", o.changed, 0)
+	section("Not deleted, now or later: the stack holds what no one judged, which DeleteStack would delete too (remove it from the stack, or tag the table "+wallet.TagKeep+"=true):", heldLines, 0)
 	if more := n.Omitted["candidates"]; more > 0 {
 		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
 	}
@@ -211,9 +216,12 @@ type candidateOutcomes struct {
 	deleted, due, skipped, changed, failed []string
 }
 
-func outcomeLines(cs []sweep.Candidate) candidateOutcomes {
+func outcomeLines(cs []sweep.Candidate, held map[string]bool) candidateOutcomes {
 	var o candidateOutcomes
 	for _, c := range cs {
+		if c.Action == sweep.Kept && held[c.Stack] {
+			continue // with its stack (heldStackLines)
+		}
 		what := fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD)
 		if c.Stack != "" {
 			what += ", with its stack " + c.Stack
@@ -233,6 +241,31 @@ func outcomeLines(cs []sweep.Candidate) candidateOutcomes {
 		}
 	}
 	return o
+}
+
+// heldStackLines are the stacks kept for what they hold (sweep's KeptBy), by name, and the
+// email's lines: each stack, the tables that stay with it, and every resource that keeps it.
+func heldStackLines(r Report) (map[string]bool, []string) {
+	held := map[string]bool{}
+	var lines []string
+	for _, s := range r.Stacks {
+		if s.Action != sweep.Kept || len(s.KeptBy) == 0 {
+			continue
+		}
+		held[s.Stack] = true
+		var tables []string
+		for _, c := range r.Candidates {
+			if c.Stack == s.Stack && c.Region == s.Region {
+				tables = append(tables, fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD))
+			}
+		}
+		what := make([]string, len(s.KeptBy))
+		for i, h := range s.KeptBy {
+			what[i] = h.String()
+		}
+		lines = append(lines, fmt.Sprintf("stack %s, with %s: kept-stack: %s", s.Stack, strings.Join(tables, ", "), strings.Join(what, "; ")))
+	}
+	return held, lines
 }
 
 // markLines are the tables marked by this run, those still marked from earlier runs, and those
