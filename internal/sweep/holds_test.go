@@ -105,6 +105,9 @@ func TestAnExpiredStackHoldingWhatNoOneJudgedIsKept(t *testing.T) {
 				t.Errorf("yes=%v %s: the stack (live %v) or its wallet table was deleted", yes, hc.name, c.stackLive(t, stack))
 			}
 		}
+		if !strings.Contains(text.String(), "Not deleted: 3 tables, kept with a stack that holds what no one judged") || strings.Contains(text.String(), "Changed since the plan") {
+			t.Errorf("yes=%v: the summary does not say why the tables stay:\n%s", yes, text.String())
+		}
 		if _, listed := byTable(r)["af-payroll"]; listed {
 			t.Errorf("yes=%v: the untagged table is a candidate: %+v", yes, byTable(r)["af-payroll"])
 		}
