@@ -31,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 .PHONY: deps
-deps: node_modules/.installed ## Install the pinned CDK CLI, Node 22, DynamoDB Local and Go modules
+deps: node_modules/.installed ## Install the pinned CDK CLI, Node 22, DynamoDB Local, the IAM policy engine and Go modules
 	$(GO) mod download
 
 .PHONY: build

@@ -22,9 +22,12 @@ import (
 // Lambda Runtime Interface Emulator, the request CloudFormation would send, and reads the
 // answer it PUTs to the ResponseURL. A fresh table passes. A table whose capacity was changed
 // to 2/2 behind CloudFormation's back fails the next deploy's check (an Update), and the
-// answer's Reason, what the stack events would show, names the capacity. The rollback that
-// follows (an Update back to the older synth) is not held up. The rollback itself is
-// CloudFormation's, and shown only on AWS.
+// answer's Reason, what the stack events would show, names the capacity. The same Update back
+// to the older synth is checked, and fails, when the stack is not rolling back (an older
+// cdk.out redeployed); while it is (the stack's status UPDATE_ROLLBACK_IN_PROGRESS, which moto
+// never shows and a proxy puts in DescribeStacks), it is not held up. The rollback itself is
+// CloudFormation's, and shown only on AWS. The function runs as deployed, save the harness's
+// one flag (cfngap.FunctionArgs), which lets it answer the local http ResponseURL.
 func TestCheckInsideTheDeploy(t *testing.T) {
 	e := setup(t)
 	arch, err := lambdarie.Arch()
@@ -50,8 +53,13 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 	})
 	// Lambda gives the function credentials from its role; here, the test's and the local
 	// endpoint. Concurrency 1, as for verify on moto: its UpdateItem takes no lock.
-	env := append(e.cloud.Env(), wallet.EnvCheckConcurrency+"=1")
-	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: env, LogDir: t.TempDir()})
+	status, err := cfngap.NewStackStatus(e.cloud.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(status.Close)
+	env := append(e.cloud.Env(), wallet.EnvCheckConcurrency+"=1", status.Env())
+	emu, err := lambdarie.Start(t.Context(), fn, lambdarie.Options{RIE: rie, Env: env, LogDir: t.TempDir(), Args: cfngap.FunctionArgs()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +135,20 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		t.Fatalf("the failed check left %d items in %s", n, table)
 	}
 
-	// CloudFormation then rolls back: an Update to the previous synth's properties, which must
-	// succeed, or the stack would be UPDATE_ROLLBACK_FAILED.
-	third := deploy("rollback", second.Request.ResourceProperties, map[string]any{wallet.CheckPropDeployed: first.Request.ResourceProperties[wallet.CheckPropDeployed]})
+	// An Update back to the previous synth's properties, while the stack is not rolling back (an
+	// older cdk.out deployed again): the Deployed time goes back, and the check still runs.
+	back := map[string]any{wallet.CheckPropDeployed: first.Request.ResourceProperties[wallet.CheckPropDeployed]}
+	older := deploy("an older synth redeployed", second.Request.ResourceProperties, back)
+	if older.Answer.Status != cfn.StatusFailed || !strings.Contains(older.Answer.Reason, "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2") {
+		t.Fatalf("older synth: answer %+v, want the check run and FAILED", older.Answer)
+	}
+
+	// CloudFormation then rolls back: the same Update, sent while the stack is
+	// UPDATE_ROLLBACK_IN_PROGRESS, which must succeed, or the stack would be
+	// UPDATE_ROLLBACK_FAILED.
+	status.Set("UPDATE_ROLLBACK_IN_PROGRESS")
+	third := deploy("rollback", second.Request.ResourceProperties, back)
+	status.Set("")
 	if third.Answer.Status != "SUCCESS" || !strings.Contains(third.Answer.Reason, "rolling back") {
 		t.Fatalf("rollback: answer %+v, want SUCCESS without a check", third.Answer)
 	}

@@ -26,9 +26,10 @@ const (
 // newDeployCheck is the check inside the deploy: verify's checks as a Go function, run by a
 // custom resource of its own once the table and its policy exist. The function is the custom
 // resource's provider (it answers CloudFormation itself), so nothing else runs with any
-// permission: its role has the VerifyPolicy — exactly what `verify` has — and writing its own
-// logs. The custom resource's Deployed property is the synth's time, so every deploy updates
-// it, and CloudFormation runs the check every time, not only when the function's code changes.
+// permission: its role has the VerifyPolicy — exactly what `verify` has —, writing its own
+// logs, and reading its own stack's status (how it tells a rollback from a deploy). The custom
+// resource's Deployed property is the synth's time, so every deploy updates it, and
+// CloudFormation runs the check every time, not only when the function's code changes.
 // A failed check fails the resource, and CloudFormation rolls the deployment back.
 //
 // The resource is an AWS::CloudFormation::CustomResource rather than a Custom::<name>: moto's
@@ -43,16 +44,27 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 	})
 	role := awsiam.NewRole(stack, jsii.String("CheckRole"), &awsiam.RoleProps{
 		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description:     jsii.String("The wallet deploy check: the VerifyPolicy, and its own logs"),
+		Description:     jsii.String("The wallet deploy check: the VerifyPolicy, its own logs and its stack's status"),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{verify},
 	})
-	logsPolicy := awsiam.NewPolicy(stack, jsii.String("CheckLogsPolicy"), &awsiam.PolicyProps{
+	own := awsiam.NewPolicy(stack, jsii.String("CheckPolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("Logs"),
-			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-			Resources: &[]*string{logs.LogGroupArn()},
-		})},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("Logs"),
+				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+				Resources: &[]*string{logs.LogGroupArn()},
+			}),
+			// The stack's status tells CloudFormation rolling back (an Update that must pass
+			// unchecked) from a deploy. Stated here although the VerifyPolicy has it too: the
+			// check needs it whatever verify comes to need. AWS::StackId is this deployment's
+			// ARN, unique id included.
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("OwnStackStatus"),
+				Actions:   jsii.Strings("cloudformation:DescribeStacks"),
+				Resources: &[]*string{stack.StackId()},
+			}),
+		},
 	})
 	declared, err := json.Marshal(cfg.Context())
 	if err != nil {
@@ -75,7 +87,7 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 			wallet.EnvCheckDeclared: jsii.String(string(declared)),
 		},
 	})
-	dependsOnOnly(fn, logsPolicy)
+	dependsOnOnly(fn, own)
 
 	cr := awscdk.NewCustomResource(stack, jsii.String("DeployCheck"), &awscdk.CustomResourceProps{
 		ServiceToken: fn.FunctionArn(),
@@ -88,6 +100,6 @@ func newDeployCheck(stack awscdk.Stack, table awsdynamodb.Table, verify awsiam.M
 	cr.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(jsii.String("ServiceTimeout"),
 		jsii.Number((check.Timeout + checkAnswerSlack).Seconds()))
 	// Once the table is what this deployment declares, and the function may use it.
-	cr.Node().AddDependency(table, verify, role, logsPolicy)
+	cr.Node().AddDependency(table, verify, role, own)
 	return cr
 }

@@ -37,8 +37,8 @@ func byType(t *testing.T, doc map[string]any, typ string) (string, map[string]an
 
 // checkDeployCheck pins the check inside the deploy: a custom resource whose provider is the
 // check function, run after the table and its policy, bounded by verifyTimeout; the function
-// configured by its environment alone; its role holding the VerifyPolicy and its own logs,
-// nothing else.
+// configured by its environment alone; its role holding the VerifyPolicy, its own logs and its
+// own stack's status, nothing else.
 func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map[string]any, ids ids) {
 	t.Helper()
 	if tc.noCheck {
@@ -51,7 +51,6 @@ func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map
 	fnID, fn := byType(t, doc, "AWS::Lambda::Function")
 	roleID, role := byType(t, doc, "AWS::IAM::Role")
 	logsID, _ := byType(t, doc, "AWS::Logs::LogGroup")
-	_, logsPolicy := byType(t, doc, "AWS::IAM::Policy")
 	_, cr := byType(t, doc, "AWS::CloudFormation::CustomResource")
 
 	props := cr["Properties"].(map[string]any)
@@ -97,16 +96,54 @@ func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map
 	if p, ok := rprops["Policies"]; ok {
 		t.Errorf("the check's role has inline policies %s", js(p))
 	}
-	lprops := logsPolicy["Properties"].(map[string]any)
-	if !reflect.DeepEqual(lprops["Roles"], []any{map[string]any{"Ref": roleID}}) {
-		t.Errorf("logs policy attached to %s, want the check's role only", js(lprops["Roles"]))
+	checkCheckPolicy(t, doc, roleID, logsID)
+}
+
+// checkCheckPolicy pins the check's own policy: attached to its role alone, its own logs, and
+// its own stack's status: DescribeStacks on this deployment's stack id alone, not Wallet-* nor
+// *, is how it tells CloudFormation rolling back.
+func checkCheckPolicy(t *testing.T, doc map[string]any, roleID, logsID string) {
+	t.Helper()
+	_, policy := byType(t, doc, "AWS::IAM::Policy")
+	pprops := policy["Properties"].(map[string]any)
+	if !reflect.DeepEqual(pprops["Roles"], []any{map[string]any{"Ref": roleID}}) {
+		t.Errorf("the check's policy is attached to %s, want the check's role only", js(pprops["Roles"]))
 	}
-	wantDoc := norm(t, map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
-		"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"},
-		"Resource": map[string]any{"Fn::GetAtt": []any{logsID, "Arn"}},
-	}}})
-	if !reflect.DeepEqual(lprops["PolicyDocument"], wantDoc) {
-		t.Errorf("logs policy %s, want %s", js(lprops["PolicyDocument"]), js(wantDoc))
+	wantDoc := norm(t, map[string]any{"Version": "2012-10-17", "Statement": []any{
+		map[string]any{
+			"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"},
+			"Resource": map[string]any{"Fn::GetAtt": []any{logsID, "Arn"}},
+		},
+		map[string]any{
+			"Sid": "OwnStackStatus", "Effect": "Allow", "Action": "cloudformation:DescribeStacks",
+			"Resource": map[string]any{"Ref": "AWS::StackId"},
+		},
+	}})
+	if !reflect.DeepEqual(pprops["PolicyDocument"], wantDoc) {
+		t.Errorf("the check's policy %s, want %s", js(pprops["PolicyDocument"]), js(wantDoc))
+	}
+}
+
+// The function reads its own stack's status, to tell a rollback from a deploy, and only its
+// own: the synthesized policy grants DescribeStacks on AWS::StackId, and the function depends
+// on it, as the custom resource does.
+func TestDeployCheckReadsOnlyItsOwnStack(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	built, err := build(app, testCode(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := norm(t, assertions.Template_FromStack(built.Wallet, nil).ToJSON())
+	roleID, _ := byType(t, doc, "AWS::IAM::Role")
+	logsID, _ := byType(t, doc, "AWS::Logs::LogGroup")
+	policyID, _ := byType(t, doc, "AWS::IAM::Policy")
+	checkCheckPolicy(t, doc, roleID, logsID)
+	_, fn := byType(t, doc, "AWS::Lambda::Function")
+	_, cr := byType(t, doc, "AWS::CloudFormation::CustomResource")
+	for what, r := range map[string]map[string]any{"the function": fn, "the custom resource": cr} {
+		if deps, _ := r["DependsOn"].([]any); !slices.Contains(deps, any(policyID)) {
+			t.Errorf("%s does not depend on the check's policy %s: DependsOn %v", what, policyID, deps)
+		}
 	}
 }
 

@@ -259,7 +259,8 @@ func projectCondition() *map[string]any {
 // table (to tell ours from the rest), act only on tables tagged Project=wallet (back up, turn
 // protection off, delete, and set or take off its one tag, the mark), and delete wallet stacks.
 // It is the TeardownPolicy's subset the janitor uses, with the table actions conditioned; moto
-// does not evaluate conditions, so infra/janitor_test.go pins them. The ARNs name the account
+// does not evaluate conditions, so a policy engine proves them (docs/iam.md's questions,
+// infra/iam_test.go) and infra/janitor_test.go pins their shape. The ARNs name the account
 // through AWS::AccountId, so the same statements resolve to each account that deploys them.
 // No dynamodb:DeleteBackup: backups are never deleted by what takes them.
 func janitorRunStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
@@ -358,7 +359,7 @@ const (
 	nagAnyTable       = "Resource::arn:<AWS::Partition>:dynamodb:*:<AWS::AccountId>:table/*"
 	nagAnyBackup      = "Resource::arn:<AWS::Partition>:dynamodb:*:<AWS::AccountId>:table/*/backup/*"
 	nagAnyWalletStack = "Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/" + wallet.StackPrefix + "*/*"
-	nagWalletPolicies = "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/" + wallet.StackPrefix + "*"
+	nagWalletPolicies = "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/" + walletPolicyName
 )
 
 func anyTable(stack awscdk.Stack) *string {
@@ -388,14 +389,22 @@ func walletStacks(stack awscdk.Stack) *string {
 	})
 }
 
+// walletPolicies are the managed policies a wallet stack's DeleteStack deletes: its
+// VerifyPolicy (its only one), which CloudFormation names <stack>-<logical id>-<suffix>, the
+// logical id being verifyPolicyID and CDK's 8-character hash. Not every policy/Wallet-*: a
+// policy someone named Wallet-payroll-admin is nobody's stack's. Checked against the
+// synthesized stack's VerifyPolicy by the policy engine's questions (docs/iam.md).
 func walletPolicies(stack awscdk.Stack) *string {
 	return stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("iam"),
 		Region:       jsii.String(""),
 		Resource:     jsii.String("policy"),
-		ResourceName: jsii.String(wallet.StackPrefix + "*"),
+		ResourceName: jsii.String(walletPolicyName),
 	})
 }
+
+// walletPolicyName matches the name CloudFormation gives a wallet stack's VerifyPolicy.
+const walletPolicyName = wallet.StackPrefix + "*-" + verifyPolicyID + "????????-*"
 
 // newTeardownPolicy lets people and pipelines running `verify teardown|sweep` find forgotten
 // tables in any region of this account, back them up (native backups, and export/restore), turn
@@ -453,10 +462,11 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("WalletStackPolicies"),
-				// DeleteStack runs with the caller's credentials, so deleting a wallet stack also
-				// means deleting its managed policy, which CloudFormation names
-				// <stack>-<logical id>-<suffix>. (A policy still attached to a role outside the
-				// stack makes DeleteStack fail with DeleteConflict: detach it first.)
+				// DeleteStack of a stack without a service role runs with the caller's
+				// credentials, so deleting a wallet stack also means deleting its managed
+				// policy, the VerifyPolicy, and only that one (walletPolicies). (A policy still
+				// attached to a role outside the stack makes DeleteStack fail with
+				// DeleteConflict: detach it first.)
 				Actions: jsii.Strings(
 					"iam:GetPolicy",
 					"iam:ListPolicyVersions",
@@ -494,7 +504,7 @@ func stringMap(m map[string]string) *map[string]*string {
 // Reasons for wildcards that both the janitor's statements and the TeardownPolicy need.
 const (
 	whyWalletStacks   = "Limited to wallet stacks (Wallet-<stage>) of this account; the trailing * is CloudFormation's per-deployment stack id."
-	whyWalletPolicies = "Limited to the managed policies of wallet stacks, which CloudFormation names <stack>-<logical id>-<suffix>; DeleteStack needs to delete them."
+	whyWalletPolicies = "Limited to the one managed policy of a wallet stack, its VerifyPolicy, which CloudFormation names <stack>-<logical id>-<suffix>; DeleteStack needs to delete it."
 )
 
 // iam5 is one AwsSolutions-IAM5 (wildcard resource) suppression: the resource it applies to,

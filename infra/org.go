@@ -61,7 +61,7 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 	// A unit that failed is a failed run too.
 	newErrorsAlarm(stack, "Worker", worker, topic, "A wallet janitor worker run failed (a unit of the organization); its log group holds the run's report")
 
-	enter := newOrgPolicy(stack, role)
+	enter := newOrgPolicy(stack, role, props.Org.ID)
 	// Both functions run with the central role: neither may start before the role's policies
 	// exist, its own, the organization's, and the default one CDK writes the queue's grants to
 	// (the worker's event source mapping is refused by Lambda until the role may receive). Each
@@ -125,8 +125,12 @@ func newWorker(stack awscdk.Stack, props *JanitorStackProps, role awsiam.Role, l
 }
 
 // newOrgPolicy lets the central role (both functions run with it) list the accounts and enter
-// each through its member role; nothing else of another account is reachable from here.
-func newOrgPolicy(stack awscdk.Stack, role awsiam.Role) awsiam.Policy {
+// each through its member role; nothing else of another account is reachable from here. The
+// member role's name is the same in every account, so the ARN alone would let the role be
+// assumed in any account that has a role of that name trusting it, inside the organization or
+// not: the aws:ResourceOrgID condition holds AssumeRole to roles of accounts in orgID (the
+// janitorOrgId the stack is deployed with), whatever a queue message or ListAccounts names.
+func newOrgPolicy(stack awscdk.Stack, role awsiam.Role, orgID string) awsiam.Policy {
 	enter := awsiam.NewPolicy(stack, jsii.String("OrgPolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{
@@ -136,15 +140,16 @@ func newOrgPolicy(stack awscdk.Stack, role awsiam.Role) awsiam.Policy {
 				Resources: jsii.Strings("*"),
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("EnterMemberAccounts"),
-				Actions:   jsii.Strings("sts:AssumeRole"),
-				Resources: &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::*:role/%s", *stack.Partition(), wallet.JanitorMemberRole))},
+				Sid:        jsii.String("EnterMemberAccounts"),
+				Actions:    jsii.Strings("sts:AssumeRole"),
+				Resources:  &[]*string{jsii.String(fmt.Sprintf("arn:%s:iam::*:role/%s", *stack.Partition(), wallet.JanitorMemberRole))},
+				Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": orgID}},
 			}),
 		},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(enter, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("organizations:ListAccounts takes no resource; the member role has the same name in every account of the organization, which the role's own trust limits to this role within the organization."),
+		Reason: jsii.String("organizations:ListAccounts takes no resource; the member role has the same name in every account of the organization, so any account is named, and aws:ResourceOrgID holds it to the organization's accounts (the role's own trust limits it to this role within the organization)."),
 	}}, nil)
 	return enter
 }

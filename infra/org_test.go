@@ -163,6 +163,11 @@ func TestJanitorOrgStack(t *testing.T) {
 	if !strings.Contains(jsonOf(orgPolicy), ":role/"+wallet.JanitorMemberRole) {
 		t.Errorf("AssumeRole is not limited to the member role: %s", jsonOf(orgPolicy))
 	}
+	// Only in the organization's accounts (what that means is the policy engine's to prove:
+	// docs/iam.md).
+	if !strings.Contains(jsonOf(orgPolicy), `"Condition":{"StringEquals":{"aws:ResourceOrgID":"o-abcde12345"}}`) {
+		t.Errorf("AssumeRole is not limited to the organization's accounts: %s", jsonOf(orgPolicy))
+	}
 	if n := len(resourcesOf(doc, "AWS::CloudWatch::Alarm")); n != 2 {
 		t.Errorf("%d alarms, want the central's and the worker's", n)
 	}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/wallet-dynamodb/wallet/internal/cost"
 )
 
 // The app synthesized as `cdk synth` does, and each stack's declared monthly cost printed from
@@ -41,5 +45,52 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A real TableV2 (what CDK offers for a table with replicas: an AWS::DynamoDB::GlobalTable),
+// provisioned, with a second replica and an index, synthesized: the price synth prints and
+// cost.Declare of the template synth wrote are one figure, and not $0. Each of the two replicas
+// reads 5 (its index 3, the table's defaults a replica inherits) and writes 2 (its index 1),
+// autoscaled and priced at the minimum: (8 × $0.00013 + 3 × $0.00065) × 730 × 2 = $4.3654.
+func TestSynthPricesAGlobalTable(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	stack := awscdk.NewStack(app, jsii.String("GlobalPriced"), &awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String("us-east-1")}})
+	awsdynamodb.NewTableV2(stack, jsii.String("Table"), &awsdynamodb.TablePropsV2{
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("user_id"), Type: awsdynamodb.AttributeType_STRING},
+		Billing: awsdynamodb.Billing_Provisioned(&awsdynamodb.ThroughputProps{
+			ReadCapacity:  awsdynamodb.Capacity_Fixed(jsii.Number(5)),
+			WriteCapacity: awsdynamodb.Capacity_Autoscaled(&awsdynamodb.AutoscaledCapacityOptions{MinCapacity: jsii.Number(2), MaxCapacity: jsii.Number(10)}),
+		}),
+		GlobalSecondaryIndexes: &[]*awsdynamodb.GlobalSecondaryIndexPropsV2{{
+			IndexName:     jsii.String("by_balance"),
+			PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String("balance"), Type: awsdynamodb.AttributeType_NUMBER},
+			ReadCapacity:  awsdynamodb.Capacity_Fixed(jsii.Number(3)),
+			WriteCapacity: awsdynamodb.Capacity_Autoscaled(&awsdynamodb.AutoscaledCapacityOptions{MinCapacity: jsii.Number(1), MaxCapacity: jsii.Number(5)}),
+		}},
+		Replicas:      &[]*awsdynamodb.ReplicaTableProps{{Region: jsii.String("eu-west-1")}},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	asm := app.Synth(nil)
+	var out strings.Builder
+	printPrices(&out, asm, func(string) string { return "" })
+
+	body, err := os.ReadFile(*asm.GetStackByName(jsii.String("GlobalPriced")).TemplateFullPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"AWS::DynamoDB::GlobalTable"`) {
+		t.Fatalf("TableV2 synthesized no AWS::DynamoDB::GlobalTable:\n%s", body)
+	}
+	d, err := cost.Declare(body, cost.USEast1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.DeclaredMonthlyUSD != 4.3654 || !d.LowerBound || len(d.Tables) != 1 || len(d.Tables[0].Replicas) != 2 {
+		t.Fatalf("declared %+v: want $4.3654 at least, two replicas", d)
+	}
+	if printed := out.String(); printed != d.Summary("GlobalPriced")+"\n" ||
+		!strings.HasPrefix(printed, "GlobalPriced: 1 table (1 global, of 2 replicas), 16 RCU / 6 WCU provisioned: at least $4.37/month") {
+		t.Fatalf("synth printed %q; cost.Declare says %q", printed, d.Summary("GlobalPriced"))
 	}
 }

@@ -114,13 +114,18 @@ func newTable(stack awscdk.Stack, cfg wallet.Config) awsdynamodb.Table {
 	return table
 }
 
+// verifyPolicyID is the VerifyPolicy's construct id. CloudFormation names the managed policy
+// <stack>-<logical id>-<suffix>, the logical id being this id and CDK's 8-character hash: the
+// TeardownPolicy's IAM actions reach exactly such names (walletPolicies).
+const verifyPolicyID = "VerifyPolicy"
+
 // newVerifyPolicy lets `verify check` read and write items of this table and read this stack,
 // nothing else. The transfer check uses TransactWriteItems, which has no IAM action of its own:
 // DynamoDB authorises each item in the transaction by its per-item action (PutItem, UpdateItem,
 // DeleteItem, ConditionCheckItem), so those are what is granted. BatchGetItem is how the
 // clean-up proves its test items are gone. No DeleteTable, here or anywhere in this stack.
 func newVerifyPolicy(stack awscdk.Stack, table awsdynamodb.Table) awsiam.ManagedPolicy {
-	return awsiam.NewManagedPolicy(stack, jsii.String("VerifyPolicy"), &awsiam.ManagedPolicyProps{
+	return awsiam.NewManagedPolicy(stack, jsii.String(verifyPolicyID), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("verify check: items and settings of the " + *stack.StackName() + " wallet table, and that stack only"),
 		Statements: &[]awsiam.PolicyStatement{
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

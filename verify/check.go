@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -103,48 +102,36 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 }
 
 // junitFile is the --junit file, created before the first AWS call so that a path that cannot
-// be written is a usage error while nothing has happened yet.
-type junitFile struct {
-	path string
-	f    *os.File
-}
+// or must not be written (check.CreateJUnit) is a usage error while nothing has happened yet.
+type junitFile struct{ f *check.JUnitFile }
 
 // createJUnit creates (or truncates) the --junit file; nil when the flag was not given.
 func createJUnit(path string) (*junitFile, error) {
 	if path == "" {
 		return nil, nil
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return nil, usageErr("--junit %q: is a directory; want the path of a file to write", path)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := check.CreateJUnit(path)
 	if err != nil {
-		return nil, usageErr("--junit %q: cannot be written (want a file path in an existing, writable directory): %w", path, err)
+		return nil, usageErr("--junit %w", err)
 	}
-	return &junitFile{path, f}, nil
+	return &junitFile{f}, nil
 }
 
 // write writes the report into the file, whatever the run's outcome, and returns that outcome
 // unchanged: the exit code does not depend on --junit, unless the file could not be written on
-// a run that otherwise succeeded.
+// a run that otherwise succeeded. Both errors, when there are two, are said, one a line.
 func (j *junitFile) write(rep *check.Report, outcome error) error {
 	if j == nil {
 		return outcome
 	}
-	var err error
-	if rep != nil {
-		err = rep.WriteJUnit(j.f)
-	}
-	if cerr := j.f.Close(); err == nil {
-		err = cerr
-	}
+	err := j.f.Write(rep)
 	switch {
 	case err == nil:
 		return outcome
 	case outcome == nil:
-		return failed(fmt.Errorf("write --junit %s: %w", j.path, err))
+		return failed(fmt.Errorf("--junit: %w", err))
 	}
-	return errors.Join(outcome, fmt.Errorf("write --junit %s: %w", j.path, err))
+	return errors.Join(outcome, fmt.Errorf("--junit: %w", err))
 }
 
 // report prints the report and says how the run ended: 2 when it could not conclude for a reason

@@ -89,6 +89,18 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 	}
 	// A --junit file is created only once every other value has been accepted.
 	notCreated := filepath.Join(dir, "not-created.xml")
+	// Nor written through a link, nor opened when it is a FIFO (which would wait for a reader).
+	precious := filepath.Join(dir, "precious.txt")
+	if err := os.WriteFile(precious, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link, fifo := filepath.Join(dir, "link.xml"), filepath.Join(dir, "fifo.xml")
+	if err := os.Symlink(precious, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		args []string
@@ -120,6 +132,9 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 		{[]string{"check", "--junit", dir}, []string{`--junit "` + dir + `"`, "is a directory", "path of a file"}},
 		{[]string{"--junit", filepath.Join(aFile, "report.xml")}, []string{"--junit", "a-file/report.xml", "cannot be written", "not a directory"}},
 		{[]string{"--junit", "/nonexistent/reports/verify.xml"}, []string{"/nonexistent/reports/verify.xml", "cannot be written", "no such file"}},
+		{[]string{"--junit", link}, []string{`--junit "` + link + `"`, "is a symbolic link", "precious.txt"}},
+		{[]string{"--junit", fifo}, []string{`--junit "` + fifo + `"`, "named pipe (FIFO)"}},
+		{[]string{"--junit", "/dev/full"}, []string{`--junit "/dev/full"`, "is a device"}},
 		{[]string{"--junit", notCreated, "--roundtrips", "0"}, []string{"--roundtrips"}},
 		{[]string{"--junit", notCreated, "--table", "x"}, []string{"3 to 255 characters"}},
 	} {
@@ -139,6 +154,34 @@ func TestCheckFlagsAreValidatedBeforeAnyAWSCall(t *testing.T) {
 	}
 	if _, err := os.Stat(notCreated); err == nil {
 		t.Fatal("a refused run created its --junit file")
+	}
+	if b, err := os.ReadFile(precious); err != nil || string(b) != "keep me" {
+		t.Fatalf("--junit wrote through a link: its target holds %q (%v)", b, err)
+	}
+}
+
+// A run that fails and whose --junit file then cannot be written says both, one error a line,
+// not glued on one. The kernel refuses the write past a file size limit (RLIMIT_FSIZE), as a
+// full disk would; the test holds the limit only while its one command runs (no other test
+// runs alongside a test that is not parallel).
+func TestTwoErrorsAreTwoLines(t *testing.T) {
+	refusedEndpoint(t)
+	file := filepath.Join(t.TempDir(), "report.xml")
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 64, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	r := execCheck(t.Context(), "--table", "wallet-somewhere", "--junit", file, "--timeout", "10s")
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.errOut, "\n"), "\n")
+	if r.code != exitUsage || len(lines) != 2 || !strings.HasPrefix(lines[0], "verify: discover") || !strings.Contains(lines[0], "connection refused") ||
+		strings.Contains(lines[0], "--junit") || !strings.HasPrefix(lines[1], "verify: --junit: write "+file) || !strings.Contains(lines[1], "file too large") {
+		t.Fatalf("%v\nwant two lines: the discovery error, then the --junit file's", r)
 	}
 }
 

@@ -816,6 +816,89 @@ func TestCostTemplateCallsNothing(t *testing.T) {
 	}
 }
 
+// globalTableTemplate is what CDK's TableV2 writes for a provisioned global table of two
+// replicas: writes autoscaled from 2, reads 5 in us-east-1 and 4 in eu-west-1, capacity given as
+// value where it says %s.
+func globalTableTemplate(read string) string {
+	return `{"Resources":{"Wallet":{"Type":"AWS::DynamoDB::GlobalTable","Properties":{
+  "KeySchema":[{"AttributeName":"user_id","KeyType":"HASH"}],
+  "AttributeDefinitions":[{"AttributeName":"user_id","AttributeType":"S"}],
+  "BillingMode":"PROVISIONED",
+  "WriteProvisionedThroughputSettings":{"WriteCapacityAutoScalingSettings":{"MinCapacity":2,"MaxCapacity":10,"TargetTrackingScalingPolicyConfiguration":{"TargetValue":70}}},
+  "Replicas":[{"Region":"eu-west-1","ReadProvisionedThroughputSettings":{"ReadCapacityUnits":4}},
+              {"Region":"us-east-1","ReadProvisionedThroughputSettings":{"ReadCapacityUnits":` + read + `}}]}}}}`
+}
+
+// A global table is priced before deploy, not "No tables declared": (5 + 4) × $0.00013 × 730 +
+// 2 × 2 × $0.00065 × 730 = $2.7521 a month at least (the writes autoscale from 2), each replica's
+// writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
+// naming the resource, the property and the value; an intrinsic one is a note and a lower
+// bound. No AWS call is made.
+func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
+	calls := countingEndpoint(t)
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	clearPriceEnv(t)
+
+	code, out, stderr := costRun(t, "cost", "--template", writeTemplate(t, globalTableTemplate("5")), "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	var d struct {
+		Declared   float64 `json:"declared_monthly_usd"`
+		LowerBound bool    `json:"lower_bound"`
+		Tables     []struct {
+			Type     string   `json:"type"`
+			Notes    []string `json:"notes"`
+			Replicas []struct {
+				Region     string  `json:"region"`
+				Replicated bool    `json:"replicated_writes"`
+				MonthlyUSD float64 `json:"monthly_usd"`
+			} `json:"replicas"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Declared != 2.7521 || !d.LowerBound || len(d.Tables) != 1 || d.Tables[0].Type != "AWS::DynamoDB::GlobalTable" || len(d.Tables[0].Replicas) != 2 ||
+		d.Tables[0].Replicas[1].Region != "us-east-1" || !d.Tables[0].Replicas[1].Replicated || d.Tables[0].Replicas[1].MonthlyUSD != 1.4235 {
+		t.Fatalf("a global table of two replicas: want $2.7521 at least, us-east-1 $1.4235:\n%s", out)
+	}
+	code, out, _ = costRun(t, "cost", "--template", writeTemplate(t, globalTableTemplate("5")))
+	for _, want := range []string{"Declared: at least $2.7521/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced at its minimum, 2", "prices are us-east-1 estimates for eu-west-1"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("text (exit %d) does not say %q:\n%s", code, want, out)
+		}
+	}
+
+	index := func(read string) string {
+		return fmt.Sprintf(`{"Resources":{"WalletTable":{"Type":"AWS::DynamoDB::Table","Properties":{
+  "ProvisionedThroughput":{"ReadCapacityUnits":1,"WriteCapacityUnits":1},
+  "GlobalSecondaryIndexes":[{"IndexName":"by_balance","ProvisionedThroughput":{"ReadCapacityUnits":%s,"WriteCapacityUnits":1}}]}}}}`, read)
+	}
+	for _, tc := range []struct{ name, template, want string }{
+		{"a replica's 0", globalTableTemplate("0"), `Replicas[us-east-1].ReadProvisionedThroughputSettings.ReadCapacityUnits 0:`},
+		{"a replica's 1e12", globalTableTemplate("1000000000000"), `Replicas[us-east-1].ReadProvisionedThroughputSettings.ReadCapacityUnits 1000000000000:`},
+		{"an index's largest int64", index("9223372036854775807"), `GlobalSecondaryIndexes[by_balance].ProvisionedThroughput.ReadCapacityUnits 9223372036854775807:`},
+		{"an index's 1e3", index("1e3"), `GlobalSecondaryIndexes[by_balance].ProvisionedThroughput.ReadCapacityUnits 1e3:`},
+		{"a table's 1e3", strings.Replace(walletTemplate(1, 1), `"ReadCapacityUnits":1`, `"ReadCapacityUnits":1e3`, 1), `ProvisionedThroughput.ReadCapacityUnits 1e3:`},
+		{"an index without throughput", `{"Resources":{"WalletTable":{"Type":"AWS::DynamoDB::Table","Properties":{"ProvisionedThroughput":{"ReadCapacityUnits":1,"WriteCapacityUnits":1},
+			"GlobalSecondaryIndexes":[{"IndexName":"by_balance"}]}}}}`, `GlobalSecondaryIndexes[by_balance]: the table is provisioned, but the index declares no ProvisionedThroughput`},
+	} {
+		code, out, stderr := costRun(t, "cost", "--template", writeTemplate(t, tc.template))
+		if code != exitUsage || out != "" || !strings.Contains(stderr, "resource ") || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2 saying %q", tc.name, code, out, stderr, tc.want)
+		}
+	}
+	code, out, stderr = costRun(t, "cost", "--template", writeTemplate(t, index(`{"Fn::If":["IsProd",100,1]}`)))
+	if code != exitOK || !strings.Contains(out, "GlobalSecondaryIndexes[by_balance].ProvisionedThroughput.ReadCapacityUnits is decided by CloudFormation") || !strings.Contains(out, "Declared: at least $") {
+		t.Errorf("an index's capacity by Fn::If (exit %d, %s): want a note and a lower bound:\n%s", code, stderr, out)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("pricing templates made %d AWS calls", n)
+	}
+}
+
 // Bad input is refused before any AWS call: the endpoint here is a server that counts what
 // reaches it, and nothing may.
 func TestCostBadInputCallsNothing(t *testing.T) {

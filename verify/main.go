@@ -91,19 +91,48 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetArgs(args)
 	ran, err := root.ExecuteContextC(ctx)
 	code := exitCode(ctx, err)
-	if err != nil && err.Error() != "" {
-		msg := err.Error()
-		if d, ok := awsconf.AsDenied(err); ok {
+	for _, e := range errorLines(err) {
+		msg := e.Error()
+		if d, ok := awsconf.AsDenied(e); ok {
 			msg = d.Error()
 			if h, ok := commandHint(ran); ok {
 				msg += "; " + h
 			}
-		} else if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		} else if errors.Is(e, context.DeadlineExceeded) && ctx.Err() == nil {
 			msg += " (the command's --timeout ran out: the endpoint did not answer in time)"
 		}
 		fmt.Fprintln(s.err, "verify:", awsconf.Printable(msg))
 	}
 	return code
+}
+
+// errorLines are the errors to print, one a line: errors.Join's, each on its own (Printable
+// would glue them into one line), anything else whole. A join is known by its message: its
+// errors' messages, one a line; fmt.Errorf's several %w are one message, kept whole.
+func errorLines(err error) []error {
+	if err == nil || err.Error() == "" {
+		return nil
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		var msgs []string
+		var lines []error
+		for _, e := range u.Unwrap() {
+			if e != nil {
+				msgs = append(msgs, e.Error())
+				lines = append(lines, errorLines(e)...)
+			}
+		}
+		if strings.Join(msgs, "\n") == err.Error() {
+			return lines
+		}
+	case interface{ Unwrap() error }:
+		// A wrapper that adds nothing to the message (the exit code's) is looked through.
+		if inner := u.Unwrap(); inner != nil && inner.Error() == err.Error() {
+			return errorLines(inner)
+		}
+	}
+	return []error{err}
 }
 
 // exitCode is the one rule that maps an outcome to an exit code.

@@ -241,7 +241,11 @@ func discoverTable(ctx context.Context, c Clients, o Options) (*target, error) {
 		out, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &o.Table})
 		if err != nil {
 			var nf *types.ResourceNotFoundException
-			if errors.As(err, &nf) {
+			switch {
+			case errors.As(err, &nf) && o.TableFrom != "":
+				// Not the user's --table: the hint would send them to a flag they never gave.
+				return nil, fmt.Errorf("table %s (given by %s) not found in region %s: %w", o.Table, o.TableFrom, o.Region, err)
+			case errors.As(err, &nf):
 				return nil, fmt.Errorf("table %s not found in region %s (check --table and --region): %w", o.Table, o.Region, err)
 			}
 			return nil, fmt.Errorf("table %s: %w", o.Table, err)

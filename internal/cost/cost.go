@@ -21,8 +21,11 @@ const HoursPerMonth = 730
 // Footprint is what a table's monthly cost at rest depends on. PITRBytes and BackupBytes are
 // known only to a caller that asked (DescribeTable does not say): zero leaves them out.
 type Footprint struct {
-	Billing   wallet.Billing
-	RCU, WCU  int64 // provisioned units, table and global secondary indexes together
+	Billing  wallet.Billing
+	RCU, WCU int64 // provisioned units, table and global secondary indexes together
+	// RWCU are replicated write capacity units: the table's own writes when it is a replica of
+	// a global table of more than one (its indexes' writes stay WCU).
+	RWCU      int64
 	SizeBytes int64 // table and index storage
 	// PITRBytes is what point-in-time recovery bills for: the table and its local secondary
 	// indexes, when it is on.
@@ -46,7 +49,7 @@ const bytesPerGB = 1 << 30 // AWS bills storage in binary gigabytes
 func Monthly(t Footprint, p Prices) Estimate {
 	var e Estimate
 	if t.Billing != wallet.BillingOnDemand {
-		e.Capacity = (float64(t.RCU)*p.RCUHour + float64(t.WCU)*p.WCUHour) * HoursPerMonth
+		e.Capacity = (float64(t.RCU)*p.RCUHour + float64(t.WCU)*p.WCUHour + float64(t.RWCU)*p.ReplicatedWCUHour()) * HoursPerMonth
 	}
 	e.Storage = float64(t.SizeBytes) / bytesPerGB * p.GBMonth
 	e.Backup = float64(t.PITRBytes)/bytesPerGB*p.PITRGBMonth + float64(t.BackupBytes)/bytesPerGB*p.BackupGBMonth

@@ -1,26 +1,29 @@
 package cost
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
+// GlobalTableType is the resource CDK's TableV2 writes: a table with replicas, each a table in its
+// region that bills its own capacity and storage.
+const GlobalTableType = "AWS::DynamoDB::GlobalTable"
+
 // Declaration is a template's DynamoDB tables priced as declared, before anything is deployed:
-// provisioned capacity (the table's and its global secondary indexes') by the hour, and storage.
-// A table not yet deployed stores nothing; an on-demand one bills its requests besides, which
-// no template says. Against a deployed stack, each table keeps the storage of the live table of
-// the same logical ID, and the change is what deploying the template does to the monthly bill.
+// provisioned capacity (the table's and its global secondary indexes', in each replica of a
+// global table) by the hour, and storage. A table not yet deployed stores nothing; an on-demand
+// one bills its requests besides, which no template says. Against a deployed stack, each table
+// keeps the storage of the live table of the same logical ID, and the change is what deploying
+// the template does to the monthly bill.
 type Declaration struct {
 	Template string          `json:"template,omitempty"`
 	Stack    string          `json:"stack,omitempty"`
@@ -30,33 +33,60 @@ type Declaration struct {
 	DeclaredMonthlyUSD float64     `json:"declared_monthly_usd"`
 	DeployedMonthlyUSD *float64    `json:"deployed_monthly_usd"` // null: no stack given, or not deployed
 	ChangeMonthlyUSD   float64     `json:"change_monthly_usd"`
-	RequestsExtra      bool        `json:"requests_extra"` // some table is on demand
-	Prices             Prices      `json:"prices"`
-	Notes              []string    `json:"notes,omitempty"`
-	// rcu and wcu are the provisioned units declared; deployedUSD is the live tables' cost
-	// unrounded, so that the change is computed before rounding.
+	// LowerBound means some table's is (DeclaredTable.LowerBound): the bill is the declared
+	// figure at least.
+	LowerBound    bool     `json:"lower_bound"`
+	RequestsExtra bool     `json:"requests_extra"` // some table is on demand
+	Prices        Prices   `json:"prices"`
+	Notes         []string `json:"notes,omitempty"`
+	// rcu and wcu are the provisioned units declared (wcu with replicated writes); deployedUSD
+	// is the live tables' cost unrounded, so that the change is computed before rounding.
 	rcu, wcu    int64
 	deployedUSD *float64
 }
 
 // DeclaredTable is one table of the template.
 type DeclaredTable struct {
-	LogicalID   string         `json:"logical_id"`
-	Table       string         `json:"table,omitempty"` // the literal TableName; empty when CloudFormation names it
-	Billing     wallet.Billing `json:"billing"`
-	Provisioned Capacity       `json:"provisioned"` // the table's own; zero on demand
-	Indexes     []DeclaredGSI  `json:"indexes,omitempty"`
+	LogicalID string `json:"logical_id"`
+	// Type is the resource's: AWS::DynamoDB::Table, or AWS::DynamoDB::GlobalTable, whose
+	// capacity is its Replicas'.
+	Type    string         `json:"type"`
+	Table   string         `json:"table,omitempty"` // the literal TableName; empty when CloudFormation names it
+	Billing wallet.Billing `json:"billing"`
+	// Provisioned is the table's own capacity, zero on demand; a global table's is its
+	// replicas' together.
+	Provisioned Capacity      `json:"provisioned"`
+	Indexes     []DeclaredGSI `json:"indexes,omitempty"` // a table's; a global table's are its replicas'
+	// Replicas are a global table's, each priced at its region's prices.
+	Replicas []DeclaredReplica `json:"replicas,omitempty"`
 	// StorageBytes is the live table's, when one of this logical ID is deployed; else 0.
-	StorageBytes int64      `json:"storage_bytes"`
-	MonthlyUSD   float64    `json:"monthly_usd"`
-	Deployed     *LiveTable `json:"deployed"` // null: not deployed
-	Notes        []string   `json:"notes,omitempty"`
+	StorageBytes int64   `json:"storage_bytes"`
+	MonthlyUSD   float64 `json:"monthly_usd"`
+	// LowerBound means part of the capacity is decided at deploy (an intrinsic function: priced
+	// at 0) or autoscaled (priced at its minimum): the bill is MonthlyUSD at least. Notes say which.
+	LowerBound bool       `json:"lower_bound"`
+	Deployed   *LiveTable `json:"deployed"` // null: not deployed
+	Notes      []string   `json:"notes,omitempty"`
 }
 
 // DeclaredGSI is a global secondary index with capacity of its own.
 type DeclaredGSI struct {
 	Index       string   `json:"index"`
 	Provisioned Capacity `json:"provisioned"`
+}
+
+// DeclaredReplica is one replica of a global table: a table in its region, with its indexes.
+type DeclaredReplica struct {
+	// Region is empty where an intrinsic function names it (CDK writes the stack's region so
+	// when the stack has none of its own); Property then says which replica it is.
+	Region      string   `json:"region"`
+	Property    string   `json:"property"` // Replicas[eu-west-1], or Replicas[0]
+	Provisioned Capacity `json:"provisioned"`
+	// ReplicatedWrites means the replica's own writes bill as replicated writes (rWCU), as in
+	// a global table of more than one replica.
+	ReplicatedWrites bool          `json:"replicated_writes"`
+	Indexes          []DeclaredGSI `json:"indexes,omitempty"`
+	MonthlyUSD       float64       `json:"monthly_usd"`
 }
 
 // LiveTable is a deployed table of the stack, at rest.
@@ -70,152 +100,168 @@ type LiveTable struct {
 	footprint   Footprint
 }
 
-// Declare prices every AWS::DynamoDB::Table of a JSON template. It makes no call.
+// Declare prices every AWS::DynamoDB::Table and AWS::DynamoDB::GlobalTable of a JSON template.
+// It makes no call.
 func Declare(body []byte, p Prices) (Declaration, error) {
-	specs, err := discover.ParseTables(body)
-	if err != nil {
-		return Declaration{}, err
-	}
-	indexes, err := declaredIndexes(body)
+	tables, err := discover.ParseCapacity(body)
 	if err != nil {
 		return Declaration{}, err
 	}
 	d := Declaration{Tables: []DeclaredTable{}, Prices: p}
-	for _, s := range specs {
-		t, err := declared(s, indexes[s.LogicalID])
-		if err != nil {
-			return Declaration{}, fmt.Errorf("resource %s: %w", s.LogicalID, err)
+	var regions []string
+	for _, c := range tables {
+		t := declared(c)
+		for _, r := range t.Replicas {
+			if r.Region != "" {
+				regions = append(regions, r.Region)
+			}
 		}
 		d.Tables = append(d.Tables, t)
+	}
+	slices.Sort(regions)
+	if n := p.Note(slices.Compact(regions)...); n != "" {
+		d.Notes = append(d.Notes, n)
 	}
 	d.total()
 	return d, nil
 }
 
-// declared reads one table's billing and capacity from its spec; capacity CloudFormation
-// decides (an intrinsic function) cannot be priced, and is said to be missing.
-func declared(s discover.TableSpec, gsis []DeclaredGSI) (DeclaredTable, error) {
-	t := DeclaredTable{LogicalID: s.LogicalID, Table: s.TableName, Billing: wallet.BillingProvisioned}
-	switch mode := s.Fields[discover.FieldBillingMode]; {
-	case s.Skipped(discover.FieldBillingMode):
-		t.Notes = append(t.Notes, "its billing mode is decided by CloudFormation (an intrinsic function): priced as provisioned")
-	case mode == string(dtypes.BillingModePayPerRequest):
+// declared is one table's capacity as priced, and the notes that say what the figure leaves out:
+// what CloudFormation decides at deploy, and what auto scaling moves above the minimum priced.
+func declared(c discover.TableCapacity) DeclaredTable {
+	t := DeclaredTable{LogicalID: c.LogicalID, Type: c.Type, Table: c.TableName, Billing: wallet.BillingProvisioned}
+	note := func(format string, a ...any) {
+		if n := fmt.Sprintf(format, a...); !slices.Contains(t.Notes, n) {
+			t.Notes = append(t.Notes, n)
+		}
+	}
+	global := c.Type == GlobalTableType
+	if c.Condition != "" {
+		note("created only when condition %s is true: priced as if it is", c.Condition)
+	}
+	if c.OnDemand {
 		t.Billing = wallet.BillingOnDemand
-		t.Notes = append(t.Notes, "on demand: storage only here; its requests are extra")
-		return t, nil
 	}
-	units := func(field string) (int64, error) {
-		v, ok := s.Fields[field]
-		if s.Skipped(field) {
-			t.Notes = append(t.Notes, field+" is decided by CloudFormation (an intrinsic function): not priced")
-			return 0, nil
+	switch {
+	case c.BillingUnknown && c.OnDemand:
+		note("its billing mode is decided by CloudFormation (an intrinsic function): priced as on demand, as it declares no capacity")
+	case c.BillingUnknown:
+		note("its billing mode is decided by CloudFormation (an intrinsic function): priced as provisioned, as it declares capacity")
+	}
+	replicated := slices.Contains(c.Unknown, "Replicas") || slices.ContainsFunc(c.Replicas, func(r discover.ReplicaCapacity) bool { return r.ReplicatedWrites })
+	if c.OnDemand {
+		if global && replicated {
+			note("on demand: storage only here; its requests are extra, in each replica (every write is replicated to each, at the region's write request price), and so is the cross-Region data transfer of replication")
+		} else {
+			note("on demand: storage only here; its requests are extra")
 		}
-		if !ok || v == "" {
-			return 0, fmt.Errorf("provisioned, but %s is not declared", field)
+	} else {
+		for _, u := range c.Unknown {
+			note("%s is decided by CloudFormation (an intrinsic function): its capacity is not priced", u)
+			t.LowerBound = true
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%s %q: want a whole number of units", field, v)
+		if global && replicated {
+			note("each replica's own writes are replicated writes (rWCU), priced as a WCU of its region; replication also bills cross-Region data transfer per GB, which no template says")
 		}
-		return n, nil
 	}
-	var err error
-	if t.Provisioned.Read, err = units(discover.FieldReadCapacity); err != nil {
-		return t, err
+	units := func(u discover.Units, each string) int64 {
+		switch {
+		case c.OnDemand:
+			return 0
+		case u.Unknown:
+			note("%s is decided by CloudFormation (an intrinsic function): not priced", u.Property)
+			t.LowerBound = true
+		case u.Autoscaled:
+			most := strconv.FormatInt(u.Max, 10)
+			if u.Max == 0 {
+				most = "a maximum CloudFormation decides"
+			}
+			note("%s: autoscaled from %d to %s units%s: priced at its minimum, %d", u.Property, u.N, most, each, u.N)
+			t.LowerBound = true
+		}
+		return u.N
 	}
-	if t.Provisioned.Write, err = units(discover.FieldWriteCapacity); err != nil {
-		return t, err
+	each := ""
+	if global {
+		each = " in each replica"
 	}
-	t.Indexes = gsis
-	return t, nil
+	for _, r := range c.Replicas {
+		dr := DeclaredReplica{Region: r.Region, Property: r.Property, ReplicatedWrites: r.ReplicatedWrites && !c.OnDemand,
+			Provisioned: Capacity{Read: units(r.Read, ""), Write: units(r.Write, each)}}
+		for _, g := range r.Indexes {
+			dg := DeclaredGSI{Index: g.Name, Provisioned: Capacity{Read: units(g.Read, ""), Write: units(g.Write, each)}}
+			if !c.OnDemand {
+				dr.Indexes = append(dr.Indexes, dg)
+			}
+		}
+		t.Provisioned.Read += dr.Provisioned.Read
+		t.Provisioned.Write += dr.Provisioned.Write
+		if global {
+			t.Replicas = append(t.Replicas, dr)
+		} else {
+			t.Indexes = dr.Indexes
+		}
+	}
+	return t
 }
 
-// declaredIndexes reads each table resource's global secondary indexes and their capacity,
-// which discover's spec (a table's own configuration) leaves out. A capacity that is not a
-// literal number is left at zero: only CloudFormation can evaluate it.
-func declaredIndexes(body []byte) (map[string][]DeclaredGSI, error) {
-	var tpl struct {
-		Resources map[string]struct {
-			Type       string `json:"Type"`
-			Properties struct {
-				GlobalSecondaryIndexes json.RawMessage `json:"GlobalSecondaryIndexes"`
-			} `json:"Properties"`
-		} `json:"Resources"`
+// replicas are the copies of the table that bill: a table is one, in the stack's region.
+func (t DeclaredTable) replicas() []DeclaredReplica {
+	if t.Type == GlobalTableType {
+		return t.Replicas
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&tpl); err != nil {
-		return nil, fmt.Errorf("template is not JSON (CDK writes JSON; YAML is not supported): %w", err)
-	}
-	out := map[string][]DeclaredGSI{}
-	for id, r := range tpl.Resources {
-		if r.Type != "AWS::DynamoDB::Table" || len(r.Properties.GlobalSecondaryIndexes) == 0 {
-			continue
-		}
-		var gsis []struct {
-			IndexName             any `json:"IndexName"`
-			ProvisionedThroughput struct {
-				ReadCapacityUnits  any `json:"ReadCapacityUnits"`
-				WriteCapacityUnits any `json:"WriteCapacityUnits"`
-			} `json:"ProvisionedThroughput"`
-		}
-		if err := json.Unmarshal(r.Properties.GlobalSecondaryIndexes, &gsis); err != nil {
-			continue // an intrinsic function in place of the list: nothing literal to price
-		}
-		for _, g := range gsis {
-			name, _ := g.IndexName.(string)
-			out[id] = append(out[id], DeclaredGSI{Index: name, Provisioned: Capacity{
-				Read: literalUnits(g.ProvisionedThroughput.ReadCapacityUnits), Write: literalUnits(g.ProvisionedThroughput.WriteCapacityUnits)}})
-		}
-	}
-	return out, nil
+	return []DeclaredReplica{{Provisioned: t.Provisioned, Indexes: t.Indexes}}
 }
 
-// literalUnits reads 5 or "5"; anything else (an intrinsic function, nothing) is 0.
-func literalUnits(v any) int64 {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	case float64:
-		s = strconv.FormatFloat(x, 'f', -1, 64)
-	default:
-		s = fmt.Sprint(x)
+// footprint is one replica at rest: its capacity and its indexes', and the table's storage, of
+// which each replica keeps a whole copy.
+func (r DeclaredReplica) footprint(b wallet.Billing, storage int64) Footprint {
+	f := Footprint{Billing: b, SizeBytes: storage}
+	if b != wallet.BillingProvisioned {
+		return f
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0
+	f.RCU = r.Provisioned.Read
+	if r.ReplicatedWrites {
+		f.RWCU = r.Provisioned.Write
+	} else {
+		f.WCU = r.Provisioned.Write
 	}
-	return n
-}
-
-// footprint is the declared table at rest: its capacity and indexes', and the storage it keeps.
-func (t DeclaredTable) footprint() Footprint {
-	f := Footprint{Billing: t.Billing, SizeBytes: t.StorageBytes}
-	if t.Billing == wallet.BillingProvisioned {
-		f.RCU, f.WCU = t.Provisioned.Read, t.Provisioned.Write
-		for _, g := range t.Indexes {
-			f.RCU += g.Provisioned.Read
-			f.WCU += g.Provisioned.Write
-		}
+	for _, g := range r.Indexes {
+		f.RCU += g.Provisioned.Read
+		f.WCU += g.Provisioned.Write
 	}
 	return f
+}
+
+// price sets the table's monthly cost, each replica's at its region's prices, and returns it
+// unrounded with the units provisioned (writes with replicated writes).
+func (t *DeclaredTable) price(p Prices) (usd float64, rcu, wcu int64) {
+	for i, r := range t.replicas() {
+		f := r.footprint(t.Billing, t.StorageBytes)
+		m := Monthly(f, p.In(r.Region)).Total
+		if t.Type == GlobalTableType {
+			t.Replicas[i].MonthlyUSD = Round(m)
+		}
+		usd += m
+		rcu += f.RCU
+		wcu += f.WCU + f.RWCU
+	}
+	t.MonthlyUSD = Round(usd)
+	return usd, rcu, wcu
 }
 
 // total prices every table and sums the declaration, and the change against what is deployed.
 func (d *Declaration) total() {
 	var declaredUSD float64
-	d.rcu, d.wcu, d.RequestsExtra = 0, 0, false
+	d.rcu, d.wcu, d.RequestsExtra, d.LowerBound = 0, 0, false, false
 	for i := range d.Tables {
 		t := &d.Tables[i]
-		f := t.footprint()
-		t.MonthlyUSD = Round(Monthly(f, d.Prices).Total)
-		declaredUSD += Monthly(f, d.Prices).Total
-		d.rcu += f.RCU
-		d.wcu += f.WCU
-		if t.Billing == wallet.BillingOnDemand {
-			d.RequestsExtra = true
-		}
+		usd, rcu, wcu := t.price(d.Prices)
+		declaredUSD += usd
+		d.rcu += rcu
+		d.wcu += wcu
+		d.RequestsExtra = d.RequestsExtra || t.Billing == wallet.BillingOnDemand
+		d.LowerBound = d.LowerBound || t.LowerBound
 	}
 	d.DeclaredMonthlyUSD, d.ChangeMonthlyUSD, d.DeployedMonthlyUSD = Round(declaredUSD), Round(declaredUSD), nil
 	if d.deployedUSD != nil {
@@ -254,7 +300,8 @@ func Deployed(ctx context.Context, cfn discover.CloudFormation, db discover.Tabl
 
 // Against sets what the stack runs today: each declared table keeps its live twin's storage
 // (an update keeps the items), live tables the template drops are listed as removed, and the
-// change is declared minus deployed.
+// change is declared minus deployed. A deployed global table is not read (Deployed lists the
+// stack's AWS::DynamoDB::Table resources): the change counts one whole, and its note says so.
 func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Declaration {
 	d.Stack = stack
 	if !deployed {
@@ -267,7 +314,7 @@ func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Decl
 		byID[l.LogicalID] = l
 		deployedUSD += Monthly(l.footprint, d.Prices).Total
 	}
-	d.Tables = append([]DeclaredTable(nil), d.Tables...)
+	d.Tables = slices.Clone(d.Tables)
 	declaredIDs := map[string]bool{}
 	for i := range d.Tables {
 		t := &d.Tables[i]
@@ -275,6 +322,10 @@ func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Decl
 		if l, ok := byID[t.LogicalID]; ok {
 			t.Deployed = &l
 			t.StorageBytes = l.SizeBytes
+		}
+		if t.Type == GlobalTableType {
+			t.Replicas = slices.Clone(t.Replicas)
+			t.Notes = append(slices.Clip(t.Notes), "a deployed global table is not read: if stack "+stack+" has it, the change counts it whole, and its storage is left out")
 		}
 	}
 	d.Removed = nil
@@ -286,6 +337,15 @@ func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Decl
 	d.deployedUSD = &deployedUSD
 	d.total()
 	return d
+}
+
+// amount is a declared figure as text: "$0.57/month", or "at least $0.57/month".
+func (d Declaration) amount(format string, usd float64) string {
+	s := fmt.Sprintf(format, usd)
+	if d.LowerBound {
+		s = "at least " + s
+	}
+	return s
 }
 
 // Summary is the declaration in one line, as `cdk synth` prints it for a stack, e.g.
@@ -300,11 +360,18 @@ func (d Declaration) Summary(stack string) string {
 		tables = fmt.Sprintf("%d tables", n)
 	}
 	var parts []string
-	onDemand := 0
+	onDemand, global, replicas := 0, 0, 0
 	for _, t := range d.Tables {
 		if t.Billing == wallet.BillingOnDemand {
 			onDemand++
 		}
+		if t.Type == GlobalTableType {
+			global++
+			replicas += len(t.Replicas)
+		}
+	}
+	if global > 0 {
+		tables += fmt.Sprintf(" (%d global, of %d replicas)", global, replicas)
 	}
 	if onDemand < n {
 		parts = append(parts, fmt.Sprintf("%d RCU / %d WCU provisioned", d.rcu, d.wcu))
@@ -312,14 +379,18 @@ func (d Declaration) Summary(stack string) string {
 	if onDemand > 0 {
 		parts = append(parts, fmt.Sprintf("%d on-demand", onDemand))
 	}
-	line := fmt.Sprintf("%s: %s, %s: $%.2f/month", stack, tables, strings.Join(parts, ", "), d.DeclaredMonthlyUSD)
+	line := fmt.Sprintf("%s: %s, %s: %s", stack, tables, strings.Join(parts, ", "), d.amount("$%.2f/month", d.DeclaredMonthlyUSD))
 	if d.RequestsExtra {
 		line += " + on-demand requests"
+	}
+	if d.LowerBound {
+		line += " (some capacity autoscaled, at its minimum, or decided at deploy: verify cost --template says which)"
 	}
 	return line
 }
 
-// WriteText renders the declaration for people: one line a table, then the totals.
+// WriteText renders the declaration for people: one line a table (and one a replica of a global
+// table), then the totals.
 func (d Declaration) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Declared cost of the DynamoDB tables in %s, in US$ a month at rest\n", dash(d.Template))
@@ -337,24 +408,33 @@ func (d Declaration) WriteText(w io.Writer) error {
 			if d.Stack == "" {
 				change = "-"
 			}
-			f := t.footprint()
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%s\t%s\n", t.LogicalID, dash(t.Table), capacityText(t.Billing, Capacity{Read: f.RCU, Write: f.WCU}), t.MonthlyUSD, deployed, change)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%s\t%s\n", t.LogicalID, dash(t.Table), capacityText(t.Billing, t.capacity()), t.MonthlyUSD, deployed, change)
+			for _, r := range t.Replicas {
+				where := r.Region
+				if where == "" {
+					where = r.Property
+				}
+				fmt.Fprintf(tw, "  replica %s\t\t%s\t%.4f\t\t\n", where, capacityText(t.Billing, r.capacity()), r.MonthlyUSD)
+			}
 		}
 		tw.Flush()
 	}
 	for _, l := range d.Removed {
 		fmt.Fprintf(&b, "Removed by the template: %s (%s), $%.4f/month now\n", l.LogicalID, l.Table, l.MonthlyUSD)
 	}
-	fmt.Fprintf(&b, "Declared: $%.4f/month", d.DeclaredMonthlyUSD)
+	fmt.Fprintf(&b, "Declared: %s", d.amount("$%.4f/month", d.DeclaredMonthlyUSD))
 	if d.RequestsExtra {
 		b.WriteString(" + on-demand requests")
+	}
+	if d.LowerBound {
+		b.WriteString(" (some capacity is autoscaled, priced at its minimum, or decided by CloudFormation at deploy, not priced: see the notes)")
 	}
 	b.WriteString(".\n")
 	if d.Stack != "" {
 		if d.DeployedMonthlyUSD != nil {
-			fmt.Fprintf(&b, "Deployed (stack %s): $%.4f/month. Deploying the template changes the bill by %+.4f US$/month.\n", d.Stack, *d.DeployedMonthlyUSD, d.ChangeMonthlyUSD)
+			fmt.Fprintf(&b, "Deployed (stack %s): $%.4f/month. Deploying the template changes the bill by %s%+.4f US$/month.\n", d.Stack, *d.DeployedMonthlyUSD, d.atLeast(), d.ChangeMonthlyUSD)
 		} else {
-			fmt.Fprintf(&b, "Stack %s is not deployed: deploying the template adds $%.4f/month.\n", d.Stack, d.ChangeMonthlyUSD)
+			fmt.Fprintf(&b, "Stack %s is not deployed: deploying the template adds %s.\n", d.Stack, d.amount("$%.4f/month", d.ChangeMonthlyUSD))
 		}
 	}
 	for _, t := range d.Tables {
@@ -371,6 +451,34 @@ func (d Declaration) WriteText(w io.Writer) error {
 	fmt.Fprintln(&b, d.Prices.Line())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (d Declaration) atLeast() string {
+	if d.LowerBound {
+		return "at least "
+	}
+	return ""
+}
+
+// capacity is the table's provisioned units with its indexes', in every replica.
+func (t DeclaredTable) capacity() Capacity {
+	var c Capacity
+	for _, r := range t.replicas() {
+		rc := r.capacity()
+		c.Read += rc.Read
+		c.Write += rc.Write
+	}
+	return c
+}
+
+// capacity is the replica's provisioned units with its indexes'.
+func (r DeclaredReplica) capacity() Capacity {
+	c := r.Provisioned
+	for _, g := range r.Indexes {
+		c.Read += g.Provisioned.Read
+		c.Write += g.Provisioned.Write
+	}
+	return c
 }
 
 func capacityText(b wallet.Billing, c Capacity) string {

@@ -72,6 +72,17 @@ func USEast1() Prices {
 	return p
 }
 
+// In is the prices of region. One set of prices serves every region today (us-east-1's list
+// prices, or the user's own), and Note says so; every priced item keeps its region and takes its
+// prices here, so that prices per region change this method alone.
+func (p Prices) In(region string) Prices { return p }
+
+// ReplicatedWCUHour is the price of a replicated write capacity unit (rWCU), what a global
+// table's replica bills for its own writes: AWS prices it as a WCU of the same region since the
+// price cut of 2024-11-01 (DynamoDB Developer Guide, "Understanding Amazon DynamoDB billing for
+// global tables": replicated write units are priced the same as single-Region write units).
+func (p Prices) ReplicatedWCUHour() float64 { return p.WCUHour }
+
 // EnvNames are every price's environment variable, in Specs' order.
 func EnvNames() []string {
 	var names []string

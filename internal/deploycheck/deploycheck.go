@@ -2,11 +2,12 @@
 // the wallet stack's own custom resource, so that a deployment whose table is not what it
 // declares, or does not behave as a wallet, fails and CloudFormation rolls it back.
 //
-// The function accepts any event. A CloudFormation custom resource request (it has a
-// ResponseURL) is answered there, SUCCESS or FAILED with a Reason that names each failed check
-// and its detail, bounded to fit the stack events; anything else ({} from a person or a test,
-// a trigger's payload) just runs the check. Either way the check's result is the response, and
-// a failed check is also the invocation's error.
+// The event is parsed before anything runs. A CloudFormation custom resource request is
+// answered at its ResponseURL (https only), SUCCESS or FAILED with a Reason that names each
+// failed check and its detail, the answer bounded to CloudFormation's 4,096 bytes; a request
+// that is malformed runs nothing and is answered FAILED saying why. A JSON object with none of
+// CloudFormation's keys ({} from a person or a test) just runs the check. Either way the
+// check's result is the response, and a failed check is also the invocation's error.
 package deploycheck
 
 import (
@@ -15,13 +16,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-lambda-go/cfn"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
@@ -105,24 +109,36 @@ func checkTimeout(ctx context.Context, cleanup time.Duration) time.Duration {
 // Result is the function's response.
 type Result struct {
 	Passed bool `json:"passed"`
-	// Skipped says why the checks did not run (a Delete, or a rollback to an older template).
+	// Skipped says why the checks did not run (a Delete, or CloudFormation rolling back).
 	Skipped string `json:"skipped,omitempty"`
-	// Reason is what CloudFormation was told: each failed check and its detail, bounded.
+	// Reason is what CloudFormation was told: each failed check and its detail, bounded (the
+	// answer cuts it further, if need be, to fit CloudFormation's 4,096 bytes once encoded).
 	Reason string `json:"reason"`
 	// Report is the checks' report, as `verify --json` prints it.
 	Report json.RawMessage `json:"report,omitempty"`
 }
 
-// MaxReason bounds the Reason: CloudFormation refuses a response over 4,096 bytes, and the
-// stack events keep about that much; the ids and status need the rest.
+// MaxReason bounds the Reason in the function's result and error; the answer to CloudFormation
+// is bounded on its encoded size (responseBody).
 const MaxReason = 3000
 
-// Deps are the function's connections: the checks, and the HTTP client that answers
-// CloudFormation's pre-signed URL.
+// Stacks is the one CloudFormation call the function makes: its own stack's status, which is
+// how it tells CloudFormation rolling back from a deploy.
+type Stacks interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+// Deps are the function's connections: the checks, its stack's status, and the HTTP client
+// that answers CloudFormation's pre-signed URL.
 type Deps struct {
 	Check func(ctx context.Context, o check.Options) (*check.Report, error)
-	HTTP  *http.Client
-	Log   io.Writer
+	// Stacks is nil when no AWS configuration could be loaded: an Update then cannot be told
+	// from a rollback, and fails saying so.
+	Stacks Stacks
+	HTTP   *http.Client
+	// ResponseURLs says where an answer may go.
+	ResponseURLs ResponseURLs
+	Log          io.Writer
 	// DeniedRetry is how long a Create keeps trying when IAM refuses a call: the role and its
 	// VerifyPolicy are created by the same deployment a moment before, and IAM takes seconds
 	// to make a new permission visible everywhere. A refusal that outlasts it is reported.
@@ -137,45 +153,108 @@ const (
 	deniedPause        = 10 * time.Second
 )
 
-// Handle runs one invocation.
+// Handle runs one invocation. The event is parsed before anything runs; a malformed one runs
+// nothing and is answered FAILED with the reason, or, with no ResponseURL that may be answered,
+// only logged and returned as the invocation's error.
 func Handle(ctx context.Context, d Deps, cfg Config, region string, raw json.RawMessage) (Result, error) {
-	var ev cfn.Event
-	// Any event is accepted: one that is not an object simply is not CloudFormation's.
-	_ = json.Unmarshal(raw, &ev)
-	res := Result{Passed: true}
-	if why := skip(ev); why != "" {
-		res.Skipped, res.Reason = why, "check not run: "+why
-	} else {
-		res = run(ctx, d, cfg, region, ev.RequestType == cfn.RequestCreate)
-	}
-	fmt.Fprintf(d.Log, "%s\n", mustJSON(res))
-	if ev.ResponseURL != "" {
-		if err := answer(ctx, d.HTTP, ev, res); err != nil {
-			return res, err
+	req, err := ParseRequest(raw, d.ResponseURLs)
+	if err == nil && req.CloudFormation {
+		if name, _ := StackName(req.Event.StackID); name != cfg.Stack {
+			err = fmt.Errorf("the request is for stack %s (StackId %s); this function checks stack %s", name, req.Event.StackID, cfg.Stack)
 		}
 	}
-	if !res.Passed {
-		return res, errors.New(res.Reason)
+	if err != nil {
+		return d.refuse(ctx, req, err)
 	}
-	return res, nil
+	var res Result
+	why, err := d.skip(ctx, req)
+	switch {
+	case err != nil:
+		res.Reason = Bound(fmt.Sprintf("wallet check of table %s (stack %s) not run: %v", cfg.Table, cfg.Stack, err), MaxReason)
+	case why != "":
+		res = Result{Passed: true, Skipped: why, Reason: "check not run: " + why}
+	default:
+		res = run(ctx, d, cfg, region, req.Event.RequestType == cfn.RequestCreate)
+	}
+	return d.finish(ctx, req, res, nil)
 }
 
-// skip says why a request needs no check: a Delete (the table goes, or stays, whatever it is),
-// and an Update whose Deployed time goes back, which is CloudFormation rolling back to the
-// previous template after a failure: failing that too would leave the stack
-// UPDATE_ROLLBACK_FAILED.
-func skip(ev cfn.Event) string {
-	switch ev.RequestType {
-	case cfn.RequestDelete:
-		return "CloudFormation is deleting the custom resource"
-	case cfn.RequestUpdate:
-		now, err1 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.ResourceProperties[wallet.CheckPropDeployed]))
-		before, err2 := time.Parse(time.RFC3339Nano, fmt.Sprint(ev.OldResourceProperties[wallet.CheckPropDeployed]))
-		if err1 == nil && err2 == nil && now.Before(before) {
-			return "CloudFormation is rolling back to an earlier template"
+// finish logs the result, answers CloudFormation if it asked, and returns the result with the
+// invocation's error: cause, else the check's failure.
+func (d Deps) finish(ctx context.Context, req Request, res Result, cause error) (Result, error) {
+	fmt.Fprintf(d.Log, "%s\n", mustJSON(res))
+	if cause == nil && !res.Passed {
+		cause = errors.New(res.Reason)
+	}
+	if req.CloudFormation {
+		if err := answer(ctx, d.HTTP, d.ResponseURLs, req.answerTo, req.Event, res); err != nil {
+			return res, errors.Join(cause, err)
 		}
 	}
-	return ""
+	return res, cause
+}
+
+// refuse answers a malformed event: FAILED with the reason where it may be answered, and the
+// reason as the invocation's error. Nothing runs.
+func (d Deps) refuse(ctx context.Context, req Request, err error) (Result, error) {
+	err = fmt.Errorf("deploy check refused the event: %w", err)
+	res := Result{Reason: Bound(err.Error(), MaxReason)}
+	if req.answerTo == nil {
+		// Nowhere to answer: CloudFormation, if it sent this, waits for the resource's
+		// ServiceTimeout; the log and the invocation's error say why.
+		fmt.Fprintf(d.Log, "%s\n", mustJSON(res))
+		return res, fmt.Errorf("%w (not answered: no ResponseURL that may be answered)", err)
+	}
+	req.CloudFormation = true
+	return d.finish(ctx, req, res, err)
+}
+
+// rollbackStatus is the stack's status while CloudFormation rolls an update back, the one time
+// it sends the custom resource an Update that must not fail: failing it would leave the stack
+// UPDATE_ROLLBACK_FAILED. (A failed Create rolls back by a Delete.)
+const rollbackStatus = cftypes.StackStatusUpdateRollbackInProgress
+
+// skip says why a request needs no check: a Delete (the table goes, or stays, whatever it is),
+// and an Update sent while CloudFormation rolls back, by the stack's own status, not by the
+// order of the Deployed times, which an older cdk.out redeployed or a clock behind also
+// reverses. When that status cannot be read, it is an error: the Update is neither checked nor
+// passed unchecked.
+func (d Deps) skip(ctx context.Context, req Request) (string, error) {
+	switch {
+	case !req.CloudFormation:
+		return "", nil
+	case req.Event.RequestType == cfn.RequestDelete:
+		return "CloudFormation is deleting the custom resource", nil
+	case req.Event.RequestType != cfn.RequestUpdate:
+		return "", nil
+	}
+	status, err := d.stackStatus(ctx, req.Event.StackID)
+	if err != nil {
+		name, _ := StackName(req.Event.StackID)
+		return "", fmt.Errorf("cannot tell whether CloudFormation is rolling back stack %s, so the update is not passed unchecked: %w; "+
+			"if this was a rollback, the stack stops at UPDATE_ROLLBACK_FAILED: continue it with "+
+			"aws cloudformation continue-update-rollback --stack-name %s --resources-to-skip %s",
+			name, err, name, req.Event.LogicalResourceID)
+	}
+	if status == rollbackStatus {
+		return fmt.Sprintf("CloudFormation is rolling back to the previous template (stack %s)", status), nil
+	}
+	return "", nil
+}
+
+// stackStatus is the status of the stack the request came from.
+func (d Deps) stackStatus(ctx context.Context, stackID string) (cftypes.StackStatus, error) {
+	if d.Stacks == nil {
+		return "", errors.New("no AWS configuration to describe the stack with")
+	}
+	out, err := d.Stacks.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stackID)})
+	if err != nil {
+		return "", fmt.Errorf("describe stack %s: %w", stackID, err)
+	}
+	if len(out.Stacks) != 1 || aws.ToString(out.Stacks[0].StackId) != stackID {
+		return "", fmt.Errorf("describe stack %s: %d stacks came back, not that one", stackID, len(out.Stacks))
+	}
+	return out.Stacks[0].StackStatus, nil
 }
 
 // run runs the checks and turns the report into a result. A Create refused by IAM is tried
@@ -240,7 +319,9 @@ func Reason(cfg Config, rep *check.Report, err error) string {
 			parts = append(parts, fmt.Sprintf("%d test items may remain (TTL removes them within the hour)", rep.LeftoverItems))
 		}
 	}
-	if err != nil {
+	// The error that ended the run is said once: a table that is not found is both discover's
+	// detail and the run's error.
+	if err != nil && !strings.Contains(strings.Join(parts, " | "), err.Error()) {
 		parts = append(parts, err.Error())
 	}
 	var msg string
@@ -256,58 +337,6 @@ func Reason(cfg Config, rep *check.Report, err error) string {
 	return Bound(msg, MaxReason)
 }
 
-// Bound cuts s to at most n bytes on a character boundary, saying how much was cut (the
-// function's log has the whole report).
-func Bound(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const more = " … (%d bytes more in the function's log)"
-	cut := n - len(fmt.Sprintf(more, len(s)))
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf(more, len(s)-cut)
-}
-
-// answerTimeout bounds the PUT to the pre-signed URL; it runs even when the invocation's
-// context has ended, since an unanswered request holds the stack until ServiceTimeout.
-const answerTimeout = 20 * time.Second
-
-// answer tells CloudFormation the verdict. The physical id stays the same across updates
-// (a new one would read as a replacement and make CloudFormation delete the old one).
-//
-// The document is aws-lambda-go's cfn.Response; it is sent here rather than by its Send, which
-// uses the default HTTP client with no deadline.
-func answer(ctx context.Context, hc *http.Client, ev cfn.Event, res Result) error {
-	r := cfn.NewResponse(&ev)
-	r.Status, r.Reason, r.PhysicalResourceID = cfn.StatusSuccess, res.Reason, ev.PhysicalResourceID
-	if !res.Passed {
-		r.Status = cfn.StatusFailed
-	}
-	if r.PhysicalResourceID == "" {
-		r.PhysicalResourceID = ev.LogicalResourceID
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, ev.ResponseURL, bytes.NewReader(mustJSON(r)))
-	if err != nil {
-		return fmt.Errorf("answer CloudFormation: %w", err)
-	}
-	// The URL is pre-signed for an empty content type.
-	req.Header.Del("Content-Type")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("answer CloudFormation (%s): %w", r.Status, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("answer CloudFormation (%s): HTTP %s", r.Status, resp.Status)
-	}
-	return nil
-}
-
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -317,24 +346,22 @@ func mustJSON(v any) []byte {
 }
 
 // Fail answers an invocation that cannot run the checks at all (no configuration, no
-// credentials): CloudFormation is told why, if it asked, and the error is the invocation's.
+// credentials): CloudFormation is told why, if it asked, and the error is the invocation's. A
+// Delete, and an Update while the stack rolls back, still succeed: neither may be held up by a
+// check that could not run.
 func Fail(ctx context.Context, d Deps, raw json.RawMessage, cause error) (Result, error) {
-	var ev cfn.Event
-	_ = json.Unmarshal(raw, &ev)
+	req, err := ParseRequest(raw, d.ResponseURLs)
+	if err != nil {
+		return d.refuse(ctx, req, errors.Join(err, cause))
+	}
 	res := Result{Reason: Bound(cause.Error(), MaxReason)}
-	if why := skip(ev); why != "" {
-		// A delete or a rollback must never be held up by the check that could not run.
-		res = Result{Passed: true, Skipped: why, Reason: "check not run: " + why}
-		cause = nil
+	why, err := d.skip(ctx, req)
+	switch {
+	case err != nil:
+		cause = errors.Join(cause, err)
+		res.Reason = Bound(cause.Error(), MaxReason)
+	case why != "":
+		res, cause = Result{Passed: true, Skipped: why, Reason: "check not run: " + why}, nil
 	}
-	fmt.Fprintf(d.Log, "%s\n", mustJSON(res))
-	if ev.ResponseURL != "" {
-		if err := answer(ctx, d.HTTP, ev, res); err != nil {
-			return res, errors.Join(cause, err)
-		}
-	}
-	if cause != nil {
-		return res, cause
-	}
-	return res, nil
+	return d.finish(ctx, req, res, cause)
 }

@@ -3,7 +3,6 @@ package deploycheck
 import (
 	"context"
 	"encoding/json"
-	"github.com/aws/aws-lambda-go/cfn"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -51,6 +53,24 @@ func newCloudFormation(t *testing.T) *cloudFormation {
 	return cf
 }
 
+// harness is what the tests' stand-in for S3 needs: http on 127.0.0.1.
+var harness = ResponseURLs{LoopbackHTTP: true}
+
+// stackAt stands in for CloudFormation's DescribeStacks where no local backend can answer it:
+// DynamoDB Local has no CloudFormation, and moto's, being synchronous, never shows a stack in
+// the middle of an update or a rollback. Every stack is in status.
+type stackAt cftypes.StackStatus
+
+func (s stackAt) DescribeStacks(_ context.Context, in *cloudformation.DescribeStacksInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	return &cloudformation.DescribeStacksOutput{Stacks: []cftypes.Stack{{StackId: in.StackName, StackStatus: cftypes.StackStatus(s)}}}, nil
+}
+
+func (cf *cloudFormation) count() int {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	return len(cf.answers)
+}
+
 func (cf *cloudFormation) last(t *testing.T) (cfn.Response, int) {
 	t.Helper()
 	cf.mu.Lock()
@@ -61,9 +81,15 @@ func (cf *cloudFormation) last(t *testing.T) (cfn.Response, int) {
 	return cf.answers[len(cf.answers)-1], cf.sizes[len(cf.sizes)-1]
 }
 
+const testStackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Wallet-dev/x"
+
 func event(t *testing.T, typ string, url string, deployed, old time.Time) json.RawMessage {
+	return eventFor(t, testStackID, typ, url, deployed, old)
+}
+
+func eventFor(t *testing.T, stackID, typ string, url string, deployed, old time.Time) json.RawMessage {
 	ev := map[string]any{
-		"RequestType": typ, "ResponseURL": url, "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/Wallet-dev/x",
+		"RequestType": typ, "ResponseURL": url, "StackId": stackID,
 		"RequestId": "r-1", "LogicalResourceId": "DeployCheck", "ResourceType": "AWS::CloudFormation::CustomResource",
 		"ResourceProperties": map[string]any{wallet.CheckPropDeployed: deployed.Format(time.RFC3339Nano)},
 	}
@@ -110,9 +136,10 @@ func TestHandleOnDynamoDBLocal(t *testing.T) {
 	}
 	cf := newCloudFormation(t)
 	var log strings.Builder
-	deps := Deps{HTTP: cf.srv.Client(), Log: &log, Check: func(ctx context.Context, o check.Options) (*check.Report, error) {
-		return check.Run(ctx, check.NewClients(cfg), o)
-	}}
+	deps := Deps{HTTP: cf.srv.Client(), Log: &log, ResponseURLs: harness, Stacks: stackAt(cftypes.StackStatusUpdateInProgress),
+		Check: func(ctx context.Context, o check.Options) (*check.Report, error) {
+			return check.Run(ctx, check.NewClients(cfg), o)
+		}}
 	first := time.Now().UTC()
 
 	res, err := Handle(t.Context(), deps, devConfig(table, 1, 1), "us-east-1", event(t, "Create", cf.srv.URL, first, time.Time{}))
@@ -136,19 +163,21 @@ func TestHandleOnDynamoDBLocal(t *testing.T) {
 	}
 }
 
-// A Delete, and the Update CloudFormation sends when it rolls back to the previous synth, are
-// answered SUCCESS without running the checks: a drifted table must not make the stack
-// undeletable or UPDATE_ROLLBACK_FAILED.
+// A Delete, and an Update while the stack is UPDATE_ROLLBACK_IN_PROGRESS, are answered SUCCESS
+// without running the checks, whatever the Deployed times say: a drifted table must not make
+// the stack undeletable or UPDATE_ROLLBACK_FAILED.
 func TestHandleSkipsDeleteAndRollback(t *testing.T) {
 	cf := newCloudFormation(t)
-	deps := Deps{HTTP: cf.srv.Client(), Log: io.Discard, Check: func(context.Context, check.Options) (*check.Report, error) {
-		t.Error("the checks ran")
-		return nil, nil
-	}}
+	deps := Deps{HTTP: cf.srv.Client(), Log: io.Discard, ResponseURLs: harness, Stacks: stackAt(cftypes.StackStatusUpdateRollbackInProgress),
+		Check: func(context.Context, check.Options) (*check.Report, error) {
+			t.Error("the checks ran")
+			return nil, nil
+		}}
 	now := time.Now().UTC()
 	for name, ev := range map[string]json.RawMessage{
-		"delete":   event(t, "Delete", cf.srv.URL, now, now),
-		"rollback": event(t, "Update", cf.srv.URL, now.Add(-time.Minute), now),
+		"delete":                    event(t, "Delete", cf.srv.URL, now, now),
+		"rollback to an older time": event(t, "Update", cf.srv.URL, now.Add(-time.Minute), now),
+		"rollback to a later time":  event(t, "Update", cf.srv.URL, now.Add(time.Minute), now),
 	} {
 		res, err := Handle(t.Context(), deps, devConfig("wallet-x", 1, 1), "us-east-1", ev)
 		answer, _ := cf.last(t)
@@ -156,14 +185,71 @@ func TestHandleSkipsDeleteAndRollback(t *testing.T) {
 			t.Errorf("%s: %v, %+v, answer %+v; want SUCCESS without a check", name, err, res, answer)
 		}
 	}
-	// A function with no configuration still lets CloudFormation delete it.
-	res, err := Fail(t.Context(), deps, event(t, "Delete", cf.srv.URL, now, now), io.ErrUnexpectedEOF)
-	if answer, _ := cf.last(t); err != nil || answer.Status != "SUCCESS" {
-		t.Errorf("unconfigured delete: %v, %+v, answer %+v", err, res, answer)
+	// A function with no configuration still lets CloudFormation delete it, and roll back.
+	for _, typ := range []string{"Delete", "Update"} {
+		res, err := Fail(t.Context(), deps, event(t, typ, cf.srv.URL, now, now), io.ErrUnexpectedEOF)
+		if answer, _ := cf.last(t); err != nil || answer.Status != "SUCCESS" {
+			t.Errorf("unconfigured %s while rolling back: %v, %+v, answer %+v", typ, err, res, answer)
+		}
 	}
-	res, err = Fail(t.Context(), deps, event(t, "Create", cf.srv.URL, now, now), io.ErrUnexpectedEOF)
+	res, err := Fail(t.Context(), deps, event(t, "Create", cf.srv.URL, now, now), io.ErrUnexpectedEOF)
 	if answer, _ := cf.last(t); err == nil || answer.Status != "FAILED" || !strings.Contains(answer.Reason, io.ErrUnexpectedEOF.Error()) {
 		t.Errorf("unconfigured create: %v, %+v, answer %+v", err, res, answer)
+	}
+}
+
+// On moto, whose stack is CREATE_COMPLETE: an Update is checked whichever way its Deployed time
+// goes (an older cdk.out redeployed, a clock behind), since only the stack's status says
+// CloudFormation is rolling back. A stack whose status cannot be read (here: no such stack)
+// fails the Update, saying so and how to go on if it was a rollback, without running the check;
+// so does one with no AWS configuration at all.
+func TestAnUpdateIsCheckedUnlessTheStackIsRollingBack(t *testing.T) {
+	srv := localcloud.Moto(t)
+	srv.SetEnv(t)
+	fx := fixture.NewCloud(t, "")
+	table := fx.CreateStack(t, "Wallet-dev", fixture.TableDecl{})[0]
+	st, err := fx.CloudFormation.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String("Wallet-dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stackID := aws.ToString(st.Stacks[0].StackId)
+	cf := newCloudFormation(t)
+	calls := 0
+	deps := Deps{HTTP: cf.srv.Client(), Log: io.Discard, ResponseURLs: harness, Stacks: fx.CloudFormation,
+		Check: func(ctx context.Context, o check.Options) (*check.Report, error) {
+			calls++
+			o.ReadOnly = true
+			return check.Run(ctx, check.NewClients(fx.Config), o)
+		}}
+	now := time.Now().UTC()
+	cfg := devConfig(table, 1, 1)
+
+	for name, deployed := range map[string]time.Time{"an older synth": now.Add(-time.Hour), "a newer synth": now.Add(time.Hour)} {
+		calls = 0
+		res, _ := Handle(t.Context(), deps, cfg, "us-east-1", eventFor(t, stackID, "Update", cf.srv.URL, deployed, now))
+		answer, _ := cf.last(t)
+		// moto's CloudFormation applies no TTL (cfngap does, after a deploy): conformance fails,
+		// which shows the check ran.
+		if calls != 1 || res.Skipped != "" || answer.Status != "FAILED" || !strings.Contains(answer.Reason, "TimeToLiveSpecification") {
+			t.Errorf("%s on a %s stack: %d check runs, answer %+v; want the check run", name, st.Stacks[0].StackStatus, calls, answer)
+		}
+	}
+
+	calls = 0
+	gone := strings.Replace(stackID, stackID[strings.LastIndex(stackID, "/")+1:], "00000000-0000-0000-0000-000000000000", 1)
+	_, err = Handle(t.Context(), deps, cfg, "us-east-1", eventFor(t, gone, "Update", cf.srv.URL, now.Add(-time.Hour), now))
+	answer, _ := cf.last(t)
+	for _, want := range []string{"cannot tell whether CloudFormation is rolling back stack Wallet-dev", "describe stack " + gone,
+		"continue-update-rollback --stack-name Wallet-dev --resources-to-skip DeployCheck"} {
+		if calls != 0 || answer.Status != "FAILED" || !strings.Contains(answer.Reason, want) || err == nil {
+			t.Errorf("status unreadable: %d check runs, %v, answer %+v; want FAILED saying %q", calls, err, answer, want)
+		}
+	}
+
+	deps.Stacks = nil
+	_, err = Fail(t.Context(), deps, eventFor(t, stackID, "Update", cf.srv.URL, now.Add(-time.Hour), now), io.ErrUnexpectedEOF)
+	if answer, _ := cf.last(t); err == nil || answer.Status != "FAILED" || !strings.Contains(answer.Reason, "no AWS configuration") || !strings.Contains(answer.Reason, io.ErrUnexpectedEOF.Error()) {
+		t.Errorf("no configuration, an Update: %v, answer %+v; want FAILED naming both causes", err, answer)
 	}
 }
 
@@ -244,7 +330,8 @@ func TestCreateRetriesARefusal(t *testing.T) {
 	cfg.Credentials = credentials.StaticCredentialsProvider{Value: user}
 	calls := 0
 	cf := newCloudFormation(t)
-	deps := Deps{HTTP: cf.srv.Client(), Log: io.Discard, DeniedRetry: time.Minute, Check: func(ctx context.Context, o check.Options) (*check.Report, error) {
+	// The user may not describe stacks: the stand-in says the stack is being updated.
+	deps := Deps{HTTP: cf.srv.Client(), Log: io.Discard, ResponseURLs: harness, Stacks: stackAt(cftypes.StackStatusUpdateInProgress), DeniedRetry: time.Minute, Check: func(ctx context.Context, o check.Options) (*check.Report, error) {
 		calls++
 		o.ReadOnly = true // the user may only read
 		return check.Run(ctx, check.NewClients(cfg), o)

@@ -97,20 +97,12 @@ const intrinsicRef = "Ref"
 // without TimeToLiveSpecification must have TTL off), so a change made outside the template is
 // caught even where the template is silent.
 func ParseTables(body []byte) ([]TableSpec, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var tpl struct {
-		Resources map[string]struct {
-			Type           string         `json:"Type"`
-			DeletionPolicy any            `json:"DeletionPolicy"`
-			Properties     map[string]any `json:"Properties"`
-		} `json:"Resources"`
-	}
-	if err := dec.Decode(&tpl); err != nil {
-		return nil, fmt.Errorf("template is not JSON (CDK writes JSON; YAML is not supported): %w", err)
+	resources, err := decodeTemplate(body)
+	if err != nil {
+		return nil, err
 	}
 	var specs []TableSpec
-	for id, r := range tpl.Resources {
+	for id, r := range resources {
 		if r.Type != tableType {
 			continue
 		}
@@ -130,6 +122,28 @@ func ParseTables(body []byte) ([]TableSpec, error) {
 	}
 	sort.Slice(specs, func(i, j int) bool { return specs[i].LogicalID < specs[j].LogicalID })
 	return specs, nil
+}
+
+// resource is one resource of a template, as far as this package reads it.
+type resource struct {
+	Type           string         `json:"Type"`
+	Condition      any            `json:"Condition"`
+	DeletionPolicy any            `json:"DeletionPolicy"`
+	Properties     map[string]any `json:"Properties"`
+}
+
+// decodeTemplate reads a JSON template's resources, numbers kept as written (json.Number), so
+// that 1e3 or 5.0 reach the reader as the template wrote them, not as a float.
+func decodeTemplate(body []byte) (map[string]resource, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var tpl struct {
+		Resources map[string]resource `json:"Resources"`
+	}
+	if err := dec.Decode(&tpl); err != nil {
+		return nil, fmt.Errorf("template is not JSON (CDK writes JSON; YAML is not supported): %w", err)
+	}
+	return tpl.Resources, nil
 }
 
 // ErrNoTable means a template declares no table that matches.

@@ -37,9 +37,17 @@ const (
 	EnvCheckConcurrency = "WALLET_CHECK_CONCURRENCY"
 )
 
+// CheckArgLoopbackHTTP is the deploy check function's one command-line flag (--NAME): it lets
+// the function answer an http ResponseURL on a loopback IP, the local harness's stand-in for
+// CloudFormation's pre-signed S3 URL (internal/localcloud/cfngap), which runs the deployed
+// binary under aws-lambda-rie and passes it. A flag, not a variable: Lambda runs bootstrap with
+// no arguments, so no configuration of a deployed function can turn it on.
+const CheckArgLoopbackHTTP = "test-only-loopback-http-response-url"
+
 // CheckPropDeployed is the deploy check's custom resource property that holds the synth's
 // time: it changes with every synth, so CloudFormation sends an Update, and the check runs, on
-// every deploy; and an Update whose time goes back is a rollback.
+// every deploy. (A rollback is told by the stack's status, not by this time going back: an
+// older cdk.out redeployed, or a clock behind, also sends it back.)
 const CheckPropDeployed = "Deployed"
 
 // DeployCheckConfig is the validated shape of the check inside the deploy.

@@ -123,6 +123,8 @@ func serviceToken(ctx context.Context, cfg aws.Config, cf *cloudformation.Client
 // RunCustomResource does during a local deploy what moto's CloudFormation does not: sends req
 // to the resource's function, running under the emulator, with a ResponseURL on this machine
 // in place of CloudFormation's pre-signed S3 URL, and returns what the function answered there.
+// That URL is plain http on 127.0.0.1, which the function answers only when started with
+// FunctionArgs.
 func RunCustomResource(ctx context.Context, emu *lambdarie.Emulator, req Request) (CustomResourceRun, error) {
 	run := CustomResourceRun{Request: req}
 	var mu sync.Mutex

@@ -46,6 +46,9 @@ type Options struct {
 	Env []string
 	// LogDir receives the emulator's output, the function's logs included.
 	LogDir string
+	// Args are given to the function's bootstrap. Lambda gives it none, so these are how a
+	// test turns on what no deployed function may (cfngap.FunctionArgs).
+	Args []string
 }
 
 // Emulator is one running aws-lambda-rie serving one function.
@@ -99,6 +102,9 @@ func Start(ctx context.Context, fn *Function, opt Options) (*Emulator, error) {
 		"--runtime-interface-emulator-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(apiPort)),
 		"--runtime-api-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(runtimePort)),
 		fn.Bootstrap)
+	// The emulator passes on what follows the bootstrap, flags it does not know included (it
+	// parses with go-flags' IgnoreUnknown; a "--" it would pass on as the command itself).
+	cmd.Args = append(cmd.Args, opt.Args...)
 	cmd.Dir = filepath.Dir(fn.Bootstrap) // /var/task on Lambda
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
