@@ -283,3 +283,48 @@ func TestAStackBeingUpdatedIsNotDeleted(t *testing.T) {
 		t.Fatalf("stack live %v, table %v; stack %+v", c.stackLive(t, stack), c.exists(t, decl.Name), s)
 	}
 }
+
+// pagedResources answers ListStackResources one resource a page, as CloudFormation pages a
+// large stack. A stand-in in front of moto, which answers every stack in one page.
+type pagedResources struct{ CloudFormation }
+
+func (c pagedResources) ListStackResources(ctx context.Context, in *cloudformation.ListStackResourcesInput, o ...func(*cloudformation.Options)) (*cloudformation.ListStackResourcesOutput, error) {
+	all, err := c.CloudFormation.ListStackResources(ctx, &cloudformation.ListStackResourcesInput{StackName: in.StackName}, o...)
+	if err != nil || all.NextToken != nil {
+		return all, err
+	}
+	i := 0
+	if in.NextToken != nil {
+		i = len(aws.ToString(in.NextToken))
+	}
+	out := &cloudformation.ListStackResourcesOutput{}
+	if i < len(all.StackResourceSummaries) {
+		out.StackResourceSummaries = all.StackResourceSummaries[i : i+1]
+	}
+	if i+1 < len(all.StackResourceSummaries) {
+		out.NextToken = aws.String(strings.Repeat(".", i+1))
+	}
+	return out, nil
+}
+
+// What a stack holds is read from every ListStackResources page: a queue on the last page keeps
+// the stack as one on the first does.
+func TestEveryPageOfAStacksResourcesIsRead(t *testing.T) {
+	c := newCloud(t, "ap-southeast-7")
+	stack := "Wallet-paged"
+	// Logical ids sort the queue last, after the wallet kinds and the table.
+	others := append(walletKinds("paged"), fixture.Queue("ZLedger", "paged-ledger"))
+	c.CreateStackWith(t, stack, others, fixture.TableDecl{LogicalID: "Table", Name: "paged-table",
+		Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}})
+	cl := c.clients()
+	cl.CloudFormation = pagedResources{c.CloudFormation}
+	f := Filter{Now: time.Now().Add(5 * time.Second)}
+	p := NewPlan([]Inventory{Survey(t.Context(), cl, f, Options{})}, f, cost.USEast1(), false)
+	if len(p.Stacks) != 1 || p.Stacks[0].Action != Kept || len(p.Stacks[0].KeptBy) != 1 || p.Stacks[0].KeptBy[0].LogicalID != "ZLedger" {
+		t.Fatalf("plan: stacks %+v", p.Stacks)
+	}
+	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
+	if !c.stackLive(t, stack) || !c.QueueExists(t, "paged-ledger") || !c.exists(t, "paged-table") || r.Stacks[0].Action != Kept {
+		t.Fatalf("deleted: stack %+v", r.Stacks)
+	}
+}
