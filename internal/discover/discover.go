@@ -140,6 +140,11 @@ func Resources(ctx context.Context, cfn CloudFormation, stack string) ([]Resourc
 			return nil, fmt.Errorf("list resources of stack %s: %w", stack, err)
 		}
 		for _, r := range page.StackResourceSummaries {
+			if aws.ToString(r.LogicalResourceId) == "" && aws.ToString(r.ResourceType) == "" {
+				// moto's entry for a resource its CloudFormation skipped and never created (an
+				// AWS::CDK::Metadata, a custom resource): CloudFormation names every resource.
+				continue
+			}
 			out = append(out, Resource{Type: aws.ToString(r.ResourceType), LogicalID: aws.ToString(r.LogicalResourceId),
 				PhysicalID: aws.ToString(r.PhysicalResourceId), status: string(r.ResourceStatus)})
 		}
