@@ -276,3 +276,27 @@ func TestAStackIsNotDeletedForNothing(t *testing.T) {
 		t.Fatalf("candidate %s, stack %s, pending %d, units %d: nothing may go", p.Candidates[0].Action, p.Stacks[0].Action, p.Pending(), len(p.deletions()))
 	}
 }
+
+// A table two stacks list (its tags name one, the other lists it too) is planned through the
+// stack its tags name; the other stack would take it with DeleteStack outside the unit that
+// saves and re-checks it, so that stack is kept, naming it.
+func TestAStackHoldingATablePlannedThroughAnotherIsKept(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	expired := func(name, stack string) Observed {
+		return Observed{Name: name, Created: now.Add(-48 * time.Hour), Ours: true, Stack: stack, StackLive: true, StackTags: map[string]string{"ExpiresAfter": "24h"},
+			Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "24h"}}
+	}
+	inv := Inventory{Region: "r", Tables: []Observed{expired("a", "Wallet-a"), expired("shared", "Wallet-b")},
+		Stacks: stacks(liveStack("Wallet-a", "a", "shared"), liveStack("Wallet-b", "shared"))}
+	p := NewPlan([]Inventory{inv}, Filter{Now: now}, cost.USEast1(), false)
+	got := map[string]StackAction{}
+	for _, s := range p.Stacks {
+		got[s.Stack] = s
+	}
+	if a := got["Wallet-a"]; a.Action != Kept || len(a.KeptBy) != 1 || a.KeptBy[0].PhysicalID != "shared" || !strings.Contains(a.Error, "planned through another stack") {
+		t.Errorf("Wallet-a: %+v, want kept by the table planned through Wallet-b", a)
+	}
+	if b := got["Wallet-b"]; b.Action != WouldDelete {
+		t.Errorf("Wallet-b: %+v, want would-delete", b)
+	}
+}
