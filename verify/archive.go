@@ -151,6 +151,9 @@ func runRestore(ctx context.Context, o *restoreOptions) error {
 		how = fmt.Sprintf("into the existing table (%d items replaced)", r.Replaced)
 	}
 	fmt.Fprintf(o.s.out, "Restored %d items from %s %s %s.\n", r.Items, dir, how, o.table)
+	for _, n := range r.Notes {
+		fmt.Fprintf(o.s.err, "Note: %s\n", n)
+	}
 	return nil
 }
 

@@ -89,6 +89,11 @@ type costJSON struct {
 		Table          string  `json:"table"`
 		MonthlyCostUSD float64 `json:"monthly_cost_usd"`
 	} `json:"janitor_backups"`
+	SweepBackups []struct {
+		Name           string  `json:"name"`
+		Table          string  `json:"table"`
+		MonthlyCostUSD float64 `json:"monthly_cost_usd"`
+	} `json:"sweep_backups"`
 	Problems []struct {
 		Table string `json:"table"`
 		Error string `json:"error"`
@@ -272,7 +277,7 @@ func (c costCloud) table(t *testing.T, name string, tags map[string]string, read
 			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
 		}}
 	}
-	if _, err := c.DynamoDB.CreateTable(t.Context(), in); err != nil {
+	if err := fixture.CreateTableOnce(t, c.DynamoDB, in); err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}
 }
@@ -346,7 +351,7 @@ func TestCostCommand(t *testing.T) {
 	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
 	t.Run("a table an hour old is priced on its hour, not on 14 days nor an earlier table's data", testCostYoungTable)
 	t.Run("a provisioned table unused for the whole window is idle: its cost for nothing, two ways out", testCostIdleTable)
-	t.Run("the janitor's backups bill where no table is left", testCostJanitorBackupsAlone)
+	t.Run("the janitor's and the sweep's backups bill where no table is left", testCostJanitorBackupsAlone)
 	t.Run("a table that is not there is a usage error", testCostMissingTable)
 	t.Run("deploying 5/5 over a live 1/1 stack adds $2.2776 a month", testCostTemplateAgainstStack)
 	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
@@ -661,10 +666,21 @@ func testCostJanitorBackupsAlone(t *testing.T) {
 	c := newCostCloud(t, "me-south-1")
 	c.table(t, "deleted-by-janitor", ours, 1, 1, "")
 	c.backup(t, "deleted-by-janitor", wallet.JanitorBackupPrefix+"deleted-by-janitor-1")
-	if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("deleted-by-janitor")}); err != nil {
-		t.Fatal(err)
+	c.table(t, "deleted-by-sweep", ours, 1, 1, "")
+	c.backup(t, "deleted-by-sweep", wallet.SweepBackupPrefix+"deleted-by-sweep-1")
+	for _, gone := range []string{"deleted-by-janitor", "deleted-by-sweep"} {
+		if _, err := c.DynamoDB.DeleteTable(t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String(gone)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	code, out, stderr := costRun(t, append([]string{"cost", "--region", "me-south-1", "--json"}, basePrices...)...)
+	// Backups at $1,000,000 per GB-month, so that moto's 123-byte backups show in the cents.
+	prices := append([]string{}, basePrices...)
+	for i := range prices {
+		if prices[i] == "--price-backup-gb-month" {
+			prices[i+1] = "1000000"
+		}
+	}
+	code, out, stderr := costRun(t, append([]string{"cost", "--region", "me-south-1", "--json"}, prices...)...)
 	r := decodeCost(t, out)
 	if code != exitOK || len(r.Tables) != 0 || len(r.JanitorBackups) != 1 || r.JanitorBackups[0].Table != "deleted-by-janitor" {
 		t.Fatalf("exit %d: want no tables and the janitor's backup: %s\n%s", code, stderr, out)
@@ -672,6 +688,13 @@ func testCostJanitorBackupsAlone(t *testing.T) {
 	// The sweep's shape: the backup's name and ARN.
 	if b := r.JanitorBackups[0]; b.Name != wallet.JanitorBackupPrefix+"deleted-by-janitor-1" || !strings.HasPrefix(b.ARN, "arn:") {
 		t.Fatalf("janitor backup %+v: want its name and ARN, as the sweep lists it", b)
+	}
+	// The sweep's, listed apart (they bill as much, and nothing else would show them).
+	if len(r.SweepBackups) != 1 || r.SweepBackups[0].Name != wallet.SweepBackupPrefix+"deleted-by-sweep-1" || !cent(r.SweepBackups[0].MonthlyCostUSD, 123.0/(1<<30)*1e6) {
+		t.Fatalf("sweep backups %+v: want the sweep's one, priced", r.SweepBackups)
+	}
+	if _, text, _ := costRun(t, append([]string{"cost", "--region", "me-south-1"}, basePrices...)...); !strings.Contains(text, "Sweep backup "+wallet.SweepBackupPrefix+"deleted-by-sweep-1") {
+		t.Fatalf("the text does not name the sweep's backup:\n%s", text)
 	}
 }
 

@@ -192,6 +192,8 @@ type orgSweepReport struct {
 	Prices                cost.Prices     `json:"prices"`
 	JanitorBackups        []sweep.Backup  `json:"janitor_backups,omitempty"`
 	JanitorBackupsMonthly float64         `json:"janitor_backups_monthly_cost_usd,omitempty"`
+	SweepBackups          []sweep.Backup  `json:"sweep_backups,omitempty"`
+	SweepBackupsMonthly   float64         `json:"sweep_backups_monthly_cost_usd,omitempty"`
 
 	what     string
 	accounts []*accountSweep
@@ -231,6 +233,11 @@ func newOrgSweepReport(fl fleet, sweeps []*accountSweep, dry bool, prices cost.P
 			b.Account = a.ID
 			r.JanitorBackups = append(r.JanitorBackups, b)
 		}
+		for _, b := range rep.SweepBackups {
+			b.Account = a.ID
+			r.SweepBackups = append(r.SweepBackups, b)
+		}
+		r.SweepBackupsMonthly += rep.SweepBackupsMonthly
 		for _, n := range rep.Notes {
 			r.Notes = append(r.Notes, a.ID+": "+n)
 		}
@@ -241,6 +248,7 @@ func newOrgSweepReport(fl fleet, sweeps []*accountSweep, dry bool, prices cost.P
 		r.Accounts = append(r.Accounts, e)
 	}
 	r.MonthlySavingsUSD, r.MonthlyLeftUSD, r.JanitorBackupsMonthly = cost.Round(saved), cost.Round(left), cost.Round(backups)
+	r.SweepBackupsMonthly = cost.Round(r.SweepBackupsMonthly)
 	return r
 }
 

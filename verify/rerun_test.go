@@ -116,6 +116,18 @@ func TestSweepRerunAfterKillBetweenExportAndDelete(t *testing.T) {
 // holds every DeleteTable, waits for the export to land, and kills the process with SIGKILL.
 func killMidway(t *testing.T, endpoint, region, root string) {
 	t.Helper()
+	landed := filepath.Join(root, "killed-midway", archive.MetadataFile)
+	killBeforeDelete(t, endpoint, []string{"sweep", "--region", region, "--yes", "--export", root}, "the export "+landed, func() bool {
+		_, err := os.Stat(landed)
+		return err == nil
+	})
+}
+
+// killBeforeDelete runs verify with args as its own process through a proxy that holds every
+// DeleteTable, waits until landed (what the process must have done before the deletion), and
+// kills the process with SIGKILL. what names landed for the failure message.
+func killBeforeDelete(t *testing.T, endpoint string, args []string, what string, landed func() bool) {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "verify")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build verify: %v\n%s", err, out)
@@ -125,20 +137,16 @@ func killMidway(t *testing.T, endpoint, region, root string) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	cmd := exec.Command(bin, "sweep", "--region", region, "--yes", "--export", root)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+p.URL)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	landed := filepath.Join(root, "killed-midway", archive.MetadataFile)
-	for deadline := time.Now().Add(killGuard); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(landed); err == nil {
-			break
-		}
+	for deadline := time.Now().Add(killGuard); !landed(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			t.Fatalf("the export never landed in %s", landed)
+			t.Fatalf("%s never landed", what)
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {

@@ -50,6 +50,8 @@ func TestOnDynamoDBLocal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, db) })
 	}
 	t.Run("a frozen endpoint stops at the deadline, saying how far it got", func(t *testing.T) { testRestoreFrozen(t, srv.Endpoint) })
+	t.Run("a lost CreateTable answer is refused where no tag can prove the table this restore's", func(t *testing.T) { testRestoreLostCreateOnDynamoDBLocal(t, srv.Endpoint) })
+	t.Run("a lost Scan answer is read again, and the export's rerun keeps it", func(t *testing.T) { testExportLostScanAnswer(t, srv.Endpoint) })
 }
 
 // everyType is an item with each DynamoDB type, nested, including numbers float64 would ruin.
@@ -86,7 +88,7 @@ func everyType(id string) map[string]types.AttributeValue {
 
 func createTable(t *testing.T, db *dynamodb.Client, name string) {
 	t.Helper()
-	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+	err := fixture.CreateTableOnce(t, db, &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
@@ -251,7 +253,7 @@ func testExportDeleteRestoreGivesEqualItems(t *testing.T, db *dynamodb.Client) {
 	}
 
 	// Into an existing table with a different key: refused before writing anything.
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	err = fixture.CreateTableOnce(t, db, &dynamodb.CreateTableInput{
 		TableName:            aws.String("archive-otherkey"),
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
 
 // The integration tests TestOnDynamoDBLocal runs.
@@ -535,7 +536,7 @@ func testRestoreChecksFirst(t *testing.T, db *dynamodb.Client) {
 		refused(t, good, "../x", `"../x"`, "3 to 255")
 	})
 	t.Run("a target whose key types differ", func(t *testing.T) {
-		_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		err := fixture.CreateTableOnce(t, db, &dynamodb.CreateTableInput{
 			TableName: aws.String("checked-numeric"),
 			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange}},
 			AttributeDefinitions: []types.AttributeDefinition{

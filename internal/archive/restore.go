@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -45,6 +46,9 @@ type Restored struct {
 	// Partial is true when the restore stopped before writing every item: the table holds
 	// Items of Total.
 	Partial bool `json:"partial"`
+	// Notes say what the user should know of a restore that succeeded: a lost CreateTable
+	// answer, and how the table was proven to be this restore's.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // NotEmpty refuses a restore into a table that already holds items, without Overwrite.
@@ -81,7 +85,7 @@ func Restore(ctx context.Context, db DynamoDB, dir, table string, o RestoreOptio
 		return nil, err
 	}
 	r := &Restored{Table: table, Total: md.ItemCount}
-	if err := prepareTarget(ctx, db, table, md, target, exported, o, r); err != nil {
+	if err := prepareTarget(ctx, db, table, md, target, exported, o, newRun(), r); err != nil {
 		return nil, err
 	}
 	written, err := writeItems(ctx, db, path, table, target.schema, md, o)
@@ -149,11 +153,15 @@ func checkItems(ctx context.Context, path, table string, md *Metadata, target re
 }
 
 // prepareTarget makes the table ready for the items: a table that exists must be empty unless
-// o.Overwrite (r learns what it holds); a missing one is created.
-func prepareTarget(ctx context.Context, db DynamoDB, table string, md *Metadata, target restoreTarget, exported map[string]struct{}, o RestoreOptions, r *Restored) error {
+// o.Overwrite (r learns what it holds); a missing one is created, tagged with run.
+func prepareTarget(ctx context.Context, db DynamoDB, table string, md *Metadata, target restoreTarget, exported map[string]struct{}, o RestoreOptions, run string, r *Restored) error {
 	if !target.exists {
-		if err := create(ctx, db, md, table, o.OriginalBilling); err != nil {
+		note, err := create(ctx, db, md, table, o.OriginalBilling, run)
+		if err != nil {
 			return err
+		}
+		if note != "" {
+			r.Notes = append(r.Notes, note)
 		}
 		r.Created = true
 		return nil
@@ -226,8 +234,26 @@ func heldKeys(ctx context.Context, db DynamoDB, table string, ks []Key, exported
 // context sets no deadline: seconds for a new table, minutes with many indexes.
 const createWait = 10 * time.Minute
 
-func create(ctx context.Context, db DynamoDB, md *Metadata, table string, originalBilling bool) error {
-	in := &dynamodb.CreateTableInput{TableName: aws.String(table), KeySchema: keySchema(md.KeySchema)}
+// TagRestoreRun is the tag a restore puts on a table it creates, valued with the run's id
+// (newRun). CreateTable takes no client token, and the SDK's retryer sends it again when its
+// answer is lost (a dropped connection, a timeout): the retry then meets the table its own
+// first try made, as "already exists". The tag is how the restore tells that table, which it
+// carries on with, from one someone else made at the same moment, which it must not write into.
+const TagRestoreRun = "wallet:restore-run"
+
+// newRun is one restore's id: when it started, and a random part for two at the same second.
+func newRun() string {
+	return fmt.Sprintf("%s-%08x", time.Now().UTC().Format("20060102T150405Z"), rand.Uint32())
+}
+
+// create makes the table restore writes into, and waits until it is ACTIVE. A create that
+// failed is a question, not an answer: its first try may have made the table before its answer
+// was lost. So after any error the table is looked for, and carried on with (a note says so)
+// only when it carries this run's tag; otherwise the error stands, or, if a table is there
+// that is not this run's, the restore is refused.
+func create(ctx context.Context, db DynamoDB, md *Metadata, table string, originalBilling bool, run string) (string, error) {
+	in := &dynamodb.CreateTableInput{TableName: aws.String(table), KeySchema: keySchema(md.KeySchema),
+		Tags: []types.Tag{{Key: aws.String(TagRestoreRun), Value: aws.String(run)}}}
 	for _, a := range md.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: types.ScalarAttributeType(a.AttributeType)})
 	}
@@ -248,9 +274,33 @@ func create(ctx context.Context, db DynamoDB, md *Metadata, table string, origin
 	for _, ix := range md.LocalSecondaryIndexes {
 		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: proj(ix)})
 	}
-	if _, err := db.CreateTable(ctx, in); err != nil {
-		return fmt.Errorf("restore %s: create table: %w", table, err)
+	_, cerr := db.CreateTable(ctx, in)
+	if cerr != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("restore %s: create table (a table of that name may have been made: run the same restore again, it restores into an empty one): %w", table, cerr)
 	}
+	if cerr != nil {
+		if _, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}); err != nil {
+			var nf *types.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				return "", fmt.Errorf("restore %s: create table: %w", table, cerr) // nothing was made
+			}
+			return "", fmt.Errorf("restore %s: create table: %w; whether it was made anyway could not be found out: %v", table, cerr, err)
+		}
+	}
+	if err := waitActive(ctx, db, table); err != nil {
+		return "", err
+	}
+	if cerr == nil {
+		return "", nil
+	}
+	if err := madeByRun(ctx, db, table, run); err != nil {
+		return "", fmt.Errorf("%w (CreateTable answered: %v)", err, cerr)
+	}
+	return fmt.Sprintf("CreateTable's answer was lost (%v); the table %s there is the one this restore made (tag %s=%s), so the restore went on", cerr, table, TagRestoreRun, run), nil
+}
+
+// waitActive waits for a table restore created (or found being created) to become ACTIVE.
+func waitActive(ctx context.Context, db DynamoDB, table string) error {
 	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = time.Second, 10*time.Second
 	})
@@ -259,6 +309,54 @@ func create(ctx context.Context, db DynamoDB, md *Metadata, table string, origin
 		return fmt.Errorf("restore %s: created, but it did not become active: %w", table, err)
 	}
 	return nil
+}
+
+// settledTags reads a table's tags, and twice more over 3 seconds while TagRestoreRun is not
+// among them: ListTagsOfResource is eventually consistent on AWS and may answer a table's tags
+// as empty for a few seconds, even tags given at creation, and a tag not yet visible must not
+// be taken for a tag never set.
+func settledTags(ctx context.Context, db DynamoDB, arn string) (map[string]string, error) {
+	tags, err := discover.TableTags(ctx, db, arn)
+	for _, pause := range []time.Duration{time.Second, 2 * time.Second} {
+		if _, ok := tags[TagRestoreRun]; ok || err != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return tags, nil
+		case <-time.After(pause):
+		}
+		tags, err = discover.TableTags(ctx, db, arn)
+	}
+	return tags, err
+}
+
+// madeByRun proves that the table found after a failed CreateTable is the one this run made: it
+// carries TagRestoreRun=run. Anything else is refused (nothing has been written): a table
+// without the tag, or with another run's, is someone else's; and where the endpoint keeps no
+// tags (DynamoDB Local answers ListTagsOfResource with UnknownOperationException) nothing can
+// prove it: neither its description nor its creation time says who created it.
+func madeByRun(ctx context.Context, db DynamoDB, table, run string) error {
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return fmt.Errorf("restore %s: nothing written: describe the table found after CreateTable failed: %w", table, err)
+	}
+	tags, err := settledTags(ctx, db, aws.ToString(d.Table.TableArn))
+	switch {
+	case discover.Unsupported(err):
+		return refuse("restore %s: nothing written: CreateTable failed, yet a table %s is there (created %s), and this endpoint keeps no tags (%v), so nothing proves it is the one this restore made rather than someone else's: if it is yours and empty, run the same restore again (it restores into an empty table); otherwise restore into another --table",
+			table, table, aws.ToTime(d.Table.CreationDateTime).UTC().Format(time.RFC3339Nano), err)
+	case err != nil:
+		return fmt.Errorf("restore %s: nothing written: CreateTable failed and a table %s is there; its tags, which would say whether this restore made it, could not be read: %w", table, table, err)
+	case tags[TagRestoreRun] == run:
+		return nil
+	}
+	whose := "it has no " + TagRestoreRun + " tag"
+	if other, ok := tags[TagRestoreRun]; ok {
+		whose = fmt.Sprintf("its %s tag is %q, another restore's", TagRestoreRun, other)
+	}
+	return refuse("restore %s: nothing written: a table %s was created by someone else while this restore was creating it (%s; this restore is %s): restore into another --table",
+		table, table, whose, run)
 }
 
 func throughput(r, w int64) *types.ProvisionedThroughput {

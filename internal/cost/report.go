@@ -25,12 +25,15 @@ type Report struct {
 	// load (raise) costs more than it saves elsewhere.
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 	// JanitorBackups are backups the janitor took of tables that are gone: they still bill.
-	JanitorBackups []Backup           `json:"janitor_backups,omitempty"`
-	Days           int                `json:"days"`
-	Regions        []string           `json:"regions"`
-	Prices         Prices             `json:"prices"`
-	Problems       []discover.Problem `json:"problems,omitempty"`
-	Notes          []string           `json:"notes,omitempty"`
+	JanitorBackups []Backup `json:"janitor_backups,omitempty"`
+	// SweepBackups are backups `verify sweep --backup` (or teardown) took of tables that are
+	// gone: they still bill too.
+	SweepBackups []Backup           `json:"sweep_backups,omitempty"`
+	Days         int                `json:"days"`
+	Regions      []string           `json:"regions"`
+	Prices       Prices             `json:"prices"`
+	Problems     []discover.Problem `json:"problems,omitempty"`
+	Notes        []string           `json:"notes,omitempty"`
 }
 
 // TableCost is one table: what it has, used and costs, and the advice.
@@ -124,8 +127,8 @@ type Recommendation struct {
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 }
 
-// Backup is a backup that bills on its own: one of the janitor's, kept (nothing here or in the
-// sweep deletes one). The sweep's report and cost's list them in this one shape.
+// Backup is a backup that bills on its own: one of the janitor's or the sweep's, kept (nothing
+// here or in the sweep deletes one). The sweep's report and cost's list them in this one shape.
 type Backup struct {
 	Name           string    `json:"name"`
 	Table          string    `json:"table"`
@@ -300,6 +303,7 @@ func NewReport(regions []RegionReview, days int, p Prices) Report {
 		r.Regions = append(r.Regions, rr.Region)
 		r.Tables = append(r.Tables, rr.Tables...)
 		r.JanitorBackups = append(r.JanitorBackups, rr.Backups...)
+		r.SweepBackups = append(r.SweepBackups, rr.SweepBackups...)
 		r.Problems = append(r.Problems, rr.Problems...)
 		r.Notes = append(r.Notes, rr.Notes...)
 	}
@@ -375,6 +379,9 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	for _, j := range r.JanitorBackups {
 		fmt.Fprintf(&b, "Janitor backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", j.Name, j.Table, j.Region, j.SizeBytes, j.MonthlyCostUSD)
+	}
+	for _, s := range r.SweepBackups {
+		fmt.Fprintf(&b, "Sweep backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", s.Name, s.Table, s.Region, s.SizeBytes, s.MonthlyCostUSD)
 	}
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(&b, "Could not find out (%d):\n", len(r.Problems))

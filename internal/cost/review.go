@@ -174,11 +174,13 @@ func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []readi
 
 // RegionReview is one region's tables priced, and what could not be found out there.
 type RegionReview struct {
-	Region   string
-	Tables   []TableCost
-	Backups  []Backup
-	Problems []discover.Problem
-	Notes    []string
+	Region  string
+	Tables  []TableCost
+	Backups []Backup // the janitor's, of tables not reviewed
+	// SweepBackups are the sweep's (and teardown's) of tables not reviewed.
+	SweepBackups []Backup
+	Problems     []discover.Problem
+	Notes        []string
 }
 
 func (rr *RegionReview) problem(table string, err error) {
@@ -321,12 +323,18 @@ func (rr *RegionReview) backups(ctx context.Context, c Clients, o Options, readi
 			r.backupBytes += aws.ToInt64(b.BackupSizeBytes)
 			continue
 		}
-		// The janitor's backups of tables not reviewed here bill on their own: listed apart, as
-		// the sweep lists them (the ones of a reviewed table are in its storage already).
-		if o.Table == "" && discover.IsJanitorBackup(b) {
+		// The janitor's and the sweep's backups of tables not reviewed here bill on their own:
+		// listed apart, as the sweep lists them (the ones of a reviewed table are in its
+		// storage already).
+		switch {
+		case o.Table != "":
+		case discover.IsJanitorBackup(b):
 			rr.Backups = append(rr.Backups, PriceBackup(c.Region, b, p))
+		case discover.IsSweepBackup(b):
+			rr.SweepBackups = append(rr.SweepBackups, PriceBackup(c.Region, b, p))
 		}
 	}
 	sort.Slice(rr.Backups, func(i, j int) bool { return rr.Backups[i].Name < rr.Backups[j].Name })
+	sort.Slice(rr.SweepBackups, func(i, j int) bool { return rr.SweepBackups[i].Name < rr.SweepBackups[j].Name })
 	return nil
 }

@@ -233,20 +233,36 @@ func Unsupported(err error) bool {
 // JanitorBackups are the backups the janitor took before its deletions (named by its prefix):
 // kept forever, and billed by size.
 func JanitorBackups(ctx context.Context, db BackupLister) ([]dtypes.BackupSummary, error) {
+	janitor, _, err := OwnBackups(ctx, db)
+	return janitor, err
+}
+
+// OwnBackups are the backups this project took before its deletions, in one listing: the
+// janitor's and the sweep's (`verify sweep --backup`, `verify teardown --backup`), told apart by
+// their names' prefixes. Nothing deletes them: they are kept, and billed by size, until someone
+// does.
+func OwnBackups(ctx context.Context, db BackupLister) (janitor, sweep []dtypes.BackupSummary, err error) {
 	all, err := Backups(ctx, db, dynamodb.ListBackupsInput{BackupType: dtypes.BackupTypeFilterUser})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []dtypes.BackupSummary
 	for _, b := range all {
-		if IsJanitorBackup(b) {
-			out = append(out, b)
+		switch {
+		case IsJanitorBackup(b):
+			janitor = append(janitor, b)
+		case IsSweepBackup(b):
+			sweep = append(sweep, b)
 		}
 	}
-	return out, nil
+	return janitor, sweep, nil
 }
 
 // IsJanitorBackup: the backup is one the janitor took (its name carries the janitor's prefix).
 func IsJanitorBackup(b dtypes.BackupSummary) bool {
 	return strings.HasPrefix(aws.ToString(b.BackupName), wallet.JanitorBackupPrefix)
+}
+
+// IsSweepBackup: the backup is one a sweep or teardown took (its name carries the sweep's prefix).
+func IsSweepBackup(b dtypes.BackupSummary) bool {
+	return strings.HasPrefix(aws.ToString(b.BackupName), wallet.SweepBackupPrefix)
 }

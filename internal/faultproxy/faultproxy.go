@@ -29,13 +29,22 @@ type Faults struct {
 	Throttle    float64 // 400 ProvisionedThroughputExceededException, not forwarded
 	ServerError float64 // 500 InternalServerError, not forwarded
 	Drop        float64 // connection closed without an answer, not forwarded
-	// DropAfter forwards the request, then closes the connection without the answer: the
-	// write happened but the client cannot know, the case that tests clean-up hardest.
+	// DropAfter forwards the request, lets the backend act and answer, then closes the
+	// client's connection without that answer: the server acted, the client saw nothing (a
+	// dropped connection, a timeout). The SDK's retryer then sends the request again, and a
+	// create meets what its first try made: the case that tests idempotence and clean-up hardest.
 	DropAfter float64
 	Latency   time.Duration // added to every affected request
-	// Operations limits injection to these DynamoDB operations ("PutItem"); empty: all.
+	// Operations limits injection to these operations: by name ("PutItem"), or by the whole
+	// X-Amz-Target of the JSON protocols ("DynamoDB_20120810.CreateBackup"), which tells two
+	// services' operations of one name apart; empty: all.
 	Operations []string
-	Seed       uint64 // for a repeatable sequence of faults
+	// Times, when positive, limits injection to the first Times requests that match
+	// Operations: each of them draws its fault by the rates above, every later one passes
+	// untouched. DropAfter 1, Operations {"CreateBackup"} and Times 1 lose exactly the first
+	// CreateBackup's answer. Set starts the count again.
+	Times int
+	Seed  uint64 // for a repeatable sequence of faults
 }
 
 // Counts are how many faults were injected, so a test can prove its faults really happened,
@@ -68,6 +77,7 @@ type Proxy struct {
 	rnd           *rand.Rand
 	forwarded     map[string]int64
 	transactItems int64
+	matched       int // requests that matched Operations since Set, for Times
 
 	requests, throttled, serverErrors, dropped, droppedAfter atomic.Int64
 }
@@ -100,6 +110,7 @@ func (p *Proxy) Set(f Faults) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = f
+	p.matched = 0
 	p.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -145,13 +156,19 @@ const (
 	dropAfter
 )
 
-// decide draws the fault for one request.
-func (p *Proxy) decide(op string) (fault, time.Duration) {
+// decide draws the fault for one request, of operation op (X-Amz-Target target).
+func (p *Proxy) decide(target, op string) (fault, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.faults
-	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
+	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) && (target == "" || !slices.Contains(f.Operations, target)) {
 		return none, 0
+	}
+	if f.Times > 0 {
+		if p.matched >= f.Times {
+			return none, 0
+		}
+		p.matched++
 	}
 	x := p.rnd.Float64()
 	for _, c := range []struct {
@@ -171,7 +188,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// X-Amz-Target: DynamoDB_20120810.PutItem
 	target := r.Header.Get("X-Amz-Target")
 	op := target[strings.LastIndex(target, ".")+1:]
-	f, latency := p.decide(op)
+	f, latency := p.decide(target, op)
 	if latency > 0 {
 		select {
 		case <-time.After(latency):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,5 +124,63 @@ func TestCountsForwardedCallsAndWriteUnits(t *testing.T) {
 	}
 	if len(bodies) != 4 || bodies[2] != tx {
 		t.Fatalf("bodies at the upstream: %q", bodies)
+	}
+}
+
+// DropAfter with Times loses the answers of exactly the first N matching calls: each reaches
+// the backend, which acts and answers, and the client gets a closed connection instead; later
+// calls, and calls of other operations, get their answers. An operation may be named by its
+// whole X-Amz-Target, so CreateBackup of DynamoDB is not another service's CreateBackup.
+func TestDropAfterLosesTheAnswersOfTheFirstMatchingCalls(t *testing.T) {
+	reached := map[string]int{}
+	var mu sync.Mutex
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached[r.Header.Get("X-Amz-Target")]++
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"acted":true}`)
+	}))
+	defer up.Close()
+	p, err := Start(up.URL, Faults{DropAfter: 1, Times: 2, Operations: []string{"DynamoDB_20120810.CreateBackup"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	call := func(target string) (string, error) {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", target)
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	const backup, other = "DynamoDB_20120810.CreateBackup", "OtherService_2020.CreateBackup"
+	for i := range 2 {
+		if body, err := call(backup); err == nil {
+			t.Fatalf("call %d: got the answer %q, want a closed connection", i+1, body)
+		}
+		if body, err := call(other); err != nil || body != `{"acted":true}` {
+			t.Fatalf("another service's CreateBackup was faulted: %q %v", body, err)
+		}
+	}
+	if body, err := call(backup); err != nil || body != `{"acted":true}` {
+		t.Fatalf("the third call: %q %v, want its answer", body, err)
+	}
+	if reached[backup] != 3 || reached[other] != 2 {
+		t.Fatalf("reached the backend: %v, want every call (3 and 2): the lost answers were answers", reached)
+	}
+	if c := p.Counts(); c.DroppedAfter != 2 || c.Forwarded["CreateBackup"] != 5 {
+		t.Fatalf("counts %+v, want 2 dropped after the answer and 5 forwarded", c)
+	}
+	// Set starts the count again; a bare operation name matches every service's.
+	p.Set(Faults{DropAfter: 1, Times: 1, Operations: []string{"CreateBackup"}})
+	if _, err := call(other); err == nil {
+		t.Fatal("after Set, the first CreateBackup of any service: got an answer")
+	}
+	if _, err := call(backup); err != nil {
+		t.Fatalf("after Set, the second: %v", err)
 	}
 }

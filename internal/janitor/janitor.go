@@ -193,6 +193,9 @@ func Run(ctx context.Context, d Deps, cfg wallet.JanitorConfig) (Report, error) 
 		r.Errors = append(r.Errors, fmt.Sprintf("list backups: %v", err))
 	}
 	r.SetJanitorBackups(backups)
+	// The janitor reports the backups it keeps; the sweep's are `verify sweep`'s and `verify
+	// cost`'s to list, and would only lengthen every notification.
+	r.SetSweepBackups(nil)
 
 	if d.Log != nil {
 		b, err := json.Marshal(r)
@@ -430,18 +433,20 @@ func notDue(waiting []Mark, acted []sweep.Candidate) []Mark {
 	})
 }
 
-// janitorBackup takes the backup a deletion depends on, named for now. One a run that died
+// janitorBackup takes the backup a deletion depends on, named for now and this run (so a
+// CreateBackup whose answer was lost is found, not taken twice: sweep.TakeBackup). One a run that died
 // halfway left still being taken (CREATING) is waited for instead of starting another, but only
 // one started for this table's mark and of this table: created at or after the mark's due time
 // (marks: table → the verified due time; a run backs up only once a mark is due), and whose
 // source is the planned table's identity. A week-old CREATING backup, or one of an earlier table
 // of the same name, is not this deletion's. One that is already AVAILABLE is not reused either:
 // the table may have been written to since, and the deletion must depend on a backup taken now.
-func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (string, error) {
-	return func(ctx context.Context, t sweep.Target) (string, error) {
+func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(context.Context, sweep.Target) (sweep.SavedBackup, error) {
+	run := sweep.NewRun()
+	return func(ctx context.Context, t sweep.Target) (sweep.SavedBackup, error) {
 		existing, err := discover.Backups(ctx, d.DynamoDB, dynamodb.ListBackupsInput{TableName: aws.String(t.Table)})
 		if err != nil {
-			return "", fmt.Errorf("list backups of %s: %w", t.Table, err)
+			return sweep.SavedBackup{}, fmt.Errorf("list backups of %s: %w", t.Table, err)
 		}
 		due, marked := marks[t.Table]
 		for _, b := range existing {
@@ -452,9 +457,10 @@ func janitorBackup(d Deps, now time.Time, marks map[string]time.Time) func(conte
 			if sweep.CheckBackupSource(ctx, d.DynamoDB, arn, t.Identity) != nil {
 				continue // of another table of the same name: not this deletion's
 			}
-			return arn, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
+			return sweep.SavedBackup{ARN: arn}, sweep.WaitBackup(ctx, d.DynamoDB, arn, b.BackupStatus, d.BackupWait)
 		}
-		return sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now), d.BackupWait)
+		arn, err := sweep.TakeBackup(ctx, d.DynamoDB, t.Table, sweep.BackupName(wallet.JanitorBackupPrefix, t.Table, now, run), d.BackupWait)
+		return sweep.SavedBackup{ARN: arn}, err
 	}
 }
 

@@ -237,7 +237,7 @@ func TestTheJanitorsRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	earlier, err := sweep.TakeBackup(t.Context(), c.DynamoDB, "orphan", sweep.BackupName(wallet.JanitorBackupPrefix, "orphan", at), time.Minute)
+	earlier, err := sweep.TakeBackup(t.Context(), c.DynamoDB, "orphan", sweep.BackupName(wallet.JanitorBackupPrefix, "orphan", at, sweep.NewRun()), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 		return aws.ToString(d.Table.TableArn)
 	}
 	// A backup of "resumed" started after its mark fell due (a real one, listed as CREATING).
-	started := sweep.BackupName(wallet.JanitorBackupPrefix, "resumed", now)
+	started := sweep.BackupName(wallet.JanitorBackupPrefix, "resumed", now, sweep.NewRun())
 	resumed, err := sweep.TakeBackup(t.Context(), c.DynamoDB, "resumed", started, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestOnlyABackupStartedForThisMarkIsReused(t *testing.T) {
 	w.deps.DynamoDB = withBackups{w.deps.DynamoDB, []types.BackupSummary{
 		{BackupArn: aws.String(resumed), BackupName: aws.String(started), TableName: aws.String("resumed"), TableArn: aws.String(tableArn("resumed")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(time.Minute))},
-		{BackupArn: aws.String(stale), BackupName: aws.String(sweep.BackupName(wallet.JanitorBackupPrefix, "stale", due.Add(-7*24*time.Hour))),
+		{BackupArn: aws.String(stale), BackupName: aws.String(sweep.BackupName(wallet.JanitorBackupPrefix, "stale", due.Add(-7*24*time.Hour), sweep.NewRun())),
 			TableName: aws.String("stale"), TableArn: aws.String(tableArn("stale")),
 			BackupStatus: types.BackupStatusCreating, BackupCreationDateTime: aws.Time(due.Add(-7 * 24 * time.Hour))},
 	}}

@@ -227,7 +227,11 @@ func (u *deletion) save(ctx context.Context, c RegionClients, o Options) bool {
 		if cd.Action == Gone || o.Backup == nil {
 			continue
 		}
-		arn, err := o.Backup(ctx, Target{Region: cd.Region, Table: cd.Table, Identity: cd.Identity})
+		saved, err := o.Backup(ctx, Target{Region: cd.Region, Table: cd.Table, Identity: cd.Identity})
+		if saved.Note != "" {
+			cd.Notes = append(cd.Notes, saved.Note)
+		}
+		arn := saved.ARN
 		if err == nil {
 			err = CheckBackupSource(ctx, c.DynamoDB, arn, cd.Identity)
 		}

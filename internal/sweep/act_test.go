@@ -149,6 +149,10 @@ func (b *slowBackup) CreateBackup(_ context.Context, in *dynamodb.CreateBackupIn
 	return &dynamodb.CreateBackupOutput{BackupDetails: &types.BackupDetails{BackupArn: aws.String("arn:backup"), BackupName: in.BackupName, BackupStatus: types.BackupStatusCreating}}, nil
 }
 
+func (b *slowBackup) ListBackups(context.Context, *dynamodb.ListBackupsInput, ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error) {
+	return &dynamodb.ListBackupsOutput{}, nil
+}
+
 func (b *slowBackup) DescribeBackup(context.Context, *dynamodb.DescribeBackupInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error) {
 	b.describes++
 	status := types.BackupStatusCreating

@@ -103,12 +103,15 @@ type Plan struct {
 	Prices     cost.Prices
 	// Backups are the janitor's backups found (a sweep lists them; nothing here deletes one).
 	Backups []Backup
+	// SweepBackups are the sweep's own backups found, from earlier runs: listed likewise.
+	SweepBackups []Backup
 	// filter is what the plan judged by: Act judges each table again by it before every
 	// irreversible step.
 	filter Filter
 }
 
-// Backup is one of the janitor's backups, with what it costs to keep: cost's one backup type.
+// Backup is one of the janitor's or the sweep's backups, with what it costs to keep: cost's one
+// backup type.
 type Backup = cost.Backup
 
 // JanitorBackups lists the janitor's backups in one region, priced: for a report written after
@@ -140,6 +143,7 @@ func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected b
 		p.Candidates = append(p.Candidates, cands...)
 		p.Stacks = append(p.Stacks, stacks...)
 		p.Backups = append(p.Backups, priceBackups(inv.Region, inv.Backups, prices)...)
+		p.SweepBackups = append(p.SweepBackups, priceBackups(inv.Region, inv.SweepBackups, prices)...)
 	}
 	if n := prices.Note(p.Regions...); n != "" {
 		p.Notes = append(p.Notes, n)

@@ -30,6 +30,10 @@ type Report struct {
 	// cost a month to keep.
 	JanitorBackups        []Backup `json:"janitor_backups,omitempty"`
 	JanitorBackupsMonthly float64  `json:"janitor_backups_monthly_cost_usd,omitempty"`
+	// SweepBackups are the backups earlier sweeps and teardowns took (--backup), found before
+	// this run acted, likewise kept and priced; this run's are in its candidates' backup_arn.
+	SweepBackups        []Backup `json:"sweep_backups,omitempty"`
+	SweepBackupsMonthly float64  `json:"sweep_backups_monthly_cost_usd,omitempty"`
 }
 
 func (p Plan) report(dry bool) Report {
@@ -44,6 +48,7 @@ func (p Plan) report(dry bool) Report {
 		Prices:     p.Prices,
 	}
 	r.SetJanitorBackups(p.Backups)
+	r.SetSweepBackups(p.SweepBackups)
 	var saved, left float64
 	for _, c := range r.Candidates {
 		switch {
@@ -67,6 +72,15 @@ func (r *Report) SetJanitorBackups(backups []Backup) {
 		r.JanitorBackupsMonthly += b.MonthlyCostUSD
 	}
 	r.JanitorBackupsMonthly = cost.Round(r.JanitorBackupsMonthly)
+}
+
+// SetSweepBackups lists earlier sweeps' backups on the report, with what they cost together.
+func (r *Report) SetSweepBackups(backups []Backup) {
+	r.SweepBackups, r.SweepBackupsMonthly = append([]Backup(nil), backups...), 0
+	for _, b := range backups {
+		r.SweepBackupsMonthly += b.MonthlyCostUSD
+	}
+	r.SweepBackupsMonthly = cost.Round(r.SweepBackupsMonthly)
 }
 
 // Failures counts failed or unsettled actions and things that could not be found out: any of
@@ -174,6 +188,12 @@ func (r Report) WriteText(w io.Writer) error {
 	if n := len(r.JanitorBackups); n > 0 {
 		ew.printf("The janitor's backups, kept (nothing deletes them): %s, $%.2f/month:\n", plural(n, "backup"), r.JanitorBackupsMonthly)
 		for _, b := range r.JanitorBackups {
+			ew.printf("  %s %s of %s, %d bytes, $%.2f/month: %s\n", b.Region, b.Name, b.Table, b.SizeBytes, b.MonthlyCostUSD, b.ARN)
+		}
+	}
+	if n := len(r.SweepBackups); n > 0 {
+		ew.printf("Earlier sweeps' backups, kept (nothing deletes them): %s, $%.2f/month:\n", plural(n, "backup"), r.SweepBackupsMonthly)
+		for _, b := range r.SweepBackups {
 			ew.printf("  %s %s of %s, %d bytes, $%.2f/month: %s\n", b.Region, b.Name, b.Table, b.SizeBytes, b.MonthlyCostUSD, b.ARN)
 		}
 	}

@@ -111,9 +111,11 @@ type Inventory struct {
 	// Stacks are the live stacks our tables name, by name.
 	Stacks map[string]LiveStack
 	// Backups are the janitor's backups here (by name): kept forever, billed by size.
-	Backups  []types.BackupSummary
-	Problems []Problem
-	Notes    []string
+	Backups []types.BackupSummary
+	// SweepBackups are the sweep's (and teardown's) backups here, likewise.
+	SweepBackups []types.BackupSummary
+	Problems     []Problem
+	Notes        []string
 }
 
 // Survey reads every table in the region (discover.Tables, the lister cost shares), the
@@ -137,11 +139,11 @@ func Survey(ctx context.Context, c RegionClients, f Filter, o Options) Inventory
 	if f.IdleFor > 0 {
 		inv.Problems = append(inv.Problems, readIdleness(ctx, c, &inv, f, o)...)
 	}
-	// Listing the janitor's backups is a courtesy of the report, not the sweep's job: a failure
-	// is noted, and the sweep goes on.
+	// Listing the janitor's and the sweep's backups is a courtesy of the report, not the
+	// sweep's job: a failure is noted, and the sweep goes on.
 	var err error
-	if inv.Backups, err = discover.JanitorBackups(ctx, c.DynamoDB); err != nil {
-		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: the janitor's backups could not be listed: %v", c.Region, err))
+	if inv.Backups, inv.SweepBackups, err = discover.OwnBackups(ctx, c.DynamoDB); err != nil {
+		inv.Notes = append(inv.Notes, fmt.Sprintf("%s: the janitor's and the sweep's backups could not be listed: %v", c.Region, err))
 	}
 	sort.Slice(inv.Problems, func(i, j int) bool { return inv.Problems[i].Table < inv.Problems[j].Table })
 	return inv

@@ -45,7 +45,9 @@ type DynamoDB interface {
 	// janitor); nothing here ever deletes a backup.
 	CreateBackup(ctx context.Context, in *dynamodb.CreateBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateBackupOutput, error)
 	DescribeBackup(ctx context.Context, in *dynamodb.DescribeBackupInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeBackupOutput, error)
-	// ListBackups finds the janitor's backups, listed with what they cost to keep.
+	// ListBackups finds the janitor's and the sweep's backups, listed with what they cost to
+	// keep; and, before a backup is taken, this run's backup after a CreateBackup that failed,
+	// or an earlier run's to reuse (backup.go).
 	ListBackups(ctx context.Context, in *dynamodb.ListBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListBackupsOutput, error)
 }
 
@@ -187,10 +189,11 @@ type Options struct {
 	Progress func(stage string, done, total int)
 	// Export saves a table's items before it is deleted and says where to; nil: no export.
 	Export func(ctx context.Context, region, table string) (string, error)
-	// Backup takes a native backup of the table before it is deleted and returns its ARN once the
-	// backup is AVAILABLE; nil: no backup. NativeBackup builds one. Act then proves the backup is
-	// of the planned table (DescribeBackup's source details) before any deletion depends on it.
-	Backup func(ctx context.Context, t Target) (string, error)
+	// Backup takes a native backup of the table before it is deleted (or finds one to reuse) and
+	// returns it once the backup is AVAILABLE; nil: no backup. NativeBackup builds one. Act then
+	// proves the backup is of the planned table (DescribeBackup's source details) before any
+	// deletion depends on it, and notes what the backup's Note says.
+	Backup func(ctx context.Context, t Target) (SavedBackup, error)
 	// WaitTimeout bounds each wait for a table or stack to be gone (default DefaultWaitTimeout).
 	WaitTimeout time.Duration
 	// RecheckTimeout bounds the re-check of an action whose answer was lost (default

@@ -301,7 +301,7 @@ func createIndexedTable(t *testing.T, c *cloud, name, index string) {
 	key := func(attr string) []dtypes.KeySchemaElement {
 		return []dtypes.KeySchemaElement{{AttributeName: aws.String(attr), KeyType: dtypes.KeyTypeHash}}
 	}
-	_, err := c.DynamoDB.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+	err := fixture.CreateTableOnce(t, c.DynamoDB, &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: dtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []dtypes.AttributeDefinition{
@@ -511,12 +511,16 @@ func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
 	}
 }
 
-// The sweep lists the janitor's backups (and only those), with what they cost to keep; it
-// never deletes one.
-func TestTheJanitorsBackupsAreListedAndKept(t *testing.T) {
+// The sweep lists the janitor's backups and earlier sweeps' (and only those), each kind apart,
+// with what they cost to keep; it never deletes one.
+func TestTheJanitorsAndTheSweepsBackupsAreListedAndKept(t *testing.T) {
 	c := newCloud(t, "eu-south-1")
 	c.CreateTable(t, "backed-up", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
-	janitors, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.JanitorBackupPrefix, "backed-up", time.Now()), time.Minute)
+	janitors, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.JanitorBackupPrefix, "backed-up", time.Now(), NewRun()), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweeps, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.SweepBackupPrefix, "backed-up", time.Now(), NewRun()), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,12 +531,16 @@ func TestTheJanitorsBackupsAreListedAndKept(t *testing.T) {
 	if len(r.JanitorBackups) != 1 || r.JanitorBackups[0].ARN != janitors || r.JanitorBackups[0].Table != "backed-up" {
 		t.Fatalf("janitor backups %+v, want exactly %s", r.JanitorBackups, janitors)
 	}
+	if len(r.SweepBackups) != 1 || r.SweepBackups[0].ARN != sweeps || r.SweepBackupsMonthly != r.SweepBackups[0].MonthlyCostUSD {
+		t.Fatalf("sweep backups %+v ($%v a month), want exactly %s, priced", r.SweepBackups, r.SweepBackupsMonthly, sweeps)
+	}
 	var text strings.Builder
-	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "The janitor's backups, kept") || !strings.Contains(text.String(), janitors) {
+	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "The janitor's backups, kept") || !strings.Contains(text.String(), janitors) ||
+		!strings.Contains(text.String(), "Earlier sweeps' backups, kept") || !strings.Contains(text.String(), sweeps) {
 		t.Fatalf("text report:\n%s", text.String())
 	}
 	all, err := c.DynamoDB.ListBackups(t.Context(), &dynamodb.ListBackupsInput{})
-	if err != nil || len(all.BackupSummaries) != 2 {
+	if err != nil || len(all.BackupSummaries) != 3 {
 		t.Fatalf("the sweep touched a backup: %v (%v)", all, err)
 	}
 }
