@@ -250,7 +250,9 @@ func newMarkKey(stack awscdk.Stack, role awsiam.IRole) awskms.Key {
 }
 
 // projectCondition holds a statement to tables tagged Project=wallet: whatever the code
-// decides, the role cannot back up, unprotect, delete or tag anyone else's table.
+// decides, the role's own calls cannot back up, unprotect, delete or tag anyone else's table. It
+// does not bind DeleteStack: CloudFormation deletes a stack's resources with the stack's service
+// role, so what a stack holds is guarded by the sweep's stack rule (internal/sweep, holdings).
 func projectCondition() *map[string]any {
 	return &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName}}
 }

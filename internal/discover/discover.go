@@ -26,7 +26,7 @@ type CloudFormation interface {
 	ListStackResources(ctx context.Context, in *cloudformation.ListStackResourcesInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ListStackResourcesOutput, error)
 }
 
-const tableType = "AWS::DynamoDB::Table"
+const tableType = wallet.ResourceTable
 
 // ErrStackNotFound means no such stack exists (or it is DELETE_COMPLETE, which is the same to us).
 var ErrStackNotFound = errors.New("stack not found")
@@ -38,6 +38,23 @@ type TableResource struct {
 	Status    string // the resource's CloudFormation status
 }
 
+// Resource is one resource a stack holds, of any kind, as ListStackResources names it.
+type Resource struct {
+	Type       string `json:"type"`
+	LogicalID  string `json:"logical_id"`
+	PhysicalID string `json:"physical_id,omitempty"` // empty while CloudFormation is still creating it
+	status     string // CloudFormation's; not part of what the resource is
+}
+
+// String is how a report names it: its kind, its physical id, and its logical id.
+func (r Resource) String() string {
+	name := r.PhysicalID
+	if name == "" {
+		name = "(not yet created)"
+	}
+	return fmt.Sprintf("%s %s (logical id %s)", r.Type, name, r.LogicalID)
+}
+
 // Stack is a deployed stack as far as this tool cares.
 type Stack struct {
 	Name    string
@@ -47,6 +64,9 @@ type Stack struct {
 	// Tags are the stack's own tags: only a stack update changes them.
 	Tags   map[string]string
 	Tables []TableResource
+	// Resources are everything the stack holds, tables too, sorted by logical id: what
+	// DeleteStack would delete.
+	Resources []Resource
 }
 
 // TableName is the stack's wallet table: the TableName output, else its only table resource.
@@ -68,7 +88,7 @@ func (s *Stack) TableName() (string, error) {
 	}
 }
 
-// Describe reads a stack's status, outputs and table resources.
+// Describe reads a stack's status, outputs and resources (its tables among them, by logical id).
 func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, error) {
 	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
@@ -94,26 +114,43 @@ func Describe(ctx context.Context, cfn CloudFormation, stack string) (*Stack, er
 	for _, o := range st.Outputs {
 		s.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
+	if s.Resources, err = Resources(ctx, cfn, stack); err != nil {
+		return nil, err
+	}
+	for _, r := range s.Resources {
+		if r.Type == tableType && r.PhysicalID != "" {
+			s.Tables = append(s.Tables, TableResource{LogicalID: r.LogicalID, Name: r.PhysicalID, Status: r.status})
+		}
+	}
+	return s, nil
+}
+
+// Resources lists everything a stack holds (every ListStackResources page), sorted by logical
+// id: what DeleteStack would delete. A stack that does not exist is ErrStackNotFound.
+func Resources(ctx context.Context, cfn CloudFormation, stack string) ([]Resource, error) {
+	var out []Resource
 	// By name, not ID: moto answers ListStackResources for a name more reliably.
 	p := cloudformation.NewListStackResourcesPaginator(cfn, &cloudformation.ListStackResourcesInput{StackName: aws.String(stack)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if isNotFound(err) {
+			return nil, fmt.Errorf("stack %s: %w", stack, ErrStackNotFound)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list resources of stack %s: %w", stack, err)
 		}
 		for _, r := range page.StackResourceSummaries {
-			if aws.ToString(r.ResourceType) != tableType || aws.ToString(r.PhysicalResourceId) == "" {
+			if aws.ToString(r.LogicalResourceId) == "" && aws.ToString(r.ResourceType) == "" {
+				// moto's entry for a resource its CloudFormation skipped and never created (an
+				// AWS::CDK::Metadata, a custom resource): CloudFormation names every resource.
 				continue
 			}
-			s.Tables = append(s.Tables, TableResource{
-				LogicalID: aws.ToString(r.LogicalResourceId),
-				Name:      aws.ToString(r.PhysicalResourceId),
-				Status:    string(r.ResourceStatus),
-			})
+			out = append(out, Resource{Type: aws.ToString(r.ResourceType), LogicalID: aws.ToString(r.LogicalResourceId),
+				PhysicalID: aws.ToString(r.PhysicalResourceId), status: string(r.ResourceStatus)})
 		}
 	}
-	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].LogicalID < s.Tables[j].LogicalID })
-	return s, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
+	return out, nil
 }
 
 // isNotFound recognises CloudFormation's way of saying a stack is missing: a ValidationError

@@ -153,7 +153,12 @@ func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
 		m, ok := marks[c.Table]
 		return c.Action == sweep.WouldDelete && ok && !book.fresh[c.Table] && !now.Before(m)
 	}
-	acted := plan.Only(func(c sweep.Candidate) bool { return due(c) || c.Action == sweep.SkippedProtected })
+	// A stack kept for what it holds is reported with its tables on every run while it lasts: it
+	// will not go, and keeps billing, until a person acts.
+	held := heldStacks(inv, plan)
+	acted := plan.Only(func(c sweep.Candidate) bool {
+		return due(c) || c.Action == sweep.SkippedProtected || (c.Action == sweep.Kept && held[c.Stack])
+	})
 	if cfg.Mode == contract.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
 		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
@@ -192,6 +197,21 @@ func stamp(r UnitReport) UnitReport {
 		r.JanitorBackups[i].Account = r.Account
 	}
 	return r
+}
+
+// heldStacks are the stacks the plan keeps for what they hold (a queue, a bucket, a table not
+// ours: sweep's KeptBy), by name. One that also holds a table tagged wallet:keep=true is kept by
+// request, and is as quiet as that table.
+func heldStacks(inv sweep.Inventory, plan sweep.Plan) map[string]bool {
+	held := map[string]bool{}
+	for _, s := range plan.Stacks {
+		if s.Action == sweep.Kept && len(s.KeptBy) > 0 {
+			held[s.Stack] = !slices.ContainsFunc(inv.Tables, func(t sweep.Observed) bool {
+				return t.StackLive && t.Stack == s.Stack && wallet.Kept(t.Tags)
+			})
+		}
+	}
+	return held
 }
 
 // reportTime is how long before the function's end the work stops, for the report and the

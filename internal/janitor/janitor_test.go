@@ -102,6 +102,12 @@ func (w *world) run(t *testing.T, at time.Time, mode contract.JanitorMode) janit
 	return only(t, r)
 }
 
+// textOf is the email text of a single-account run whose one unit is u.
+func textOf(u janitor.UnitReport) string {
+	return janitor.Text(janitor.Report{Role: janitor.RoleAccount, Accounts: []org.Account{{ID: u.Account, Status: org.Active, Self: true}},
+		Units: []janitor.UnitReport{u}})
+}
+
 // only is the one unit of a single-account run.
 func only(t *testing.T, r janitor.Report) janitor.UnitReport {
 	t.Helper()

@@ -193,6 +193,14 @@ func Subject(r Report) string {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
 		}
 	}
+	held := 0
+	for _, u := range r.Units {
+		h, _ := heldStackLines(u.Report)
+		held += len(h)
+	}
+	if held > 0 {
+		parts = append(parts, plural(held, "stack")+" held")
+	}
 	if len(parts) == 0 {
 		parts = append(parts, "nothing to do")
 	}
@@ -276,10 +284,12 @@ func writeUnit(b *strings.Builder, u UnitReport) {
 		fmt.Fprintf(b, "FAILED: %s\n", u.Error)
 	}
 	section := func(title string, lines []string, more int) { writeSection(b, title, lines, more) }
-	o := outcomeLines(u.Candidates)
+	held, heldLines := heldStackLines(u.Report)
+	o := outcomeLines(u.Candidates, held)
 	section("Deleted (a backup was AVAILABLE first):", o.deleted, 0)
 	section("FAILED, or not confirmed (see each):", o.failed, 0)
 	section("Not deleted: changed since it was judged (nothing lost):", o.changed, 0)
+	section("Not deleted, now or later: the stack holds what no one judged, which DeleteStack would delete too (remove it from the stack, or tag the table "+wallet.TagKeep+"=true):", heldLines, 0)
 	if more := u.Omitted["candidates"]; more > 0 {
 		section("Other tables this run deleted, failed on, found due or skipped:", nil, more)
 	}
@@ -318,9 +328,12 @@ type candidateOutcomes struct {
 	deleted, due, skipped, changed, failed []string
 }
 
-func outcomeLines(cs []sweep.Candidate) candidateOutcomes {
+func outcomeLines(cs []sweep.Candidate, held map[string]bool) candidateOutcomes {
 	var o candidateOutcomes
 	for _, c := range cs {
+		if c.Action == sweep.Kept && held[c.Stack] {
+			continue // with its stack (heldStackLines)
+		}
 		what := fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD)
 		if c.Stack != "" {
 			what += ", with its stack " + c.Stack
@@ -340,6 +353,31 @@ func outcomeLines(cs []sweep.Candidate) candidateOutcomes {
 		}
 	}
 	return o
+}
+
+// heldStackLines are the stacks kept for what they hold (sweep's KeptBy), by name, and the
+// email's lines: each stack, the tables that stay with it, and every resource that keeps it.
+func heldStackLines(r sweep.Report) (map[string]bool, []string) {
+	held := map[string]bool{}
+	var lines []string
+	for _, s := range r.Stacks {
+		if s.Action != sweep.Kept || len(s.KeptBy) == 0 {
+			continue
+		}
+		held[s.Stack] = true
+		var tables []string
+		for _, c := range r.Candidates {
+			if c.Stack == s.Stack && c.Region == s.Region {
+				tables = append(tables, fmt.Sprintf("%s (%s, $%.2f/month)", c.Table, reasons(c.Reasons), c.MonthlyCostUSD))
+			}
+		}
+		what := make([]string, len(s.KeptBy))
+		for i, h := range s.KeptBy {
+			what[i] = h.String()
+		}
+		lines = append(lines, fmt.Sprintf("stack %s, with %s: kept-stack: %s", s.Stack, strings.Join(tables, ", "), strings.Join(what, "; ")))
+	}
+	return held, lines
 }
 
 // markLines are the tables marked by this run, those still marked from earlier runs, and those

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -333,6 +334,12 @@ func (u *deletion) deleteStack(ctx context.Context, c RegionClients, o Options) 
 		u.fail(err)
 		return false
 	}
+	// The last read before DeleteStack: what the stack holds, once more. An update during the
+	// re-checks above (a queue added) would otherwise go with the stack, unjudged.
+	if err := u.holdsThePlanned(ctx, c); err != nil {
+		u.fail(err)
+		return false
+	}
 	// By id: a stack of the same name made since is another stack.
 	id := u.stack.id
 	if id == "" {
@@ -383,8 +390,9 @@ func (u *deletion) deleteStack(ctx context.Context, c RegionClients, o Options) 
 }
 
 // unchanged proves the stack is still the one planned: the same deployment, holding the same
-// tables. Between the plan and this moment (a confirmation prompt, long exports) a stack can
-// be updated with new tables nobody saved, or deleted and made again.
+// tables, and not in the middle of a change. Between the plan and this moment (a confirmation
+// prompt, long exports) a stack can be updated with new tables nobody saved, or deleted and made
+// again. What else it holds is compared last, just before DeleteStack (holdsThePlanned).
 func (u *deletion) unchanged(ctx context.Context, c RegionClients) error {
 	if u.stack.id == "" {
 		return nil // planned without an id (not by this package's planners)
@@ -403,8 +411,66 @@ func (u *deletion) unchanged(ctx context.Context, c RegionClients) error {
 	case !maps.Equal(now.DeletionPolicies, u.stack.policies):
 		return fmt.Errorf("stack %s not deleted: its tables' deletion policies changed since it was planned (%v, now %v): plan again",
 			u.stack.Stack, u.stack.policies, now.DeletionPolicies)
+	case changing(now.Status):
+		return fmt.Errorf("stack %s not deleted: it is being changed (status %s): plan again once it settles", u.stack.Stack, now.Status)
 	}
 	return nil
+}
+
+// holdsThePlanned proves, by the stack's resources read once more (ListStackResources only: the
+// shortest read there is), that it holds exactly what was planned.
+func (u *deletion) holdsThePlanned(ctx context.Context, c RegionClients) error {
+	if u.stack.id == "" {
+		return nil // planned without an id (not by this package's planners)
+	}
+	now, err := discover.Resources(ctx, c.CloudFormation, u.stack.Stack)
+	switch {
+	case errors.Is(err, discover.ErrStackNotFound):
+		return nil // gone already: DeleteStack by id is then a no-op, and settle finds out
+	case err != nil:
+		return fmt.Errorf("stack %s not deleted: re-reading what it holds: %w", u.stack.Stack, err)
+	}
+	return resourcesChanged(u.stack.Stack, u.stack.resources, now)
+}
+
+// resourcesChanged says how what a stack holds differs from what was planned (by kind, logical
+// id and physical id: CloudFormation deletes by physical id), nil when it does not.
+func resourcesChanged(stack string, planned, now []discover.Resource) error {
+	key := func(r discover.Resource) string { return r.Type + "\x00" + r.LogicalID + "\x00" + r.PhysicalID }
+	was := map[string]bool{}
+	for _, r := range planned {
+		was[key(r)] = true
+	}
+	is := map[string]bool{}
+	var added, removed []string
+	for _, r := range now {
+		is[key(r)] = true
+		if !was[key(r)] {
+			added = append(added, r.String())
+		}
+	}
+	for _, r := range planned {
+		if !is[key(r)] {
+			removed = append(removed, r.String())
+		}
+	}
+	if len(added)+len(removed) == 0 {
+		return nil
+	}
+	var what []string
+	if len(added) > 0 {
+		what = append(what, "now also holds "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		what = append(what, "no longer holds "+strings.Join(removed, ", "))
+	}
+	return fmt.Errorf("stack %s not deleted: what it holds changed since it was planned (%s): nothing it holds was deleted; plan again", stack, strings.Join(what, "; "))
+}
+
+// changing: CloudFormation is creating, updating, importing or rolling it back (not deleting
+// it: a stack someone else is deleting is settled like one this run deleted).
+func changing(status string) bool {
+	return strings.HasSuffix(status, "_IN_PROGRESS") && status != string(cfntypes.StackStatusDeleteInProgress)
 }
 
 // noneMadeSince proves that each table the stack lists but DynamoDB did not have when planned

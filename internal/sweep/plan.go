@@ -63,14 +63,33 @@ type StackAction struct {
 	Status  string `json:"status"` // its CloudFormation status when planned
 	Action  Action `json:"action"`
 	Error   string `json:"error,omitempty"`
-	// id, tables and policies are the stack as planned: it is deleted by id, and only if it
-	// still holds exactly these tables with these deletion policies (a stack updated or
-	// replaced since was not what was planned: an update can make a retained table one
-	// DeleteStack takes).
-	id       string
-	tables   []string
-	policies map[string]string
-	err      error
+	// KeptBy are the resources that keep the stack (action kept): each of a kind a wallet stack
+	// does not declare, or a table that is not ours. DeleteStack would delete them unjudged.
+	KeptBy []Holding `json:"kept_by,omitempty"`
+	// id, tables, policies and resources are the stack as planned: it is deleted by id, and
+	// only if it still holds exactly these resources, with these tables and these deletion
+	// policies (a stack updated or replaced since was not what was planned: an update can add a
+	// queue, or make a retained table one DeleteStack takes).
+	id        string
+	tables    []string
+	policies  map[string]string
+	resources []discover.Resource
+	err       error
+}
+
+// keep holds the stack back for what it holds (holdings): kept, each resource named. A stack
+// already held back (a table that could not be read) stays so, and says this too.
+func (s *StackAction) keep(hs []Holding) {
+	if len(hs) == 0 {
+		return
+	}
+	s.KeptBy = hs
+	switch {
+	case s.Action == WouldDelete:
+		s.Action, s.Error = Kept, keptStack(hs)
+	default:
+		s.Error += "; " + keptStack(hs)
+	}
 }
 
 // Plan is what a sweep or a teardown would do: a value to print, confirm, and then carry out.
@@ -160,7 +179,9 @@ func candidatesOf(inv Inventory, f Filter, prices cost.Prices) ([]Candidate, []s
 // withStacks adds, for each live stack a candidate goes through, the stack itself and every
 // other table it would take with it: a stack goes whole. A table it holds that could not be
 // read would go unseen, unpriced and unexported, and one tagged wallet:keep=true must not go
-// at all: then the stack stays, and so do its candidates.
+// at all: then the stack stays, and so do its candidates. So it does when it holds anything
+// the stack's rule (holdings) does not let DeleteStack take: a resource of a kind a wallet
+// stack does not declare, or a table that is not ours.
 func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candidate, []StackAction) {
 	byName := map[string]Observed{}
 	for _, t := range inv.Tables {
@@ -184,7 +205,35 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 	var stacks []StackAction
 	for _, name := range names {
 		live := inv.Stacks[name]
-		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames(), policies: live.DeletionPolicies}
+		sa := StackAction{Stack: name, Region: inv.Region, Status: live.Status, Action: WouldDelete, id: live.ID, tables: live.tableNames(),
+			policies: live.DeletionPolicies, resources: live.Resources}
+		// A table the rules chose through this stack was judged; any other goes with it only if
+		// it is ours itself: tagged Project=wallet (--name-prefix makes a table a candidate by
+		// the rules, never a bystander of its stack), and not planned through another stack
+		// (its tags name another): DeleteStack would take it outside the unit that saves it.
+		chosen := map[string]bool{}
+		for _, c := range cands {
+			if c.Stack == name {
+				chosen[c.Table] = true
+			}
+		}
+		refused := func(table string) string {
+			t, seen := byName[table]
+			switch {
+			case !seen || chosen[table]:
+				return ""
+			case !taggedOurs(t.Tags):
+				return fmt.Sprintf("a table not tagged %s=%s itself (a stack's table goes with it only when it is ours)", wallet.TagProject, wallet.ProjectName)
+			case inPlan[table]:
+				return "a table planned through another stack (its tags name " + t.Stack + ")"
+			}
+			return ""
+		}
+		hs := holdings(live.Resources, refused)
+		held := map[string]bool{}
+		for _, h := range hs {
+			held[h.PhysicalID] = true
+		}
 		for _, r := range live.Tables {
 			t, seen := byName[r.Name]
 			switch {
@@ -194,6 +243,8 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 				sa.Action, sa.Error = Kept, fmt.Sprintf("stack %s also holds table %s, which is tagged %s=true: the stack is not deleted", name, r.Name, wallet.TagKeep)
 			case !seen || inPlan[r.Name]:
 				// listed by the stack but not in DynamoDB: nothing to delete
+			case held[r.Name]:
+				// named among what keeps the stack, never a candidate of it
 			default:
 				c := candidate(inv.Region, t, []Reason{SameStack}, prices)
 				c.Stack = name
@@ -208,10 +259,14 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 				}
 			}
 		}
+		sa.keep(hs)
 		stacks = append(stacks, sa)
 	}
 	return cands, stacks
 }
+
+// taggedOurs: the table itself says it is this project's.
+func taggedOurs(tags map[string]string) bool { return tags[wallet.TagProject] == wallet.ProjectName }
 
 func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) Candidate {
 	return Candidate{

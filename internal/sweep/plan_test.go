@@ -34,7 +34,8 @@ func TestPlanRules(t *testing.T) {
 			{Name: "orphan", Created: now.Add(-time.Hour), Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Footprint: oneOne},
 			{Name: "orphan-protected", Created: old, Tags: wallet(map[string]string{"Stack": "Gone"}), Ours: true, Stack: "Gone", Protected: true},
 			{Name: "expired", Created: old, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "7d"}, Footprint: oneOne},
-			{Name: "expired-sibling", Created: now, Tags: map[string]string{}, Ours: false},
+			// Ours, but not expired itself (added to the stack later): it goes with its stack.
+			{Name: "expired-sibling", Created: now, Tags: wallet(map[string]string{"Stack": "Wallet-dev", "ExpiresAfter": "7d"}), Ours: true, Stack: "Wallet-dev", StackLive: true, StackTags: map[string]string{"ExpiresAfter": "7d"}},
 			{Name: "handmade-old", Created: old, Tags: wallet(nil), Ours: true},
 			{Name: "handmade-new", Created: now.Add(-time.Minute), Tags: wallet(map[string]string{"ExpiresAfter": "soon"}), Ours: true},
 			{Name: "unjudged", Created: old, Tags: wallet(map[string]string{"Stack": "Broken"}), Ours: true, Stack: "Broken", Unjudged: true},
@@ -124,12 +125,13 @@ func keys(m map[string]Candidate) []string {
 	return out
 }
 
-// liveStack is a live stack owning tables (logical ID = table name) whose template could not be
-// read: every table counts as one the stack would delete.
+// liveStack is a live stack owning tables (logical ID = table name) and nothing else, whose
+// template could not be read: every table counts as one the stack would delete.
 func liveStack(name string, tables ...string) LiveStack {
 	s := LiveStack{Name: name, Status: "CREATE_COMPLETE"}
 	for _, t := range tables {
 		s.Tables = append(s.Tables, discover.TableResource{LogicalID: t, Name: t})
+		s.Resources = append(s.Resources, discover.Resource{Type: wallet.ResourceTable, LogicalID: t, PhysicalID: t})
 	}
 	return s
 }
@@ -272,5 +274,29 @@ func TestAStackIsNotDeletedForNothing(t *testing.T) {
 	p := NewPlan([]Inventory{inv}, Filter{Now: now}, cost.USEast1(), false)
 	if p.Candidates[0].Action != SkippedProtected || p.Stacks[0].Action != SkippedProtected || p.Pending() != 0 || len(p.deletions()) != 0 {
 		t.Fatalf("candidate %s, stack %s, pending %d, units %d: nothing may go", p.Candidates[0].Action, p.Stacks[0].Action, p.Pending(), len(p.deletions()))
+	}
+}
+
+// A table two stacks list (its tags name one, the other lists it too) is planned through the
+// stack its tags name; the other stack would take it with DeleteStack outside the unit that
+// saves and re-checks it, so that stack is kept, naming it.
+func TestAStackHoldingATablePlannedThroughAnotherIsKept(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	expired := func(name, stack string) Observed {
+		return Observed{Name: name, Created: now.Add(-48 * time.Hour), Ours: true, Stack: stack, StackLive: true, StackTags: map[string]string{"ExpiresAfter": "24h"},
+			Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "24h"}}
+	}
+	inv := Inventory{Region: "r", Tables: []Observed{expired("a", "Wallet-a"), expired("shared", "Wallet-b")},
+		Stacks: stacks(liveStack("Wallet-a", "a", "shared"), liveStack("Wallet-b", "shared"))}
+	p := NewPlan([]Inventory{inv}, Filter{Now: now}, cost.USEast1(), false)
+	got := map[string]StackAction{}
+	for _, s := range p.Stacks {
+		got[s.Stack] = s
+	}
+	if a := got["Wallet-a"]; a.Action != Kept || len(a.KeptBy) != 1 || a.KeptBy[0].PhysicalID != "shared" || !strings.Contains(a.Error, "planned through another stack") {
+		t.Errorf("Wallet-a: %+v, want kept by the table planned through Wallet-b", a)
+	}
+	if b := got["Wallet-b"]; b.Action != WouldDelete {
+		t.Errorf("Wallet-b: %+v, want would-delete", b)
 	}
 }

@@ -112,7 +112,8 @@ func (u *deletion) reobserve(ctx context.Context, c RegionClients, cd *Candidate
 
 // rejudge is the plan's judgment made again on the table as it is now: "" when it still goes,
 // else what it is now and why. A stack's other tables and a teardown's were not chosen by the
-// rules but by their stack: for them only the identity, wallet:keep and protection count.
+// rules but by their stack: for them only the identity, wallet:keep and protection count, and
+// for a sweep's (same-stack) that it is still tagged Project=wallet.
 func (u *deletion) rejudge(cd *Candidate, t Observed) (Action, string) {
 	if now := t.Identity(); !cd.Identity.Same(now) {
 		return Replaced, fmt.Sprintf("replaced since it was planned (planned %s, now %s): nothing was done to it; plan again", cd.Identity, now)
@@ -121,8 +122,12 @@ func (u *deletion) rejudge(cd *Candidate, t Observed) (Action, string) {
 		return SkippedProtected, "deletion protection was turned on since it was planned"
 	}
 	if bystander(cd.Reasons) {
-		if wallet.Kept(t.Tags) {
+		switch {
+		case wallet.Kept(t.Tags):
 			return Kept, fmt.Sprintf("tagged %s=true since it was planned", wallet.TagKeep)
+		case slices.Contains(cd.Reasons, SameStack) && !taggedOurs(t.Tags):
+			// A sweep takes a stack's other table only when it is ours itself (holdings).
+			return NoLongerCandidate, fmt.Sprintf("no longer tagged %s=%s: a stack's table goes with it only when it is ours", wallet.TagProject, wallet.ProjectName)
 		}
 		return "", ""
 	}

@@ -295,6 +295,12 @@ func (r Report) writeSummary(ew *errWriter, hint bool) {
 			left = append(left, fmt.Sprintf("%s ($%.2f/month)", c.Table, c.MonthlyCostUSD))
 		}
 	}
+	// Kept for what its stack holds is the plan's decision, not a change since it: said last,
+	// after either summary.
+	if held := r.heldByTheirStack(); held > 0 {
+		counts[Kept] -= held
+		defer ew.printf("Not deleted: %s, kept with a stack that holds what no one judged (each named above).\n", plural(held, "table"))
+	}
 	n := plural(len(r.Candidates), "table")
 	if r.DryRun {
 		ew.printf("%s: %d would be deleted, %d kept by their stack, %d skipped (protected). Would save $%.2f/month.\n",
@@ -361,6 +367,19 @@ func (r Report) writeFleet(w io.Writer) error {
 	}
 	ew.printf("%s\n", priceLine(r.Prices))
 	return ew.err
+}
+
+// heldByTheirStack counts the candidates kept because their stack holds what no one judged.
+func (r Report) heldByTheirStack() int {
+	n := 0
+	for _, c := range r.Candidates {
+		if c.Action == Kept && slices.ContainsFunc(r.Stacks, func(s StackAction) bool {
+			return s.Stack == c.Stack && s.Region == c.Region && s.Action == Kept && len(s.KeptBy) > 0
+		}) {
+			n++
+		}
+	}
+	return n
 }
 
 // leftHint says how to delete what a run leaves: the flags differ between teardown and sweep.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -152,4 +153,44 @@ func tagValue(v string, ok bool) string {
 		return "not set"
 	}
 	return fmt.Sprintf("%q", v)
+}
+
+// Holding is a resource that keeps its stack from being deleted, and why: DeleteStack would
+// delete it too, and nothing here judged it.
+type Holding struct {
+	discover.Resource
+	Why string `json:"why"`
+}
+
+func (h Holding) String() string { return "holds " + h.Resource.String() + ", " + h.Why }
+
+// holdings is the stack's rule, the one place that says which stacks may be deleted at all: a
+// stack goes only when every resource it holds is of a kind a wallet stack declares
+// (wallet.StackResourceTypes) and every table of it is one refused says nothing against ("":
+// it may go with the stack; else why not).
+// CloudFormation deletes a stack's resources with the stack's service role (cdk's
+// cfn-exec-role, admin by default), not with the caller's permissions: no IAM condition on the
+// caller stops DeleteStack from taking a queue or a bucket someone added to the stack. This does.
+func holdings(resources []discover.Resource, refused func(table string) string) []Holding {
+	var out []Holding
+	for _, r := range resources {
+		switch {
+		case !wallet.DeclaredResourceType(r.Type):
+			out = append(out, Holding{r, "a kind a wallet stack does not declare"})
+		case r.Type == wallet.ResourceTable && r.PhysicalID != "":
+			if why := refused(r.PhysicalID); why != "" {
+				out = append(out, Holding{r, why})
+			}
+		}
+	}
+	return out
+}
+
+// keptStack is what a stack held back by its holdings says, in the plan and the report.
+func keptStack(hs []Holding) string {
+	s := make([]string, len(hs))
+	for i, h := range hs {
+		s[i] = h.String()
+	}
+	return "kept-stack: " + strings.Join(s, "; ") + ": the stack is not deleted (DeleteStack would delete all it holds, unjudged)"
 }

@@ -78,6 +78,8 @@ type LiveStack struct {
 	Status string
 	Tags   map[string]string // the stack's own tags
 	Tables []discover.TableResource
+	// Resources are everything it holds, tables too: what DeleteStack would delete with it.
+	Resources []discover.Resource
 	// DeletionPolicies maps the tables' logical IDs to their DeletionPolicy; nil when the
 	// template could not be read, and then every table counts as one the stack would delete.
 	DeletionPolicies map[string]string
@@ -215,7 +217,7 @@ func (t *Observed) live(s LiveStack) {
 	}
 }
 
-// readStack reads a stack, the tables it owns and their deletion policies; live is false when
+// readStack reads a stack, everything it holds, and its tables' deletion policies; live is false when
 // it does not exist (or is DELETE_COMPLETE).
 func readStack(ctx context.Context, cfn CloudFormation, name string) (LiveStack, bool, error) {
 	s, err := discover.Describe(ctx, cfn, name)
@@ -229,7 +231,7 @@ func readStack(ctx context.Context, cfn CloudFormation, name string) (LiveStack,
 	if err != nil {
 		return LiveStack{}, false, err
 	}
-	return LiveStack{Name: s.Name, ID: s.ID, Status: s.Status, Tags: s.Tags, Tables: s.Tables, DeletionPolicies: policies}, true, nil
+	return LiveStack{Name: s.Name, ID: s.ID, Status: s.Status, Tags: s.Tags, Tables: s.Tables, Resources: s.Resources, DeletionPolicies: policies}, true, nil
 }
 
 // deletionPolicies maps logical ids to DeletionPolicy from the stack's template, or returns nil

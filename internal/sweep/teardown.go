@@ -19,7 +19,8 @@ type TeardownOptions struct {
 }
 
 // PlanTeardown is the other way of planning: the candidates are one named stack's tables,
-// whatever their tags, and the stack goes with them. It reads the stack, its tables and their
+// whatever their tags, and the stack goes with them, unless it holds a resource of a kind a
+// wallet stack does not declare (the stack's rule, holdings): then it is kept, and says why. It reads the stack, its tables and their
 // deletion policies; Act carries the plan out like any other.
 func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cost.Prices, o TeardownOptions) (Plan, error) {
 	s, live, err := readStack(ctx, c.CloudFormation, stack)
@@ -32,8 +33,9 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 	p := Plan{
 		Teardown: s.Name,
 		Regions:  []string{c.Region},
-		Stacks:   []StackAction{{Stack: s.Name, Region: c.Region, Status: s.Status, Action: WouldDelete, id: s.ID, tables: s.tableNames(), policies: s.DeletionPolicies}},
-		Prices:   prices,
+		Stacks: []StackAction{{Stack: s.Name, Region: c.Region, Status: s.Status, Action: WouldDelete, id: s.ID, tables: s.tableNames(),
+			policies: s.DeletionPolicies, resources: s.Resources}},
+		Prices: prices,
 	}
 	if n := prices.Note(c.Region); n != "" {
 		p.Notes = append(p.Notes, n)
@@ -64,6 +66,9 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		}
 		p.Candidates = append(p.Candidates, cd)
 	}
+	// Its tables are named in the plan, whatever their tags: the user judges them there. Anything
+	// else of a kind a wallet stack does not declare no one would, so it holds the stack.
+	p.Stacks[0].keep(holdings(s.Resources, func(string) string { return "" }))
 	decide(&p, o.IncludeProtected, o.DeleteRetained)
 	return p, nil
 }
