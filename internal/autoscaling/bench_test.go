@@ -1,6 +1,7 @@
 package autoscaling
 
 import (
+	"github.com/wallet-dynamodb/wallet/internal/autoscaling/profile"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ import (
 func BenchmarkSimulate10000Tables(b *testing.B) {
 	const tables, minutes = 10_000, 14 * 24 * 60
 	var loads []Load
-	for _, s := range profiles(minutes) {
+	for _, s := range profile.All(minutes) {
 		loads = append(loads, Load{PerSecond: s})
 	}
 	policies := make([]Policy, 16)

@@ -1,6 +1,7 @@
 package autoscaling
 
 import (
+	"github.com/wallet-dynamodb/wallet/internal/autoscaling/profile"
 	"math"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func rightSized(l Load) int64 {
 // more than a few minutes' worth of capacity less (its first minutes at the minimum).
 func TestChooseOnEveryProfile(t *testing.T) {
 	const days = 14
-	for name, series := range profiles(days * 24 * 60) {
+	for name, series := range profile.All(days * 24 * 60) {
 		t.Run(name, func(t *testing.T) {
 			l := Load{PerSecond: series}
 			c := Choose([]Dimension{{Load: l, Price: 1}}, quota, 0)
@@ -66,7 +67,7 @@ func TestChooseOnEveryProfile(t *testing.T) {
 // Reads and writes of one table share a target: the search picks the one whose total, at each
 // dimension's price, is cheapest; a given target is kept.
 func TestChooseSharesOneTargetAndKeepsAGivenOne(t *testing.T) {
-	ps := profiles(3 * 24 * 60)
+	ps := profile.All(3 * 24 * 60)
 	dims := []Dimension{{Load: Load{PerSecond: ps["diurnal"]}, Price: 1}, {Load: Load{PerSecond: ps["spiky"]}, Price: 5}}
 	c := Choose(dims, quota, 0)
 	if len(c.Policies) != 2 || c.Policies[0].Target != c.Policies[1].Target {
@@ -86,7 +87,7 @@ func TestChooseSharesOneTargetAndKeepsAGivenOne(t *testing.T) {
 // The search's worst case fits the fleet: 10,000 tables are priced in minutes, not hours. A
 // table of 14 days, two dimensions, under the budget of runs.
 func TestChooseIsBounded(t *testing.T) {
-	ps := profiles(14 * 24 * 60)
+	ps := profile.All(14 * 24 * 60)
 	dims := []Dimension{{Load: Load{PerSecond: ps["random-walk"]}, Price: 1}, {Load: Load{PerSecond: ps["over-the-max"]}, Price: 5}}
 	start := time.Now()
 	c := Choose(dims, quota, 0)

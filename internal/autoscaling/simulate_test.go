@@ -1,6 +1,7 @@
 package autoscaling
 
 import (
+	"github.com/wallet-dynamodb/wallet/internal/autoscaling/profile"
 	"math"
 	"os"
 	"regexp"
@@ -368,7 +369,7 @@ func reference(c []float64, p Policy, dayMinute, perDay int) referenced {
 // of every kind, started at any minute of the UTC day.
 func TestSimulateIsTheRulesAsWritten(t *testing.T) {
 	policies := []Policy{{1, 40000, 70}, {5, 50, 50}, {1, 10, 20}, {100, 40000, 90}, {3, 3, 70}, {1, 1000, 35}}
-	for name, load := range profiles(3 * 24 * 60) {
+	for name, load := range profile.All(3 * 24 * 60) {
 		for _, p := range policies {
 			for _, dm := range []int{0, 7*60 + 13, 23*60 + 59} {
 				got := Simulate(Load{PerSecond: load, DayMinute: dm}, p, nil)
