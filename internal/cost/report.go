@@ -66,7 +66,7 @@ type TableCost struct {
 	CurrentBasis Basis `json:"current_basis"`
 	// ThrottledMinutes are the minutes each option would have throttled over the window; null
 	// without data.
-	ThrottledMinutes *Throttled     `json:"throttled_minutes"`
+	ThrottledMinutes *Throttled      `json:"throttled_minutes"`
 	Recommendation   *Recommendation `json:"recommendation"`
 	// Window is the stretch of CloudWatch data the table was judged on; null when none could
 	// be read.

@@ -325,7 +325,7 @@ type reading struct {
 	// cost is the table's line, once priced.
 	cost   TableCost
 	priced bool
-	notes       []string
+	notes  []string
 	// window is what consumption is read over: the last days, or the table's life when it is
 	// younger (young); hours is what a month is extrapolated from.
 	window usage.Window

@@ -70,10 +70,10 @@ type simulation struct {
 	minutes     int     // the window's
 	// startUSD is what its start at the minimum may save, a month: startMinutes at the
 	// minimum instead of the maximum, every dimension.
-	startUSD float64
-	policies    []Policies
-	throttled   Throttled
-	notes       []string
+	startUSD  float64
+	policies  []Policies
+	throttled Throttled
+	notes     []string
 }
 
 // simulate prices the auto-scaled option of every load and counts each option's throttled
