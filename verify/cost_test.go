@@ -1244,8 +1244,9 @@ func BenchmarkCost50Tables(b *testing.B) {
 }
 
 // The permissions `verify cost` needs, proved on moto with IAM enforced: a user with exactly the
-// actions the README lists gets a report; one without GetMetricData, or without
-// dynamodb:ListTables for every tagged table, is refused with exit 2 naming the action. (moto
+// actions the README lists gets a report; one without GetMetricData, without
+// application-autoscaling:DescribeScalableTargets, or without dynamodb:ListTables for every
+// tagged table, is refused with exit 2 naming the action. (moto
 // authorises DynamoDB and CloudWatch calls against resource "*", so this proves the actions, and
 // the policy templates in infra/ prove the resources.)
 func TestCostLeastPrivilege(t *testing.T) {
@@ -1258,14 +1259,15 @@ func TestCostLeastPrivilege(t *testing.T) {
 	c.use(t, "guarded", "", reads, 84, 84)
 	// moto names CloudWatch's actions by its endpoint prefix, monitoring:; IAM's name is
 	// cloudwatch:GetMetricData, which the README and the report to the policy give.
-	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData"}
+	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData",
+		"application-autoscaling:DescribeScalableTargets"}
 	forAll := append([]string{"dynamodb:ListTables", "dynamodb:ListTagsOfResource"}, forTable...)
 	iamc := iam.NewFromConfig(c.Config)
 	users := map[string]policy.User{}
 	for _, u := range []struct {
 		name    string
 		actions []string
-	}{{"table-reader", forTable}, {"no-metrics", forTable[:3]}, {"all-reader", forAll}} {
+	}{{"table-reader", forTable}, {"no-metrics", slices.Delete(slices.Clone(forTable), 3, 4)}, {"no-autoscaling", forTable[:4]}, {"all-reader", forAll}} {
 		d := policy.Document{Version: "2012-10-17", Statement: []policy.Statement{{Effect: "Allow", Action: u.actions, Resource: policy.Strings{"*"}}}}
 		user, err := policy.NewUser(t.Context(), iamc, u.name, d)
 		if err != nil {
@@ -1289,6 +1291,12 @@ func TestCostLeastPrivilege(t *testing.T) {
 	code, _, stderr = as("no-metrics", "cost", "--table", "guarded", "--days", "1")
 	if code != exitUsage || !strings.Contains(stderr, "access denied") || !strings.Contains(stderr, ":GetMetricData") {
 		t.Fatalf("without GetMetricData: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	// Which tables are auto scaled is read for every provisioned table: a policy without it is
+	// refused, naming the action (IAM's name, which moto shares).
+	code, _, stderr = as("no-autoscaling", "cost", "--table", "guarded", "--days", "1")
+	if code != exitUsage || !strings.Contains(stderr, "access denied") || !strings.Contains(stderr, "application-autoscaling:DescribeScalableTargets") {
+		t.Fatalf("without DescribeScalableTargets: exit %d, stderr %q; want 2 naming it", code, stderr)
 	}
 	code, _, stderr = as("table-reader", "cost", "--days", "1")
 	if code != exitUsage || !strings.Contains(stderr, "dynamodb:ListTables") {
