@@ -188,7 +188,7 @@ func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
 // but a provisioned table that lived through a whole readable window without a request is idle.
 func price(region string, r reading, days int, p Prices) TableCost {
 	p = p.In(region)
-	loads, used := loadsOf(r, wallet.BillingOf(r.desc))
+	loads, used := loadsOf(r)
 	f, t := rest(region, r, loads, p)
 	t.Provisioned, t.ScalableTargets = loads[0].Provisioned, scalableTargets(loads[0])
 	for _, l := range loads[1:] {
@@ -213,11 +213,8 @@ func price(region string, r reading, days int, p Prices) TableCost {
 // loadsOf is the table's and each global secondary index's provisioned capacity, auto
 // scaling and what it consumed in the window, minute by minute, the table first; used is every
 // unit consumed, read and write.
-func loadsOf(r reading, b wallet.Billing) (loads []Load, used float64) {
-	loads = []Load{{Provisioned: provisioned(b, r.desc.ProvisionedThroughput)}}
-	for _, g := range r.desc.GlobalSecondaryIndexes {
-		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(b, g.ProvisionedThroughput)})
-	}
+func loadsOf(r reading) (loads []Load, used float64) {
+	loads = LoadsOf(r.desc)
 	for i := range loads {
 		loads[i].Scaling = r.scalingOf(i)
 		if i < len(r.minutes) {
@@ -227,6 +224,17 @@ func loadsOf(r reading, b wallet.Billing) (loads []Load, used float64) {
 		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
 	}
 	return loads, used
+}
+
+// LoadsOf are a table's loads as DescribeTable tells them: the table, then each global
+// secondary index (usage.Sources' order), with the capacity each has now.
+func LoadsOf(d *types.TableDescription) []Load {
+	b := wallet.BillingOf(d)
+	loads := []Load{{Provisioned: provisioned(b, d.ProvisionedThroughput)}}
+	for _, g := range d.GlobalSecondaryIndexes {
+		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(b, g.ProvisionedThroughput)})
+	}
+	return loads
 }
 
 // unpriced is a table whose use could not be read: priced at rest only, nothing recommended.
