@@ -180,7 +180,8 @@ func Advise(u Usage, p Prices) Advice {
 	}
 	if simulated {
 		auto := option{AutoScale, *a.AutoScaled, t.AutoScaled}
-		cheaper := best == nil || Round(auto.usd) < Round(best.usd) && best.usd-auto.usd > sim.startUSD
+		// More than its start, beyond float noise: a flat load saves exactly its start.
+		cheaper := best == nil || Round(auto.usd) < Round(best.usd) && best.usd-auto.usd > sim.startUSD+1e-9*(1+best.usd)
 		switch {
 		case !serves(auto) || !cheaper:
 		case sim.minutes < minAdvisedMinutes:
