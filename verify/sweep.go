@@ -30,14 +30,14 @@ type sweepOptions struct {
 	// planOut writes the plan to a file instead of acting (--plan-out), valid for planTTL;
 	// apply carries out a plan file (--apply), narrowed by expect: what the flags given
 	// beside it state about the plan.
-	planOut string
-	planTTL time.Duration
-	apply   string
-	expect  sweep.Expect
-	namePrefix       string
-	olderThan        string
-	idleFor          string
-	pageSize         int32
+	planOut    string
+	planTTL    time.Duration
+	apply      string
+	expect     sweep.Expect
+	namePrefix string
+	olderThan  string
+	idleFor    string
+	pageSize   int32
 	// fleet is the accounts swept (the caller's, or --org/--accounts) and the one bound on
 	// calls in flight for the whole run (--concurrency).
 	fleet fleetFlags

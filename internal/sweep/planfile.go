@@ -58,9 +58,9 @@ type SavedPlan struct {
 	Version int    `json:"version"`
 	// MadeAt is when the plan was made; ApplyBefore when it stops being applicable (MadeAt +
 	// --plan-ttl, at most MaxPlanTTL later).
-	MadeAt      time.Time `json:"made_at"`
-	ApplyBefore time.Time `json:"apply_before"`
-	Fleet       PlanFleet `json:"fleet"`
+	MadeAt      time.Time  `json:"made_at"`
+	ApplyBefore time.Time  `json:"apply_before"`
+	Fleet       PlanFleet  `json:"fleet"`
 	Filter      PlanFilter `json:"filter"`
 	// IncludeProtected: the plan turns deletion protection off on the protected tables it deletes.
 	IncludeProtected bool        `json:"include_protected"`
@@ -455,7 +455,7 @@ var (
 	planTableActions = []Action{WouldDelete, SkippedProtected, Kept, Failed, WouldRetain}
 	planStackActions = []Action{WouldDelete, SkippedProtected, Kept, Failed}
 	planReasons      = []Reason{Orphaned, Expired, OlderThan, Idle, SameStack}
-	planPolicies = []string{"", "Delete", "Retain", "RetainExceptOnCreate", "Snapshot", "unknown"}
+	planPolicies     = []string{"", "Delete", "Retain", "RetainExceptOnCreate", "Snapshot", "unknown"}
 )
 
 // validate checks every value against what this code writes, the times against now, and the
