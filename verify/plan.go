@@ -17,8 +17,8 @@ import (
 
 // writePlan writes the surveyed fleet's plan to --plan-out and reports it as a dry run: it
 // deletes nothing and asks nothing.
-func (o *sweepOptions) writePlan(run *sweep.Fleet, flt sweep.Filter) error {
-	sp, err := run.SavedPlan(sweep.PlanOptions{MadeAt: o.clock(), TTL: o.planTTL, Filter: flt, IncludeProtected: o.includeProtected,
+func (o *sweepOptions) writePlan(run *sweep.Fleet, flt sweep.Filter, surveyed time.Time) error {
+	sp, err := run.SavedPlan(sweep.PlanOptions{MadeAt: surveyed, TTL: o.planTTL, Filter: flt, IncludeProtected: o.includeProtected,
 		Save: o.save.sweep(), Role: o.fleet.scope.Role})
 	if err != nil {
 		return usageErr("--plan-out %s: %v", o.planOut, err)

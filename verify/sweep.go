@@ -70,8 +70,8 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 			"--include-protected.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
 			if err := refuseTogether(c, regionOrAll, orgOrAccounts,
-				conflict{"plan-out", "yes", "a plan deletes nothing: review it, then --apply it with --yes"},
 				conflict{"plan-out", "apply", "make a plan, or apply one"},
+				conflict{"plan-out", "yes", "a plan deletes nothing: review it, then --apply it with --yes"},
 				conflict{"plan-ttl", "apply", "the plan says until when it may be applied"}); err != nil {
 				return err
 			}
@@ -178,10 +178,11 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	}
 	progress, clear := progressLine(o.s.err)
 	so := o.engineOptions(progress)
+	surveyed := o.clock() // a plan is made of the world as its survey began to read it
 	run := sweep.SurveyFleet(ctx, fl, flt, so, prices, o.includeProtected, o.clients)
 	clear()
 	if o.planOut != "" && !run.Blocked() {
-		return o.writePlan(run, flt)
+		return o.writePlan(run, flt, surveyed)
 	}
 	return o.carryOut(ctx, run, so, o.save.sweep(), clear)
 }

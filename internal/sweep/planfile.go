@@ -362,8 +362,8 @@ func ParsePlan(data []byte) (SavedPlan, error) {
 	if err := dec.Decode(&sp); err != nil {
 		return SavedPlan{}, fmt.Errorf("not a plan this verify wrote: %w", err)
 	}
-	if want := sp.digestOf(); sp.Digest != want {
-		return SavedPlan{}, fmt.Errorf("digest %s does not match its content (%s): the file was edited since it was written; plan again", cut(sp.Digest), want)
+	if sp.Digest != sp.digestOf() {
+		return SavedPlan{}, fmt.Errorf("digest %s does not match its content: the file was edited since it was written; plan again", cut(sp.Digest))
 	}
 	return sp, nil
 }
@@ -383,14 +383,15 @@ func checkKeys(data []byte) error {
 	done := false
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+		switch {
+		case err == io.EOF:
+		case done:
+			return errors.New("more after the plan's JSON object: not a plan this verify wrote")
+		case err != nil:
 			return fmt.Errorf("not JSON (truncated, or not a plan): %w", err)
 		}
-		if done {
-			return errors.New("more after the plan's JSON object: not a plan this verify wrote")
+		if err == io.EOF {
+			break
 		}
 		var top *frame
 		if len(stack) > 0 {
@@ -836,7 +837,11 @@ func (sp SavedPlan) ref(path string) *AppliedPlan {
 // Expect is what the command that applies a plan states about it, each stated field to agree
 // with the plan: a pipeline's apply job, reviewed on the main branch, so pins what a plan it
 // applies may have been made with (a plan made, or edited, with another filter or fleet is
-// refused, however right its digest). A nil field states nothing: the plan's own is used.
+// refused, however right its digest). A nil field states nothing: the plan's own is used,
+// except for what widens what may be deleted — turning deletion protection off, a name prefix
+// (untagged tables become ours), --older-than and --idle-for (more candidates): a plan that
+// uses one is applied only by a command that states it too. So an edit that widens a plan's
+// rules, its digest recomputed, still widens nothing the applier did not say.
 type Expect struct {
 	Regions          []string
 	Org              *bool
@@ -902,6 +907,9 @@ func (sp SavedPlan) Agrees(e Expect) error {
 			return differ(d.flag, d.stated.String(), d.flag+" "+planned)
 		}
 	}
+	if err := sp.widensUnstated(e, f); err != nil {
+		return err
+	}
 	if e.IncludeProtected != nil && *e.IncludeProtected != sp.IncludeProtected {
 		return differ("--include-protected", fmt.Sprint(*e.IncludeProtected), fmt.Sprintf("include_protected %v", sp.IncludeProtected))
 	}
@@ -910,6 +918,25 @@ func (sp SavedPlan) Agrees(e Expect) error {
 	}
 	if e.Backup != nil && *e.Backup != sp.Save.Backup {
 		return differ("--backup", fmt.Sprint(*e.Backup), fmt.Sprintf("backup %v", sp.Save.Backup))
+	}
+	return nil
+}
+
+// widensUnstated refuses a plan that uses an option widening what may be deleted which the
+// applying command does not state.
+func (sp SavedPlan) widensUnstated(e Expect, f Filter) error {
+	unstated := func(flag, what string) error {
+		return fmt.Errorf("the plan %s: apply it with %s to say so (a plan's own word does not widen what may be deleted)", what, flag)
+	}
+	switch {
+	case sp.IncludeProtected && e.IncludeProtected == nil:
+		return unstated("--include-protected", "turns deletion protection off on the protected tables it deletes")
+	case f.NamePrefix != "" && e.NamePrefix == nil:
+		return unstated("--name-prefix "+f.NamePrefix, "treats tables named "+f.NamePrefix+"… as ours, tagged or not")
+	case f.OlderThan > 0 && e.OlderThan == nil:
+		return unstated("--older-than "+f.OlderThan.String(), "takes tables older than "+f.OlderThan.String())
+	case f.IdleFor > 0 && e.IdleFor == nil:
+		return unstated("--idle-for "+f.IdleFor.String(), "takes tables idle for "+f.IdleFor.String())
 	}
 	return nil
 }
