@@ -83,7 +83,12 @@ func runApply(ctx context.Context, o *sweepOptions) error {
 	run := sweep.SurveyFleet(ctx, fl, flt, so, prices, sp.IncludeProtected, o.clients)
 	clear()
 	run.Apply(sp, o.apply)
-	return o.carryOut(ctx, run, so, sp.Savers(), clear)
+	// What is kept first is the plan's; anything else about saving (where this machine writes)
+	// is the applying command's own.
+	save := o.save.sweep()
+	planned := sp.Savers()
+	save.ExportRoot, save.Backup = planned.ExportRoot, planned.Backup
+	return o.carryOut(ctx, run, so, save, clear)
 }
 
 // stated is what the flags given beside --apply say about the plan: each must agree with it.
