@@ -324,12 +324,34 @@ func TestAnOrganizationsPlanIsAppliedExactly(t *testing.T) {
 	sp.Tables = append(sp.Tables, entryOf(t, worlds[member].c.Cloud, member, "live-"+tags[member]))
 	writePlan(t, plan, reseal(sp))
 
+	// An entry moved to another account of the plan, its ARN rewritten to match and the digest
+	// recomputed: that account has no such table (gone), and the table in its own account is
+	// no longer in the plan (not-in-plan): neither is touched.
+	moved := loadPlan(t, plan)
+	from, to := o.Management, o.Members[0]
+	for i, e := range moved.Tables {
+		if e.Account == from && e.Table == "goes-a-"+tags[from] {
+			moved.Tables[i].Account = to
+			moved.Tables[i].Identity.ARN = strings.Replace(e.Identity.ARN, ":"+from+":", ":"+to+":", 1)
+		}
+	}
+	movedPath := filepath.Join(t.TempDir(), "moved.json")
+	writePlan(t, movedPath, reseal(moved))
+	_, out, stderr = sweepRunAt(t, t0.Add(2*time.Hour), "sweep", "--apply", movedPath, "--json")
+	got := map[string]string{}
+	for _, c := range readPlanJSON(t, out).Candidates {
+		got[c.Account+"/"+c.Table] = c.Action
+	}
+	if a, b := got[to+"/goes-a-"+tags[from]], got[from+"/goes-a-"+tags[from]]; a != "gone" || b != "not-in-plan" {
+		t.Errorf("an entry moved between accounts: %s there, %s in its own account; want gone and not-in-plan\n%s", a, b, stderr)
+	}
+
 	code, out, stderr = sweepRunAt(t, t0.Add(2*time.Hour), "sweep", "--apply", plan, "--yes", "--json")
 	if code != exitFailed {
 		t.Fatalf("apply: exit %d, want 1\n%s\n%s", code, out, stderr)
 	}
 	done := readPlanJSON(t, out)
-	got := map[string]string{}
+	got = map[string]string{}
 	for _, c := range done.Candidates {
 		got[c.Account+"/"+c.Table] = c.Action
 	}
