@@ -106,6 +106,7 @@ func TestHostilePlanFilesChangeNothing(t *testing.T) {
 		{"a key twice", file(bytes.Replace(valid, []byte(`"version": 1,`), []byte(`"version": 1, "version": 1,`), 1)), nil, []string{`"version"`, "twice"}},
 		{"a key spelt to match case-blind", file(bytes.Replace(valid, []byte(`"tables"`), []byte(`"Tables"`), 1)), nil, []string{`"Tables"`}},
 		{"a look-alike key", file(bytes.Replace(valid, []byte(`"stacks"`), []byte(`"ſtacks"`), 1)), nil, []string{"ſtacks"}},
+		{"a value of another type", file(bytes.Replace(valid, []byte(`"protected": false`), []byte(`"protected": "no"`), 1)), nil, []string{"protected", "another shape"}},
 		{"an unknown field", file(bytes.Replace(valid, []byte(`"version": 1,`), []byte(`"version": 1, "delete_everything": true,`), 1)), nil, []string{"delete_everything"}},
 		{"100 MB", big, nil, []string{"larger than"}},
 		{"a FIFO", fifo, nil, []string{"not a regular file"}},

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wallet-dynamodb/wallet/internal/org"
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -357,10 +358,8 @@ func ParsePlan(data []byte) (SavedPlan, error) {
 		return SavedPlan{}, fmt.Errorf("format version %.0f: want %d", v, PlanVersion)
 	}
 	var sp SavedPlan
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sp); err != nil {
-		return SavedPlan{}, fmt.Errorf("not a plan this verify wrote: %w", err)
+	if err := strictjson.Decode(data, &sp, "a plan this verify wrote", strictjson.Options{DisallowUnknownFields: true}); err != nil {
+		return SavedPlan{}, err
 	}
 	if sp.Digest != sp.digestOf() {
 		return SavedPlan{}, fmt.Errorf("digest %s does not match its content: the file was edited since it was written; plan again", cut(sp.Digest))
