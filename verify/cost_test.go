@@ -440,6 +440,17 @@ func testCostLightTable(t *testing.T) {
 	if !strings.Contains(total, "$3.87/month") {
 		t.Fatalf("total line %q:\n%s", total, out)
 	}
+
+	// --format markdown: the same table and advice as a pull request or a job summary shows it.
+	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--format", "markdown"}, highPrices...)
+	code, out, _ = c.run(t, args...)
+	for _, w := range []string{"| Account | Region | Table | Capacity | Now | Right-sized | On demand | Advice | Saves | Notes |",
+		"| **light-10x10** | 10/10 | $4.38 | $0.51 | $1.46 | `lower` \\(-c readCapacity=2 -c writeCapacity=1\\) | $3.87 |",
+		"**Total: following the advice saves \\$3.87/month.**"} {
+		if code != exitOK || !strings.Contains(out, w) {
+			t.Fatalf("exit %d; the markdown lacks %q:\n%s", code, w, out)
+		}
+	}
 }
 
 func testCostKeepAndRaise(t *testing.T) {
