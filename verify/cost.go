@@ -28,6 +28,7 @@ type costOptions struct {
 	allRegions bool
 	days       int
 	json       bool
+	format     string
 	// load is a what-if (--load FILE): that load priced on a table of capacity (--capacity),
 	// its auto scaling given or searched for (--autoscale, --autoscale-read, --autoscale-write),
 	// calling nothing.
@@ -80,6 +81,9 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 					return usageErr("--%s needs --load FILE: it says how the table of that load is provisioned, or how to auto scale it", f)
 				}
 			}
+			if err := formatOrJSON(c, o.format); err != nil {
+				return err
+			}
 			if err := o.fleet.validate(c); err != nil {
 				return err
 			}
@@ -93,7 +97,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.StringVar(&o.stack, "stack", "", "with --template: the deployed stack to compare with, to say what deploying the template changes")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
 	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MinuteDataDays, usage.MinuteDataDays))
-	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	registerFormat(fs, &o.format, &o.json)
 	fs.StringVar(&o.load, "load", "", "price the load in a file, calling nothing: a CSV ("+usage.LoadHeader+", one row a minute, RFC 3339 UTC) or the JSON of aws cloudwatch get-metric-data")
 	fs.StringVar(&o.capacity, "capacity", "1/1", "with --load: the table's provisioned READ/WRITE units as it is")
 	fs.StringVar(&o.autoscale, "autoscale", "", "with --load: price auto scaling MIN:MAX:TARGET (units, units, percent) for reads and writes instead of picking it")
@@ -183,7 +187,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions}
 	report := cost.ReviewFleet(ctx, fl, co, prices, nil)
-	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
+	if err := renderAs(o.s.out, o.format, o.json, report); err != nil {
 		return err
 	}
 	return report.Outcome()
@@ -203,7 +207,7 @@ func runCostLoad(ctx context.Context, o *costOptions, prices cost.Prices) error 
 		return usageErr("--load %s: %v", o.load, err)
 	}
 	report := cost.ReviewLoad(l, lo, prices)
-	return render(o.s.out, o.json, report, report.WriteText)
+	return renderAs(o.s.out, o.format, o.json, report)
 }
 
 // runCostTemplate prices a template's tables as declared, reading the file within --timeout and
@@ -225,7 +229,7 @@ func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) er
 			return err
 		}
 	}
-	return render(o.s.out, o.json, d, d.WriteText)
+	return renderAs(o.s.out, o.format, o.json, d)
 }
 
 // againstStack reads the deployed stack's live tables, the only AWS calls a template's price makes.

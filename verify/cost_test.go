@@ -473,6 +473,17 @@ func testCostLightTable(t *testing.T) {
 	if !strings.Contains(total, "$3.87/month") {
 		t.Fatalf("total line %q:\n%s", total, out)
 	}
+
+	// --format markdown: the same table and advice as a pull request or a job summary shows it.
+	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--format", "markdown"}, highPrices...)
+	code, out, _ = c.run(t, args...)
+	for _, w := range []string{"| Account | Region | Table | Capacity | Now | Right-sized | Auto scaled | On demand | Advice | Saves | Notes |",
+		"| **light-10x10** | 10/10 | $4.38 | $0.51 | $0.51 | $1.46 | `lower` \\(-c readCapacity=2 -c writeCapacity=1\\) | $3.87 |",
+		"**Total: following the advice saves \\$3.87/month.**"} {
+		if code != exitOK || !strings.Contains(out, w) {
+			t.Fatalf("exit %d; the markdown lacks %q:\n%s", code, w, out)
+		}
+	}
 }
 
 func testCostKeepAndRaise(t *testing.T) {
@@ -1091,6 +1102,17 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 // reaches it, and nothing may.
 func TestCostBadInputCallsNothing(t *testing.T) {
 	calls := countingEndpoint(t)
+	// Templates a person may hand over: valid JSON of another shape, null, a template with
+	// something after it. Each is refused in words, naming no Go type.
+	dir := t.TempDir()
+	tpl := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	shape, null, trailing := tpl("shape.json", `{"Resources": [1, 2]}`), tpl("null.json", "null"), tpl("trailing.json", `{"Resources": {}} {"Resources": {}}`)
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	clearPriceEnv(t)
@@ -1110,6 +1132,9 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		{"", []string{"cost", "--table", "wallet", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "--region", "us-east-1", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "extra"}, []string{"extra"}},
+		{"", []string{"cost", "--template", shape}, []string{"valid JSON of another shape", `"Resources" is an array, which is not an object`}},
+		{"", []string{"cost", "--template", null}, []string{"null", "CloudFormation template"}},
+		{"", []string{"cost", "--template", trailing}, []string{"more after the first JSON value"}},
 		{"", []string{"cost", "--days", "1_0"}, []string{`"1_0"`, "decimal"}},
 		{"", []string{"cost", "--days", "0x10"}, []string{`"0x10"`, "decimal"}},
 		{"", []string{"cost", "--price-rcu-hour", ""}, []string{"--price-rcu-hour", "empty"}},
