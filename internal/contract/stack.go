@@ -37,8 +37,8 @@ type Stack struct {
 	// TargetUtilization is the percentage of the capacity consumed that auto scaling keeps a
 	// dimension at; zero when nothing is auto scaled.
 	TargetUtilization int
-	ExpiresAfter  time.Duration
-	TableName     string // empty: CloudFormation generates one
+	ExpiresAfter      time.Duration
+	TableName         string // empty: CloudFormation generates one
 }
 
 // StackID is the CloudFormation stack name for the config's stage.
