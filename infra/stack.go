@@ -103,16 +103,37 @@ func newTable(stack awscdk.Stack, cfg contract.Stack) awsdynamodb.Table {
 		props.WriteCapacity = jsii.Number(cfg.WriteCapacity)
 	}
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), props)
+	autoScale(table, cfg)
 
 	// AwsSolutions has no backup-plan rule for DynamoDB (its DDB4 is DAX encryption), so PITR
 	// is the one backup finding, and it only fires where PITR is off on purpose.
 	if !cfg.Retained() {
-		cdknag.NagSuppressions_AddResourceSuppressions(table, &[]*cdknag.NagPackSuppression{{
+		// On the table resource alone: its auto scaling, beneath it, has no PITR to excuse.
+		cdknag.NagSuppressions_AddResourceSuppressions(table.Node().DefaultChild(), &[]*cdknag.NagPackSuppression{{
 			Id:     jsii.String("AwsSolutions-DDB3"),
 			Reason: jsii.String("dev tables are disposable test fixtures that expire (ExpiresAfter tag); PITR would only add cost. prod enables it."),
-		}}, jsii.Bool(true))
+		}}, jsii.Bool(false))
 	}
 	return table
+}
+
+// autoScale declares Application Auto Scaling on each dimension given a maximum: a scalable
+// target from the dimension's capacity (the minimum) to its maximum, and a target-tracking
+// policy on DynamoDB's utilization metric of that dimension. CDK's ScalableTableAttribute is
+// the well-kept way: it names the table's resource id and the service-linked role as
+// Application Auto Scaling wants them.
+func autoScale(table awsdynamodb.Table, cfg contract.Stack) {
+	utilization := &awsdynamodb.UtilizationScalingProps{TargetUtilizationPercent: jsii.Number(cfg.TargetUtilization)}
+	if cfg.ReadMax > 0 {
+		table.AutoScaleReadCapacity(&awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(cfg.ReadCapacity), MaxCapacity: jsii.Number(cfg.ReadMax),
+		}).ScaleOnUtilization(utilization)
+	}
+	if cfg.WriteMax > 0 {
+		table.AutoScaleWriteCapacity(&awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(cfg.WriteCapacity), MaxCapacity: jsii.Number(cfg.WriteMax),
+		}).ScaleOnUtilization(utilization)
+	}
 }
 
 // verifyPolicyID is the VerifyPolicy's construct id. CloudFormation names the managed policy
