@@ -13,7 +13,8 @@ import (
 )
 
 // The app synthesized as `cdk synth` does, and each stack's declared monthly cost printed from
-// the templates synth wrote: at list prices, at a price from the environment, and never fatal.
+// the templates synth wrote: at list prices, at a price from the environment, from the least to
+// the most an auto-scaled table costs, and never fatal.
 func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -27,6 +28,9 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 		// (5 × 0.001 + 3 × 0.00065) × 730 = $5.07.
 		{"dev 5/3 at a price from the environment", map[string]any{"readCapacity": "5", "writeCapacity": "3"},
 			map[string]string{"WALLET_PRICE_RCU_HOUR": "0.001"}, []string{"Wallet-dev: 1 table, 5 RCU / 3 WCU provisioned: $5.07/month\n"}},
+		// 1/1 to 10/10: 10 × $0.0949 + 10 × $0.4745 = $5.69 at the top of the range.
+		{"dev auto scaled to 10/10", map[string]any{"readMax": "10", "writeMax": "10"}, nil, []string{
+			"Wallet-dev: 1 table, 1 RCU / 1 WCU provisioned, auto scaled up to 10 RCU / 10 WCU: $0.57 to $5.69/month\n"}},
 		{"prod on demand", map[string]any{"stage": "prod", "billing": "on-demand"}, nil, []string{
 			"Wallet-prod: 1 table, 1 on-demand: $0.00/month + on-demand requests\n"}},
 		{"a bad price is said, not fatal", map[string]any{}, map[string]string{"WALLET_PRICE_WCU_HOUR": "1_000"}, []string{
