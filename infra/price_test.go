@@ -56,7 +56,8 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 // provisioned, with a second replica and an index, synthesized: the price synth prints and
 // cost.Declare of the template synth wrote are one figure, and not $0. Each of the two replicas
 // reads 5 (its index 3, the table's defaults a replica inherits) and writes 2 (its index 1),
-// autoscaled and priced at the minimum: (8 × $0.00013 + 3 × $0.00065) × 730 × 2 = $4.3654.
+// autoscaled: at the minimum (8 × $0.00013 + 3 × $0.00065) × 730 × 2 = $4.3654, at the maximum
+// (10 and 5) (8 × $0.00013 + 15 × $0.00065) × 730 × 2 = $15.7534.
 func TestSynthPricesAGlobalTable(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	stack := awscdk.NewStack(app, jsii.String("GlobalPriced"), &awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String("us-east-1")}})
@@ -90,11 +91,11 @@ func TestSynthPricesAGlobalTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.DeclaredMonthlyUSD != 4.3654 || !d.LowerBound || len(d.Tables) != 1 || len(d.Tables[0].Replicas) != 2 {
-		t.Fatalf("declared %+v: want $4.3654 at least, two replicas", d)
+	if d.DeclaredMonthlyUSD != 4.3654 || d.DeclaredMaxMonthlyUSD == nil || *d.DeclaredMaxMonthlyUSD != 15.7534 || len(d.Tables) != 1 || len(d.Tables[0].Replicas) != 2 {
+		t.Fatalf("declared %+v: want $4.3654 to $15.7534, two replicas", d)
 	}
 	if printed := out.String(); printed != d.Summary("GlobalPriced")+"\n" ||
-		!strings.HasPrefix(printed, "GlobalPriced: 1 table (1 global, of 2 replicas), 16 RCU / 6 WCU provisioned: at least $4.37/month") {
+		printed != "GlobalPriced: 1 table (1 global, of 2 replicas), 16 RCU / 6 WCU provisioned, auto scaled up to 16 RCU / 30 WCU: $4.37 to $15.75/month\n" {
 		t.Fatalf("synth printed %q; cost.Declare says %q", printed, d.Summary("GlobalPriced"))
 	}
 }
