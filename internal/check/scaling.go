@@ -63,27 +63,20 @@ func compareScaling(ctx context.Context, api AutoScaling, localEndpoint string, 
 	for _, g := range desc.GlobalSecondaryIndexes {
 		indexes = append(indexes, aws.ToString(g.IndexName))
 	}
-	var live []discover.Scaling
-	var err error
+	// The capacity of an auto-scaled dimension is held to its declared range whatever the
+	// endpoint can say of the scaling itself.
+	res.capacityRanges(liveFields)
 	if api == nil {
-		err = fmt.Errorf("no Application Auto Scaling client")
-	} else {
-		live, err = discover.LiveScaling(ctx, api, table, indexes)
-	}
-	liveKnown := true
-	switch {
-	case api == nil:
-		liveKnown = false
 		res.notes = append(res.notes, "auto scaling not compared: no Application Auto Scaling client")
+		return res, nil
+	}
+	live, err := discover.LiveScaling(ctx, api, table, indexes)
+	switch {
 	case unsupported(err):
-		liveKnown = false
 		res.notes = append(res.notes, "not supported by this endpoint: DescribeScalableTargets (auto scaling not compared)")
+		return res, nil
 	case err != nil:
 		return res, fmt.Errorf("read the auto scaling of %s: %w", table, err)
-	}
-	res.capacityRanges(liveFields)
-	if !liveKnown {
-		return res, nil
 	}
 	res.compareDimensions(declared.Scaling, live, indexes, localEndpoint)
 	return res, nil
