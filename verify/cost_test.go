@@ -1029,8 +1029,8 @@ func globalTableTemplate(read string) string {
 }
 
 // A global table is priced before deploy, not "No tables declared": (5 + 4) × $0.00013 × 730 +
-// 2 × 2 × $0.00065 × 730 = $2.7521 a month at least (the writes autoscale from 2), each replica's
-// writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
+// 2 × 2 × $0.00065 × 730 = $2.7521 a month at least (the writes autoscale from 2, to 10: $10.3441
+// at most), each replica's writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
 // naming the resource, the property and the value; an intrinsic one is a note and a lower
 // bound. No AWS call is made.
 func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
@@ -1064,7 +1064,7 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 		t.Fatalf("a global table of two replicas: want $2.7521 at least, us-east-1 $1.4235:\n%s", out)
 	}
 	code, out, _ = costRun(t, "cost", "--template", writeTemplate(t, globalTableTemplate("5")))
-	for _, want := range []string{"Declared: at least $2.7521/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced at its minimum, 2", "prices are us-east-1 estimates for eu-west-1"} {
+	for _, want := range []string{"Declared: $2.7521 to $10.3441/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced from its minimum to its maximum", "prices are us-east-1 estimates for eu-west-1"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("text (exit %d) does not say %q:\n%s", code, want, out)
 		}

@@ -136,6 +136,10 @@ func TestCostLoadPricesTheWorkedExampleCallingNothing(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Cost of the load in ") || !strings.Contains(out, "a what-if: no AWS call") || !strings.Contains(out, "AUTO-SCALED") {
 		t.Fatalf("text (exit %d):\n%s", code, out)
 	}
+	code, out, _ = costRun(t, append([]string{"cost", "--load", loadCSV(t, reads, none), "--format", "markdown"}, basePrices...)...)
+	if code != exitOK || !strings.Contains(out, "### Cost of the load in ") || !strings.Contains(out, "a what-if with no AWS call") || !strings.Contains(out, "| Auto scaled |") {
+		t.Fatalf("markdown (exit %d):\n%s", code, out)
+	}
 	if n := calls.Load(); n != 0 {
 		t.Fatalf("pricing a load made %d AWS calls", n)
 	}

@@ -122,8 +122,7 @@ func classify(err error, input any) (*Denied, bool) {
 	return d, true
 }
 
-// iamPrefixes are the IAM action prefixes that are not the SDK's service id, lowercased and
-// without its spaces.
+// iamPrefixes are the IAM service prefixes that are not the SDK's service id in lower case.
 var iamPrefixes = map[string]string{"Application Auto Scaling": "application-autoscaling"}
 
 // iamAction is the IAM action a call needs: service prefix and operation name, except where the

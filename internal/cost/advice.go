@@ -31,7 +31,7 @@ type Load struct {
 	// options are simulated over. Nil when only Consumed's sums are known: nothing is simulated.
 	Minutes *usage.Minutes
 	// Scaling is its live auto scaling (its scalable targets): a nil dimension is fixed.
-	Scaling discover.Scaling
+	Scaling discover.Ranges
 	// AutoScale fixes the auto-scaled option's policies (verify cost --autoscale); a nil one
 	// is searched for.
 	AutoScale Given

@@ -111,12 +111,12 @@ func (d Declaration) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	total := "Declared: " + d.amount("$%.4f/month", d.DeclaredMonthlyUSD)
+	total := "Declared: " + d.amount("$%.4f/month", d.DeclaredMonthlyUSD, d.DeclaredMaxMonthlyUSD)
 	if d.RequestsExtra {
 		total += " + on-demand requests"
 	}
 	if d.Stack != "" && d.DeployedMonthlyUSD != nil {
-		total += fmt.Sprintf("; deployed (stack %s): $%.4f/month; deploying changes the bill by %s%+.4f US$/month", d.Stack, *d.DeployedMonthlyUSD, d.atLeast(), d.ChangeMonthlyUSD)
+		total += fmt.Sprintf("; deployed (stack %s): $%.4f/month; deploying changes the bill by %s US$/month", d.Stack, *d.DeployedMonthlyUSD, d.change())
 	}
 	fmt.Fprintf(&b, "**%s.**\n\n", markdown.Text(total))
 	var notes []string

@@ -104,7 +104,7 @@ type Use struct {
 	Provisioned Capacity `json:"provisioned"`
 	// ScalableTargets are its auto scaling, when it is auto scaled: each dimension's range, or
 	// null for a fixed one.
-	ScalableTargets *discover.Scaling `json:"scalable_targets,omitempty"`
+	ScalableTargets *discover.Ranges `json:"scalable_targets,omitempty"`
 	// Consumed is null when there is no data to tell.
 	Consumed *Consumption `json:"consumed"`
 	// RightSizedCapacity is what the busiest minute needs at TargetUtilization; null without data.
@@ -315,7 +315,7 @@ func basisNotes(loads []Load, f Footprint) []string {
 }
 
 // scalableTargets is a load's auto scaling for the report: nil when it is fixed.
-func scalableTargets(l Load) *discover.Scaling {
+func scalableTargets(l Load) *discover.Ranges {
 	if !l.Scaling.Scaled() {
 		return nil
 	}
@@ -537,7 +537,7 @@ func tableCapacity(t TableCost) string {
 	}
 	s := t.ScalableTargets
 	if s == nil {
-		s = &discover.Scaling{}
+		s = &discover.Ranges{}
 	}
 	text := dim(t.Provisioned.Read, s.Read) + "/" + dim(t.Provisioned.Write, s.Write)
 	if s.Scaled() {

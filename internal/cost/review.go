@@ -35,7 +35,7 @@ type Clients struct {
 	DynamoDB   DynamoDB
 	CloudWatch usage.CloudWatch
 	// AutoScaling reads which tables and indexes are auto scaled; nil: none is asked about.
-	AutoScaling discover.AutoScaling
+	AutoScaling discover.ScalableTargetsAPI
 }
 
 // NewClients builds a region's clients from cfg (cfg.Region is the region).
@@ -318,7 +318,7 @@ type reading struct {
 	backups     int
 	backupBytes int64
 	// scaling is each source's auto scaling, in sources' order; empty when none was read.
-	scaling []discover.Scaling
+	scaling []discover.Ranges
 	// minutes are each source's, in sources' order, while the table is priced.
 	minutes     []usage.Minutes
 	unavailable string // why consumption could not be read
@@ -348,11 +348,11 @@ func (r reading) requests() []usage.Request {
 }
 
 // scalingOf is source i's auto scaling; fixed when it was not read.
-func (r reading) scalingOf(i int) discover.Scaling {
+func (r reading) scalingOf(i int) discover.Ranges {
 	if i < len(r.scaling) {
 		return r.scaling[i]
 	}
-	return discover.Scaling{}
+	return discover.Ranges{}
 }
 
 // pitr reads whether point-in-time recovery is on for each table.

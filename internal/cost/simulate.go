@@ -14,9 +14,9 @@ import (
 // The wallet stack's auto scaling keys: the top of each dimension's range (its capacity key is
 // the bottom) and the one target both share.
 const (
-	ctxReadMax  = "readMax"
-	ctxWriteMax = "writeMax"
-	ctxTarget   = "targetUtilization"
+	ctxReadMax  = contract.CtxReadMax
+	ctxWriteMax = contract.CtxWriteMax
+	ctxTarget   = contract.CtxTarget
 )
 
 // Policies are a table's or an index's auto scaling, read and write.

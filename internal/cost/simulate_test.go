@@ -130,8 +130,8 @@ func TestAdviceIsSaneOnEveryLoadProfile(t *testing.T) {
 }
 
 // checkContext: the advice's -c values parse under the wallet stack's contract and mean what
-// the advice says. The auto scaling keys are read here as the stack reads them (max not below
-// min, target 20–90), since the contract on this branch predates them.
+// the advice says: the capacity, and for autoscale the range of each auto-scaled dimension and
+// the target.
 func checkContext(t *testing.T, a Advice) {
 	t.Helper()
 	values := map[string]string{}
@@ -143,20 +143,13 @@ func checkContext(t *testing.T, a Advice) {
 		}
 		values[k] = v
 	}
-	scaled := map[string]string{}
-	for _, k := range []string{ctxReadMax, ctxWriteMax, ctxTarget} {
-		if v, ok := values[k]; ok {
-			scaled[k] = v
-			delete(values, k)
-		}
-	}
 	c, err := contract.ParseStack(func(k string) (string, bool) { v, ok := values[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("%q refused: %v", a.Context, err)
 	}
 	if a.Change != AutoScale {
-		if len(scaled) > 0 {
-			t.Fatalf("%s with auto scaling keys: %q", a.Change, a.Context)
+		if c.AutoScaled() {
+			t.Fatalf("%s auto scales: %q", a.Change, a.Context)
 		}
 		return
 	}
@@ -164,14 +157,24 @@ func checkContext(t *testing.T, a Advice) {
 	if c.Billing != wallet.BillingProvisioned || int64(c.ReadCapacity) != ps.Read.Min || int64(c.WriteCapacity) != ps.Write.Min {
 		t.Fatalf("%q means %+v, the policies are %v", a.Context, c, ps)
 	}
-	for k, want := range map[string]autoscaling.Policy{ctxReadMax: ps.Read, ctxWriteMax: ps.Write} {
-		v, ok := scaled[k]
-		if want.Max == want.Min && ok || want.Max > want.Min && v != fmt.Sprint(want.Max) {
-			t.Fatalf("%q: %s=%q for %v", a.Context, k, v, want)
+	for _, d := range []struct {
+		got  int
+		want autoscaling.Policy
+	}{{c.ReadMax, ps.Read}, {c.WriteMax, ps.Write}} {
+		if d.want.Max == d.want.Min && d.got != 0 || d.want.Max > d.want.Min && int64(d.got) != d.want.Max {
+			t.Fatalf("%q: max %d for %v", a.Context, d.got, d.want)
 		}
 	}
-	if v := scaled[ctxTarget]; v != fmt.Sprint(ps.Read.Target) && (ps.Read.Max > ps.Read.Min || ps.Write.Max > ps.Write.Min) {
-		t.Fatalf("%q: target %q for %v", a.Context, v, ps)
+	if c.AutoScaled() && c.TargetUtilization != ps.Read.Target && c.TargetUtilization != ps.Write.Target {
+		t.Fatalf("%q: target %d for %v", a.Context, c.TargetUtilization, ps)
+	}
+}
+
+// The simulation's bounds on a target are the stack's.
+func TestTheSimulationsTargetsAreTheStacks(t *testing.T) {
+	if autoscaling.MinTarget != wallet.MinTargetUtilization || autoscaling.MaxTarget != wallet.MaxTargetUtilization || autoscaling.DefaultTarget != wallet.DefaultTargetUtilization {
+		t.Fatalf("autoscaling %d–%d (%d), the stack's %d–%d (%d)", autoscaling.MinTarget, autoscaling.MaxTarget, autoscaling.DefaultTarget,
+			wallet.MinTargetUtilization, wallet.MaxTargetUtilization, wallet.DefaultTargetUtilization)
 	}
 }
 
@@ -193,7 +196,7 @@ func TestAnAutoScaledTableIsPricedByWhatItWasBilledFor(t *testing.T) {
 		}
 	}
 	m.ProvisionedRead[10] = 50 // one minute under its load: throttled
-	l := Load{Provisioned: Capacity{1, 1}, Consumed: m.Consumed, Minutes: m, Scaling: discover.Scaling{Read: &discover.Range{Min: 1, Max: 100}}}
+	l := Load{Provisioned: Capacity{1, 1}, Consumed: m.Consumed, Minutes: m, Scaling: discover.Ranges{Read: &discover.Range{Min: 1, Max: 100}}}
 	u := usageOf(wallet.BillingProvisioned, l)
 	u.Footprint.Billed = BilledOf(u.Loads)
 	p := testPrices()

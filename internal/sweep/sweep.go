@@ -72,7 +72,7 @@ type RegionClients struct {
 	CloudWatch     CloudWatch
 	// AutoScaling reads which tables are auto scaled, to price them at what they were billed
 	// for (Options.Billed); nil: none is.
-	AutoScaling discover.AutoScaling
+	AutoScaling discover.ScalableTargetsAPI
 }
 
 // Busy answers: LimitExceededException (too many control-plane operations at once) and
