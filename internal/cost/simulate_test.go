@@ -280,3 +280,22 @@ func TestAutoScalingMustSaveMoreThanItsStart(t *testing.T) {
 		}
 	}
 }
+
+// An option that throttles more minutes than the table as it is is never the advice, however
+// cheap: auto scaling capped at 50 units is far cheaper than a table sized for a diurnal peak
+// of 1000 a second, and throttles most of each day.
+func TestAnOptionThatThrottlesMoreThanTheTableIsNotAdvised(t *testing.T) {
+	const n = 7 * 24 * 60
+	m := minutesOf(profile.Of("diurnal", n), profile.Of("diurnal", n))
+	right, _ := rightSize(m.Consumed)
+	capped := autoscaling.Policy{Min: 1, Max: 50, Target: 70}
+	l := loadOf(m, right)
+	l.AutoScale = Given{Read: &capped, Write: &capped}
+	a := Advise(usageOf(wallet.BillingProvisioned, l), USEast1())
+	if *a.AutoScaled >= a.Current || a.ThrottledMinutes.AutoScaled <= a.ThrottledMinutes.Current {
+		t.Fatalf("the test needs a cheaper option that throttles more: auto %.2f against %.2f, throttled %+v", *a.AutoScaled, a.Current, *a.ThrottledMinutes)
+	}
+	if a.Change == AutoScale {
+		t.Fatalf("advised auto scaling that throttles %d minutes against the table's %d", a.ThrottledMinutes.AutoScaled, a.ThrottledMinutes.Current)
+	}
+}
