@@ -65,7 +65,9 @@ func runExport(ctx context.Context, o *exportOptions) error {
 		return err
 	}
 	dir := archive.Dir(o.to, o.table)
-	e, err := archive.Export(ctx, dynamodb.NewFromConfig(cfg), o.table, dir)
+	progress, clear := exportProgress(o.s.err, o.table)
+	e, err := archive.ExportWith(ctx, dynamodb.NewFromConfig(cfg), o.table, dir, archive.ExportOptions{Progress: progress})
+	clear()
 	if err != nil {
 		return archiveErr(err)
 	}

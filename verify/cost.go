@@ -12,6 +12,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/costhtml"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -29,6 +30,8 @@ type costOptions struct {
 	days       int
 	json       bool
 	format     string
+	// html is --html FILE: the report as one self-contained page, beside the report on stdout.
+	html string
 	// load is a what-if (--load FILE): that load priced on a table of capacity (--capacity),
 	// its auto scaling given or searched for (--autoscale, --autoscale-read, --autoscale-write),
 	// calling nothing.
@@ -62,7 +65,10 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
 			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.\n" +
 			"With --load FILE it prices a load written down (a CSV of one row a minute, or the JSON of\n" +
-			"aws cloudwatch get-metric-data) on a table of --capacity, with no AWS call.",
+			"aws cloudwatch get-metric-data) on a table of --capacity, with no AWS call.\n\n" +
+			"--html FILE also writes the report as one HTML page that needs nothing else (no script, font\n" +
+			"or style from anywhere: it opens offline), every table sorted by what its advice saves and a\n" +
+			"chart of its use, capacity and advice for the 100 that save most.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
 			template := "--template prices what a template declares, calling nothing"
 			load := "--load prices the load in a file, calling nothing"
@@ -72,6 +78,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 				conflict{"load", "template", load}, conflict{"load", "stack", load}, conflict{"load", "table", load},
 				conflict{"load", "all-regions", load}, conflict{"load", "org", load}, conflict{"load", "accounts", load},
 				conflict{"load", "days", "the file's minutes are the window"},
+				conflict{"html", "template", "--html draws the use a review reads; a template declares capacity, not use"},
 				conflict{"autoscale", "autoscale-read", given}, conflict{"autoscale", "autoscale-write", given},
 				conflict{"table", "all-regions", "a table lives in one region (pick it with --region)"}, regionOrAll, orgOrAccounts); err != nil {
 				return err
@@ -98,6 +105,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
 	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MinuteDataDays, usage.MinuteDataDays))
 	registerFormat(fs, &o.format, &o.json)
+	fs.StringVar(&o.html, "html", "", "also write the report as one self-contained HTML `FILE` (charts of each table's use; opens offline)")
 	fs.StringVar(&o.load, "load", "", "price the load in a file, calling nothing: a CSV ("+usage.LoadHeader+", one row a minute, RFC 3339 UTC) or the JSON of aws cloudwatch get-metric-data")
 	fs.StringVar(&o.capacity, "capacity", "1/1", "with --load: the table's provisioned READ/WRITE units as it is")
 	fs.StringVar(&o.autoscale, "autoscale", "", "with --load: price auto scaling MIN:MAX:TARGET (units, units, percent) for reads and writes instead of picking it")
@@ -121,6 +129,9 @@ func (o *costOptions) validate() (cost.Prices, error) {
 	}
 	if o.stack != "" && o.template == "" {
 		return cost.Prices{}, usageErr("--stack %q needs --template FILE: it says what deploying the template changes on that stack's bill", o.stack)
+	}
+	if err := checkOutFile("--html", o.html, "the page's file"); err != nil {
+		return cost.Prices{}, err
 	}
 	if _, err := o.what(); err != nil {
 		return cost.Prices{}, err
@@ -185,12 +196,47 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if err != nil {
 		return err
 	}
-	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions}
+	progress, clear := costProgress(o.s.err)
+	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions,
+		Draw: o.draw(), Progress: progress}
 	report := cost.ReviewFleet(ctx, fl, co, prices, nil)
-	if err := renderAs(o.s.out, o.format, o.json, report); err != nil {
+	clear()
+	if err := o.render(report); err != nil {
 		return err
 	}
 	return report.Outcome()
+}
+
+// draw is what the review keeps for pictures: a page's charts and sparklines with --html, a
+// sparkline a table when the text report goes to a terminal; nothing otherwise, so that a
+// pipe gets the report it always got.
+func (o *costOptions) draw() cost.Draw {
+	var d cost.Draw
+	if o.html != "" {
+		d = costhtml.Draw
+	}
+	if !o.json && o.format == formatText && isTerminal(o.s.out) {
+		d.Sparklines = true
+	}
+	return d
+}
+
+// render prints the report as asked, and writes its page with --html (whole or not at all).
+func (o *costOptions) render(r cost.Report) error {
+	text := r
+	if !isTerminal(o.s.out) {
+		text = r.WithoutSparklines() // kept for the page only
+	}
+	if err := renderAs(o.s.out, o.format, o.json, text); err != nil {
+		return err
+	}
+	if o.html == "" {
+		return nil
+	}
+	if err := costhtml.WriteFile(o.html, r); err != nil {
+		return failed(fmt.Errorf("--html: %w", err))
+	}
+	return nil
 }
 
 // runCostLoad prices a load read from a file within --timeout, calling nothing: a file that is
@@ -206,8 +252,8 @@ func runCostLoad(ctx context.Context, o *costOptions, prices cost.Prices) error 
 	if err != nil {
 		return usageErr("--load %s: %v", o.load, err)
 	}
-	report := cost.ReviewLoad(l, lo, prices)
-	return renderAs(o.s.out, o.format, o.json, report)
+	lo.Draw = o.draw()
+	return o.render(cost.ReviewLoad(l, lo, prices))
 }
 
 // runCostTemplate prices a template's tables as declared, reading the file within --timeout and

@@ -135,17 +135,21 @@ func (o *sweepOptions) stated(c *cobra.Command) sweep.Expect {
 	return e
 }
 
-// checkPlanOut refuses, before anything happens, a plan file that cannot be written as asked:
-// a directory, a symlink (the plan would replace the link, not write where it points), a FIFO
-// or a device, or a place nobody may write to.
-func checkPlanOut(flag, path string) error {
+// checkPlanOut refuses, before anything happens, a plan file that cannot be written as asked
+// (checkOutFile).
+func checkPlanOut(flag, path string) error { return checkOutFile(flag, path, "the plan file") }
+
+// checkOutFile refuses, before anything happens, a file that cannot be written as asked: a
+// directory, a symlink (the file would replace the link, not write where it points), a FIFO or
+// a device, or a place nobody may write to. what names the file for the message.
+func checkOutFile(flag, path, what string) error {
 	if path == "" {
 		return nil
 	}
 	if st, err := os.Lstat(path); err == nil {
 		switch {
 		case st.IsDir():
-			return usageErr("%s %q: a directory; name the plan file", flag, path)
+			return usageErr("%s %q: a directory; name %s", flag, path, what)
 		case st.Mode()&os.ModeSymlink != 0:
 			return usageErr("%s %q: a symlink; name the file itself", flag, path)
 		case !st.Mode().IsRegular():

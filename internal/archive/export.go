@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Export scans the whole table with consistent reads into dir, which must not exist or be
@@ -32,6 +33,32 @@ import (
 // refused. Leftovers of killed exports (.<table>.*.partial beside dir) are named in errors and
 // in Exported.Leftovers, never removed: another run may still be writing one.
 func Export(ctx context.Context, db DynamoDB, table, dir string) (*Exported, error) {
+	return ExportWith(ctx, db, table, dir, ExportOptions{})
+}
+
+// ExportOptions tune an export.
+type ExportOptions struct {
+	// Progress, when set, is told how far the export has got: the items scanned, then read
+	// back, of about total (DescribeTable's item count, which DynamoDB updates every six hours
+	// or so; 0 when it says none).
+	Progress func(stage string, done, total int64)
+}
+
+// Export stages, as Progress names them.
+const (
+	StageScan     = "scanned"
+	StageReadBack = "read back"
+)
+
+func (o ExportOptions) progress(stage string, total int64) func(done int64) {
+	if o.Progress == nil {
+		return func(int64) {}
+	}
+	return func(done int64) { o.Progress(stage, done, total) }
+}
+
+// ExportWith is Export, told how far it has got (ExportOptions).
+func ExportWith(ctx context.Context, db DynamoDB, table, dir string, o ExportOptions) (*Exported, error) {
 	if err := checkTableName(table); err != nil {
 		return nil, err
 	}
@@ -56,7 +83,8 @@ func Export(ctx context.Context, db DynamoDB, table, dir string) (*Exported, err
 		return nil, fmt.Errorf("export %s: %w", table, err)
 	}
 	defer s.discard()
-	n, sum, content, err := scanReadBack(ctx, db, table, filepath.Join(s.tmp, ItemsFile), md)
+	about := aws.ToInt64(desc.Table.ItemCount)
+	n, sum, content, err := scanReadBack(ctx, db, table, filepath.Join(s.tmp, ItemsFile), md, o.progress(StageScan, about), o.progress(StageReadBack, about))
 	if err != nil {
 		return nil, err
 	}
@@ -87,13 +115,21 @@ func reuse(table, dir string, prior *Metadata, priorContent string, n int64, con
 // scanReadBack scans the table into items, then reads the file back with the reader restore
 // uses: the count and checksum it reads must be those written. It returns them, and the digest
 // of the items' content (independent of their order) to compare with an earlier export.
-func scanReadBack(ctx context.Context, db DynamoDB, table, items string, md *Metadata) (n int64, sum, content string, err error) {
-	n, sum, err = scanInto(ctx, db, table, items)
+// scanned and readBack are told how many items each has got through.
+func scanReadBack(ctx context.Context, db DynamoDB, table, items string, md *Metadata, scanned, readBack func(int64)) (n int64, sum, content string, err error) {
+	n, sum, err = scanInto(ctx, db, table, items, scanned)
 	if err != nil {
 		return 0, "", "", fmt.Errorf("export %s: %w", table, err)
 	}
 	digest := newContentDigest()
-	back, backSum, err := readItems(ctx, items, schemaOf(md.KeySchema, md.AttributeDefinitions), digest.add)
+	var read int64
+	back, backSum, err := readItems(ctx, items, schemaOf(md.KeySchema, md.AttributeDefinitions), func(item map[string]types.AttributeValue, size int) error {
+		if read++; read%progressEvery == 0 {
+			readBack(read)
+		}
+		return digest.add(item, size)
+	})
+	readBack(read)
 	if err != nil {
 		return 0, "", "", fmt.Errorf("export %s: the written items do not read back: %w", table, err)
 	}
@@ -255,7 +291,10 @@ func checkPrior(ctx context.Context, dir string, prior, md *Metadata) (string, e
 
 // scanInto writes every item of table to path, one line each, and returns the count and the
 // SHA-256 of what it wrote.
-func scanInto(ctx context.Context, db DynamoDB, table, path string) (int64, string, error) {
+// progressEvery is how many items read back make a step of progress: a page of a scan is one.
+const progressEvery = 1000
+
+func scanInto(ctx context.Context, db DynamoDB, table, path string, scanned func(int64)) (int64, string, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return 0, "", err
@@ -280,6 +319,7 @@ func scanInto(ctx context.Context, db DynamoDB, table, path string) (int64, stri
 			}
 			n++
 		}
+		scanned(n)
 	}
 	if err := w.Flush(); err != nil {
 		return n, "", err

@@ -109,6 +109,9 @@ func (s Minutes) Union(o Minutes) {
 	}
 }
 
+// Has reports whether minute m is set.
+func (s Minutes) Has(m int) bool { return m>>6 < len(s) && s[m>>6]&(1<<(uint(m)&63)) != 0 }
+
 // Count is how many minutes are set.
 func (s Minutes) Count() int {
 	n := 0
@@ -138,6 +141,30 @@ func scaleOut(x float64, target int) int64 {
 // When throttled is not nil (NewMinutes(len(l.PerSecond))), the minutes that throttled are set
 // in it. Simulate allocates nothing: the advice runs it thousands of times a table.
 func Simulate(l Load, p Policy, throttled Minutes) Result {
+	return simulate(l, p, throttled, nil)
+}
+
+// Trace is Simulate that also says what the capacity was minute by minute (capacity[m] is
+// minute m's units), for a chart of what auto scaling would have done.
+func Trace(l Load, p Policy, throttled Minutes) (Result, []int64) {
+	capacity := make([]int64, len(l.PerSecond))
+	from, now := 0, p.Min
+	r := simulate(l, p, throttled, func(m int, next int64) {
+		for ; from <= m; from++ {
+			capacity[from] = now
+		}
+		now = next
+	})
+	for ; from < len(capacity); from++ {
+		capacity[from] = now
+	}
+	return r, capacity
+}
+
+// simulate is Simulate; changed, when not nil, is told of each change of capacity: the minute m
+// it is decided in (the last at the old capacity) and the capacity from the next. It is called
+// only where capacity changes, off the minute-by-minute path the search runs thousands of times.
+func simulate(l Load, p Policy, throttled Minutes, changed func(m int, next int64)) Result {
 	c := l.PerSecond
 	capacity := p.Min
 	r := Result{Highest: capacity}
@@ -183,6 +210,9 @@ func Simulate(l Load, p Policy, throttled Minutes) Result {
 				}
 			}
 			if next != capacity {
+				if changed != nil {
+					changed(m, next)
+				}
 				if next > capacity {
 					r.Increases++
 					r.Highest = max(r.Highest, next)

@@ -96,6 +96,12 @@ func TestTheWorkedExampleInTheDocsIsWhatSimulateDoes(t *testing.T) {
 			t.Errorf("minute %d: capacity %d, the docs say %d", m, got[m], want[m])
 		}
 	}
+	_, traced := Trace(l, p, nil)
+	for m := range want {
+		if traced[m] != want[m] {
+			t.Errorf("minute %d: Trace says capacity %d, the docs say %d", m, traced[m], want[m])
+		}
+	}
 	r := Simulate(l, p, nil)
 	said := func(pattern string) string {
 		m := regexp.MustCompile(pattern).FindStringSubmatch(section)
@@ -385,3 +391,33 @@ func TestSimulateIsTheRulesAsWritten(t *testing.T) {
 
 // near compares to float noise.
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// Trace is Simulate with the capacity of every minute written down: on every profile, under
+// policies of every kind, its result is Simulate's, each minute's capacity is what that minute
+// adds to Simulate's capacity-minutes over the load up to it, and a minute throttled is exactly
+// one whose load is above that minute's capacity.
+func TestTraceIsSimulateMinuteByMinute(t *testing.T) {
+	policies := []Policy{{1, 40000, 70}, {5, 50, 50}, {3, 3, 70}, {1, 1000, 35}}
+	for name, load := range profile.All(24 * 60) {
+		for _, p := range policies {
+			l := Load{PerSecond: load, DayMinute: 5 * 60}
+			want := Simulate(l, p, nil)
+			throttled := NewMinutes(len(load))
+			got, capacity := Trace(l, p, throttled)
+			if got != want || len(capacity) != len(load) {
+				t.Fatalf("%s under %v: Trace %+v over %d minutes, Simulate %+v", name, p, got, len(capacity), want)
+			}
+			before := int64(0)
+			for m, c := range capacity {
+				upTo := Simulate(Load{PerSecond: load[:m+1], DayMinute: l.DayMinute}, p, nil).CapacityMinutes
+				if c != upTo-before {
+					t.Fatalf("%s under %v, minute %d: Trace says %d units, Simulate %d", name, p, m, c, upTo-before)
+				}
+				before = upTo
+				if over := load[m] > float64(c); over != throttled.Has(m) {
+					t.Fatalf("%s under %v, minute %d: load %v on capacity %d, throttled %v", name, p, m, load[m], c, throttled.Has(m))
+				}
+			}
+		}
+	}
+}

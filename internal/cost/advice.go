@@ -100,6 +100,8 @@ type Advice struct {
 	Savings float64
 	// Notes say what the context values cannot: an index's capacity, a capped value.
 	Notes []string
+	// marks are the minutes each option throttled (nil without minutes): a chart marks them.
+	marks *throttleMarks
 }
 
 // Advise prices a table as it is, right-sized, auto scaled and on demand, extrapolating the
@@ -145,7 +147,7 @@ func Advise(u Usage, p Prices) Advice {
 	}
 	sim, simulated := simulate(u, a.RightSizedCapacity, p)
 	if simulated {
-		a.AutoScaled, a.AutoScaling, a.ThrottledMinutes = ptr(sim.capacityUSD+rest), sim.policies, &sim.throttled
+		a.AutoScaled, a.AutoScaling, a.ThrottledMinutes, a.marks = ptr(sim.capacityUSD+rest), sim.policies, &sim.throttled, &sim.marks
 		// The minutes say, better than the busiest one: an auto-scaled table's capacity moved.
 		a.Throttled = u.Footprint.Billing == wallet.BillingProvisioned && sim.throttled.Current > 0
 		a.Notes = append(a.Notes, sim.notes...)

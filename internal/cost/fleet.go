@@ -33,8 +33,16 @@ func ReviewFleet(ctx context.Context, fl org.Fleet, o Options, p Prices, clients
 	if clientsOf == nil {
 		clientsOf = UnitClients
 	}
+	drawn := newDrawing(o.Draw)
+	prog := newProgress(len(fl.Units), o.Progress)
 	results := org.Run(ctx, fl.Units, org.UnitsAtOnce(o.concurrency()), func(ctx context.Context, u org.Unit) (RegionReview, error) {
-		return Review(ctx, clientsOf(u), o, p)
+		uo := o
+		uo.drawing, uo.progress = drawn.in(u.Account.ID), prog
+		if uo.drawing == nil {
+			uo.Draw = Draw{} // nothing to draw: a review of its own must not start one
+		}
+		defer prog.add(1, 0, 0)
+		return Review(ctx, clientsOf(u), uo, p)
 	})
 	var reviews []RegionReview
 	rv := fleetRun{fleet: fl}
@@ -62,6 +70,7 @@ func ReviewFleet(ctx context.Context, fl org.Fleet, o Options, p Prices, clients
 	r := NewReport(reviews, o.Days, p)
 	r.Organization, r.Accounts, r.Regions = fl.Organization, rv.accounts, fl.Regions()
 	r.Notes = append(slices.Clone(fl.Notes), r.Notes...)
+	r.Charts = drawn.kept()
 	r.run = &rv
 	return r
 }

@@ -22,6 +22,8 @@ type LoadOptions struct {
 	AutoScale Given
 	// Region is whose prices apply (Prices.In); empty: the prices' own.
 	Region string
+	// Draw keeps what a picture of the load needs: its chart, its sparkline.
+	Draw Draw
 }
 
 // ReviewLoad prices and advises a load read from a file, calling nothing: the one cost report,
@@ -49,9 +51,12 @@ func ReviewLoad(l usage.Load, o LoadOptions, p Prices) Report {
 	}
 	a := Advise(Usage{Footprint: f, Loads: []Load{load}, Hours: hours, Start: w.Start}, p)
 	advised(&t, []Load{load}, a)
+	d := newDrawing(o.Draw)
+	d.table(&t, []Load{load}, a, w.Start)
 	days := (len(m.Read) + 24*60 - 1) / (24 * 60)
 	r := NewReport([]RegionReview{{Region: region, Tables: []TableCost{t}}}, days, p)
 	r.Load = o.File
+	r.Charts = d.kept()
 	r.Notes = append(r.Notes, "offline: the load file is the only input; no account, region or table was read (accounts is empty)")
 	return r
 }

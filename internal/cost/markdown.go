@@ -15,10 +15,7 @@ import (
 // and value from AWS is escaped (markdown.Text).
 func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	where := strings.Join(r.Regions, ", ")
-	if r.run != nil {
-		where = r.run.fleet.What() + " in " + where
-	}
+	where := r.Where()
 	if r.Load != "" {
 		fmt.Fprintf(&b, "### Cost of the load in %s, a what-if with no AWS call, at %s prices (US$ a month)\n\n", markdown.Text(r.Load), markdown.Text(strings.Join(r.Regions, ", ")))
 	} else {

@@ -43,6 +43,10 @@ type Report struct {
 	Prices       Prices             `json:"prices"`
 	Problems     []discover.Problem `json:"problems,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`
+	// Charts are the series of the tables whose advice saves most, best first, when the review
+	// was asked to draw them (Options.Draw): for a page, never in the JSON, which stays the
+	// figures people read.
+	Charts []Chart `json:"-"`
 
 	// run is how the fleet's review went (ReviewFleet): its outcome, and its text by account.
 	run *fleetRun
@@ -75,6 +79,9 @@ type TableCost struct {
 	// through: it pays for capacity nobody uses.
 	Idle  *Idle    `json:"idle,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Sparkline is its use in SparklinePoints stretches of the window, when asked
+	// (Draw.Sparklines): a picture, not a figure, so not in the JSON.
+	Sparkline []float64 `json:"-"`
 }
 
 // Window is what a table's use was read over.
@@ -186,7 +193,7 @@ func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
 // idle: DynamoDB publishes no datapoint for a minute without requests, so no data in a short
 // life or on an unreadable endpoint may be no use at all, and advice on zeros would be a guess;
 // but a provisioned table that lived through a whole readable window without a request is idle.
-func price(region string, r reading, days int, p Prices) TableCost {
+func price(region string, r reading, days int, p Prices, d *drawing) TableCost {
 	p = p.In(region)
 	loads, used := loadsOf(r)
 	f, t := rest(region, r, loads, p)
@@ -200,13 +207,14 @@ func price(region string, r reading, days int, p Prices) TableCost {
 	lived := window(&t, r, days)
 	switch {
 	case used == 0 && !r.young && f.Billing == wallet.BillingProvisioned:
-		return idle(t, f, loads, r, days, p)
+		return idle(t, f, loads, r, days, p, d)
 	case used == 0:
 		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in %s (DynamoDB publishes none for a minute without requests): nothing to recommend on", lived))
 		return t
 	}
 	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours, Start: r.window.Start}, p)
 	advised(&t, loads, a)
+	d.table(&t, loads, a, r.window.Start)
 	return t
 }
 
@@ -364,7 +372,7 @@ func advised(t *TableCost, loads []Load, a Advice) {
 // idle is the line of a provisioned table that consumed nothing over a whole window it lived
 // through: the advice on zero use (on demand, which then bills only storage), what its capacity
 // costs for nothing, and the other way out, deleting it.
-func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices) TableCost {
+func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices, d *drawing) TableCost {
 	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours, Start: r.window.Start}, p)
 	advised(&t, loads, a)
 	t.Idle = &Idle{
@@ -378,6 +386,7 @@ func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices)
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("idle: %s (indexes included) and no consumed capacity in the last %s, which it lived through: $%.2f/month for nothing. Two ways out: on-demand billing (%s) bills only its storage, $%.2f/month; or, if nobody needs it, `%s` deletes it (add --export DIR to keep its items)",
 		capacity, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(ToOnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
+	d.table(&t, loads, a, r.window.Start)
 	return t
 }
 
@@ -472,6 +481,12 @@ func (r Report) writeAccount(b *strings.Builder) {
 		b.WriteString("No tables.\n")
 	} else {
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+		sparked := slices.ContainsFunc(r.Tables, func(t TableCost) bool { return t.Sparkline != nil })
+		use := func(t TableCost) string { return "" }
+		if sparked {
+			fmt.Fprint(tw, "USE\t")
+			use = func(t TableCost) string { return Sparkline(t.Sparkline) + "\t" }
+		}
 		fmt.Fprintln(tw, "TABLE\tREGION\tCAPACITY\tREAD UNITS (PEAK/S)\tWRITE UNITS (PEAK/S)\tNOW\tRIGHT-SIZED\tAUTO-SCALED\tON-DEMAND\tADVICE\tSAVES")
 		for _, t := range r.Tables {
 			reads, writes := "-", "-"
@@ -493,7 +508,7 @@ func (r Report) writeAccount(b *strings.Builder) {
 			if t.CurrentBasis == BasisBilled {
 				now += " (billed)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Table, dash(t.Region), tableCapacity(t), reads, writes,
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", use(t), t.Table, dash(t.Region), tableCapacity(t), reads, writes,
 				now, usd(t.MonthlyCostUSD.RightSized), usd(t.MonthlyCostUSD.AutoScaled), usd(t.MonthlyCostUSD.OnDemand), advice, saves)
 		}
 		tw.Flush()
@@ -521,6 +536,58 @@ func (r Report) writeAccount(b *strings.Builder) {
 		}
 	}
 }
+
+// sparks are a sparkline's levels, lowest first: the lowest is a stretch without use.
+var sparks = []rune("▁▂▃▄▅▆▇█")
+
+// Sparkline draws a series on one line, each value a character from ▁ (none: no request) to █
+// (the series' busiest); a series without values is "-". A stretch with any use is at least ▂,
+// so light use is told from none.
+func Sparkline(v []float64) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	top := 0.0
+	for _, x := range v {
+		top = max(top, x)
+	}
+	out := make([]rune, len(v))
+	for i, x := range v {
+		level := 0
+		if x > 0 && top > 0 {
+			level = max(1, min(len(sparks)-1, int(math.Ceil(x/top*float64(len(sparks)-1)-1e-9))))
+		}
+		out[i] = sparks[level]
+	}
+	return string(out)
+}
+
+// WithoutSparklines is the report without its tables' sparklines: the text report draws them
+// when they are there, which only a terminal should get.
+func (r Report) WithoutSparklines() Report {
+	r.Tables = slices.Clone(r.Tables)
+	for i := range r.Tables {
+		r.Tables[i].Sparkline = nil
+	}
+	return r
+}
+
+// Where is what the report covers, for a title: the accounts (the caller's, an organization's,
+// those named) and the regions.
+func (r Report) Where() string {
+	where := strings.Join(r.Regions, ", ")
+	if r.run != nil {
+		where = r.run.fleet.What() + " in " + where
+	}
+	return where
+}
+
+// CapacityText is a table's capacity as the text report writes it: on-demand, read/write
+// units, an auto-scaled dimension's range.
+func CapacityText(t TableCost) string { return tableCapacity(t) }
+
+// SavesText is a total of the advice in words, as the text report writes it.
+func SavesText(usd float64) string { return savesText(usd) }
 
 // tableCapacity is a table's capacity for people: on-demand, read/write units, or an
 // auto-scaled dimension's range (5-100/1 auto is reads auto scaled from 5 to 100, writes fixed

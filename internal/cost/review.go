@@ -63,6 +63,50 @@ type Options struct {
 	// SkipClosedRegions makes a region closed to the account (not enabled, or denied by an
 	// organization policy) a note, as the sweep does: with every region asked for, some are.
 	SkipClosedRegions bool
+	// Draw keeps what a picture of each table's use needs (charts, sparklines); nothing by
+	// default.
+	Draw Draw
+	// Progress, when set, is told how far the review has got, from several goroutines one at a
+	// time.
+	Progress func(Progress)
+
+	// drawing and progress are a fleet's, shared by its units' reviews.
+	drawing  *drawing
+	progress *progress
+}
+
+// Progress is how far a review has got: the (account, region) units reviewed of all, and the
+// tables priced of those listed so far.
+type Progress struct {
+	Units, UnitsDone int
+	Tables, Priced   int
+}
+
+// progress counts a review's Progress and tells it, one call at a time.
+type progress struct {
+	mu   sync.Mutex
+	now  Progress
+	tell func(Progress)
+}
+
+func newProgress(units int, tell func(Progress)) *progress {
+	if tell == nil {
+		return nil
+	}
+	return &progress{now: Progress{Units: units}, tell: tell}
+}
+
+// add moves the counts on and tells them; nil counts nothing.
+func (p *progress) add(units, tables, priced int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.now.UnitsDone += units
+	p.now.Tables += tables
+	p.now.Priced += priced
+	p.tell(p.now)
 }
 
 func (o Options) concurrency() int {
@@ -89,11 +133,23 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 		now = time.Now()
 	}
 	limit := o.concurrency()
+	d := o.drawing
+	if d == nil {
+		// A review of its own keeps its own charts.
+		d = newDrawing(o.Draw)
+		defer func() { rr.Charts = d.kept() }()
+	}
+	prog := o.progress
+	if prog == nil {
+		prog = newProgress(1, o.Progress)
+		defer prog.add(1, 0, 0)
+	}
 
 	tables, listed, err := rr.tables(ctx, c, o, limit)
 	if err != nil || !listed {
 		return rr, err
 	}
+	prog.add(0, len(tables), 0)
 	readings := make([]reading, len(tables))
 	for i, d := range tables {
 		readings[i] = reading{desc: d}
@@ -112,7 +168,10 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 	for i := range readings {
 		readings[i].lifetime(window, now)
 	}
-	pricing := func(r *reading) { r.cost, r.priced = price(c.Region, *r, o.Days, p), true }
+	pricing := func(r *reading) {
+		r.cost, r.priced = price(c.Region, *r, o.Days, p, d), true
+		prog.add(0, 0, 1)
+	}
 	if err := rr.consumption(ctx, c, readings, limit, pricing); err != nil {
 		return rr, err
 	}
@@ -248,6 +307,9 @@ type RegionReview struct {
 	SweepBackups []Backup
 	Problems     []discover.Problem
 	Notes        []string
+	// Charts are the charts Options.Draw asked for, of a review run on its own (a fleet's
+	// are its report's).
+	Charts []Chart
 }
 
 func (rr *RegionReview) problem(table string, err error) {

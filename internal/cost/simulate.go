@@ -73,7 +73,9 @@ type simulation struct {
 	startUSD  float64
 	policies  []Policies
 	throttled Throttled
-	notes     []string
+	// marks are the minutes each option throttled, for a chart.
+	marks throttleMarks
+	notes []string
 }
 
 // simulate prices the auto-scaled option of every load and counts each option's throttled
@@ -151,6 +153,7 @@ func simulate(u Usage, right []Capacity, p Prices) (simulation, bool) {
 	s.capacityUSD = capacityMinutesUSD * 60 * HoursPerMonth / float64(n) // × 730 / (n / 60) hours
 	s.startUSD = startMinutesUSD * 60 * HoursPerMonth / float64(n)
 	s.throttled = Throttled{Current: current.Count(), RightSized: fixed.Count(), AutoScaled: scaled.Count(), OnDemand: onDemand.Count()}
+	s.marks = throttleMarks{current: current, rightSized: fixed, autoScaled: scaled, onDemand: onDemand}
 	return s, true
 }
 
