@@ -54,7 +54,7 @@ type Chart struct {
 	Reads, Writes ChartSeries
 	// Throttled is, in each point, how many of its minutes the table (or an index of it)
 	// throttled as it is, which Minutes total; AdvisedThrottled as advised.
-	Throttled, AdvisedThrottled             []int
+	Throttled, AdvisedThrottled               []int
 	ThrottledMinutes, AdvisedThrottledMinutes int
 }
 

@@ -36,11 +36,11 @@ type chartView struct {
 	Change                    cost.Change
 	// CapacityLine and AdvisedLine say what the capacity lines are, or why there is none.
 	CapacityLine, AdvisedLine string
-	Width, Height int
+	Width, Height             int
 	// Left and PlotWidth place the plots.
 	Left, PlotWidth, Right int
-	Panels             []panel
-	Strips      []strip
+	Panels                 []panel
+	Strips                 []strip
 	// Throttled and AdvisedThrottled are the window's minutes throttled as it is and advised.
 	Throttled, AdvisedThrottled int
 	Window                      string

@@ -196,7 +196,7 @@ func (p *Page) Console() []string {
 // page's own scripts: the page has none) and decodes its value, JSON-stringified, into into.
 func (p *Page) Eval(expression string, into any) {
 	p.t.Helper()
-	raw, err := chromedp.Run(p.ctx, chromedp.Evaluate[string]("JSON.stringify(" + expression + ")"))
+	raw, err := chromedp.Run(p.ctx, chromedp.Evaluate[string]("JSON.stringify("+expression+")"))
 	if err != nil {
 		p.t.Fatalf("evaluate %s: %v", expression, err)
 	}
