@@ -271,7 +271,7 @@ func TestCostHTMLOnMoto(t *testing.T) {
 	checkTotals(t, dom, r, false, false)
 	p.Screenshot(filepath.Join(dir, "cost-report.png"), 0)
 	if *updateScreenshot {
-		p.Screenshot(filepath.Join(localcloud.ModuleRoot(), "docs", "cost-report.png"), 1500)
+		p.Screenshot(filepath.Join(localcloud.ModuleRoot(), "docs", "cost-report.png"), 1340)
 	}
 }
 

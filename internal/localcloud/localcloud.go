@@ -284,5 +284,18 @@ func Prereqs(root string) []error {
 	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "cdk")); err != nil {
 		missing = append(missing, &MissingError{"the pinned CDK CLI (node_modules/.bin/cdk)", "run `npm ci` in " + root})
 	}
+	if _, err := Chromium(); err != nil {
+		missing = append(missing, err)
+	}
 	return missing
+}
+
+// Chromium finds the browser the HTML cost report is tested in: Debian's chromium on the PATH.
+func Chromium() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", &MissingError{"chromium (the browser the HTML cost report is tested in, headless)", "apt-get install chromium (Debian's package)"}
 }

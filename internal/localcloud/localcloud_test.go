@@ -41,6 +41,31 @@ func TestMissingMotoSaysWhatToInstall(t *testing.T) {
 	}
 }
 
+// make prereqs names Chromium when it is missing, and how to install it; found, it is not named.
+func TestPrereqsNameAMissingChromium(t *testing.T) {
+	named := func() bool {
+		for _, err := range Prereqs(ModuleRoot()) {
+			if strings.Contains(err.Error(), "chromium") {
+				if !strings.Contains(err.Error(), "apt-get install chromium") {
+					t.Fatalf("%q does not say how to install it", err)
+				}
+				return true
+			}
+		}
+		return false
+	}
+	if _, err := Chromium(); err != nil {
+		t.Fatalf("this machine has no Chromium to test with: %v", err)
+	}
+	if named() {
+		t.Fatal("Chromium is on the PATH, yet prereqs names it")
+	}
+	t.Setenv("PATH", t.TempDir())
+	if !named() {
+		t.Fatal("without Chromium on the PATH, prereqs does not name it")
+	}
+}
+
 func TestMissingDynamoDBLocalJarSaysRunNpmCi(t *testing.T) {
 	t.Setenv("DYNAMODB_LOCAL_JAR", "")
 	_, err := DynamoDBLocalJar(t.TempDir())

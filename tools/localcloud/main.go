@@ -5,7 +5,7 @@
 //	localcloud up        start moto on a free localhost port, wait until it answers
 //	localcloud down      stop it by pid
 //	localcloud env       print the exports for the CDK CLI, the aws CLI and verify
-//	localcloud prereqs   check moto, Java, DynamoDB Local, the CDK CLI and cfn-lint; say what to install
+//	localcloud prereqs   check moto, Java, DynamoDB Local, the CDK CLI, Chromium and cfn-lint; say what to install
 package main
 
 import (

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,18 +24,8 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 )
 
-// Install is how to install what this package drives.
-const Install = "apt-get install chromium (Debian's package; the tests drive it headless)"
-
-// Path finds the browser: chromium on the PATH (Debian installs /usr/bin/chromium).
-func Path() (string, error) {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", &localcloud.MissingError{What: "chromium (the browser the HTML report is tested in)", Install: Install}
-}
+// Path finds the browser (localcloud.Chromium): Debian installs /usr/bin/chromium.
+func Path() (string, error) { return localcloud.Chromium() }
 
 // flags are what Chromium needs on this machine: headless and without a sandbox (tests run as
 // root in CI), and none of its own connections (updates, sync, safe browsing, QUIC), which a
@@ -209,14 +198,26 @@ func (p *Page) Eval(expression string, into any) {
 // at the window's width, to file.
 func (p *Page) Screenshot(file string, height int) {
 	p.t.Helper()
+	whole := height <= 0
+	if whole {
+		// The whole page in the viewport: what content-visibility leaves unrendered out of
+		// view is drawn too.
+		p.Eval(`document.documentElement.scrollHeight`, &height)
+	}
+	err := chromedp.Do(p.ctx, chromedp.EmulateViewport(1280, int64(height)))
+	if whole && err == nil {
+		// Two frames later, what the larger viewport shows is laid out.
+		_, err = chromedp.Run(p.ctx, chromedp.Evaluate[*runtime.RemoteObject](`new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))`, chromedp.EvalAwaitPromise))
+	}
+	if whole && err == nil {
+		// Drawn, what was out of view has its real height, not its estimate (the document is
+		// at least as tall as the viewport: the body's height is the page's).
+		p.Eval(`Math.ceil(document.body.getBoundingClientRect().bottom + parseFloat(getComputedStyle(document.body).marginBottom))`, &height)
+		err = chromedp.Do(p.ctx, chromedp.EmulateViewport(1280, int64(height)))
+	}
 	var png []byte
-	var err error
-	if height > 0 {
-		if err = chromedp.Do(p.ctx, chromedp.EmulateViewport(1280, int64(height))); err == nil {
-			png, err = chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
-		}
-	} else {
-		png, err = chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		png, err = chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
 	}
 	if err != nil {
 		p.t.Fatalf("screenshot of %s: %v", p.URL, err)
