@@ -131,6 +131,17 @@ func TestThePageIsTheSameOnEveryRun(t *testing.T) {
 	}
 }
 
+// A report with no table (a region without any, a denial) is a page that says so.
+func TestAReportWithoutTablesIsAPageThatSaysSo(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, cost.NewReport(nil, 14, cost.USEast1())); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `<p id="no-tables">No tables.</p>`) || strings.Contains(b.String(), `class="chart"`) {
+		t.Fatalf("the page of no table:\n%s", b.String())
+	}
+}
+
 // The Content-Security-Policy allows the page's one style element by its hash and nothing
 // else at all: no script, font, image or connection.
 func TestTheCSPAllowsOnlyThePagesOwnStyle(t *testing.T) {
