@@ -147,6 +147,9 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	if err != nil {
 		return err
 	}
+	if prices, err = o.prices.of(ctx, cfg, fl.Regions(), false); err != nil {
+		return err
+	}
 	progress, clear := progressLine(o.s.err)
 	so := o.engineOptions(progress)
 	run := sweep.SurveyFleet(ctx, fl, flt, so, prices, o.includeProtected, o.clients)

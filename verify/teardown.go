@@ -72,6 +72,9 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err != nil {
 		return err
 	}
+	if prices, err = o.prices.of(ctx, cfg, []string{cfg.Region}, false); err != nil {
+		return err
+	}
 	run, err := sweep.TeardownFleet(ctx, fl, o.stack, prices, o.rules, nil)
 	if errors.Is(err, discover.ErrStackNotFound) {
 		return usageErr("%w (already torn down? `verify sweep` finds any table it left behind)", err)

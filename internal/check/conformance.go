@@ -49,7 +49,7 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 		for i, d := range gaps {
 			msgs[i] = d.String()
 		}
-		parts = append(parts, fmt.Sprintf("not counted on the local endpoint %s, whose CloudFormation (moto) does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification: %s",
+		parts = append(parts, fmt.Sprintf("not counted on the local endpoint %s, whose CloudFormation (moto) does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification and whose DynamoDB keeps no TableClass: %s",
 			c.LocalEndpoint, strings.Join(msgs, "; ")))
 	}
 	if len(declared.Unresolved) > 0 {
@@ -69,11 +69,14 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 }
 
 // localCloudFormationGaps are the properties moto's CloudFormation ignores when it creates an
-// AWS::DynamoDB::Table, with the value the live table then has. Real CloudFormation applies them.
+// AWS::DynamoDB::Table, with the value the live table then has: real CloudFormation applies them.
+// moto's DynamoDB keeps no table class at all (no TableClassSummary), so a Standard-IA table
+// reads as STANDARD there.
 var localCloudFormationGaps = map[string]string{
 	discover.FieldTTLEnabled:   "false",
 	discover.FieldTTLAttribute: absent,
 	discover.FieldPITR:         "false",
+	discover.FieldTableClass:   string(types.TableClassStandard),
 }
 
 // excuseLocalGaps sets aside, on a local endpoint only, the differences that are exactly what
@@ -234,6 +237,8 @@ func describedFields(d *types.TableDescription) map[string]string {
 		f[discover.FieldWriteCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.WriteCapacityUnits), 10)
 	}
 	f[discover.FieldDeletionProtection] = strconv.FormatBool(aws.ToBool(d.DeletionProtectionEnabled))
+	// No TableClassSummary is a table never given another class: STANDARD (moto returns none).
+	f[discover.FieldTableClass] = string(wallet.ClassOf(d).SDK())
 	// No SSEDescription means the AWS owned key, which is what SSEEnabled=false declares;
 	// SSEEnabled=true declares a KMS key.
 	sse := d.SSEDescription != nil && d.SSEDescription.SSEType == types.SSETypeKms &&

@@ -53,7 +53,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		if d != nil {
 			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
-			cd.MonthlyCostUSD = cost.Round(cost.Monthly(cost.FromDescription(d), prices).Total)
+			cd.MonthlyCostUSD = cost.Round(cost.MonthlyIn(c.Region, cost.FromDescription(d), prices).Total)
 			// wallet:keep=true holds its stack here too: naming the stack is not removing the tag.
 			tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
 			if err != nil {
