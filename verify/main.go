@@ -33,9 +33,9 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
-	"github.com/wallet-dynamodb/wallet/internal/pricelist"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/org"
+	"github.com/wallet-dynamodb/wallet/internal/pricelist"
 	"golang.org/x/term"
 )
 

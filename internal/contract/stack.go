@@ -136,7 +136,7 @@ var stackKeys = []key[Stack]{
 			}
 			return refused("want one of standard, standard-ia")
 		},
-		write: func(c Stack) (string, bool) { return string(c.TableClass), true }},
+		write: func(c Stack) (string, bool) { return string(c.TableClass), c.TableClass != "" }},
 }
 
 // ParseStack validates the wallet stack's context. Every bad value is reported, not just the

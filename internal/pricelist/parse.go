@@ -134,7 +134,7 @@ func (f *found) add(region, item string) error {
 		return fmt.Errorf("%s: %w", attrs["usagetype"], err)
 	}
 	if found {
-		v := price * ut.factor
+		v := tidy(price * ut.factor)
 		if v > cost.MaxPrice {
 			return fmt.Errorf("%s: %g is no price", attrs["usagetype"], v)
 		}
@@ -162,7 +162,7 @@ func onDemand(terms map[string]term) (price float64, found bool, err error) {
 			}
 			v, err := cost.ParsePrice(usd)
 			if err != nil {
-				return 0, false, fmt.Errorf("price %q: %v", cut(usd), err)
+				return 0, false, fmt.Errorf("price %s: %v", cut(usd), err)
 			}
 			if v == 0 {
 				continue // the free tier's first range
@@ -202,18 +202,18 @@ func (f *found) addReserved(name string, terms map[string]term) error {
 			d := t.PriceDimensions[dcode]
 			v, err := cost.ParsePrice(d.PricePerUnit["USD"])
 			if err != nil {
-				return fmt.Errorf("price %q: %v", cut(d.PricePerUnit["USD"]), err)
+				return fmt.Errorf("price %s: %v", cut(d.PricePerUnit["USD"]), err)
 			}
 			upfront := strings.EqualFold(d.Unit, "Quantity")
 			switch {
 			case name == "ReadCapacityUnit-Hrs" && upfront:
-				r.RCUUpfront = v * cost.ReservedBlock
+				r.RCUUpfront = tidy(v * cost.ReservedBlock)
 			case name == "ReadCapacityUnit-Hrs":
-				r.RCUHour = v * cost.ReservedBlock
+				r.RCUHour = tidy(v * cost.ReservedBlock)
 			case upfront:
-				r.WCUUpfront = v * cost.ReservedBlock
+				r.WCUUpfront = tidy(v * cost.ReservedBlock)
 			default:
-				r.WCUHour = v * cost.ReservedBlock
+				r.WCUHour = tidy(v * cost.ReservedBlock)
 			}
 		}
 	}
@@ -278,6 +278,12 @@ func plausible(entries []cost.Prices) error {
 		}
 	}
 	return nil
+}
+
+// tidy drops the float noise a change of unit adds (0.953e-6 × 1e6 = 0.9530000000000001).
+func tidy(v float64) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	return f
 }
 
 func appendOnce(list []string, s string) []string {

@@ -28,9 +28,9 @@ type Report struct {
 	// MonthlySavingsUSD is what the deletions save (would save, for a dry run).
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 	// MonthlyLeftUSD is what the candidates that stay go on costing: retained, skipped, failed.
-	MonthlyLeftUSD float64     `json:"monthly_cost_left_usd"`
-	Problems       []Problem   `json:"problems,omitempty"`
-	Notes          []string    `json:"notes,omitempty"`
+	MonthlyLeftUSD float64   `json:"monthly_cost_left_usd"`
+	Problems       []Problem `json:"problems,omitempty"`
+	Notes          []string  `json:"notes,omitempty"`
 	// Prices are one entry per region and class: from where (the user, the Price List API, the
 	// shipped table) and of when.
 	Prices []cost.Prices `json:"prices"`
