@@ -117,9 +117,11 @@ func TestResolveNeverTrustsABadCacheFile(t *testing.T) {
 	target := filepath.Join(t.TempDir(), "elsewhere.json")
 	_ = os.WriteFile(target, body, 0o600)
 	for name, plant := range map[string]func(path string) error{
-		"corrupt":        func(p string) error { return os.WriteFile(p, []byte("{not json"), 0o600) },
-		"truncated":      func(p string) error { return os.WriteFile(p, body[:len(body)/2], 0o600) },
-		"another region": func(p string) error { return os.WriteFile(p, []byte(strings.ReplaceAll(string(body), "eu-central-1", "us-east-1")), 0o600) },
+		"corrupt":   func(p string) error { return os.WriteFile(p, []byte("{not json"), 0o600) },
+		"truncated": func(p string) error { return os.WriteFile(p, body[:len(body)/2], 0o600) },
+		"another region": func(p string) error {
+			return os.WriteFile(p, []byte(strings.ReplaceAll(string(body), "eu-central-1", "us-east-1")), 0o600)
+		},
 		"from the future": func(p string) error {
 			return os.WriteFile(p, []byte(strings.Replace(string(body), `"fetched": "`+time.Now().UTC().Format("2006"), `"fetched": "2999`, 1)), 0o600)
 		},

@@ -163,7 +163,7 @@ func (s *Server) products(region string, fault Fault) []string {
 			res := map[string]any{}
 			for _, t := range []struct {
 				code, length string
-				r        [4]string
+				r            [4]string
 			}{{"4NA7Y494T4", "1yr", reg.Reserved1}, {"BPH4J8HBKS", "3yr", reg.Reserved3}} {
 				if t.r[0] == "" {
 					continue
