@@ -149,7 +149,7 @@ func TestLiveSpec(t *testing.T) {
 		"KeySchema": "pk HASH, sk RANGE", "AttributeDefinitions.pk": "S", "AttributeDefinitions.sk": "N",
 		"BillingMode": "PROVISIONED", "ProvisionedThroughput.ReadCapacityUnits": "2", "ProvisionedThroughput.WriteCapacityUnits": "3",
 		"DeletionProtectionEnabled": "false", "SSESpecification.SSEEnabled": "true",
-		"TimeToLiveSpecification.Enabled": "true", "TimeToLiveSpecification.AttributeName": "expires_at",
+		"TimeToLiveSpecification.Enabled": "true", "TimeToLiveSpecification.AttributeName": "expires_at", "TableClass": "STANDARD",
 		"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled": "false",
 		"Tags.Project": "wallet", // aws:* tags are CloudFormation's, never declared
 	}
