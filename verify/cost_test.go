@@ -929,6 +929,17 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 // reaches it, and nothing may.
 func TestCostBadInputCallsNothing(t *testing.T) {
 	calls := countingEndpoint(t)
+	// Templates a person may hand over: valid JSON of another shape, null, a template with
+	// something after it. Each is refused in words, naming no Go type.
+	dir := t.TempDir()
+	tpl := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	shape, null, trailing := tpl("shape.json", `{"Resources": [1, 2]}`), tpl("null.json", "null"), tpl("trailing.json", `{"Resources": {}} {"Resources": {}}`)
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	clearPriceEnv(t)
@@ -948,6 +959,9 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		{"", []string{"cost", "--table", "wallet", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "--region", "us-east-1", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "extra"}, []string{"extra"}},
+		{"", []string{"cost", "--template", shape}, []string{"valid JSON of another shape", `"Resources" is an array, which is not an object`}},
+		{"", []string{"cost", "--template", null}, []string{"null", "CloudFormation template"}},
+		{"", []string{"cost", "--template", trailing}, []string{"more after the first JSON value"}},
 		{"", []string{"cost", "--days", "1_0"}, []string{`"1_0"`, "decimal"}},
 		{"", []string{"cost", "--days", "0x10"}, []string{`"0x10"`, "decimal"}},
 		{"", []string{"cost", "--price-rcu-hour", ""}, []string{"--price-rcu-hour", "empty"}},

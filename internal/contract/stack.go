@@ -1,11 +1,10 @@
 package contract
 
 import (
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -157,8 +156,8 @@ func (c Stack) Context() map[string]string { return write(c, stackKeys) }
 // Context wrote), validated as ParseStack validates -c values.
 func ParseStackJSON(s string) (Stack, error) {
 	var m map[string]string
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return Stack{}, fmt.Errorf("want a JSON object of context keys and string values: %w", err)
+	if err := strictjson.Decode([]byte(s), &m, "a JSON object of context keys and string values", strictjson.Options{}); err != nil {
+		return Stack{}, err
 	}
 	return ParseStack(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
 }

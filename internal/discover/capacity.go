@@ -228,47 +228,17 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 			return c, err
 		}
 	}
-	type index struct {
-		entry
-		write Units
-		read  *Units
-	}
-	gsis, err := entries(props, "GlobalSecondaryIndexes", &c)
+	indexes, err := globalIndexes(props, &c)
 	if err != nil {
 		return c, err
 	}
-	var indexes []index
-	for _, g := range gsis {
-		i := index{entry: g}
-		if !c.OnDemand {
-			wp, ok := g.props["WriteProvisionedThroughputSettings"]
-			if !ok {
-				return c, fmt.Errorf("%s: the table is provisioned, but the index declares no WriteProvisionedThroughputSettings", g.path)
-			}
-			if i.write, err = writeSettings(g.path+".WriteProvisionedThroughputSettings", wp); err != nil {
-				return c, err
-			}
-			if i.read, err = globalRead(g.props, g.path+".ReadProvisionedThroughputSettings"); err != nil {
-				return c, err
-			}
-		}
-		indexes = append(indexes, i)
-	}
-
-	if _, ok := props["Replicas"]; !ok {
-		return c, fmt.Errorf("Replicas is not declared (a global table has one replica at least, in the stack's region)")
-	}
-	replicas, err := entries(props, "Replicas", &c)
+	replicas, replicated, err := replicaEntries(props, &c)
 	if err != nil {
 		return c, err
-	}
-	list, _ := props["Replicas"].([]any)
-	if len(list) == 0 && !isIntrinsic(props["Replicas"]) {
-		return c, fmt.Errorf("Replicas is empty (a global table has one replica at least, in the stack's region)")
 	}
 	seen := map[string]bool{}
 	for _, e := range replicas {
-		r := ReplicaCapacity{Property: e.path, ReplicatedWrites: len(list) > 1}
+		r := ReplicaCapacity{Property: e.path, ReplicatedWrites: replicated}
 		r.Class, r.ClassUnknown = tableClass(e.props)
 		if region, ok := e.props["Region"].(string); ok {
 			if seen[region] {
@@ -282,50 +252,112 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 				return c, err
 			}
 		}
-		own, err := entries(e.props, "GlobalSecondaryIndexes", nil)
-		ownUnknown := err != nil || len(own) < lenList(e.props["GlobalSecondaryIndexes"])
-		if err != nil && !isIntrinsic(e.props["GlobalSecondaryIndexes"]) {
-			return c, fmt.Errorf("%s.%w", e.path, err)
-		}
-		byName := map[string]entry{}
-		for _, o := range own {
-			if o.nameUnknown {
-				ownUnknown = true
-				continue
-			}
-			byName[o.name] = o
-		}
-		for _, g := range indexes {
-			i := IndexCapacity{Name: g.name}
-			if !c.OnDemand {
-				i.Write = g.write
-				o, ok := byName[g.name]
-				ok = ok && !g.nameUnknown
-				delete(byName, g.name)
-				switch {
-				case ok:
-					path := e.path + "." + o.path
-					if i.Read, err = replicaRead(o.props, path+".ReadProvisionedThroughputSettings", g.read, path+": the table is provisioned, but the replica's index declares no ReadProvisionedThroughputSettings"); err != nil {
-						return c, err
-					}
-				case g.read != nil:
-					i.Read = *g.read
-				case ownUnknown || g.nameUnknown:
-					i.Read = Units{Property: e.path + ".GlobalSecondaryIndexes", Unknown: true}
-				default:
-					return c, fmt.Errorf("%s.GlobalSecondaryIndexes: the table is provisioned, but declares no ReadProvisionedThroughputSettings for index %s in this replica", e.path, cut(g.name))
-				}
-			}
-			r.Indexes = append(r.Indexes, i)
-		}
-		for _, o := range own { // in order: the same stray index is named on every run
-			if _, stray := byName[o.name]; stray && !o.nameUnknown && !c.OnDemand {
-				return c, fmt.Errorf("%s.%s: the table declares no index %s (GlobalSecondaryIndexes)", e.path, o.path, cut(o.name))
-			}
+		if r.Indexes, err = replicaIndexes(e, indexes, c.OnDemand); err != nil {
+			return c, err
 		}
 		c.Replicas = append(c.Replicas, r)
 	}
 	return c, nil
+}
+
+// globalIndex is a global table's index as the table declares it: its write capacity (one
+// autoscaling policy for every replica) and its read capacity, for a replica that declares none.
+type globalIndex struct {
+	entry
+	write Units
+	read  *Units
+}
+
+// globalIndexes are the table's GlobalSecondaryIndexes with their capacity.
+func globalIndexes(props map[string]any, c *TableCapacity) ([]globalIndex, error) {
+	gsis, err := entries(props, "GlobalSecondaryIndexes", c)
+	if err != nil {
+		return nil, err
+	}
+	var indexes []globalIndex
+	for _, g := range gsis {
+		i := globalIndex{entry: g}
+		if !c.OnDemand {
+			wp, ok := g.props["WriteProvisionedThroughputSettings"]
+			if !ok {
+				return nil, fmt.Errorf("%s: the table is provisioned, but the index declares no WriteProvisionedThroughputSettings", g.path)
+			}
+			if i.write, err = writeSettings(g.path+".WriteProvisionedThroughputSettings", wp); err != nil {
+				return nil, err
+			}
+			if i.read, err = globalRead(g.props, g.path+".ReadProvisionedThroughputSettings"); err != nil {
+				return nil, err
+			}
+		}
+		indexes = append(indexes, i)
+	}
+	return indexes, nil
+}
+
+// replicaEntries are the table's Replicas, one at least, and whether writes are replicated
+// (more than one replica).
+func replicaEntries(props map[string]any, c *TableCapacity) ([]entry, bool, error) {
+	if _, ok := props["Replicas"]; !ok {
+		return nil, false, fmt.Errorf("Replicas is not declared (a global table has one replica at least, in the stack's region)")
+	}
+	replicas, err := entries(props, "Replicas", c)
+	if err != nil {
+		return nil, false, err
+	}
+	list, _ := props["Replicas"].([]any)
+	if len(list) == 0 && !isIntrinsic(props["Replicas"]) {
+		return nil, false, fmt.Errorf("Replicas is empty (a global table has one replica at least, in the stack's region)")
+	}
+	return replicas, len(list) > 1, nil
+}
+
+// replicaIndexes are one replica's capacity for each of the table's indexes: the replica's own
+// read capacity for the index where it declares one, else the index's; a replica that names an
+// index the table does not declare is an error.
+func replicaIndexes(e entry, indexes []globalIndex, onDemand bool) ([]IndexCapacity, error) {
+	own, err := entries(e.props, "GlobalSecondaryIndexes", nil)
+	ownUnknown := err != nil || len(own) < lenList(e.props["GlobalSecondaryIndexes"])
+	if err != nil && !isIntrinsic(e.props["GlobalSecondaryIndexes"]) {
+		return nil, fmt.Errorf("%s.%w", e.path, err)
+	}
+	byName := map[string]entry{}
+	for _, o := range own {
+		if o.nameUnknown {
+			ownUnknown = true
+			continue
+		}
+		byName[o.name] = o
+	}
+	var out []IndexCapacity
+	for _, g := range indexes {
+		i := IndexCapacity{Name: g.name}
+		if !onDemand {
+			i.Write = g.write
+			o, ok := byName[g.name]
+			ok = ok && !g.nameUnknown
+			delete(byName, g.name)
+			switch {
+			case ok:
+				path := e.path + "." + o.path
+				if i.Read, err = replicaRead(o.props, path+".ReadProvisionedThroughputSettings", g.read, path+": the table is provisioned, but the replica's index declares no ReadProvisionedThroughputSettings"); err != nil {
+					return nil, err
+				}
+			case g.read != nil:
+				i.Read = *g.read
+			case ownUnknown || g.nameUnknown:
+				i.Read = Units{Property: e.path + ".GlobalSecondaryIndexes", Unknown: true}
+			default:
+				return nil, fmt.Errorf("%s.GlobalSecondaryIndexes: the table is provisioned, but declares no ReadProvisionedThroughputSettings for index %s in this replica", e.path, cut(g.name))
+			}
+		}
+		out = append(out, i)
+	}
+	for _, o := range own { // in order: the same stray index is named on every run
+		if _, stray := byName[o.name]; stray && !o.nameUnknown && !onDemand {
+			return nil, fmt.Errorf("%s.%s: the table declares no index %s (GlobalSecondaryIndexes)", e.path, o.path, cut(o.name))
+		}
+	}
+	return out, nil
 }
 
 // entry is one literal object of a list property: an index or a replica.

@@ -1,7 +1,6 @@
 package discover
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -136,13 +136,11 @@ type resource struct {
 // decodeTemplate reads a JSON template's resources, numbers kept as written (json.Number), so
 // that 1e3 or 5.0 reach the reader as the template wrote them, not as a float.
 func decodeTemplate(body []byte) (map[string]resource, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var tpl struct {
 		Resources map[string]resource `json:"Resources"`
 	}
-	if err := dec.Decode(&tpl); err != nil {
-		return nil, fmt.Errorf("template is not JSON (CDK writes JSON; YAML is not supported): %w", err)
+	if err := strictjson.Decode(body, &tpl, "a CloudFormation template as JSON, as CDK writes it (YAML is not supported)", strictjson.Options{UseNumber: true}); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
 	}
 	return tpl.Resources, nil
 }

@@ -228,26 +228,12 @@ func (f *Fleet) Report() Report {
 				e.Error = "no region could be listed: " + rep.Problems[0].Error
 			}
 		}
-		for _, c := range rep.Candidates {
-			c.Account = a.account.ID
-			r.Candidates = append(r.Candidates, c)
-		}
-		for _, s := range rep.Stacks {
-			s.Account = a.account.ID
-			r.Stacks = append(r.Stacks, s)
-		}
-		for _, p := range rep.Problems {
-			p.Account = a.account.ID
-			r.Problems = append(r.Problems, p)
-		}
-		for _, b := range rep.JanitorBackups {
-			b.Account = a.account.ID
-			r.JanitorBackups = append(r.JanitorBackups, b)
-		}
-		for _, b := range rep.SweepBackups {
-			b.Account = a.account.ID
-			r.SweepBackups = append(r.SweepBackups, b)
-		}
+		own := rep.In(a.account.ID)
+		r.Candidates = append(r.Candidates, own.Candidates...)
+		r.Stacks = append(r.Stacks, own.Stacks...)
+		r.Problems = append(r.Problems, own.Problems...)
+		r.JanitorBackups = append(r.JanitorBackups, own.JanitorBackups...)
+		r.SweepBackups = append(r.SweepBackups, own.SweepBackups...)
 		sweepBackups += rep.SweepBackupsMonthly
 		for _, n := range rep.Notes {
 			if f.fleet.Many() {

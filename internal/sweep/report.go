@@ -76,6 +76,28 @@ func (p Plan) report(dry bool) Report {
 	return r
 }
 
+// In is r in account: the account set on every candidate, stack, problem and backup (a plan is
+// made per account, and knows nothing of which one).
+func (r Report) In(account string) Report {
+	r.Candidates, r.Stacks, r.Problems = slices.Clone(r.Candidates), slices.Clone(r.Stacks), slices.Clone(r.Problems)
+	r.JanitorBackups, r.SweepBackups = slices.Clone(r.JanitorBackups), slices.Clone(r.SweepBackups)
+	for i := range r.Candidates {
+		r.Candidates[i].Account = account
+	}
+	for i := range r.Stacks {
+		r.Stacks[i].Account = account
+	}
+	for i := range r.Problems {
+		r.Problems[i].Account = account
+	}
+	for _, bs := range [][]Backup{r.JanitorBackups, r.SweepBackups} {
+		for i := range bs {
+			bs[i].Account = account
+		}
+	}
+	return r
+}
+
 // SetJanitorBackups lists the janitor's backups on the report, with what they cost together.
 func (r *Report) SetJanitorBackups(backups []Backup) {
 	r.JanitorBackups, r.JanitorBackupsMonthly = append([]Backup(nil), backups...), 0
