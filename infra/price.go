@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/pricelist"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // synthesized is one stack's template as synth wrote it, and the region it is for ("" when the
@@ -63,8 +66,14 @@ func priceLines(w io.Writer, stacks []synthesized, getenv func(string) string) {
 		if region == "" {
 			region = synthRegion(getenv)
 		}
+		regions := []string{region} // the stack's first, then its replicas'
+		for _, r := range cost.TemplateRegions(body) {
+			if !slices.Contains(regions, r) {
+				regions = append(regions, r)
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		prices := pricelist.Resolve(ctx, pricelist.Options{Regions: append([]string{region}, cost.TemplateRegions(body)...), Offline: true})
+		prices := pricelist.Resolve(ctx, pricelist.Options{Regions: regions, Offline: true})
 		cancel()
 		prices, _ = prices.Override(overrides) // read above: cannot fail
 		d, err := cost.Declare(body, prices)
@@ -72,6 +81,22 @@ func priceLines(w io.Writer, stacks []synthesized, getenv func(string) string) {
 			fmt.Fprintf(w, "%s: declared monthly cost not shown: %v\n", s.stack, err)
 			continue
 		}
-		fmt.Fprintln(w, d.Summary(s.stack)+" at "+region+" prices")
+		fmt.Fprintln(w, d.Summary(s.stack)+" at "+strings.Join(regions, ", ")+" prices"+unknownRegions(prices, regions))
 	}
+}
+
+// unknownRegions says which regions have no prices of their own (not a commercial region the
+// shipped table knows, and none cached): their figures are us-east-1's, which the line must not
+// pass off as the region's.
+func unknownRegions(p cost.Prices, regions []string) string {
+	var unknown []string
+	for _, r := range regions {
+		if _, ok := cost.Shipped(r, wallet.ClassStandard); !ok && strings.HasPrefix(p.In(r).Source, "the shipped table") {
+			unknown = append(unknown, r)
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (no prices are known for %s, not a commercial region: us-east-1's, an estimate)", strings.Join(unknown, ", "))
 }

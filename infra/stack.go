@@ -102,8 +102,10 @@ func newTable(stack awscdk.Stack, cfg contract.Stack) awsdynamodb.Table {
 		props.ReadCapacity = jsii.Number(cfg.ReadCapacity)
 		props.WriteCapacity = jsii.Number(cfg.WriteCapacity)
 	}
-	// Written even for the default class, so that the template says it and conformance compares it.
-	props.TableClass = awsdynamodb.TableClass_STANDARD
+	// Only Standard-IA is written: absent is STANDARD, to CloudFormation and to conformance (which
+	// reads an absent TableClass as STANDARD), so a stack deployed before tableClass existed is
+	// not updated by this key's default, and a class change (AWS allows two in 30 days) happens
+	// only when asked for.
 	if cfg.TableClass == wallet.ClassStandardIA {
 		props.TableClass = awsdynamodb.TableClass_STANDARD_INFREQUENT_ACCESS
 	}

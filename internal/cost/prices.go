@@ -306,7 +306,11 @@ func (p Prices) Note(regions ...string) string {
 		rs := slices.Clone(regions)
 		slices.Sort(rs)
 		for _, r := range slices.Compact(rs) {
-			notes = append(notes, p.In(r).Notes...)
+			for _, n := range p.In(r).Notes {
+				if !slices.Contains(notes, n) { // "read from no network here", once for all
+					notes = append(notes, n)
+				}
+			}
 		}
 		return strings.Join(notes, "; ")
 	}

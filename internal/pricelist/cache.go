@@ -2,6 +2,7 @@ package pricelist
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,10 +26,12 @@ const cacheVersion = 1
 
 // cacheFile is one region's price list as read from the API.
 type cacheFile struct {
-	Version int           `json:"version"`
-	Region  string        `json:"region"`
-	Fetched time.Time     `json:"fetched"`
-	Entries []cost.Prices `json:"entries"`
+	Version int    `json:"version"`
+	Region  string `json:"region"`
+	// Endpoint is the endpoint URL the configuration set when it was read; empty for AWS's own.
+	Endpoint string        `json:"endpoint,omitempty"`
+	Fetched  time.Time     `json:"fetched"`
+	Entries  []cost.Prices `json:"entries"`
 }
 
 // CacheDir is where price lists are kept: the user's cache directory (os.UserCacheDir:
@@ -41,14 +44,23 @@ func CacheDir() (string, error) {
 	return filepath.Join(d, "wallet-dynamodb", "prices"), nil
 }
 
-func cachePath(dir, region string) string { return filepath.Join(dir, "dynamodb-"+region+".json") }
+// cachePath is dynamodb-REGION.json for AWS's own price list, dynamodb-REGION-HASH.json for one
+// read from an endpoint the configuration sets (HASH: of its URL).
+func cachePath(dir, region, endpoint string) string {
+	if endpoint == "" {
+		return filepath.Join(dir, "dynamodb-"+region+".json")
+	}
+	sum := sha256.Sum256([]byte(endpoint))
+	return filepath.Join(dir, fmt.Sprintf("dynamodb-%s-%x.json", region, sum[:6]))
+}
 
-// readCache is the region's cached price list when it is fresh and every figure in it passes the
-// checks an answer of the API passes; else why not. The file is opened without following a
-// symlink and read only if it is a regular file of bounded size, so that a FIFO, /dev/zero or a
-// link planted there is never read, let alone trusted.
-func readCache(dir, region string, now time.Time) ([]cost.Prices, time.Time, error) {
-	path := cachePath(dir, region)
+// readCache is the region's cached price list when it is fresh, read from the same endpoint, and
+// every figure in it passes the checks an answer of the API passes; else why not. The file is
+// opened without following a symlink and read only if it is a regular file of bounded size, the
+// user's own and writable by nobody else, so that a FIFO, /dev/zero, a link or a file another
+// user planted there is never read, let alone trusted.
+func readCache(dir, region, endpoint string, now time.Time) ([]cost.Prices, time.Time, error) {
+	path := cachePath(dir, region, endpoint)
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -62,6 +74,11 @@ func readCache(dir, region string, now time.Time) ([]cost.Prices, time.Time, err
 		return nil, time.Time{}, fmt.Errorf("%s is not a regular file", path)
 	case st.Size() > maxCacheBytes:
 		return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", path, maxCacheBytes)
+	case st.Mode().Perm()&0o022 != 0:
+		return nil, time.Time{}, fmt.Errorf("%s is writable by others (%s)", path, st.Mode().Perm())
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		return nil, time.Time{}, fmt.Errorf("%s belongs to uid %d, not to this user", path, sys.Uid)
 	}
 	body, err := io.ReadAll(io.LimitReader(f, maxCacheBytes+1))
 	if err != nil {
@@ -78,6 +95,8 @@ func readCache(dir, region string, now time.Time) ([]cost.Prices, time.Time, err
 		return nil, time.Time{}, fmt.Errorf("%s: version %d, want %d", path, c.Version, cacheVersion)
 	case c.Region != region:
 		return nil, time.Time{}, fmt.Errorf("%s: holds region %q", path, c.Region)
+	case c.Endpoint != endpoint:
+		return nil, time.Time{}, fmt.Errorf("%s: read from endpoint %q, not %q", path, c.Endpoint, endpoint)
 	case c.Fetched.After(now.Add(time.Hour)):
 		return nil, time.Time{}, fmt.Errorf("%s: fetched in the future (%s)", path, c.Fetched.Format(time.RFC3339))
 	case now.Sub(c.Fetched) > MaxAge:
@@ -114,11 +133,11 @@ var errStale = errors.New("older than 30 days")
 // writeCache keeps the region's price list, written whole or not at all: to a temporary file in
 // the same directory, synced, then renamed over the old one, so that a kill at any moment leaves
 // the old file or the new one, never half of one.
-func writeCache(dir, region string, entries []cost.Prices, fetched time.Time) error {
+func writeCache(dir, region, endpoint string, entries []cost.Prices, fetched time.Time) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	body, err := json.MarshalIndent(cacheFile{Version: cacheVersion, Region: region, Fetched: fetched.UTC(), Entries: entries}, "", "  ")
+	body, err := json.MarshalIndent(cacheFile{Version: cacheVersion, Region: region, Endpoint: endpoint, Fetched: fetched.UTC(), Entries: entries}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -138,5 +157,5 @@ func writeCache(dir, region string, entries []cost.Prices, fetched time.Time) er
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), cachePath(dir, region))
+	return os.Rename(tmp.Name(), cachePath(dir, region, endpoint))
 }

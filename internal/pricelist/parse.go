@@ -13,8 +13,9 @@ import (
 )
 
 // prefixes are the usage type prefixes of the Price List, region by region (us-east-1 has none,
-// or USE1). A region not here is matched by any one prefix: the answer is filtered by regionCode
-// already, and its products' regionCode is checked too.
+// or USE1). A region not here, or a product whose regionCode says it is the region's, is matched
+// by any one prefix: the answer is filtered by regionCode already, so a prefix this table has
+// wrong or lacks costs no price.
 var prefixes = map[string][]string{
 	"us-east-1": {"", "USE1"}, "us-east-2": {"USE2"}, "us-west-1": {"USW1"}, "us-west-2": {"USW2"},
 	"af-south-1": {"AFS1"}, "ap-east-1": {"APE1"}, "ap-northeast-1": {"APN1"}, "ap-northeast-2": {"APN2"},
@@ -51,8 +52,9 @@ var required = map[wallet.TableClass][]string{
 var anyPrefix = regexp.MustCompile(`^[A-Z]{2,4}[0-9]?-`)
 
 // usage splits a usage type into its class and its name without the region's prefix; ok is
-// false for another region's, or a usage type that prices nothing here.
-func usage(region, u string) (class wallet.TableClass, name string, ok bool) {
+// false for another region's, or a usage type that prices nothing here. ofRegion: the product's
+// regionCode is region.
+func usage(region, u string, ofRegion bool) (class wallet.TableClass, name string, ok bool) {
 	rest, matched := "", false
 	for _, p := range prefixes[region] {
 		switch {
@@ -65,7 +67,7 @@ func usage(region, u string) (class wallet.TableClass, name string, ok bool) {
 			break
 		}
 	}
-	if _, known := prefixes[region]; !known {
+	if _, known := prefixes[region]; !matched && (!known || ofRegion) {
 		if m := anyPrefix.FindString(u); m != "" && m != "IA-" {
 			rest, matched = strings.TrimPrefix(u, m), true
 		}
@@ -124,7 +126,7 @@ func (f *found) add(region, item string) error {
 	if rc := attrs["regionCode"]; rc != "" && rc != region {
 		return nil // another region's product, whatever the filter said: not ours
 	}
-	class, name, ok := usage(region, attrs["usagetype"])
+	class, name, ok := usage(region, attrs["usagetype"], attrs["regionCode"] == region)
 	if !ok {
 		return nil
 	}
@@ -222,6 +224,9 @@ func (f *found) addReserved(name string, terms map[string]term) error {
 
 // entries are the region's prices in both classes, or what the list lacks.
 func (f *found) entries(region, source, date string) ([]cost.Prices, error) {
+	if len(f.prices[wallet.ClassStandard]) == 0 && len(f.prices[wallet.ClassStandardIA]) == 0 {
+		return nil, fmt.Errorf("the price list has no DynamoDB price for %s", region)
+	}
 	var lacks []string
 	var out []cost.Prices
 	for _, class := range []wallet.TableClass{wallet.ClassStandard, wallet.ClassStandardIA} {

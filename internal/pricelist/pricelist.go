@@ -96,9 +96,9 @@ func Resolve(ctx context.Context, o Options) cost.Prices {
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	dir, dirErr := o.CacheDir, error(nil)
-	if dir == "" {
-		dir, dirErr = CacheDir()
+	rv := resolver{Options: o, dir: o.CacheDir, endpoint: o.endpointURL()}
+	if rv.dir == "" {
+		rv.dir, rv.dirErr = CacheDir()
 	}
 	regions := slices.Clone(o.Regions)
 	slices.Sort(regions)
@@ -110,7 +110,7 @@ func Resolve(ctx context.Context, o Options) cost.Prices {
 	g.SetLimit(4)
 	for _, region := range regions {
 		g.Go(func() error {
-			entries := o.region(gctx, region, dir, dirErr, now())
+			entries := rv.region(gctx, region, now())
 			mu.Lock()
 			defer mu.Unlock()
 			byRegion[region] = entries
@@ -129,15 +129,45 @@ func Resolve(ctx context.Context, o Options) cost.Prices {
 	return cost.Priced(all...)
 }
 
+// resolver is one Resolve: its options, where it keeps price lists, and the endpoint it asks.
+type resolver struct {
+	Options
+	dir    string
+	dirErr error // no cache directory: nothing is kept
+	// endpoint is the Price List endpoint URL the configuration sets (AWS_ENDPOINT_URL_PRICING,
+	// else AWS_ENDPOINT_URL: a stand-in, a local cloud); empty for AWS's own endpoints.
+	endpoint string
+}
+
+// endpointURL is the endpoint URL the configuration sets for the Price List, as the SDK resolves
+// it for a client (the service's own variable over the global one); empty for AWS's own.
+func (o Options) endpointURL() string {
+	return aws.ToString(pricing.NewFromConfig(o.Config).Options().BaseEndpoint)
+}
+
+// CachePath is the file region's price list is kept in: one per region, and apart for a price
+// list read from an endpoint the configuration sets, so that a stand-in's or a local cloud's
+// prices never stand for AWS's.
+func (o Options) CachePath(region string) (string, error) {
+	dir := o.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = CacheDir(); err != nil {
+			return "", err
+		}
+	}
+	return cachePath(dir, region, o.endpointURL()), nil
+}
+
 // region is one region's two entries (Standard, then Standard-IA).
-func (o Options) region(ctx context.Context, region, dir string, dirErr error, now time.Time) []cost.Prices {
+func (o resolver) region(ctx context.Context, region string, now time.Time) []cost.Prices {
 	var notes []string
-	if dirErr == nil && !o.Refresh {
-		entries, fetched, err := readCache(dir, region, now)
+	if o.dirErr == nil && !o.Refresh {
+		entries, fetched, err := readCache(o.dir, region, o.endpoint, now)
 		switch {
 		case err == nil:
 			for i := range entries {
-				entries[i].Source += fmt.Sprintf("; kept in %s since %s", cachePath(dir, region), fetched.Format("2006-01-02"))
+				entries[i].Source += fmt.Sprintf("; kept in %s since %s", cachePath(o.dir, region, o.endpoint), fetched.Format("2006-01-02"))
 			}
 			return entries
 		case errors.Is(err, errStale), errors.Is(err, fs.ErrNotExist):
@@ -156,10 +186,10 @@ func (o Options) region(ctx context.Context, region, dir string, dirErr error, n
 		entries[i].Notes = append(notes, entries[i].Notes...)
 	}
 	switch {
-	case dirErr != nil:
-		entries[0].Notes = append(entries[0].Notes, fmt.Sprintf("not kept on disk: no cache directory (%v)", dirErr))
+	case o.dirErr != nil:
+		entries[0].Notes = append(entries[0].Notes, fmt.Sprintf("not kept on disk: no cache directory (%v)", o.dirErr))
 	default:
-		if err := writeCache(dir, region, entries, now); err != nil {
+		if err := writeCache(o.dir, region, o.endpoint, entries, now); err != nil {
 			entries[0].Notes = append(entries[0].Notes, fmt.Sprintf("not kept on disk: %v", err))
 		}
 	}
@@ -177,12 +207,23 @@ func shipped(region string, why []string) []cost.Prices {
 	return out
 }
 
-// fetch reads the region's price list from the nearest endpoint, then the others; a denial is
-// the same everywhere, so it is not asked again.
-func (o Options) fetch(ctx context.Context, region string, now time.Time) ([]cost.Prices, error) {
+// fetch reads the region's price list from the nearest endpoint, then the others, each given an
+// equal share of the time left, so that a slow one leaves the others time to answer; a denial is
+// the same everywhere, so it is not asked again. An endpoint the configuration sets is one
+// endpoint, asked once.
+func (o resolver) fetch(ctx context.Context, region string, now time.Time) ([]cost.Prices, error) {
 	var errs []string
-	for _, endpoint := range endpointsFor(region) {
-		entries, err := o.fetchFrom(ctx, endpoint, region, now)
+	endpoints := endpointsFor(region)
+	if o.endpoint != "" {
+		endpoints = endpoints[:1]
+	}
+	for i, endpoint := range endpoints {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if d, ok := ctx.Deadline(); ok {
+			actx, cancel = context.WithTimeout(ctx, time.Until(d)/time.Duration(len(endpoints)-i))
+		}
+		entries, err := o.fetchFrom(actx, endpoint, region, now)
+		cancel()
 		if err == nil {
 			return entries, nil
 		}
@@ -197,7 +238,7 @@ func (o Options) fetch(ctx context.Context, region string, now time.Time) ([]cos
 	return nil, errors.New(strings.Join(errs, "; "))
 }
 
-func (o Options) fetchFrom(ctx context.Context, endpoint, region string, now time.Time) ([]cost.Prices, error) {
+func (o resolver) fetchFrom(ctx context.Context, endpoint, region string, now time.Time) ([]cost.Prices, error) {
 	var client API
 	if o.Client != nil {
 		client = o.Client(endpoint)
@@ -238,5 +279,8 @@ func (o Options) fetchFrom(ctx context.Context, endpoint, region string, now tim
 		}
 	}
 	source := fmt.Sprintf("the AWS Price List API (pricing:GetProducts, AmazonDynamoDB, regionCode %s, via %s)", region, endpoint)
+	if o.endpoint != "" {
+		source = fmt.Sprintf("the Price List API at %s, an endpoint set by AWS_ENDPOINT_URL_PRICING or AWS_ENDPOINT_URL, not AWS's own (pricing:GetProducts, AmazonDynamoDB, regionCode %s)", o.endpoint, region)
+	}
 	return f.entries(region, source, now.UTC().Format("2006-01-02"))
 }

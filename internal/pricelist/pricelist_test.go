@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/pricing"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	standin "github.com/wallet-dynamodb/wallet/internal/localcloud/pricelist"
@@ -60,8 +62,15 @@ func TestResolveReadsTheRegionsOwnPricesAndKeepsThem(t *testing.T) {
 	if len(std.Reserved) != 2 || std.Reserved[0].Years != 1 || std.Reserved[0].WCUUpfront != 183 || std.Reserved[1].RCUHour != 0.0019 {
 		t.Fatalf("reservations (per 100 units): %+v", std.Reserved)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "dynamodb-eu-central-1.json")); err != nil {
-		t.Fatalf("not kept: %v", err)
+	path, err := o.CachePath("eu-central-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil || filepath.Dir(path) != dir {
+		t.Fatalf("not kept in %s: %v", dir, err)
+	}
+	if !strings.Contains(std.Source, s.URL) || !strings.Contains(std.Source, "not AWS's own") {
+		t.Fatalf("a stand-in's prices passed off as AWS's: %s", std.Source)
 	}
 	s.SetFault(standin.Denied)
 	calls := s.Calls.Load()
@@ -110,7 +119,8 @@ func TestResolveNeverTrustsABadCacheFile(t *testing.T) {
 	s := standin.Start(t, map[string]standin.Region{"eu-central-1": frankfurt})
 	cfg, good := config(t, s.URL), t.TempDir()
 	pricelist.Resolve(context.Background(), pricelist.Options{Config: cfg, Regions: []string{"eu-central-1"}, CacheDir: good})
-	body, err := os.ReadFile(filepath.Join(good, "dynamodb-eu-central-1.json"))
+	goodPath, _ := pricelist.Options{Config: cfg, CacheDir: good}.CachePath("eu-central-1")
+	body, err := os.ReadFile(goodPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +140,19 @@ func TestResolveNeverTrustsABadCacheFile(t *testing.T) {
 		},
 		"a symlink": func(p string) error { return os.Symlink(target, p) },
 		"a FIFO":    func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"writable by others": func(p string) error {
+			if err := os.WriteFile(p, body, 0o600); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o666)
+		},
+		"of another endpoint": func(p string) error {
+			return os.WriteFile(p, []byte(strings.Replace(string(body), s.URL, "http://127.0.0.1:9", 1)), 0o600)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, "dynamodb-eu-central-1.json")
+			path, _ := pricelist.Options{Config: cfg, CacheDir: dir}.CachePath("eu-central-1")
 			if err := plant(path); err != nil {
 				t.Fatal(err)
 			}
@@ -170,4 +189,74 @@ func TestResolveOfflineCallsNothing(t *testing.T) {
 	if s.Calls.Load() != 0 || !shippedSource(p) || !strings.Contains(strings.Join(p.Notes, " "), "no network") {
 		t.Fatalf("%d calls; %s %v", s.Calls.Load(), p.Source, p.Notes)
 	}
+}
+
+// A price list read from an endpoint the configuration sets (a stand-in here, a local cloud for a
+// user) is kept apart from AWS's: a run against AWS's own endpoints never takes it for AWS's
+// prices, whatever it cached before.
+func TestResolveKeepsAnEndpointsPricesApartFromAWSs(t *testing.T) {
+	s := standin.Start(t, map[string]standin.Region{"eu-central-1": frankfurt})
+	cfg, dir := config(t, s.URL), t.TempDir()
+	from := pricelist.Resolve(context.Background(), pricelist.Options{Config: cfg, Regions: []string{"eu-central-1"}, CacheDir: dir}).In("eu-central-1")
+	if shippedSource(from) {
+		t.Fatalf("the stand-in was not read: %+v", from)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_PRICING", "")
+	own := pricelist.Options{Config: awsConfig(), Regions: []string{"eu-central-1"}, CacheDir: dir, Offline: true}
+	if p, _ := own.CachePath("eu-central-1"); p != filepath.Join(dir, "dynamodb-eu-central-1.json") {
+		t.Fatalf("AWS's price list is not kept as dynamodb-eu-central-1.json: %s", p)
+	}
+	p := pricelist.Resolve(context.Background(), own).In("eu-central-1")
+	if !shippedSource(p) || strings.Contains(p.Source, s.URL) {
+		t.Fatalf("a run against AWS took the stand-in's cached prices: %s", p.Source)
+	}
+}
+
+// The nearest endpoint hanging leaves the next one time to answer: each endpoint has a share of
+// the budget, not all of it. Two stand-ins play the endpoints, eu-central-1 the slow one.
+func TestResolveAsksTheNextEndpointWhenTheNearestIsSlow(t *testing.T) {
+	slow := standin.Start(t, map[string]standin.Region{"eu-central-1": frankfurt})
+	slow.SetFault(standin.Slow)
+	good := standin.Start(t, map[string]standin.Region{"eu-central-1": frankfurt})
+	t.Setenv("AWS_ENDPOINT_URL_PRICING", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	asked := map[string]*standin.Server{"eu-central-1": slow, "us-east-1": good, "ap-south-1": good}
+	client := func(endpoint string) pricelist.API {
+		return pricing.NewFromConfig(awsConfig(), func(o *pricing.Options) {
+			o.Region, o.BaseEndpoint, o.RetryMaxAttempts = endpoint, aws.String(asked[endpoint].URL), 1
+		})
+	}
+	start := time.Now()
+	p := pricelist.Resolve(context.Background(), pricelist.Options{Config: awsConfig(), Regions: []string{"eu-central-1"}, CacheDir: t.TempDir(), Budget: 3 * time.Second, Client: client}).In("eu-central-1")
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("took %s, past its 3 s budget", took)
+	}
+	if shippedSource(p) || p.WCUHour != 0.000793 || !strings.Contains(p.Source, "via us-east-1") || slow.Calls.Load() == 0 {
+		t.Fatalf("%s %v (slow endpoint asked %d times); want us-east-1's answer", p.Source, p.Notes, slow.Calls.Load())
+	}
+}
+
+// A region the price list has no price for is a note, with the shipped table's row of it (a
+// neighbour's, for a region whose own list price was not found), and for a region the shipped
+// table does not know either, us-east-1's said to be an estimate: never a silent figure.
+func TestResolveSaysWhenTheListHasNoPriceForARegion(t *testing.T) {
+	s := standin.Start(t, map[string]standin.Region{"eu-central-1": frankfurt})
+	cfg := config(t, s.URL)
+	p := pricelist.Resolve(context.Background(), pricelist.Options{Config: cfg, Regions: []string{"eu-south-2", "xx-nowhere-1"}, CacheDir: t.TempDir()})
+	spain, nowhere := p.In("eu-south-2"), p.In("xx-nowhere-1")
+	neighbour, _ := cost.Shipped("eu-west-3", wallet.ClassStandard)
+	if notes := strings.Join(spain.Notes, " "); !shippedSource(spain) || spain.WCUHour != neighbour.WCUHour ||
+		!strings.Contains(notes, "no DynamoDB price for eu-south-2") || !strings.Contains(notes, "eu-west-3's figures, an estimate") {
+		t.Fatalf("eu-south-2: %s %v", spain.Source, spain.Notes)
+	}
+	if notes := strings.Join(nowhere.Notes, " "); !shippedSource(nowhere) || nowhere.Region != "xx-nowhere-1" ||
+		!strings.Contains(notes, "no DynamoDB price for xx-nowhere-1") || !strings.Contains(notes, "us-east-1's prices, an estimate") {
+		t.Fatalf("xx-nowhere-1: %s %v", nowhere.Source, nowhere.Notes)
+	}
+}
+
+// awsConfig is a configuration of AWS's own endpoints (none set) with fake credentials: a test
+// that uses it never sends a request without giving an endpoint of its own.
+func awsConfig() aws.Config {
+	return aws.Config{Region: "eu-central-1", Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")}
 }
