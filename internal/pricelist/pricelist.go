@@ -63,7 +63,10 @@ type Options struct {
 	// even with a fresh cache.
 	CacheDir string
 	Refresh  bool
-	// Offline asks no network: the cache, then the shipped table (synth, cost --template).
+	// Offline asks no network: the cache, then the shipped table (synth, cost --template). A
+	// Config without credentials (the zero Config of a command that loads none) is offline too:
+	// the SDK would send such a request unsigned, to AWS's own endpoints whatever the environment
+	// says, and it could only be refused.
 	Offline bool
 	// Budget bounds the price reads together (default: a third of the context's time left, at
 	// most 30 s): a slow endpoint falls back to the shipped table inside the command's timeout.
@@ -175,7 +178,7 @@ func (o resolver) region(ctx context.Context, region string, now time.Time) []co
 			notes = append(notes, fmt.Sprintf("the cached price list was ignored (%v) and read again", err))
 		}
 	}
-	if o.Offline {
+	if o.Offline || o.Config.Credentials == nil {
 		return shipped(region, append(notes, "the price list is read from no network here (only the cache, then the shipped table)"))
 	}
 	entries, err := o.fetch(ctx, region, now)

@@ -182,12 +182,28 @@ func TestResolveNeverTrustsABadCacheFile(t *testing.T) {
 }
 
 // Offline (synth, cost --template) asks no network: the cache, else the shipped table, said so.
+// So does a configuration without credentials (cost --template loads none), which the SDK would
+// send unsigned to AWS's own endpoints: here the client it would use is the stand-in's.
 func TestResolveOfflineCallsNothing(t *testing.T) {
 	s := standin.Start(t, map[string]standin.Region{"eu-central-1": frankfurt})
 	cfg := config(t, s.URL)
-	p := pricelist.Resolve(context.Background(), pricelist.Options{Config: cfg, Regions: []string{"eu-central-1"}, CacheDir: t.TempDir(), Offline: true}).In("eu-central-1")
-	if s.Calls.Load() != 0 || !shippedSource(p) || !strings.Contains(strings.Join(p.Notes, " "), "no network") {
-		t.Fatalf("%d calls; %s %v", s.Calls.Load(), p.Source, p.Notes)
+	toStandIn := func(endpoint string) pricelist.API {
+		return pricing.NewFromConfig(cfg, func(o *pricing.Options) { o.Region = endpoint })
+	}
+	for name, o := range map[string]pricelist.Options{
+		"offline":        {Config: cfg, Offline: true},
+		"no credentials": {Client: toStandIn},
+	} {
+		o.Regions, o.CacheDir = []string{"eu-central-1"}, t.TempDir()
+		p := pricelist.Resolve(context.Background(), o).In("eu-central-1")
+		if s.Calls.Load() != 0 || !shippedSource(p) || !strings.Contains(strings.Join(p.Notes, " "), "no network") {
+			t.Fatalf("%s: %d calls; %s %v", name, s.Calls.Load(), p.Source, p.Notes)
+		}
+	}
+	// The stand-in client does reach it: the test can fail.
+	p := pricelist.Resolve(context.Background(), pricelist.Options{Config: cfg, Client: toStandIn, Regions: []string{"eu-central-1"}, CacheDir: t.TempDir()}).In("eu-central-1")
+	if s.Calls.Load() == 0 || shippedSource(p) {
+		t.Fatalf("with credentials: %d calls; %s %v", s.Calls.Load(), p.Source, p.Notes)
 	}
 }
 
