@@ -49,7 +49,11 @@ func TestClassAdviceIsTheTablesOwnBillInBothClasses(t *testing.T) {
 		t.Fatalf("storage-heavy notes: %v", heavy.Notes)
 	}
 
-	busy := price("us-east-1", provisionedReading("throughput-heavy", 100, 100, 0, false), 3, p).ClassAdvice
+	busyCost := price("us-east-1", provisionedReading("throughput-heavy", 100, 100, 0, false), 3, p)
+	if strings.Contains(strings.Join(busyCost.Notes, " "), "table class") {
+		t.Errorf("a table to keep in its class needs no note (the advice is in table_class_advice): %v", busyCost.Notes)
+	}
+	busy := busyCost.ClassAdvice
 	// No storage: its throughput ratio is its own (the same 1:1 mix, 28.88 %), its storage ratio
 	// the region's GB-month prices'.
 	if busy == nil || busy.Switch || busy.Context != "" || !cents4(busy.MonthlySavingsUSD, 56.94-70.81) || busy.StorageShare != 0 ||
@@ -109,5 +113,17 @@ func TestReservedCapacityIsCountedPerRegionOnWhatWasHeld(t *testing.T) {
 	}
 	if strings.Contains(notes, "on-demand") {
 		t.Errorf("an on-demand table has nothing to reserve, and nothing to say: %v", g.Notes)
+	}
+	var b strings.Builder
+	writeReserved(&b, rs)
+	if text := b.String(); !strings.Contains(text, "Reserved capacity in us-east-1: 380 RCU / 200 WCU held through the window by 3 tables together (3 + 2 blocks of 100): 1-year saves $66.71/month ($390.00 upfront)") {
+		t.Errorf("text:\n%s", text)
+	}
+	// Less than a block: one line, no terms of $0.00.
+	small := reservable([]TableCost{price("us-east-1", provisionedReading("small", 5, 5, 0, false), 3, p)}, p)
+	b.Reset()
+	writeReserved(&b, small)
+	if text := b.String(); text != "Reserved capacity in us-east-1: 5 RCU / 5 WCU held through the window by 1 table, less than the block of 100 AWS sells: nothing to reserve.\n" {
+		t.Errorf("less than a block:\n%s", text)
 	}
 }

@@ -182,7 +182,9 @@ func price(region string, r reading, days int, p Prices) TableCost {
 	p = p.For(region, wallet.ClassOf(r.desc))
 	t := priceAt(region, r, days, p)
 	t.TableClass = wallet.ClassOf(r.desc)
-	if t.ClassAdvice = adviseClass(r, t, p); t.ClassAdvice != nil {
+	// Said in the notes only when the other class is cheaper: a "keep it" on every table is
+	// noise; the comparison and its break-even are in table_class_advice either way.
+	if t.ClassAdvice = adviseClass(r, t, p); t.ClassAdvice != nil && t.ClassAdvice.Switch {
 		t.Notes = append(t.Notes, t.ClassAdvice.note())
 	}
 	t.held = held(r, t)

@@ -140,11 +140,16 @@ func writeReserved(b *strings.Builder, rs []Reservable) {
 		if g.Account != "" {
 			where += ", account " + g.Account
 		}
+		if g.BlocksRCU+g.BlocksWCU == 0 && len(g.Tables) > 0 {
+			// Nothing to reserve: one line, not terms of $0.00 and notes on how it was counted.
+			fmt.Fprintf(b, "Reserved capacity in %s: %d RCU / %d WCU held through the window by %s, less than the block of %d AWS sells: nothing to reserve.\n", where, g.HeldRCU, g.HeldWCU, tablesTogether(len(g.Tables)), ReservedBlock)
+			continue
+		}
 		var terms []string
 		for _, t := range g.Terms {
 			terms = append(terms, fmt.Sprintf("%d-year saves $%.2f/month ($%.2f upfront)", t.Years, t.MonthlySavingsUSD, t.UpfrontUSD))
 		}
-		fmt.Fprintf(b, "Reserved capacity in %s: %d RCU / %d WCU held through the window by %d tables together (%d + %d blocks of %d)", where, g.HeldRCU, g.HeldWCU, len(g.Tables), g.BlocksRCU, g.BlocksWCU, ReservedBlock)
+		fmt.Fprintf(b, "Reserved capacity in %s: %d RCU / %d WCU held through the window by %s (%d + %d blocks of %d)", where, g.HeldRCU, g.HeldWCU, tablesTogether(len(g.Tables)), g.BlocksRCU, g.BlocksWCU, ReservedBlock)
 		if len(terms) > 0 {
 			fmt.Fprintf(b, ": %s", strings.Join(terms, ", "))
 		}
@@ -153,4 +158,11 @@ func writeReserved(b *strings.Builder, rs []Reservable) {
 			fmt.Fprintf(b, "  reserved capacity: %s\n", n)
 		}
 	}
+}
+
+func tablesTogether(n int) string {
+	if n == 1 {
+		return "1 table"
+	}
+	return fmt.Sprintf("%d tables together", n)
 }

@@ -175,7 +175,7 @@ func (o resolver) region(ctx context.Context, region string, now time.Time) []co
 			return entries
 		case errors.Is(err, errStale), errors.Is(err, fs.ErrNotExist):
 		default:
-			notes = append(notes, fmt.Sprintf("the cached price list was ignored (%v) and read again", err))
+			notes = append(notes, fmt.Sprintf("the cached price list was ignored (%v)", err))
 		}
 	}
 	if o.Offline || o.Config.Credentials == nil {
