@@ -154,6 +154,9 @@ func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) er
 		notes = append(notes, "no region given (--region or AWS_REGION): the template is priced at us-east-1's prices")
 	}
 	var cfg aws.Config
+	if !o.prices.refresh {
+		notes = append(notes, "a template is priced with no AWS call: from the price list's cache, else the shipped table (--refresh-prices asks the AWS Price List API)")
+	}
 	if o.prices.refresh {
 		if cfg, err = o.cloud.load(ctx, awsconf.Options{Region: region}); err != nil {
 			return err

@@ -307,7 +307,7 @@ func (p Prices) Note(regions ...string) string {
 		slices.Sort(rs)
 		for _, r := range slices.Compact(rs) {
 			for _, n := range p.In(r).Notes {
-				if !slices.Contains(notes, n) { // "read from no network here", once for all
+				if !slices.Contains(notes, n) { // a note of several regions, once
 					notes = append(notes, n)
 				}
 			}
