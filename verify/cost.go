@@ -29,6 +29,7 @@ type costOptions struct {
 	allRegions bool
 	days       int
 	json       bool
+	format     string
 	// now is the clock that ends the window: tests set it through the runF seam to judge tables
 	// on CloudWatch data they wrote ahead of the real clock.
 	now func() time.Time
@@ -60,6 +61,9 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 				conflict{"table", "all-regions", "a table lives in one region (pick it with --region)"}, regionOrAll, orgOrAccounts); err != nil {
 				return err
 			}
+			if err := formatOrJSON(c, o.format); err != nil {
+				return err
+			}
 			if err := o.fleet.validate(c); err != nil {
 				return err
 			}
@@ -73,7 +77,7 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.StringVar(&o.stack, "stack", "", "with --template: the deployed stack to compare with, to say what deploying the template changes")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
 	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MinuteDataDays, usage.MinuteDataDays))
-	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	registerFormat(fs, &o.format, &o.json)
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
 	o.fleet.register(fs, 8)
@@ -125,7 +129,7 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions}
 	report := cost.ReviewFleet(ctx, fl, co, prices, nil)
-	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
+	if err := renderAs(o.s.out, o.format, o.json, report); err != nil {
 		return err
 	}
 	return report.Outcome()
@@ -177,7 +181,7 @@ func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) er
 			return err
 		}
 	}
-	return render(o.s.out, o.json, d, d.WriteText)
+	return renderAs(o.s.out, o.format, o.json, d)
 }
 
 // againstStack reads the deployed stack's live tables, the only AWS calls a template's price makes.

@@ -440,6 +440,17 @@ func testCostLightTable(t *testing.T) {
 	if !strings.Contains(total, "$3.87/month") {
 		t.Fatalf("total line %q:\n%s", total, out)
 	}
+
+	// --format markdown: the same table and advice as a pull request or a job summary shows it.
+	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--format", "markdown"}, highPrices...)
+	code, out, _ = c.run(t, args...)
+	for _, w := range []string{"| Account | Region | Table | Capacity | Now | Right-sized | On demand | Advice | Saves | Notes |",
+		"| **light-10x10** | 10/10 | $4.38 | $0.51 | $1.46 | `lower` \\(-c readCapacity=2 -c writeCapacity=1\\) | $3.87 |",
+		"**Total: following the advice saves \\$3.87/month.**"} {
+		if code != exitOK || !strings.Contains(out, w) {
+			t.Fatalf("exit %d; the markdown lacks %q:\n%s", code, w, out)
+		}
+	}
 }
 
 func testCostKeepAndRaise(t *testing.T) {
@@ -874,8 +885,9 @@ func globalTableTemplate(read string) string {
 // A global table is priced before deploy, not "No tables declared", each replica at its own
 // region's prices (here the shipped table's: a template's price asks no network): in us-east-1
 // (5 × $0.00013 + 2 × $0.00065) × 730 = $1.4235, in eu-west-1 (4 × $0.000147 + 2 × $0.000735) ×
-// 730 = $1.5023, $2.9258 a month at least (the writes autoscale from 2), each replica's writes
-// at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
+// 730 = $1.5023, $2.9258 a month at least (the writes autoscale from 2, to 10: (5 × $0.00013 +
+// 10 × $0.00065) × 730 + (4 × $0.000147 + 10 × $0.000735) × 730 = $11.0142 at most), each
+// replica's writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
 // naming the resource, the property and the value; an intrinsic one is a note and a lower
 // bound. No AWS call is made.
 func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
@@ -914,7 +926,7 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 		t.Fatalf("a global table of two replicas: want $2.9258 at least, eu-west-1 $1.5023, us-east-1 $1.4235:\n%s", out)
 	}
 	code, out, _ = costRun(t, "cost", "--template", writeTemplate(t, globalTableTemplate("5")))
-	for _, want := range []string{"Declared: at least $2.9258/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced at its minimum, 2",
+	for _, want := range []string{"Declared: $2.9258 to $11.0142/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced from its minimum to its maximum",
 		"Prices in eu-west-1, standard class: $0.000147/RCU-hour", "Prices in us-east-1, standard class: $0.00013/RCU-hour", "eu-west-1's storage, on-demand request, PITR and backup prices are derived"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("text (exit %d) does not say %q:\n%s", code, want, out)

@@ -398,6 +398,13 @@ func writePrices(b *strings.Builder, prices []Prices) {
 	}
 }
 
+// priceLines are writePrices' lines as one text.
+func priceLines(prices []Prices) string {
+	var b strings.Builder
+	writePrices(&b, prices)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // writeAccount renders the tables of one account, their total, backups and problems.
 func (r Report) writeAccount(b *strings.Builder) {
 	where := strings.Join(r.Regions, ", ")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -83,6 +84,12 @@ type TableCapacity struct {
 	// function gives (GlobalSecondaryIndexes, Replicas[1]): their capacity cannot be known
 	// before deploy.
 	Unknown []string
+	// Scaling is an AWS::DynamoDB::Table's auto scaling, as its template's scalable targets
+	// declare it (TableSpec.Scaling); the Units of each dimension it scales are Autoscaled.
+	Scaling []Scaling
+	// ScalingUnknown means an intrinsic function hides which table some scalable target of the
+	// template scales: this one's capacity may rise above what its Units say.
+	ScalingUnknown bool
 }
 
 // ParseCapacity reads what every AWS::DynamoDB::Table and AWS::DynamoDB::GlobalTable of a JSON
@@ -90,6 +97,10 @@ type TableCapacity struct {
 // provisioned table, index or replica that declares none is an error naming it.
 func ParseCapacity(body []byte) ([]TableCapacity, error) {
 	resources, err := decodeTemplate(body)
+	if err != nil {
+		return nil, err
+	}
+	scaling, err := parseScaling(resources)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +113,10 @@ func ParseCapacity(body []byte) ([]TableCapacity, error) {
 		switch r.Type {
 		case tableType:
 			c, err = tableCapacity(r.Properties)
+			if err == nil {
+				err = c.scale(scaling.byTable[id])
+				c.ScalingUnknown = scaling.unknown && !c.OnDemand
+			}
 		case globalTableType:
 			c, err = globalTableCapacity(r.Properties)
 		default:
@@ -199,6 +214,44 @@ func tableCapacity(props map[string]any) (TableCapacity, error) {
 	}
 	c.Replicas = []ReplicaCapacity{r}
 	return c, nil
+}
+
+// scale makes each dimension a scalable target declares Autoscaled, from its minimum to its
+// maximum. An on-demand table has no capacity to scale (Application Auto Scaling refuses to
+// register it); a target on an index the table does not declare is an error.
+func (c *TableCapacity) scale(list []Scaling) error {
+	c.Scaling = list
+	if len(list) == 0 || c.OnDemand {
+		return nil
+	}
+	r := &c.Replicas[0]
+	for _, s := range list {
+		u := Units{Property: "ProvisionedThroughput." + s.Dimension, N: s.Min, Max: s.Max, Autoscaled: true,
+			Unknown: slices.Contains(s.Unresolved, "MinCapacity")}
+		if slices.Contains(s.Unresolved, "MaxCapacity") {
+			u.Max = 0
+		}
+		var read, write *Units
+		if s.Index == "" {
+			read, write = &r.Read, &r.Write
+		} else {
+			i := slices.IndexFunc(r.Indexes, func(g IndexCapacity) bool { return g.Name == s.Index })
+			if i < 0 {
+				if len(c.Unknown) > 0 { // the index may be among those an intrinsic function gives
+					continue
+				}
+				return fmt.Errorf("%s scales index %s, which the table does not declare", ScalableTargetType, cut(s.Index))
+			}
+			u.Property = "GlobalSecondaryIndexes[" + cut(s.Index) + "].ProvisionedThroughput." + s.Dimension
+			read, write = &r.Indexes[i].Read, &r.Indexes[i].Write
+		}
+		if s.Dimension == DimensionRead {
+			*read = u
+		} else {
+			*write = u
+		}
+	}
+	return nil
 }
 
 // globalTableCapacity reads an AWS::DynamoDB::GlobalTable. Its write capacity is one auto

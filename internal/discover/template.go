@@ -75,6 +75,10 @@ type TableSpec struct {
 	// Exhaustive means the spec names every attribute definition and tag, so a live one it does
 	// not name is drift. A partial spec (the wallet's essentials) only checks what it names.
 	Exhaustive bool
+	// Scaling is the table's auto scaling as the template's scalable targets and scaling
+	// policies declare it, by dimension (Scaling.Key order); with an exhaustive spec, a
+	// dimension not in it is declared fixed. FieldAutoScaling in Unresolved: not known.
+	Scaling []Scaling
 	// DeletionPolicy is the resource's: Delete (also when absent), Retain, RetainExceptOnCreate,
 	// Snapshot, or "unknown" when an intrinsic function decides it. Teardown reads it to know
 	// which tables will outlive their stack.
@@ -94,11 +98,15 @@ func (s TableSpec) Skipped(field string) bool {
 const intrinsicRef = "Ref"
 
 // ParseTables reads every AWS::DynamoDB::Table resource of a JSON template, in logical-ID
-// order. Properties CloudFormation defaults when absent get those defaults (a table declared
+// order, with the auto scaling the template declares for each. Properties CloudFormation defaults when absent get those defaults (a table declared
 // without TimeToLiveSpecification must have TTL off), so a change made outside the template is
 // caught even where the template is silent.
 func ParseTables(body []byte) ([]TableSpec, error) {
 	resources, err := decodeTemplate(body)
+	if err != nil {
+		return nil, err
+	}
+	scaling, err := parseScaling(resources)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +118,11 @@ func ParseTables(body []byte) ([]TableSpec, error) {
 		s, err := parseTable(id, r.Properties)
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		s.Scaling = scaling.byTable[id]
+		if scaling.unknown {
+			s.Unresolved = append(s.Unresolved, FieldAutoScaling)
+			sort.Strings(s.Unresolved)
 		}
 		switch p := r.DeletionPolicy.(type) {
 		case nil:

@@ -44,6 +44,11 @@ type Faults struct {
 	// untouched. DropAfter 1, Operations {"CreateBackup"} and Times 1 lose exactly the first
 	// CreateBackup's answer. Set starts the count again.
 	Times int
+	// After, when positive, lets the first After requests that match Operations pass untouched
+	// (Latency included): injection starts with the next one. Latency 1h, Operations
+	// {"DeleteTable"} and After 1 let one deletion through and hold every later one, so a run
+	// can be killed between two deletions. Set starts the count again.
+	After int
 	Seed  uint64 // for a repeatable sequence of faults
 }
 
@@ -78,6 +83,7 @@ type Proxy struct {
 	forwarded     map[string]int64
 	transactItems int64
 	matched       int // requests that matched Operations since Set, for Times
+	passed        int // requests that matched Operations since Set and passed, for After
 
 	requests, throttled, serverErrors, dropped, droppedAfter atomic.Int64
 }
@@ -110,7 +116,7 @@ func (p *Proxy) Set(f Faults) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = f
-	p.matched = 0
+	p.matched, p.passed = 0, 0
 	p.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -162,6 +168,10 @@ func (p *Proxy) decide(target, op string) (fault, time.Duration) {
 	defer p.mu.Unlock()
 	f := p.faults
 	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) && (target == "" || !slices.Contains(f.Operations, target)) {
+		return none, 0
+	}
+	if p.passed < f.After {
+		p.passed++
 		return none, 0
 	}
 	if f.Times > 0 {

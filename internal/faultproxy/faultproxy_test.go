@@ -184,3 +184,46 @@ func TestDropAfterLosesTheAnswersOfTheFirstMatchingCalls(t *testing.T) {
 		t.Fatalf("after Set, the second: %v", err)
 	}
 }
+
+// After lets the first N matching calls through untouched and faults every later one: with a
+// long Latency, one DeleteTable reaches the backend and the next is held, so a test can kill
+// a run between two deletions. Calls of other operations are never held.
+func TestAfterLetsTheFirstMatchingCallsThrough(t *testing.T) {
+	var mu sync.Mutex
+	reached := 0
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached++
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	defer up.Close()
+	p, err := Start(up.URL, Faults{Latency: time.Hour, After: 1, Operations: []string{"DeleteTable"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	call := func(target string, wait time.Duration) error {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", target)
+		resp, err := (&http.Client{Timeout: wait}).Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	if err := call("DynamoDB_20120810.DeleteTable", 5*time.Second); err != nil {
+		t.Fatalf("the first DeleteTable: %v, want it through", err)
+	}
+	if err := call("DynamoDB_20120810.DescribeTable", 5*time.Second); err != nil {
+		t.Fatalf("another operation: %v", err)
+	}
+	if err := call("DynamoDB_20120810.DeleteTable", 300*time.Millisecond); err == nil {
+		t.Fatal("the second DeleteTable was answered: want it held")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reached != 2 {
+		t.Fatalf("%d calls reached the backend, want 2 (the held one never does)", reached)
+	}
+}

@@ -21,6 +21,8 @@ type Fleet struct {
 	fleet    org.Fleet
 	prices   cost.Prices
 	accounts []*accountPlan
+	// applied is the saved plan the run is narrowed to (Apply); nil for a sweep of its own.
+	applied *AppliedPlan
 }
 
 // accountPlan is one account's part of a fleet's run.
@@ -215,7 +217,7 @@ func (f *Fleet) Pending() (tables, accounts int) {
 // Report is the fleet's report as it stands: the plan before Act, what was done after.
 func (f *Fleet) Report() Report {
 	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices.Entries(f.fleet.Regions()...), Candidates: []Candidate{},
-		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f}
+		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f, Applied: f.applied}
 	r.DryRun = true
 	var saved, left, backups, sweepBackups float64
 	for _, a := range f.accounts {
@@ -304,11 +306,12 @@ func (f *Fleet) Outcome(what string) error {
 		}
 		return org.Unread(fmt.Errorf("%s: no account could be read", what))
 	}
-	n, replaced := f.fleet.Failed(), 0
+	n, replaced, notAsPlanned := f.fleet.Failed(), 0, 0
 	for _, a := range f.accounts {
 		if a.planned {
 			n += a.report.Failures()
 			replaced += a.report.Replaced()
+			notAsPlanned += a.report.NotAsPlanned()
 		}
 		if a.planned && blocked(a.report) {
 			n++
@@ -321,6 +324,11 @@ func (f *Fleet) Outcome(what string) error {
 	// was done (nothing of the new table was touched).
 	if replaced > 0 {
 		return org.Incomplete(fmt.Errorf("%s: tables replaced by another of the same name since they were planned: %d; none of them was deleted: plan again", what, replaced))
+	}
+	// A table of a saved plan the rules do not make a candidate (added to the file by hand, or
+	// changed since): refused, and the plan was not done as reviewed.
+	if notAsPlanned > 0 {
+		return org.Incomplete(fmt.Errorf("%s: tables of the plan that are not candidates now, or not as planned: %d; none of them was deleted (see each)", what, notAsPlanned))
 	}
 	return nil
 }

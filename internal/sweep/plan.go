@@ -34,6 +34,9 @@ type Candidate struct {
 	BackupARN          string   `json:"backup_arn,omitempty"`
 	Error              string   `json:"error,omitempty"`
 	Notes              []string `json:"notes,omitempty"`
+	// Detail says what made each of its reasons hold, for a reviewer: "orphaned: its stack
+	// Wallet-x is gone or no longer lists it".
+	Detail string `json:"detail,omitempty"`
 	// Identity is the table the plan judged: nothing irreversible is done to a table of the
 	// same name that is not this one.
 	Identity Identity `json:"identity"`
@@ -109,6 +112,9 @@ type Plan struct {
 	// filter is what the plan judged by: Act judges each table again by it before every
 	// irreversible step.
 	filter Filter
+	// observed is every table the survey read, by region and name: what a saved plan's
+	// entries that are not candidates now are found as (Narrow).
+	observed map[string]Observed
 }
 
 // Backup is one of the janitor's or the sweep's backups, with what it costs to keep: cost's one
@@ -133,9 +139,12 @@ func priceBackups(region string, summaries []types.BackupSummary, prices cost.Pr
 // NewPlan decides, from what was found, which tables are candidates and why. It calls nothing.
 // A sweep deletes what its stack retains too: nothing it chose may be left billing.
 func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected bool) Plan {
-	p := Plan{Prices: prices, filter: f}
+	p := Plan{Prices: prices, filter: f, observed: map[string]Observed{}}
 	for _, inv := range found {
 		p.Regions = append(p.Regions, inv.Region)
+		for _, t := range inv.Tables {
+			p.observed[inv.Region+"/"+t.Name] = t
+		}
 		p.Problems = append(p.Problems, inv.Problems...)
 		p.Notes = append(p.Notes, inv.Notes...)
 		cands, notes := candidatesOf(inv, f, prices)
@@ -168,6 +177,7 @@ func candidatesOf(inv Inventory, f Filter, prices cost.Prices) ([]Candidate, []s
 			continue
 		}
 		c := candidate(inv.Region, t, v.reasons, prices)
+		c.Detail = detail(t, v.reasons, f, now)
 		if t.StackLive {
 			c.Stack = t.Stack
 		}
@@ -248,6 +258,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 			default:
 				c := candidate(inv.Region, t, []Reason{SameStack}, prices)
 				c.Stack = name
+				c.Detail = fmt.Sprintf("%s: a table of stack %s, which goes to take %s", SameStack, name, strings.Join(chosenNames(chosen), ", "))
 				cands = append(cands, c)
 				inPlan[r.Name] = true
 			}
@@ -263,6 +274,16 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 		stacks = append(stacks, sa)
 	}
 	return cands, stacks
+}
+
+// chosenNames are the tables the rules chose through a stack, sorted.
+func chosenNames(chosen map[string]bool) []string {
+	names := make([]string, 0, len(chosen))
+	for n := range chosen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // taggedOurs: the table itself says it is this project's.

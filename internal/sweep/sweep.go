@@ -163,6 +163,16 @@ const (
 	// NoLongerCandidate: re-judged just before an irreversible step, it no longer qualifies (its
 	// stack came back, its ExpiresAfter was extended, it left the project): left alone.
 	NoLongerCandidate Action = "no-longer-candidate"
+	// The actions of a saved plan applied (verify sweep --apply, planfile.go, narrow.go), each a
+	// table of the plan, or one a fresh sweep would take, that is not deleted:
+	//
+	// NotACandidate: in the plan, but the rules do not make it a candidate now, or not as
+	// planned (other reasons, another stack): added to the file by hand, or changed since.
+	NotACandidate Action = "not-a-candidate"
+	// NotInPlan: a fresh sweep would take it, but the plan does not hold it: never touched.
+	NotInPlan Action = "not-in-plan"
+	// PlanExpired: the plan's time to be applied has passed (its TTL): nothing of it is done.
+	PlanExpired Action = "expired"
 )
 
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.

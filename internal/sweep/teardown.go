@@ -50,6 +50,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		}
 		cd := Candidate{Table: r.Name, Region: c.Region, Reasons: []Reason{Teardown}, Stack: s.Name,
 			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil}
+		cd.Detail = fmt.Sprintf("%s: a table of stack %s, torn down", Teardown, s.Name)
 		if d != nil {
 			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
