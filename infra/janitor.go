@@ -486,6 +486,14 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Resources: jsii.Strings("*"),
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("AutoScaling"),
+				// Which tables are auto scaled, so that cost and the sweep price them at what they
+				// were billed for: a read, and Application Auto Scaling's Describe calls take no
+				// resource-level permissions.
+				Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("Prices"),
 				// The AWS Price List API: each region's own prices for cost, sweep and teardown
 				// (without it they fall back to the shipped table, with a note). It reads AWS's
@@ -496,7 +504,7 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 		},
 	})
 	suppressIAM5(p,
-		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric reads and pricing:GetProducts (the AWS Price List, no account data) support no resource-level permissions; * is the only resource they accept."},
+		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric reads, Application Auto Scaling's DescribeScalableTargets and pricing:GetProducts (the AWS Price List, no account data) support no resource-level permissions; * is the only resource they accept."},
 		iam5{nagAnyTable, "The sweep and the janitor exist to find tables no stack remembers, in any region of this account, so they cannot name them in advance."},
 		iam5{nagAnyBackup, "Backups of those tables: their ids are only known once CreateBackup returns them."},
 		iam5{nagAnyWalletStack, whyWalletStacks},

@@ -297,5 +297,7 @@ func (o *sweepOptions) engineOptions(progress func(stage string, done, total int
 		SkipDisabledRegions: o.allRegions,
 		// one missing permission refuses every other action too: nothing more is started
 		StopOn: awsconf.IsDenied,
+		// an auto-scaled table is priced at what it was billed for, as verify cost prices it
+		Billed: true,
 	}
 }

@@ -47,18 +47,19 @@ func adviseClass(r reading, t TableCost, p Prices) *ClassAdvice {
 	if p.book == nil || sameRates(p, q) {
 		return nil
 	}
-	f := FromDescription(r.desc)
+	// The table as priced: an auto-scaled one at the capacity it was billed for.
+	loads, _ := loadsOf(r)
+	f, _ := rest(t.Region, r, loads, p)
 	var reads, writes float64 // units a month, on demand
 	if f.Billing == wallet.BillingOnDemand {
 		if r.unavailable != "" || r.hours <= 0 {
 			return nil
 		}
 		datapoints := 0
-		for _, s := range r.sources() {
-			c := r.consumed[s]
-			reads += c.ReadUnits
-			writes += c.WriteUnits
-			datapoints += c.Datapoints
+		for _, l := range loads {
+			reads += l.Consumed.ReadUnits
+			writes += l.Consumed.WriteUnits
+			datapoints += l.Consumed.Datapoints
 		}
 		if datapoints == 0 {
 			return nil // no datapoint is no knowledge of its requests, not zero requests

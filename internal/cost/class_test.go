@@ -23,7 +23,7 @@ func provisionedReading(name string, read, write, gib int64, ia bool) reading {
 	if ia {
 		d.TableClassSummary = &types.TableClassSummary{TableClass: types.TableClassStandardInfrequentAccess}
 	}
-	return reading{desc: d, hours: 72, consumed: map[usage.Source]usage.Consumed{}}
+	return reading{desc: d, hours: 72}
 }
 
 // cents4 compares dollars to the 4 places a report rounds to.

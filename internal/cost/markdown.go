@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/wallet-dynamodb/wallet/internal/markdown"
-	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // WriteMarkdown renders the report as a pull-request comment or a job summary shows it
@@ -20,15 +19,20 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	if r.run != nil {
 		where = r.run.fleet.What() + " in " + where
 	}
-	fmt.Fprintf(&b, "### Cost of wallet tables in %s, from their use in the last %s (US$ a month)\n\n", markdown.Text(where), daysText(r.Days))
+	if r.Load != "" {
+		fmt.Fprintf(&b, "### Cost of the load in %s, a what-if with no AWS call, at %s prices (US$ a month)\n\n", markdown.Text(r.Load), markdown.Text(strings.Join(r.Regions, ", ")))
+	} else {
+		fmt.Fprintf(&b, "### Cost of wallet tables in %s, from their use in the last %s (US$ a month)\n\n", markdown.Text(where), daysText(r.Days))
+	}
 	if len(r.Tables) == 0 {
 		b.WriteString("No tables.\n\n")
 	} else {
 		var rows [][]string
 		for _, t := range r.Tables {
-			capacity := "on-demand"
-			if t.Billing == wallet.BillingProvisioned {
-				capacity = fmt.Sprintf("%d/%d", t.Provisioned.Read, t.Provisioned.Write)
+			capacity := markdown.Text(tableCapacity(t))
+			now := markdown.USD(t.MonthlyCostUSD.Current)
+			if t.CurrentBasis == BasisBilled {
+				now += " (billed)"
 			}
 			advice, saves := "none: no data", "-"
 			if rec := t.Recommendation; rec != nil {
@@ -40,12 +44,12 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 					advice = "**idle**: " + advice + " or delete"
 				}
 			}
-			rows = append(rows, []string{markdown.Text(dash(t.Account)), markdown.Text(t.Region), "**" + markdown.Text(t.Table) + "**", capacity,
-				markdown.USD(t.MonthlyCostUSD.Current), usdMD(t.MonthlyCostUSD.RightSized), usdMD(t.MonthlyCostUSD.OnDemand), advice, saves,
+			rows = append(rows, []string{markdown.Text(dash(t.Account)), markdown.Text(dash(t.Region)), "**" + markdown.Text(t.Table) + "**", capacity,
+				now, usdMD(t.MonthlyCostUSD.RightSized), usdMD(t.MonthlyCostUSD.AutoScaled), usdMD(t.MonthlyCostUSD.OnDemand), advice, saves,
 				markdown.Text(strings.Join(t.Notes, "; "))})
 		}
-		if err := markdown.Table(&b, []string{"Account", "Region", "Table", "Capacity", "Now", "Right-sized", "On demand", "Advice", "Saves", "Notes"},
-			map[int]bool{4: true, 5: true, 6: true, 8: true}, rows); err != nil {
+		if err := markdown.Table(&b, []string{"Account", "Region", "Table", "Capacity", "Now", "Right-sized", "Auto scaled", "On demand", "Advice", "Saves", "Notes"},
+			map[int]bool{4: true, 5: true, 6: true, 7: true, 9: true}, rows); err != nil {
 			return err
 		}
 		b.WriteString("\n")

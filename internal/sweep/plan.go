@@ -28,6 +28,9 @@ type Candidate struct {
 	// DeletionPolicy is the stack template's for this table, when known: Delete, Retain,
 	// RetainExceptOnCreate, Snapshot or unknown. A retained table outlives DeleteStack.
 	DeletionPolicy string `json:"deletion_policy,omitempty"`
+	// AutoScaled: the table (or an index) is auto scaled, and MonthlyCostUSD is what it was
+	// billed for over the last BilledDays (a note says which).
+	AutoScaled bool `json:"auto_scaled,omitempty"`
 	// JanitorDeleteAfter is the janitor's mark on the table: when it will delete it.
 	JanitorDeleteAfter string   `json:"janitor_delete_after,omitempty"`
 	SavedTo            string   `json:"saved_to,omitempty"`
@@ -290,7 +293,7 @@ func chosenNames(chosen map[string]bool) []string {
 func taggedOurs(tags map[string]string) bool { return tags[wallet.TagProject] == wallet.ProjectName }
 
 func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) Candidate {
-	return Candidate{
+	c := Candidate{
 		Table:              t.Name,
 		Region:             region,
 		Reasons:            reasons,
@@ -300,7 +303,12 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		Identity:           t.Identity(),
 		idle:               t.Idle,
 		stackTag:           t.Stack,
+		AutoScaled:         t.AutoScaled,
 	}
+	if t.AutoScaled {
+		c.Notes = append(c.Notes, billedNote(t))
+	}
+	return c
 }
 
 // retainedByPolicy: DeleteStack leaves the table in place.

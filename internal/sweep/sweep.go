@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -69,6 +70,9 @@ type RegionClients struct {
 	DynamoDB       DynamoDB
 	CloudFormation CloudFormation
 	CloudWatch     CloudWatch
+	// AutoScaling reads which tables are auto scaled, to price them at what they were billed
+	// for (Options.Billed); nil: none is.
+	AutoScaling discover.ScalableTargetsAPI
 }
 
 // Busy answers: LimitExceededException (too many control-plane operations at once) and
@@ -95,6 +99,7 @@ func NewRegionClients(cfg aws.Config, dynamoFns ...func(*dynamodb.Options)) Regi
 		DynamoDB:       dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){busy}, dynamoFns...)...),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
 		CloudWatch:     usage.NewCloudWatch(cfg),
+		AutoScaling:    applicationautoscaling.NewFromConfig(cfg),
 	}
 }
 
@@ -213,6 +218,11 @@ type Options struct {
 	// StopOn, when it says yes to an action's error, starts no further action: for errors that
 	// would only repeat (a missing permission). What was not started is reported so.
 	StopOn func(error) bool
+	// Billed prices an auto-scaled table of ours at what it was billed for over the last
+	// BilledDays (its scalable targets, then CloudWatch's history of its capacity), as cost
+	// does, instead of the instant's capacity: verify sweep's. The janitor's role reads
+	// neither, and its $/month stays the instant's.
+	Billed bool
 }
 
 // The defaults of Options' zero fields.
