@@ -211,6 +211,16 @@ func runCostLoad(ctx context.Context, o *costOptions, prices cost.Prices) error 
 	if err != nil {
 		return usageErr("--load %s: %v", o.load, err)
 	}
+	// Priced in --region (else us-east-1) from the price list's cache or the shipped table: a
+	// what-if calls nothing.
+	region := lo.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	if prices, err = o.prices.of(ctx, aws.Config{}, []string{region}, true); err != nil {
+		return err
+	}
+	lo.Region = region
 	report := cost.ReviewLoad(l, lo, prices)
 	return renderAs(o.s.out, o.format, o.json, report)
 }
