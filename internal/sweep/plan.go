@@ -37,6 +37,10 @@ type Candidate struct {
 	// Identity is the table the plan judged: nothing irreversible is done to a table of the
 	// same name that is not this one.
 	Identity Identity `json:"identity"`
+	// RecordID and RecordedIn are the record of its deletion (internal/ledger), written before
+	// it: what `verify undo --record` takes, and where it is.
+	RecordID   string `json:"record_id,omitempty"`
+	RecordedIn string `json:"recorded_in,omitempty"`
 
 	// missing: the stack lists the table but DynamoDB does not have it; nothing to save.
 	missing bool
@@ -49,6 +53,9 @@ type Candidate struct {
 	idle bool
 	// stackTag is the stack its tags named when planned: re-read before each re-judgment.
 	stackTag string
+	// logicalID is its logical id in its stack, when planned through one: its record keeps it,
+	// for importing the restored table back into the stack.
+	logicalID string
 	// nameTaken: its name stands for another table now (replaced); a stack-mate held back
 	// with it (reported replaced too) is still the planned table.
 	nameTaken bool
@@ -256,6 +263,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 			for i := range cands {
 				if cands[i].Stack == name && cands[i].Table == r.Name {
 					cands[i].DeletionPolicy = live.policy(r.LogicalID)
+					cands[i].logicalID = r.LogicalID
 				}
 			}
 		}

@@ -49,7 +49,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 			return Plan{}, err
 		}
 		cd := Candidate{Table: r.Name, Region: c.Region, Reasons: []Reason{Teardown}, Stack: s.Name,
-			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil}
+			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil, logicalID: r.LogicalID}
 		if d != nil {
 			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)

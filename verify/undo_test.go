@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud"
+	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
+)
+
+// fullTable is the table the issue's "done when" names: items, a global secondary index,
+// capacity 3/2, TTL on expires_at, PITR on, a stream, tags, and a scalable target with its
+// target-tracking policy. It returns the configuration as the ledger reads it.
+func fullTable(t *testing.T, c fixture.Cloud, name string, tags map[string]string, items int) ledger.Config {
+	t.Helper()
+	ctx := t.Context()
+	in := &dynamodb.CreateTableInput{
+		TableName: aws.String(name),
+		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(wallet.KeyAttribute), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(wallet.KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("owner"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		BillingMode:           types.BillingModeProvisioned,
+		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(3), WriteCapacityUnits: aws.Int64(2)},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName:             aws.String("by-owner"),
+			KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("owner"), KeyType: types.KeyTypeHash}},
+			Projection:            &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(3), WriteCapacityUnits: aws.Int64(2)},
+		}},
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	if err := fixture.CreateTableOnce(t, c.DynamoDB, in); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	if _, err := c.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String(wallet.TTLAttribute)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DynamoDB.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(name),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	as := applicationautoscaling.NewFromConfig(c.Config)
+	if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String("table/" + name), ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits,
+		MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(12)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{PolicyName: aws.String(name + "-read"),
+		ServiceNamespace: aastypes.ServiceNamespaceDynamodb, ResourceId: aws.String("table/" + name),
+		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits, PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeDynamoDBReadCapacityUtilization}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range items {
+		if _, err := c.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(name), Item: map[string]types.AttributeValue{
+			wallet.KeyAttribute:     &types.AttributeValueMemberS{Value: fmt.Sprintf("user-%03d", i)},
+			"owner":                 &types.AttributeValueMemberS{Value: fmt.Sprintf("owner-%d", i%3)},
+			wallet.BalanceAttribute: &types.AttributeValueMemberN{Value: fmt.Sprintf("%d.25", i)},
+			wallet.TTLAttribute:     &types.AttributeValueMemberN{Value: "4102444800"},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, cfg, err := ledger.Capture(ctx, c.DynamoDB, as, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// undoJSON is the part of `verify undo --json` the tests read.
+type undoJSON struct {
+	DryRun        bool     `json:"dry_run"`
+	Restored      bool     `json:"restored"`
+	Table         string   `json:"table"`
+	Resume        bool     `json:"resume"`
+	Applied       []string `json:"applied"`
+	Differences   []string `json:"differences"`
+	Items         int64    `json:"items"`
+	ItemsRecorded int64    `json:"items_recorded"`
+	Digest        string   `json:"digest"`
+	Record        struct {
+		ID    string `json:"id"`
+		Where string `json:"where"`
+	} `json:"record"`
+}
+
+func readUndo(t *testing.T, out string) undoJSON {
+	t.Helper()
+	var u undoJSON
+	if err := json.Unmarshal([]byte(out), &u); err != nil {
+		t.Fatalf("undo --json: %v\n%s", err, out)
+	}
+	return u
+}
+
+// The issue's "done when", for a sweep with --backup in an account with no ledger: a table with
+// items, a GSI, capacity 3/2, TTL on expires_at, PITR on, a stream, tags and a scalable target is
+// swept, its record written to the record directory (the report says where), listed by `verify
+// history`; `verify undo` (a dry run first, which changes nothing) restores it from the backup,
+// re-applies what moto's restore drops, as AWS's does (tags, TTL, PITR, stream), and proves
+// every setting and the item count. A second undo changes nothing and says it is restored; the
+// refusals exit 2 with nothing changed.
+func TestUndoBringsBackASweptTableExactly(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	const region = "eu-west-3"
+	c := fixture.NewCloud(t, region)
+	name := "undo-swept"
+	want := fullTable(t, c, name, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone", "team": "payments"}, 25)
+	if want.TTL == nil || !want.TTL.Enabled || want.PITR == nil || !want.PITR.Enabled || !want.Stream.Enabled || len(want.AutoScaling) != 1 || len(want.AutoScaling[0].Policies) != 1 {
+		t.Fatalf("the fixture is not the table the issue names: %+v", want)
+	}
+	records := t.TempDir()
+
+	code, out, stderr := sweepRun(t, "", "sweep", "--region", region, "--yes", "--backup", "--record-dir", records, "--json")
+	if code != exitOK {
+		t.Fatalf("sweep: exit %d\n%s\n%s", code, out, stderr)
+	}
+	var swept struct {
+		Candidates []struct {
+			Table      string `json:"table"`
+			Action     string `json:"action"`
+			BackupARN  string `json:"backup_arn"`
+			RecordID   string `json:"record_id"`
+			RecordedIn string `json:"recorded_in"`
+		} `json:"candidates"`
+	}
+	if err := json.Unmarshal([]byte(out), &swept); err != nil {
+		t.Fatal(err)
+	}
+	var id, where string
+	for _, cd := range swept.Candidates {
+		if cd.Table == name {
+			if cd.Action != "deleted" || cd.BackupARN == "" || cd.RecordID == "" {
+				t.Fatalf("the sweep: %+v", cd)
+			}
+			id, where = cd.RecordID, cd.RecordedIn
+		}
+	}
+	if want := filepath.Join(records, name+"@"+id+ledger.Suffix); where != want {
+		t.Errorf("recorded in %q, want the file %q (no ledger here)", where, want)
+	}
+	rec, err := ledger.ReadFile(where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Saved.Items != 25 || rec.Saved.BackupAvailable == nil || rec.Who == "" || rec.By != "sweep" || !slices.Equal(rec.Reasons, []string{"orphaned"}) || rec.MonthlyCostUSD <= 0 {
+		t.Errorf("the record: items %d, backup available %v, who %q, by %q, reasons %v, $%.2f", rec.Saved.Items, rec.Saved.BackupAvailable, rec.Who, rec.By, rec.Reasons, rec.MonthlyCostUSD)
+	}
+	if d := ledger.Diff(want, rec.Config); len(d) > 0 {
+		t.Errorf("the record's configuration is not the table's: %v", d)
+	}
+
+	code, out, _ = sweepRun(t, "", "history", "--region", region, "--record-dir", records, "--table", name)
+	if code != exitOK || !strings.Contains(out, id) || !strings.Contains(out, "orphaned") || !strings.Contains(out, rec.Saved.BackupARN) {
+		t.Errorf("history: exit %d\n%s", code, out)
+	}
+
+	// The dry run changes nothing.
+	code, out, stderr = sweepRun(t, "", "undo", name, "--region", region, "--record-dir", records)
+	if code != exitOK || !strings.Contains(out, "dry run") || !strings.Contains(out, "time to live on expires_at") {
+		t.Fatalf("undo dry run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if d, _ := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)}); d != nil {
+		t.Fatal("the dry run restored the table")
+	}
+
+	code, out, stderr = sweepRun(t, "", "undo", name, "--region", region, "--record-dir", records, "--yes", "--json")
+	if code != exitOK {
+		t.Fatalf("undo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	u := readUndo(t, out)
+	if !u.Restored || len(u.Differences) != 0 || u.Items != 25 || u.ItemsRecorded != 25 || u.Record.ID != id {
+		t.Fatalf("undo: %+v", u)
+	}
+	as := applicationautoscaling.NewFromConfig(c.Config)
+	_, got, err := ledger.Capture(t.Context(), c.DynamoDB, as, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ledger.Diff(want, got); len(d) > 0 {
+		t.Errorf("the table as it is now differs from what it was: %v", d)
+	}
+	for _, part := range []string{"time to live", "point-in-time recovery", "stream", "tags"} {
+		if !slices.ContainsFunc(u.Applied, func(a string) bool { return strings.Contains(a, part) }) {
+			t.Errorf("undo did not re-apply %s (moto's restore drops it, as AWS's does): applied %v", part, u.Applied)
+		}
+	}
+
+	// Again: nothing to do, and it says restored.
+	code, out, stderr = sweepRun(t, "", "undo", name, "--region", region, "--record-dir", records, "--yes", "--json")
+	if u := readUndo(t, out); code != exitOK || !u.Restored || !u.Resume {
+		t.Errorf("a second undo: exit %d %+v\n%s", code, u, stderr)
+	}
+
+	// Refused, exit 2, nothing changed.
+	other := "undo-swept-other"
+	c.CreateTable(t, other, nil, false)
+	before := c.State(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"undo", "never-swept", "--region", region, "--record-dir", records, "--yes"}, "no record"},
+		{[]string{"undo", "--record", strings.Repeat("0", 20), "--region", region, "--record-dir", records, "--yes"}, "no record"},
+		{[]string{"undo", "--record", "not-an-id", "--region", region, "--record-dir", records}, "20 hex digits"},
+		{[]string{"undo", name, "--record", id, "--region", region}, "cannot be used together"},
+		{[]string{"undo", "--region", region}, "name the table"},
+		{[]string{"undo", name, "--as", "x", "--region", region, "--record-dir", records}, "--as"},
+	} {
+		code, out, stderr := sweepRun(t, "", tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 naming %q\n%s\n%s", tc.args, code, tc.want, out, stderr)
+		}
+	}
+	// A table of that name that is not this undo's own: refused, naming --as.
+	otherRec := rec
+	otherRec.Table, otherRec.TableARN = other, strings.Replace(rec.TableARN, name, other, 1)
+	otherRec.ID = ledger.NewID(otherRec)
+	if _, _, err := (ledger.Dir{Path: records}).Put(otherRec); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sweepRun(t, "", "undo", other, "--region", region, "--record-dir", records, "--yes"); code != exitUsage ||
+		!strings.Contains(stderr, "exists") || !strings.Contains(stderr, "--as") {
+		t.Errorf("undo onto someone's table: exit %d %s", code, stderr)
+	}
+	// The record restored already (as undo-swept): another copy under --as is refused.
+	if code, _, stderr := sweepRun(t, "", "undo", name, "--as", "undo-swept-copy", "--region", region, "--record-dir", records, "--yes"); code != exitUsage ||
+		!strings.Contains(stderr, "restored already") {
+		t.Errorf("a second copy: exit %d %s", code, stderr)
+	}
+	// A record of another account.
+	foreign := rec
+	foreign.Account = "999999999999"
+	foreign.ID = ledger.NewID(foreign)
+	if _, _, err := (ledger.Dir{Path: records}).Put(foreign); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sweepRun(t, "", "undo", "--record", foreign.ID, "--region", region, "--record-dir", records, "--yes"); code != exitUsage ||
+		!strings.Contains(stderr, "999999999999") || !strings.Contains(stderr, "not of this account") {
+		t.Errorf("a record of another account: exit %d %s", code, stderr)
+	}
+	if after := c.State(t); after != before {
+		t.Errorf("a refused undo changed something:\nbefore %s\nafter %s", before, after)
+	}
+}
