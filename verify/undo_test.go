@@ -181,6 +181,7 @@ func TestUndoBringsBackASweptTableExactly(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "dry run") || !strings.Contains(out, "time to live on expires_at") {
 		t.Fatalf("undo dry run: exit %d\n%s\n%s", code, out, stderr)
 	}
+	t.Logf("verify undo %s (dry run):\n%s", name, out)
 	if d, _ := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)}); d != nil {
 		t.Fatal("the dry run restored the table")
 	}
@@ -208,6 +209,8 @@ func TestUndoBringsBackASweptTableExactly(t *testing.T) {
 	}
 
 	// Again: nothing to do, and it says restored.
+	_, text, _ := sweepRun(t, "", "undo", name, "--region", region, "--record-dir", records, "--yes")
+	t.Logf("verify undo %s --yes, again:\n%s", name, text)
 	code, out, stderr = sweepRun(t, "", "undo", name, "--region", region, "--record-dir", records, "--yes", "--json")
 	if u := readUndo(t, out); code != exitOK || !u.Restored || !u.Resume {
 		t.Errorf("a second undo: exit %d %+v\n%s", code, u, stderr)

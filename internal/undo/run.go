@@ -543,15 +543,15 @@ func waitActive(ctx context.Context, db DynamoDB, table string, wait time.Durati
 // of its own, and how to bring it under the stack again.
 func stackHint(p Plan) string {
 	r := p.Record.Record
-	if r.Stack == "" {
-		return ""
-	}
 	id := r.LogicalID
 	if id == "" {
 		id = r.Config.Tags["aws:cloudformation:logical-id"]
 	}
-	if id == "" {
-		id = "<its logical id>"
+	if r.Stack == "" {
+		r.Stack = r.Config.Tags[wallet.CloudFormationStackTag]
+	}
+	if r.Stack == "" || id == "" {
+		return "" // never a stack's resource: a table of its own it was, and is
 	}
 	return fmt.Sprintf("%s was table %s of stack %s. It is back as a table of its own, not a resource of the stack: to bring it under the stack again, import it "+
 		"(`cdk import %s`, or a CloudFormation change set of type IMPORT naming %s as %s, with the DeletionPolicy the template gives it); "+
