@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -265,5 +266,69 @@ func TestUndoBringsBackASweptTableExactly(t *testing.T) {
 	}
 	if after := c.State(t); after != before {
 		t.Errorf("a refused undo changed something:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+// The same for an export instead of a backup: with no ledger and no --record-dir, the record is
+// written beside the export (the report says where); undo creates the table from the export,
+// re-applies the rest, and proves the items by their order-free digest, the export's.
+func TestUndoBringsBackAnExportedTableExactly(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	const region = "ap-southeast-4"
+	c := fixture.NewCloud(t, region)
+	name := "undo-exported"
+	want := fullTable(t, c, name, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone", "team": "ledger"}, 40)
+	root := t.TempDir()
+
+	code, out, stderr := sweepRun(t, "", "sweep", "--region", region, "--yes", "--export", root, "--json")
+	if code != exitOK {
+		t.Fatalf("sweep: exit %d\n%s\n%s", code, out, stderr)
+	}
+	var swept struct {
+		Candidates []struct {
+			Table      string `json:"table"`
+			Action     string `json:"action"`
+			SavedTo    string `json:"saved_to"`
+			RecordID   string `json:"record_id"`
+			RecordedIn string `json:"recorded_in"`
+		} `json:"candidates"`
+	}
+	if err := json.Unmarshal([]byte(out), &swept); err != nil {
+		t.Fatal(err)
+	}
+	if len(swept.Candidates) != 1 || swept.Candidates[0].Action != "deleted" {
+		t.Fatalf("the sweep: %+v", swept.Candidates)
+	}
+	cd := swept.Candidates[0]
+	if want := filepath.Join(root, name+"@"+cd.RecordID+ledger.Suffix); cd.RecordedIn != want {
+		t.Errorf("recorded in %q, want beside the export, %q", cd.RecordedIn, want)
+	}
+	rec, err := ledger.ReadFile(cd.RecordedIn)
+	if err != nil || rec.Saved.ExportDigest == "" || rec.Saved.ExportItems != 40 || rec.Saved.Items != 40 {
+		t.Fatalf("the record: %+v %v", rec.Saved, err)
+	}
+
+	code, out, stderr = sweepRun(t, "", "undo", name, "--region", region, "--record-dir", root, "--yes", "--json")
+	if code != exitOK {
+		t.Fatalf("undo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	u := readUndo(t, out)
+	if !u.Restored || u.Items != 40 || u.Digest != rec.Saved.ExportDigest || len(u.Differences) != 0 {
+		t.Fatalf("undo: %+v", u)
+	}
+	_, got, err := ledger.Capture(t.Context(), c.DynamoDB, applicationautoscaling.NewFromConfig(c.Config), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ledger.Diff(want, got); len(d) > 0 {
+		t.Errorf("the table as it is now differs from what it was: %v", d)
+	}
+
+	// An export changed since its record: refused, nothing changed.
+	if err := os.WriteFile(filepath.Join(cd.SavedTo, "items.jsonl"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sweepRun(t, "", "undo", name, "--as", "undo-exported-again", "--region", region, "--record-dir", root, "--yes"); code != exitUsage || !strings.Contains(stderr, "its export") {
+		t.Errorf("a damaged export: exit %d %s", code, stderr)
 	}
 }

@@ -44,7 +44,11 @@ type Faults struct {
 	// untouched. DropAfter 1, Operations {"CreateBackup"} and Times 1 lose exactly the first
 	// CreateBackup's answer. Set starts the count again.
 	Times int
-	Seed  uint64 // for a repeatable sequence of faults
+	// Skip, when positive, lets the first Skip requests that match Operations pass untouched;
+	// Times counts from the one after. Skip k, Times 1 and a long Latency hold exactly the
+	// (k+1)-th matching request: how a test kills a process at its k-th step.
+	Skip int
+	Seed uint64 // for a repeatable sequence of faults
 }
 
 // Counts are how many faults were injected, so a test can prove its faults really happened,
@@ -55,6 +59,9 @@ type Counts struct {
 	Forwarded map[string]int64
 	// TransactItems counts the items of the forwarded TransactWriteItems requests.
 	TransactItems int64
+	// Seen counts every request received, by operation, faulted, held or forwarded: a request
+	// held by Latency is seen before it is forwarded.
+	Seen map[string]int64
 }
 
 // WriteUnits is what the forwarded writes cost in DynamoDB's model for items up to 1 KB: one
@@ -76,6 +83,7 @@ type Proxy struct {
 	faults        Faults
 	rnd           *rand.Rand
 	forwarded     map[string]int64
+	seen          map[string]int64
 	transactItems int64
 	matched       int // requests that matched Operations since Set, for Times
 
@@ -92,7 +100,7 @@ func Start(upstream string, f Faults) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fault proxy: %w", err)
 	}
-	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, forwarded: map[string]int64{}}
+	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, forwarded: map[string]int64{}, seen: map[string]int64{}}
 	p.rp = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
 		// Keep the Host the client signed; neither backend checks signatures, but a
@@ -119,7 +127,7 @@ func (p *Proxy) Counts() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return Counts{p.requests.Load(), p.throttled.Load(), p.serverErrors.Load(), p.dropped.Load(), p.droppedAfter.Load(),
-		maps.Clone(p.forwarded), p.transactItems}
+		maps.Clone(p.forwarded), p.transactItems, maps.Clone(p.seen)}
 }
 
 // forward passes r to the backend, counting it.
@@ -164,11 +172,11 @@ func (p *Proxy) decide(target, op string) (fault, time.Duration) {
 	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) && (target == "" || !slices.Contains(f.Operations, target)) {
 		return none, 0
 	}
-	if f.Times > 0 {
-		if p.matched >= f.Times {
+	if f.Times > 0 || f.Skip > 0 {
+		p.matched++
+		if p.matched <= f.Skip || (f.Times > 0 && p.matched > f.Skip+f.Times) {
 			return none, 0
 		}
-		p.matched++
 	}
 	x := p.rnd.Float64()
 	for _, c := range []struct {
@@ -188,6 +196,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// X-Amz-Target: DynamoDB_20120810.PutItem
 	target := r.Header.Get("X-Amz-Target")
 	op := target[strings.LastIndex(target, ".")+1:]
+	p.mu.Lock()
+	p.seen[op]++
+	p.mu.Unlock()
 	f, latency := p.decide(target, op)
 	if latency > 0 {
 		select {
