@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,77 +10,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
-	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
+	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// fullTable is the table the issue's "done when" names: items, a global secondary index,
-// capacity 3/2, TTL on expires_at, PITR on, a stream, tags, and a scalable target with its
-// target-tracking policy. It returns the configuration as the ledger reads it.
+// fullTable is fixture.FullTable, read back as the ledger reads it.
 func fullTable(t *testing.T, c fixture.Cloud, name string, tags map[string]string, items int) ledger.Config {
 	t.Helper()
-	ctx := t.Context()
-	in := &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(wallet.KeyAttribute), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(wallet.KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("owner"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		BillingMode:           types.BillingModeProvisioned,
-		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(3), WriteCapacityUnits: aws.Int64(2)},
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName:             aws.String("by-owner"),
-			KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("owner"), KeyType: types.KeyTypeHash}},
-			Projection:            &types.Projection{ProjectionType: types.ProjectionTypeAll},
-			ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(3), WriteCapacityUnits: aws.Int64(2)},
-		}},
-		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
-	}
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	if err := fixture.CreateTableOnce(t, c.DynamoDB, in); err != nil {
-		t.Fatalf("create %s: %v", name, err)
-	}
-	if _, err := c.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String(wallet.TTLAttribute)}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DynamoDB.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(name),
-		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
-		t.Fatal(err)
-	}
-	as := applicationautoscaling.NewFromConfig(c.Config)
-	if _, err := as.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
-		ResourceId: aws.String("table/" + name), ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits,
-		MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(12)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := as.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{PolicyName: aws.String(name + "-read"),
-		ServiceNamespace: aastypes.ServiceNamespaceDynamodb, ResourceId: aws.String("table/" + name),
-		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits, PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
-		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
-			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeDynamoDBReadCapacityUtilization}}}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range items {
-		if _, err := c.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(name), Item: map[string]types.AttributeValue{
-			wallet.KeyAttribute:     &types.AttributeValueMemberS{Value: fmt.Sprintf("user-%03d", i)},
-			"owner":                 &types.AttributeValueMemberS{Value: fmt.Sprintf("owner-%d", i%3)},
-			wallet.BalanceAttribute: &types.AttributeValueMemberN{Value: fmt.Sprintf("%d.25", i)},
-			wallet.TTLAttribute:     &types.AttributeValueMemberN{Value: "4102444800"},
-		}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, cfg, err := ledger.Capture(ctx, c.DynamoDB, as, name)
+	c.FullTable(t, name, tags, items)
+	_, cfg, err := ledger.Capture(t.Context(), c.DynamoDB, applicationautoscaling.NewFromConfig(c.Config), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,5 +271,62 @@ func TestUndoBringsBackAnExportedTableExactly(t *testing.T) {
 	}
 	if code, _, stderr := sweepRun(t, "", "undo", name, "--as", "undo-exported-again", "--region", region, "--record-dir", root, "--yes"); code != exitUsage || !strings.Contains(stderr, "its export") {
 		t.Errorf("a damaged export: exit %d %s", code, stderr)
+	}
+}
+
+// One path for an organization: a member account's table, swept from the management account
+// (--accounts) with --backup, is written down in the member account's own ledger; `verify
+// history --org` lists it with its account, and `verify undo --org` finds the record there and
+// brings the table back in that account, proven.
+func TestUndoFindsTheRecordInAMemberAccount(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	const region = "eu-north-1"
+	o := fixture.NewOrg(t, "undo", 1)
+	member := o.Members[0]
+	m := fixture.InAccount(t, member, org.DefaultRole, region)
+	m.Ledger(t)
+	name := "undo-member-table"
+	want := fullTable(t, m, name, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, 7)
+
+	if code, out, stderr := sweepRun(t, "", "sweep", "--accounts", member, "--region", region, "--yes", "--backup", "--json"); code != exitOK {
+		t.Fatalf("sweep: exit %d\n%s\n%s", code, out, stderr)
+	}
+	l, err := ledger.FindTable(t.Context(), m.DynamoDB, member, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := l.List(t.Context())
+	if err != nil || len(recs) != 1 || recs[0].Table != name || recs[0].Account != member {
+		t.Fatalf("the member's ledger: %+v %v", recs, err)
+	}
+	code, out, _ := sweepRun(t, "", "history", "--org", "--region", region, "--json")
+	var h struct {
+		Records []struct {
+			ID      string `json:"id"`
+			Account string `json:"account"`
+			Where   string `json:"where"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(out), &h); err != nil || code != exitOK {
+		t.Fatalf("history --org: exit %d %v\n%s", code, err, out)
+	}
+	found := false
+	for _, r := range h.Records {
+		found = found || (r.ID == recs[0].ID && r.Account == member && strings.Contains(r.Where, member))
+	}
+	if !found {
+		t.Errorf("history --org does not list the member's record: %s", out)
+	}
+
+	code, out, stderr := sweepRun(t, "", "undo", name, "--org", "--region", region, "--yes", "--json")
+	if u := readUndo(t, out); code != exitOK || !u.Restored {
+		t.Fatalf("undo --org: exit %d %+v\n%s", code, u, stderr)
+	}
+	_, got, err := ledger.Capture(t.Context(), m.DynamoDB, applicationautoscaling.NewFromConfig(m.Config), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ledger.Diff(want, got); len(d) > 0 {
+		t.Errorf("the member's table came back otherwise: %v", d)
 	}
 }
