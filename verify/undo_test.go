@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
@@ -328,5 +331,85 @@ func TestUndoFindsTheRecordInAMemberAccount(t *testing.T) {
 	}
 	if d := ledger.Diff(want, got); len(d) > 0 {
 		t.Errorf("the member's table came back otherwise: %v", d)
+	}
+}
+
+// Shapes besides the issue's: an on-demand table with a local secondary index, a keys-only
+// stream and deletion protection on (swept with --include-protected, which turns protection off
+// first: the record says it was on, and undo turns it on again, last); and, from an export, a
+// table encrypted with a customer's KMS key in the infrequent-access class.
+func TestUndoBringsBackOtherShapes(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	tags := []types.Tag{{Key: aws.String(wallet.TagProject), Value: aws.String(wallet.ProjectName)}, {Key: aws.String(wallet.TagStack), Value: aws.String("Wallet-gone")}}
+	keys := []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange}}
+	attrs := []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+		{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeN}, {AttributeName: aws.String("at"), AttributeType: types.ScalarAttributeTypeS}}
+	for _, tc := range []struct {
+		region string
+		table  func(c fixture.Cloud) *dynamodb.CreateTableInput
+		check  func(ledger.Config) bool
+		save   func(dir string) []string
+	}{
+		{"ap-southeast-3", func(fixture.Cloud) *dynamodb.CreateTableInput {
+			return &dynamodb.CreateTableInput{TableName: aws.String("undo-on-demand"), KeySchema: keys, AttributeDefinitions: attrs, BillingMode: types.BillingModePayPerRequest,
+				LocalSecondaryIndexes: []types.LocalSecondaryIndex{{IndexName: aws.String("by-at"),
+					KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("at"), KeyType: types.KeyTypeRange}},
+					Projection: &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: []string{"note"}}}},
+				StreamSpecification:       &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeKeysOnly},
+				DeletionProtectionEnabled: aws.Bool(true), Tags: tags}
+		}, func(c ledger.Config) bool {
+			return c.DeletionProtection && len(c.LocalIndexes) == 1 && c.BillingMode == "PAY_PER_REQUEST" && c.Stream.ViewType == "KEYS_ONLY"
+		}, func(dir string) []string { return []string{"--include-protected", "--backup", "--record-dir", dir} }},
+		{"ap-south-2", func(c fixture.Cloud) *dynamodb.CreateTableInput {
+			key, err := kms.NewFromConfig(c.Config).CreateKey(t.Context(), &kms.CreateKeyInput{Description: aws.String("undo test")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &dynamodb.CreateTableInput{TableName: aws.String("undo-encrypted"), KeySchema: keys, AttributeDefinitions: attrs[:2], BillingMode: types.BillingModePayPerRequest,
+				SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSETypeKms, KMSMasterKeyId: key.KeyMetadata.Arn},
+				TableClass:       types.TableClassStandardInfrequentAccess, Tags: tags}
+		}, func(c ledger.Config) bool { return c.SSE.Type == "KMS" && c.SSE.KMSKey != "" },
+			func(dir string) []string { return []string{"--export", dir} }},
+	} {
+		c := fixture.NewCloud(t, tc.region)
+		ctx := t.Context()
+		in := tc.table(c)
+		name := aws.ToString(in.TableName)
+		if err := fixture.CreateTableOnce(t, c.DynamoDB, in); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 12 {
+			if _, err := c.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: in.TableName, Item: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "p"}, "sk": &types.AttributeValueMemberN{Value: fmt.Sprint(i)},
+				"at": &types.AttributeValueMemberS{Value: fmt.Sprintf("2026-01-%02d", i+1)}, "note": &types.AttributeValueMemberS{Value: "n"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as := applicationautoscaling.NewFromConfig(c.Config)
+		_, want, err := ledger.Capture(ctx, c.DynamoDB, as, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.check(want) {
+			t.Fatalf("%s is not the shape meant: %+v", name, want)
+		}
+		dir := t.TempDir()
+		if code, out, stderr := sweepRun(t, "", append([]string{"sweep", "--region", tc.region, "--yes"}, tc.save(dir)...)...); code != exitOK {
+			t.Fatalf("sweep %s: exit %d\n%s\n%s", name, code, out, stderr)
+		}
+		code, out, stderr := sweepRun(t, "", "undo", name, "--region", tc.region, "--record-dir", dir, "--yes", "--json")
+		if code == exitUsage {
+			t.Fatalf("undo %s refused: %s", name, stderr)
+		}
+		if u := readUndo(t, out); code != exitOK || !u.Restored {
+			t.Fatalf("undo %s: exit %d %+v\n%s", name, code, u, stderr)
+		}
+		_, got, err := ledger.Capture(ctx, c.DynamoDB, as, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := ledger.Diff(want, got); len(d) > 0 {
+			t.Errorf("%s came back otherwise: %v", name, d)
+		}
 	}
 }

@@ -46,6 +46,9 @@ type Deletion struct {
 	MonthlyCostUSD   float64
 	// BackupARN and ExportDir are what saved its items (empty: nothing).
 	BackupARN, ExportDir string
+	// Unprotected: its deletion protection was on, and the run turned it off to delete it
+	// (--include-protected): the record says it was on, as the table had it.
+	Unprotected bool
 }
 
 // Written says where a record went.
@@ -112,6 +115,9 @@ func (rc *Recorder) Record(ctx context.Context, d Deletion) (Written, error) {
 		(d.TableID == "" && !aws.ToTime(desc.CreationDateTime).Equal(d.Created)):
 		return Written{}, fmt.Errorf("record the deletion of %s: the name stands for another table now (created %s): %w",
 			d.Table, aws.ToTime(desc.CreationDateTime).UTC().Format(time.RFC3339Nano), ErrNotPlanned)
+	}
+	if d.Unprotected {
+		cfg.DeletionProtection = true
 	}
 	who, err := rc.caller(ctx)
 	if err != nil {

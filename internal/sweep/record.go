@@ -40,7 +40,8 @@ func (u *deletion) record(ctx context.Context, cd *Candidate, o Options, step st
 // deletionOf is what a record says of a candidate about to go.
 func deletionOf(cd *Candidate, f Filter) ledger.Deletion {
 	d := ledger.Deletion{Region: cd.Region, Table: cd.Table, ARN: cd.Identity.ARN, TableID: cd.Identity.TableID, Created: cd.Identity.Created,
-		Stack: cd.Stack, LogicalID: cd.logicalID, MonthlyCostUSD: cd.MonthlyCostUSD, BackupARN: cd.BackupARN, ExportDir: cd.SavedTo}
+		Stack: cd.Stack, LogicalID: cd.logicalID, MonthlyCostUSD: cd.MonthlyCostUSD, BackupARN: cd.BackupARN, ExportDir: cd.SavedTo,
+		Unprotected: cd.Protected}
 	if d.Stack == "" {
 		d.Stack = cd.stackTag // the stack it was of, gone: what its tags named
 	}
