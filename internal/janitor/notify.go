@@ -340,7 +340,11 @@ func outcomeLines(cs []sweep.Candidate, held map[string]bool) candidateOutcomes 
 		}
 		switch c.Action {
 		case sweep.Deleted, sweep.Deleting:
-			o.deleted = append(o.deleted, what+"; backup "+orNone(c.BackupARN))
+			line := what + "; backup " + orNone(c.BackupARN)
+			if c.RecordID != "" {
+				line += "; record " + c.RecordID + " (verify undo --record " + c.RecordID + ")"
+			}
+			o.deleted = append(o.deleted, line)
 		case sweep.WouldDelete:
 			o.due = append(o.due, what+": its grace has passed; report mode, so it was not deleted")
 		case sweep.SkippedProtected:
