@@ -181,6 +181,24 @@ func TestRecordFilesAreWrittenOnceAndReadBackStrictly(t *testing.T) {
 	if err != nil || len(records) != 1 || len(bad) != 3 {
 		t.Errorf("listed %d records, %d refused (%v), %v; want the one record, the FIFO, the link and the renamed file refused", len(records), len(bad), bad, err)
 	}
+	// Beside an export of several accounts and regions (DIR/<account>/<region>/) a record is
+	// found; deeper, inside an export's own directory or in a directory that is not a record
+	// directory at all, none is looked for.
+	near, deep := record("near"), record("deep")
+	if _, _, err := (ledger.Dir{Path: filepath.Join(dir, "123456789012", "ca-central-1")}).Put(near); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := (ledger.Dir{Path: filepath.Join(dir, "123456789012", "ca-central-1", "some-export")}).Put(deep); err != nil {
+		t.Fatal(err)
+	}
+	records, _, _, err = d.List()
+	var got []string
+	for _, r := range records {
+		got = append(got, r.Table)
+	}
+	if err != nil || strings.Join(got, ",") != "in-a-file,near" && strings.Join(got, ",") != "near,in-a-file" {
+		t.Errorf("listed %v (%v), want in-a-file and near, not deep", got, err)
+	}
 }
 
 // Diff names every difference, one a line, and ignores the tags undo never re-applies.
@@ -188,7 +206,7 @@ func TestDiffNamesEveryDifference(t *testing.T) {
 	want := ledger.Config{BillingMode: "PROVISIONED", Capacity: &ledger.Capacity{Read: 3, Write: 2}, TableClass: "STANDARD",
 		Stream: ledger.Stream{Enabled: true, ViewType: "NEW_IMAGE"}, TTL: &ledger.TTL{Enabled: true, Attribute: "expires_at"},
 		PITR: &ledger.PITR{Enabled: true}, DeletionProtection: true,
-		Tags: map[string]string{"Project": "wallet", "aws:cloudformation:stack-name": "Wallet-dev", wallet.TagJanitorDeleteAfter: "x"},
+		Tags:        map[string]string{"Project": "wallet", "aws:cloudformation:stack-name": "Wallet-dev", wallet.TagJanitorDeleteAfter: "x"},
 		AutoScaling: []ledger.ScalableTarget{{Resource: "table", Dimension: "dynamodb:table:ReadCapacityUnits", Min: 3, Max: 9}}}
 	got := ledger.Config{BillingMode: "PROVISIONED", Capacity: &ledger.Capacity{Read: 3, Write: 2}, TableClass: "STANDARD",
 		TTL: &ledger.TTL{}, PITR: &ledger.PITR{}, Tags: map[string]string{"Project": "wallet", wallet.TagUndoRecord: "abc"}}

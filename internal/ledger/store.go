@@ -296,19 +296,31 @@ func ReadFile(path string) (Record, error) {
 	return r, nil
 }
 
-// List reads every record file under the directory, at any depth (an export root holds them
-// beside each region's and account's exports). Symbolic links are not followed. A missing
-// directory holds no records.
+// maxRecordDepth is how deep under a record directory records are looked for: an export root
+// holds them in itself, in <region>/ and in <account>/<region>/. Deeper is an export's own
+// directory, or a directory that is not a record directory at all (--record-dir /).
+const maxRecordDepth = 2
+
+// List reads every record file in the directory and up to maxRecordDepth below it (an export
+// root holds them beside each region's and account's exports). Symbolic links are not
+// followed. A missing directory holds no records.
 func (d Dir) List() (records []Record, paths []string, bad []string, err error) {
-	err = filepath.WalkDir(d.Path, func(path string, e fs.DirEntry, err error) error {
+	root := filepath.Clean(d.Path)
+	err = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && path == d.Path {
+			if errors.Is(err, fs.ErrNotExist) && path == root {
 				return fs.SkipAll
 			}
 			bad = append(bad, err.Error())
 			return nil
 		}
-		if e.IsDir() || !strings.HasSuffix(e.Name(), Suffix) || !strings.Contains(e.Name(), "@") {
+		if e.IsDir() {
+			if rel, rerr := filepath.Rel(root, path); rerr == nil && rel != "." && strings.Count(rel, string(filepath.Separator)) >= maxRecordDepth {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(e.Name(), Suffix) || !strings.Contains(e.Name(), "@") {
 			return nil
 		}
 		r, err := ReadFile(path)

@@ -191,6 +191,15 @@ func restoreItems(ctx context.Context, c Clients, p Plan, o Options, res *Result
 	return nil
 }
 
+// arnAccount is an ARN's account field.
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}
+
 func nonEmpty(s string) *string {
 	if s == "" {
 		return nil
@@ -330,6 +339,9 @@ func actions(c Clients, p Plan, want, got ledger.Config) []action {
 		for _, k := range want.Kinesis {
 			if slices.ContainsFunc(got.Kinesis, func(g ledger.Kinesis) bool { return g.StreamARN == k.StreamARN }) {
 				continue
+			}
+			if arnAccount(k.StreamARN) != p.Record.Account {
+				continue // never the table's changes to another account's stream: a record file could say anything (Diff names it)
 			}
 			in := &dynamodb.EnableKinesisStreamingDestinationInput{TableName: name, StreamArn: aws.String(k.StreamARN)}
 			if k.Precision != "" {
@@ -569,7 +581,7 @@ func candidateAgain(r ledger.Record) string {
 	}
 	for _, why := range r.Reasons {
 		if why == "orphaned" || why == "expired" || why == "older-than" {
-			return fmt.Sprintf("it was deleted as %s, which still holds: the next sweep finds it again, and the janitor marks it and deletes it after its grace; tag it %s=true to keep it",
+			return fmt.Sprintf("it was deleted as %s: while that holds, the next sweep finds it again, and the janitor marks it and deletes it after its grace; tag it %s=true to keep it",
 				why, wallet.TagKeep)
 		}
 	}
