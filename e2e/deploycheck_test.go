@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/cfn"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -22,9 +24,12 @@ import (
 // CloudFormation does with the check's custom resource and moto does not (moto skips an
 // AWS::CloudFormation::CustomResource): sends the deployed function, its code zip run under the
 // Lambda Runtime Interface Emulator, the request CloudFormation would send, and reads the
-// answer it PUTs to the ResponseURL. A fresh table passes. A table whose capacity was changed
-// to 2/2 behind CloudFormation's back fails the next deploy's check (an Update), and the
-// answer's Reason, what the stack events would show, names the capacity. The same Update back
+// answer it PUTs to the ResponseURL. The stack auto scales its reads from 1 to 10 (registered as
+// CloudFormation would: cfngap). A fresh table passes, its auto scaling compared. A table whose
+// capacity was changed to 2/2, and whose read maximum was raised to 50, behind CloudFormation's
+// back fails the next deploy's check (an Update), and the answer's Reason, what the stack events
+// would show, names the write capacity and the read maximum, not the read capacity (2 is within
+// its range: the scaler's). The same Update back
 // to the older synth is checked, and fails, when the stack is not rolling back (an older
 // cdk.out redeployed); while it is (the stack's status UPDATE_ROLLBACK_IN_PROGRESS, which moto
 // never shows and a proxy puts in DescribeStacks), it is not held up. The rollback itself is
@@ -37,7 +42,8 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	stack := wallet.StackName(wallet.StageDev)
-	e.deploy(t, stack, map[string]string{contract.CtxVerifyArch: string(arch)}) // the emulator runs it natively
+	// The emulator runs it natively; reads auto scaled.
+	e.deploy(t, stack, map[string]string{contract.CtxVerifyArch: string(arch), contract.CtxReadMax: "10"})
 	table := e.stackTable(t, stack)
 
 	var fn *lambdarie.Function
@@ -110,13 +116,22 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 	if err := json.Unmarshal(first.Invoke.Body, &result); err != nil || !result.Passed || result.Report.Table != table || len(result.Report.Checks) != 9 {
 		t.Fatalf("the invocation's result: %s (%v); want passed, table %s, 9 checks", first.Invoke.Body, err, table)
 	}
+	if c := result.Report.Checks[2]; c.Name != "conformance" || !strings.Contains(c.Detail, "auto scaling as declared: ReadCapacityUnits min 1, max 10, target 70") {
+		t.Fatalf("conformance %+v: want the auto scaling compared", c)
+	}
 	if n := e.itemCount(t, table); n != 0 {
 		t.Fatalf("the check inside the deploy left %d items in %s", n, table)
 	}
 
-	// Behind CloudFormation's back: 2/2 where 1/1 is declared.
+	// Behind CloudFormation's back: 2/2 where 1/1 is declared, reads scaling to 50 where 10 is.
 	if _, err := e.ddb.UpdateTable(t.Context(), &dynamodb.UpdateTableInput{TableName: aws.String(table),
 		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(2), WriteCapacityUnits: aws.Int64(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	aas := applicationautoscaling.NewFromConfig(e.cfg)
+	if _, err := aas.RegisterScalableTarget(t.Context(), &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String("table/" + table), ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits,
+		MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(50)}); err != nil {
 		t.Fatal(err)
 	}
 	// The next deploy: a new synth, so a new Deployed time, so an Update, so the check runs.
@@ -125,7 +140,10 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 	if second.Answer.Status != cfn.StatusFailed {
 		t.Fatalf("drifted table: status %s, want %s: %+v", second.Answer.Status, cfn.StatusFailed, second.Answer)
 	}
-	for _, want := range []string{"conformance", "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2", "ProvisionedThroughput.WriteCapacityUnits declared 1, live 2", table} {
+	if strings.Contains(second.Answer.Reason, "ProvisionedThroughput.ReadCapacityUnits") {
+		t.Errorf("the read capacity, within its auto scaling range, is named as drift: %s", second.Answer.Reason)
+	}
+	for _, want := range []string{"conformance", "auto scaling ReadCapacityUnits max declared 10, live 50", "ProvisionedThroughput.WriteCapacityUnits declared 1, live 2", table} {
 		if !strings.Contains(second.Answer.Reason, want) {
 			t.Errorf("the Reason CloudFormation got does not name %q: %s", want, second.Answer.Reason)
 		}
@@ -141,7 +159,7 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 	// older cdk.out deployed again): the Deployed time goes back, and the check still runs.
 	back := map[string]any{contract.CheckPropDeployed: first.Request.ResourceProperties[contract.CheckPropDeployed]}
 	older := deploy("an older synth redeployed", second.Request.ResourceProperties, back)
-	if older.Answer.Status != cfn.StatusFailed || !strings.Contains(older.Answer.Reason, "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2") {
+	if older.Answer.Status != cfn.StatusFailed || !strings.Contains(older.Answer.Reason, "ProvisionedThroughput.WriteCapacityUnits declared 1, live 2") {
 		t.Fatalf("older synth: answer %+v, want the check run and FAILED", older.Answer)
 	}
 
@@ -160,12 +178,15 @@ func TestCheckInsideTheDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(resp.Body), "errorMessage") || !strings.Contains(string(resp.Body), "ProvisionedThroughput.ReadCapacityUnits declared 1, live 2") {
+	if !strings.Contains(string(resp.Body), "errorMessage") || !strings.Contains(string(resp.Body), "ProvisionedThroughput.WriteCapacityUnits declared 1, live 2") {
 		t.Fatalf("invoked with {}: %s; want an error naming the capacity", resp.Body)
 	}
 
-	timed(t, "cdk destroy "+stack, func() error { return e.cdk.Destroy(t.Context(), stack, nil) })
+	e.destroy(t, stack)
 	if names := e.tableNames(t); len(names) != 0 {
 		t.Fatalf("tables left after cdk destroy: %v", names)
+	}
+	if left, err := aas.DescribeScalableTargets(t.Context(), &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb}); err != nil || len(left.ScalableTargets) != 0 {
+		t.Fatalf("scalable targets left after cdk destroy: %+v, %v", left, err)
 	}
 }

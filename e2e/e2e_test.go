@@ -64,14 +64,25 @@ func setup(t *testing.T) *env {
 	return e
 }
 
-// deploy runs `cdk deploy`, then fills moto's CloudFormation gaps (TTL and PITR, which real
-// CloudFormation applies and moto does not; see internal/localcloud/cfngap).
+// deploy runs `cdk deploy`, then fills moto's CloudFormation gaps (TTL, PITR and the table's
+// auto scaling, which real CloudFormation applies and moto does not; see
+// internal/localcloud/cfngap).
 func (e *env) deploy(t *testing.T, stack string, context map[string]string) {
 	t.Helper()
 	timed(t, "cdk deploy "+stack, func() error { return e.cdk.Deploy(t.Context(), stack, context) })
 	if err := cfngap.Apply(t.Context(), e.cfg, stack); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// destroy removes the auto scaling deploy registered, as CloudFormation's DeleteStack would and
+// moto's does not (cfngap.DeleteAutoScaling), then runs `cdk destroy`.
+func (e *env) destroy(t *testing.T, stack string) {
+	t.Helper()
+	if err := cfngap.DeleteAutoScaling(t.Context(), e.cfg, stack); err != nil {
+		t.Fatal(err)
+	}
+	timed(t, "cdk destroy "+stack, func() error { return e.cdk.Destroy(t.Context(), stack, nil) })
 }
 
 // timed runs a step, fails the test on error, and logs its wall time for the closing figures.

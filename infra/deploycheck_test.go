@@ -63,7 +63,18 @@ func checkDeployCheck(t *testing.T, tc templateCase, stack awscdk.Stack, doc map
 		"ServiceTimeout": timeout + 60,
 	}))
 	dependsOn, _ := cr["DependsOn"].([]any)
-	for _, id := range []string{ids.table, ids.verify} {
+	after := []string{ids.table, ids.verify}
+	// The table's auto scaling too: the check compares what Application Auto Scaling holds, so
+	// CloudFormation must have registered it first.
+	for id, r := range doc["Resources"].(map[string]any) {
+		if typ := r.(map[string]any)["Type"].(string); strings.HasPrefix(typ, "AWS::ApplicationAutoScaling::") {
+			after = append(after, id)
+		}
+	}
+	if len(after) != 2+2*len(tc.scaling) {
+		t.Errorf("auto scaling resources %v, want %d", after[2:], 2*len(tc.scaling))
+	}
+	for _, id := range after {
 		if !slices.Contains(dependsOn, any(id)) {
 			t.Errorf("the custom resource does not depend on %s: DependsOn %v", id, dependsOn)
 		}

@@ -598,13 +598,19 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Resources: &[]*string{backups},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Scaling"),
-				// A deletion's record keeps the table's auto scaling, and undo registers it
-				// again; Application Auto Scaling takes no resource for these.
-				Actions: jsii.Strings("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-					"application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
-					"cloudwatch:DescribeAlarms"),
+				Sid: jsii.String("ScalingReads"),
+				// A deletion's record keeps the table's auto scaling policies (its targets:
+				// AutoScaling's DescribeScalableTargets, below); these take no resource.
+				Actions:   jsii.Strings("application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"),
 				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("Scaling"),
+				// Undo registers a deleted table's targets and policies again: DynamoDB's only.
+				// Nothing here deregisters or deletes auto scaling.
+				Actions:    jsii.Strings("application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"),
+				Resources:  jsii.Strings("*"),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"application-autoscaling:service-namespace": "dynamodb"}},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("ScalingAlarms"),
@@ -652,6 +658,14 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Sid: jsii.String("Metrics"),
 				// CloudWatch metric reads have no resource-level permissions either.
 				Actions:   jsii.Strings("cloudwatch:GetMetricData"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("AutoScaling"),
+				// Which tables are auto scaled, so that cost and the sweep price them at what they
+				// were billed for: a read, and Application Auto Scaling's Describe calls take no
+				// resource-level permissions.
+				Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets"),
 				Resources: jsii.Strings("*"),
 			}),
 			ledgerDeny(stack),

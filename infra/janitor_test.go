@@ -279,9 +279,11 @@ var (
 		map[string]any{"Sid": "UndoTags", "Effect": "Allow", "Action": "dynamodb:TagResource", "Resource": anyTableArn,
 			"Condition": map[string]any{"Null": map[string]any{"aws:RequestTag/wallet:undo-record": "false"}}},
 		map[string]any{"Sid": "Backups", "Effect": "Allow", "Action": []any{"dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"}, "Resource": accountArn("dynamodb", ":table/*/backup/*")},
+		map[string]any{"Sid": "ScalingReads", "Effect": "Allow", "Resource": "*", "Action": []any{
+			"application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"}},
 		map[string]any{"Sid": "Scaling", "Effect": "Allow", "Resource": "*", "Action": []any{
-			"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-			"application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy", "cloudwatch:DescribeAlarms"}},
+			"application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+			"Condition": map[string]any{"StringEquals": map[string]any{"application-autoscaling:service-namespace": "dynamodb"}}},
 		map[string]any{"Sid": "ScalingAlarms", "Effect": "Allow", "Action": "cloudwatch:PutMetricAlarm", "Resource": accountArn("cloudwatch", ":alarm:TargetTracking-table/*")},
 		map[string]any{"Sid": "ScalingRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
 			"Resource": map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"),
@@ -300,11 +302,12 @@ var (
 			}}},
 		},
 		map[string]any{"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
+		map[string]any{"Sid": "AutoScaling", "Effect": "Allow", "Action": "application-autoscaling:DescribeScalableTargets", "Resource": "*"},
 		ledgerDenied,
 	}
 	// teardownStacks are the TeardownPolicy's statements on wallet stacks and their policies,
 	// which the janitor's role holds too.
-	teardownStacks = teardownDoc[8:10]
+	teardownStacks = teardownDoc[9:11]
 )
 
 func accountArn(service, rest string) map[string]any {

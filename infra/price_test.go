@@ -13,7 +13,8 @@ import (
 )
 
 // The app synthesized as `cdk synth` does, and each stack's declared monthly cost printed from
-// the templates synth wrote: at list prices, at a price from the environment, and never fatal.
+// the templates synth wrote: at list prices, at a price from the environment, from the least to
+// the most an auto-scaled table costs, and never fatal.
 func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -27,6 +28,9 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 		// (5 × 0.001 + 3 × 0.00065) × 730 = $5.07.
 		{"dev 5/3 at a price from the environment", map[string]any{"readCapacity": "5", "writeCapacity": "3"},
 			map[string]string{"WALLET_PRICE_RCU_HOUR": "0.001"}, []string{"Wallet-dev: 1 table, 5 RCU / 3 WCU provisioned: $5.07/month\n"}},
+		// 1/1 to 10/10: 10 × $0.0949 + 10 × $0.4745 = $5.69 at the top of the range.
+		{"dev auto scaled to 10/10", map[string]any{"readMax": "10", "writeMax": "10"}, nil, []string{
+			"Wallet-dev: 1 table, 1 RCU / 1 WCU provisioned, auto scaled up to 10 RCU / 10 WCU: $0.57 to $5.69/month\n"}},
 		{"prod on demand", map[string]any{"stage": "prod", "billing": "on-demand"}, nil, []string{
 			"Wallet-prod: 1 table, 1 on-demand: $0.00/month + on-demand requests\n"}},
 		{"a bad price is said, not fatal", map[string]any{}, map[string]string{"WALLET_PRICE_WCU_HOUR": "1_000"}, []string{
@@ -52,7 +56,8 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 // provisioned, with a second replica and an index, synthesized: the price synth prints and
 // cost.Declare of the template synth wrote are one figure, and not $0. Each of the two replicas
 // reads 5 (its index 3, the table's defaults a replica inherits) and writes 2 (its index 1),
-// autoscaled and priced at the minimum: (8 × $0.00013 + 3 × $0.00065) × 730 × 2 = $4.3654.
+// autoscaled: at the minimum (8 × $0.00013 + 3 × $0.00065) × 730 × 2 = $4.3654, at the maximum
+// (10 and 5) (8 × $0.00013 + 15 × $0.00065) × 730 × 2 = $15.7534.
 func TestSynthPricesAGlobalTable(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	stack := awscdk.NewStack(app, jsii.String("GlobalPriced"), &awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String("us-east-1")}})
@@ -86,11 +91,11 @@ func TestSynthPricesAGlobalTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.DeclaredMonthlyUSD != 4.3654 || !d.LowerBound || len(d.Tables) != 1 || len(d.Tables[0].Replicas) != 2 {
-		t.Fatalf("declared %+v: want $4.3654 at least, two replicas", d)
+	if d.DeclaredMonthlyUSD != 4.3654 || d.DeclaredMaxMonthlyUSD == nil || *d.DeclaredMaxMonthlyUSD != 15.7534 || len(d.Tables) != 1 || len(d.Tables[0].Replicas) != 2 {
+		t.Fatalf("declared %+v: want $4.3654 to $15.7534, two replicas", d)
 	}
 	if printed := out.String(); printed != d.Summary("GlobalPriced")+"\n" ||
-		!strings.HasPrefix(printed, "GlobalPriced: 1 table (1 global, of 2 replicas), 16 RCU / 6 WCU provisioned: at least $4.37/month") {
+		printed != "GlobalPriced: 1 table (1 global, of 2 replicas), 16 RCU / 6 WCU provisioned, auto scaled up to 16 RCU / 30 WCU: $4.37 to $15.75/month\n" {
 		t.Fatalf("synth printed %q; cost.Declare says %q", printed, d.Summary("GlobalPriced"))
 	}
 }

@@ -103,16 +103,37 @@ func newTable(stack awscdk.Stack, cfg contract.Stack) awsdynamodb.Table {
 		props.WriteCapacity = jsii.Number(cfg.WriteCapacity)
 	}
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), props)
+	autoScale(table, cfg)
 
 	// AwsSolutions has no backup-plan rule for DynamoDB (its DDB4 is DAX encryption), so PITR
 	// is the one backup finding, and it only fires where PITR is off on purpose.
 	if !cfg.Retained() {
-		cdknag.NagSuppressions_AddResourceSuppressions(table, &[]*cdknag.NagPackSuppression{{
+		// On the table resource alone: its auto scaling, beneath it, has no PITR to excuse.
+		cdknag.NagSuppressions_AddResourceSuppressions(table.Node().DefaultChild(), &[]*cdknag.NagPackSuppression{{
 			Id:     jsii.String("AwsSolutions-DDB3"),
 			Reason: jsii.String("dev tables are disposable test fixtures that expire (ExpiresAfter tag); PITR would only add cost. prod enables it."),
-		}}, jsii.Bool(true))
+		}}, jsii.Bool(false))
 	}
 	return table
+}
+
+// autoScale declares Application Auto Scaling on each dimension given a maximum: a scalable
+// target from the dimension's capacity (the minimum) to its maximum, and a target-tracking
+// policy on DynamoDB's utilization metric of that dimension. CDK's ScalableTableAttribute is
+// the well-kept way: it names the table's resource id and the service-linked role as
+// Application Auto Scaling wants them.
+func autoScale(table awsdynamodb.Table, cfg contract.Stack) {
+	utilization := &awsdynamodb.UtilizationScalingProps{TargetUtilizationPercent: jsii.Number(cfg.TargetUtilization)}
+	if cfg.ReadMax > 0 {
+		table.AutoScaleReadCapacity(&awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(cfg.ReadCapacity), MaxCapacity: jsii.Number(cfg.ReadMax),
+		}).ScaleOnUtilization(utilization)
+	}
+	if cfg.WriteMax > 0 {
+		table.AutoScaleWriteCapacity(&awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(cfg.WriteCapacity), MaxCapacity: jsii.Number(cfg.WriteMax),
+		}).ScaleOnUtilization(utilization)
+	}
 }
 
 // verifyPolicyID is the VerifyPolicy's construct id. CloudFormation names the managed policy
@@ -124,9 +145,11 @@ const verifyPolicyID = "VerifyPolicy"
 // nothing else. The transfer check uses TransactWriteItems, which has no IAM action of its own:
 // DynamoDB authorises each item in the transaction by its per-item action (PutItem, UpdateItem,
 // DeleteItem, ConditionCheckItem), so those are what is granted. BatchGetItem is how the
-// clean-up proves its test items are gone. No DeleteTable, here or anywhere in this stack.
+// clean-up proves its test items are gone. The conformance check compares the table's auto
+// scaling with the declared through Application Auto Scaling's two Describe calls, which take no
+// resource. No DeleteTable, here or anywhere in this stack.
 func newVerifyPolicy(stack awscdk.Stack, table awsdynamodb.Table) awsiam.ManagedPolicy {
-	return awsiam.NewManagedPolicy(stack, jsii.String(verifyPolicyID), &awsiam.ManagedPolicyProps{
+	policy := awsiam.NewManagedPolicy(stack, jsii.String(verifyPolicyID), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("verify check: items and settings of the " + *stack.StackName() + " wallet table, and that stack only"),
 		Statements: &[]awsiam.PolicyStatement{
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -156,6 +179,23 @@ func newVerifyPolicy(stack awscdk.Stack, table awsdynamodb.Table) awsiam.Managed
 				// the same name is not covered, and it gets its own policy anyway.
 				Resources: &[]*string{stack.StackId()},
 			}),
+			// Granted whether or not this stack auto scales: a fixed table that someone auto
+			// scales behind CloudFormation's back is drift the check must see.
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("WalletTableScaling"),
+				Actions: jsii.Strings(
+					"application-autoscaling:DescribeScalableTargets",
+					"application-autoscaling:DescribeScalingPolicies",
+				),
+				Resources: jsii.Strings("*"),
+			}),
 		},
 	})
+	cdknag.NagSuppressions_AddResourceSuppressions(policy, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Application Auto Scaling's DescribeScalableTargets and DescribeScalingPolicies take no resource: IAM authorizes them only on *. " +
+			"They read, never change, scaling settings; every other statement names this table or this stack."),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
+	}}, jsii.Bool(false))
+	return policy
 }

@@ -44,6 +44,15 @@ type templateCase struct {
 	// in seconds (0: the default, 300).
 	noCheck      bool
 	checkTimeout int
+	// scaling are the auto-scaled dimensions the template must declare, each a scalable target
+	// and its target-tracking policy; none: both dimensions fixed.
+	scaling []scaled
+}
+
+// scaled is one auto-scaled dimension a template case declares.
+type scaled struct {
+	dim           string // ReadCapacityUnits or WriteCapacityUnits
+	min, max, pct int
 }
 
 func tags(kv ...string) []map[string]any {
@@ -99,6 +108,23 @@ var templateCases = []templateCase{
 		noCheck:    true,
 	},
 	{
+		name:       "dev auto scaled: reads 2 to 50, writes 1 to 10, at 60 %",
+		context:    map[string]any{"readCapacity": "2", "readMax": "50", "writeMax": float64(10), "targetUtilization": "60"},
+		stack:      "Wallet-dev",
+		throughput: map[string]any{"ReadCapacityUnits": 2, "WriteCapacityUnits": 1},
+		tags:       tags("ExpiresAfter", "168h", "ManagedBy", "cdk", "Project", "wallet", "Stack", "Wallet-dev", "Stage", "dev"),
+		scaling:    []scaled{{"ReadCapacityUnits", 2, 50, 60}, {"WriteCapacityUnits", 1, 10, 60}},
+	},
+	{
+		name:       "prod with only its writes auto scaled, at the default 70 %",
+		context:    map[string]any{"stage": "prod", "writeCapacity": "5", "writeMax": "500"},
+		stack:      "Wallet-prod",
+		retained:   true,
+		throughput: map[string]any{"ReadCapacityUnits": 1, "WriteCapacityUnits": 5},
+		tags:       tags("ManagedBy", "cdk", "Project", "wallet", "Stack", "Wallet-prod", "Stage", "prod"),
+		scaling:    []scaled{{"WriteCapacityUnits", 5, 500, 70}},
+	},
+	{
 		name:     "prod on-demand",
 		context:  map[string]any{"stage": "prod", "billing": "on-demand"},
 		stack:    "Wallet-prod",
@@ -124,8 +150,9 @@ func TestWalletStack(t *testing.T) {
 			if got := *stack.StackName(); got != tc.stack {
 				t.Errorf("stack name = %s, want %s", got, tc.stack)
 			}
-			checkResourceTypes(t, doc, tc.noCheck)
+			checkResourceTypes(t, doc, tc.noCheck, len(tc.scaling))
 			checkTable(t, tc, resource(t, doc, ids.table))
+			checkScaling(t, tc, doc, ids)
 			checkDeployCheck(t, tc, stack, doc, ids)
 			checkDeclaredSpec(t, tc, doc)
 			checkPolicy(t, resource(t, doc, ids.verify), verifyStatements(ids.table))
@@ -157,10 +184,11 @@ func logicalID(stack awscdk.Stack, path ...string) string {
 }
 
 // checkResourceTypes pins the whole inventory: one plain table (moto cannot deploy TableV2's
-// GlobalTable), the verify policy and the check inside the deploy (its custom resource,
-// function, role, logs policy and log group) unless left out; nothing else (no auto scaling,
-// and no teardown policy: that lives in the janitor stack, outside the stack it deletes).
-func checkResourceTypes(t *testing.T, doc map[string]any, noCheck bool) {
+// GlobalTable), a scalable target and a scaling policy per auto-scaled dimension, the verify
+// policy and the check inside the deploy (its custom resource, function, role, logs policy and
+// log group) unless left out; nothing else (no teardown policy: that lives in the janitor
+// stack, outside the stack it deletes).
+func checkResourceTypes(t *testing.T, doc map[string]any, noCheck bool, scaledDims int) {
 	t.Helper()
 	var types []string
 	for _, r := range doc["Resources"].(map[string]any) {
@@ -172,6 +200,10 @@ func checkResourceTypes(t *testing.T, doc map[string]any, noCheck bool) {
 	if noCheck {
 		want = []string{"AWS::DynamoDB::Table", "AWS::IAM::ManagedPolicy"}
 	}
+	for range scaledDims {
+		want = append(want, "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy")
+	}
+	sort.Strings(want)
 	if !reflect.DeepEqual(types, want) {
 		t.Errorf("resource types = %v, want %v", types, want)
 	}
@@ -208,6 +240,66 @@ func checkTable(t *testing.T, tc templateCase, res map[string]any) {
 	equalFields(t, "table", res["Properties"].(map[string]any), norm(t, want))
 }
 
+// checkScaling pins each auto-scaled dimension: a scalable target of the table from its
+// capacity to its maximum, through DynamoDB's service-linked role, tagged as the stack; and a
+// target-tracking policy on the dimension's own utilization metric at the target.
+func checkScaling(t *testing.T, tc templateCase, doc map[string]any, ids ids) {
+	t.Helper()
+	targets := map[string]string{} // dimension → the target's logical ID
+	for id, r := range doc["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget" {
+			dim, _ := r["Properties"].(map[string]any)["ScalableDimension"].(string)
+			targets[strings.TrimPrefix(dim, "dynamodb:table:")] = id
+		}
+	}
+	if len(targets) != len(tc.scaling) {
+		t.Errorf("scalable targets %v, want one for each of %v", targets, tc.scaling)
+	}
+	for _, sc := range tc.scaling {
+		id, ok := targets[sc.dim]
+		if !ok {
+			t.Errorf("no scalable target for %s", sc.dim)
+			continue
+		}
+		equalFields(t, "scalable target "+sc.dim, resource(t, doc, id)["Properties"].(map[string]any), norm(t, map[string]any{
+			"ServiceNamespace":  "dynamodb",
+			"ScalableDimension": "dynamodb:table:" + sc.dim,
+			"ResourceId":        map[string]any{"Fn::Join": []any{"", []any{"table/", map[string]any{"Ref": ids.table}}}},
+			"MinCapacity":       sc.min,
+			"MaxCapacity":       sc.max,
+			"RoleARN": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::", map[string]any{"Ref": "AWS::AccountId"},
+				":role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"}}},
+			"Tags": tc.tags,
+		}))
+		metric := "DynamoDBReadCapacityUtilization"
+		if sc.dim == "WriteCapacityUnits" {
+			metric = "DynamoDBWriteCapacityUtilization"
+		}
+		var policies []map[string]any
+		for _, r := range doc["Resources"].(map[string]any) {
+			r := r.(map[string]any)
+			props, _ := r["Properties"].(map[string]any)
+			if r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy" && reflect.DeepEqual(props["ScalingTargetId"], map[string]any{"Ref": id}) {
+				policies = append(policies, props)
+			}
+		}
+		if len(policies) != 1 {
+			t.Errorf("%s: %d scaling policies on its target, want one", sc.dim, len(policies))
+			continue
+		}
+		delete(policies[0], "PolicyName") // CDK's, from the construct path
+		equalFields(t, "scaling policy "+sc.dim, policies[0], norm(t, map[string]any{
+			"PolicyType":      "TargetTrackingScaling",
+			"ScalingTargetId": map[string]any{"Ref": id},
+			"TargetTrackingScalingPolicyConfiguration": map[string]any{
+				"PredefinedMetricSpecification": map[string]any{"PredefinedMetricType": metric},
+				"TargetValue":                   sc.pct,
+			},
+		}))
+	}
+}
+
 func verifyStatements(table string) []any {
 	return []any{
 		map[string]any{
@@ -224,20 +316,45 @@ func verifyStatements(table string) []any {
 			"Action":   []any{"cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate"},
 			"Resource": map[string]any{"Ref": "AWS::StackId"},
 		},
+		map[string]any{
+			"Sid": "WalletTableScaling", "Effect": "Allow",
+			"Action":   []any{"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"},
+			"Resource": "*",
+		},
 	}
 }
 
 // checkNoDeleteTable: the wallet stack grants no dynamodb:DeleteTable, in any statement of any
-// resource, under any spelling (IAM action names are case-insensitive, and wildcards match it).
+// resource, under any spelling (IAM action names are case-insensitive, and wildcards match it);
+// no statement's action is "*", and the one statement on "*" is Application Auto Scaling's two
+// reads, which take no resource.
 func checkNoDeleteTable(t *testing.T, doc map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(doc["Resources"])
 	lower := strings.ToLower(string(b))
-	for _, banned := range []string{"dynamodb:deletetable", "dynamodb:*", "dynamodb:delete*", `"*"`} {
+	for _, banned := range []string{"dynamodb:deletetable", "dynamodb:*", "dynamodb:delete*", `"action":"*"`, `"action":["*"`, `,"*"]`} {
 		if strings.Contains(lower, banned) {
 			t.Errorf("the wallet stack grants %s somewhere: %s", banned, b)
 		}
 	}
+	readsOnly := []any{"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["Resource"] == "*" && !reflect.DeepEqual(v["Action"], readsOnly) {
+				t.Errorf("a statement on Resource * grants %s: only %v take no resource", js(v["Action"]), readsOnly)
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc["Resources"])
 }
 
 // checkPolicy compares the full statement list: a subset match would let a new grant slip in.
@@ -285,12 +402,13 @@ func checkOutputValues(t *testing.T, tmpl assertions.Template, values map[string
 	}
 }
 
-// checkNag: the wallet stack's findings are the verify policy (compliant) and, for dev, the
-// table's PITR (suppressed with its reason).
+// checkNag: the wallet stack's findings are the verify policy's Application Auto Scaling reads
+// on * (suppressed: they take no resource) and, for dev, the table's PITR (suppressed with its
+// reason).
 func checkNag(t *testing.T, stack awscdk.Stack, outdir string, tc templateCase) {
 	t.Helper()
 	want := []string{
-		`"AwsSolutions-IAM5","` + tc.stack + `/VerifyPolicy/Resource","Compliant"`,
+		`"AwsSolutions-IAM5","` + tc.stack + `/VerifyPolicy/Resource","Suppressed"`,
 	}
 	if tc.retained {
 		want = append(want, `"AwsSolutions-DDB3","`+tc.stack+`/Table/Resource","Compliant"`)

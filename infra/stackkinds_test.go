@@ -14,17 +14,20 @@ import (
 
 // wallet.StackResourceTypes is what the sweep, the janitor and teardown let a stack hold and
 // still delete it: it must be exactly the kinds this app declares in a wallet stack, over every
-// shape the context contract gives one (dev and prod, provisioned and on-demand, with and
-// without the check inside the deploy), with cdk's version reporting on as `cdk deploy` has it
+// shape the context contract gives one (dev and prod, provisioned, auto-scaled and on-demand,
+// with and without the check inside the deploy), with cdk's version reporting on as `cdk deploy` has it
 // by default (AWS::CDK::Metadata). A kind missing from the list would keep every wallet stack
 // from being swept; a kind in it the app never declares would let a stack holding one go.
 func TestTheWalletStackKindsAreWhatInfraSynthesizes(t *testing.T) {
 	seen := map[string][]string{} // kind → the shapes that declare it
 	for _, stage := range []string{"dev", "prod"} {
-		for _, billing := range []string{"provisioned", "on-demand"} {
+		for _, billing := range []string{"provisioned", "on-demand", "auto-scaled"} {
 			for _, check := range []bool{true, false} {
 				shape := fmt.Sprintf("%s/%s/check=%v", stage, billing, check)
 				ctx := map[string]any{"stage": stage, "billing": billing, "verifyOnDeploy": check}
+				if billing == "auto-scaled" {
+					ctx["billing"], ctx["readMax"], ctx["writeMax"] = "provisioned", "10", "10"
+				}
 				app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir()), AnalyticsReporting: jsii.Bool(true)})
 				built, err := build(app, testCode(t))
 				if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
+	"github.com/wallet-dynamodb/wallet/internal/autoscaling"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/check"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
@@ -27,6 +28,13 @@ type costOptions struct {
 	allRegions bool
 	days       int
 	json       bool
+	format     string
+	// load is a what-if (--load FILE): that load priced on a table of capacity (--capacity),
+	// its auto scaling given or searched for (--autoscale, --autoscale-read, --autoscale-write),
+	// calling nothing.
+	load                                     string
+	capacity                                 string
+	autoscale, autoscaleRead, autoscaleWrite string
 	// now is the clock that ends the window: tests set it through the runF seam to judge tables
 	// on CloudWatch data they wrote ahead of the real clock.
 	now func() time.Time
@@ -46,16 +54,34 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	cmd := command(&cobra.Command{
 		Use:   "cost",
 		Short: "What each wallet table costs against what it uses, and the cheapest way to keep it",
-		Long: "cost prices each table tagged Project=wallet (or --table) three ways — as it is, right-sized\n" +
-			"to its busiest minute in CloudWatch at 70 % utilisation, and on demand — and advises the\n" +
-			"cheapest, as the -c values to redeploy the wallet stack with. It only reads.\n\n" +
+		Long: "cost prices each table tagged Project=wallet (or --table) four ways — as it is (an auto-scaled\n" +
+			"table at what CloudWatch says it was billed for), right-sized to its busiest minute at 70 %\n" +
+			"utilisation, auto scaled (simulated minute by minute over its CloudWatch data), and on\n" +
+			"demand — and advises the cheapest that throttles no more than the table as it is, as the -c\n" +
+			"values to redeploy the wallet stack with. It only reads.\n\n" +
 			"With --template FILE it prices a synthesized template's tables as declared, before any\n" +
-			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.",
+			"deploy, with no AWS call; --stack NAME adds what deploying FILE changes on the stack's bill.\n" +
+			"With --load FILE it prices a load written down (a CSV of one row a minute, or the JSON of\n" +
+			"aws cloudwatch get-metric-data) on a table of --capacity, with no AWS call.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
 			template := "--template prices what a template declares, calling nothing"
+			load := "--load prices the load in a file, calling nothing"
+			given := "--autoscale gives reads and writes one policy; --autoscale-read and --autoscale-write give each its own"
 			if err := refuseTogether(c, conflict{"template", "table", template}, conflict{"template", "all-regions", template},
 				conflict{"template", "org", template}, conflict{"template", "accounts", template},
+				conflict{"load", "template", load}, conflict{"load", "stack", load}, conflict{"load", "table", load},
+				conflict{"load", "all-regions", load}, conflict{"load", "org", load}, conflict{"load", "accounts", load},
+				conflict{"load", "days", "the file's minutes are the window"},
+				conflict{"autoscale", "autoscale-read", given}, conflict{"autoscale", "autoscale-write", given},
 				conflict{"table", "all-regions", "a table lives in one region (pick it with --region)"}, regionOrAll, orgOrAccounts); err != nil {
+				return err
+			}
+			for _, f := range []string{"capacity", "autoscale", "autoscale-read", "autoscale-write"} {
+				if c.Flags().Changed(f) && o.load == "" {
+					return usageErr("--%s needs --load FILE: it says how the table of that load is provisioned, or how to auto scale it", f)
+				}
+			}
+			if err := formatOrJSON(c, o.format); err != nil {
 				return err
 			}
 			if err := o.fleet.validate(c); err != nil {
@@ -71,7 +97,12 @@ func newCostCmd(s streams, runF func(context.Context, *costOptions) error) *cobr
 	fs.StringVar(&o.stack, "stack", "", "with --template: the deployed stack to compare with, to say what deploying the template changes")
 	fs.BoolVar(&o.allRegions, "all-regions", false, "every commercial region DynamoDB runs in")
 	fs.Var(decimalInt{&o.days}, "days", fmt.Sprintf("days of use to read, 1 to %d (CloudWatch keeps 1-minute data %d days)", usage.MinuteDataDays, usage.MinuteDataDays))
-	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
+	registerFormat(fs, &o.format, &o.json)
+	fs.StringVar(&o.load, "load", "", "price the load in a file, calling nothing: a CSV ("+usage.LoadHeader+", one row a minute, RFC 3339 UTC) or the JSON of aws cloudwatch get-metric-data")
+	fs.StringVar(&o.capacity, "capacity", "1/1", "with --load: the table's provisioned READ/WRITE units as it is")
+	fs.StringVar(&o.autoscale, "autoscale", "", "with --load: price auto scaling MIN:MAX:TARGET (units, units, percent) for reads and writes instead of picking it")
+	fs.StringVar(&o.autoscaleRead, "autoscale-read", "", "with --load: price auto scaling MIN:MAX:TARGET for reads (writes picked, at its target)")
+	fs.StringVar(&o.autoscaleWrite, "autoscale-write", "", "with --load: price auto scaling MIN:MAX:TARGET for writes (reads picked, at its target)")
 	o.cloud.register(fs, DefaultCostTimeout)
 	o.prices.register(fs)
 	o.fleet.register(fs, 8)
@@ -91,7 +122,40 @@ func (o *costOptions) validate() (cost.Prices, error) {
 	if o.stack != "" && o.template == "" {
 		return cost.Prices{}, usageErr("--stack %q needs --template FILE: it says what deploying the template changes on that stack's bill", o.stack)
 	}
+	if _, err := o.what(); err != nil {
+		return cost.Prices{}, err
+	}
 	return o.prices.resolve()
+}
+
+// what is the what-if's table as it is and its auto scaling, from --capacity and --autoscale*.
+func (o *costOptions) what() (cost.LoadOptions, error) {
+	lo := cost.LoadOptions{File: o.load, Region: o.cloud.region}
+	c, err := cost.ParseCapacityPair(o.capacity)
+	if err != nil {
+		return lo, usageErr("--capacity %q: %v", o.capacity, err)
+	}
+	lo.Capacity = c
+	for _, f := range []struct {
+		name, v string
+		into    []**autoscaling.Policy
+	}{
+		{"autoscale", o.autoscale, []**autoscaling.Policy{&lo.AutoScale.Read, &lo.AutoScale.Write}},
+		{"autoscale-read", o.autoscaleRead, []**autoscaling.Policy{&lo.AutoScale.Read}},
+		{"autoscale-write", o.autoscaleWrite, []**autoscaling.Policy{&lo.AutoScale.Write}},
+	} {
+		if f.v == "" {
+			continue
+		}
+		p, err := cost.ParsePolicy(f.v)
+		if err != nil {
+			return lo, usageErr("--%s %q: %v", f.name, f.v, err)
+		}
+		for _, into := range f.into {
+			*into = &p
+		}
+	}
+	return lo, nil
 }
 
 // runCost is one path for one account and for an organization: open the fleet (the caller's
@@ -104,6 +168,9 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	if o.template != "" {
 		return runCostTemplate(ctx, o, prices)
+	}
+	if o.load != "" {
+		return runCostLoad(ctx, o, prices)
 	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
 	defer cancel()
@@ -120,10 +187,27 @@ func runCost(ctx context.Context, o *costOptions) error {
 	}
 	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions}
 	report := cost.ReviewFleet(ctx, fl, co, prices, nil)
-	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
+	if err := renderAs(o.s.out, o.format, o.json, report); err != nil {
 		return err
 	}
 	return report.Outcome()
+}
+
+// runCostLoad prices a load read from a file within --timeout, calling nothing: a file that is
+// not a load is refused (exit 2) before anything is priced.
+func runCostLoad(ctx context.Context, o *costOptions, prices cost.Prices) error {
+	lo, err := o.what()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := o.cloud.bound(ctx)
+	defer cancel()
+	l, err := usage.ReadLoadFile(ctx, o.load)
+	if err != nil {
+		return usageErr("--load %s: %v", o.load, err)
+	}
+	report := cost.ReviewLoad(l, lo, prices)
+	return renderAs(o.s.out, o.format, o.json, report)
 }
 
 // runCostTemplate prices a template's tables as declared, reading the file within --timeout and
@@ -145,7 +229,7 @@ func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) er
 			return err
 		}
 	}
-	return render(o.s.out, o.json, d, d.WriteText)
+	return renderAs(o.s.out, o.format, o.json, d)
 }
 
 // againstStack reads the deployed stack's live tables, the only AWS calls a template's price makes.

@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -75,8 +77,27 @@ type costJSON struct {
 		MonthlyCostUSD struct {
 			Current    *float64 `json:"current"`
 			RightSized *float64 `json:"right_sized"`
+			AutoScaled *float64 `json:"auto_scaled"`
 			OnDemand   *float64 `json:"on_demand"`
 		} `json:"monthly_cost_usd"`
+		CurrentBasis     string `json:"current_basis"`
+		ThrottledMinutes *struct {
+			Current    int `json:"current"`
+			RightSized int `json:"right_sized"`
+			AutoScaled int `json:"auto_scaled"`
+			OnDemand   int `json:"on_demand"`
+		} `json:"throttled_minutes"`
+		ScalableTargets *struct {
+			Read  *rangeJSON `json:"read"`
+			Write *rangeJSON `json:"write"`
+		} `json:"scalable_targets"`
+		AutoScaling *struct {
+			Read  policyJSON `json:"read"`
+			Write policyJSON `json:"write"`
+		} `json:"autoscaling"`
+		Idle *struct {
+			Wasted float64 `json:"wasted_monthly_usd"`
+		} `json:"idle"`
 		Recommendation *struct {
 			Action            string   `json:"action"`
 			Context           string   `json:"context"`
@@ -101,6 +122,17 @@ type costJSON struct {
 		Error string `json:"error"`
 	} `json:"problems"`
 	Notes []string `json:"notes"`
+}
+
+type rangeJSON struct {
+	Min int64 `json:"min"`
+	Max int64 `json:"max"`
+}
+
+type policyJSON struct {
+	Min    int64 `json:"min"`
+	Max    int64 `json:"max"`
+	Target int   `json:"target"`
 }
 
 type capJSON struct {
@@ -348,7 +380,8 @@ func TestCostCommand(t *testing.T) {
 	moto.SetEnv(t)
 	clearPriceEnv(t)
 	t.Run("a 10/10 table with 3 days of light use, priced three ways", testCostLightTable)
-	t.Run("keep, and raise for a throttled table; untagged tables are not ours", testCostKeepAndRaise)
+	t.Run("keep, and auto scale a throttled table rather than raise it; untagged tables are not ours", testCostKeepAndRaise)
+	t.Run("an auto-scaled table is priced by what it was billed for, idle or busy", testCostAutoScaledTable)
 	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", testCostOnDemandAndStorage)
 	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
 	t.Run("a table an hour old is priced on its hour, not on 14 days nor an earlier table's data", testCostYoungTable)
@@ -440,6 +473,17 @@ func testCostLightTable(t *testing.T) {
 	if !strings.Contains(total, "$3.87/month") {
 		t.Fatalf("total line %q:\n%s", total, out)
 	}
+
+	// --format markdown: the same table and advice as a pull request or a job summary shows it.
+	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--format", "markdown"}, highPrices...)
+	code, out, _ = c.run(t, args...)
+	for _, w := range []string{"| Account | Region | Table | Capacity | Now | Right-sized | Auto scaled | On demand | Advice | Saves | Notes |",
+		"| **light-10x10** | 10/10 | $4.38 | $0.51 | $0.51 | $1.46 | `lower` \\(-c readCapacity=2 -c writeCapacity=1\\) | $3.87 |",
+		"**Total: following the advice saves \\$3.87/month.**"} {
+		if code != exitOK || !strings.Contains(out, w) {
+			t.Fatalf("exit %d; the markdown lacks %q:\n%s", code, w, out)
+		}
+	}
 }
 
 func testCostKeepAndRaise(t *testing.T) {
@@ -466,12 +510,141 @@ func testCostKeepAndRaise(t *testing.T) {
 		consumed: &useJSON{ReadUnits: 3000, ReadPeakPerS: 40.0 / 60, WriteUnits: 600, WritePeakPerS: 20.0 / 60},
 		current:  0.438, rightSized: usd(0.438), onDemand: usd(steadyOnDemand), action: "keep", context: "", savings: 0})
 	raiseOnDemand := 3120*730.0/72*10/1e6 + 600*730.0/72*50/1e6
+	// It throttled one minute (2 a second on 1 unit). Raised to 3 (2 / 0.7) it costs $0.584;
+	// auto scaled from 2 to 3 it is 2 units every minute of the window (its one busy minute is
+	// one above 70 %, not two), $0.511, and throttles none: the advice.
 	checkTable(t, r, priced{table: "raise-1x1", billing: "provisioned", provisioned: capJSON{1, 1},
 		consumed: &useJSON{ReadUnits: 3120, ReadPeakPerS: 2, WriteUnits: 600, WritePeakPerS: 20.0 / 60},
 		current:  0.438, rightSized: usd(0.584), onDemand: usd(raiseOnDemand),
-		action: "raise", context: "-c readCapacity=3 -c writeCapacity=1", savings: 0.438 - 0.584, notes: []string{"throttled"}})
-	if len(r.Tables) != 2 || !cent(*r.MonthlySavingsUSD, 0.438-0.584) {
-		t.Fatalf("want keep-1x1 and raise-1x1 only (someone-elses is not tagged Project=wallet), total −0.146:\n%s", out)
+		action: "autoscale", context: "-c readCapacity=2 -c readMax=3 -c writeCapacity=1 -c targetUtilization=70", savings: 0.438 - 0.511,
+		notes: []string{"1 minute of the window used more than the capacity it had then: requests were throttled"}})
+	for _, tb := range r.Tables {
+		if th := tb.ThrottledMinutes; tb.Table == "raise-1x1" && (th == nil || th.Current != 1 || th.RightSized != 0 || th.AutoScaled != 0 || th.OnDemand != 0 ||
+			tb.AutoScaling == nil || tb.AutoScaling.Read != (policyJSON{2, 3, 70}) || tb.AutoScaling.Write != (policyJSON{1, 1, 70}) || !cent(*tb.MonthlyCostUSD.AutoScaled, 0.511)) {
+			t.Fatalf("raise-1x1: throttled %+v, autoscaling %+v, auto scaled %v", th, tb.AutoScaling, tb.MonthlyCostUSD.AutoScaled)
+		}
+	}
+	if len(r.Tables) != 2 || !cent(*r.MonthlySavingsUSD, 0.438-0.511) {
+		t.Fatalf("want keep-1x1 and raise-1x1 only (someone-elses is not tagged Project=wallet), total −0.073:\n%s", out)
+	}
+}
+
+// scale registers a scalable target and a target-tracking policy with moto's Application Auto
+// Scaling API, as the wallet stack's ScalableTarget and ScalingPolicy would.
+func (c costCloud) scale(t *testing.T, resource string, dim astypes.ScalableDimension, lo, hi int32) {
+	t.Helper()
+	as := applicationautoscaling.NewFromConfig(c.Config)
+	if _, err := as.RegisterScalableTarget(t.Context(), &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceId: aws.String(resource), ScalableDimension: dim,
+		MinCapacity: aws.Int32(lo), MaxCapacity: aws.Int32(hi),
+	}); err != nil {
+		t.Fatalf("register %s %s: %v", resource, dim, err)
+	}
+	metric := astypes.MetricTypeDynamoDBReadCapacityUtilization
+	if dim == astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits {
+		metric = astypes.MetricTypeDynamoDBWriteCapacityUtilization
+	}
+	if _, err := as.PutScalingPolicy(t.Context(), &applicationautoscaling.PutScalingPolicyInput{
+		PolicyName: aws.String(resource + "-" + string(dim)), ServiceNamespace: astypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String(resource), ScalableDimension: dim, PolicyType: astypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &astypes.TargetTrackingScalingPolicyConfiguration{
+			TargetValue:                   aws.Float64(70),
+			PredefinedMetricSpecification: &astypes.PredefinedMetricSpecification{PredefinedMetricType: metric},
+		},
+	}); err != nil {
+		t.Fatalf("scaling policy of %s: %v", resource, err)
+	}
+}
+
+// at writes one datapoint of metric for table at minute of the window that ends at the cloud's
+// clock (minute 0 is its first).
+func (c costCloud) at(table, metric string, window time.Duration, minute int, v float64) cwtypes.MetricDatum {
+	start := c.now.Truncate(time.Minute).Add(time.Minute - window)
+	return cwtypes.MetricDatum{MetricName: aws.String(metric), Unit: cwtypes.StandardUnitCount, Value: aws.Float64(v),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(table)}},
+		Timestamp:  aws.Time(start.Add(time.Duration(minute) * time.Minute))}
+}
+
+// Two tables whose reads are auto scaled (registered with moto's Application Auto Scaling API;
+// their writes fixed at 1). DescribeTable says 10 and 20 units, the instant's; CloudWatch's
+// ProvisionedReadCapacityUnits (written with PutMetricData, a stand-in for what DynamoDB
+// publishes) says what they were billed for: the busy one 100 units for the first 12 hours of
+// the day and 10 after, 55 on average; the idle one 5 all day.
+func testCostAutoScaledTable(t *testing.T) {
+	c := newCostCloud(t, "ap-northeast-1")
+	c.table(t, "scaled-busy", ours, 10, 1, "")
+	c.table(t, "scaled-idle", ours, 20, 1, "")
+	c.scale(t, "table/scaled-busy", astypes.ScalableDimensionDynamoDBTableReadCapacityUnits, 5, 100)
+	c.scale(t, "table/scaled-idle", astypes.ScalableDimensionDynamoDBTableReadCapacityUnits, 5, 50)
+	day := 24 * time.Hour
+	data := []cwtypes.MetricDatum{
+		c.at("scaled-busy", "ProvisionedReadCapacityUnits", day, 0, 100), c.at("scaled-busy", "ProvisionedReadCapacityUnits", day, 720, 10),
+		c.at("scaled-busy", "ProvisionedWriteCapacityUnits", day, 0, 1),
+		c.at("scaled-idle", "ProvisionedReadCapacityUnits", day, 0, 5), c.at("scaled-idle", "ProvisionedWriteCapacityUnits", day, 0, 1),
+	}
+	for m := 0; m < 1440; m += 10 { // 50 reads a second while it had 100, then 1 a second
+		v := 3000.0
+		if m >= 720 {
+			v = 60
+		}
+		data = append(data, c.at("scaled-busy", reads, day, m, v), c.at("scaled-busy", writes, day, m, 6))
+	}
+	c.put(t, data)
+
+	args := append([]string{"cost", "--region", "ap-northeast-1", "--days", "1", "--json"}, basePrices...)
+	code, out, stderr := c.run(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	r := decodeCost(t, out)
+	for _, tb := range r.Tables {
+		switch tb.Table {
+		case "scaled-busy":
+			// (55 × $0.0001 + 1 × $0.0005) × 730 = $4.38; the instant's 10/1 would be $1.095.
+			if tb.CurrentBasis != "billed" || !cent(*tb.MonthlyCostUSD.Current, 4.38) || tb.ScalableTargets == nil ||
+				tb.ScalableTargets.Read == nil || *tb.ScalableTargets.Read != (rangeJSON{5, 100}) || tb.ScalableTargets.Write != nil {
+				t.Fatalf("scaled-busy: basis %q, current %v, scalable targets %+v; want billed, 4.38, reads 5–100\n%s", tb.CurrentBasis, *tb.MonthlyCostUSD.Current, tb.ScalableTargets, out)
+			}
+			// It had 100 while reading 50 a second, then 10 for 1: nothing throttled, and the
+			// advice throttles nothing either.
+			if th := tb.ThrottledMinutes; th == nil || th.Current != 0 || tb.AutoScaling == nil || tb.MonthlyCostUSD.AutoScaled == nil || tb.Recommendation == nil {
+				t.Fatalf("scaled-busy: throttled %+v, autoscaling %+v\n%s", th, tb.AutoScaling, out)
+			}
+			if !strings.Contains(strings.Join(tb.Notes, "\n"), "billed for over the window, 55.00 RCU and 1.00 WCU on average") {
+				t.Fatalf("scaled-busy: the notes do not say how it was priced: %q", tb.Notes)
+			}
+		case "scaled-idle":
+			// Idle at 5/1 billed: (5 × $0.0001 + $0.0005) × 730 = $0.73 for nothing, not the
+			// instant's 20/1 ($1.825).
+			if tb.CurrentBasis != "billed" || tb.Idle == nil || !cent(tb.Idle.Wasted, 0.73) || !cent(*tb.MonthlyCostUSD.Current, 0.73) ||
+				tb.Recommendation == nil || tb.Recommendation.Action != "on-demand" {
+				t.Fatalf("scaled-idle: basis %q, idle %+v, current %v, recommendation %+v\n%s", tb.CurrentBasis, tb.Idle, *tb.MonthlyCostUSD.Current, tb.Recommendation, out)
+			}
+			if notes := strings.Join(tb.Notes, "\n"); !strings.Contains(notes, "remove readMax and writeMax") || !strings.Contains(notes, "idle: auto scaled, 5.00/1.00 units billed on average (indexes included)") || !strings.Contains(notes, "$0.73/month for nothing") {
+				t.Fatalf("scaled-idle: notes %q", tb.Notes)
+			}
+		default:
+			t.Fatalf("unexpected table %s", tb.Table)
+		}
+	}
+	if len(r.Tables) != 2 {
+		t.Fatalf("want 2 tables:\n%s", out)
+	}
+	code, out, _ = c.run(t, append([]string{"cost", "--region", "ap-northeast-1", "--days", "1"}, basePrices...)...)
+	for _, want := range []string{"5-100/1 auto", "4.38 (billed)", "0.73 (billed)", "AUTO-SCALED"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Fatalf("text (exit %d) lacks %q:\n%s", code, want, out)
+		}
+	}
+
+	// A table fixed before and auto scaled now, but CloudWatch has no history of its capacity:
+	// priced at the instant's, and said so.
+	c.table(t, "scaled-new", ours, 4, 1, "")
+	c.scale(t, "table/scaled-new", astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, 1, 10)
+	code, out, stderr = c.run(t, append([]string{"cost", "--region", "ap-northeast-1", "--table", "scaled-new", "--days", "1", "--json"}, basePrices...)...)
+	if r := decodeCost(t, out); code != exitOK || len(r.Tables) != 1 || r.Tables[0].CurrentBasis != "instant" ||
+		!strings.Contains(strings.Join(r.Tables[0].Notes, "\n"), "CloudWatch has no ProvisionedReadCapacityUnits/ProvisionedWriteCapacityUnits") {
+		t.Fatalf("auto scaled without a history (exit %d, %s):\n%s", code, stderr, out)
 	}
 }
 
@@ -856,8 +1029,8 @@ func globalTableTemplate(read string) string {
 }
 
 // A global table is priced before deploy, not "No tables declared": (5 + 4) × $0.00013 × 730 +
-// 2 × 2 × $0.00065 × 730 = $2.7521 a month at least (the writes autoscale from 2), each replica's
-// writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
+// 2 × 2 × $0.00065 × 730 = $2.7521 a month at least (the writes autoscale from 2, to 10: $10.3441
+// at most), each replica's writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
 // naming the resource, the property and the value; an intrinsic one is a note and a lower
 // bound. No AWS call is made.
 func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
@@ -891,7 +1064,7 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 		t.Fatalf("a global table of two replicas: want $2.7521 at least, us-east-1 $1.4235:\n%s", out)
 	}
 	code, out, _ = costRun(t, "cost", "--template", writeTemplate(t, globalTableTemplate("5")))
-	for _, want := range []string{"Declared: at least $2.7521/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced at its minimum, 2", "prices are us-east-1 estimates for eu-west-1"} {
+	for _, want := range []string{"Declared: $2.7521 to $10.3441/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced from its minimum to its maximum", "prices are us-east-1 estimates for eu-west-1"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("text (exit %d) does not say %q:\n%s", code, want, out)
 		}
@@ -929,6 +1102,17 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 // reaches it, and nothing may.
 func TestCostBadInputCallsNothing(t *testing.T) {
 	calls := countingEndpoint(t)
+	// Templates a person may hand over: valid JSON of another shape, null, a template with
+	// something after it. Each is refused in words, naming no Go type.
+	dir := t.TempDir()
+	tpl := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	shape, null, trailing := tpl("shape.json", `{"Resources": [1, 2]}`), tpl("null.json", "null"), tpl("trailing.json", `{"Resources": {}} {"Resources": {}}`)
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	clearPriceEnv(t)
@@ -948,6 +1132,9 @@ func TestCostBadInputCallsNothing(t *testing.T) {
 		{"", []string{"cost", "--table", "wallet", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "--region", "us-east-1", "--all-regions"}, []string{"--all-regions"}},
 		{"", []string{"cost", "extra"}, []string{"extra"}},
+		{"", []string{"cost", "--template", shape}, []string{"valid JSON of another shape", `"Resources" is an array, which is not an object`}},
+		{"", []string{"cost", "--template", null}, []string{"null", "CloudFormation template"}},
+		{"", []string{"cost", "--template", trailing}, []string{"more after the first JSON value"}},
 		{"", []string{"cost", "--days", "1_0"}, []string{`"1_0"`, "decimal"}},
 		{"", []string{"cost", "--days", "0x10"}, []string{`"0x10"`, "decimal"}},
 		{"", []string{"cost", "--price-rcu-hour", ""}, []string{"--price-rcu-hour", "empty"}},
@@ -1082,8 +1269,9 @@ func BenchmarkCost50Tables(b *testing.B) {
 }
 
 // The permissions `verify cost` needs, proved on moto with IAM enforced: a user with exactly the
-// actions the README lists gets a report; one without GetMetricData, or without
-// dynamodb:ListTables for every tagged table, is refused with exit 2 naming the action. (moto
+// actions the README lists gets a report; one without GetMetricData, without
+// application-autoscaling:DescribeScalableTargets, or without dynamodb:ListTables for every
+// tagged table, is refused with exit 2 naming the action. (moto
 // authorises DynamoDB and CloudWatch calls against resource "*", so this proves the actions, and
 // the policy templates in infra/ prove the resources.)
 func TestCostLeastPrivilege(t *testing.T) {
@@ -1096,14 +1284,15 @@ func TestCostLeastPrivilege(t *testing.T) {
 	c.use(t, "guarded", "", reads, 84, 84)
 	// moto names CloudWatch's actions by its endpoint prefix, monitoring:; IAM's name is
 	// cloudwatch:GetMetricData, which the README and the report to the policy give.
-	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData"}
+	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData",
+		"application-autoscaling:DescribeScalableTargets"}
 	forAll := append([]string{"dynamodb:ListTables", "dynamodb:ListTagsOfResource"}, forTable...)
 	iamc := iam.NewFromConfig(c.Config)
 	users := map[string]policy.User{}
 	for _, u := range []struct {
 		name    string
 		actions []string
-	}{{"table-reader", forTable}, {"no-metrics", forTable[:3]}, {"all-reader", forAll}} {
+	}{{"table-reader", forTable}, {"no-metrics", slices.Delete(slices.Clone(forTable), 3, 4)}, {"no-autoscaling", forTable[:4]}, {"all-reader", forAll}} {
 		d := policy.Document{Version: "2012-10-17", Statement: []policy.Statement{{Effect: "Allow", Action: u.actions, Resource: policy.Strings{"*"}}}}
 		user, err := policy.NewUser(t.Context(), iamc, u.name, d)
 		if err != nil {
@@ -1127,6 +1316,12 @@ func TestCostLeastPrivilege(t *testing.T) {
 	code, _, stderr = as("no-metrics", "cost", "--table", "guarded", "--days", "1")
 	if code != exitUsage || !strings.Contains(stderr, "access denied") || !strings.Contains(stderr, ":GetMetricData") {
 		t.Fatalf("without GetMetricData: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	// Which tables are auto scaled is read for every provisioned table: a policy without it is
+	// refused, naming the action (IAM's name, which moto shares).
+	code, _, stderr = as("no-autoscaling", "cost", "--table", "guarded", "--days", "1")
+	if code != exitUsage || !strings.Contains(stderr, "access denied") || !strings.Contains(stderr, "application-autoscaling:DescribeScalableTargets") {
+		t.Fatalf("without DescribeScalableTargets: exit %d, stderr %q; want 2 naming it", code, stderr)
 	}
 	code, _, stderr = as("table-reader", "cost", "--days", "1")
 	if code != exitUsage || !strings.Contains(stderr, "dynamodb:ListTables") {

@@ -54,8 +54,9 @@ func summarize[O any](newCmd func(streams, func(context.Context, *O) error) *cob
 // refused while parsing never reaches it. The runs themselves are tested against moto elsewhere.
 func TestFlagsReachTheRun(t *testing.T) {
 	sweepCmd := summarize(newSweepCmd, func(o *sweepOptions) string {
-		return fmt.Sprintf("regions=%v all=%v yes=%v json=%v protected=%v prefix=%q older=%q idle=%q concurrency=%d page=%d export=%q backup=%v timeout=%s",
-			o.regions, o.allRegions, o.yes, o.json, o.includeProtected, o.namePrefix, o.olderThan, o.idleFor, o.fleet.concurrency, o.pageSize, o.save.export, o.save.backup, o.cloud.timeout)
+		return fmt.Sprintf("regions=%v all=%v yes=%v json=%v protected=%v prefix=%q older=%q idle=%q concurrency=%d page=%d export=%q backup=%v timeout=%s format=%s plan-out=%q ttl=%s apply=%q",
+			o.regions, o.allRegions, o.yes, o.json, o.includeProtected, o.namePrefix, o.olderThan, o.idleFor, o.fleet.concurrency, o.pageSize, o.save.export, o.save.backup, o.cloud.timeout,
+			o.format, o.planOut, o.planTTL, o.apply)
 	})
 	teardownCmd := summarize(newTeardownCmd, func(o *teardownOptions) string {
 		return fmt.Sprintf("stack=%q yes=%v json=%v retained=%v protected=%v export=%q region=%q timeout=%s",
@@ -80,7 +81,7 @@ func TestFlagsReachTheRun(t *testing.T) {
 			o.table, o.record, o.as, o.yes, o.json, o.wait, o.where.regions, o.where.cloud.timeout)
 	})
 	costCmd := summarize(newCostCmd, func(o *costOptions) string {
-		return fmt.Sprintf("table=%q days=%d all=%v concurrency=%d timeout=%s", o.table, o.days, o.allRegions, o.fleet.concurrency, o.cloud.timeout)
+		return fmt.Sprintf("table=%q days=%d all=%v concurrency=%d timeout=%s format=%s", o.table, o.days, o.allRegions, o.fleet.concurrency, o.cloud.timeout, o.format)
 	})
 
 	for _, tc := range []struct {
@@ -91,10 +92,21 @@ func TestFlagsReachTheRun(t *testing.T) {
 		wantCode int
 	}{
 		{"sweep defaults", sweepCmd, nil,
-			`regions=[] all=false yes=false json=false protected=false prefix="" older="" idle="" concurrency=8 page=0 export="" backup=false timeout=30m0s`, exitOK},
+			`regions=[] all=false yes=false json=false protected=false prefix="" older="" idle="" concurrency=8 page=0 export="" backup=false timeout=30m0s format=text plan-out="" ttl=24h0m0s apply=""`, exitOK},
 		{"sweep: --region repeats, durations stay text until the run reads them", sweepCmd,
 			[]string{"--region", "eu-west-1", "--region", "us-east-1", "--yes", "--json", "--older-than", "7d", "--idle-for", "72h", "--concurrency", "3", "--list-page-size", "2", "--backup", "--timeout", "5m"},
-			`regions=[eu-west-1 us-east-1] all=false yes=true json=true protected=false prefix="" older="7d" idle="72h" concurrency=3 page=2 export="" backup=true timeout=5m0s`, exitOK},
+			`regions=[eu-west-1 us-east-1] all=false yes=true json=true protected=false prefix="" older="7d" idle="72h" concurrency=3 page=2 export="" backup=true timeout=5m0s format=text plan-out="" ttl=24h0m0s apply=""`, exitOK},
+		{"sweep --plan-out with --plan-ttl in days, --format markdown", sweepCmd, []string{"--plan-out", "/tmp/flags-plan.json", "--plan-ttl", "3d", "--format", "markdown"},
+			`regions=[] all=false yes=false json=false protected=false prefix="" older="" idle="" concurrency=8 page=0 export="" backup=false timeout=30m0s format=markdown plan-out="/tmp/flags-plan.json" ttl=72h0m0s apply=""`, exitOK},
+		{"sweep --apply --yes --json", sweepCmd, []string{"--apply", "plan.json", "--yes", "--json"},
+			`regions=[] all=false yes=true json=true protected=false prefix="" older="" idle="" concurrency=8 page=0 export="" backup=false timeout=30m0s format=text plan-out="" ttl=24h0m0s apply="plan.json"`, exitOK},
+		{"sweep: --plan-ttl over 7 days", sweepCmd, []string{"--plan-out", "/tmp/flags-plan.json", "--plan-ttl", "169h"}, "not run", exitUsage},
+		{"sweep: --plan-ttl without --plan-out", sweepCmd, []string{"--plan-ttl", "1h"}, "not run", exitUsage},
+		{"sweep: --plan-out with --yes", sweepCmd, []string{"--plan-out", "/tmp/flags-plan.json", "--yes"}, "not run", exitUsage},
+		{"sweep: --apply with --plan-out", sweepCmd, []string{"--apply", "a.json", "--plan-out", "/tmp/flags-plan.json"}, "not run", exitUsage},
+		{"sweep: --format xml", sweepCmd, []string{"--format", "xml"}, "not run", exitUsage},
+		{"sweep: --json and --format markdown", sweepCmd, []string{"--json", "--format", "markdown"}, "not run", exitUsage},
+		{"cost --format markdown", costCmd, []string{"--format", "markdown"}, `table="" days=14 all=false concurrency=8 timeout=10m0s format=markdown`, exitOK},
 		{"sweep: an empty --export is refused before the run", sweepCmd, []string{"--export", ""}, "not run", exitUsage},
 		{"sweep: --concurrency out of range", sweepCmd, []string{"--concurrency", "65"}, "not run", exitUsage},
 		{"teardown", teardownCmd, []string{"--stack", "Wallet-dev", "--yes", "--delete-retained", "--include-protected", "--export", "/tmp/x", "--region", "eu-west-1"},
@@ -111,10 +123,10 @@ func TestFlagsReachTheRun(t *testing.T) {
 		{"check --table", checkCmd, []string{"--table", "t", "--read-only", "--roundtrips", "3", "--concurrency", "2"},
 			`stack="Wallet-dev" table="t" tableSet=true readOnly=true roundtrips=3 concurrency=2 json=false timeout=2m0s`, exitOK},
 		{"check: --stack and --table", checkCmd, []string{"--table", "t", "--stack", "s"}, "not run", exitUsage},
-		{"cost defaults", costCmd, nil, `table="" days=14 all=false concurrency=8 timeout=10m0s`, exitOK},
+		{"cost defaults", costCmd, nil, `table="" days=14 all=false concurrency=8 timeout=10m0s format=text`, exitOK},
 		// pflag's own int flag reads 010 as octal 8.
-		{"cost: --days is decimal", costCmd, []string{"--days", "010", "--all-regions"}, `table="" days=10 all=true concurrency=8 timeout=10m0s`, exitOK},
-		{"cost: --days 015", costCmd, []string{"--days", "015"}, `table="" days=15 all=false concurrency=8 timeout=10m0s`, exitOK},
+		{"cost: --days is decimal", costCmd, []string{"--days", "010", "--all-regions"}, `table="" days=10 all=true concurrency=8 timeout=10m0s format=text`, exitOK},
+		{"cost: --days 015", costCmd, []string{"--days", "015"}, `table="" days=15 all=false concurrency=8 timeout=10m0s format=text`, exitOK},
 		{"cost: an empty --table", costCmd, []string{"--table", ""}, "not run", exitUsage},
 		{"cost: an empty --template", costCmd, []string{"--template", ""}, "not run", exitUsage},
 		{"cost: an empty --stack", costCmd, []string{"--stack", ""}, "not run", exitUsage},

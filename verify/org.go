@@ -64,8 +64,13 @@ func (f *fleetFlags) validate(cmd *cobra.Command) error {
 // the caller is (for many accounts), or to list the organization, is a configuration error: no
 // unit could run.
 func (f *fleetFlags) open(ctx context.Context, cfg aws.Config, regions []string) (org.Fleet, error) {
+	return f.openScope(ctx, cfg, f.scope, regions)
+}
+
+// openScope is open with another scope than the flags': a saved plan's.
+func (f *fleetFlags) openScope(ctx context.Context, cfg aws.Config, scope org.Scope, regions []string) (org.Fleet, error) {
 	cfg.HTTPClient = org.Bound(cfg.HTTPClient, f.concurrency)
-	fl, err := org.Open(ctx, cfg, org.Clients{STS: sts.NewFromConfig(cfg), Organizations: organizations.NewFromConfig(cfg)}, f.scope, regions)
+	fl, err := org.Open(ctx, cfg, org.Clients{STS: sts.NewFromConfig(cfg), Organizations: organizations.NewFromConfig(cfg)}, scope, regions)
 	switch {
 	case errors.Is(err, org.ErrNoAccounts):
 		return fl, usageErr("%v", err)

@@ -128,11 +128,18 @@ func killMidway(t *testing.T, endpoint, region, root string) {
 // kills the process with SIGKILL. what names landed for the failure message.
 func killBeforeDelete(t *testing.T, endpoint string, args []string, what string, landed func() bool) {
 	t.Helper()
+	killThrough(t, endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"DeleteTable"}}, args, what, landed)
+}
+
+// killThrough runs verify with args as its own process through a proxy injecting faults (one
+// that holds a call), waits until landed, and kills the process with SIGKILL.
+func killThrough(t *testing.T, endpoint string, faults faultproxy.Faults, args []string, what string, landed func() bool) {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "verify")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build verify: %v\n%s", err, out)
 	}
-	p, err := faultproxy.Start(endpoint, faultproxy.Faults{Latency: time.Hour, Operations: []string{"DeleteTable"}})
+	p, err := faultproxy.Start(endpoint, faults)
 	if err != nil {
 		t.Fatal(err)
 	}

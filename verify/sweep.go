@@ -25,11 +25,19 @@ type sweepOptions struct {
 	regions          []string
 	allRegions       bool
 	yes, json        bool
+	format           string
 	includeProtected bool
-	namePrefix       string
-	olderThan        string
-	idleFor          string
-	pageSize         int32
+	// planOut writes the plan to a file instead of acting (--plan-out), valid for planTTL;
+	// apply carries out a plan file (--apply), narrowed by expect: what the flags given
+	// beside it state about the plan.
+	planOut    string
+	planTTL    time.Duration
+	apply      string
+	expect     sweep.Expect
+	namePrefix string
+	olderThan  string
+	idleFor    string
+	pageSize   int32
 	// fleet is the accounts swept (the caller's, or --org/--accounts) and the one bound on
 	// calls in flight for the whole run (--concurrency).
 	fleet fleetFlags
@@ -61,14 +69,28 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 			"account id (the organization id with --org). Protected tables are skipped unless\n" +
 			"--include-protected.",
 		PreRunE: func(c *cobra.Command, _ []string) error {
-			if err := refuseTogether(c, regionOrAll, orgOrAccounts); err != nil {
+			if err := refuseTogether(c, regionOrAll, orgOrAccounts,
+				conflict{"plan-out", "apply", "make a plan, or apply one"},
+				conflict{"plan-out", "yes", "a plan deletes nothing: review it, then --apply it with --yes"},
+				conflict{"plan-ttl", "apply", "the plan says until when it may be applied"}); err != nil {
 				return err
+			}
+			if err := formatOrJSON(c, o.format); err != nil {
+				return err
+			}
+			if c.Flags().Changed("plan-ttl") && o.planOut == "" {
+				return usageErr("--plan-ttl needs --plan-out FILE: it says how long the plan written there may be applied")
 			}
 			if err := o.fleet.validate(c); err != nil {
 				return err
 			}
-			_, err := o.filter()
-			return err
+			if _, err := o.filter(); err != nil {
+				return err
+			}
+			if o.apply != "" {
+				o.expect = o.stated(c)
+			}
+			return checkPlanOut("--plan-out", o.planOut)
 		},
 	}, o, runF, teardownPolicy)
 	fs := cmd.Flags()
@@ -76,7 +98,11 @@ func newSweepCmd(s streams, runF func(context.Context, *sweepOptions) error) *co
 	fs.BoolVar(&o.allRegions, "all-regions", false, "sweep every commercial region DynamoDB runs in")
 	o.cloud.registerProfile(fs, DefaultSweepTimeout)
 	fs.BoolVar(&o.yes, "yes", false, "really delete (without it, a dry run)")
-	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
+	registerFormat(fs, &o.format, &o.json)
+	fs.StringVar(&o.planOut, "plan-out", "", "write the plan to `FILE` (JSON, for review) instead of deleting anything; apply it with --apply")
+	o.planTTL = sweep.DefaultPlanTTL
+	fs.Var(&planTTL{&o.planTTL}, "plan-ttl", "with --plan-out: how long the plan may be applied (default 24h, at most 7d)")
+	fs.StringVar(&o.apply, "apply", "", "carry out the plan in `FILE` (--plan-out's), narrowed to what the rules still allow; a dry run without --yes. The fleet, filter and savers are the plan's: any given beside it must agree")
 	fs.BoolVar(&o.includeProtected, "include-protected", false, "turn deletion protection off and delete protected candidates too")
 	fs.StringVar(&o.namePrefix, "name-prefix", "", "also treat tables whose name starts with this as ours, tagged or not")
 	fs.StringVar(&o.olderThan, "older-than", "", "also candidates: tables created longer ago than this (72h, 7d)")
@@ -129,6 +155,9 @@ func (o *sweepOptions) filter() (sweep.Filter, error) {
 // account unless --org or --accounts), survey every (account, region) unit and plan each
 // account, confirm once, carry every plan out with the one engine, report once.
 func runSweep(ctx context.Context, o *sweepOptions) error {
+	if o.apply != "" {
+		return runApply(ctx, o)
+	}
 	flt, err := o.filter()
 	if err != nil {
 		return err
@@ -149,13 +178,22 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	}
 	progress, clear := progressLine(o.s.err)
 	so := o.engineOptions(progress)
+	surveyed := o.clock() // a plan is made of the world as its survey began to read it
 	run := sweep.SurveyFleet(ctx, fl, flt, so, prices, o.includeProtected, o.clients)
 	clear()
+	if o.planOut != "" && !run.Blocked() {
+		return o.writePlan(run, flt, surveyed)
+	}
+	return o.carryOut(ctx, run, so, o.save.sweep(), clear)
+}
+
+// carryOut is the end every sweep shares, its own or a saved plan's: nothing on a run that met
+// a denial or could list nothing (the permission must be fixed first); else confirm, act, and
+// report once.
+func (o *sweepOptions) carryOut(ctx context.Context, run *sweep.Fleet, so sweep.Options, save sweep.Save, clear func()) error {
 	if run.Blocked() {
-		// Nothing is deleted on a run that met a denial or could list nothing: the
-		// permission must be fixed first.
 		dry := run.Report()
-		_ = render(o.s.out, o.json, dry, dry.WriteText)
+		_ = o.render(dry)
 		return run.Outcome("sweep")
 	}
 	act, err := o.confirm(run)
@@ -163,14 +201,25 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 		return err
 	}
 	if act {
-		run.Act(ctx, so, o.save.sweep())
+		run.Act(ctx, so, save)
 		clear()
 	}
 	report := run.Report()
-	if err := render(o.s.out, o.json, report, report.WriteText); err != nil {
+	if err := o.render(report); err != nil {
 		return err
 	}
 	return run.Outcome("sweep")
+}
+
+// render writes a report as --format (or --json) says.
+func (o *sweepOptions) render(r sweep.Report) error { return renderAs(o.s.out, o.format, o.json, r) }
+
+// clock is the time the run judges by: the test's, else the wall clock.
+func (o *sweepOptions) clock() time.Time {
+	if o.now != nil {
+		return o.now()
+	}
+	return time.Now()
 }
 
 func firstOr(s []string, def string) string {
@@ -211,7 +260,7 @@ func (o *sweepOptions) confirm(run *sweep.Fleet) (bool, error) {
 		return false, failed(fmt.Errorf("read the confirmation: %w", err))
 	}
 	if !ok {
-		_ = render(o.s.out, o.json, dry, dry.WriteText)
+		_ = o.render(dry)
 		return false, failed(fmt.Errorf("not confirmed: nothing deleted"))
 	}
 	return true, nil
@@ -245,5 +294,7 @@ func (o *sweepOptions) engineOptions(progress func(stage string, done, total int
 		SkipDisabledRegions: o.allRegions,
 		// one missing permission refuses every other action too: nothing more is started
 		StopOn: awsconf.IsDenied,
+		// an auto-scaled table is priced at what it was billed for, as verify cost prices it
+		Billed: true,
 	}
 }

@@ -72,7 +72,9 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err != nil {
 		return err
 	}
-	run, err := sweep.TeardownFleet(ctx, fl, o.stack, prices, o.rules, nil)
+	rules := o.rules
+	rules.Billed = true // an auto-scaled table is priced at what it was billed for, as verify cost prices it
+	run, err := sweep.TeardownFleet(ctx, fl, o.stack, prices, rules, nil)
 	if errors.Is(err, discover.ErrStackNotFound) {
 		return usageErr("%w (already torn down? `verify sweep` finds any table it left behind)", err)
 	}

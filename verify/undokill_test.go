@@ -131,7 +131,7 @@ func countSteps(t *testing.T, bin, endpoint string, args []string) int {
 // call, waits for that call to arrive, and kills the process with SIGKILL.
 func killAtStep(t *testing.T, bin, endpoint string, args []string, k int) {
 	t.Helper()
-	p, err := faultproxy.Start(endpoint, faultproxy.Faults{Latency: time.Hour, Skip: k, Times: 1, Operations: undoSteps})
+	p, err := faultproxy.Start(endpoint, faultproxy.Faults{Latency: time.Hour, After: k, Operations: undoSteps})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -183,7 +184,7 @@ func ReadMetadata(dir string) (*Metadata, error) {
 		return nil, refuse("%s is larger than %d MiB: not a metadata file this tool wrote", path, maxMetadataBytes>>20)
 	}
 	var md Metadata
-	if err := json.Unmarshal(b, &md); err != nil {
+	if err := strictjson.Decode(b, &md, "the metadata.json an export writes", strictjson.Options{}); err != nil {
 		return nil, refuse("%s: %w", path, err)
 	}
 	if md.Format != Format {

@@ -122,10 +122,16 @@ func classify(err error, input any) (*Denied, bool) {
 	return d, true
 }
 
+// iamPrefixes are the IAM service prefixes that are not the SDK's service id in lower case.
+var iamPrefixes = map[string]string{"Application Auto Scaling": "application-autoscaling"}
+
 // iamAction is the IAM action a call needs: service prefix and operation name, except where the
 // service authorises a call by other actions.
 func iamAction(service, op string, input any) string {
-	prefix := strings.ToLower(strings.ReplaceAll(service, " ", ""))
+	prefix, ok := iamPrefixes[service]
+	if !ok {
+		prefix = strings.ToLower(strings.ReplaceAll(service, " ", ""))
+	}
 	if in, ok := input.(*dynamodb.TransactWriteItemsInput); ok {
 		// TransactWriteItems has no IAM action of its own: each item is authorised by its kind.
 		seen := map[string]bool{}

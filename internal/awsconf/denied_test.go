@@ -151,3 +151,16 @@ func TestMotoCloudFormationDenialIsRecognised(t *testing.T) {
 		t.Fatalf("not recognised as the denial it is: %v (%v)", d, err)
 	}
 }
+
+// A refusal the service does not name is named by the call's IAM action, in IAM's prefix where
+// it is not the SDK's service id: application-autoscaling, not applicationautoscaling.
+func TestDerivedActionsTakeIAMsPrefix(t *testing.T) {
+	for service, want := range map[string]string{
+		"Application Auto Scaling": "application-autoscaling:DescribeScalableTargets",
+		"CloudFormation":           "cloudformation:DescribeScalableTargets",
+	} {
+		if got := iamAction(service, "DescribeScalableTargets", nil); got != want {
+			t.Errorf("%s: %s, want %s", service, got, want)
+		}
+	}
+}

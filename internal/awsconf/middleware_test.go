@@ -58,11 +58,13 @@ func TestFillMissingCRC32(t *testing.T) {
 	}
 }
 
-// The one warning a cancelled request leaves is dropped; every other line gets through.
-func TestLoggerDropsOnlyTheCloseWarning(t *testing.T) {
+// The two warnings a cancelled request or a closed connection leaves are dropped; every other
+// line gets through.
+func TestLoggerDropsOnlyTheConnectionReuseWarnings(t *testing.T) {
 	var b bytes.Buffer
 	l := Logger(&b)
 	l.Logf(logging.Warn, "failed to close HTTP response body, this may affect connection reuse: %v", "response did not match expected checksum")
+	l.Logf(logging.Warn, "failed to discard remaining HTTP response body, this may affect connection reuse: %v", "read tcp: use of closed network connection")
 	l.Logf(logging.Warn, "response did not match expected checksum, %d, %d", 1, 2)
 	l.Logf(logging.Debug, "failed to close HTTP response body")
 	if got := b.String(); strings.Contains(got, "connection reuse") || !strings.Contains(got, "did not match expected checksum, 1, 2") || !strings.Contains(got, "DEBUG") {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
@@ -52,6 +53,8 @@ type CloudFormation interface {
 type Clients struct {
 	DynamoDB       DynamoDB
 	CloudFormation CloudFormation
+	// AutoScaling reads the table's auto scaling for conformance; nil: not compared (said).
+	AutoScaling AutoScaling
 	// Cleanup, if set, is the client clean-up uses. The checks' client runs in adaptive mode,
 	// which after a few throttles holds requests to as little as one every two seconds:
 	// clean-up must not inherit that, or a throttled run would leave its items behind.
@@ -78,6 +81,7 @@ func NewClients(cfg aws.Config) Clients {
 	return Clients{
 		DynamoDB:       dynamodb.NewFromConfig(cfg),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
+		AutoScaling:    applicationautoscaling.NewFromConfig(cfg),
 		Cleanup:        dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.Retryer = awsconf.PatientRetryer() }),
 		Throttles:      throttles,
 		Endpoint:       endpoint,

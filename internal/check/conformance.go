@@ -41,31 +41,44 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 	if err != nil {
 		return conformance{}, err
 	}
-	diffs, compared := compare(declared, live, unknown)
+	scaling, err := compareScaling(ctx, c.AutoScaling, c.LocalEndpoint, declared, desc, live)
+	if err != nil {
+		return conformance{}, err
+	}
+	diffs, compared := compare(scaling.declared, live, unknown)
 	diffs, gaps := excuseLocalGaps(diffs, c.LocalEndpoint)
-	parts := []string{fmt.Sprintf("against %s: %d of %d fields match", source, compared-len(diffs)-len(gaps), compared)}
-	if len(gaps) > 0 {
-		msgs := make([]string, len(gaps))
-		for i, d := range gaps {
-			msgs[i] = d.String()
+	diffs, compared = append(diffs, scaling.diffs...), compared+scaling.compared
+	parts := []string{fmt.Sprintf("against %s: %d of %d fields match", source, compared-len(diffs)-len(gaps)-len(scaling.gaps), compared)}
+	for _, g := range []struct {
+		diffs []Difference
+		why   string
+	}{
+		{gaps, "does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification"},
+		{scaling.gaps, "creates no Application Auto Scaling resources (cfngap.AutoScaling registers them as CloudFormation would)"},
+	} {
+		if len(g.diffs) > 0 {
+			parts = append(parts, fmt.Sprintf("not counted on the local endpoint %s, whose CloudFormation (moto) %s: %s", c.LocalEndpoint, g.why, joinDiffs(g.diffs)))
 		}
-		parts = append(parts, fmt.Sprintf("not counted on the local endpoint %s, whose CloudFormation (moto) does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification: %s",
-			c.LocalEndpoint, strings.Join(msgs, "; ")))
 	}
 	if len(declared.Unresolved) > 0 {
 		parts = append(parts, "not compared, intrinsic functions in the template: "+strings.Join(declared.Unresolved, ", "))
 	}
 	parts = append(parts, notes...)
 	parts = append(parts, liveNotes...)
+	parts = append(parts, scaling.notes...)
 	res := conformance{detail: join(parts...), diffs: diffs}
 	if len(diffs) > 0 {
-		msgs := make([]string, len(diffs))
-		for i, d := range diffs {
-			msgs[i] = d.String()
-		}
-		return res, fmt.Errorf("drift: %s", strings.Join(msgs, "; "))
+		return res, fmt.Errorf("drift: %s", joinDiffs(diffs))
 	}
 	return res, nil
+}
+
+func joinDiffs(diffs []Difference) string {
+	msgs := make([]string, len(diffs))
+	for i, d := range diffs {
+		msgs[i] = d.String()
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // localCloudFormationGaps are the properties moto's CloudFormation ignores when it creates an

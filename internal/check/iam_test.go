@@ -21,6 +21,7 @@ var verifierActions = []string{
 	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 	"dynamodb:ConditionCheckItem", "dynamodb:TransactWriteItems",
 	"cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate",
+	"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
 }
 
 func without(action string) []string {
@@ -43,6 +44,7 @@ func TestIAMRefusalStopsTheRun(t *testing.T) {
 		"no-update":   fx.IAMUser(t, "no-update", without("dynamodb:UpdateItem")...),
 		"no-describe": fx.IAMUser(t, "no-describe", without("dynamodb:DescribeTable")...),
 		"no-template": fx.IAMUser(t, "no-template", without("cloudformation:GetTemplate")...),
+		"no-scaling":  fx.IAMUser(t, "no-scaling", without("application-autoscaling:DescribeScalableTargets")...),
 	}
 	if err := srv.EnforceIAM(t.Context()); err != nil {
 		t.Fatal(err)
@@ -119,6 +121,16 @@ func TestIAMRefusalStopsTheRun(t *testing.T) {
 	t.Run("a refused GetTemplate stops at conformance", func(t *testing.T) {
 		rep, err := Run(t.Context(), clientsOf(t, "no-template"), stackOptions())
 		wantDenied(t, err, "cloudformation:GetTemplate")
+		wantResults(t, rep, []string{Discover, Active, Conformance})
+		wantStopped(t, rep, Conformance, AccessDenied)
+		admin.NoItems(t, stackTable)
+	})
+
+	// Without the auto scaling read, a fixed table's scaling behind CloudFormation's back
+	// would go unseen: a refusal, not a silent pass.
+	t.Run("a refused DescribeScalableTargets stops at conformance", func(t *testing.T) {
+		rep, err := Run(t.Context(), clientsOf(t, "no-scaling"), stackOptions())
+		wantDenied(t, err, "application-autoscaling:DescribeScalableTargets")
 		wantResults(t, rep, []string{Discover, Active, Conformance})
 		wantStopped(t, rep, Conformance, AccessDenied)
 		admin.NoItems(t, stackTable)

@@ -3,6 +3,8 @@ package check
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,25 @@ func TestOnDynamoDBLocal(t *testing.T) {
 			t.Fatalf("leftover %d, throttled %d", rep.LeftoverItems, rep.Throttled)
 		}
 		fx.NoItems(t, "wallet-pass")
+	})
+
+	// DynamoDB Local has no Application Auto Scaling: what it cannot answer is said, and the
+	// capacity is still held to the declared range.
+	t.Run("auto scaling on an endpoint without Application Auto Scaling is said, not guessed", func(t *testing.T) {
+		fx.CreateKeyedTable(t, "wallet-scaled-local", fixture.KeyedTable{Read: 1, Write: 1})
+		file := filepath.Join(t.TempDir(), "scaled.template.json")
+		body := fixture.TemplateWith(fixture.AutoScaled("Table0", "ReadCapacityUnits", 1, 10, 70), fixture.TableDecl{Name: "wallet-scaled-local"})
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := tableOptions("wallet-scaled-local")
+		o.Template, o.ReadOnly = file, true
+		rep, err := Run(ctx, c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantResults(t, rep, []string{Discover, Active, Conformance})
+		wantDetail(t, rep, Conformance, "not supported by this endpoint: DescribeScalableTargets (auto scaling not compared)")
 	})
 
 	t.Run("test items never touch other items", func(t *testing.T) {

@@ -95,7 +95,7 @@ func TestKeysListsEveryContextKey(t *testing.T) {
 		}
 		names[k.Name] = true
 	}
-	for _, n := range []string{contract.CtxStage, contract.CtxBilling, contract.CtxReadCapacity, contract.CtxWriteCapacity, contract.CtxExpiresAfter,
+	for _, n := range []string{contract.CtxStage, contract.CtxBilling, contract.CtxReadCapacity, contract.CtxWriteCapacity, contract.CtxReadMax, contract.CtxWriteMax, contract.CtxTarget, contract.CtxExpiresAfter,
 		contract.CtxTableName, contract.CtxVerifyOnDeploy, contract.CtxVerifyTimeout, contract.CtxVerifyArch, contract.CtxJanitorSchedule,
 		contract.CtxJanitorGrace, contract.CtxJanitorMode, contract.CtxJanitorEmail, contract.CtxJanitorArch, contract.CtxJanitorOrg,
 		contract.CtxJanitorOrgID, contract.CtxJanitorRegions, contract.CtxJanitorTargets, contract.CtxJanitorUnitsPerRun, contract.CtxJanitorWorkers} {

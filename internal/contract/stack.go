@@ -1,11 +1,11 @@
 package contract
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -15,6 +15,9 @@ const (
 	CtxBilling       = "billing"
 	CtxReadCapacity  = "readCapacity"
 	CtxWriteCapacity = "writeCapacity"
+	CtxReadMax       = "readMax"
+	CtxWriteMax      = "writeMax"
+	CtxTarget        = "targetUtilization"
 	CtxExpiresAfter  = "expiresAfter"
 	CtxTableName     = "tableName"
 )
@@ -28,8 +31,14 @@ type Stack struct {
 	Billing       wallet.Billing
 	ReadCapacity  int // zero when Billing is on-demand
 	WriteCapacity int // zero when Billing is on-demand
-	ExpiresAfter  time.Duration
-	TableName     string // empty: CloudFormation generates one
+	// ReadMax and WriteMax, when not zero, auto scale that dimension: Application Auto Scaling
+	// moves its capacity from ReadCapacity (WriteCapacity), the minimum, up to the maximum.
+	ReadMax, WriteMax int
+	// TargetUtilization is the percentage of the capacity consumed that auto scaling keeps a
+	// dimension at; zero when nothing is auto scaled.
+	TargetUtilization int
+	ExpiresAfter      time.Duration
+	TableName         string // empty: CloudFormation generates one
 }
 
 // StackID is the CloudFormation stack name for the config's stage.
@@ -76,6 +85,35 @@ func capacityKey(name string, dst func(*Stack) *int) key[Stack] {
 	}
 }
 
+// AutoScaled reports whether Application Auto Scaling moves either dimension's capacity.
+func (c Stack) AutoScaled() bool { return c.ReadMax > 0 || c.WriteMax > 0 }
+
+// maxKey is readMax or writeMax: the top of the auto scaling range of the capacity key before
+// it in the table (min), which is the range's bottom.
+func maxKey(name, min string, lo func(*Stack) int, dst func(*Stack) *int) key[Stack] {
+	return key[Stack]{name: name, def: "none: " + min + " is fixed", allowed: fmt.Sprintf("want a whole number from %s to %d", min, wallet.MaxCapacity),
+		read: func(c *Stack, v string) error {
+			if c.Billing == wallet.BillingOnDemand {
+				return refused("auto scaling applies to provisioned billing only, not billing=on-demand (an on-demand table scales by itself)")
+			}
+			from := fmt.Sprintf("%s (%d)", min, lo(c))
+			if lo(c) < wallet.MinCapacity { // min was refused, and is named on its own
+				from = min
+			}
+			n, err := whole(v, wallet.MinCapacity, wallet.MaxCapacity)
+			if err != nil {
+				return refused("want a whole number from %s to %d", from, wallet.MaxCapacity)
+			}
+			if n < lo(c) {
+				return refused("want a whole number from %s to %d: the maximum cannot be below the minimum", from, wallet.MaxCapacity)
+			}
+			*dst(c) = n
+			return nil
+		},
+		write: func(c Stack) (string, bool) { return strconv.Itoa(*dst(&c)), *dst(&c) > 0 },
+	}
+}
+
 // stackKeys are the wallet stack's contract, in the order they are read.
 var stackKeys = []key[Stack]{
 	{name: CtxStage, def: "dev", allowed: "want one of dev, prod",
@@ -100,6 +138,28 @@ var stackKeys = []key[Stack]{
 		write: func(c Stack) (string, bool) { return string(c.Billing), true }},
 	capacityKey(CtxReadCapacity, func(c *Stack) *int { return &c.ReadCapacity }),
 	capacityKey(CtxWriteCapacity, func(c *Stack) *int { return &c.WriteCapacity }),
+	maxKey(CtxReadMax, CtxReadCapacity, func(c *Stack) int { return c.ReadCapacity }, func(c *Stack) *int { return &c.ReadMax }),
+	maxKey(CtxWriteMax, CtxWriteCapacity, func(c *Stack) int { return c.WriteCapacity }, func(c *Stack) *int { return &c.WriteMax }),
+	{name: CtxTarget, def: fmt.Sprintf("%d (with readMax or writeMax)", wallet.DefaultTargetUtilization),
+		allowed: fmt.Sprintf("want a whole number of percent from %d to %d", wallet.MinTargetUtilization, wallet.MaxTargetUtilization),
+		read: func(c *Stack, v string) error {
+			n, err := whole(v, wallet.MinTargetUtilization, wallet.MaxTargetUtilization)
+			if err != nil {
+				return refused("want a whole number of percent from %d to %d", wallet.MinTargetUtilization, wallet.MaxTargetUtilization)
+			}
+			if !c.AutoScaled() {
+				return refused("targetUtilization applies only to an auto-scaled dimension: give readMax or writeMax too")
+			}
+			c.TargetUtilization = n
+			return nil
+		},
+		absent: func(c *Stack) error {
+			if c.AutoScaled() {
+				c.TargetUtilization = wallet.DefaultTargetUtilization
+			}
+			return nil
+		},
+		write: func(c Stack) (string, bool) { return strconv.Itoa(c.TargetUtilization), c.AutoScaled() }},
 	{name: CtxExpiresAfter, def: "168h (dev only)", allowed: "a positive duration such as 72h or 7d",
 		read: func(c *Stack, v string) error {
 			d, err := wallet.ParseDuration(v)
@@ -145,8 +205,8 @@ func (c Stack) Context() map[string]string { return write(c, stackKeys) }
 // Context wrote), validated as ParseStack validates -c values.
 func ParseStackJSON(s string) (Stack, error) {
 	var m map[string]string
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return Stack{}, fmt.Errorf("want a JSON object of context keys and string values: %w", err)
+	if err := strictjson.Decode([]byte(s), &m, "a JSON object of context keys and string values", strictjson.Options{}); err != nil {
+		return Stack{}, err
 	}
 	return ParseStack(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
 }

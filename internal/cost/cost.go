@@ -32,7 +32,14 @@ type Footprint struct {
 	PITRBytes int64
 	// BackupBytes are the table's on-demand backups together, the janitor's among them.
 	BackupBytes int64
+	// Billed, when set, is what an auto-scaled table's capacity was billed for (BilledOf), in
+	// place of RCU and WCU, which are only the instant's.
+	Billed *BilledUnits
 }
+
+// BilledUnits are a table's average provisioned units over a window, its indexes' with them:
+// the capacity an auto-scaled table paid for, minute by minute.
+type BilledUnits struct{ RCU, WCU float64 }
 
 // Estimate is a table's cost per month in US dollars.
 type Estimate struct {
@@ -49,7 +56,11 @@ const bytesPerGB = 1 << 30 // AWS bills storage in binary gigabytes
 func Monthly(t Footprint, p Prices) Estimate {
 	var e Estimate
 	if t.Billing != wallet.BillingOnDemand {
-		e.Capacity = (float64(t.RCU)*p.RCUHour + float64(t.WCU)*p.WCUHour + float64(t.RWCU)*p.ReplicatedWCUHour()) * HoursPerMonth
+		rcu, wcu := float64(t.RCU), float64(t.WCU)
+		if t.Billed != nil {
+			rcu, wcu = t.Billed.RCU, t.Billed.WCU
+		}
+		e.Capacity = (rcu*p.RCUHour + wcu*p.WCUHour + float64(t.RWCU)*p.ReplicatedWCUHour()) * HoursPerMonth
 	}
 	e.Storage = float64(t.SizeBytes) / bytesPerGB * p.GBMonth
 	e.Backup = float64(t.PITRBytes)/bytesPerGB*p.PITRGBMonth + float64(t.BackupBytes)/bytesPerGB*p.BackupGBMonth

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -35,14 +34,21 @@ type Declaration struct {
 	ChangeMonthlyUSD   float64     `json:"change_monthly_usd"`
 	// LowerBound means some table's is (DeclaredTable.LowerBound): the bill is the declared
 	// figure at least.
-	LowerBound    bool     `json:"lower_bound"`
-	RequestsExtra bool     `json:"requests_extra"` // some table is on demand
-	Prices        Prices   `json:"prices"`
-	Notes         []string `json:"notes,omitempty"`
-	// rcu and wcu are the provisioned units declared (wcu with replicated writes); deployedUSD
-	// is the live tables' cost unrounded, so that the change is computed before rounding.
-	rcu, wcu    int64
-	deployedUSD *float64
+	LowerBound bool `json:"lower_bound"`
+	// DeclaredMaxMonthlyUSD is the most the declared capacity can cost a month, every
+	// auto-scaled capacity at its maximum: with DeclaredMonthlyUSD, the range of the bill. Null
+	// when some capacity is decided at deploy, which bounds it from below only.
+	DeclaredMaxMonthlyUSD *float64 `json:"declared_max_monthly_usd"`
+	// ChangeMaxMonthlyUSD is the change at the declared maximum; null with it.
+	ChangeMaxMonthlyUSD *float64 `json:"change_max_monthly_usd"`
+	RequestsExtra       bool     `json:"requests_extra"` // some table is on demand
+	Prices              Prices   `json:"prices"`
+	Notes               []string `json:"notes,omitempty"`
+	// rcu and wcu are the provisioned units declared (wcu with replicated writes), maxRCU and
+	// maxWCU at the top of every auto scaling range; deployedUSD is the live tables' cost
+	// unrounded, so that the change is computed before rounding.
+	rcu, wcu, maxRCU, maxWCU int64
+	deployedUSD              *float64
 }
 
 // DeclaredTable is one table of the template.
@@ -55,8 +61,11 @@ type DeclaredTable struct {
 	Billing wallet.Billing `json:"billing"`
 	// Provisioned is the table's own capacity, zero on demand; a global table's is its
 	// replicas' together.
-	Provisioned Capacity      `json:"provisioned"`
-	Indexes     []DeclaredGSI `json:"indexes,omitempty"` // a table's; a global table's are its replicas'
+	Provisioned Capacity `json:"provisioned"`
+	// MaxProvisioned is that capacity at the top of its auto scaling ranges; Provisioned where
+	// nothing scales.
+	MaxProvisioned Capacity      `json:"max_provisioned"`
+	Indexes        []DeclaredGSI `json:"indexes,omitempty"` // a table's; a global table's are its replicas'
 	// Replicas are a global table's, each priced at its region's prices.
 	Replicas []DeclaredReplica `json:"replicas,omitempty"`
 	// StorageBytes is the live table's, when one of this logical ID is deployed; else 0.
@@ -64,15 +73,23 @@ type DeclaredTable struct {
 	MonthlyUSD   float64 `json:"monthly_usd"`
 	// LowerBound means part of the capacity is decided at deploy (an intrinsic function: priced
 	// at 0) or autoscaled (priced at its minimum): the bill is MonthlyUSD at least. Notes say which.
-	LowerBound bool       `json:"lower_bound"`
-	Deployed   *LiveTable `json:"deployed"` // null: not deployed
-	Notes      []string   `json:"notes,omitempty"`
+	LowerBound bool `json:"lower_bound"`
+	// MaxMonthlyUSD is the most it can cost a month at rest, each auto-scaled capacity at its
+	// maximum (MonthlyUSD when nothing scales); null when some capacity is decided at deploy.
+	MaxMonthlyUSD *float64   `json:"max_monthly_usd"`
+	Deployed      *LiveTable `json:"deployed"` // null: not deployed
+	Notes         []string   `json:"notes,omitempty"`
+	// unbounded: some capacity has no known maximum.
+	unbounded bool
 }
 
 // DeclaredGSI is a global secondary index with capacity of its own.
 type DeclaredGSI struct {
 	Index       string   `json:"index"`
 	Provisioned Capacity `json:"provisioned"`
+	// MaxProvisioned is the capacity at the top of its auto scaling ranges; Provisioned where it
+	// does not scale.
+	MaxProvisioned Capacity `json:"max_provisioned"`
 }
 
 // DeclaredReplica is one replica of a global table: a table in its region, with its indexes.
@@ -82,6 +99,9 @@ type DeclaredReplica struct {
 	Region      string   `json:"region"`
 	Property    string   `json:"property"` // Replicas[eu-west-1], or Replicas[0]
 	Provisioned Capacity `json:"provisioned"`
+	// MaxProvisioned is its capacity at the top of its auto scaling ranges; Provisioned where it
+	// does not scale.
+	MaxProvisioned Capacity `json:"max_provisioned"`
 	// ReplicatedWrites means the replica's own writes bill as replicated writes (rWCU), as in
 	// a global table of more than one replica.
 	ReplicatedWrites bool          `json:"replicated_writes"`
@@ -136,6 +156,10 @@ func declared(c discover.TableCapacity) DeclaredTable {
 		}
 	}
 	global := c.Type == GlobalTableType
+	if c.ScalingUnknown {
+		note("an intrinsic function names the table of some scalable target of the template: if it is this one's, its capacity may rise above what is priced")
+		t.LowerBound, t.unbounded = true, true
+	}
 	if c.Condition != "" {
 		note("created only when condition %s is true: priced as if it is", c.Condition)
 	}
@@ -158,44 +182,53 @@ func declared(c discover.TableCapacity) DeclaredTable {
 	} else {
 		for _, u := range c.Unknown {
 			note("%s is decided by CloudFormation (an intrinsic function): its capacity is not priced", u)
-			t.LowerBound = true
+			t.LowerBound, t.unbounded = true, true
 		}
 		if global && replicated {
 			note("each replica's own writes are replicated writes (rWCU), priced as a WCU of its region; replication also bills cross-Region data transfer per GB, which no template says")
 		}
 	}
-	units := func(u discover.Units, each string) int64 {
+	// units is one capacity at its least and at its most.
+	units := func(u discover.Units, each string) (least, most int64) {
 		switch {
 		case c.OnDemand:
-			return 0
+			return 0, 0
 		case u.Unknown:
 			note("%s is decided by CloudFormation (an intrinsic function): not priced", u.Property)
-			t.LowerBound = true
+			t.LowerBound, t.unbounded = true, true
+		case u.Autoscaled && u.Max == 0:
+			note("%s: autoscaled from %d to a maximum CloudFormation decides%s: priced at its minimum, %d", u.Property, u.N, each, u.N)
+			t.LowerBound, t.unbounded = true, true
 		case u.Autoscaled:
-			most := strconv.FormatInt(u.Max, 10)
-			if u.Max == 0 {
-				most = "a maximum CloudFormation decides"
-			}
-			note("%s: autoscaled from %d to %s units%s: priced at its minimum, %d", u.Property, u.N, most, each, u.N)
+			note("%s: autoscaled from %d to %d units%s: priced from its minimum to its maximum", u.Property, u.N, u.Max, each)
 			t.LowerBound = true
+			return u.N, u.Max
 		}
-		return u.N
+		return u.N, u.N
+	}
+	pair := func(read, write discover.Units, each string) (least, most Capacity) {
+		least.Read, most.Read = units(read, "")
+		least.Write, most.Write = units(write, each)
+		return least, most
 	}
 	each := ""
 	if global {
 		each = " in each replica"
 	}
 	for _, r := range c.Replicas {
-		dr := DeclaredReplica{Region: r.Region, Property: r.Property, ReplicatedWrites: r.ReplicatedWrites && !c.OnDemand,
-			Provisioned: Capacity{Read: units(r.Read, ""), Write: units(r.Write, each)}}
+		dr := DeclaredReplica{Region: r.Region, Property: r.Property, ReplicatedWrites: r.ReplicatedWrites && !c.OnDemand}
+		dr.Provisioned, dr.MaxProvisioned = pair(r.Read, r.Write, each)
 		for _, g := range r.Indexes {
-			dg := DeclaredGSI{Index: g.Name, Provisioned: Capacity{Read: units(g.Read, ""), Write: units(g.Write, each)}}
+			dg := DeclaredGSI{Index: g.Name}
+			dg.Provisioned, dg.MaxProvisioned = pair(g.Read, g.Write, each)
 			if !c.OnDemand {
 				dr.Indexes = append(dr.Indexes, dg)
 			}
 		}
 		t.Provisioned.Read += dr.Provisioned.Read
 		t.Provisioned.Write += dr.Provisioned.Write
+		t.MaxProvisioned.Read += dr.MaxProvisioned.Read
+		t.MaxProvisioned.Write += dr.MaxProvisioned.Write
 		if global {
 			t.Replicas = append(t.Replicas, dr)
 		} else {
@@ -210,63 +243,98 @@ func (t DeclaredTable) replicas() []DeclaredReplica {
 	if t.Type == GlobalTableType {
 		return t.Replicas
 	}
-	return []DeclaredReplica{{Provisioned: t.Provisioned, Indexes: t.Indexes}}
+	return []DeclaredReplica{{Provisioned: t.Provisioned, MaxProvisioned: t.MaxProvisioned, Indexes: t.Indexes}}
 }
 
-// footprint is one replica at rest: its capacity and its indexes', and the table's storage, of
-// which each replica keeps a whole copy.
-func (r DeclaredReplica) footprint(b wallet.Billing, storage int64) Footprint {
+// footprint is one replica at rest: its capacity and its indexes' (at the top of their auto
+// scaling ranges when most), and the table's storage, of which each replica keeps a whole copy.
+func (r DeclaredReplica) footprint(b wallet.Billing, storage int64, most bool) Footprint {
 	f := Footprint{Billing: b, SizeBytes: storage}
 	if b != wallet.BillingProvisioned {
 		return f
 	}
-	f.RCU = r.Provisioned.Read
+	of := func(least, top Capacity) Capacity {
+		if most {
+			return top
+		}
+		return least
+	}
+	c := of(r.Provisioned, r.MaxProvisioned)
+	f.RCU = c.Read
 	if r.ReplicatedWrites {
-		f.RWCU = r.Provisioned.Write
+		f.RWCU = c.Write
 	} else {
-		f.WCU = r.Provisioned.Write
+		f.WCU = c.Write
 	}
 	for _, g := range r.Indexes {
-		f.RCU += g.Provisioned.Read
-		f.WCU += g.Provisioned.Write
+		gc := of(g.Provisioned, g.MaxProvisioned)
+		f.RCU += gc.Read
+		f.WCU += gc.Write
 	}
 	return f
 }
 
-// price sets the table's monthly cost, each replica's at its region's prices, and returns it
-// unrounded with the units provisioned (writes with replicated writes).
-func (t *DeclaredTable) price(p Prices) (usd float64, rcu, wcu int64) {
+// price sets the table's monthly cost, each replica's at its region's prices, and its most
+// (nil when unbounded), and returns them unrounded with the units provisioned (writes with
+// replicated writes), at the least and at the most.
+func (t *DeclaredTable) price(p Prices) (least, most priced) {
 	for i, r := range t.replicas() {
-		f := r.footprint(t.Billing, t.StorageBytes)
+		f, top := r.footprint(t.Billing, t.StorageBytes, false), r.footprint(t.Billing, t.StorageBytes, true)
 		m := Monthly(f, p.In(r.Region)).Total
 		if t.Type == GlobalTableType {
 			t.Replicas[i].MonthlyUSD = Round(m)
 		}
-		usd += m
-		rcu += f.RCU
-		wcu += f.WCU + f.RWCU
+		least.add(m, f)
+		most.add(Monthly(top, p.In(r.Region)).Total, top)
 	}
-	t.MonthlyUSD = Round(usd)
-	return usd, rcu, wcu
+	t.MonthlyUSD, t.MaxMonthlyUSD = Round(least.usd), nil
+	if !t.unbounded {
+		t.MaxMonthlyUSD = ptr(Round(most.usd))
+	}
+	return least, most
+}
+
+// priced is a cost unrounded and the units it provisions (writes with replicated writes).
+type priced struct {
+	usd      float64
+	rcu, wcu int64
+}
+
+func (p *priced) add(usd float64, f Footprint) {
+	p.usd += usd
+	p.rcu += f.RCU
+	p.wcu += f.WCU + f.RWCU
 }
 
 // total prices every table and sums the declaration, and the change against what is deployed.
 func (d *Declaration) total() {
-	var declaredUSD float64
-	d.rcu, d.wcu, d.RequestsExtra, d.LowerBound = 0, 0, false, false
+	var declaredUSD, maxUSD float64
+	d.rcu, d.wcu, d.maxRCU, d.maxWCU, d.RequestsExtra, d.LowerBound = 0, 0, 0, 0, false, false
+	bounded := true
 	for i := range d.Tables {
 		t := &d.Tables[i]
-		usd, rcu, wcu := t.price(d.Prices)
-		declaredUSD += usd
-		d.rcu += rcu
-		d.wcu += wcu
+		least, most := t.price(d.Prices)
+		declaredUSD += least.usd
+		maxUSD += most.usd
+		d.rcu += least.rcu
+		d.wcu += least.wcu
+		d.maxRCU += most.rcu
+		d.maxWCU += most.wcu
 		d.RequestsExtra = d.RequestsExtra || t.Billing == wallet.BillingOnDemand
 		d.LowerBound = d.LowerBound || t.LowerBound
+		bounded = bounded && !t.unbounded
 	}
 	d.DeclaredMonthlyUSD, d.ChangeMonthlyUSD, d.DeployedMonthlyUSD = Round(declaredUSD), Round(declaredUSD), nil
+	d.DeclaredMaxMonthlyUSD, d.ChangeMaxMonthlyUSD = nil, nil
+	if bounded {
+		d.DeclaredMaxMonthlyUSD, d.ChangeMaxMonthlyUSD = ptr(Round(maxUSD)), ptr(Round(maxUSD))
+	}
 	if d.deployedUSD != nil {
 		d.DeployedMonthlyUSD = ptr(Round(*d.deployedUSD))
 		d.ChangeMonthlyUSD = Round(declaredUSD - *d.deployedUSD)
+		if bounded {
+			d.ChangeMaxMonthlyUSD = ptr(Round(maxUSD - *d.deployedUSD))
+		}
 	}
 }
 
@@ -339,13 +407,22 @@ func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Decl
 	return d
 }
 
-// amount is a declared figure as text: "$0.57/month", or "at least $0.57/month".
-func (d Declaration) amount(format string, usd float64) string {
-	s := fmt.Sprintf(format, usd)
-	if d.LowerBound {
-		s = "at least " + s
+// amount is a declared figure as text: "$0.57/month"; "$0.57 to $5.69/month" when auto scaling
+// bounds it from both sides (most, the figure at every range's maximum); "at least
+// $0.57/month" when some capacity is decided at deploy (most is nil).
+func (d Declaration) amount(format string, usd float64, most *float64) string {
+	switch {
+	case d.ranged(usd, most):
+		return strings.Replace(fmt.Sprintf(format, usd), "/month", "", 1) + " to " + fmt.Sprintf(format, *most)
+	case d.LowerBound && most == nil:
+		return "at least " + fmt.Sprintf(format, usd)
 	}
-	return s
+	return fmt.Sprintf(format, usd)
+}
+
+// ranged reports whether a figure is a range: auto scaling moves it, and nothing is unknown.
+func (d Declaration) ranged(usd float64, most *float64) bool {
+	return d.LowerBound && most != nil && *most != usd
 }
 
 // Summary is the declaration in one line, as `cdk synth` prints it for a stack, e.g.
@@ -374,16 +451,20 @@ func (d Declaration) Summary(stack string) string {
 		tables += fmt.Sprintf(" (%d global, of %d replicas)", global, replicas)
 	}
 	if onDemand < n {
-		parts = append(parts, fmt.Sprintf("%d RCU / %d WCU provisioned", d.rcu, d.wcu))
+		p := fmt.Sprintf("%d RCU / %d WCU provisioned", d.rcu, d.wcu)
+		if d.DeclaredMaxMonthlyUSD != nil && (d.maxRCU != d.rcu || d.maxWCU != d.wcu) {
+			p += fmt.Sprintf(", auto scaled up to %d RCU / %d WCU", d.maxRCU, d.maxWCU)
+		}
+		parts = append(parts, p)
 	}
 	if onDemand > 0 {
 		parts = append(parts, fmt.Sprintf("%d on-demand", onDemand))
 	}
-	line := fmt.Sprintf("%s: %s, %s: %s", stack, tables, strings.Join(parts, ", "), d.amount("$%.2f/month", d.DeclaredMonthlyUSD))
+	line := fmt.Sprintf("%s: %s, %s: %s", stack, tables, strings.Join(parts, ", "), d.amount("$%.2f/month", d.DeclaredMonthlyUSD, d.DeclaredMaxMonthlyUSD))
 	if d.RequestsExtra {
 		line += " + on-demand requests"
 	}
-	if d.LowerBound {
+	if d.LowerBound && d.DeclaredMaxMonthlyUSD == nil {
 		line += " (some capacity autoscaled, at its minimum, or decided at deploy: verify cost --template says which)"
 	}
 	return line
@@ -422,19 +503,22 @@ func (d Declaration) WriteText(w io.Writer) error {
 	for _, l := range d.Removed {
 		fmt.Fprintf(&b, "Removed by the template: %s (%s), $%.4f/month now\n", l.LogicalID, l.Table, l.MonthlyUSD)
 	}
-	fmt.Fprintf(&b, "Declared: %s", d.amount("$%.4f/month", d.DeclaredMonthlyUSD))
+	fmt.Fprintf(&b, "Declared: %s", d.amount("$%.4f/month", d.DeclaredMonthlyUSD, d.DeclaredMaxMonthlyUSD))
 	if d.RequestsExtra {
 		b.WriteString(" + on-demand requests")
 	}
-	if d.LowerBound {
+	switch {
+	case d.ranged(d.DeclaredMonthlyUSD, d.DeclaredMaxMonthlyUSD):
+		b.WriteString(" (some capacity is auto scaled: from every range's minimum to its maximum, see the notes)")
+	case d.LowerBound && d.DeclaredMaxMonthlyUSD == nil:
 		b.WriteString(" (some capacity is autoscaled, priced at its minimum, or decided by CloudFormation at deploy, not priced: see the notes)")
 	}
 	b.WriteString(".\n")
 	if d.Stack != "" {
 		if d.DeployedMonthlyUSD != nil {
-			fmt.Fprintf(&b, "Deployed (stack %s): $%.4f/month. Deploying the template changes the bill by %s%+.4f US$/month.\n", d.Stack, *d.DeployedMonthlyUSD, d.atLeast(), d.ChangeMonthlyUSD)
+			fmt.Fprintf(&b, "Deployed (stack %s): $%.4f/month. Deploying the template changes the bill by %s US$/month.\n", d.Stack, *d.DeployedMonthlyUSD, d.change())
 		} else {
-			fmt.Fprintf(&b, "Stack %s is not deployed: deploying the template adds %s.\n", d.Stack, d.amount("$%.4f/month", d.ChangeMonthlyUSD))
+			fmt.Fprintf(&b, "Stack %s is not deployed: deploying the template adds %s.\n", d.Stack, d.amount("$%.4f/month", d.ChangeMonthlyUSD, d.ChangeMaxMonthlyUSD))
 		}
 	}
 	for _, t := range d.Tables {
@@ -453,11 +537,15 @@ func (d Declaration) WriteText(w io.Writer) error {
 	return err
 }
 
-func (d Declaration) atLeast() string {
-	if d.LowerBound {
-		return "at least "
+// change is the change to the bill as text: +0.5694, +0.5694 to +5.6940, at least +0.5694.
+func (d Declaration) change() string {
+	switch {
+	case d.ranged(d.ChangeMonthlyUSD, d.ChangeMaxMonthlyUSD):
+		return fmt.Sprintf("%+.4f to %+.4f", d.ChangeMonthlyUSD, *d.ChangeMaxMonthlyUSD)
+	case d.LowerBound && d.ChangeMaxMonthlyUSD == nil:
+		return fmt.Sprintf("at least %+.4f", d.ChangeMonthlyUSD)
 	}
-	return ""
+	return fmt.Sprintf("%+.4f", d.ChangeMonthlyUSD)
 }
 
 // capacity is the table's provisioned units with its indexes', in every replica.

@@ -121,16 +121,18 @@ const globalTemplate = `{"Resources":{"Wallet":{"Type":"AWS::DynamoDB::GlobalTab
 // A provisioned global table of two replicas, one with an autoscaled read, both with an index:
 // each replica prices its reads, its replicated writes (rWCU, at the write price) and its
 // index's writes in its region. us-east-1: (5+3) × $0.00013 × 730 + (2+1) × $0.00065 × 730 =
-// $2.1827; eu-west-1: (4+2) × 0.0949 + 3 × 0.4745 = $1.9929; together $4.1756, at least: the
-// writes and eu-west-1's reads autoscale, priced at their minimum.
+// $2.1827; eu-west-1: (4+2) × 0.0949 + 3 × 0.4745 = $1.9929; together $4.1756 at the least: the
+// writes and eu-west-1's reads autoscale. At their maximum: us-east-1 8 × 0.0949 + (10+5) ×
+// 0.4745 = $7.8767, eu-west-1 (20+2) × 0.0949 + 15 × 0.4745 = $9.2053; together $17.082.
 func TestDeclareGlobalTablePricesEachReplica(t *testing.T) {
 	d, err := Declare([]byte(globalTemplate), USEast1())
 	if err != nil {
 		t.Fatal(err)
 	}
 	tb := d.Tables[0]
-	if d.DeclaredMonthlyUSD != 4.1756 || tb.MonthlyUSD != 4.1756 || !d.LowerBound || !tb.LowerBound || tb.Type != GlobalTableType || len(tb.Replicas) != 2 {
-		t.Fatalf("declared %+v; want $4.1756, at least", d)
+	if d.DeclaredMonthlyUSD != 4.1756 || tb.MonthlyUSD != 4.1756 || !d.LowerBound || !tb.LowerBound || tb.Type != GlobalTableType || len(tb.Replicas) != 2 ||
+		d.DeclaredMaxMonthlyUSD == nil || *d.DeclaredMaxMonthlyUSD != 17.082 || tb.MaxMonthlyUSD == nil || *tb.MaxMonthlyUSD != 17.082 {
+		t.Fatalf("declared %+v; want $4.1756 to $17.082", d)
 	}
 	eu, us := tb.Replicas[0], tb.Replicas[1]
 	if us.Region != "us-east-1" || us.MonthlyUSD != 2.1827 || us.Provisioned != (Capacity{5, 2}) || !us.ReplicatedWrites || len(us.Indexes) != 1 || us.Indexes[0].Provisioned != (Capacity{3, 1}) {
@@ -144,9 +146,9 @@ func TestDeclareGlobalTablePricesEachReplica(t *testing.T) {
 	}
 	notes := strings.Join(tb.Notes, "\n")
 	for _, want := range []string{
-		"WriteProvisionedThroughputSettings.WriteCapacityAutoScalingSettings: autoscaled from 2 to 10 units in each replica: priced at its minimum, 2",
-		"GlobalSecondaryIndexes[by_balance].WriteProvisionedThroughputSettings.WriteCapacityAutoScalingSettings: autoscaled from 1 to 5 units in each replica: priced at its minimum, 1",
-		"Replicas[eu-west-1].ReadProvisionedThroughputSettings.ReadCapacityAutoScalingSettings: autoscaled from 4 to 20 units: priced at its minimum, 4",
+		"WriteProvisionedThroughputSettings.WriteCapacityAutoScalingSettings: autoscaled from 2 to 10 units in each replica: priced from its minimum to its maximum",
+		"GlobalSecondaryIndexes[by_balance].WriteProvisionedThroughputSettings.WriteCapacityAutoScalingSettings: autoscaled from 1 to 5 units in each replica: priced from its minimum to its maximum",
+		"Replicas[eu-west-1].ReadProvisionedThroughputSettings.ReadCapacityAutoScalingSettings: autoscaled from 4 to 20 units: priced from its minimum to its maximum",
 		"replicated writes (rWCU), priced as a WCU of its region",
 		"cross-Region data transfer",
 	} {
@@ -161,15 +163,15 @@ func TestDeclareGlobalTablePricesEachReplica(t *testing.T) {
 	if !strings.Contains(strings.Join(d.Notes, ""), "prices are us-east-1 estimates for eu-west-1") {
 		t.Errorf("declaration notes %q: want the region's prices said to be estimates", d.Notes)
 	}
-	// 14 RCU, 6 write units (4 replicated, 2 of the index).
-	if got, want := d.Summary("Wallet-global"), "Wallet-global: 1 table (1 global, of 2 replicas), 14 RCU / 6 WCU provisioned: at least $4.18/month"; !strings.HasPrefix(got, want) {
-		t.Errorf("summary %q, want it to start %q", got, want)
+	// 14 RCU, 6 write units (4 replicated, 2 of the index); 30 and 30 at the maximum.
+	if got, want := d.Summary("Wallet-global"), "Wallet-global: 1 table (1 global, of 2 replicas), 14 RCU / 6 WCU provisioned, auto scaled up to 30 RCU / 30 WCU: $4.18 to $17.08/month"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
 	}
 	var b bytes.Buffer
 	if err := d.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Wallet  ", "14/6", "replica us-east-1", "8/3", "2.1827", "replica eu-west-1", "Declared: at least $4.1756/month"} {
+	for _, want := range []string{"Wallet  ", "14/6", "replica us-east-1", "8/3", "2.1827", "replica eu-west-1", "Declared: $4.1756 to $17.0820/month (some capacity is auto scaled"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text does not say %q:\n%s", want, b.String())
 		}
@@ -275,7 +277,48 @@ func TestDeclareAgainstAStackSaysAGlobalTableIsCountedWhole(t *testing.T) {
 		t.Fatalf("Against changed the declaration it was given: %q", d.Tables[0].Notes)
 	}
 	var b bytes.Buffer
-	if err := got.WriteText(&b); err != nil || !strings.Contains(b.String(), "changes the bill by at least +4.1756 US$/month") {
+	if err := got.WriteText(&b); err != nil || !strings.Contains(b.String(), "changes the bill by +4.1756 to +17.0820 US$/month") {
 		t.Fatalf("text: %v\n%s", err, b.String())
 	}
+}
+
+// The wallet stack auto scaled as `make demo` deploys it (reads and writes each 1 to 10 units,
+// the ScalableTargets CDK writes): priced from 1/1, $0.5694, to 10/10, 10 × $0.0949 + 10 ×
+// $0.4745 = $5.694, at synth and against a live 1/1 table alike.
+func TestDeclareAnAutoScaledTableStatesItsRange(t *testing.T) {
+	body := strings.Replace(string(tableTemplate(1, 1, "")), `"Topic":{"Type":"AWS::SNS::Topic"}`, scalingTargets("WalletTable", 10, 10), 1)
+	d, err := Declare([]byte(body), USEast1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.DeclaredMonthlyUSD != 0.5694 || d.DeclaredMaxMonthlyUSD == nil || *d.DeclaredMaxMonthlyUSD != 5.694 || d.Tables[0].MaxMonthlyUSD == nil || *d.Tables[0].MaxMonthlyUSD != 5.694 ||
+		d.Tables[0].MaxProvisioned != (Capacity{10, 10}) {
+		t.Fatalf("declared %+v; want $0.5694 to $5.694", d)
+	}
+	if got, want := d.Summary("Wallet-dev"), "Wallet-dev: 1 table, 1 RCU / 1 WCU provisioned, auto scaled up to 10 RCU / 10 WCU: $0.57 to $5.69/month"; got != want {
+		t.Fatalf("summary %q, want %q", got, want)
+	}
+	live := []LiveTable{{LogicalID: "WalletTable", Table: "t", Billing: wallet.BillingProvisioned, Provisioned: Capacity{1, 1},
+		footprint: Footprint{Billing: wallet.BillingProvisioned, RCU: 1, WCU: 1}}}
+	got := d.Against("Wallet-dev", live, true)
+	var b bytes.Buffer
+	if err := got.WriteText(&b); err != nil || got.ChangeMaxMonthlyUSD == nil || *got.ChangeMaxMonthlyUSD != Round(5.694-0.5694) ||
+		!strings.Contains(b.String(), "Declared: $0.5694 to $5.6940/month") || !strings.Contains(b.String(), "changes the bill by +0.0000 to +5.1246 US$/month") ||
+		!strings.Contains(b.String(), "ProvisionedThroughput.ReadCapacityUnits: autoscaled from 1 to 10 units: priced from its minimum to its maximum") {
+		t.Fatalf("against a live 1/1: %+v, %v\n%s", got, err, b.String())
+	}
+	// A maximum only CloudFormation knows bounds the bill from below only.
+	d, err = Declare([]byte(strings.Replace(body, `"MaxCapacity":10,"MinCapacity":1,"ResourceId":{"Fn::Join":["",["table/",{"Ref":"WalletTable"}]]},"ScalableDimension":"dynamodb:table:ReadCapacityUnits"`,
+		`"MaxCapacity":{"Ref":"Max"},"MinCapacity":1,"ResourceId":{"Fn::Join":["",["table/",{"Ref":"WalletTable"}]]},"ScalableDimension":"dynamodb:table:ReadCapacityUnits"`, 1)), USEast1())
+	if err != nil || d.DeclaredMaxMonthlyUSD != nil || !strings.Contains(d.Summary("S"), "at least $0.57/month") {
+		t.Fatalf("a maximum by Ref: %+v, %v: %s", d, err, d.Summary("S"))
+	}
+}
+
+// scalingTargets are CDK's scalable targets of a table's reads and writes.
+func scalingTargets(table string, readMax, writeMax int) string {
+	target := func(dim string, max int) string {
+		return fmt.Sprintf(`{"Type":"AWS::ApplicationAutoScaling::ScalableTarget","Properties":{"MaxCapacity":%d,"MinCapacity":1,"ResourceId":{"Fn::Join":["",["table/",{"Ref":"%s"}]]},"ScalableDimension":"dynamodb:table:%s","ServiceNamespace":"dynamodb"}}`, max, table, dim)
+	}
+	return `"ReadTarget":` + target("ReadCapacityUnits", readMax) + `,"WriteTarget":` + target("WriteCapacityUnits", writeMax)
 }

@@ -27,6 +27,9 @@ type Report struct {
 	// covered an organization or named accounts.
 	Accounts []AccountSummary `json:"accounts"`
 	Tables   []TableCost      `json:"tables"`
+	// Load is the file a what-if priced (verify cost --load): then nothing else was read, and
+	// accounts is empty. Absent otherwise.
+	Load string `json:"load,omitempty"`
 	// MonthlySavingsUSD is every recommendation's savings together: negative when serving the
 	// load (raise) costs more than it saves elsewhere.
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
@@ -54,10 +57,17 @@ type TableCost struct {
 	// Use is the table's own capacity and consumption; its indexes' are in Indexes. Costs and
 	// the advice are the table's and its indexes' together.
 	Use
-	Indexes        []IndexUse      `json:"indexes,omitempty"`
-	Storage        Storage         `json:"storage"`
-	MonthlyCostUSD Costs           `json:"monthly_cost_usd"`
-	Recommendation *Recommendation `json:"recommendation"`
+	Indexes        []IndexUse `json:"indexes,omitempty"`
+	Storage        Storage    `json:"storage"`
+	MonthlyCostUSD Costs      `json:"monthly_cost_usd"`
+	// CurrentBasis is what monthly_cost_usd.current was priced from: the capacity DescribeTable
+	// shows now (instant), what an auto-scaled table was billed for over the window (billed),
+	// or an on-demand table's requests (requests).
+	CurrentBasis Basis `json:"current_basis"`
+	// ThrottledMinutes are the minutes each option would have throttled over the window; null
+	// without data.
+	ThrottledMinutes *Throttled      `json:"throttled_minutes"`
+	Recommendation   *Recommendation `json:"recommendation"`
 	// Window is the stretch of CloudWatch data the table was judged on; null when none could
 	// be read.
 	Window *Window `json:"window"`
@@ -90,11 +100,18 @@ type Idle struct {
 
 // Use is what the table, or an index, was given, used, and would need.
 type Use struct {
-	Provisioned Capacity `json:"provisioned"` // zero on demand
+	// Provisioned is its capacity now (DescribeTable's); zero on demand.
+	Provisioned Capacity `json:"provisioned"`
+	// ScalableTargets are its auto scaling, when it is auto scaled: each dimension's range, or
+	// null for a fixed one.
+	ScalableTargets *discover.Ranges `json:"scalable_targets,omitempty"`
 	// Consumed is null when there is no data to tell.
 	Consumed *Consumption `json:"consumed"`
 	// RightSizedCapacity is what the busiest minute needs at TargetUtilization; null without data.
 	RightSizedCapacity *Capacity `json:"right_sized_capacity"`
+	// AutoScaling is the auto-scaled option's policies: min, max and target for each
+	// dimension; null without data.
+	AutoScaling *Policies `json:"autoscaling"`
 }
 
 // IndexUse is a global secondary index's Use.
@@ -121,10 +138,13 @@ type Storage struct {
 	MonthlyUSD  float64 `json:"monthly_usd"`
 }
 
-// Costs are a table's dollars a month three ways; RightSized and OnDemand are null without data.
+// Costs are a table's dollars a month four ways; all but Current are null without data.
 type Costs struct {
 	Current    float64  `json:"current"`
 	RightSized *float64 `json:"right_sized"`
+	// AutoScaled is every dimension auto scaled by its autoscaling policies, simulated minute by
+	// minute over the window.
+	AutoScaled *float64 `json:"auto_scaled"`
 	OnDemand   *float64 `json:"on_demand"`
 }
 
@@ -167,11 +187,12 @@ func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
 // life or on an unreadable endpoint may be no use at all, and advice on zeros would be a guess;
 // but a provisioned table that lived through a whole readable window without a request is idle.
 func price(region string, r reading, days int, p Prices) TableCost {
-	f, t := rest(region, r, p)
-	loads, used := loadsOf(r, f.Billing)
-	t.Provisioned = loads[0].Provisioned
+	p = p.In(region)
+	loads, used := loadsOf(r)
+	f, t := rest(region, r, loads, p)
+	t.Provisioned, t.ScalableTargets = loads[0].Provisioned, scalableTargets(loads[0])
 	for _, l := range loads[1:] {
-		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned}})
+		t.Indexes = append(t.Indexes, IndexUse{Index: l.Index, Use: Use{Provisioned: l.Provisioned, ScalableTargets: scalableTargets(l)}})
 	}
 	if r.unavailable != "" {
 		return unpriced(t, f, r.unavailable)
@@ -184,23 +205,36 @@ func price(region string, r reading, days int, p Prices) TableCost {
 		t.Notes = append(t.Notes, fmt.Sprintf("no consumed capacity in CloudWatch in %s (DynamoDB publishes none for a minute without requests): nothing to recommend on", lived))
 		return t
 	}
-	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours}, p)
+	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours, Start: r.window.Start}, p)
 	advised(&t, loads, a)
 	return t
 }
 
-// loadsOf is the table's and each global secondary index's provisioned capacity and what it
-// consumed in the window, the table first; used is every unit consumed, read and write.
-func loadsOf(r reading, b wallet.Billing) (loads []Load, used float64) {
-	loads = []Load{{Provisioned: provisioned(b, r.desc.ProvisionedThroughput)}}
-	for _, g := range r.desc.GlobalSecondaryIndexes {
-		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(b, g.ProvisionedThroughput)})
-	}
-	for i, s := range r.sources() {
-		loads[i].Consumed = r.consumed[s]
+// loadsOf is the table's and each global secondary index's provisioned capacity, auto
+// scaling and what it consumed in the window, minute by minute, the table first; used is every
+// unit consumed, read and write.
+func loadsOf(r reading) (loads []Load, used float64) {
+	loads = LoadsOf(r.desc)
+	for i := range loads {
+		loads[i].Scaling = r.scalingOf(i)
+		if i < len(r.minutes) {
+			loads[i].Minutes = &r.minutes[i]
+			loads[i].Consumed = r.minutes[i].Consumed
+		}
 		used += loads[i].Consumed.ReadUnits + loads[i].Consumed.WriteUnits
 	}
 	return loads, used
+}
+
+// LoadsOf are a table's loads as DescribeTable tells them: the table, then each global
+// secondary index (usage.Sources' order), with the capacity each has now.
+func LoadsOf(d *types.TableDescription) []Load {
+	b := wallet.BillingOf(d)
+	loads := []Load{{Provisioned: provisioned(b, d.ProvisionedThroughput)}}
+	for _, g := range d.GlobalSecondaryIndexes {
+		loads = append(loads, Load{Index: aws.ToString(g.IndexName), Provisioned: provisioned(b, g.ProvisionedThroughput)})
+	}
+	return loads
 }
 
 // unpriced is a table whose use could not be read: priced at rest only, nothing recommended.
@@ -224,9 +258,16 @@ func window(t *TableCost, r reading, days int) string {
 	return lived
 }
 
-// rest is the table at rest: its footprint, storage and current cost.
-func rest(region string, r reading, p Prices) (Footprint, TableCost) {
+// rest is the table at rest: its footprint, storage and current cost, an auto-scaled table's at
+// the capacity it was billed for (BilledOf), the report saying which.
+func rest(region string, r reading, loads []Load, p Prices) (Footprint, TableCost) {
 	f := FromDescription(r.desc)
+	basis := BasisInstant
+	if f.Billing == wallet.BillingOnDemand {
+		basis = BasisRequests
+	} else if f.Billed = BilledOf(loads); f.Billed != nil {
+		basis = BasisBilled
+	}
 	if r.pitr {
 		// Point-in-time recovery bills on the table and its local secondary indexes.
 		f.PITRBytes = aws.ToInt64(r.desc.TableSizeBytes)
@@ -244,8 +285,42 @@ func rest(region string, r reading, p Prices) (Footprint, TableCost) {
 			MonthlyUSD: Round(storageOnly(f, p)),
 		},
 		MonthlyCostUSD: Costs{Current: Round(Monthly(f, p).Total)},
-		Notes:          r.notes,
+		CurrentBasis:   basis,
+		Notes:          append(slices.Clone(r.notes), basisNotes(loads, f)...),
 	}
+}
+
+// basisNotes say how an auto-scaled table's current cost was read: from what it was billed
+// for, or, without CloudWatch's history of its capacity, at the instant's.
+func basisNotes(loads []Load, f Footprint) []string {
+	var scaled, unknown []string
+	for _, l := range loads {
+		if !l.Scaling.Scaled() {
+			continue
+		}
+		scaled = append(scaled, loadName(l))
+		if l.Minutes == nil || l.Minutes.ProvisionedRead == nil {
+			unknown = append(unknown, loadName(l))
+		}
+	}
+	switch {
+	case len(scaled) == 0:
+		return nil
+	case f.Billed == nil:
+		return []string{fmt.Sprintf("auto scaled (%s), but CloudWatch has no ProvisionedReadCapacityUnits/ProvisionedWriteCapacityUnits for it in the window: its current cost is the capacity DescribeTable shows now, not what it was billed for", strings.Join(scaled, ", "))}
+	case len(unknown) > 0:
+		return []string{fmt.Sprintf("auto scaled: its current cost is what CloudWatch's provisioned capacity says it was billed for over the window, but for %s (no history: the capacity DescribeTable shows now)", strings.Join(unknown, ", "))}
+	}
+	return []string{fmt.Sprintf("auto scaled (%s): its current cost is what CloudWatch's provisioned capacity says it was billed for over the window, %.2f RCU and %.2f WCU on average, not the capacity of the instant it was read", strings.Join(scaled, ", "), f.Billed.RCU, f.Billed.WCU)}
+}
+
+// scalableTargets is a load's auto scaling for the report: nil when it is fixed.
+func scalableTargets(l Load) *discover.Ranges {
+	if !l.Scaling.Scaled() {
+		return nil
+	}
+	s := l.Scaling
+	return &s
 }
 
 // storageOnly is what a table costs with no capacity: on demand and unused.
@@ -256,7 +331,10 @@ func storageOnly(f Footprint, p Prices) float64 {
 // advised fills a table's use, costs and recommendation from the advice.
 func advised(t *TableCost, loads []Load, a Advice) {
 	for i, l := range loads {
-		u := Use{Provisioned: l.Provisioned, Consumed: consumption(l.Consumed), RightSizedCapacity: &a.RightSizedCapacity[i]}
+		u := Use{Provisioned: l.Provisioned, ScalableTargets: scalableTargets(l), Consumed: consumption(l.Consumed), RightSizedCapacity: &a.RightSizedCapacity[i]}
+		if i < len(a.AutoScaling) {
+			u.AutoScaling = &a.AutoScaling[i]
+		}
 		if i == 0 {
 			t.Use = u
 		} else {
@@ -264,9 +342,21 @@ func advised(t *TableCost, loads []Load, a Advice) {
 		}
 	}
 	t.MonthlyCostUSD = Costs{Current: Round(a.Current), RightSized: ptr(Round(a.RightSized)), OnDemand: ptr(Round(a.OnDemand))}
+	if a.AutoScaled != nil {
+		t.MonthlyCostUSD.AutoScaled = ptr(Round(*a.AutoScaled))
+	}
+	t.ThrottledMinutes = a.ThrottledMinutes
 	t.Recommendation = &Recommendation{Change: a.Change, Context: a.Context, MonthlySavingsUSD: Round(a.Savings)}
 	if a.Throttled {
-		t.Notes = append(t.Notes, "its busiest minute used more than its provisioned capacity: requests were throttled, or ran on burst capacity")
+		if m := a.ThrottledMinutes; m != nil {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s of the window used more than the capacity it had then: requests were throttled, or ran on burst capacity", minutesText(m.Current)))
+		} else {
+			t.Notes = append(t.Notes, "its busiest minute used more than its provisioned capacity: requests were throttled, or ran on burst capacity")
+		}
+	}
+	if m := a.ThrottledMinutes; m != nil && (m.RightSized > 0 || m.AutoScaled > 0 || m.OnDemand > 0) {
+		t.Notes = append(t.Notes, fmt.Sprintf("minutes throttled over the window: %d as it is, %d right-sized, %d auto scaled, %d on demand (beyond DynamoDB's default %d units a second)",
+			m.Current, m.RightSized, m.AutoScaled, m.OnDemand, wallet.MaxCapacity))
 	}
 	t.Notes = append(t.Notes, a.Notes...)
 }
@@ -275,15 +365,19 @@ func advised(t *TableCost, loads []Load, a Advice) {
 // through: the advice on zero use (on demand, which then bills only storage), what its capacity
 // costs for nothing, and the other way out, deleting it.
 func idle(t TableCost, f Footprint, loads []Load, r reading, days int, p Prices) TableCost {
-	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours}, p)
+	a := Advise(Usage{Footprint: f, Loads: loads, Hours: r.hours, Start: r.window.Start}, p)
 	advised(&t, loads, a)
 	t.Idle = &Idle{
-		WastedMonthlyUSD:   Round(Monthly(f, p).Capacity),
+		WastedMonthlyUSD:   Round(Monthly(f, p).Capacity), // what it was billed for, auto scaled or not
 		OnDemandMonthlyUSD: Round(storageOnly(f, p)),
 		Sweep:              fmt.Sprintf("verify sweep --region %s --idle-for %dd", t.Region, days),
 	}
-	t.Notes = append(t.Notes, fmt.Sprintf("idle: %d/%d provisioned (indexes included) and no consumed capacity in the last %s, which it lived through: $%.2f/month for nothing. Two ways out: on-demand billing (%s) bills only its storage, $%.2f/month; or, if nobody needs it, `%s` deletes it (add --export DIR to keep its items)",
-		f.RCU, f.WCU, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(ToOnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
+	capacity := fmt.Sprintf("%d/%d provisioned", f.RCU, f.WCU)
+	if f.Billed != nil {
+		capacity = fmt.Sprintf("auto scaled, %.2f/%.2f units billed on average", f.Billed.RCU, f.Billed.WCU)
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("idle: %s (indexes included) and no consumed capacity in the last %s, which it lived through: $%.2f/month for nothing. Two ways out: on-demand billing (%s) bills only its storage, $%.2f/month; or, if nobody needs it, `%s` deletes it (add --export DIR to keep its items)",
+		capacity, daysText(days), t.Idle.WastedMonthlyUSD, contextValues(ToOnDemand, nil), t.Idle.OnDemandMonthlyUSD, t.Idle.Sweep))
 	return t
 }
 
@@ -369,17 +463,17 @@ func (r Report) writeAccount(b *strings.Builder) {
 	if len(r.Regions) > 3 {
 		where = fmt.Sprintf("%d regions", len(r.Regions))
 	}
-	fmt.Fprintf(b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, daysText(r.Days))
+	if r.Load != "" {
+		fmt.Fprintf(b, "Cost of the load in %s (a what-if: no AWS call), at %s prices, in US$ a month\n", r.Load, where)
+	} else {
+		fmt.Fprintf(b, "Cost of wallet tables in %s, from their use in the last %s, in US$ a month\n", where, daysText(r.Days))
+	}
 	if len(r.Tables) == 0 {
 		b.WriteString("No tables.\n")
 	} else {
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "TABLE\tREGION\tCAPACITY\tREAD UNITS (PEAK/S)\tWRITE UNITS (PEAK/S)\tNOW\tRIGHT-SIZED\tON-DEMAND\tADVICE\tSAVES")
+		fmt.Fprintln(tw, "TABLE\tREGION\tCAPACITY\tREAD UNITS (PEAK/S)\tWRITE UNITS (PEAK/S)\tNOW\tRIGHT-SIZED\tAUTO-SCALED\tON-DEMAND\tADVICE\tSAVES")
 		for _, t := range r.Tables {
-			capacity := "on-demand"
-			if t.Billing == wallet.BillingProvisioned {
-				capacity = fmt.Sprintf("%d/%d", t.Provisioned.Read, t.Provisioned.Write)
-			}
 			reads, writes := "-", "-"
 			if c := t.Consumed; c != nil {
 				reads = fmt.Sprintf("%s (%.2f)", num(c.ReadUnits), c.ReadPeakPerS)
@@ -395,8 +489,12 @@ func (r Report) writeAccount(b *strings.Builder) {
 					advice = "IDLE: " + advice + " or delete"
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", t.Table, t.Region, capacity, reads, writes,
-				t.MonthlyCostUSD.Current, usd(t.MonthlyCostUSD.RightSized), usd(t.MonthlyCostUSD.OnDemand), advice, saves)
+			now := fmt.Sprintf("%.2f", t.MonthlyCostUSD.Current)
+			if t.CurrentBasis == BasisBilled {
+				now += " (billed)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Table, dash(t.Region), tableCapacity(t), reads, writes,
+				now, usd(t.MonthlyCostUSD.RightSized), usd(t.MonthlyCostUSD.AutoScaled), usd(t.MonthlyCostUSD.OnDemand), advice, saves)
 		}
 		tw.Flush()
 	}
@@ -422,6 +520,30 @@ func (r Report) writeAccount(b *strings.Builder) {
 			fmt.Fprintf(b, "  %s %s: %s\n", p.Region, table, p.Error)
 		}
 	}
+}
+
+// tableCapacity is a table's capacity for people: on-demand, read/write units, or an
+// auto-scaled dimension's range (5-100/1 auto is reads auto scaled from 5 to 100, writes fixed
+// at 1).
+func tableCapacity(t TableCost) string {
+	if t.Billing != wallet.BillingProvisioned {
+		return "on-demand"
+	}
+	dim := func(now int64, r *discover.Range) string {
+		if r == nil {
+			return fmt.Sprint(now)
+		}
+		return fmt.Sprintf("%d-%d", r.Min, r.Max)
+	}
+	s := t.ScalableTargets
+	if s == nil {
+		s = &discover.Ranges{}
+	}
+	text := dim(t.Provisioned.Read, s.Read) + "/" + dim(t.Provisioned.Write, s.Write)
+	if s.Scaled() {
+		text += " auto"
+	}
+	return text
 }
 
 func daysText(n int) string {

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/usage"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -32,6 +34,8 @@ type Clients struct {
 	Region     string
 	DynamoDB   DynamoDB
 	CloudWatch usage.CloudWatch
+	// AutoScaling reads which tables and indexes are auto scaled; nil: none is asked about.
+	AutoScaling discover.ScalableTargetsAPI
 }
 
 // NewClients builds a region's clients from cfg (cfg.Region is the region).
@@ -41,7 +45,8 @@ func NewClients(cfg aws.Config) Clients {
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 			o.APIOptions = append(o.APIOptions, awsconf.FillMissingCRC32)
 		}),
-		CloudWatch: usage.NewCloudWatch(cfg),
+		CloudWatch:  usage.NewCloudWatch(cfg),
+		AutoScaling: applicationautoscaling.NewFromConfig(cfg),
 	}
 }
 
@@ -100,17 +105,65 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 	if err := rr.backups(ctx, c, o, readings, p); err != nil {
 		return rr, err
 	}
+	if err := rr.scaling(ctx, c, readings, limit); err != nil {
+		return rr, err
+	}
 	window := usage.LastDays(now, o.Days)
 	for i := range readings {
 		readings[i].lifetime(window, now)
 	}
-	if err := rr.consumption(ctx, c, readings, limit); err != nil {
+	pricing := func(r *reading) { r.cost, r.priced = price(c.Region, *r, o.Days, p), true }
+	if err := rr.consumption(ctx, c, readings, limit, pricing); err != nil {
 		return rr, err
 	}
-	for _, r := range readings {
-		rr.Tables = append(rr.Tables, price(c.Region, r, o.Days, p))
+	for i := range readings {
+		if !readings[i].priced {
+			pricing(&readings[i])
+		}
+		rr.Tables = append(rr.Tables, readings[i].cost)
 	}
 	return rr, nil
+}
+
+// scaling reads which provisioned tables and indexes are auto scaled (their scalable targets):
+// those are priced by the capacity CloudWatch says they had, and simulated as they scale. An
+// endpoint without Application Auto Scaling leaves every table priced at its instant capacity,
+// and says so; so does a failed read, as a problem.
+func (rr *RegionReview) scaling(ctx context.Context, c Clients, readings []reading, limit int) error {
+	if c.AutoScaling == nil {
+		return nil
+	}
+	var ids []string
+	for _, r := range readings {
+		if wallet.BillingOf(r.desc) != wallet.BillingProvisioned {
+			continue
+		}
+		for _, s := range r.sources() {
+			ids = append(ids, discover.ScalableResource(s.Table, s.Index))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	got, err := discover.ScalableTargets(ctx, c.AutoScaling, ids, limit)
+	switch {
+	case err == nil:
+	case fatal(ctx, err):
+		return err
+	case usage.Unserved(err) || discover.Unsupported(err):
+		rr.Notes = append(rr.Notes, fmt.Sprintf("%s: auto scaling is unknown on this endpoint: every table is priced at the capacity DescribeTable shows (%v)", c.Region, err))
+		return nil
+	default:
+		rr.problem("", fmt.Errorf("which tables are auto scaled could not be read, so each is priced at the capacity DescribeTable shows: %w", err))
+		return nil
+	}
+	for i := range readings {
+		r := &readings[i]
+		for _, s := range r.sources() {
+			r.scaling = append(r.scaling, got[discover.ScalableResource(s.Table, s.Index)])
+		}
+	}
+	return nil
 }
 
 // lifetime sets the window a table is judged on: the last days, or its life when it is younger.
@@ -124,10 +177,12 @@ func (r *reading) lifetime(w usage.Window, now time.Time) {
 	}
 }
 
-// consumption reads what every table and index consumed in its window: the tables that lived
-// through the whole window together, then each younger one over its own life. An endpoint
-// without CloudWatch leaves it unknown, said on each table; a failed read is a Problem as well.
-func (rr *RegionReview) consumption(ctx context.Context, c Clients, readings []reading, limit int) error {
+// consumption reads what every table and index consumed in its window, minute by minute (and
+// an auto-scaled one's capacity): the tables that lived through the whole window together,
+// then each younger one over its own life; each table is priced as soon as its minutes are in,
+// and its minutes let go. An endpoint without CloudWatch leaves it unknown, said on each
+// table; a failed read is a Problem as well.
+func (rr *RegionReview) consumption(ctx context.Context, c Clients, readings []reading, limit int, pricing func(*reading)) error {
 	var old []int
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -137,21 +192,27 @@ func (rr *RegionReview) consumption(ctx context.Context, c Clients, readings []r
 			old = append(old, i)
 			continue
 		}
-		g.Go(func() error { return rr.readUse(gctx, c, readings, []int{i}, 1, &mu) })
+		g.Go(func() error { return rr.readUse(gctx, c, readings, []int{i}, 1, &mu, pricing) })
 	}
 	if err := g.Wait(); err != nil || len(old) == 0 {
 		return err
 	}
-	return rr.readUse(ctx, c, readings, old, limit, &mu)
+	return rr.readUse(ctx, c, readings, old, limit, &mu, pricing)
 }
 
-// readUse reads the consumption of the tables at idx, which share one window; mu guards rr.
-func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []reading, idx []int, limit int, mu *sync.Mutex) error {
-	var sources []usage.Source
-	for _, i := range idx {
-		sources = append(sources, readings[i].sources()...)
+// readUse reads the minutes of the tables at idx, which share one window, and prices each as
+// its minutes come in; mu guards rr.
+func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []reading, idx []int, limit int, mu *sync.Mutex, pricing func(*reading)) error {
+	groups := make([][]usage.Request, len(idx))
+	for k, i := range idx {
+		groups[k] = readings[i].requests()
 	}
-	consumed, err := usage.Read(ctx, c.CloudWatch, readings[idx[0]].window, sources, limit)
+	err := usage.ReadMinutes(ctx, c.CloudWatch, readings[idx[0]].window, groups, limit, func(g int, m []usage.Minutes) {
+		r := &readings[idx[g]]
+		r.minutes = m
+		pricing(r)
+		r.minutes = nil // priced: a table's minutes are not kept for the report
+	})
 	unavailable := ""
 	switch {
 	case err == nil:
@@ -171,7 +232,9 @@ func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []readi
 		unavailable = err.Error()
 	}
 	for _, i := range idx {
-		readings[i].consumed, readings[i].unavailable = consumed, unavailable
+		if !readings[i].priced {
+			readings[i].unavailable = unavailable
+		}
 	}
 	return nil
 }
@@ -254,9 +317,15 @@ type reading struct {
 	pitr        bool
 	backups     int
 	backupBytes int64
-	consumed    map[usage.Source]usage.Consumed
+	// scaling is each source's auto scaling, in sources' order; empty when none was read.
+	scaling []discover.Ranges
+	// minutes are each source's, in sources' order, while the table is priced.
+	minutes     []usage.Minutes
 	unavailable string // why consumption could not be read
-	notes       []string
+	// cost is the table's line, once priced.
+	cost   TableCost
+	priced bool
+	notes  []string
 	// window is what consumption is read over: the last days, or the table's life when it is
 	// younger (young); hours is what a month is extrapolated from.
 	window usage.Window
@@ -268,6 +337,23 @@ func (r reading) name() string { return aws.ToString(r.desc.TableName) }
 
 // sources are the table and its global secondary indexes.
 func (r reading) sources() []usage.Source { return usage.Sources(r.desc) }
+
+// requests are its sources to read, an auto-scaled one's capacity with it.
+func (r reading) requests() []usage.Request {
+	var rs []usage.Request
+	for i, s := range r.sources() {
+		rs = append(rs, usage.Request{Source: s, Provisioned: r.scalingOf(i).Scaled()})
+	}
+	return rs
+}
+
+// scalingOf is source i's auto scaling; fixed when it was not read.
+func (r reading) scalingOf(i int) discover.Ranges {
+	if i < len(r.scaling) {
+		return r.scaling[i]
+	}
+	return discover.Ranges{}
+}
 
 // pitr reads whether point-in-time recovery is on for each table.
 func (rr *RegionReview) pitr(ctx context.Context, c Clients, readings []reading, limit int) error {

@@ -318,7 +318,8 @@ func TestCreateRetriesARefusal(t *testing.T) {
 	fx := fixture.NewCloud(t, "")
 	table := "wallet-iam"
 	fx.CreateKeyedTable(t, table, fixture.KeyedTable{})
-	actions := []string{"dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource"}
+	actions := []string{"dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource",
+		"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"}
 	user := fx.IAMUser(t, "checker", actions...) // no DescribeTable yet
 	admin := fx.IAMUser(t, "admin", "*")
 	if err := srv.EnforceIAM(t.Context()); err != nil {

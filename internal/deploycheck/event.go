@@ -37,117 +37,146 @@ var cfnKeys = []string{"RequestType", "RequestId", "ResponseURL", "ResourceType"
 func ParseRequest(raw []byte, rules ResponseURLs) (Request, error) {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(raw, &top) != nil || top == nil {
-		// Not a JSON object: truncated, or not JSON at all. If it began as a CloudFormation
-		// request whose ResponseURL arrived whole, that is still where to say so.
-		req := Request{}
-		if ids := salvage(raw); ids["ResponseURL"] != "" {
-			req.CloudFormation = true
-			req.Event = cfn.Event{ResponseURL: ids["ResponseURL"], RequestID: ids["RequestId"], StackID: ids["StackId"],
-				LogicalResourceID: ids["LogicalResourceId"], PhysicalResourceID: ids["PhysicalResourceId"]}
-			if u, err := rules.Check(req.Event.ResponseURL); err == nil && len(responseBody(req.Event, cfn.StatusFailed, "")) <= maxBody-minReasonRoom {
-				req.answerTo = u
-			}
-		}
-		return req, fmt.Errorf("the event is not a JSON object (%s): %s", describeNonObject(raw), preview(raw))
+		return salvaged(raw, rules), fmt.Errorf("the event is not a JSON object (%s): %s", describeNonObject(raw), preview(raw))
 	}
-	var errs []error
-	isCFN := false
-	for k := range top {
+	f := fields{top: top}
+	req := Request{CloudFormation: f.cloudFormation()}
+	if !req.CloudFormation {
+		return req, nil
+	}
+	ev := &req.Event
+	// The ResponseURL first: a request malformed in every other way is still answered there.
+	ev.ResponseURL = f.str("ResponseURL", true)
+	if ev.ResponseURL != "" {
+		u, err := rules.Check(ev.ResponseURL)
+		f.fail(err)
+		req.answerTo = u
+	}
+	ev.RequestType = cfn.RequestType(f.str("RequestType", true))
+	switch ev.RequestType {
+	case cfn.RequestCreate, cfn.RequestUpdate, cfn.RequestDelete, "":
+	default:
+		f.fail(fmt.Errorf("RequestType %q: want Create, Update or Delete", ev.RequestType))
+	}
+	ev.RequestID = f.str("RequestId", true)
+	ev.ResourceType = f.str("ResourceType", true)
+	ev.LogicalResourceID = f.str("LogicalResourceId", true)
+	ev.StackID = f.str("StackId", true)
+	if ev.StackID != "" {
+		_, err := StackName(ev.StackID)
+		f.fail(err)
+	}
+	// Create has no physical id yet; Update and Delete name the one the Create answered.
+	ev.PhysicalResourceID = f.str("PhysicalResourceId", ev.RequestType == cfn.RequestUpdate || ev.RequestType == cfn.RequestDelete)
+	ev.ResourceProperties = f.props("ResourceProperties", true)
+	ev.OldResourceProperties = f.props("OldResourceProperties", ev.RequestType == cfn.RequestUpdate)
+	_ = f.str("ServiceToken", false)
+	// The ids are echoed in the answer, of which CloudFormation takes maxBody bytes: they must
+	// leave room for a reason, or there is no answer to send.
+	if b := responseBody(req.Event, cfn.StatusFailed, ""); len(b) > maxBody-minReasonRoom {
+		f.fail(fmt.Errorf("its ids make a %d-byte answer before any reason; CloudFormation takes %d", len(b), maxBody))
+		req.answerTo = nil
+	}
+	return req, f.err()
+}
+
+// salvaged is what can be answered of an event that is not a JSON object (truncated, or not JSON
+// at all): if it began as a CloudFormation request whose ResponseURL arrived whole, that is still
+// where to say so.
+func salvaged(raw []byte, rules ResponseURLs) Request {
+	req := Request{}
+	ids := salvage(raw)
+	if ids["ResponseURL"] == "" {
+		return req
+	}
+	req.CloudFormation = true
+	req.Event = cfn.Event{ResponseURL: ids["ResponseURL"], RequestID: ids["RequestId"], StackID: ids["StackId"],
+		LogicalResourceID: ids["LogicalResourceId"], PhysicalResourceID: ids["PhysicalResourceId"]}
+	if u, err := rules.Check(req.Event.ResponseURL); err == nil && len(responseBody(req.Event, cfn.StatusFailed, "")) <= maxBody-minReasonRoom {
+		req.answerTo = u
+	}
+	return req
+}
+
+// fields reads a request's top-level keys, keeping every problem found.
+type fields struct {
+	top  map[string]json.RawMessage
+	errs []error
+}
+
+func (f *fields) fail(err error) {
+	if err != nil {
+		f.errs = append(f.errs, err)
+	}
+}
+
+// cloudFormation reports whether the event is CloudFormation's (any of its keys, in any case),
+// and notes every key not spelt exactly as CloudFormation writes it.
+func (f *fields) cloudFormation() bool {
+	is := false
+	for k := range f.top {
 		for _, want := range cfnKeys {
 			if strings.EqualFold(k, want) {
-				isCFN = true
+				is = true
 				if k != want {
-					errs = append(errs, fmt.Errorf("key %q: CloudFormation writes %q", k, want))
+					f.fail(fmt.Errorf("key %q: CloudFormation writes %q", k, want))
 				}
 			}
 		}
 	}
-	req := Request{CloudFormation: isCFN}
-	if !isCFN {
-		return req, nil
-	}
-	str := func(key string, required bool) string {
-		v, ok := top[key]
-		if !ok {
-			if required {
-				errs = append(errs, fmt.Errorf("%s is missing", key))
-			}
-			return ""
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: want a string", key, preview(v)))
-			return ""
-		}
-		if s == "" && required {
-			errs = append(errs, fmt.Errorf("%s is empty", key))
-		}
-		if len(s) > maxID {
-			errs = append(errs, fmt.Errorf("%s is %d bytes: want at most %d", key, len(s), maxID))
-			return ""
-		}
-		return s
-	}
-	props := func(key string, required bool) map[string]any {
-		v, ok := top[key]
-		if !ok {
-			if required {
-				errs = append(errs, fmt.Errorf("%s is missing", key))
-			}
-			return nil
-		}
-		var m map[string]any
-		if err := json.Unmarshal(v, &m); err != nil || m == nil {
-			errs = append(errs, fmt.Errorf("%s %s: want an object", key, preview(v)))
-		}
-		return m
-	}
+	return is
+}
 
-	ev := &req.Event
-	// The ResponseURL first: a request malformed in every other way is still answered there.
-	ev.ResponseURL = str("ResponseURL", true)
-	if ev.ResponseURL != "" {
-		u, err := rules.Check(ev.ResponseURL)
-		if err != nil {
-			errs = append(errs, err)
+// str is a string key, bounded by maxID; required says a missing or empty one is a problem.
+func (f *fields) str(key string, required bool) string {
+	v, ok := f.top[key]
+	if !ok {
+		if required {
+			f.fail(fmt.Errorf("%s is missing", key))
 		}
-		req.answerTo = u
+		return ""
 	}
-	ev.RequestType = cfn.RequestType(str("RequestType", true))
-	switch ev.RequestType {
-	case cfn.RequestCreate, cfn.RequestUpdate, cfn.RequestDelete, "":
-	default:
-		errs = append(errs, fmt.Errorf("RequestType %q: want Create, Update or Delete", ev.RequestType))
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		f.fail(fmt.Errorf("%s %s: want a string", key, preview(v)))
+		return ""
 	}
-	ev.RequestID = str("RequestId", true)
-	ev.ResourceType = str("ResourceType", true)
-	ev.LogicalResourceID = str("LogicalResourceId", true)
-	ev.StackID = str("StackId", true)
-	if ev.StackID != "" {
-		if _, err := StackName(ev.StackID); err != nil {
-			errs = append(errs, err)
+	if s == "" && required {
+		f.fail(fmt.Errorf("%s is empty", key))
+	}
+	if len(s) > maxID {
+		f.fail(fmt.Errorf("%s is %d bytes: want at most %d", key, len(s), maxID))
+		return ""
+	}
+	return s
+}
+
+// props is an object key (the resource's properties).
+func (f *fields) props(key string, required bool) map[string]any {
+	v, ok := f.top[key]
+	if !ok {
+		if required {
+			f.fail(fmt.Errorf("%s is missing", key))
 		}
+		return nil
 	}
-	// Create has no physical id yet; Update and Delete name the one the Create answered.
-	ev.PhysicalResourceID = str("PhysicalResourceId", ev.RequestType == cfn.RequestUpdate || ev.RequestType == cfn.RequestDelete)
-	ev.ResourceProperties = props("ResourceProperties", true)
-	ev.OldResourceProperties = props("OldResourceProperties", ev.RequestType == cfn.RequestUpdate)
-	_ = str("ServiceToken", false)
-	// The ids are echoed in the answer, of which CloudFormation takes maxBody bytes: they must
-	// leave room for a reason, or there is no answer to send.
-	if b := responseBody(req.Event, cfn.StatusFailed, ""); len(b) > maxBody-minReasonRoom {
-		errs = append(errs, fmt.Errorf("its ids make a %d-byte answer before any reason; CloudFormation takes %d", len(b), maxBody))
-		req.answerTo = nil
+	var m map[string]any
+	if err := json.Unmarshal(v, &m); err != nil || m == nil {
+		f.fail(fmt.Errorf("%s %s: want an object", key, preview(v)))
 	}
-	if len(errs) > 0 {
-		// One line: it is a stack event's reason.
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		return req, fmt.Errorf("malformed CloudFormation request: %s", strings.Join(msgs, "; "))
+	return m
+}
+
+// err is every problem in one line: it is a stack event's reason.
+func (f *fields) err() error {
+	if len(f.errs) == 0 {
+		return nil
 	}
-	return req, nil
+	msgs := make([]string, len(f.errs))
+	for i, e := range f.errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("malformed CloudFormation request: %s", strings.Join(msgs, "; "))
 }
 
 // maxID bounds each id the event carries: CloudFormation's own are well under a kilobyte (a

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -78,6 +79,12 @@ type TableCapacity struct {
 	// function gives (GlobalSecondaryIndexes, Replicas[1]): their capacity cannot be known
 	// before deploy.
 	Unknown []string
+	// Scaling is an AWS::DynamoDB::Table's auto scaling, as its template's scalable targets
+	// declare it (TableSpec.Scaling); the Units of each dimension it scales are Autoscaled.
+	Scaling []Scaling
+	// ScalingUnknown means an intrinsic function hides which table some scalable target of the
+	// template scales: this one's capacity may rise above what its Units say.
+	ScalingUnknown bool
 }
 
 // ParseCapacity reads what every AWS::DynamoDB::Table and AWS::DynamoDB::GlobalTable of a JSON
@@ -85,6 +92,10 @@ type TableCapacity struct {
 // provisioned table, index or replica that declares none is an error naming it.
 func ParseCapacity(body []byte) ([]TableCapacity, error) {
 	resources, err := decodeTemplate(body)
+	if err != nil {
+		return nil, err
+	}
+	scaling, err := parseScaling(resources)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +108,10 @@ func ParseCapacity(body []byte) ([]TableCapacity, error) {
 		switch r.Type {
 		case tableType:
 			c, err = tableCapacity(r.Properties)
+			if err == nil {
+				err = c.scale(scaling.byTable[id])
+				c.ScalingUnknown = scaling.unknown && !c.OnDemand
+			}
 		case globalTableType:
 			c, err = globalTableCapacity(r.Properties)
 		default:
@@ -176,6 +191,44 @@ func tableCapacity(props map[string]any) (TableCapacity, error) {
 	return c, nil
 }
 
+// scale makes each dimension a scalable target declares Autoscaled, from its minimum to its
+// maximum. An on-demand table has no capacity to scale (Application Auto Scaling refuses to
+// register it); a target on an index the table does not declare is an error.
+func (c *TableCapacity) scale(list []Scaling) error {
+	c.Scaling = list
+	if len(list) == 0 || c.OnDemand {
+		return nil
+	}
+	r := &c.Replicas[0]
+	for _, s := range list {
+		u := Units{Property: "ProvisionedThroughput." + s.Dimension, N: s.Min, Max: s.Max, Autoscaled: true,
+			Unknown: slices.Contains(s.Unresolved, "MinCapacity")}
+		if slices.Contains(s.Unresolved, "MaxCapacity") {
+			u.Max = 0
+		}
+		var read, write *Units
+		if s.Index == "" {
+			read, write = &r.Read, &r.Write
+		} else {
+			i := slices.IndexFunc(r.Indexes, func(g IndexCapacity) bool { return g.Name == s.Index })
+			if i < 0 {
+				if len(c.Unknown) > 0 { // the index may be among those an intrinsic function gives
+					continue
+				}
+				return fmt.Errorf("%s scales index %s, which the table does not declare", ScalableTargetType, cut(s.Index))
+			}
+			u.Property = "GlobalSecondaryIndexes[" + cut(s.Index) + "].ProvisionedThroughput." + s.Dimension
+			read, write = &r.Indexes[i].Read, &r.Indexes[i].Write
+		}
+		if s.Dimension == DimensionRead {
+			*read = u
+		} else {
+			*write = u
+		}
+	}
+	return nil
+}
+
 // globalTableCapacity reads an AWS::DynamoDB::GlobalTable. Its write capacity is one auto
 // scaling policy for every replica (WriteProvisionedThroughputSettings, and each index's); its
 // read capacity is each replica's own (Replicas[].ReadProvisionedThroughputSettings, and
@@ -203,47 +256,17 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 			return c, err
 		}
 	}
-	type index struct {
-		entry
-		write Units
-		read  *Units
-	}
-	gsis, err := entries(props, "GlobalSecondaryIndexes", &c)
+	indexes, err := globalIndexes(props, &c)
 	if err != nil {
 		return c, err
 	}
-	var indexes []index
-	for _, g := range gsis {
-		i := index{entry: g}
-		if !c.OnDemand {
-			wp, ok := g.props["WriteProvisionedThroughputSettings"]
-			if !ok {
-				return c, fmt.Errorf("%s: the table is provisioned, but the index declares no WriteProvisionedThroughputSettings", g.path)
-			}
-			if i.write, err = writeSettings(g.path+".WriteProvisionedThroughputSettings", wp); err != nil {
-				return c, err
-			}
-			if i.read, err = globalRead(g.props, g.path+".ReadProvisionedThroughputSettings"); err != nil {
-				return c, err
-			}
-		}
-		indexes = append(indexes, i)
-	}
-
-	if _, ok := props["Replicas"]; !ok {
-		return c, fmt.Errorf("Replicas is not declared (a global table has one replica at least, in the stack's region)")
-	}
-	replicas, err := entries(props, "Replicas", &c)
+	replicas, replicated, err := replicaEntries(props, &c)
 	if err != nil {
 		return c, err
-	}
-	list, _ := props["Replicas"].([]any)
-	if len(list) == 0 && !isIntrinsic(props["Replicas"]) {
-		return c, fmt.Errorf("Replicas is empty (a global table has one replica at least, in the stack's region)")
 	}
 	seen := map[string]bool{}
 	for _, e := range replicas {
-		r := ReplicaCapacity{Property: e.path, ReplicatedWrites: len(list) > 1}
+		r := ReplicaCapacity{Property: e.path, ReplicatedWrites: replicated}
 		if region, ok := e.props["Region"].(string); ok {
 			if seen[region] {
 				return c, fmt.Errorf("Replicas: region %s is declared twice", cut(region))
@@ -256,50 +279,112 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 				return c, err
 			}
 		}
-		own, err := entries(e.props, "GlobalSecondaryIndexes", nil)
-		ownUnknown := err != nil || len(own) < lenList(e.props["GlobalSecondaryIndexes"])
-		if err != nil && !isIntrinsic(e.props["GlobalSecondaryIndexes"]) {
-			return c, fmt.Errorf("%s.%w", e.path, err)
-		}
-		byName := map[string]entry{}
-		for _, o := range own {
-			if o.nameUnknown {
-				ownUnknown = true
-				continue
-			}
-			byName[o.name] = o
-		}
-		for _, g := range indexes {
-			i := IndexCapacity{Name: g.name}
-			if !c.OnDemand {
-				i.Write = g.write
-				o, ok := byName[g.name]
-				ok = ok && !g.nameUnknown
-				delete(byName, g.name)
-				switch {
-				case ok:
-					path := e.path + "." + o.path
-					if i.Read, err = replicaRead(o.props, path+".ReadProvisionedThroughputSettings", g.read, path+": the table is provisioned, but the replica's index declares no ReadProvisionedThroughputSettings"); err != nil {
-						return c, err
-					}
-				case g.read != nil:
-					i.Read = *g.read
-				case ownUnknown || g.nameUnknown:
-					i.Read = Units{Property: e.path + ".GlobalSecondaryIndexes", Unknown: true}
-				default:
-					return c, fmt.Errorf("%s.GlobalSecondaryIndexes: the table is provisioned, but declares no ReadProvisionedThroughputSettings for index %s in this replica", e.path, cut(g.name))
-				}
-			}
-			r.Indexes = append(r.Indexes, i)
-		}
-		for _, o := range own { // in order: the same stray index is named on every run
-			if _, stray := byName[o.name]; stray && !o.nameUnknown && !c.OnDemand {
-				return c, fmt.Errorf("%s.%s: the table declares no index %s (GlobalSecondaryIndexes)", e.path, o.path, cut(o.name))
-			}
+		if r.Indexes, err = replicaIndexes(e, indexes, c.OnDemand); err != nil {
+			return c, err
 		}
 		c.Replicas = append(c.Replicas, r)
 	}
 	return c, nil
+}
+
+// globalIndex is a global table's index as the table declares it: its write capacity (one
+// autoscaling policy for every replica) and its read capacity, for a replica that declares none.
+type globalIndex struct {
+	entry
+	write Units
+	read  *Units
+}
+
+// globalIndexes are the table's GlobalSecondaryIndexes with their capacity.
+func globalIndexes(props map[string]any, c *TableCapacity) ([]globalIndex, error) {
+	gsis, err := entries(props, "GlobalSecondaryIndexes", c)
+	if err != nil {
+		return nil, err
+	}
+	var indexes []globalIndex
+	for _, g := range gsis {
+		i := globalIndex{entry: g}
+		if !c.OnDemand {
+			wp, ok := g.props["WriteProvisionedThroughputSettings"]
+			if !ok {
+				return nil, fmt.Errorf("%s: the table is provisioned, but the index declares no WriteProvisionedThroughputSettings", g.path)
+			}
+			if i.write, err = writeSettings(g.path+".WriteProvisionedThroughputSettings", wp); err != nil {
+				return nil, err
+			}
+			if i.read, err = globalRead(g.props, g.path+".ReadProvisionedThroughputSettings"); err != nil {
+				return nil, err
+			}
+		}
+		indexes = append(indexes, i)
+	}
+	return indexes, nil
+}
+
+// replicaEntries are the table's Replicas, one at least, and whether writes are replicated
+// (more than one replica).
+func replicaEntries(props map[string]any, c *TableCapacity) ([]entry, bool, error) {
+	if _, ok := props["Replicas"]; !ok {
+		return nil, false, fmt.Errorf("Replicas is not declared (a global table has one replica at least, in the stack's region)")
+	}
+	replicas, err := entries(props, "Replicas", c)
+	if err != nil {
+		return nil, false, err
+	}
+	list, _ := props["Replicas"].([]any)
+	if len(list) == 0 && !isIntrinsic(props["Replicas"]) {
+		return nil, false, fmt.Errorf("Replicas is empty (a global table has one replica at least, in the stack's region)")
+	}
+	return replicas, len(list) > 1, nil
+}
+
+// replicaIndexes are one replica's capacity for each of the table's indexes: the replica's own
+// read capacity for the index where it declares one, else the index's; a replica that names an
+// index the table does not declare is an error.
+func replicaIndexes(e entry, indexes []globalIndex, onDemand bool) ([]IndexCapacity, error) {
+	own, err := entries(e.props, "GlobalSecondaryIndexes", nil)
+	ownUnknown := err != nil || len(own) < lenList(e.props["GlobalSecondaryIndexes"])
+	if err != nil && !isIntrinsic(e.props["GlobalSecondaryIndexes"]) {
+		return nil, fmt.Errorf("%s.%w", e.path, err)
+	}
+	byName := map[string]entry{}
+	for _, o := range own {
+		if o.nameUnknown {
+			ownUnknown = true
+			continue
+		}
+		byName[o.name] = o
+	}
+	var out []IndexCapacity
+	for _, g := range indexes {
+		i := IndexCapacity{Name: g.name}
+		if !onDemand {
+			i.Write = g.write
+			o, ok := byName[g.name]
+			ok = ok && !g.nameUnknown
+			delete(byName, g.name)
+			switch {
+			case ok:
+				path := e.path + "." + o.path
+				if i.Read, err = replicaRead(o.props, path+".ReadProvisionedThroughputSettings", g.read, path+": the table is provisioned, but the replica's index declares no ReadProvisionedThroughputSettings"); err != nil {
+					return nil, err
+				}
+			case g.read != nil:
+				i.Read = *g.read
+			case ownUnknown || g.nameUnknown:
+				i.Read = Units{Property: e.path + ".GlobalSecondaryIndexes", Unknown: true}
+			default:
+				return nil, fmt.Errorf("%s.GlobalSecondaryIndexes: the table is provisioned, but declares no ReadProvisionedThroughputSettings for index %s in this replica", e.path, cut(g.name))
+			}
+		}
+		out = append(out, i)
+	}
+	for _, o := range own { // in order: the same stray index is named on every run
+		if _, stray := byName[o.name]; stray && !o.nameUnknown && !onDemand {
+			return nil, fmt.Errorf("%s.%s: the table declares no index %s (GlobalSecondaryIndexes)", e.path, o.path, cut(o.name))
+		}
+	}
+	return out, nil
 }
 
 // entry is one literal object of a list property: an index or a replica.

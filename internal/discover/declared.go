@@ -45,9 +45,30 @@ func Declared(cfg contract.Stack) TableSpec {
 	props[FieldTags] = list
 	// These properties are literals of known shape: parseTable cannot fail on them.
 	s, _ := parseTable(DeclaredLogicalID, props)
+	// The auto scaling as CDK writes it (a scalable target and its target-tracking policy per
+	// dimension), read back by the template's parser: nor can it fail on them.
+	resources := scalingResources(DeclaredLogicalID, declaredScaling(cfg))
+	resources[DeclaredLogicalID] = resource{Type: tableType, Properties: props}
+	scaling, _ := parseScaling(resources)
+	s.Scaling = scaling.byTable[DeclaredLogicalID]
 	s.DeletionPolicy = "Delete"
 	if cfg.Retained() {
 		s.DeletionPolicy = "Retain"
 	}
 	return s
+}
+
+// declaredScaling is the auto scaling a wallet stack of cfg declares (infra's autoScale).
+func declaredScaling(cfg contract.Stack) []Scaling {
+	var out []Scaling
+	for _, d := range []struct {
+		dim      string
+		min, max int
+	}{{DimensionRead, cfg.ReadCapacity, cfg.ReadMax}, {DimensionWrite, cfg.WriteCapacity, cfg.WriteMax}} {
+		if d.max > 0 && cfg.Billing == wallet.BillingProvisioned {
+			out = append(out, Scaling{Dimension: d.dim, Min: int64(d.min), Max: int64(d.max),
+				Policies: []ScalingPolicy{TrackingPolicy(d.dim, float64(cfg.TargetUtilization))}})
+		}
+	}
+	return out
 }

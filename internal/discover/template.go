@@ -1,7 +1,6 @@
 package discover
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -74,6 +74,10 @@ type TableSpec struct {
 	// Exhaustive means the spec names every attribute definition and tag, so a live one it does
 	// not name is drift. A partial spec (the wallet's essentials) only checks what it names.
 	Exhaustive bool
+	// Scaling is the table's auto scaling as the template's scalable targets and scaling
+	// policies declare it, by dimension (Scaling.Key order); with an exhaustive spec, a
+	// dimension not in it is declared fixed. FieldAutoScaling in Unresolved: not known.
+	Scaling []Scaling
 	// DeletionPolicy is the resource's: Delete (also when absent), Retain, RetainExceptOnCreate,
 	// Snapshot, or "unknown" when an intrinsic function decides it. Teardown reads it to know
 	// which tables will outlive their stack.
@@ -93,11 +97,15 @@ func (s TableSpec) Skipped(field string) bool {
 const intrinsicRef = "Ref"
 
 // ParseTables reads every AWS::DynamoDB::Table resource of a JSON template, in logical-ID
-// order. Properties CloudFormation defaults when absent get those defaults (a table declared
+// order, with the auto scaling the template declares for each. Properties CloudFormation defaults when absent get those defaults (a table declared
 // without TimeToLiveSpecification must have TTL off), so a change made outside the template is
 // caught even where the template is silent.
 func ParseTables(body []byte) ([]TableSpec, error) {
 	resources, err := decodeTemplate(body)
+	if err != nil {
+		return nil, err
+	}
+	scaling, err := parseScaling(resources)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +117,11 @@ func ParseTables(body []byte) ([]TableSpec, error) {
 		s, err := parseTable(id, r.Properties)
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
+		}
+		s.Scaling = scaling.byTable[id]
+		if scaling.unknown {
+			s.Unresolved = append(s.Unresolved, FieldAutoScaling)
+			sort.Strings(s.Unresolved)
 		}
 		switch p := r.DeletionPolicy.(type) {
 		case nil:
@@ -135,13 +148,11 @@ type resource struct {
 // decodeTemplate reads a JSON template's resources, numbers kept as written (json.Number), so
 // that 1e3 or 5.0 reach the reader as the template wrote them, not as a float.
 func decodeTemplate(body []byte) (map[string]resource, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var tpl struct {
 		Resources map[string]resource `json:"Resources"`
 	}
-	if err := dec.Decode(&tpl); err != nil {
-		return nil, fmt.Errorf("template is not JSON (CDK writes JSON; YAML is not supported): %w", err)
+	if err := strictjson.Decode(body, &tpl, "a CloudFormation template as JSON, as CDK writes it (YAML is not supported)", strictjson.Options{UseNumber: true}); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
 	}
 	return tpl.Resources, nil
 }

@@ -44,11 +44,12 @@ type Faults struct {
 	// untouched. DropAfter 1, Operations {"CreateBackup"} and Times 1 lose exactly the first
 	// CreateBackup's answer. Set starts the count again.
 	Times int
-	// Skip, when positive, lets the first Skip requests that match Operations pass untouched;
-	// Times counts from the one after. Skip k, Times 1 and a long Latency hold exactly the
-	// (k+1)-th matching request: how a test kills a process at its k-th step.
-	Skip int
-	Seed uint64 // for a repeatable sequence of faults
+	// After, when positive, lets the first After requests that match Operations pass untouched
+	// (Latency included): injection starts with the next one. Latency 1h, Operations
+	// {"DeleteTable"} and After 1 let one deletion through and hold every later one, so a run
+	// can be killed between two deletions. Set starts the count again.
+	After int
+	Seed  uint64 // for a repeatable sequence of faults
 }
 
 // Counts are how many faults were injected, so a test can prove its faults really happened,
@@ -86,6 +87,7 @@ type Proxy struct {
 	seen          map[string]int64
 	transactItems int64
 	matched       int // requests that matched Operations since Set, for Times
+	passed        int // requests that matched Operations since Set and passed, for After
 
 	requests, throttled, serverErrors, dropped, droppedAfter atomic.Int64
 }
@@ -118,7 +120,7 @@ func (p *Proxy) Set(f Faults) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = f
-	p.matched = 0
+	p.matched, p.passed = 0, 0
 	p.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -172,11 +174,15 @@ func (p *Proxy) decide(target, op string) (fault, time.Duration) {
 	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) && (target == "" || !slices.Contains(f.Operations, target)) {
 		return none, 0
 	}
-	if f.Times > 0 || f.Skip > 0 {
-		p.matched++
-		if p.matched <= f.Skip || (f.Times > 0 && p.matched > f.Skip+f.Times) {
+	if p.passed < f.After {
+		p.passed++
+		return none, 0
+	}
+	if f.Times > 0 {
+		if p.matched >= f.Times {
 			return none, 0
 		}
+		p.matched++
 	}
 	x := p.rnd.Float64()
 	for _, c := range []struct {

@@ -186,14 +186,57 @@ func TestDropAfterLosesTheAnswersOfTheFirstMatchingCalls(t *testing.T) {
 	}
 }
 
-// Skip lets the first matching calls pass and faults the ones after, Times of them: Skip 2 and
+// After lets the first N matching calls through untouched and faults every later one: with a
+// long Latency, one DeleteTable reaches the backend and the next is held, so a test can kill
+// a run between two deletions. Calls of other operations are never held.
+func TestAfterLetsTheFirstMatchingCallsThrough(t *testing.T) {
+	var mu sync.Mutex
+	reached := 0
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached++
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	defer up.Close()
+	p, err := Start(up.URL, Faults{Latency: time.Hour, After: 1, Operations: []string{"DeleteTable"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	call := func(target string, wait time.Duration) error {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", target)
+		resp, err := (&http.Client{Timeout: wait}).Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	if err := call("DynamoDB_20120810.DeleteTable", 5*time.Second); err != nil {
+		t.Fatalf("the first DeleteTable: %v, want it through", err)
+	}
+	if err := call("DynamoDB_20120810.DescribeTable", 5*time.Second); err != nil {
+		t.Fatalf("another operation: %v", err)
+	}
+	if err := call("DynamoDB_20120810.DeleteTable", 300*time.Millisecond); err == nil {
+		t.Fatal("the second DeleteTable was answered: want it held")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reached != 2 {
+		t.Fatalf("%d calls reached the backend, want 2 (the held one never does)", reached)
+	}
+}
+
+// After and Times together fault exactly the calls after the ones let through: After 2 and
 // Times 1 lose exactly the third call's answer. Seen counts every call received, by operation.
-func TestSkipFaultsOnlyTheCallsAfterTheSkipped(t *testing.T) {
+func TestAfterAndTimesFaultOnlyTheCallsAfterThePassed(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"acted":true}`)
 	}))
 	defer up.Close()
-	p, err := Start(up.URL, Faults{DropAfter: 1, Skip: 2, Times: 1, Operations: []string{"UpdateTable"}})
+	p, err := Start(up.URL, Faults{DropAfter: 1, After: 2, Times: 1, Operations: []string{"UpdateTable"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,7 +208,8 @@ func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
 	// The janitor reports the backups it keeps; the sweep's are `verify sweep`'s and `verify
 	// cost`'s to list, and would only lengthen every notification.
 	r.SetSweepBackups(nil)
-	return stamp(r)
+	r.Report = r.Report.In(r.Account)
+	return r
 }
 
 // recorder writes each deletion of the unit down before it happens, into the ledger of the
@@ -225,27 +226,6 @@ func (d unit) recorder() *ledger.Recorder {
 		rc.Who = func(ctx context.Context) (string, error) { return ledger.Caller(ctx, d.STS) }
 	}
 	return rc
-}
-
-// stamp sets the unit's account on every candidate, stack, problem and backup.
-func stamp(r UnitReport) UnitReport {
-	r.Candidates = slices.Clone(r.Candidates)
-	for i := range r.Candidates {
-		r.Candidates[i].Account = r.Account
-	}
-	r.Stacks = slices.Clone(r.Stacks)
-	for i := range r.Stacks {
-		r.Stacks[i].Account = r.Account
-	}
-	r.Problems = slices.Clone(r.Problems)
-	for i := range r.Problems {
-		r.Problems[i].Account = r.Account
-	}
-	r.JanitorBackups = slices.Clone(r.JanitorBackups)
-	for i := range r.JanitorBackups {
-		r.JanitorBackups[i].Account = r.Account
-	}
-	return r
 }
 
 // heldStacks are the stacks the plan keeps for what they hold (a queue, a bucket, a table not

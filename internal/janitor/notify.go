@@ -32,6 +32,9 @@ type Notice struct {
 	// were left out so the message fits SNS's limit; each unit says its own. The logged report
 	// holds them all.
 	Omitted map[string]int `json:"omitted,omitempty"`
+	// Markdown is the same notice as Markdown (janitor.Markdown: each unit's tables rendered as
+	// `verify sweep --format markdown` renders them), cut with the rest to fit.
+	Markdown string `json:"markdown"`
 }
 
 // KeptBackups counts every backup the janitor keeps, and what they cost together.
@@ -149,6 +152,7 @@ func Message(r Report) (string, error) {
 }
 
 func encodeMessage(n Notice) (string, error) {
+	n.Markdown = noticeMarkdown(n)
 	report, err := json.Marshal(n)
 	if err != nil {
 		return "", fmt.Errorf("encode report: %w", err)
@@ -415,6 +419,7 @@ func writeFooter(b *strings.Builder, n Notice) {
 			plural(n.KeptBackups.Count, "backup"), n.KeptBackups.MonthlyCostUSD)
 	}
 	fmt.Fprintf(b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)
+	b.WriteString("The same report as Markdown, as `verify sweep --format markdown` renders a sweep, is the JSON message's \"markdown\".\n")
 }
 
 func plural(n int, noun string) string {

@@ -133,6 +133,16 @@ func TestAHugeRunIsCutToFit(t *testing.T) {
 	if want := fmt.Sprintf("and %d more, see the log", got.Omitted["marked"]); !strings.Contains(parts["email"], want) {
 		t.Errorf("the email does not say %q", want)
 	}
+	// The same notice as Markdown, cut with the rest: the tables it lists as rows, the cut said.
+	for _, want := range []string{"| **" + strings.ReplaceAll(got.Candidates[0].Table, "_", `\_`) + "** |",
+		fmt.Sprintf("And %d more tables, see the log.", got.Omitted["candidates"]), "Marked now:"} {
+		if !strings.Contains(notice.Markdown, want) {
+			t.Errorf("the notice's markdown lacks %q:\n%.1500s", want, notice.Markdown)
+		}
+	}
+	if strings.Count(notice.Markdown, "| **wallet-dev-") != len(got.Candidates) {
+		t.Errorf("the markdown lists %d tables, the notice %d", strings.Count(notice.Markdown, "| **wallet-dev-"), len(got.Candidates))
+	}
 	publishAndReceive(t, msg, subject)
 }
 

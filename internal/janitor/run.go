@@ -20,6 +20,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/org"
+	"github.com/wallet-dynamodb/wallet/internal/strictjson"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
@@ -371,34 +372,9 @@ func (d Deps) finish(ctx context.Context, r Report, cfg Config, err error) (Repo
 // ParseUnitMessage reads one queue message strictly: one JSON object with exactly the account
 // and region, nothing after it. Anything else says what was wrong without echoing it whole.
 func ParseUnitMessage(body string) (UnitMessage, error) {
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	var m *UnitMessage
-	if err := dec.Decode(&m); err != nil {
-		return UnitMessage{}, fmt.Errorf("not a unit (want {\"account\":\"<12 digits>\",\"region\":\"<region>\"}): %s", jsonProblem(err))
+	var m UnitMessage
+	if err := strictjson.Decode([]byte(body), &m, `a unit, {"account":"<12 digits>","region":"<region>"}`, strictjson.Options{DisallowUnknownFields: true}); err != nil {
+		return UnitMessage{}, fmt.Errorf("not a unit: %w", err)
 	}
-	if m == nil {
-		return UnitMessage{}, fmt.Errorf("not a unit: null (want {\"account\":\"<12 digits>\",\"region\":\"<region>\"})")
-	}
-	if dec.More() {
-		return UnitMessage{}, fmt.Errorf("not a unit: more after the one JSON object")
-	}
-	return *m, nil
-}
-
-// jsonProblem says what is wrong with a JSON document in words, without Go's type names.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("not JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ) && typ.Field != "":
-		return fmt.Sprintf("field %q is a JSON %s", typ.Field, typ.Value)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("a JSON %s, not an object", typ.Value)
-	case errors.Is(err, io.EOF):
-		return "empty"
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	return m, nil
 }

@@ -24,6 +24,8 @@ type Fleet struct {
 	fleet    org.Fleet
 	prices   cost.Prices
 	accounts []*accountPlan
+	// applied is the saved plan the run is narrowed to (Apply); nil for a sweep of its own.
+	applied *AppliedPlan
 }
 
 // accountPlan is one account's part of a fleet's run.
@@ -244,7 +246,7 @@ func (f *Fleet) Pending() (tables, accounts int) {
 // Report is the fleet's report as it stands: the plan before Act, what was done after.
 func (f *Fleet) Report() Report {
 	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices, Candidates: []Candidate{},
-		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f}
+		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f, Applied: f.applied}
 	r.DryRun = true
 	var saved, left, backups, sweepBackups float64
 	for _, a := range f.accounts {
@@ -257,26 +259,12 @@ func (f *Fleet) Report() Report {
 				e.Error = "no region could be listed: " + rep.Problems[0].Error
 			}
 		}
-		for _, c := range rep.Candidates {
-			c.Account = a.account.ID
-			r.Candidates = append(r.Candidates, c)
-		}
-		for _, s := range rep.Stacks {
-			s.Account = a.account.ID
-			r.Stacks = append(r.Stacks, s)
-		}
-		for _, p := range rep.Problems {
-			p.Account = a.account.ID
-			r.Problems = append(r.Problems, p)
-		}
-		for _, b := range rep.JanitorBackups {
-			b.Account = a.account.ID
-			r.JanitorBackups = append(r.JanitorBackups, b)
-		}
-		for _, b := range rep.SweepBackups {
-			b.Account = a.account.ID
-			r.SweepBackups = append(r.SweepBackups, b)
-		}
+		own := rep.In(a.account.ID)
+		r.Candidates = append(r.Candidates, own.Candidates...)
+		r.Stacks = append(r.Stacks, own.Stacks...)
+		r.Problems = append(r.Problems, own.Problems...)
+		r.JanitorBackups = append(r.JanitorBackups, own.JanitorBackups...)
+		r.SweepBackups = append(r.SweepBackups, own.SweepBackups...)
 		sweepBackups += rep.SweepBackupsMonthly
 		for _, n := range rep.Notes {
 			if f.fleet.Many() {
@@ -347,11 +335,12 @@ func (f *Fleet) Outcome(what string) error {
 		}
 		return org.Unread(fmt.Errorf("%s: no account could be read", what))
 	}
-	n, replaced := f.fleet.Failed(), 0
+	n, replaced, notAsPlanned := f.fleet.Failed(), 0, 0
 	for _, a := range f.accounts {
 		if a.planned {
 			n += a.report.Failures()
 			replaced += a.report.Replaced()
+			notAsPlanned += a.report.NotAsPlanned()
 		}
 		if a.planned && blocked(a.report) {
 			n++
@@ -364,6 +353,11 @@ func (f *Fleet) Outcome(what string) error {
 	// was done (nothing of the new table was touched).
 	if replaced > 0 {
 		return org.Incomplete(fmt.Errorf("%s: tables replaced by another of the same name since they were planned: %d; none of them was deleted: plan again", what, replaced))
+	}
+	// A table of a saved plan the rules do not make a candidate (added to the file by hand, or
+	// changed since): refused, and the plan was not done as reviewed.
+	if notAsPlanned > 0 {
+		return org.Incomplete(fmt.Errorf("%s: tables of the plan that are not candidates now, or not as planned: %d; none of them was deleted (see each)", what, notAsPlanned))
 	}
 	return nil
 }

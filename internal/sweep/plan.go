@@ -28,12 +28,18 @@ type Candidate struct {
 	// DeletionPolicy is the stack template's for this table, when known: Delete, Retain,
 	// RetainExceptOnCreate, Snapshot or unknown. A retained table outlives DeleteStack.
 	DeletionPolicy string `json:"deletion_policy,omitempty"`
+	// AutoScaled: the table (or an index) is auto scaled, and MonthlyCostUSD is what it was
+	// billed for over the last BilledDays (a note says which).
+	AutoScaled bool `json:"auto_scaled,omitempty"`
 	// JanitorDeleteAfter is the janitor's mark on the table: when it will delete it.
 	JanitorDeleteAfter string   `json:"janitor_delete_after,omitempty"`
 	SavedTo            string   `json:"saved_to,omitempty"`
 	BackupARN          string   `json:"backup_arn,omitempty"`
 	Error              string   `json:"error,omitempty"`
 	Notes              []string `json:"notes,omitempty"`
+	// Detail says what made each of its reasons hold, for a reviewer: "orphaned: its stack
+	// Wallet-x is gone or no longer lists it".
+	Detail string `json:"detail,omitempty"`
 	// Identity is the table the plan judged: nothing irreversible is done to a table of the
 	// same name that is not this one.
 	Identity Identity `json:"identity"`
@@ -116,6 +122,9 @@ type Plan struct {
 	// filter is what the plan judged by: Act judges each table again by it before every
 	// irreversible step.
 	filter Filter
+	// observed is every table the survey read, by region and name: what a saved plan's
+	// entries that are not candidates now are found as (Narrow).
+	observed map[string]Observed
 }
 
 // Backup is one of the janitor's or the sweep's backups, with what it costs to keep: cost's one
@@ -140,9 +149,12 @@ func priceBackups(region string, summaries []types.BackupSummary, prices cost.Pr
 // NewPlan decides, from what was found, which tables are candidates and why. It calls nothing.
 // A sweep deletes what its stack retains too: nothing it chose may be left billing.
 func NewPlan(found []Inventory, f Filter, prices cost.Prices, includeProtected bool) Plan {
-	p := Plan{Prices: prices, filter: f}
+	p := Plan{Prices: prices, filter: f, observed: map[string]Observed{}}
 	for _, inv := range found {
 		p.Regions = append(p.Regions, inv.Region)
+		for _, t := range inv.Tables {
+			p.observed[inv.Region+"/"+t.Name] = t
+		}
 		p.Problems = append(p.Problems, inv.Problems...)
 		p.Notes = append(p.Notes, inv.Notes...)
 		cands, notes := candidatesOf(inv, f, prices)
@@ -175,6 +187,7 @@ func candidatesOf(inv Inventory, f Filter, prices cost.Prices) ([]Candidate, []s
 			continue
 		}
 		c := candidate(inv.Region, t, v.reasons, prices)
+		c.Detail = detail(t, v.reasons, f, now)
 		if t.StackLive {
 			c.Stack = t.Stack
 		}
@@ -255,6 +268,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 			default:
 				c := candidate(inv.Region, t, []Reason{SameStack}, prices)
 				c.Stack = name
+				c.Detail = fmt.Sprintf("%s: a table of stack %s, which goes to take %s", SameStack, name, strings.Join(chosenNames(chosen), ", "))
 				cands = append(cands, c)
 				inPlan[r.Name] = true
 			}
@@ -273,11 +287,21 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 	return cands, stacks
 }
 
+// chosenNames are the tables the rules chose through a stack, sorted.
+func chosenNames(chosen map[string]bool) []string {
+	names := make([]string, 0, len(chosen))
+	for n := range chosen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // taggedOurs: the table itself says it is this project's.
 func taggedOurs(tags map[string]string) bool { return tags[wallet.TagProject] == wallet.ProjectName }
 
 func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) Candidate {
-	return Candidate{
+	c := Candidate{
 		Table:              t.Name,
 		Region:             region,
 		Reasons:            reasons,
@@ -287,7 +311,12 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		Identity:           t.Identity(),
 		idle:               t.Idle,
 		stackTag:           t.Stack,
+		AutoScaled:         t.AutoScaled,
 	}
+	if t.AutoScaled {
+		c.Notes = append(c.Notes, billedNote(t))
+	}
+	return c
 }
 
 // retainedByPolicy: DeleteStack leaves the table in place.

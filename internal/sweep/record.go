@@ -48,7 +48,12 @@ func deletionOf(cd *Candidate, f Filter) ledger.Deletion {
 	for _, r := range cd.Reasons {
 		d.Reasons = append(d.Reasons, string(r))
 	}
-	d.Detail = why(cd, f)
+	d.Detail = cd.Detail // what the plan found for each reason
+	if d.Detail == "" {
+		d.Detail = why(cd, f)
+	} else if cd.JanitorDeleteAfter != "" {
+		d.Detail += "; the janitor's mark was due " + cd.JanitorDeleteAfter
+	}
 	return d
 }
 

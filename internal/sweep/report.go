@@ -40,6 +40,8 @@ type Report struct {
 	// this run acted, likewise kept and priced; this run's are in its candidates' backup_arn.
 	SweepBackups        []Backup `json:"sweep_backups,omitempty"`
 	SweepBackupsMonthly float64  `json:"sweep_backups_monthly_cost_usd,omitempty"`
+	// Applied is the saved plan this run applies (--apply); nil for a sweep of its own.
+	Applied *AppliedPlan `json:"plan,omitempty"`
 
 	// fleet is the run a fleet's report was made of: its text groups by account.
 	fleet *Fleet
@@ -71,6 +73,28 @@ func (p Plan) report(dry bool) Report {
 		}
 	}
 	r.MonthlySavingsUSD, r.MonthlyLeftUSD = cost.Round(saved), cost.Round(left)
+	return r
+}
+
+// In is r in account: the account set on every candidate, stack, problem and backup (a plan is
+// made per account, and knows nothing of which one).
+func (r Report) In(account string) Report {
+	r.Candidates, r.Stacks, r.Problems = slices.Clone(r.Candidates), slices.Clone(r.Stacks), slices.Clone(r.Problems)
+	r.JanitorBackups, r.SweepBackups = slices.Clone(r.JanitorBackups), slices.Clone(r.SweepBackups)
+	for i := range r.Candidates {
+		r.Candidates[i].Account = account
+	}
+	for i := range r.Stacks {
+		r.Stacks[i].Account = account
+	}
+	for i := range r.Problems {
+		r.Problems[i].Account = account
+	}
+	for _, bs := range [][]Backup{r.JanitorBackups, r.SweepBackups} {
+		for i := range bs {
+			bs[i].Account = account
+		}
+	}
 	return r
 }
 
@@ -111,10 +135,16 @@ func (r Report) Failures() int {
 
 // Replaced counts the tables (and stacks) a run did nothing to because the name stood for
 // another table (or stack) by then: not the user's failure, but not what was planned either.
-func (r Report) Replaced() int {
+func (r Report) Replaced() int { return r.count(Replaced) }
+
+// NotAsPlanned counts the tables of a saved plan that the rules do not make candidates now, or
+// not as planned (NotACandidate): nothing was done to them, and not everything planned was done.
+func (r Report) NotAsPlanned() int { return r.count(NotACandidate) }
+
+func (r Report) count(a Action) int {
 	n := 0
 	for _, c := range r.Candidates {
-		if c.Action == Replaced {
+		if c.Action == a {
 			n++
 		}
 	}
@@ -184,7 +214,7 @@ func (r Report) WriteText(w io.Writer) error {
 		for _, a := range r.fleet.accounts {
 			if a.planned {
 				part := a.report
-				part.Notes = r.Notes
+				part.Notes, part.Applied = r.Notes, r.Applied
 				return part.writeText(w, false)
 			}
 		}
@@ -198,6 +228,9 @@ func (r Report) WriteText(w io.Writer) error {
 func (r Report) writeText(w io.Writer, part bool) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s (%s)\n", r.title(), map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun])
+	if !part {
+		r.writeApplied(ew)
+	}
 	regionProblems := r.unlistedRegions()
 	switch {
 	case len(r.Candidates) == 0 && regionProblems > 0:
@@ -305,6 +338,9 @@ func (r Report) writeSummary(ew *errWriter, hint bool) {
 	if r.DryRun {
 		ew.printf("%s: %d would be deleted, %d kept by their stack, %d skipped (protected). Would save $%.2f/month.\n",
 			n, counts[WouldDelete], counts[WouldRetain], counts[SkippedProtected], r.MonthlySavingsUSD)
+		if r.Applied != nil {
+			r.writeChanged(ew, counts)
+		}
 		if len(left) > 0 {
 			ew.printf("It would leave, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 		}
@@ -315,13 +351,62 @@ func (r Report) writeSummary(ew *errWriter, hint bool) {
 	}
 	ew.printf("%s: %d deleted, %d deleting, %d retained by their stack, %d skipped (protected), %d failed, %d unknown; %d saved first. Saving $%.2f/month.\n",
 		n, counts[Deleted], counts[Deleting], counts[Retained], counts[SkippedProtected], counts[Failed], counts[Unknown], exported, r.MonthlySavingsUSD)
-	if changed := counts[Replaced] + counts[Kept] + counts[NoLongerCandidate] + counts[Gone]; changed > 0 {
-		ew.printf("Changed since the plan, so not deleted: %d replaced by another table of the same name (plan again), %d kept, %d no longer candidates, %d gone (deleted by someone else).\n",
-			counts[Replaced], counts[Kept], counts[NoLongerCandidate], counts[Gone])
-	}
+	r.writeChanged(ew, counts)
 	if len(left) > 0 {
 		ew.printf("Left behind, still billing $%.2f/month: %s.%s\n", r.MonthlyLeftUSD, strings.Join(left, ", "), r.leftHint())
 	}
+}
+
+// writeChanged says what changed since the plan (a saved one applied, or this run's own).
+func (r Report) writeChanged(ew *errWriter, counts map[Action]int) {
+	if changed := counts[Replaced] + counts[Kept] + counts[NoLongerCandidate] + counts[Gone] + counts[NotACandidate]; changed > 0 {
+		ew.printf("Changed since the plan, so not deleted: %d replaced by another table of the same name (plan again), %d kept, %d no longer candidates, %d not candidates (as planned), %d gone (deleted by someone else).\n",
+			counts[Replaced], counts[Kept], counts[NoLongerCandidate], counts[NotACandidate], counts[Gone])
+	}
+	if n := counts[NotInPlan] + counts[PlanExpired]; n > 0 && r.Applied != nil {
+		if counts[NotInPlan] > 0 {
+			ew.printf("Not in the plan, so not touched: %s a fresh sweep would take or judge (plan again to include them).\n", plural(counts[NotInPlan], "table"))
+		}
+		if counts[PlanExpired] > 0 {
+			ew.printf("The plan has expired: nothing of it is done (plan again).\n")
+		}
+	}
+}
+
+// writeApplied names the saved plan a run applies, and what it judges and saves by.
+func (r Report) writeApplied(ew *errWriter) {
+	a := r.Applied
+	if a == nil {
+		return
+	}
+	ew.printf("Applying plan %s (%s), made %s, to be applied before %s; %s.\n", a.File, a.Digest, stamp(a.MadeAt), stamp(a.ApplyBefore), a.rules())
+}
+
+// rules are what a saved plan judges and saves by, in words.
+func (a AppliedPlan) rules() string {
+	var parts []string
+	if a.Filter.NamePrefix != "" {
+		parts = append(parts, "--name-prefix "+a.Filter.NamePrefix)
+	}
+	if a.Filter.OlderThan != "" {
+		parts = append(parts, "--older-than "+a.Filter.OlderThan)
+	}
+	if a.Filter.IdleFor != "" {
+		parts = append(parts, "--idle-for "+a.Filter.IdleFor)
+	}
+	if a.IncludeProtected {
+		parts = append(parts, "--include-protected")
+	}
+	if a.Save.Export != "" {
+		parts = append(parts, "--export "+a.Save.Export)
+	}
+	if a.Save.Backup {
+		parts = append(parts, "--backup")
+	}
+	if len(parts) == 0 {
+		return "made with no options (tables tagged Project=wallet, orphaned or expired)"
+	}
+	return "made with " + strings.Join(parts, " ")
 }
 
 // writeFleet groups a fleet's report by account: each account's own report and totals, then
@@ -331,6 +416,7 @@ func (r Report) writeFleet(w io.Writer) error {
 	f := r.fleet
 	mode := map[bool]string{true: "dry run, nothing changed", false: "deleting"}[r.DryRun]
 	ew.printf("Sweep of %s, %s (%s)\n", f.fleet.What(), plural(len(r.Accounts), "account"), mode)
+	r.writeApplied(ew)
 	done := map[bool]string{true: "would be saved", false: "saved"}[r.DryRun]
 	for i, a := range f.accounts {
 		e := r.Accounts[i]

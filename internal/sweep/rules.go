@@ -203,3 +203,31 @@ func keptStack(hs []Holding) string {
 	}
 	return "kept-stack: " + strings.Join(s, "; ") + ": the stack is not deleted (DeleteStack would delete all it holds, unjudged)"
 }
+
+// detail says, for each reason a table is a candidate, what made that rule hold: what a plan's
+// reviewer reads beside the rule's name ("orphaned: its stack Wallet-x is gone").
+func detail(t Observed, reasons []Reason, f Filter, now time.Time) string {
+	var parts []string
+	for _, r := range reasons {
+		var d string
+		switch r {
+		case Orphaned:
+			d = fmt.Sprintf("its stack %s is gone or no longer lists it", t.Stack)
+		case Expired:
+			v := t.Tags[wallet.TagExpiresAfter]
+			if t.StackLive && walletStack(t.Stack) {
+				v = t.StackTags[wallet.TagExpiresAfter]
+			}
+			d = fmt.Sprintf("%s %s since its creation at %s", wallet.TagExpiresAfter, v, t.Created.UTC().Format(time.RFC3339))
+			if dur, err := wallet.ParseDuration(v); err == nil {
+				d += ", passed at " + t.Created.Add(dur).UTC().Format(time.RFC3339)
+			}
+		case OlderThan:
+			d = fmt.Sprintf("created %s, more than %s before %s", t.Created.UTC().Format(time.RFC3339), f.OlderThan, now.UTC().Format(time.RFC3339))
+		case Idle:
+			d = fmt.Sprintf("no consumed read or write capacity for %s", f.IdleFor)
+		}
+		parts = append(parts, string(r)+": "+d)
+	}
+	return strings.Join(parts, "; ")
+}

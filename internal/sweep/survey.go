@@ -61,8 +61,13 @@ type Observed struct {
 	Unjudged bool
 	// Idle: no consumed capacity in the Filter's IdleFor window (only looked at when set).
 	Idle bool
-	// sources are the table and its global secondary indexes, whose use the idle check reads.
+	// AutoScaled: the table or an index of it has a scalable target (only looked at with
+	// Options.Billed); its Footprint then bills what CloudWatch says it had.
+	AutoScaled bool
+	// sources are the table and its global secondary indexes, whose use the idle check reads;
+	// loads are the same, with their capacity and auto scaling, as cost prices them.
 	sources []usage.Source
+	loads   []cost.Load
 }
 
 // Identity is which table the name stood for when it was observed: what Act binds every
@@ -139,6 +144,9 @@ func Survey(ctx context.Context, c RegionClients, f Filter, o Options) Inventory
 	if f.IdleFor > 0 {
 		inv.Problems = append(inv.Problems, readIdleness(ctx, c, &inv, f, o)...)
 	}
+	if o.Billed {
+		readBilled(ctx, c, &inv, f.now(), o)
+	}
 	// Listing the janitor's and the sweep's backups is a courtesy of the report, not the
 	// sweep's job: a failure is noted, and the sweep goes on.
 	var err error
@@ -152,7 +160,7 @@ func Survey(ctx context.Context, c RegionClients, f Filter, o Options) Inventory
 // observedOf is a listed table as the sweep judges it, with the sources its use is read from.
 func observedOf(region string, t discover.Table, f Filter) Observed {
 	o := observed(region, t.Name(), t.Desc, t.Tags, f)
-	o.sources = usage.Sources(t.Desc)
+	o.sources, o.loads = usage.Sources(t.Desc), cost.LoadsOf(t.Desc)
 	return o
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -69,6 +70,9 @@ type RegionClients struct {
 	DynamoDB       DynamoDB
 	CloudFormation CloudFormation
 	CloudWatch     CloudWatch
+	// AutoScaling reads which tables are auto scaled, to price them at what they were billed
+	// for (Options.Billed); nil: none is.
+	AutoScaling discover.ScalableTargetsAPI
 }
 
 // Busy answers: LimitExceededException (too many control-plane operations at once) and
@@ -95,6 +99,7 @@ func NewRegionClients(cfg aws.Config, dynamoFns ...func(*dynamodb.Options)) Regi
 		DynamoDB:       dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){busy}, dynamoFns...)...),
 		CloudFormation: cloudformation.NewFromConfig(cfg),
 		CloudWatch:     usage.NewCloudWatch(cfg),
+		AutoScaling:    applicationautoscaling.NewFromConfig(cfg),
 	}
 }
 
@@ -163,6 +168,16 @@ const (
 	// NoLongerCandidate: re-judged just before an irreversible step, it no longer qualifies (its
 	// stack came back, its ExpiresAfter was extended, it left the project): left alone.
 	NoLongerCandidate Action = "no-longer-candidate"
+	// The actions of a saved plan applied (verify sweep --apply, planfile.go, narrow.go), each a
+	// table of the plan, or one a fresh sweep would take, that is not deleted:
+	//
+	// NotACandidate: in the plan, but the rules do not make it a candidate now, or not as
+	// planned (other reasons, another stack): added to the file by hand, or changed since.
+	NotACandidate Action = "not-a-candidate"
+	// NotInPlan: a fresh sweep would take it, but the plan does not hold it: never touched.
+	NotInPlan Action = "not-in-plan"
+	// PlanExpired: the plan's time to be applied has passed (its TTL): nothing of it is done.
+	PlanExpired Action = "expired"
 )
 
 // Problem is something the sweep could not find out; it never stops the rest of the sweep.
@@ -208,6 +223,11 @@ type Options struct {
 	// written does not happen. nil records nothing: only the engine's own tests leave it out;
 	// every caller (Fleet.Act, the janitor) sets it.
 	Record Recorder
+	// Billed prices an auto-scaled table of ours at what it was billed for over the last
+	// BilledDays (its scalable targets, then CloudWatch's history of its capacity), as cost
+	// does, instead of the instant's capacity: verify sweep's. The janitor's role reads
+	// neither, and its $/month stays the instant's.
+	Billed bool
 }
 
 // The defaults of Options' zero fields.

@@ -3,12 +3,40 @@ package sweep
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/usage"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
+
+// teardownFootprint is what a stack's table costs: its instant capacity, or with o.Billed and
+// auto scaling, what it was billed for (as the sweep prices it), and the notes that say which.
+func teardownFootprint(ctx context.Context, c RegionClients, name string, d *types.TableDescription, o TeardownOptions) (cost.Footprint, bool, []string) {
+	t := observed(c.Region, name, d, nil, Filter{})
+	if !o.Billed || c.AutoScaling == nil || t.Footprint.Billing != wallet.BillingProvisioned {
+		return t.Footprint, false, nil
+	}
+	t.sources, t.loads = usage.Sources(d), cost.LoadsOf(d)
+	if err := scalingOf(ctx, c, []*Observed{&t}, 1); err != nil {
+		return t.Footprint, false, []string{fmt.Sprintf("whether it is auto scaled could not be read: priced at the capacity DescribeTable shows (%v)", err)}
+	}
+	if !t.AutoScaled {
+		return t.Footprint, false, nil
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var notes []string
+	if n := billedOf(ctx, c, &t, now); n != "" {
+		notes = append(notes, n)
+	}
+	return t.Footprint, true, append(notes, billedNote(t))
+}
 
 // TeardownOptions are the user's choices for removing one stack.
 type TeardownOptions struct {
@@ -16,6 +44,10 @@ type TeardownOptions struct {
 	DeleteRetained bool
 	// IncludeProtected turns deletion protection off on tables that are to be deleted.
 	IncludeProtected bool
+	// Billed prices an auto-scaled table at what it was billed for, as Options.Billed does.
+	Billed bool
+	// Now ends the window that is (default time.Now()).
+	Now time.Time
 }
 
 // PlanTeardown is the other way of planning: the candidates are one named stack's tables,
@@ -50,10 +82,13 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 		}
 		cd := Candidate{Table: r.Name, Region: c.Region, Reasons: []Reason{Teardown}, Stack: s.Name,
 			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil, logicalID: r.LogicalID}
+		cd.Detail = fmt.Sprintf("%s: a table of stack %s, torn down", Teardown, s.Name)
 		if d != nil {
 			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
-			cd.MonthlyCostUSD = cost.Round(cost.Monthly(cost.FromDescription(d), prices).Total)
+			f, autoScaled, notes := teardownFootprint(ctx, c, r.Name, d, o)
+			cd.MonthlyCostUSD, cd.AutoScaled = cost.Round(cost.Monthly(f, prices).Total), autoScaled
+			cd.Notes = append(cd.Notes, notes...)
 			// wallet:keep=true holds its stack here too: naming the stack is not removing the tag.
 			tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,5 +197,91 @@ func TestPeriodStaysWithinCloudWatchRetention(t *testing.T) {
 		if d > MinuteDataDays*24*time.Hour && p%(5*time.Minute) != 0 || d > 63*24*time.Hour && p%time.Hour != 0 {
 			t.Errorf("window %v: period %v finer than CloudWatch keeps that far back", d, p)
 		}
+	}
+}
+
+// Minute by minute: each source's Sums where they fall in the window, zero elsewhere; an
+// auto-scaled source's provisioned capacity carried over the minutes CloudWatch has no
+// datapoint for (and back to the window's start), and nothing for a source with none. The
+// datapoints are written with PutMetricData: a stand-in for what DynamoDB publishes itself.
+func TestReadMinutesGivesEachMinuteAndCarriesCapacity(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("ap-northeast-3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := NewCloudWatch(cfg)
+	now := time.Now().UTC()
+	w := LastDays(now, 1)
+	minute := func(i int) time.Time { return w.Start.Add(time.Duration(i) * Period) }
+	scaled := Source{Table: "minutes-scaled"}
+	index := Source{Table: "minutes-scaled", Index: "by_balance"}
+	fixed := Source{Table: "minutes-fixed"}
+	put(t, cw, scaled, metrics[0], minute(3), 120)
+	put(t, cw, scaled, metrics[0], minute(4).Add(30*time.Second), 60) // inside minute 4
+	put(t, cw, scaled, metrics[1], minute(1439), 6)                   // the window's last minute
+	put(t, cw, scaled, provisionedMetrics[0], minute(10), 5)
+	put(t, cw, scaled, provisionedMetrics[0], minute(20), 12)
+	put(t, cw, scaled, provisionedMetrics[1], minute(0), 1)
+	put(t, cw, index, metrics[1], minute(7), 30)
+	put(t, cw, fixed, metrics[0], minute(2), 9)
+
+	groups := [][]Request{
+		{{Source: scaled, Provisioned: true}, {Source: index, Provisioned: true}},
+		{{Source: fixed}},
+	}
+	var mu sync.Mutex
+	got := map[int][]Minutes{}
+	spy := &spyCW{CloudWatch: cw}
+	err = ReadMinutes(t.Context(), spy, w, groups, 2, func(g int, m []Minutes) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, twice := got[g]; twice {
+			t.Errorf("group %d handed over twice", g)
+		}
+		got[g] = m
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[0]) != 2 || len(got[1]) != 1 {
+		t.Fatalf("groups handed over: %v", got)
+	}
+	s := got[0][0]
+	if len(s.Read) != 1440 || s.Read[3] != 120 || s.Read[4] != 60 || s.Read[5] != 0 || s.Write[1439] != 6 ||
+		s.ReadUnits != 180 || s.ReadPeak != 2 || s.WritePeak != 0.1 || s.Datapoints != 3 {
+		t.Fatalf("the scaled table's minutes: units %v/%v, peaks %v/%v, %d datapoints, minutes 3–5 %v, last write %v",
+			s.ReadUnits, s.WriteUnits, s.ReadPeak, s.WritePeak, s.Datapoints, s.Read[3:6], s.Write[1439])
+	}
+	// Reads at 5 from minute 10 (and back to the start), 12 from minute 20; writes at 1 all day.
+	if s.ProvisionedRead[0] != 5 || s.ProvisionedRead[19] != 5 || s.ProvisionedRead[20] != 12 || s.ProvisionedRead[1439] != 12 || s.ProvisionedWrite[700] != 1 {
+		t.Fatalf("provisioned capacity carried: reads %v %v %v %v, writes %v", s.ProvisionedRead[0], s.ProvisionedRead[19], s.ProvisionedRead[20], s.ProvisionedRead[1439], s.ProvisionedWrite[700])
+	}
+	if r, wr, ok := s.Billed(); !ok || math.Abs(r-(5*20+12*1420)/1440.0) > 1e-9 || wr != 1 {
+		t.Fatalf("billed %v/%v (%v)", r, wr, ok)
+	}
+	if ix := got[0][1]; ix.Write[7] != 30 || ix.ProvisionedRead != nil || ix.ProvisionedWrite != nil {
+		t.Fatalf("the index: write %v, provisioned %v/%v (CloudWatch has none: nil, not zeros)", ix.Write[7], ix.ProvisionedRead, ix.ProvisionedWrite)
+	}
+	if f := got[1][0]; f.Read[2] != 9 || f.ProvisionedRead != nil {
+		t.Fatalf("the fixed table: %v, provisioned %v", f.Read[2], f.ProvisionedRead)
+	}
+	// One day of minutes: 4 + 4 + 2 queries of 1,440 points fit one call.
+	if spy.calls.Load() != 1 || spy.maxQueries.Load() != 10 {
+		t.Fatalf("%d calls of up to %d queries", spy.calls.Load(), spy.maxQueries.Load())
+	}
+
+	// Fifteen days: a source with its capacity is 4 × 21,600 points, one a call.
+	spy = &spyCW{CloudWatch: cw}
+	n := 0
+	if err := ReadMinutes(t.Context(), spy, LastDays(now, MinuteDataDays), groups, 2, func(int, []Minutes) { mu.Lock(); n++; mu.Unlock() }); err != nil {
+		t.Fatal(err)
+	}
+	if spy.calls.Load() != 3 || n != 2 {
+		t.Fatalf("15 days: %d calls, %d groups; want 3 calls (one a source) and both groups", spy.calls.Load(), n)
+	}
+	// Longer than CloudWatch keeps minutes: refused, not read at a coarser grain.
+	if err := ReadMinutes(t.Context(), cw, LastDays(now, 16), groups, 1, func(int, []Minutes) {}); err == nil || !strings.Contains(err.Error(), "15 days") {
+		t.Fatalf("16 days minute by minute: %v", err)
 	}
 }

@@ -87,6 +87,15 @@ const (
 	StackPrefix     = "Wallet-"
 )
 
+// Auto scaling's target utilization: the percentage of its capacity a table consumes that
+// Application Auto Scaling keeps it at. 20 to 90 is the range DynamoDB's documentation gives,
+// 70 the console's default.
+const (
+	MinTargetUtilization     = 20
+	MaxTargetUtilization     = 90
+	DefaultTargetUtilization = 70
+)
+
 // JanitorStackID is the janitor's stack, one per account and region. No hyphen after Wallet on
 // purpose: the sweep and the teardown policy's DeleteStack match Wallet-*, and the stack that
 // holds the teardown permission must never be what that permission deletes.

@@ -4,7 +4,7 @@ import "slices"
 
 // The kinds of resource a wallet stack declares (infra's NewWalletStack, in every configuration
 // the context contract allows: dev and prod, provisioned and on-demand, with and without the
-// check inside the deploy), plus the metadata resource `cdk deploy` adds. infra's template test
+// check inside the deploy, fixed and auto-scaled capacity), plus the metadata resource `cdk deploy` adds. infra's template test
 // holds this list equal to what it synthesizes, so a new construct in the stack comes with its
 // kind here. It lives here, not in infra, because the verify binary reads it and never imports
 // CDK.
@@ -15,6 +15,8 @@ import "slices"
 // condition on the caller protects a queue or a bucket someone added to the stack. This check is
 // what does.
 const (
+	ResourceScalableTarget = "AWS::ApplicationAutoScaling::ScalableTarget" // a dimension's auto scaling
+	ResourceScalingPolicy  = "AWS::ApplicationAutoScaling::ScalingPolicy"  // its target tracking
 	ResourceTable          = "AWS::DynamoDB::Table"
 	ResourceManagedPolicy  = "AWS::IAM::ManagedPolicy"             // the VerifyPolicy
 	ResourceCustomResource = "AWS::CloudFormation::CustomResource" // the deploy check
@@ -28,6 +30,8 @@ const (
 // StackResourceTypes are the kinds a wallet stack declares, sorted: a new slice on every call.
 func StackResourceTypes() []string {
 	return []string{
+		ResourceScalableTarget,
+		ResourceScalingPolicy,
 		ResourceCDKMetadata,
 		ResourceCustomResource,
 		ResourceTable,

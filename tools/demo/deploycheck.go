@@ -47,9 +47,10 @@ func deployCheckStep(ctx context.Context, out io.Writer, cloud *localcloud.Serve
 		if err != nil {
 			return "", err
 		}
-		// Concurrency 1, as for verify below: moto's UpdateItem takes no lock.
+		// Concurrency 1, as for verify below: moto's UpdateItem takes no lock. The harness's one
+		// flag lets the function answer the local http ResponseURL (Lambda passes none).
 		env := append(cloud.Env(), contract.EnvCheckConcurrency+"=1")
-		emu, err := lambdarie.Start(ctx, fn, lambdarie.Options{RIE: rie, Env: env, LogDir: dir})
+		emu, err := lambdarie.Start(ctx, fn, lambdarie.Options{RIE: rie, Env: env, LogDir: dir, Args: cfngap.FunctionArgs()})
 		if err != nil {
 			return "", err
 		}

@@ -1,5 +1,6 @@
 // Command demo is `make demo`: the tutorial's whole life cycle on the local cloud, done right.
-// It starts moto, bootstraps, deploys Wallet-dev with the pinned CDK CLI, runs the check inside
+// It starts moto, bootstraps, deploys Wallet-dev auto scaled with the pinned CDK CLI (and
+// registers its auto scaling, which moto's CloudFormation skips), runs the check inside
 // the deploy as CloudFormation would (its deployed code under the Lambda Runtime Interface
 // Emulator), runs the verify binary against it, destroys it; then deploys the janitor and lets its deployed code (under the Lambda
 // Runtime Interface Emulator: moto cannot run a Lambda) find a forgotten table, mark it, back it
@@ -11,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -96,17 +98,23 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := do("cdk deploy "+stack, func() (string, error) {
-		// A plain deploy, as the README's local flow does (its check built for this machine):
-		// verify's conformance check then names the TTL that moto's CloudFormation does not
-		// apply, rather than failing on it.
+	maps.Copy(checkCtx, demoScaling)
+	if err := do("cdk deploy "+stack+" -c readMax=10 -c writeMax=10", func() (string, error) {
+		// A plain deploy, as the README's local flow does (its check built for this machine),
+		// the table auto scaled: verify's conformance check then names the TTL that moto's
+		// CloudFormation does not apply, rather than failing on it.
 		var printed strings.Builder
 		priced := cdk
 		priced.Out = io.MultiWriter(out, &printed)
 		if err := priced.Deploy(ctx, stack, checkCtx); err != nil {
 			return "", err
 		}
-		return "user_id (S) table and its check; synth priced it: " + declaredCost(printed.String(), stack), nil
+		return "user_id (S) table auto scaled 1 to 10, and its check; synth priced it: " + declaredCost(printed.String(), stack), nil
+	}); err != nil {
+		return err
+	}
+	if err := do("the table's auto scaling, which moto's CloudFormation skips", func() (string, error) {
+		return registerAutoScaling(ctx, stack)
 	}); err != nil {
 		return err
 	}
@@ -122,12 +130,16 @@ func run(ctx context.Context, out io.Writer) error {
 		if err := cmd.Run(); err != nil {
 			return "", err
 		}
-		return "all checks passed, no test item left", nil
+		return "all checks passed, the auto scaling compared, no test item left", nil
 	}); err != nil {
 		return err
 	}
 	if err := do("cdk destroy "+stack, func() (string, error) {
-		return "stack deleted", cdk.Destroy(ctx, stack, nil)
+		// CloudFormation would delete the auto scaling with the stack; moto's never knew of it.
+		if err := deleteAutoScaling(ctx, stack); err != nil {
+			return "", err
+		}
+		return "stack and its auto scaling deleted", cdk.Destroy(ctx, stack, nil)
 	}); err != nil {
 		return err
 	}
@@ -142,12 +154,19 @@ func run(ctx context.Context, out io.Writer) error {
 		if n != 0 {
 			return "", fmt.Errorf("%d tables left after destroy (besides the janitor's ledger)", n)
 		}
+		left, err := scalableTargetsLeft(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(left) != 0 {
+			return "", fmt.Errorf("scalable targets left after destroy: %s", strings.Join(left, ", "))
+		}
 		cmd := exec.CommandContext(ctx, verifyBin, "sweep")
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Run(); err != nil {
 			return "", fmt.Errorf("verify sweep: %w", err)
 		}
-		return "0 tables but the janitor's ledger (on demand: $0.00/month at rest), sweep finds nothing: $0.00/month (the janitor's backup is kept, listed with its cost)", nil
+		return "0 tables but the janitor's ledger (on demand: $0.00/month at rest), 0 scalable targets, sweep finds nothing: $0.00/month (the janitor's backup is kept, listed with its cost)", nil
 	}); err != nil {
 		return err
 	}

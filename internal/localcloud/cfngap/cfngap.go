@@ -1,6 +1,7 @@
 // Package cfngap fills the gaps in moto's CloudFormation that matter to the wallet stacks (and,
 // in hmackey.go, to the janitor's mark key): moto creates an AWS::DynamoDB::Table without applying its TimeToLiveSpecification or its
-// PointInTimeRecoverySpecification (real CloudFormation applies both). Left alone, every
+// PointInTimeRecoverySpecification (real CloudFormation applies both), and creates none of the
+// table's Application Auto Scaling resources (autoscaling.go). Left alone, every
 // deploy on the local cloud would show TTL and PITR drift that real AWS never has, and verify's
 // conformance check would rightly fail.
 //
@@ -20,8 +21,12 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 )
 
-// Apply turns on TTL and point-in-time recovery on the stack's tables where its template declares them.
+// Apply turns on TTL and point-in-time recovery on the stack's tables where its template declares
+// them, and registers the auto scaling it declares (AutoScaling).
 func Apply(ctx context.Context, cfg aws.Config, stack string) error {
+	if _, err := AutoScaling(ctx, cfg, stack); err != nil {
+		return err
+	}
 	cfn := cloudformation.NewFromConfig(cfg)
 	ddb := dynamodb.NewFromConfig(cfg)
 	st, err := discover.Describe(ctx, cfn, stack)

@@ -108,17 +108,21 @@ func serviceToken(ctx context.Context, cfg aws.Config, cf *cloudformation.Client
 	if err := json.Unmarshal(b, &getAtt); err != nil || len(getAtt.GetAtt) != 2 || getAtt.GetAtt[1] != "Arn" {
 		return "", fmt.Errorf("ServiceToken %s: want Fn::GetAtt of a function's Arn", b)
 	}
-	res, err := cf.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{
-		StackName: aws.String(stack), LogicalResourceId: aws.String(getAtt.GetAtt[0])})
+	// ListStackResources, not DescribeStackResource: moto's fails (HTTP 500) when a resource its
+	// CloudFormation skipped, such as the table's auto scaling, comes before the one asked for.
+	physical, err := physicalIDs(ctx, cf, stack)
 	if err != nil {
 		return "", fmt.Errorf("ServiceToken %s: %w", b, err)
+	}
+	name := physical[getAtt.GetAtt[0]]
+	if name == "" {
+		return "", fmt.Errorf("ServiceToken %s: stack %s has no resource %s", b, stack, getAtt.GetAtt[0])
 	}
 	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return "", fmt.Errorf("account id: %w", err)
 	}
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", cfg.Region, aws.ToString(who.Account),
-		aws.ToString(res.StackResourceDetail.PhysicalResourceId)), nil
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", cfg.Region, aws.ToString(who.Account), name), nil
 }
 
 // RunCustomResource does during a local deploy what moto's CloudFormation does not: sends req
