@@ -3,6 +3,7 @@ package undo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
@@ -103,7 +105,7 @@ func Run(ctx context.Context, c Clients, p Plan, o Options) (Result, error) {
 			break
 		}
 		for _, a := range acts {
-			if err := a.do(ctx); err != nil {
+			if err := o.retry(ctx, a.do); err != nil {
 				return res, fmt.Errorf("%s on %s: %w (run the same undo again to finish: it finds %s by its tag %s=%s)", a.what, p.Table, err, p.Table, wallet.TagUndoRecord, r.ID)
 			}
 			res.Applied = append(res.Applied, a.what)
@@ -205,6 +207,31 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return aws.String(s)
+}
+
+// busyCodes are the answers that mean "not yet": the table or an index still being changed, too
+// many control-plane operations at once, PITR's backups of a table made moments ago not ready
+// yet, Application Auto Scaling changing the same target. Each is asked again, at a growing
+// pace, within the undo's wait.
+var busyCodes = []string{"ResourceInUseException", "LimitExceededException", "ContinuousBackupsUnavailableException", "ConcurrentUpdateException"}
+
+// retry runs one change until it is done, or its answer is not busyCodes', or the wait ends.
+func (o Options) retry(ctx context.Context, do func(context.Context) error) error {
+	deadline := time.Now().Add(o.wait())
+	delay := o.poll()
+	for {
+		err := do(ctx)
+		var ae smithy.APIError
+		if err == nil || !errors.As(err, &ae) || !slices.Contains(busyCodes, ae.ErrorCode()) || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
 }
 
 // action is one change that brings the table nearer the record. table: an UpdateTable, after
