@@ -413,3 +413,32 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 		}
 	}
 }
+
+// A wallet stack's table that went with its stack (verify teardown --backup) comes back as a
+// table of its own: undo restores it, proves it, and says how to bring it under the stack again
+// (an import naming its logical id, which the record keeps) and that redeploying would instead
+// make a new, empty table.
+func TestUndoOfAStacksTableSaysHowToImportIt(t *testing.T) {
+	localcloud.Moto(t).SetEnv(t)
+	const region = "sa-east-1"
+	c := fixture.NewCloud(t, region)
+	c.CreateStack(t, "Wallet-undo", fixture.TableDecl{LogicalID: "Table", Name: "undo-stack-table",
+		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-undo"}})
+	records := t.TempDir()
+	if code, out, stderr := sweepRun(t, "", "teardown", "--stack", "Wallet-undo", "--region", region, "--yes", "--backup", "--record-dir", records); code != exitOK {
+		t.Fatalf("teardown: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr := sweepRun(t, "", "undo", "undo-stack-table", "--region", region, "--record-dir", records, "--yes")
+	if code != exitOK || !strings.Contains(out, "Restored:") {
+		t.Fatalf("undo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"table Table of stack Wallet-undo", "cdk import Wallet-undo", "new, empty table"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not say %q:\n%s", want, out)
+		}
+	}
+	recs, _, bad, err := (ledger.Dir{Path: records}).List()
+	if err != nil || len(bad) > 0 || len(recs) != 1 || recs[0].By != "teardown" || recs[0].Stack != "Wallet-undo" || recs[0].LogicalID != "Table" {
+		t.Errorf("the teardown's record: %+v %v %v", recs, bad, err)
+	}
+}
