@@ -120,6 +120,7 @@ func TestUndoBringsBackASweptTableExactly(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, id) || !strings.Contains(out, "orphaned") || !strings.Contains(out, rec.Saved.BackupARN) {
 		t.Errorf("history: exit %d\n%s", code, out)
 	}
+	t.Logf("verify history --table %s:\n%s", name, out)
 
 	// The dry run changes nothing.
 	code, out, stderr = sweepRun(t, "", "undo", name, "--region", region, "--record-dir", records)
