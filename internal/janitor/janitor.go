@@ -193,7 +193,7 @@ func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
 	})
 	if cfg.Mode == contract.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
-		so.Record = d.recorder().Record
+		so.Record = d.recorder()
 		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
 		r.Report = acted.DryRun()

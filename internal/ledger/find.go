@@ -12,6 +12,8 @@ type Located struct {
 	Record
 	// Where is the ledger (Table.Where) or the file's path.
 	Where string `json:"where"`
+	// NotDeleted says why, when the deletion this record was written for did not happen.
+	NotDeleted string `json:"not_deleted,omitempty"`
 }
 
 // Filter chooses records: every field set must match.
@@ -57,13 +59,17 @@ func Collect(ctx context.Context, ledgers []Table, dirs []string, f Filter) Coll
 			return
 		}
 		seen[r.ID+"\x00"+r.Account] = true
-		c.Records = append(c.Records, Located{r, where})
+		c.Records = append(c.Records, Located{Record: r, Where: where})
 	}
+	notDone := map[string]string{}
 	for _, t := range ledgers {
-		rs, bad, err := t.List(ctx)
+		rs, notes, bad, err := t.ListWithNotes(ctx)
 		c.Problems = append(c.Problems, bad...)
 		if err != nil {
 			c.Problems = append(c.Problems, err.Error())
+		}
+		for _, n := range notes {
+			notDone[n.Of] = n.Why
 		}
 		for _, r := range rs {
 			if r.Account != t.Account {
@@ -77,14 +83,20 @@ func Collect(ctx context.Context, ledgers []Table, dirs []string, f Filter) Coll
 		if d == "" {
 			continue
 		}
-		rs, paths, bad, err := Dir{Path: d}.List()
+		rs, paths, notes, bad, err := Dir{Path: d}.ListWithNotes()
 		c.Problems = append(c.Problems, bad...)
 		if err != nil {
 			c.Problems = append(c.Problems, fmt.Sprintf("records in %s: %v", d, err))
 		}
+		for _, n := range notes {
+			notDone[n.Of] = n.Why
+		}
 		for i, r := range rs {
 			add(r, paths[i])
 		}
+	}
+	for i := range c.Records {
+		c.Records[i].NotDeleted = notDone[c.Records[i].ID]
 	}
 	slices.SortStableFunc(c.Records, func(a, b Located) int {
 		if x := b.At.Compare(a.At); x != 0 {

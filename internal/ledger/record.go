@@ -52,6 +52,9 @@ type Record struct {
 	Who string `json:"who"`
 	// At is when the record was written: just before the deletion.
 	At time.Time `json:"at"`
+	// Attempt counts the earlier records of this very deletion (the same table, the same save)
+	// that were noted not deleted (NotDeleted): each attempt is a record of its own.
+	Attempt int `json:"attempt,omitempty"`
 	// MonthlyCostUSD is what the table was costing a month.
 	MonthlyCostUSD float64 `json:"monthly_cost_usd"`
 	Saved          Saved   `json:"saved"`
@@ -109,13 +112,16 @@ func NewID(r Record) string {
 	for _, s := range []string{Format, r.Account, r.Region, r.Table, r.TableARN, r.TableID, created, r.Saved.BackupARN, r.Saved.ExportDigest} {
 		fmt.Fprintf(h, "%d:%s;", len(s), s)
 	}
+	if r.Attempt > 0 {
+		fmt.Fprintf(h, "attempt:%d;", r.Attempt)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 
 // same reports whether two records are of one deletion: the same id, table identity and save.
 // A record found under this id that is not is a collision, never taken for this one.
 func same(a, b Record) bool {
-	return a.ID == b.ID && a.Account == b.Account && a.Region == b.Region && a.Table == b.Table &&
+	return a.ID == b.ID && a.Attempt == b.Attempt && a.Account == b.Account && a.Region == b.Region && a.Table == b.Table &&
 		a.TableARN == b.TableARN && a.TableID == b.TableID && a.TableCreated.Equal(b.TableCreated) &&
 		a.Saved.BackupARN == b.Saved.BackupARN && a.Saved.ExportDigest == b.Saved.ExportDigest
 }

@@ -55,6 +55,9 @@ type Deletion struct {
 type Written struct {
 	ID    string `json:"id"`
 	Where string `json:"where"`
+	// region is the ledger's, path the file's: where a note that the deletion did not happen
+	// goes (NotDeleted).
+	region, path, table string
 }
 
 // Recorder writes the record of each deletion of one account before it happens: the sweep's
@@ -130,9 +133,21 @@ func (rc *Recorder) Record(ctx context.Context, d Deletion) (Written, error) {
 	if err := rc.saved(ctx, c, d, &r.Saved); err != nil {
 		return Written{}, fmt.Errorf("record the deletion of %s: %w", d.Table, err)
 	}
-	r.ID = NewID(r)
-	return rc.write(ctx, d, r)
+	// A deletion noted not deleted before (a refused or held-back run) is another attempt now,
+	// under an id of its own.
+	for attempt := 0; ; attempt++ {
+		r.Attempt = attempt
+		r.ID = NewID(r)
+		w, err := rc.write(ctx, d, r)
+		if !errors.Is(err, errAttemptClosed) || attempt >= maxAttempts {
+			return w, err
+		}
+	}
 }
+
+// maxAttempts bounds the records of one deletion (the same table and save) that were noted not
+// deleted: a run refused this often is refused for a reason no rerun fixes.
+const maxAttempts = 1000
 
 // saved reads what saved the items: the backup (AVAILABLE now) and the export (read whole, its
 // order-free digest), and counts the table's items.
@@ -223,7 +238,7 @@ func (rc *Recorder) write(ctx context.Context, d Deletion, r Record) (Written, e
 		if err != nil {
 			return Written{}, fmt.Errorf("record the deletion of %s: %w", d.Table, err)
 		}
-		return Written{ID: got.ID, Where: t.Where()}, nil
+		return Written{ID: got.ID, Where: t.Where(), region: region, table: d.Table}, nil
 	}
 	dir := rc.Dir
 	if rc.BesideExport && d.ExportDir != "" {
@@ -237,7 +252,21 @@ func (rc *Recorder) write(ctx context.Context, d Deletion, r Record) (Written, e
 	if err != nil {
 		return Written{}, fmt.Errorf("record the deletion of %s (no ledger in account %s, %v): %w", d.Table, rc.Account, missing, err)
 	}
-	return Written{ID: got.ID, Where: path}, nil
+	return Written{ID: got.ID, Where: path, path: path, table: d.Table}, nil
+}
+
+// NotDeleted appends, beside the record w, that its deletion did not happen, and why: a
+// re-check held the table back, DeleteTable or DeleteStack was refused or failed.
+func (rc *Recorder) NotDeleted(ctx context.Context, w Written, why string) error {
+	n := NotDeleted{Of: w.ID, Why: why, At: rc.now().UTC()}
+	if w.path != "" {
+		return Dir{Path: filepath.Dir(w.path)}.PutNotDeleted(w, w.table, n)
+	}
+	t, err := rc.ledger(ctx, w.region)
+	if err != nil {
+		return err
+	}
+	return t.PutNotDeleted(ctx, n)
 }
 
 // ledger finds (once per region) the account's ledger there.

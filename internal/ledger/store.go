@@ -117,7 +117,28 @@ func (t Table) Put(ctx context.Context, r Record) (Record, error) {
 	case !same(there, r):
 		return Record{}, fmt.Errorf("%w: the record already under id %s is of another deletion (%s %s, %s): not this one", perr, r.ID, there.Table, there.TableARN, there.Saved.What())
 	}
+	// This deletion's record, by an earlier run: still open (a run killed before its deletion),
+	// or noted not deleted, and then this is another attempt, with a record of its own.
+	if noted, err := t.noted(qctx, r.ID); err != nil {
+		return Record{}, fmt.Errorf("%w; whether record %s was noted not deleted could not be read: %v", perr, r.ID, err)
+	} else if noted {
+		return Record{}, errAttemptClosed
+	}
 	return there, nil
+}
+
+// errAttemptClosed: the record of this deletion under the id was noted not deleted; the next
+// attempt is written under the next id.
+var errAttemptClosed = errors.New("an earlier attempt, noted not deleted")
+
+// noted reports whether the record id carries a note that its deletion did not happen.
+func (t Table) noted(ctx context.Context, id string) (bool, error) {
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(wallet.LedgerTable), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{wallet.LedgerKey: &types.AttributeValueMemberS{Value: id + notDeletedSuffix}}})
+	if err != nil {
+		return false, err
+	}
+	return len(out.Item) > 0, nil
 }
 
 // Get reads one record by id, consistently.
@@ -140,13 +161,23 @@ func (t Table) Get(ctx context.Context, id string) (Record, bool, error) {
 // List reads every record of the ledger (a Scan: the ledger holds a record per deletion, small).
 // An item that does not decode is named in bad, not dropped silently.
 func (t Table) List(ctx context.Context) (records []Record, bad []string, err error) {
+	records, _, bad, err = t.ListWithNotes(ctx)
+	return records, bad, err
+}
+
+// ListWithNotes is List, with the notes of recorded deletions that did not happen.
+func (t Table) ListWithNotes(ctx context.Context) (records []Record, notes []NotDeleted, bad []string, err error) {
 	p := dynamodb.NewScanPaginator(t.DB, &dynamodb.ScanInput{TableName: aws.String(wallet.LedgerTable), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return records, bad, fmt.Errorf("read %s: %w", t.Where(), err)
+			return records, notes, bad, fmt.Errorf("read %s: %w", t.Where(), err)
 		}
 		for _, item := range page.Items {
+			if n, ok := notDeletedOf(item); ok {
+				notes = append(notes, n)
+				continue
+			}
 			r, err := decodeItem(item)
 			if err != nil {
 				id, _ := item[wallet.LedgerKey].(*types.AttributeValueMemberS)
@@ -160,7 +191,7 @@ func (t Table) List(ctx context.Context) (records []Record, bad []string, err er
 			records = append(records, r)
 		}
 	}
-	return records, bad, nil
+	return records, notes, bad, nil
 }
 
 func decodeItem(item map[string]types.AttributeValue) (Record, error) {
@@ -202,7 +233,10 @@ func decode(b []byte) (Record, error) {
 // ("@" is not allowed in a table name, so a record never collides with an export directory
 // beside it). A file is written whole or not at all (a temporary file, then a hard link to its
 // name, which fails if the name is taken) and never written over.
-type Dir struct{ Path string }
+type Dir struct {
+	Path  string
+	notes []NotDeleted // what List found beside the records
+}
 
 // Where names the directory for a report.
 func (d Dir) Where() string { return "file in " + d.Path }
@@ -255,6 +289,9 @@ func (d Dir) Put(r Record) (Record, string, error) {
 		case !same(there, r):
 			return Record{}, "", fmt.Errorf("write record %s: the file there is of another deletion", path)
 		}
+		if _, err := os.Lstat(filepath.Join(d.Path, r.Table+"@"+r.ID+notDeletedSuffix+".json")); err == nil {
+			return Record{}, "", errAttemptClosed
+		}
 		return there, path, nil
 	}
 	if dir, err := os.Open(d.Path); err == nil {
@@ -305,6 +342,13 @@ const maxRecordDepth = 2
 // root holds them beside each region's and account's exports). Symbolic links are not
 // followed. A missing directory holds no records.
 func (d Dir) List() (records []Record, paths []string, bad []string, err error) {
+	records, paths, _, bad, err = d.ListWithNotes()
+	return records, paths, bad, err
+}
+
+// ListWithNotes is List, with the notes of recorded deletions that did not happen.
+func (d Dir) ListWithNotes() (records []Record, paths []string, notes []NotDeleted, bad []string, err error) {
+	d.notes = nil
 	root := filepath.Clean(d.Path)
 	err = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -320,6 +364,15 @@ func (d Dir) List() (records []Record, paths []string, bad []string, err error) 
 			}
 			return nil
 		}
+		if strings.HasSuffix(e.Name(), notDeletedSuffix+".json") && strings.Contains(e.Name(), "@") {
+			n, err := readNotDeleted(path)
+			if err != nil {
+				bad = append(bad, err.Error())
+				return nil
+			}
+			d.notes = append(d.notes, n)
+			return nil
+		}
 		if !strings.HasSuffix(e.Name(), Suffix) || !strings.Contains(e.Name(), "@") {
 			return nil
 		}
@@ -331,7 +384,7 @@ func (d Dir) List() (records []Record, paths []string, bad []string, err error) 
 		records, paths = append(records, r), append(paths, path)
 		return nil
 	})
-	return records, paths, bad, err
+	return records, paths, d.notes, bad, err
 }
 
 // Sort orders records newest first, by when they were written, then by id.

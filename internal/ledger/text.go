@@ -26,8 +26,12 @@ func (c Collected) WriteText(w io.Writer) error {
 			case r.Saved.ExportDir != "":
 				saved = "export"
 			}
+			by := r.By
+			if r.NotDeleted != "" {
+				by += " (NOT DELETED)"
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\n", r.At.UTC().Format(time.RFC3339), r.Account, r.Region, r.Table,
-				strings.Join(r.Reasons, ","), r.By, saved, r.MonthlyCostUSD, r.ID)
+				strings.Join(r.Reasons, ","), by, saved, r.MonthlyCostUSD, r.ID)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -35,6 +39,9 @@ func (c Collected) WriteText(w io.Writer) error {
 	}
 	for _, r := range c.Records {
 		fmt.Fprintf(w, "%s: %s by %s; %s; saved by %s; in %s\n", r.ID, r.Table, r.Who, r.Detail, r.Saved.What(), r.Where)
+		if r.NotDeleted != "" {
+			fmt.Fprintf(w, "  not deleted after all: %s\n", r.NotDeleted)
+		}
 	}
 	for _, p := range c.Problems {
 		fmt.Fprintf(w, "Problem: %s\n", p)

@@ -144,6 +144,7 @@ func (u *deletion) err() error {
 }
 
 func (u *deletion) run(ctx context.Context, c RegionClients, o Options) {
+	defer u.noteNotDeleted(ctx, o)
 	if !u.save(ctx, c, o) {
 		return
 	}

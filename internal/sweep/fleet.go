@@ -172,7 +172,7 @@ func (f *Fleet) savers(a *accountPlan, s Save, o *Options) {
 			return dir, nil
 		}
 	}
-	o.Record = f.recorder(a, s).Record
+	o.Record = f.recorder(a, s)
 	if s.Backup {
 		prefix := s.BackupPrefix
 		if prefix == "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -62,6 +63,8 @@ type Candidate struct {
 	// logicalID is its logical id in its stack, when planned through one: its record keeps it,
 	// for importing the restored table back into the stack.
 	logicalID string
+	// recorded is where its record went, for the note that its deletion did not happen.
+	recorded ledger.Written
 	// nameTaken: its name stands for another table now (replaced); a stack-mate held back
 	// with it (reported replaced too) is still the planned table.
 	nameTaken bool

@@ -10,9 +10,14 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// Recorder writes a deletion down before it happens (Options.Record): internal/ledger's
-// Recorder.Record is the one production uses. It returns the record's id and where it went.
-type Recorder func(ctx context.Context, d ledger.Deletion) (ledger.Written, error)
+// Recorder writes a deletion down before it happens (Options.Record), and, if it then does not
+// happen, appends that: internal/ledger's Recorder is the one production uses.
+type Recorder interface {
+	// Record writes the record and returns its id and where it went.
+	Record(ctx context.Context, d ledger.Deletion) (ledger.Written, error)
+	// NotDeleted appends, beside the record, that its deletion did not happen, and why.
+	NotDeleted(ctx context.Context, w ledger.Written, why string) error
+}
 
 // record writes down the deletion of cd before the step that deletes it (DeleteTable, or
 // DeleteStack for each table the stack takes): a deletion whose record cannot be written does
@@ -23,7 +28,7 @@ func (u *deletion) record(ctx context.Context, cd *Candidate, o Options, step st
 	if o.Record == nil || cd.RecordID != "" {
 		return true
 	}
-	w, err := o.Record(ctx, deletionOf(cd, u.filter))
+	w, err := o.Record.Record(ctx, deletionOf(cd, u.filter))
 	if err != nil {
 		if errors.Is(err, ledger.ErrNotPlanned) {
 			u.hold(cd, Replaced, fmt.Sprintf("%s %s: %v; nothing was deleted: plan again", cd.Table, step, err))
@@ -32,9 +37,40 @@ func (u *deletion) record(ctx context.Context, cd *Candidate, o Options, step st
 		u.fail(fmt.Errorf("%s not deleted: its record could not be written %s: %w", u.what(), step, err))
 		return false
 	}
-	cd.RecordID, cd.RecordedIn = w.ID, w.Where
+	cd.RecordID, cd.RecordedIn, cd.recorded = w.ID, w.Where, w
 	cd.Notes = append(cd.Notes, fmt.Sprintf("recorded as %s in %s (verify undo --record %s brings it back)", w.ID, w.Where, w.ID))
 	return true
+}
+
+// noteNotDeleted appends, for each table of the unit whose deletion was written down and then
+// did not happen (a re-check held it back, the deletion failed or was refused, its stack stayed
+// or kept it), that it did not, and why: a record says a deletion was about to happen, and the
+// note is what became of it. On a fresh context, like every clean-up. A table whose deletion
+// may have happened (deleting, unknown) gets no note: the next run settles it.
+func (u *deletion) noteNotDeleted(ctx context.Context, o Options) {
+	if o.Record == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.recheckTimeout())
+	defer cancel()
+	for _, cd := range u.cands {
+		switch cd.Action {
+		case Deleted, Deleting, Unknown, WouldDelete, WouldRetain:
+			continue
+		}
+		if cd.RecordID == "" {
+			continue
+		}
+		why := string(cd.Action)
+		if cd.Error != "" {
+			why += ": " + cd.Error
+		} else if len(cd.Notes) > 0 {
+			why += ": " + cd.Notes[len(cd.Notes)-1]
+		}
+		if err := o.Record.NotDeleted(rctx, cd.recorded, why); err != nil {
+			cd.Notes = append(cd.Notes, fmt.Sprintf("its record %s says it was to be deleted, and the note that it was not could not be written: %v", cd.RecordID, err))
+		}
+	}
 }
 
 // deletionOf is what a record says of a candidate about to go.

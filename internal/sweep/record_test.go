@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wallet-dynamodb/wallet/internal/cost"
@@ -62,7 +64,7 @@ func TestADeletionWhoseRecordCannotBeWrittenDoesNotHappen(t *testing.T) {
 	f := Filter{Now: time.Now().Add(5 * time.Second)}
 	var mu sync.Mutex
 	var asked []string
-	refused := Options{Record: func(ctx context.Context, d ledger.Deletion) (ledger.Written, error) {
+	refused := Options{Record: recorderFunc(func(ctx context.Context, d ledger.Deletion) (ledger.Written, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, d.Table)
@@ -70,7 +72,7 @@ func TestADeletionWhoseRecordCannotBeWrittenDoesNotHappen(t *testing.T) {
 			t.Errorf("the record of %s was asked for after it went", d.Table)
 		}
 		return ledger.Written{}, errors.New("the ledger refused (test)")
-	}}
+	})}
 	r := sweepOnce(t, c, f, refused, false, true)
 	for _, name := range []string{"unrecorded-orphan", "unrecorded-expired"} {
 		cd := byTable(r)[name]
@@ -89,14 +91,14 @@ func TestADeletionWhoseRecordCannotBeWrittenDoesNotHappen(t *testing.T) {
 	rc := &ledger.Recorder{By: "sweep", Account: "123456789012", Count: true,
 		Clients: map[string]ledger.Clients{c.Config.Region: {DynamoDB: c.DynamoDB, Scaling: applicationautoscaling.NewFromConfig(c.Config)}},
 		Who:     func(ctx context.Context) (string, error) { return ledger.Caller(ctx, sts.NewFromConfig(c.Config)) }}
-	r = sweepOnce(t, c, f, Options{Record: rc.Record}, false, true)
+	r = sweepOnce(t, c, f, Options{Record: rc}, false, true)
 	if cd := byTable(r)["unrecorded-orphan"]; cd.Action != Failed || !strings.Contains(cd.Error, "no ledger") || !c.exists(t, "unrecorded-orphan") {
 		t.Errorf("no ledger, no directory: %+v", cd)
 	}
 
 	// Given a directory, the records are written there, then the deletions happen.
 	rc.Dir = t.TempDir()
-	r = sweepOnce(t, c, f, Options{Record: rc.Record}, false, true)
+	r = sweepOnce(t, c, f, Options{Record: rc}, false, true)
 	for _, name := range []string{"unrecorded-orphan", "unrecorded-expired"} {
 		cd := byTable(r)[name]
 		if cd.Action != Deleted || cd.RecordID == "" || !strings.HasPrefix(cd.RecordedIn, rc.Dir) || c.exists(t, name) {
@@ -110,5 +112,71 @@ func TestADeletionWhoseRecordCannotBeWrittenDoesNotHappen(t *testing.T) {
 		if name == "unrecorded-expired" && (rec.Stack != "Wallet-unrecorded" || rec.LogicalID == "") {
 			t.Errorf("a stack's table's record names no stack or logical id: %+v", rec)
 		}
+	}
+}
+
+// recorderFunc is a Recorder of one function, for a test's own refusals.
+type recorderFunc func(ctx context.Context, d ledger.Deletion) (ledger.Written, error)
+
+func (f recorderFunc) Record(ctx context.Context, d ledger.Deletion) (ledger.Written, error) {
+	return f(ctx, d)
+}
+func (recorderFunc) NotDeleted(context.Context, ledger.Written, string) error { return nil }
+
+// beforeDelete is a Recorder that, once the record is written, plays someone who turns
+// deletion protection on (a person who just remembered the table).
+type beforeDelete struct {
+	*ledger.Recorder
+	then func(table string)
+}
+
+func (b beforeDelete) Record(ctx context.Context, d ledger.Deletion) (ledger.Written, error) {
+	w, err := b.Recorder.Record(ctx, d)
+	if err == nil {
+		b.then(d.Table)
+	}
+	return w, err
+}
+
+// A deletion written down that then does not happen (a re-check holds it back: protection was
+// turned on since) gets a note beside its record, that it was not deleted and why: history says
+// so, and undo does not take it.
+func TestARecordedDeletionThatDidNotHappenIsNotedSo(t *testing.T) {
+	c := newCloud(t, "ap-east-1")
+	c.CreateTable(t, "noted-orphan", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Gone"}, false)
+	rc := &ledger.Recorder{By: "sweep", Account: "123456789012", Dir: t.TempDir(),
+		Clients: map[string]ledger.Clients{c.Config.Region: {DynamoDB: c.DynamoDB, Scaling: applicationautoscaling.NewFromConfig(c.Config)}},
+		Who:     func(ctx context.Context) (string, error) { return ledger.Caller(ctx, sts.NewFromConfig(c.Config)) }}
+	rec := beforeDelete{rc, func(table string) {
+		if _, err := c.DynamoDB.UpdateTable(t.Context(), &dynamodb.UpdateTableInput{TableName: aws.String(table), DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	r := sweepOnce(t, c, Filter{}, Options{Record: rec}, false, true)
+	cd := byTable(r)["noted-orphan"]
+	if cd.Action != SkippedProtected || cd.RecordID == "" || !c.exists(t, "noted-orphan") {
+		t.Fatalf("the held-back deletion: %+v", cd)
+	}
+	got := ledger.Collect(t.Context(), nil, []string{rc.Dir}, ledger.Filter{})
+	if len(got.Records) != 1 || got.Records[0].ID != cd.RecordID || !strings.Contains(got.Records[0].NotDeleted, "skipped-protected") {
+		t.Fatalf("the record and its note: %+v %v", got.Records, got.Problems)
+	}
+	// Its owner turns protection off again; the next sweep deletes it: another attempt of the
+	// same deletion, a record of its own, without a note.
+	if _, err := c.DynamoDB.UpdateTable(t.Context(), &dynamodb.UpdateTableInput{TableName: aws.String("noted-orphan"), DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	r = sweepOnce(t, c, Filter{}, Options{Record: rc}, false, true)
+	again := byTable(r)["noted-orphan"]
+	if again.Action != Deleted || again.RecordID == "" || again.RecordID == cd.RecordID {
+		t.Fatalf("the next sweep: %+v (the first record %s)", again, cd.RecordID)
+	}
+	got = ledger.Collect(t.Context(), nil, []string{rc.Dir}, ledger.Filter{})
+	notes := map[string]string{}
+	for _, l := range got.Records {
+		notes[l.ID] = l.NotDeleted
+	}
+	if len(got.Records) != 2 || notes[cd.RecordID] == "" || notes[again.RecordID] != "" {
+		t.Errorf("records after the second attempt: %v", notes)
 	}
 }

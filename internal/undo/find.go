@@ -63,9 +63,13 @@ func Select(c ledger.Collected, fl org.Fleet, table, id string) (ledger.Located,
 	inFleet := func(r ledger.Located) bool {
 		return slices.ContainsFunc(fl.Units, func(u org.Unit) bool { return u.Account.ID == r.Account && u.Region == r.Region })
 	}
-	var mine, others []ledger.Located
+	var mine, others, undone []ledger.Located
 	for _, r := range c.Records {
 		if (id != "" && r.ID != id) || (table != "" && r.Table != table) {
+			continue
+		}
+		if r.NotDeleted != "" && inFleet(r) {
+			undone = append(undone, r) // written down, then not deleted: nothing to undo
 			continue
 		}
 		if inFleet(r) {
@@ -79,6 +83,9 @@ func Select(c ledger.Collected, fl org.Fleet, table, id string) (ledger.Located,
 		what = "record " + id
 	}
 	switch {
+	case len(mine) == 0 && len(undone) > 0:
+		n := undone[0]
+		return ledger.Located{}, refuse("%s: its record %s says a deletion was about to happen, and it did not (%s): nothing to undo, nothing changed", what, n.ID, n.NotDeleted)
 	case len(mine) == 0 && len(others) > 0:
 		o := others[0]
 		return ledger.Located{}, refuse("%s: the only record is of account %s, %s (in %s), not of this account and region (%s): nothing changed; run it there (--accounts %s --region %s)",
