@@ -24,7 +24,7 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 	}{
 		{"dev at list prices", map[string]any{}, nil, []string{
 			"Wallet-dev: 1 table, 1 RCU / 1 WCU provisioned: $0.57/month\n",
-			"WalletJanitor: no DynamoDB tables: $0.00/month\n"}},
+			"WalletJanitor: 1 table, 1 on-demand: $0.00/month + on-demand requests\n"}}, // the ledger
 		// (5 × 0.001 + 3 × 0.00065) × 730 = $5.07.
 		{"dev 5/3 at a price from the environment", map[string]any{"readCapacity": "5", "writeCapacity": "3"},
 			map[string]string{"WALLET_PRICE_RCU_HOUR": "0.001"}, []string{"Wallet-dev: 1 table, 5 RCU / 3 WCU provisioned: $5.07/month\n"}},
