@@ -27,7 +27,7 @@ func TestSynthPrintsEachStacksDeclaredCost(t *testing.T) {
 	}{
 		{"dev at us-east-1's list prices", map[string]any{}, nil, []string{
 			"Wallet-dev: 1 table, 1 RCU / 1 WCU provisioned: $0.57/month at us-east-1 prices\n",
-			"WalletJanitor: no DynamoDB tables: $0.00/month at us-east-1 prices\n"}},
+			"WalletJanitor: 1 table, 1 on-demand: $0.00/month + on-demand requests at us-east-1 prices\n"}}, // the ledger
 		// (0.0001586 + 0.000793) × 730 = $0.69: the shipped table's eu-central-1 row.
 		{"dev at CDK's default region's prices", map[string]any{}, map[string]string{"CDK_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "us-west-2"}, []string{
 			"Wallet-dev: 1 table, 1 RCU / 1 WCU provisioned: $0.69/month at eu-central-1 prices\n"}},

@@ -232,7 +232,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.Flags().AddFlagSet(check.Flags())
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil))
+	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil), newHistoryCmd(s, nil), newUndoCmd(s, nil))
 	strict(root)
 	return root
 }

@@ -2,27 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	standin "github.com/wallet-dynamodb/wallet/internal/localcloud/pricelist"
 )
-
-// TestMain keeps the developer's own price list cache out of every test: the commands here read
-// and write the user's cache directory, as a user's run does.
-func TestMain(m *testing.M) {
-	removeCache, err := localcloud.PrivateUserCache()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	code := m.Run()
-	removeCache()
-	os.Exit(code)
-}
 
 // pricesJSON is the documented shape of `prices` in the reports: one entry per region and class.
 type pricesJSON struct {

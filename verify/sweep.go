@@ -148,7 +148,7 @@ func (o *sweepOptions) filter() (sweep.Filter, error) {
 	if o.now != nil {
 		flt.Now = o.now()
 	}
-	return flt, checkExportDir("--export", o.save.export)
+	return flt, o.save.check()
 }
 
 // runSweep is one path for one account and for an organization: open the fleet (the caller's

@@ -58,7 +58,7 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkExportDir("--export", o.save.export); err != nil {
+	if err := o.save.check(); err != nil {
 		return err
 	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})

@@ -81,7 +81,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 			return Plan{}, err
 		}
 		cd := Candidate{Table: r.Name, Region: c.Region, Reasons: []Reason{Teardown}, Stack: s.Name,
-			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil}
+			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil, logicalID: r.LogicalID}
 		cd.Detail = fmt.Sprintf("%s: a table of stack %s, torn down", Teardown, s.Name)
 		if d != nil {
 			cd.Identity = identityOf(d)
