@@ -525,7 +525,8 @@ const walletPolicyName = wallet.StackPrefix + "*-" + verifyPolicyID + "????????-
 // newJanitorPolicy). It lives here, not in a wallet stack, because a
 // permission inside the stack it deletes can be deleted halfway through that DeleteStack; and
 // this stack's id (WalletJanitor) is outside its own Wallet-* patterns. It has no
-// dynamodb:DeleteBackup: backups are never deleted by what takes them.
+// dynamodb:DeleteBackup: backups are never deleted by what takes them. pricing:GetProducts reads
+// AWS's public Price List, so that the commands price each table at its own region's prices.
 // sts:GetCallerIdentity (naming the account back before deleting) needs no permission at all.
 func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 	backups, walletStacks, walletPolicies := anyBackup(stack), walletStacks(stack), walletPolicies(stack)
@@ -668,11 +669,19 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets"),
 				Resources: jsii.Strings("*"),
 			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("Prices"),
+				// The AWS Price List API: each region's own prices for cost, sweep and teardown
+				// (without it they fall back to the shipped table, with a note). It reads AWS's
+				// public price list, nothing of the account's, and takes no resource.
+				Actions:   jsii.Strings("pricing:GetProducts"),
+				Resources: jsii.Strings("*"),
+			}),
 			ledgerDeny(stack),
 		},
 	})
 	suppressIAM5(p,
-		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric and alarm reads and Application Auto Scaling's calls support no resource-level permissions; * is the only resource they accept."},
+		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric and alarm reads, Application Auto Scaling's calls and pricing:GetProducts (the AWS Price List, no account data) support no resource-level permissions; * is the only resource they accept."},
 		iam5{nagTrackingAlarms, "The alarms of a target-tracking policy, which Application Auto Scaling names TargetTracking-table/<table>-…: only those."},
 		iam5{nagAnyLedger, whyAnyLedger},
 		iam5{nagAnyTable, "The sweep and the janitor exist to find tables no stack remembers, in any region of this account, so they cannot name them in advance."},

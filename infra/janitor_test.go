@@ -303,6 +303,7 @@ var (
 		},
 		map[string]any{"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
 		map[string]any{"Sid": "AutoScaling", "Effect": "Allow", "Action": "application-autoscaling:DescribeScalableTargets", "Resource": "*"},
+		map[string]any{"Sid": "Prices", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
 		ledgerDenied,
 	}
 	// teardownStacks are the TeardownPolicy's statements on wallet stacks and their policies,

@@ -176,6 +176,9 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	if err != nil {
 		return err
 	}
+	if prices, err = o.prices.of(ctx, cfg, fl.Regions(), false); err != nil {
+		return err
+	}
 	progress, clear := progressLine(o.s.err)
 	so := o.engineOptions(progress)
 	surveyed := o.clock() // a plan is made of the world as its survey began to read it

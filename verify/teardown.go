@@ -72,6 +72,9 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err != nil {
 		return err
 	}
+	if prices, err = o.prices.of(ctx, cfg, []string{cfg.Region}, false); err != nil {
+		return err
+	}
 	rules := o.rules
 	rules.Billed = true // an auto-scaled table is priced at what it was billed for, as verify cost prices it
 	run, err := sweep.TeardownFleet(ctx, fl, o.stack, prices, rules, nil)

@@ -323,7 +323,9 @@ func (d Deps) runUnits(ctx context.Context, base aws.Config, units []org.Unit, c
 	if key == nil {
 		key = kms.NewFromConfig(base)
 	}
-	prices := cost.USEast1()
+	// The janitor asks no network for prices (a function in a VPC may have none, and its role
+	// no pricing:GetProducts): each unit's region is priced from the shipped table.
+	prices := cost.ShippedPrices(base.Region)
 	if d.Prices != nil {
 		prices = *d.Prices
 	}

@@ -245,7 +245,7 @@ func (f *Fleet) Pending() (tables, accounts int) {
 
 // Report is the fleet's report as it stands: the plan before Act, what was done after.
 func (f *Fleet) Report() Report {
-	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices, Candidates: []Candidate{},
+	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices.Entries(f.fleet.Regions()...), Candidates: []Candidate{},
 		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f, Applied: f.applied}
 	r.DryRun = true
 	var saved, left, backups, sweepBackups float64

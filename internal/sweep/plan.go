@@ -308,7 +308,7 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		Table:              t.Name,
 		Region:             region,
 		Reasons:            reasons,
-		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
+		MonthlyCostUSD:     cost.Round(cost.MonthlyIn(region, t.Footprint, prices).Total),
 		Protected:          t.Protected,
 		JanitorDeleteAfter: mark.DueText(t.Tags[wallet.TagJanitorDeleteAfter]),
 		Identity:           t.Identity(),

@@ -87,7 +87,7 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
 			f, autoScaled, notes := teardownFootprint(ctx, c, r.Name, d, o)
-			cd.MonthlyCostUSD, cd.AutoScaled = cost.Round(cost.Monthly(f, prices).Total), autoScaled
+			cd.MonthlyCostUSD, cd.AutoScaled = cost.Round(cost.MonthlyIn(c.Region, f, prices).Total), autoScaled
 			cd.Notes = append(cd.Notes, notes...)
 			// wallet:keep=true holds its stack here too: naming the stack is not removing the tag.
 			tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))

@@ -79,6 +79,16 @@ const (
 	BillingOnDemand    Billing = "on-demand"
 )
 
+// TableClass is a table's class, in the words of the context contract (-c tableClass=standard-ia).
+// Standard-Infrequent-Access pays less for storage and more for throughput; SDK gives DynamoDB's
+// own name for it.
+type TableClass string
+
+const (
+	ClassStandard   TableClass = "standard"
+	ClassStandardIA TableClass = "standard-ia"
+)
+
 // Limits and defaults. 40000 is DynamoDB's default per-table quota for either capacity.
 const (
 	MinCapacity     = 1
