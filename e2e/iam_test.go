@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/policy"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -260,7 +261,7 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 		})
 	}
 
-	t.Run("the teardown policy suffices for export, restore, sweep and teardown", func(t *testing.T) {
+	t.Run("the teardown policy suffices for export, restore, sweep, teardown and undo", func(t *testing.T) {
 		janitor := as["janitor"]
 		dir := e.exportAs(t, janitor, orphan)
 		if code, stdout, stderr := e.runVerifyWith(t, 3*time.Minute, janitor.Env(), "restore", "--from", dir, "--table", "wallet-restored"); code != 0 {
@@ -271,7 +272,7 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 		}
 
 		// --idle-for: every call the sweep can make, CloudWatch's metrics included.
-		code, stdout, stderr := e.runVerifyWith(t, 3*time.Minute, janitor.Env(), "sweep", "--yes", "--idle-for", "7d", "--json")
+		code, stdout, stderr := e.runVerifyWith(t, 3*time.Minute, janitor.Env(), "sweep", "--yes", "--idle-for", "7d", "--backup", "--json")
 		var swept fixture.SweepJSON
 		if err := json.Unmarshal([]byte(stdout), &swept); code != 0 || err != nil {
 			t.Fatalf("sweep --yes as the janitor: exit %d (%v)\n%s\n%s", code, err, stdout, stderr)
@@ -288,9 +289,42 @@ func TestLeastPrivilegeEnforced(t *testing.T) {
 		if len(down.Stacks) != 1 || down.Stacks[0].Action != "deleted" {
 			t.Fatalf("teardown --yes: %+v", down)
 		}
-		// Left: only the table restore made, which is the user's now.
-		if names := e.tableNames(t); !slices.Equal(names, []string{"wallet-restored"}) {
+		// Left: the table restore made, which is the user's now, and the janitor stack's
+		// ledger, which holds both deletions, written with this policy alone.
+		if names := e.tableNames(t); !slices.Equal(names, []string{wallet.LedgerTable, "wallet-restored"}) {
 			t.Fatalf("tables left: %v", names)
+		}
+		l, err := ledger.FindTable(t.Context(), admin.DynamoDB, "123456789012", e.cfg.Region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The denied runs above wrote their records too, then were refused: each is noted as
+		// not deleted, and undo takes the one that was.
+		recs := ledger.Collect(t.Context(), []ledger.Table{l}, nil, ledger.Filter{})
+		var by, noted []string
+		for _, r := range recs.Records {
+			if r.NotDeleted != "" {
+				noted = append(noted, r.By+":"+r.Table+": "+r.NotDeleted)
+				continue
+			}
+			by = append(by, r.By+":"+r.Table)
+		}
+		slices.Sort(by)
+		if len(recs.Problems) > 0 || len(by) != 2 || by[1] != "teardown:"+table || by[0] != "sweep:"+orphan {
+			t.Fatalf("the ledger's records: %v %v, want the sweep's of %s and the teardown's of %s (and noted: %v)", by, recs.Problems, orphan, table, noted)
+		}
+		for _, n := range noted {
+			if !strings.Contains(n, "failed") || !strings.Contains(n, "access denied") {
+				t.Errorf("a denied run's record is noted otherwise: %s", n)
+			}
+		}
+		t.Logf("records of deletions that did not happen (the denied runs): %v", noted)
+		// And it brings the swept table back, with its wallets.
+		if code, stdout, stderr := e.runVerifyWith(t, 3*time.Minute, janitor.Env(), "undo", orphan, "--yes"); code != 0 || !strings.Contains(stdout, "Restored:") {
+			t.Fatalf("undo as the janitor: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		if n := e.itemCount(t, orphan); n != len(balances) {
+			t.Fatalf("undo restored %d wallets, want %d", n, len(balances))
 		}
 		if s := admin.State(t); strings.Contains(s, "stack "+stack+" ") {
 			t.Fatalf("stack %s still there: %s", stack, s)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
@@ -70,6 +71,12 @@ func TestJanitorOrgFanOut(t *testing.T) {
 				}
 				tag := acct[8:] + "-" + region
 				u := &unit{cloud: c, orphan: "orphan-" + tag}
+				// The ledgers: each member account's in each region (the member ledgers'
+				// StackSet), the management account's in the janitor's own region only (its
+				// janitor stack): its other region's records go there.
+				if acct != o.Management || region == "us-east-1" {
+					c.Ledger(t)
+				}
 				c.CreateTable(t, u.orphan, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 				u.decoys = []string{"not-ours-" + tag, "kept-" + tag, "protected-" + tag}
 				c.CreateTable(t, u.decoys[0], map[string]string{wallet.TagProject: "other", wallet.TagStack: "Wallet-gone"}, false)
@@ -300,6 +307,21 @@ func TestJanitorOrgFanOut(t *testing.T) {
 		if !slices.Equal(names, []string{u.orphan}) {
 			t.Errorf("%s: backups of %v, want only its own orphan %s", key, names, u.orphan)
 		}
+		// Each deletion was written down first, in its own account's ledger: the unit's region's,
+		// or the janitor's own region's where the unit's has none.
+		acct, region, _ := strings.Cut(key, "/")
+		in := u.cloud
+		if acct == o.Management && region != "us-east-1" {
+			in = units[acct+"/us-east-1"].cloud
+		}
+		l, err := ledger.FindTable(t.Context(), in.DynamoDB, acct, in.Config.Region)
+		if err != nil {
+			t.Fatalf("%s: the ledger: %v", key, err)
+		}
+		recs := ledger.Collect(t.Context(), []ledger.Table{l}, nil, ledger.Filter{Table: u.orphan})
+		if len(recs.Records) != 1 || recs.Records[0].Account != acct || recs.Records[0].Region != region || recs.Records[0].By != "janitor" {
+			t.Errorf("%s: records of %s in %s: %+v %v", key, u.orphan, l.Where(), recs.Records, recs.Problems)
+		}
 	}
 }
 
@@ -360,6 +382,15 @@ func TestJanitorOrgStackAsDeployed(t *testing.T) {
 		}
 		if strings.Contains(doc, "DeleteBackup") || strings.Contains(doc, "kms:") {
 			t.Errorf("account %s: member role policy %s", acct, doc)
+		}
+	}
+	// The member ledgers' StackSet put a ledger in every member account, in each of the
+	// janitor's regions, as the janitor stack declares its own.
+	for _, acct := range o.Members {
+		for _, region := range []string{"us-east-1", "eu-west-1"} {
+			if _, err := ledger.FindTable(t.Context(), fixture.InAccount(t, acct, "Any", region).DynamoDB, acct, region); err != nil {
+				t.Errorf("account %s, %s: %v", acct, region, err)
+			}
 		}
 	}
 	lc := lambda.NewFromConfig(e.cfg)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/janitor"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/cfngap"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/inbox"
@@ -44,12 +46,12 @@ func TestJanitorAsDeployed(t *testing.T) {
 	}
 	cloud := fixture.NewCloud(t, "")
 	orphan := map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}
-	cloud.CreateTable(t, "wallet-forgotten", orphan, false) // the candidate, holding wallets
-	for _, id := range []string{"alice", "bob", "carol"} {
-		if _, err := e.ddb.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String("wallet-forgotten"), Item: map[string]types.AttributeValue{
-			wallet.KeyAttribute: &types.AttributeValueMemberS{Value: id}, wallet.BalanceAttribute: &types.AttributeValueMemberN{Value: "100"}}}); err != nil {
-			t.Fatal(err)
-		}
+	// The candidate, holding wallets, with everything a restore drops: a GSI, capacity 3/2, TTL,
+	// PITR, a stream, tags and a scalable target; `verify undo` brings it all back at the end.
+	cloud.FullTable(t, "wallet-forgotten", orphan, 3)
+	_, before, err := ledger.Capture(t.Context(), e.ddb, applicationautoscaling.NewFromConfig(e.cfg), "wallet-forgotten")
+	if err != nil {
+		t.Fatal(err)
 	}
 	cloud.CreateTable(t, "wallet-reprieved", orphan, false) // qualifies, then is kept by its owner
 	// Decoys: another project's, a kept one, a protected one, and a live unexpired stack's.
@@ -210,13 +212,9 @@ func TestJanitorAsDeployed(t *testing.T) {
 		}
 	}
 
-	// Nothing lost: the backup the deletion depended on restores every wallet.
-	if _, err := e.ddb.RestoreTableFromBackup(t.Context(), &dynamodb.RestoreTableFromBackupInput{
-		BackupArn: aws.String(deleted[0].BackupARN), TargetTableName: aws.String("wallet-forgotten-restored")}); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.itemCount(t, "wallet-forgotten-restored"); n != 3 {
-		t.Fatalf("the backup restored %d wallets, want 3", n)
+	// The deletion was written down first, in the ledger the stack deployed.
+	if deleted[0].RecordID == "" || !strings.Contains(deleted[0].RecordedIn, wallet.LedgerTable) {
+		t.Fatalf("the deletion's record: %q in %q", deleted[0].RecordID, deleted[0].RecordedIn)
 	}
 
 	// Third run: changes nothing, and says nothing.
@@ -225,6 +223,28 @@ func TestJanitorAsDeployed(t *testing.T) {
 		t.Fatalf("third run: %+v", third)
 	}
 	box.None(t, 3*time.Second)
+
+	// Nothing lost: `verify undo` finds the record in the ledger, restores the table from the
+	// backup the deletion depended on, puts back what the restore drops, and proves it.
+	code, out, stderr := e.runVerify(t, "history", "--table", "wallet-forgotten")
+	if code != 0 || !strings.Contains(out, deleted[0].RecordID) || !strings.Contains(out, "janitor") {
+		t.Fatalf("verify history: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = e.runVerify(t, "undo", "wallet-forgotten", "--yes")
+	if code != 0 || !strings.Contains(out, "Restored: wallet-forgotten is in effect as recorded") {
+		t.Fatalf("verify undo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	t.Logf("verify undo wallet-forgotten --yes:\n%s", out)
+	if n := e.itemCount(t, "wallet-forgotten"); n != 3 {
+		t.Fatalf("the undo restored %d wallets, want 3", n)
+	}
+	_, after, err := ledger.Capture(t.Context(), e.ddb, applicationautoscaling.NewFromConfig(e.cfg), "wallet-forgotten")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ledger.Diff(before, after); len(d) > 0 {
+		t.Errorf("the table the janitor deleted came back otherwise: %v", d)
+	}
 
 	// A failed run is a function error, which is what the Errors alarm counts: the same
 	// artifact with a bad environment answers with Lambda's error document naming the variable.

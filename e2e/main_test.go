@@ -27,6 +27,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Where no ledger is deployed, verify writes a deletion's record into the user's state
+	// directory: the test run's own here, not the home directory of whoever runs the tests.
+	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	appBin = filepath.Join(dir, "infra")
 	build := exec.Command("go", "build", "-o", appBin, "./infra")
 	build.Dir = localcloud.ModuleRoot()

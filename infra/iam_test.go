@@ -326,6 +326,13 @@ func newIAMWorld(t *testing.T) *iamWorld {
 		"member-backup":        {arn: table(memberAccount, "wallet-forgotten") + "/backup/01795710609733-1f2e3d4c", account: memberAccount},
 		"member-wallet-stack":  {arn: inMember.stackID(), account: memberAccount},
 		"member-verify-policy": {arn: refOf(inMember, wid(verifyPolicyID)), account: memberAccount},
+		"ledger":               {arn: table(centralAccount, wallet.LedgerTable), account: centralAccount, tags: tagsOf(jenv, jid("Ledger"))},
+		"member-ledger":        {arn: table(memberAccount, wallet.LedgerTable), account: memberAccount, tags: ledgerTags()},
+		"tracking-alarm": {arn: fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:TargetTracking-table/wallet-forgotten-AlarmHigh-9be8690e", iamPartition, iamRegion, centralAccount),
+			account: centralAccount},
+		"other-alarm": {arn: fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:payroll-latency", iamPartition, iamRegion, centralAccount), account: centralAccount},
+		"scaling-role": {arn: fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable",
+			iamPartition, centralAccount), account: centralAccount},
 	} {
 		w.resources[name] = r
 	}

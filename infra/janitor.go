@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -79,6 +81,7 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 		Description: jsii.String("The wallet janitor function: finds, marks, backs up and deletes wallet tables (Project=wallet only), its logs and its topic"),
 	})
 	teardown := newTeardownPolicy(stack)
+	newLedger(stack)
 	markKey := newMarkKey(stack, role)
 	own := newJanitorPolicy(stack, role, logs, topic, key, markKey)
 
@@ -131,6 +134,77 @@ func NewJanitorStack(scope constructs.Construct, id string, props *JanitorStackP
 		awscdk.NewCfnOutput(stack, jsii.String(o.key), &awscdk.CfnOutputProps{Value: jsii.String(o.value), Description: jsii.String(o.desc)})
 	}
 	return stack
+}
+
+// newLedger is the ledger of deletions of this account and region (internal/ledger): every
+// deletion of the sweep, the teardown and the janitor is written into it first. On demand (a few
+// writes a day), PITR on (every earlier state of it for 35 days), deletion protection on, and
+// retained: `cdk destroy` leaves it, and redeploying the stack then needs it imported
+// (`cdk import WalletJanitor`). Its name is fixed (wallet.LedgerTable) so that every caller finds
+// it without reading a stack. It is tagged wallet:ledger, never Project=wallet: its Project tag is
+// its own (the stack's tags reach every other resource), and the sweep refuses it by name and by
+// tag whatever its tags say. The project's policies deny every change to it but a new record
+// (ledgerDeny).
+func newLedger(stack awscdk.Stack) awsdynamodb.Table {
+	t := awsdynamodb.NewTable(stack, jsii.String("Ledger"), &awsdynamodb.TableProps{
+		TableName:          jsii.String(wallet.LedgerTable),
+		PartitionKey:       &awsdynamodb.Attribute{Name: jsii.String(wallet.LedgerKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:        awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		DeletionProtection: jsii.Bool(true),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	for k, v := range ledgerTags() {
+		awscdk.Tags_Of(t).Add(jsii.String(k), jsii.String(v), &awscdk.TagProps{Priority: jsii.Number(ledgerTagPriority)})
+	}
+	return t
+}
+
+// ledgerTagPriority is above the stack's own tags (CDK's default 100), so the ledger's Project
+// tag is its own.
+const ledgerTagPriority = 200
+
+// ledgerTags are the ledger's tags: what marks it (wallet:ledger), and a Project that is not
+// wallet, so no rule of this project's policies that holds on Project=wallet reaches it.
+func ledgerTags() map[string]string {
+	return map[string]string{
+		wallet.TagLedger:  wallet.LedgerTagValue,
+		wallet.TagProject: wallet.ProjectName + "-ledger",
+	}
+}
+
+// anyLedger is the ledger's ARN in every region of the account.
+func anyLedger(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("dynamodb"),
+		Region:       jsii.String("*"),
+		Resource:     jsii.String("table"),
+		ResourceName: jsii.String(wallet.LedgerTable),
+	})
+}
+
+// ledgerChanges are every action that could change or take away what the ledger holds: the
+// table itself (deleting it, turning its protection, PITR or TTL off, its tags, its resource
+// policy) and its records (updating, deleting, overwriting in a batch or through PartiQL).
+// PutItem is not among them: records are written with it, once, on the condition that the key
+// does not exist (IAM has no condition key for a condition expression; see docs/iam.md).
+var ledgerChanges = []string{
+	"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive", "dynamodb:UpdateContinuousBackups",
+	"dynamodb:TagResource", "dynamodb:UntagResource", "dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
+	"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+}
+
+// ledgerDeny is the statement every policy of this project that can reach tables carries: no
+// change to the ledger but a new record, whatever else the policy allows.
+func ledgerDeny(stack awscdk.Stack) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("LedgerIsAppendOnly"),
+		Effect:    awsiam.Effect_DENY,
+		Actions:   jsii.Strings(ledgerChanges...),
+		Resources: &[]*string{anyLedger(stack)},
+	})
 }
 
 // janitorTags mark the stack's resources as this project's. There is no Stage: one janitor
@@ -276,9 +350,36 @@ func janitorRunStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("ReadTables"),
 			// Unconditioned: telling a table that is not ours from one that is takes reading it.
-			Actions:   jsii.Strings("dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
+			// The rest is what a deletion's record says of the table (internal/ledger.Capture).
+			Actions: jsii.Strings("dynamodb:DescribeTable", "dynamodb:ListTagsOfResource", "dynamodb:DescribeTimeToLive",
+				"dynamodb:DescribeContinuousBackups", "dynamodb:DescribeContributorInsights", "dynamodb:DescribeKinesisStreamingDestination"),
 			Resources: &[]*string{anyTable(stack)},
 		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("CountWalletTables"),
+			// How many items a table held before it went, for undo's proof: a Scan that returns
+			// a count and no item (dynamodb:Select COUNT), on tables tagged Project=wallet.
+			Actions:   jsii.Strings("dynamodb:Scan"),
+			Resources: &[]*string{anyTable(stack)},
+			Conditions: &map[string]any{"StringEquals": map[string]any{
+				"aws:ResourceTag/" + wallet.TagProject: wallet.ProjectName,
+				"dynamodb:Select":                      "COUNT",
+			}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadScaling"),
+			// A deletion's record keeps the table's auto scaling; these take no resource.
+			Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("WriteLedger"),
+			// A record, written once (a condition that its key does not exist), and read back
+			// after a write whose answer was lost.
+			Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:GetItem"),
+			Resources: &[]*string{anyLedger(stack)},
+		}),
+		ledgerDeny(stack),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("ReadBackups"),
 			// A backup's ARN, which carries no tags: waiting for one to be AVAILABLE.
@@ -346,8 +447,9 @@ func newJanitorPolicy(stack awscdk.Stack, role awsiam.Role, logs awslogs.LogGrou
 		Statements: &statements,
 	})
 	suppressIAM5(p,
-		iam5{nagAnyResource, "dynamodb:ListTables and dynamodb:ListBackups support no resource-level permissions; * is the only resource they accept."},
+		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups and Application Auto Scaling's Describe calls support no resource-level permissions; * is the only resource they accept."},
 		iam5{nagAnyTable, "The janitor finds tables no stack remembers, so it cannot name them in advance; every action that changes a table holds only on tables tagged Project=wallet."},
+		iam5{nagAnyLedger, whyAnyLedger},
 		iam5{nagAnyBackup, "Backups of those tables, read only: their ids are only known once CreateBackup returns them."},
 		iam5{nagAnyWalletStack, whyWalletStacks},
 		iam5{nagWalletPolicies, whyWalletPolicies},
@@ -363,7 +465,13 @@ const (
 	nagAnyBackup      = "Resource::arn:<AWS::Partition>:dynamodb:*:<AWS::AccountId>:table/*/backup/*"
 	nagAnyWalletStack = "Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/" + wallet.StackPrefix + "*/*"
 	nagWalletPolicies = "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/" + walletPolicyName
+	nagAnyLedger      = "Resource::arn:<AWS::Partition>:dynamodb:*:<AWS::AccountId>:table/" + wallet.LedgerTable
+	nagTrackingAlarms = "Resource::arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:TargetTracking-table/*"
+	nagScalingRole    = "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"
 )
+
+// whyAnyLedger: the ledger is one table in each region of the account.
+const whyAnyLedger = "The ledger of deletions, one table of this name in each region of this account (the region the record's table was in)."
 
 func anyTable(stack awscdk.Stack) *string {
 	return stack.FormatArn(&awscdk.ArnComponents{
@@ -417,7 +525,8 @@ const walletPolicyName = wallet.StackPrefix + "*-" + verifyPolicyID + "????????-
 // newJanitorPolicy). It lives here, not in a wallet stack, because a
 // permission inside the stack it deletes can be deleted halfway through that DeleteStack; and
 // this stack's id (WalletJanitor) is outside its own Wallet-* patterns. It has no
-// dynamodb:DeleteBackup: backups are never deleted by what takes them.
+// dynamodb:DeleteBackup: backups are never deleted by what takes them. pricing:GetProducts reads
+// AWS's public Price List, so that the commands price each table at its own region's prices.
 // sts:GetCallerIdentity (naming the account back before deleting) needs no permission at all.
 func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 	backups, walletStacks, walletPolicies := anyBackup(stack), walletStacks(stack), walletPolicies(stack)
@@ -435,23 +544,91 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Sid: jsii.String("Tables"),
 				Actions: jsii.Strings(
 					"dynamodb:DescribeTable",
-					"dynamodb:DescribeContinuousBackups", // verify cost: PITR storage is billed
+					"dynamodb:DescribeContinuousBackups", // verify cost: PITR storage is billed; a deletion's record
 					"dynamodb:ListTagsOfResource",
-					"dynamodb:UpdateTable", // to turn deletion protection off
+					"dynamodb:UpdateTable", // to turn deletion protection off; undo re-applies capacity, stream, protection
 					"dynamodb:DeleteTable",
 					"dynamodb:CreateBackup",   // sweep --backup, before a deletion
-					"dynamodb:Scan",           // export
+					"dynamodb:Scan",           // export; the record's count; history reads the ledger
 					"dynamodb:CreateTable",    // restore
 					"dynamodb:BatchWriteItem", // restore
+					// A deletion's record (internal/ledger.Capture), and undo putting it back.
+					"dynamodb:DescribeTimeToLive",
+					"dynamodb:DescribeContributorInsights",
+					"dynamodb:DescribeKinesisStreamingDestination",
+					"dynamodb:UpdateTimeToLive",
+					"dynamodb:UpdateContinuousBackups",
+					"dynamodb:UpdateContributorInsights",
+					"dynamodb:EnableKinesisStreamingDestination",
+					// Writing a record into the ledger once and reading it back; and what AWS
+					// requires on the table RestoreTableFromBackup restores into.
+					"dynamodb:PutItem",
+					"dynamodb:GetItem",
+					"dynamodb:Query",
+					"dynamodb:UpdateItem",
+					"dynamodb:DeleteItem",
+					"dynamodb:RestoreTableFromBackup",
 				),
 				Resources: &[]*string{anyTable(stack)},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("RestoreTags"),
+				// The tags restore and undo put on a table they make, so a retry or a later run
+				// recognises it: only those keys (CreateTable with tags needs TagResource too).
+				Actions:   jsii.Strings("dynamodb:TagResource"),
+				Resources: &[]*string{anyTable(stack)},
+				Conditions: &map[string]any{"ForAllValues:StringEquals": map[string]any{
+					"aws:TagKeys": []any{archive.TagRestoreRun, wallet.TagUndoRecord},
+				}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("UndoTags"),
+				// Undo re-applies a deleted table's own tags, whatever their keys, always in the
+				// request that carries the record's id (wallet:undo-record): only in that form.
+				Actions:   jsii.Strings("dynamodb:TagResource"),
+				Resources: &[]*string{anyTable(stack)},
+				Conditions: &map[string]any{"Null": map[string]any{
+					"aws:RequestTag/" + wallet.TagUndoRecord: "false",
+				}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("Backups"),
 				// A backup's ARN is table/<name>/backup/<id>: waiting for one to be AVAILABLE
-				// before the table goes.
-				Actions:   jsii.Strings("dynamodb:DescribeBackup"),
+				// before the table goes; and undo restoring a table from it.
+				Actions:   jsii.Strings("dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"),
 				Resources: &[]*string{backups},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ScalingReads"),
+				// A deletion's record keeps the table's auto scaling policies (its targets:
+				// AutoScaling's DescribeScalableTargets, below); these take no resource.
+				Actions:   jsii.Strings("application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("Scaling"),
+				// Undo registers a deleted table's targets and policies again: DynamoDB's only.
+				// Nothing here deregisters or deletes auto scaling.
+				Actions:    jsii.Strings("application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"),
+				Resources:  jsii.Strings("*"),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"application-autoscaling:service-namespace": "dynamodb"}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ScalingAlarms"),
+				// A target-tracking policy's alarms, which PutScalingPolicy creates in the
+				// caller's name, as Application Auto Scaling documents.
+				Actions: jsii.Strings("cloudwatch:PutMetricAlarm"),
+				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Region: jsii.String("*"),
+					Resource: jsii.String("alarm"), ResourceName: jsii.String("TargetTracking-table/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ScalingRole"),
+				// The first scalable target of an account makes DynamoDB's service-linked role
+				// for Application Auto Scaling; nothing else of IAM.
+				Actions: jsii.Strings("iam:CreateServiceLinkedRole"),
+				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+					Resource: jsii.String("role"), ResourceName: jsii.String("aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable")})},
+				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "dynamodb.application-autoscaling.amazonaws.com"}},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("WalletStacks"),
@@ -492,10 +669,21 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 				Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets"),
 				Resources: jsii.Strings("*"),
 			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("Prices"),
+				// The AWS Price List API: each region's own prices for cost, sweep and teardown
+				// (without it they fall back to the shipped table, with a note). It reads AWS's
+				// public price list, nothing of the account's, and takes no resource.
+				Actions:   jsii.Strings("pricing:GetProducts"),
+				Resources: jsii.Strings("*"),
+			}),
+			ledgerDeny(stack),
 		},
 	})
 	suppressIAM5(p,
-		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric reads and Application Auto Scaling's DescribeScalableTargets support no resource-level permissions; * is the only resource they accept."},
+		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric and alarm reads, Application Auto Scaling's calls and pricing:GetProducts (the AWS Price List, no account data) support no resource-level permissions; * is the only resource they accept."},
+		iam5{nagTrackingAlarms, "The alarms of a target-tracking policy, which Application Auto Scaling names TargetTracking-table/<table>-…: only those."},
+		iam5{nagAnyLedger, whyAnyLedger},
 		iam5{nagAnyTable, "The sweep and the janitor exist to find tables no stack remembers, in any region of this account, so they cannot name them in advance."},
 		iam5{nagAnyBackup, "Backups of those tables: their ids are only known once CreateBackup returns them."},
 		iam5{nagAnyWalletStack, whyWalletStacks},

@@ -103,10 +103,11 @@ func TestJanitorStack(t *testing.T) {
 			ids := janitorIDs{
 				key: id("TopicKey"), markKey: id("MarkKey"), topic: id("Topic"), topicPolicy: id("Topic", "Policy"), logs: id("Logs"), role: id("Role"),
 				teardown: id("TeardownPolicy"), own: id("JanitorPolicy"), fn: id("Function"), rule: id("Schedule"), alarm: id("ErrorsAlarm"),
+				ledger: id("Ledger"),
 			}
 
 			wantTypes := []string{
-				"AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role",
+				"AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role",
 				"AWS::KMS::Key", "AWS::KMS::Key", "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Logs::LogGroup", "AWS::SNS::Topic",
 				"AWS::SNS::TopicPolicy",
 			}
@@ -131,6 +132,7 @@ func TestJanitorStack(t *testing.T) {
 			checkTopic(t, tc, doc, ids)
 			checkScheduleAndAlarm(t, tc, doc, ids)
 			checkLogs(t, resource(t, doc, ids.logs))
+			checkLedger(t, resource(t, doc, ids.ledger))
 			checkOutputValues(t, tmpl, map[string]any{
 				wallet.OutputJanitorFunctionName: map[string]any{"Ref": ids.fn},
 				wallet.OutputJanitorTopicArn:     map[string]any{"Ref": ids.topic},
@@ -138,6 +140,9 @@ func TestJanitorStack(t *testing.T) {
 			})
 			for id, r := range doc["Resources"].(map[string]any) {
 				props, _ := r.(map[string]any)["Properties"].(map[string]any)
+				if id == ids.ledger {
+					continue // its own tags (checkLedger)
+				}
 				if tags, ok := props["Tags"]; ok && !reflect.DeepEqual(tags, norm(t, map[string]any{"t": janitorTagList})["t"]) {
 					t.Errorf("%s tags = %s, want %s", id, js(tags), js(janitorTagList))
 				}
@@ -166,7 +171,7 @@ func TestJanitorStack(t *testing.T) {
 var janitorTagList = tags("ManagedBy", "cdk", "Project", "wallet", "Stack", "WalletJanitor")
 
 type janitorIDs struct {
-	key, markKey, topic, topicPolicy, logs, role, teardown, own, fn, rule, alarm string
+	key, markKey, topic, topicPolicy, logs, role, teardown, own, fn, rule, alarm, ledger string
 }
 
 func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
@@ -249,7 +254,13 @@ func checkELF(t *testing.T, path string, arch contract.Arch) {
 }
 
 var (
-	anyTableArn = accountArn("dynamodb", ":table/*")
+	anyTableArn  = accountArn("dynamodb", ":table/*")
+	anyLedgerArn = accountArn("dynamodb", ":table/wallet-ledger")
+	ledgerDenied = map[string]any{"Sid": "LedgerIsAppendOnly", "Effect": "Deny", "Resource": anyLedgerArn, "Action": []any{
+		"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive", "dynamodb:UpdateContinuousBackups",
+		"dynamodb:TagResource", "dynamodb:UntagResource", "dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
+		"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+	}}
 	teardownDoc = []any{
 		map[string]any{"Sid": "List", "Effect": "Allow", "Action": []any{"dynamodb:ListTables", "dynamodb:ListBackups"}, "Resource": "*"},
 		map[string]any{
@@ -257,10 +268,27 @@ var (
 			"Action": []any{
 				"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
 				"dynamodb:CreateBackup", "dynamodb:Scan", "dynamodb:CreateTable", "dynamodb:BatchWriteItem",
+				"dynamodb:DescribeTimeToLive", "dynamodb:DescribeContributorInsights", "dynamodb:DescribeKinesisStreamingDestination",
+				"dynamodb:UpdateTimeToLive", "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateContributorInsights", "dynamodb:EnableKinesisStreamingDestination",
+				"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:RestoreTableFromBackup",
 			},
 			"Resource": anyTableArn,
 		},
-		map[string]any{"Sid": "Backups", "Effect": "Allow", "Action": "dynamodb:DescribeBackup", "Resource": accountArn("dynamodb", ":table/*/backup/*")},
+		map[string]any{"Sid": "RestoreTags", "Effect": "Allow", "Action": "dynamodb:TagResource", "Resource": anyTableArn,
+			"Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{"wallet:restore-run", "wallet:undo-record"}}}},
+		map[string]any{"Sid": "UndoTags", "Effect": "Allow", "Action": "dynamodb:TagResource", "Resource": anyTableArn,
+			"Condition": map[string]any{"Null": map[string]any{"aws:RequestTag/wallet:undo-record": "false"}}},
+		map[string]any{"Sid": "Backups", "Effect": "Allow", "Action": []any{"dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"}, "Resource": accountArn("dynamodb", ":table/*/backup/*")},
+		map[string]any{"Sid": "ScalingReads", "Effect": "Allow", "Resource": "*", "Action": []any{
+			"application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"}},
+		map[string]any{"Sid": "Scaling", "Effect": "Allow", "Resource": "*", "Action": []any{
+			"application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+			"Condition": map[string]any{"StringEquals": map[string]any{"application-autoscaling:service-namespace": "dynamodb"}}},
+		map[string]any{"Sid": "ScalingAlarms", "Effect": "Allow", "Action": "cloudwatch:PutMetricAlarm", "Resource": accountArn("cloudwatch", ":alarm:TargetTracking-table/*")},
+		map[string]any{"Sid": "ScalingRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+			"Resource": map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"),
+				":role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"}}},
+			"Condition": map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "dynamodb.application-autoscaling.amazonaws.com"}}},
 		map[string]any{
 			"Sid": "WalletStacks", "Effect": "Allow",
 			"Action":   []any{"cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate", "cloudformation:DeleteStack"},
@@ -275,7 +303,12 @@ var (
 		},
 		map[string]any{"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
 		map[string]any{"Sid": "AutoScaling", "Effect": "Allow", "Action": "application-autoscaling:DescribeScalableTargets", "Resource": "*"},
+		map[string]any{"Sid": "Prices", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
+		ledgerDenied,
 	}
+	// teardownStacks are the TeardownPolicy's statements on wallet stacks and their policies,
+	// which the janitor's role holds too.
+	teardownStacks = teardownDoc[9:11]
 )
 
 func accountArn(service, rest string) map[string]any {
@@ -316,7 +349,13 @@ func checkJanitorPolicies(t *testing.T, doc map[string]any, ids janitorIDs) {
 		"Roles":      []any{ref(ids.role)},
 		"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{
 			map[string]any{"Sid": "List", "Effect": "Allow", "Action": []any{"dynamodb:ListTables", "dynamodb:ListBackups"}, "Resource": "*"},
-			map[string]any{"Sid": "ReadTables", "Effect": "Allow", "Action": []any{"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}, "Resource": anyTableArn},
+			map[string]any{"Sid": "ReadTables", "Effect": "Allow", "Action": []any{"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource", "dynamodb:DescribeTimeToLive",
+				"dynamodb:DescribeContinuousBackups", "dynamodb:DescribeContributorInsights", "dynamodb:DescribeKinesisStreamingDestination"}, "Resource": anyTableArn},
+			map[string]any{"Sid": "CountWalletTables", "Effect": "Allow", "Action": "dynamodb:Scan", "Resource": anyTableArn,
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/Project": "wallet", "dynamodb:Select": "COUNT"}}},
+			map[string]any{"Sid": "ReadScaling", "Effect": "Allow", "Action": []any{"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"}, "Resource": "*"},
+			map[string]any{"Sid": "WriteLedger", "Effect": "Allow", "Action": []any{"dynamodb:PutItem", "dynamodb:GetItem"}, "Resource": anyLedgerArn},
+			ledgerDenied,
 			map[string]any{"Sid": "ReadBackups", "Effect": "Allow", "Action": "dynamodb:DescribeBackup", "Resource": accountArn("dynamodb", ":table/*/backup/*")},
 			map[string]any{"Sid": "ActOnWalletTables", "Effect": "Allow", "Action": []any{"dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable"},
 				"Resource": anyTableArn, "Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/Project": "wallet"}}},
@@ -325,7 +364,7 @@ func checkJanitorPolicies(t *testing.T, doc map[string]any, ids janitorIDs) {
 					"StringEquals":              map[string]any{"aws:ResourceTag/Project": "wallet"},
 					"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{"wallet:janitor-delete-after"}},
 				}},
-			teardownDoc[3], teardownDoc[4],
+			teardownStacks[0], teardownStacks[1],
 			map[string]any{"Sid": "SignMarks", "Effect": "Allow", "Action": []any{"kms:GenerateMac", "kms:VerifyMac"}, "Resource": getAtt(ids.markKey, "Arn")},
 			map[string]any{"Sid": "Logs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": getAtt(ids.logs, "Arn")},
 			map[string]any{"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": ref(ids.topic)},
@@ -372,7 +411,10 @@ func TestJanitorRoleActsOnlyOnWalletTables(t *testing.T) {
 	doc := norm(t, assertions.Template_FromStack(built.Janitor, nil).ToJSON())
 	role := logicalID(built.Janitor, "Role")
 	readOnly := map[string]bool{"dynamodb:DescribeTable": true, "dynamodb:ListTagsOfResource": true,
-		"dynamodb:ListTables": true, "dynamodb:ListBackups": true, "dynamodb:DescribeBackup": true}
+		"dynamodb:ListTables": true, "dynamodb:ListBackups": true, "dynamodb:DescribeBackup": true,
+		"dynamodb:DescribeTimeToLive": true, "dynamodb:DescribeContinuousBackups": true, "dynamodb:DescribeContributorInsights": true,
+		"dynamodb:DescribeKinesisStreamingDestination": true}
+	ledgerArn := js(anyLedgerArn)
 	var checked []string
 	for id, r := range doc["Resources"].(map[string]any) {
 		r := r.(map[string]any)
@@ -392,13 +434,24 @@ func TestJanitorRoleActsOnlyOnWalletTables(t *testing.T) {
 			}
 			for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 				st := st.(map[string]any)
+				if st["Effect"] == "Deny" {
+					continue // it only refuses (the ledger's: ledgerDenied, pinned in TestJanitorStack)
+				}
 				for _, a := range strs(st["Action"]) {
 					if !strings.HasPrefix(a, "dynamodb:") || readOnly[a] {
 						continue
 					}
-					checked = append(checked, a)
 					cond, _ := st["Condition"].(map[string]any)
 					eq, _ := cond["StringEquals"].(map[string]any)
+					switch {
+					case (a == "dynamodb:PutItem" || a == "dynamodb:GetItem") && js(st["Resource"]) == ledgerArn && cond == nil:
+						continue // a record, into the ledger alone
+					case a == "dynamodb:Scan" && eq["dynamodb:Select"] != "COUNT":
+						t.Errorf("the role may Scan items, not only count them: %s", js(st))
+					case a == "dynamodb:Scan":
+						continue // a count, no item
+					}
+					checked = append(checked, a)
 					if st["Effect"] != "Allow" || eq["aws:ResourceTag/Project"] != "wallet" {
 						t.Errorf("%s (statement %v) holds without aws:ResourceTag/Project=wallet: %s", a, st["Sid"], js(st))
 					}
@@ -654,4 +707,23 @@ func refusedKeys(t *testing.T, context map[string]any) ([]string, error) {
 	}
 	slices.Sort(got)
 	return got, err
+}
+
+// checkLedger: the ledger of deletions is on demand, keyed by id, with PITR and deletion
+// protection on, retained by `cdk destroy` and by a replacement, and tagged as the ledger, never
+// Project=wallet.
+func checkLedger(t *testing.T, res map[string]any) {
+	t.Helper()
+	if res["DeletionPolicy"] != "Retain" || res["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("ledger DeletionPolicy %v UpdateReplacePolicy %v, want Retain: its records outlive the stack", res["DeletionPolicy"], res["UpdateReplacePolicy"])
+	}
+	equalFields(t, "ledger", res["Properties"].(map[string]any), norm(t, map[string]any{
+		"TableName":                        wallet.LedgerTable,
+		"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
+		"AttributeDefinitions":             []any{map[string]any{"AttributeName": "id", "AttributeType": "S"}},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"DeletionProtectionEnabled":        true,
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"Tags":                             tags("ManagedBy", "cdk", "Project", "wallet-ledger", "Stack", "WalletJanitor", "wallet:ledger", "deletions"),
+	}))
 }

@@ -157,7 +157,7 @@ func TestCDKSynth(t *testing.T) {
 			t.Fatalf("cdk synth -c stage=prod: %v\n%s", err, stderr)
 		}
 		// What the tables are declared to cost, on stderr (stdout is the template).
-		if !strings.Contains(stderr, "Wallet-prod: 1 table, 1 RCU / 1 WCU provisioned: $") || !strings.Contains(stderr, wallet.JanitorStackID+": no DynamoDB tables") {
+		if !strings.Contains(stderr, "Wallet-prod: 1 table, 1 RCU / 1 WCU provisioned: $") || !strings.Contains(stderr, wallet.JanitorStackID+": 1 table, 1 on-demand: $0.00/month + on-demand requests") {
 			t.Errorf("cdk synth does not print each stack's declared monthly cost:\n%s", stderr)
 		}
 		b, err := os.ReadFile(filepath.Join(out, "Wallet-prod.template.json"))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -26,6 +27,9 @@ type orgParts struct {
 	Queue    awssqs.Queue
 	Worker   awslambda.Function
 	StackSet awscloudformation.CfnStackSet
+	// Ledgers is the StackSet that puts the ledger in every member account, in each of the
+	// janitor's regions: the member role writes the records of its account's deletions there.
+	Ledgers awscloudformation.CfnStackSet
 }
 
 // Sizing of the worker queue: a message stays invisible for as long as a worker may hold it (the
@@ -71,7 +75,72 @@ func addOrgJanitor(stack awscdk.Stack, props *JanitorStackProps, central awslamb
 	queueGrants := role.Node().FindChild(jsii.String("DefaultPolicy")).(awsiam.Policy)
 	dependsOnOnly(central, own, enter, queueGrants)
 	dependsOnOnly(worker, own, enter, queueGrants)
-	return orgParts{Queue: queue, Worker: worker, StackSet: newMemberStackSet(stack, props.Org, role)}
+	return orgParts{Queue: queue, Worker: worker, StackSet: newMemberStackSet(stack, props.Org, role), Ledgers: newMemberLedgers(stack, props.Org)}
+}
+
+// newMemberLedgers is the service-managed StackSet that puts the ledger (newLedger's, as a
+// template) in every member account of the targets, in each region the janitor sweeps: a
+// member account's deletions are written down in that account, by the member role, where the
+// account's own people read them (`verify history`) and nobody of the central account can change
+// them. Its stack instances are removed with an account that leaves; the ledger itself is
+// retained (DeletionPolicy Retain), with its records.
+func newMemberLedgers(stack awscdk.Stack, oc contract.JanitorOrg) awscloudformation.CfnStackSet {
+	var regions []*string
+	for _, r := range oc.Regions {
+		regions = append(regions, jsii.String(r))
+	}
+	if len(regions) == 0 {
+		regions = []*string{stack.Region()}
+	}
+	return awscloudformation.NewCfnStackSet(stack, jsii.String("MemberLedger"), &awscloudformation.CfnStackSetProps{
+		StackSetName:    jsii.String(contract.JanitorMemberRole + "Ledger"),
+		Description:     jsii.String("The ledger of deletions in each member account and region the wallet janitor sweeps"),
+		PermissionModel: jsii.String("SERVICE_MANAGED"),
+		AutoDeployment: &awscloudformation.CfnStackSet_AutoDeploymentProperty{
+			Enabled:                      jsii.Bool(true),
+			RetainStacksOnAccountRemoval: jsii.Bool(false),
+		},
+		ManagedExecution: map[string]any{"Active": true},
+		StackInstancesGroup: &[]any{&awscloudformation.CfnStackSet_StackInstancesProperty{
+			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: jsii.Strings(oc.Targets...)},
+			Regions:           &regions,
+		}},
+		TemplateBody: jsii.String(ledgerTemplate()),
+	})
+}
+
+// ledgerTemplate is the member accounts' ledger: the janitor stack's own (newLedger), written out
+// as CloudFormation.
+func ledgerTemplate() string {
+	var tags []any
+	for _, k := range slices.Sorted(maps.Keys(ledgerTags())) {
+		tags = append(tags, map[string]any{"Key": k, "Value": ledgerTags()[k]})
+	}
+	tmpl := map[string]any{
+		"AWSTemplateFormatVersion": "2010-09-09",
+		"Description":              "The ledger of the wallet janitor's deletions in this account and region",
+		"Resources": map[string]any{
+			"Ledger": map[string]any{
+				"Type":                "AWS::DynamoDB::Table",
+				"DeletionPolicy":      "Retain",
+				"UpdateReplacePolicy": "Retain",
+				"Properties": map[string]any{
+					"TableName":                        wallet.LedgerTable,
+					"KeySchema":                        []any{map[string]any{"AttributeName": wallet.LedgerKey, "KeyType": "HASH"}},
+					"AttributeDefinitions":             []any{map[string]any{"AttributeName": wallet.LedgerKey, "AttributeType": "S"}},
+					"BillingMode":                      "PAY_PER_REQUEST",
+					"DeletionProtectionEnabled":        true,
+					"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+					"Tags":                             tags,
+				},
+			},
+		},
+	}
+	b, err := json.Marshal(tmpl)
+	if err != nil {
+		panic(fmt.Sprintf("ledger template: %v", err)) // a map of strings always encodes
+	}
+	return string(b)
 }
 
 // newUnitsQueue is the queue of (account, region) units one scheduled run hands to the worker,

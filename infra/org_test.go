@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wallet-dynamodb/wallet/internal/contract"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 func orgContext() map[string]any {
@@ -66,9 +67,10 @@ func TestJanitorOrgStack(t *testing.T) {
 	id := func(path ...string) string { return logicalID(stack, path...) }
 
 	sets := resourcesOf(doc, "AWS::CloudFormation::StackSet")
-	if len(sets) != 1 {
-		t.Fatalf("%d stack sets", len(sets))
+	if len(sets) != 2 {
+		t.Fatalf("%d stack sets, want the member role's and the member ledgers'", len(sets))
 	}
+	checkMemberLedgers(t, stack, sets)
 	ssID := *stack.GetLogicalId(stack.Node().FindChild(jsii.String("MemberRole")).(awscdk.CfnElement))
 	ss := sets[ssID]["Properties"].(map[string]any)
 	if ss["PermissionModel"] != "SERVICE_MANAGED" || ss["StackSetName"] != contract.JanitorMemberRole {
@@ -255,9 +257,16 @@ func checkMemberStatements(t *testing.T, doc map[string]any, id func(...string) 
 			t.Errorf("member role may %s", a)
 		}
 	}
-	// Every statement that changes a table is conditioned on the Project tag.
+	// Every statement that changes a table is conditioned on the Project tag (a Deny only
+	// refuses: the ledger's, whose record the member role writes, in its own account).
+	if jsonOf(bySid["LedgerIsAppendOnly"]) != jsonOf(norm(t, ledgerDenied)) || jsonOf(bySid["WriteLedger"]["Resource"]) != jsonOf(norm(t, anyLedgerArn)) {
+		t.Errorf("the member role's ledger statements: %s, %s", jsonOf(bySid["LedgerIsAppendOnly"]), jsonOf(bySid["WriteLedger"]))
+	}
 	for _, s := range member {
 		st := s.(map[string]any)
+		if st["Effect"] == "Deny" {
+			continue
+		}
 		for _, a := range actionsOf([]any{st}) {
 			if slices.Contains([]string{"dynamodb:CreateBackup", "dynamodb:UpdateTable", "dynamodb:DeleteTable", "dynamodb:TagResource", "dynamodb:UntagResource"}, a) &&
 				!strings.Contains(jsonOf(st["Condition"]), `"aws:ResourceTag/Project":"wallet"`) {
@@ -298,4 +307,39 @@ func sortedAny(v any) []any {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// checkMemberLedgers: the second StackSet puts the ledger, as the janitor stack declares its
+// own, in every member account of the targets and in each of the janitor's regions, retained.
+func checkMemberLedgers(t *testing.T, stack awscdk.Stack, sets map[string]map[string]any) {
+	t.Helper()
+	id := *stack.GetLogicalId(stack.Node().FindChild(jsii.String("MemberLedger")).(awscdk.CfnElement))
+	ss := sets[id]["Properties"].(map[string]any)
+	if ss["PermissionModel"] != "SERVICE_MANAGED" || ss["StackSetName"] != contract.JanitorMemberRole+"Ledger" {
+		t.Errorf("ledger stack set: %v", ss)
+	}
+	group := ss["StackInstancesGroup"].([]any)[0].(map[string]any)
+	if targets := group["DeploymentTargets"].(map[string]any)["OrganizationalUnitIds"].([]any); len(targets) != 1 || targets[0] != "r-ab12" {
+		t.Errorf("ledger targets %v", targets)
+	}
+	if regions := jsonOf(group["Regions"]); regions != `["us-east-1","eu-west-1"]` {
+		t.Errorf("ledger regions %s, want every region the janitor sweeps", regions)
+	}
+	var tmpl map[string]any
+	if err := json.Unmarshal([]byte(ss["TemplateBody"].(string)), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	res := tmpl["Resources"].(map[string]any)
+	if len(res) != 1 {
+		t.Fatalf("ledger template resources %v, want the ledger alone", res)
+	}
+	l := res["Ledger"].(map[string]any)
+	props := l["Properties"].(map[string]any)
+	if l["Type"] != "AWS::DynamoDB::Table" || l["DeletionPolicy"] != "Retain" || props["TableName"] != wallet.LedgerTable ||
+		props["DeletionProtectionEnabled"] != true || props["BillingMode"] != "PAY_PER_REQUEST" ||
+		jsonOf(props["PointInTimeRecoverySpecification"]) != `{"PointInTimeRecoveryEnabled":true}` ||
+		jsonOf(props["KeySchema"]) != `[{"AttributeName":"id","KeyType":"HASH"}]` ||
+		!strings.Contains(jsonOf(props["Tags"]), `{"Key":"wallet:ledger","Value":"deletions"}`) || strings.Contains(jsonOf(props["Tags"]), `"Value":"wallet"}`) {
+		t.Errorf("member ledger: %s", jsonOf(l))
+	}
 }

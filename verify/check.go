@@ -95,6 +95,11 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	// The SDK's own warnings belong on the command's stderr, not the process's.
 	cfg.Logger = awsconf.Logger(o.s.err)
 	r.Region = cfg.Region
+	// The check prices its table from the price list's cache or the shipped table: its policy
+	// (VerifyPolicy) grants no pricing:GetProducts, and a check asks only what it checks.
+	if r.Prices, err = o.prices.of(ctx, cfg, []string{cfg.Region}, true); err != nil {
+		return junit.write(nil, err)
+	}
 	rep, err := check.Run(ctx, check.NewClients(cfg), r)
 	return junit.write(rep, o.report(rep, err))
 }

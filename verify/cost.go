@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
@@ -196,6 +198,9 @@ func runCost(ctx context.Context, o *costOptions) error {
 	if err != nil {
 		return err
 	}
+	if prices, err = o.prices.of(ctx, cfg, fl.Regions(), false); err != nil {
+		return err
+	}
 	progress, clear := costProgress(o.s.err)
 	co := cost.Options{Table: o.table, Days: o.days, Now: o.now(), Concurrency: o.fleet.concurrency, SkipClosedRegions: o.allRegions,
 		Draw: o.draw(), Progress: progress}
@@ -252,6 +257,16 @@ func runCostLoad(ctx context.Context, o *costOptions, prices cost.Prices) error 
 	if err != nil {
 		return usageErr("--load %s: %v", o.load, err)
 	}
+	// Priced in --region (else us-east-1) from the price list's cache or the shipped table: a
+	// what-if calls nothing.
+	region := lo.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	if prices, err = o.prices.of(ctx, aws.Config{}, []string{region}, true); err != nil {
+		return err
+	}
+	lo.Region = region
 	lo.Draw = o.draw()
 	return o.render(cost.ReviewLoad(l, lo, prices))
 }
@@ -265,10 +280,37 @@ func runCostTemplate(ctx context.Context, o *costOptions, prices cost.Prices) er
 	if err != nil {
 		return usageErr("--template %s: %v", o.template, err)
 	}
+	// The template is priced in its stack's region (--region, else the environment's), from the
+	// price list's cache or the shipped table: no call, unless --refresh-prices asks the API.
+	var region string
+	for _, r := range []string{o.cloud.region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")} {
+		if region == "" {
+			region = r
+		}
+	}
+	var notes []string
+	if region == "" {
+		region = "us-east-1"
+		notes = append(notes, "no region given (--region or AWS_REGION): the template is priced at us-east-1's prices")
+	}
+	var cfg aws.Config
+	if !o.prices.refresh {
+		notes = append(notes, "a template is priced with no AWS call: from the price list's cache, else the shipped table (--refresh-prices asks the AWS Price List API)")
+	}
+	if o.prices.refresh {
+		if cfg, err = o.cloud.load(ctx, awsconf.Options{Region: region}); err != nil {
+			return err
+		}
+	}
+	regions := append([]string{region}, cost.TemplateRegions(body)...)
+	if prices, err = o.prices.of(ctx, cfg, regions, true); err != nil {
+		return err
+	}
 	d, err := cost.Declare(body, prices)
 	if err != nil {
 		return usageErr("--template %s: %v", o.template, err)
 	}
+	d.Notes = append(notes, d.Notes...)
 	d.Template = o.template
 	if o.stack != "" {
 		if d, err = o.againstStack(ctx, d, prices); err != nil {

@@ -720,9 +720,11 @@ func testCostIndex(t *testing.T) {
 }
 
 // The issue's case: a 50/50 table one hour old, busy at 30 reads and 30 writes a second for that
-// hour, was priced as if the hour were 14 days: on demand "$0.18", saving $28.29. At list prices
-// that traffic costs $59.13 a month on demand. Another table of the same name was busy before
-// this one was created: its data is not this table's. A second table, as young, had no request.
+// hour, was priced as if the hour were 14 days: on demand "$0.18", saving $28.29. At us-east-1's
+// list prices that traffic costs $59.13 a month on demand; the table is in eu-west-2, and priced
+// at eu-west-2's prices: moto has no Price List API, so those of the shipped table's eu-west-2
+// row. Another table of the same name was busy before this one was created: its data is not this
+// table's. A second table, as young, had no request.
 func testCostYoungTable(t *testing.T) {
 	c := newCostCloud(t, "eu-west-2")
 	clearPriceEnv(t)
@@ -752,15 +754,22 @@ func testCostYoungTable(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
 	r := decodeCost(t, out)
-	// Now: 50 × ($0.00013 + $0.00065) × 730. Right-sized: ⌈30 / 0.7⌉ = 43 each way. On demand:
-	// 108,000 reads and writes in its one hour, × 730 hours: 78.84 M × ($0.125 + $0.625) / M.
+	// Now: 50 × (RCU-hour + WCU-hour) × 730 (at us-east-1's, $28.47). Right-sized: ⌈30 / 0.7⌉ = 43
+	// each way. On demand: 108,000 reads and writes in its one hour, × 730 hours: 78.84 M ×
+	// (RRU + WRU per million) (at us-east-1's, $59.13).
+	p, _ := cost.Shipped("eu-west-2", wallet.ClassStandard)
+	hourly := p.RCUHour + p.WCUHour
+	current, rightSized := 50*hourly*730, 43*hourly*730
 	checkTable(t, r, priced{table: "young-50x50", billing: "provisioned", provisioned: capJSON{50, 50},
 		consumed: &useJSON{ReadUnits: 108000, ReadPeakPerS: 30, WriteUnits: 108000, WritePeakPerS: 30},
-		current:  28.47, rightSized: usd(24.4842), onDemand: usd(59.13),
-		action: "lower", context: "-c readCapacity=43 -c writeCapacity=43", savings: 28.47 - 24.4842,
+		current:  current, rightSized: usd(rightSized), onDemand: usd(78.84 * (p.RRUMillion + p.WRUMillion)),
+		action: "lower", context: "-c readCapacity=43 -c writeCapacity=43", savings: current - rightSized,
 		notes: []string{"younger than 14 days", "60 minutes of life"}})
-	checkTable(t, r, priced{table: "young-quiet", billing: "provisioned", provisioned: capJSON{5, 5}, current: 2.847,
+	checkTable(t, r, priced{table: "young-quiet", billing: "provisioned", provisioned: capJSON{5, 5}, current: 5 * hourly * 730,
 		notes: []string{"no consumed capacity in CloudWatch in its 60 minutes of life", "nothing to recommend"}})
+	if notes := strings.Join(r.Notes, " "); !strings.Contains(notes, "the AWS Price List API could not be read for eu-west-2") {
+		t.Errorf("the shipped table's prices are used without saying why: %v", r.Notes)
+	}
 	var windows struct {
 		Tables []struct {
 			Table  string
@@ -974,7 +983,7 @@ func TestCostTemplateCallsNothing(t *testing.T) {
 		t.Fatalf("1/1 declared: want $0.5694, deployed null:\n%s", out)
 	}
 	code, out, _ = costRun(t, "cost", "--template", file)
-	if code != exitOK || !strings.Contains(out, "Declared: $0.5694/month.") || !strings.Contains(out, "WalletTable") || !strings.Contains(out, "Prices: $0.00013/RCU-hour") {
+	if code != exitOK || !strings.Contains(out, "Declared: $0.5694/month.") || !strings.Contains(out, "WalletTable") || !strings.Contains(out, "Prices in us-east-1, standard class: $0.00013/RCU-hour") {
 		t.Fatalf("text (exit %d):\n%s", code, out)
 	}
 	// Prices from the environment, as everywhere: $0.001/RCU-hour makes 1/1 (0.001 + 0.00065) × 730.
@@ -1009,9 +1018,16 @@ func TestCostTemplateCallsNothing(t *testing.T) {
 	if n := calls.Load(); n != 0 {
 		t.Fatalf("pricing a template made %d AWS calls", n)
 	}
-	// The counter does see calls: comparing with a stack reaches the endpoint.
-	if code, _, _ := costRun(t, "cost", "--template", file, "--stack", "Wallet-dev"); code == exitOK || calls.Load() == 0 {
-		t.Fatalf("--stack against the counting endpoint: exit %d, %d calls", code, calls.Load())
+	// The counter does see calls, a Price List call among them: --refresh-prices asks the Price
+	// List API (here the counting endpoint, which answers 500: the shipped table, said so).
+	code, out, stderr = costRun(t, "cost", "--template", file, "--refresh-prices")
+	if code != exitOK || calls.Load() == 0 || !strings.Contains(out, "Declared: $0.5694/month.") || !strings.Contains(out, "the AWS Price List API could not be read for us-east-1") {
+		t.Fatalf("--refresh-prices against the counting endpoint: exit %d, %d calls:\n%s%s", code, calls.Load(), out, stderr)
+	}
+	// And comparing with a stack reaches the endpoint.
+	before := calls.Load()
+	if code, _, _ := costRun(t, "cost", "--template", file, "--stack", "Wallet-dev"); code == exitOK || calls.Load() == before {
+		t.Fatalf("--stack against the counting endpoint: exit %d, %d calls", code, calls.Load()-before)
 	}
 }
 
@@ -1028,9 +1044,12 @@ func globalTableTemplate(read string) string {
               {"Region":"us-east-1","ReadProvisionedThroughputSettings":{"ReadCapacityUnits":` + read + `}}]}}}}`
 }
 
-// A global table is priced before deploy, not "No tables declared": (5 + 4) × $0.00013 × 730 +
-// 2 × 2 × $0.00065 × 730 = $2.7521 a month at least (the writes autoscale from 2, to 10: $10.3441
-// at most), each replica's writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
+// A global table is priced before deploy, not "No tables declared", each replica at its own
+// region's prices (here the shipped table's: a template's price asks no network): in us-east-1
+// (5 × $0.00013 + 2 × $0.00065) × 730 = $1.4235, in eu-west-1 (4 × $0.000147 + 2 × $0.000735) ×
+// 730 = $1.5023, $2.9258 a month at least (the writes autoscale from 2, to 10: (5 × $0.00013 +
+// 10 × $0.00065) × 730 + (4 × $0.000147 + 10 × $0.000735) × 730 = $11.0142 at most), each
+// replica's writes at the write price. A capacity out of 1..40000 or not in digits is refused with exit 2,
 // naming the resource, the property and the value; an intrinsic one is a note and a lower
 // bound. No AWS call is made.
 func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
@@ -1059,12 +1078,18 @@ func TestCostTemplatePricesGlobalTablesAndEveryCapacityByOneRule(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Declared != 2.7521 || !d.LowerBound || len(d.Tables) != 1 || d.Tables[0].Type != "AWS::DynamoDB::GlobalTable" || len(d.Tables[0].Replicas) != 2 ||
+	eu, _ := cost.Shipped("eu-west-1", wallet.ClassStandard)
+	if eu.RCUHour != 0.000147 || eu.WCUHour != 0.000735 {
+		t.Fatalf("the shipped eu-west-1 row changed (%+v): update the figures above", eu)
+	}
+	if d.Declared != 2.9258 || !d.LowerBound || len(d.Tables) != 1 || d.Tables[0].Type != "AWS::DynamoDB::GlobalTable" || len(d.Tables[0].Replicas) != 2 ||
+		d.Tables[0].Replicas[0].Region != "eu-west-1" || !d.Tables[0].Replicas[0].Replicated || d.Tables[0].Replicas[0].MonthlyUSD != 1.5023 ||
 		d.Tables[0].Replicas[1].Region != "us-east-1" || !d.Tables[0].Replicas[1].Replicated || d.Tables[0].Replicas[1].MonthlyUSD != 1.4235 {
-		t.Fatalf("a global table of two replicas: want $2.7521 at least, us-east-1 $1.4235:\n%s", out)
+		t.Fatalf("a global table of two replicas: want $2.9258 at least, eu-west-1 $1.5023, us-east-1 $1.4235:\n%s", out)
 	}
 	code, out, _ = costRun(t, "cost", "--template", writeTemplate(t, globalTableTemplate("5")))
-	for _, want := range []string{"Declared: $2.7521 to $10.3441/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced from its minimum to its maximum", "prices are us-east-1 estimates for eu-west-1"} {
+	for _, want := range []string{"Declared: $2.9258 to $11.0142/month", "replica us-east-1", "autoscaled from 2 to 10 units in each replica: priced from its minimum to its maximum",
+		"Prices in eu-west-1, standard class: $0.000147/RCU-hour", "Prices in us-east-1, standard class: $0.00013/RCU-hour", "eu-west-1's storage, on-demand request, PITR and backup prices are derived"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("text (exit %d) does not say %q:\n%s", code, want, out)
 		}
@@ -1284,15 +1309,20 @@ func TestCostLeastPrivilege(t *testing.T) {
 	c.use(t, "guarded", "", reads, 84, 84)
 	// moto names CloudWatch's actions by its endpoint prefix, monitoring:; IAM's name is
 	// cloudwatch:GetMetricData, which the README and the report to the policy give.
+	// pricing:GetProducts is the Price List (moto has none: the run falls back to the shipped
+	// table either way; infra's policy engine proves the TeardownPolicy grants it).
 	forTable := []string{"dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListBackups", "monitoring:GetMetricData",
-		"application-autoscaling:DescribeScalableTargets"}
+		"application-autoscaling:DescribeScalableTargets", "pricing:GetProducts"}
+	without := func(action string) []string {
+		return slices.DeleteFunc(slices.Clone(forTable), func(a string) bool { return a == action })
+	}
 	forAll := append([]string{"dynamodb:ListTables", "dynamodb:ListTagsOfResource"}, forTable...)
 	iamc := iam.NewFromConfig(c.Config)
 	users := map[string]policy.User{}
 	for _, u := range []struct {
 		name    string
 		actions []string
-	}{{"table-reader", forTable}, {"no-metrics", slices.Delete(slices.Clone(forTable), 3, 4)}, {"no-autoscaling", forTable[:4]}, {"all-reader", forAll}} {
+	}{{"table-reader", forTable}, {"no-metrics", without("monitoring:GetMetricData")}, {"no-autoscaling", without("application-autoscaling:DescribeScalableTargets")}, {"all-reader", forAll}} {
 		d := policy.Document{Version: "2012-10-17", Statement: []policy.Statement{{Effect: "Allow", Action: u.actions, Resource: policy.Strings{"*"}}}}
 		user, err := policy.NewUser(t.Context(), iamc, u.name, d)
 		if err != nil {

@@ -140,6 +140,14 @@ func TestCostLoadPricesTheWorkedExampleCallingNothing(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "### Cost of the load in ") || !strings.Contains(out, "a what-if with no AWS call") || !strings.Contains(out, "| Auto scaled |") {
 		t.Fatalf("markdown (exit %d):\n%s", code, out)
 	}
+	// Without prices of the user's, at --region's own (the shipped table's: no call).
+	code, out, stderr := costRun(t, "cost", "--load", loadCSV(t, reads, none), "--region", "eu-central-1", "--json")
+	var at pricesJSON
+	_ = json.Unmarshal([]byte(out), &at)
+	if code != exitOK || len(at.Prices) == 0 || at.Prices[0].Region != "eu-central-1" || !strings.HasPrefix(at.Prices[0].Source, "the shipped table") ||
+		len(at.Tables) != 1 || !cent(at.Tables[0].MonthlyCostUSD.Current, (0.0001586+0.000793)*730) {
+		t.Fatalf("--region eu-central-1 (exit %d, %s): %+v", code, stderr, at)
+	}
 	if n := calls.Load(); n != 0 {
 		t.Fatalf("pricing a load made %d AWS calls", n)
 	}
@@ -215,10 +223,10 @@ func TestCostLoadReportHasTheLiveReportsKeys(t *testing.T) {
 		slices.Sort(k)
 		return tk, k
 	}
-	// Keys omitted when empty (an account, indexes, notes, idle, scalable targets) aside, the
-	// same keys.
+	// Keys omitted when empty (an account, indexes, notes, idle, scalable targets, the class
+	// advice: a what-if stores nothing, so there is no class to weigh) aside, the same keys.
 	optional := func(k string) bool {
-		return slices.Contains([]string{"account", "indexes", "notes", "idle", "scalable_targets"}, k)
+		return slices.Contains([]string{"account", "indexes", "notes", "idle", "scalable_targets", "table_class_advice"}, k)
 	}
 	lt, ltop := keys(live)
 	wt, wtop := keys(what)

@@ -72,6 +72,14 @@ func TestFlagsReachTheRun(t *testing.T) {
 		return fmt.Sprintf("stack=%q table=%q tableSet=%v readOnly=%v roundtrips=%d concurrency=%d json=%v timeout=%s",
 			o.run.Stack, o.run.Table, o.tableSet, o.run.ReadOnly, o.run.Roundtrips, o.run.Concurrency, o.json, o.cloud.timeout)
 	})
+	historyCmd := summarize(newHistoryCmd, func(o *historyOptions) string {
+		return fmt.Sprintf("table=%q account=%q since=%q until=%q json=%v regions=%v dir=%q org=%v timeout=%s",
+			o.table, o.account, o.since, o.until, o.json, o.where.regions, o.where.recordDir, o.where.fleet.scope.Org, o.where.cloud.timeout)
+	})
+	undoCmd := summarize(newUndoCmd, func(o *undoOptions) string {
+		return fmt.Sprintf("table=%q record=%q as=%q yes=%v json=%v wait=%s regions=%v timeout=%s",
+			o.table, o.record, o.as, o.yes, o.json, o.wait, o.where.regions, o.where.cloud.timeout)
+	})
 	costCmd := summarize(newCostCmd, func(o *costOptions) string {
 		return fmt.Sprintf("table=%q days=%d all=%v concurrency=%d timeout=%s format=%s", o.table, o.days, o.allRegions, o.fleet.concurrency, o.cloud.timeout, o.format)
 	})
@@ -137,6 +145,23 @@ func TestFlagsReachTheRun(t *testing.T) {
 		{"cost: --template and --org", costCmd, []string{"--template", "t.json", "--org"}, "not run", exitUsage},
 		{"cost: --table and --all-regions", costCmd, []string{"--table", "t1", "--all-regions"}, "not run", exitUsage},
 		{"cost: --role-name without --org", costCmd, []string{"--role-name", "R"}, "not run", exitUsage},
+		{"history defaults", historyCmd, nil, `table="" account="" since="" until="" json=false regions=[] dir="" org=false timeout=5m0s`, exitOK},
+		{"history filters", historyCmd, []string{"--table", "wallet-x", "--account", "123456789012", "--since", "7d", "--until", "2099-01-02", "--json", "--org", "--region", "eu-west-1", "--record-dir", "/tmp/r"},
+			`table="wallet-x" account="123456789012" since="7d" until="2099-01-02" json=true regions=[eu-west-1] dir="/tmp/r" org=true timeout=5m0s`, exitOK},
+		{"history: a --since that is no time", historyCmd, []string{"--since", "yesterday"}, "not run", exitUsage},
+		{"history: --until before --since", historyCmd, []string{"--since", "2026-02-01", "--until", "2026-01-01"}, "not run", exitUsage},
+		{"history: an --account of 11 digits", historyCmd, []string{"--account", "12345678901"}, "not run", exitUsage},
+		{"history: a --table DynamoDB would refuse", historyCmd, []string{"--table", "a b"}, "not run", exitUsage},
+		{"undo TABLE", undoCmd, []string{"wallet-x"}, `table="wallet-x" record="" as="" yes=false json=false wait=30m0s regions=[] timeout=1h0m0s`, exitOK},
+		{"undo --record --as --yes --wait", undoCmd, []string{"--record", "0123456789abcdef0123", "--as", "wallet-y", "--yes", "--wait", "5m", "--region", "eu-west-1"},
+			`table="" record="0123456789abcdef0123" as="wallet-y" yes=true json=false wait=5m0s regions=[eu-west-1] timeout=1h0m0s`, exitOK},
+		{"undo: nothing named", undoCmd, nil, "not run", exitUsage},
+		{"undo: TABLE and --record", undoCmd, []string{"wallet-x", "--record", "0123456789abcdef0123"}, "not run", exitUsage},
+		{"undo: two tables", undoCmd, []string{"wallet-x", "wallet-y"}, "not run", exitUsage},
+		{"undo: a --record that is no id", undoCmd, []string{"--record", "../../etc/passwd"}, "not run", exitUsage},
+		{"undo: --as that DynamoDB would refuse", undoCmd, []string{"wallet-x", "--as", "a/b"}, "not run", exitUsage},
+		{"undo: --wait 0", undoCmd, []string{"wallet-x", "--wait", "0s"}, "not run", exitUsage},
+		{"undo: a huge TABLE", undoCmd, []string{strings.Repeat("x", 60000)}, "not run", exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, code := tc.run(tc.args)

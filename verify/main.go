@@ -35,6 +35,7 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/org"
+	"github.com/wallet-dynamodb/wallet/internal/pricelist"
 	"golang.org/x/term"
 )
 
@@ -231,7 +232,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.Flags().AddFlagSet(check.Flags())
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil))
+	root.AddCommand(check, newTeardownCmd(s, nil), newSweepCmd(s, nil), newExportCmd(s, nil), newRestoreCmd(s, nil), newCostCmd(s, nil), newHistoryCmd(s, nil), newUndoCmd(s, nil))
 	strict(root)
 	return root
 }
@@ -312,21 +313,32 @@ func (f *awsFlags) start(ctx context.Context, o awsconf.Options) (context.Contex
 	return ctx, cancel, cfg, err
 }
 
-// priceFlags override the written-down prices; the environment overrides them first. Every
-// command that shows a monthly cost takes them: one flag per cost.Specs row, each read when it
-// is parsed, so a bad or empty value is refused before anything else happens.
-type priceFlags struct{ set map[string]string } // a Spec's Env → the flag's text
+// priceFlags are the user's prices, which come first: the environment overrides the price list,
+// and the flags override both. Every command that shows a monthly cost takes them: one flag per
+// cost.Specs row, each read when it is parsed, so a bad or empty value is refused before anything
+// else happens; and --refresh-prices, which reads the AWS Price List API again over its cache.
+type priceFlags struct {
+	set     map[string]string // a Spec's Env → the flag's text
+	refresh bool
+}
 
 func (f *priceFlags) register(fs *pflag.FlagSet) {
 	f.set = map[string]string{}
 	for _, s := range cost.Specs() {
-		fs.Var(&priceValue{env: s.Env, set: f.set}, s.Flag, fmt.Sprintf("%s (default $%s, else the us-east-1 list price, $%g)", s.Help, s.Env, s.Default))
+		fs.Var(&priceValue{env: s.Env, set: f.set}, s.Flag, fmt.Sprintf("%s (default $%s, else the region's price from the AWS Price List API or the shipped table; us-east-1's is $%g)", s.Help, s.Env, s.Default))
 	}
+	fs.BoolVar(&f.refresh, "refresh-prices", false, fmt.Sprintf("read the AWS Price List API again, even for a region whose prices were read in the last %d days (kept in the user's cache directory)", int(pricelist.MaxAge.Hours()/24)))
 }
 
-// resolve is the list prices, overridden by the environment, overridden by the flags.
+// resolve checks the user's prices (environment, then flags) before any call: us-east-1's list
+// prices under them, the prices of a run that has not read its regions' yet.
 func (f *priceFlags) resolve() (cost.Prices, error) {
-	p, err := cost.USEast1().Override(cost.Environment(os.Getenv))
+	return f.over(cost.USEast1())
+}
+
+// over puts the user's prices over p.
+func (f *priceFlags) over(p cost.Prices) (cost.Prices, error) {
+	p, err := p.Override(cost.Environment(os.Getenv))
 	if err != nil {
 		return cost.Prices{}, usageErr("%v", err)
 	}
@@ -334,6 +346,13 @@ func (f *priceFlags) resolve() (cost.Prices, error) {
 		return cost.Prices{}, usageErr("%v", err)
 	}
 	return p, nil
+}
+
+// of is the prices of regions (the first is the run's own): each region's from the AWS Price List
+// API or its cache, else the shipped table, with the user's over them. offline asks no network.
+func (f *priceFlags) of(ctx context.Context, cfg aws.Config, regions []string, offline bool) (cost.Prices, error) {
+	p := pricelist.Resolve(ctx, pricelist.Options{Config: cfg, Regions: regions, Refresh: f.refresh, Offline: offline && !f.refresh})
+	return f.over(p)
 }
 
 // priceValue is one price flag: refused when parsed if empty (an empty value would otherwise

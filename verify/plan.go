@@ -72,6 +72,9 @@ func runApply(ctx context.Context, o *sweepOptions) error {
 	if fl, err = sp.Of(fl); err != nil {
 		return usageErr("plan %s: %v", o.apply, err)
 	}
+	if prices, err = o.prices.of(ctx, cfg, fl.Regions(), false); err != nil {
+		return err
+	}
 	var flt sweep.Filter
 	if o.now != nil {
 		flt = sp.FilterAt(now)

@@ -9,20 +9,54 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 )
 
-// saveFlags are how sweep and teardown keep a table's data before deleting it.
+// saveFlags are how sweep and teardown keep a table's data before deleting it, and where they
+// write each deletion down where no ledger is deployed.
 type saveFlags struct {
-	export string // a directory: DynamoDB JSON lines, restorable by `verify restore`
-	backup bool   // a native on-demand backup, restorable with RestoreTableFromBackup
+	export    string // a directory: DynamoDB JSON lines, restorable by `verify restore`
+	backup    bool   // a native on-demand backup, restorable by `verify undo`
+	recordDir string // where records go as files where no ledger is: default beside the export, else defaultRecordDir
 }
 
 func (f *saveFlags) register(fs *pflag.FlagSet, exportHelp string) {
 	fs.StringVar(&f.export, "export", "", exportHelp)
 	fs.BoolVar(&f.backup, "backup", false, "take a native on-demand backup of each table (AVAILABLE before the table is deleted); the backups are kept, at their storage price")
+	fs.StringVar(&f.recordDir, "record-dir", "", "where no ledger is deployed (the janitor stack's), write each deletion's record into `DIR` (default: beside the table's export, else "+recordDirHelp+")")
 }
 
-// sweep is what the flags ask the engine to save before a deletion.
+// sweep is what the flags ask the engine to save before a deletion, and where to write its
+// record where no ledger takes it: --record-dir, else beside the export, else the user's state
+// directory. With none of them (no HOME), such a deletion does not happen.
 func (f *saveFlags) sweep() sweep.Save {
-	return sweep.Save{ExportRoot: f.export, Backup: f.backup}
+	s := sweep.Save{ExportRoot: f.export, Backup: f.backup, RecordDir: f.recordDir}
+	if f.recordDir == "" {
+		s.RecordDir, s.RecordBesideExport = defaultRecordDir(), true
+	}
+	return s
+}
+
+// check refuses, before anything happens, an export or record directory that cannot be written.
+func (f *saveFlags) check() error {
+	if err := checkExportDir("--export", f.export); err != nil {
+		return err
+	}
+	return checkExportDir("--record-dir", f.recordDir)
+}
+
+const recordDirHelp = "$XDG_STATE_HOME/wallet/records, or ~/.local/state/wallet/records"
+
+// defaultRecordDir is where a run writes its records when no ledger, no --record-dir and no
+// export say otherwise, and where `verify history` and `verify undo` look for them: the user's
+// state directory (XDG), not the working directory, so a record is found again from anywhere.
+// "" when neither XDG_STATE_HOME nor HOME is set.
+func defaultRecordDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "wallet", "records")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".local", "state", "wallet", "records")
 }
 
 // checkExportDir refuses, before anything happens, an export target that cannot be written: an

@@ -148,7 +148,7 @@ func (o *sweepOptions) filter() (sweep.Filter, error) {
 	if o.now != nil {
 		flt.Now = o.now()
 	}
-	return flt, checkExportDir("--export", o.save.export)
+	return flt, o.save.check()
 }
 
 // runSweep is one path for one account and for an organization: open the fleet (the caller's
@@ -174,6 +174,9 @@ func runSweep(ctx context.Context, o *sweepOptions) error {
 	}
 	fl, err := o.fleet.open(ctx, cfg, o.regionNames(cfg.Region))
 	if err != nil {
+		return err
+	}
+	if prices, err = o.prices.of(ctx, cfg, fl.Regions(), false); err != nil {
 		return err
 	}
 	progress, clear := progressLine(o.s.err)

@@ -16,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 // The teardown, sweep, export and restore commands, run in-process as a user would run them,
@@ -302,7 +304,10 @@ func testTeardownRetained(t *testing.T) {
 	if code != exitOK || c.State(t) != before {
 		t.Fatalf("dry run: exit %d, changed=%v\n%s%s", code, c.State(t) != before, out, stderr)
 	}
-	for _, w := range []string{"td-kept", "Retain", "would-retain", "td-gone", "would-delete", "0.57"} {
+	// Each 1/1 table at eu-central-1's prices (moto has no Price List API: the shipped table's).
+	p, _ := cost.Shipped("eu-central-1", wallet.ClassStandard)
+	each := fmt.Sprintf("%.2f", (p.RCUHour+p.WCUHour)*730)
+	for _, w := range []string{"td-kept", "Retain", "would-retain", "td-gone", "would-delete", each} {
 		if !strings.Contains(out, w) {
 			t.Errorf("dry-run plan lacks %q:\n%s", w, out)
 		}
@@ -313,7 +318,7 @@ func testTeardownRetained(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("a retained table must make teardown exit 1, got %d:\n%s", code, out)
 	}
-	if !strings.Contains(out, "td-kept ($0.57/month)") || !strings.Contains(out, "retained") {
+	if !strings.Contains(out, "td-kept ($"+each+"/month)") || !strings.Contains(out, "retained") {
 		t.Fatalf("the retained table and its cost should be listed:\n%s", out)
 	}
 	if c.hasStack(t, "Wallet-td") || c.has(t, "td-gone") || !c.has(t, "td-kept") {

@@ -58,7 +58,7 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkExportDir("--export", o.save.export); err != nil {
+	if err := o.save.check(); err != nil {
 		return err
 	}
 	ctx, cancel, cfg, err := o.cloud.start(ctx, awsconf.Options{})
@@ -70,6 +70,9 @@ func runTeardown(ctx context.Context, o *teardownOptions) error {
 	// the one region its stack lives in.
 	fl, err := o.fleet.open(ctx, cfg, []string{cfg.Region})
 	if err != nil {
+		return err
+	}
+	if prices, err = o.prices.of(ctx, cfg, []string{cfg.Region}, false); err != nil {
 		return err
 	}
 	rules := o.rules

@@ -1,14 +1,18 @@
 package archive
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"math/big"
+	"path/filepath"
 	"slices"
 	"sort"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -99,4 +103,73 @@ func number(s string) string {
 		return s
 	}
 	return n.String()
+}
+
+// Digested is an export's items as Digest reads them: how many, the checksum of items.jsonl, and
+// the order-free digest of their content.
+type Digested struct {
+	Items  int64
+	SHA256 string
+	// Content is the order-free digest (the sum of each item's SHA-256 in a canonical form):
+	// equal for two sets of equal items, whatever the order of lines and attributes.
+	Content string
+}
+
+// Digest reads the finished export in dir whole, with restore's reader, and returns its count,
+// checksum and order-free content digest; an export that does not read as its metadata.json
+// says (damaged, cut short) is an error. What a deletion's record keeps, and what `verify undo`
+// compares a restored table with (TableDigest).
+func Digest(ctx context.Context, dir string) (*Metadata, Digested, error) {
+	md, err := ReadMetadata(dir)
+	if err != nil {
+		return nil, Digested{}, err
+	}
+	content := newContentDigest()
+	n, sum, err := readItems(ctx, filepath.Join(dir, ItemsFile), schemaOf(md.KeySchema, md.AttributeDefinitions), content.add)
+	switch {
+	case err != nil:
+		return md, Digested{}, fmt.Errorf("export %s: %w", dir, err)
+	case n != md.ItemCount || sum != md.ItemsSHA256:
+		return md, Digested{}, refuse("export %s: %s has %d items with sha256 %s, %s says %d with sha256 %s: it is damaged", dir, ItemsFile, n, sum, MetadataFile, md.ItemCount, md.ItemsSHA256)
+	}
+	return md, Digested{Items: n, SHA256: sum, Content: content.String()}, nil
+}
+
+// TableDigest scans table with consistent reads and returns how many items it holds and their
+// order-free content digest, the one Digest gives an export of the same items.
+func TableDigest(ctx context.Context, db Scanner, table string) (int64, string, error) {
+	content := newContentDigest()
+	var n int64
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n, "", fmt.Errorf("scan %s: %w", table, err)
+		}
+		for _, item := range page.Items {
+			_ = content.add(item, 0)
+			n++
+		}
+	}
+	return n, content.String(), nil
+}
+
+// Count counts a table's items with consistent reads, reading none of them (Scan with Select
+// COUNT): what a deletion's record says the table held, and a restore must hold again.
+func Count(ctx context.Context, db Scanner, table string) (int64, error) {
+	var n int64
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true), Select: types.SelectCount})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n, fmt.Errorf("count the items of %s: %w", table, err)
+		}
+		n += int64(page.Count)
+	}
+	return n, nil
+}
+
+// Scanner is the one call TableDigest and Count make.
+type Scanner interface {
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }

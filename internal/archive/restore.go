@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -32,6 +33,13 @@ type RestoreOptions struct {
 	Workers int
 	// MaxNoProgress bounds the retries of a batch whose unprocessed items do not shrink (default 10).
 	MaxNoProgress int
+	// Tags are put on a table the restore creates, besides TagRestoreRun (`verify undo` puts
+	// the record's id there, so a later run finds its own half-restored table).
+	Tags map[string]string
+	// Shape, when set, finishes the CreateTable request of a table the restore creates (undo
+	// gives it the recorded encryption, table class, stream and indexes' capacity), after the
+	// export's keys, indexes and billing are in it.
+	Shape func(*dynamodb.CreateTableInput)
 }
 
 // Restored says what a restore did, also when it stopped part way.
@@ -156,7 +164,7 @@ func checkItems(ctx context.Context, path, table string, md *Metadata, target re
 // o.Overwrite (r learns what it holds); a missing one is created, tagged with run.
 func prepareTarget(ctx context.Context, db DynamoDB, table string, md *Metadata, target restoreTarget, exported map[string]struct{}, o RestoreOptions, run string, r *Restored) error {
 	if !target.exists {
-		note, err := create(ctx, db, md, table, o.OriginalBilling, run)
+		note, err := create(ctx, db, md, table, o, run)
 		if err != nil {
 			return err
 		}
@@ -251,9 +259,15 @@ func newRun() string {
 // was lost. So after any error the table is looked for, and carried on with (a note says so)
 // only when it carries this run's tag; otherwise the error stands, or, if a table is there
 // that is not this run's, the restore is refused.
-func create(ctx context.Context, db DynamoDB, md *Metadata, table string, originalBilling bool, run string) (string, error) {
+func create(ctx context.Context, db DynamoDB, md *Metadata, table string, o RestoreOptions, run string) (string, error) {
+	originalBilling := o.OriginalBilling
 	in := &dynamodb.CreateTableInput{TableName: aws.String(table), KeySchema: keySchema(md.KeySchema),
 		Tags: []types.Tag{{Key: aws.String(TagRestoreRun), Value: aws.String(run)}}}
+	for _, k := range slices.Sorted(maps.Keys(o.Tags)) {
+		if k != TagRestoreRun {
+			in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(o.Tags[k])})
+		}
+	}
 	for _, a := range md.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: types.ScalarAttributeType(a.AttributeType)})
 	}
@@ -273,6 +287,9 @@ func create(ctx context.Context, db DynamoDB, md *Metadata, table string, origin
 	}
 	for _, ix := range md.LocalSecondaryIndexes {
 		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: proj(ix)})
+	}
+	if o.Shape != nil {
+		o.Shape(in)
 	}
 	_, cerr := db.CreateTable(ctx, in)
 	if cerr != nil && ctx.Err() != nil {

@@ -163,7 +163,7 @@ func Defaults() Options {
 		Pace:           true,
 		Timeout:        DefaultTimeout,
 		CleanupTimeout: DefaultCleanupTimeout,
-		Prices:         cost.USEast1(),
+		Prices:         cost.ShippedPrices("us-east-1"), // each region's shipped row: no network
 	}
 }
 

@@ -53,7 +53,7 @@ func conform(ctx context.Context, c Clients, o Options, t *target, desc *types.T
 		diffs []Difference
 		why   string
 	}{
-		{gaps, "does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification"},
+		{gaps, "does not apply TimeToLiveSpecification or PointInTimeRecoverySpecification, and whose DynamoDB keeps no TableClass,"},
 		{scaling.gaps, "creates no Application Auto Scaling resources (cfngap.AutoScaling registers them as CloudFormation would)"},
 	} {
 		if len(g.diffs) > 0 {
@@ -82,11 +82,14 @@ func joinDiffs(diffs []Difference) string {
 }
 
 // localCloudFormationGaps are the properties moto's CloudFormation ignores when it creates an
-// AWS::DynamoDB::Table, with the value the live table then has. Real CloudFormation applies them.
+// AWS::DynamoDB::Table, with the value the live table then has: real CloudFormation applies them.
+// moto's DynamoDB keeps no table class at all (no TableClassSummary), so a Standard-IA table
+// reads as STANDARD there.
 var localCloudFormationGaps = map[string]string{
 	discover.FieldTTLEnabled:   "false",
 	discover.FieldTTLAttribute: absent,
 	discover.FieldPITR:         "false",
+	discover.FieldTableClass:   string(types.TableClassStandard),
 }
 
 // excuseLocalGaps sets aside, on a local endpoint only, the differences that are exactly what
@@ -247,6 +250,8 @@ func describedFields(d *types.TableDescription) map[string]string {
 		f[discover.FieldWriteCapacity] = strconv.FormatInt(aws.ToInt64(d.ProvisionedThroughput.WriteCapacityUnits), 10)
 	}
 	f[discover.FieldDeletionProtection] = strconv.FormatBool(aws.ToBool(d.DeletionProtectionEnabled))
+	// No TableClassSummary is a table never given another class: STANDARD (moto returns none).
+	f[discover.FieldTableClass] = string(wallet.ClassOf(d).SDK())
 	// No SSEDescription means the AWS owned key, which is what SSEEnabled=false declares;
 	// SSEEnabled=true declares a KMS key.
 	sse := d.SSEDescription != nil && d.SSEDescription.SSEType == types.SSETypeKms &&

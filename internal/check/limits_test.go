@@ -179,9 +179,16 @@ func TestTemplateFromAPipe(t *testing.T) {
 	// The reader left blocked in open() is released by a writer coming and going.
 	release(t, fifo, "")
 
+	// A pipe of its own: the released reader holds the first one open a moment longer (its
+	// deadline past, it closes without reading), and a writer opening it then would hand the
+	// template to that reader and leave this one waiting out its whole --timeout.
+	written := filepath.Join(t.TempDir(), "written.fifo")
+	if err := syscall.Mkfifo(written, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	o = tableOptions("wallet-t")
-	o.Template = fifo
-	go release(t, fifo, fixture.Template(fixture.TableDecl{}))
+	o.Template = written
+	go release(t, written, fixture.Template(fixture.TableDecl{}))
 	if err := o.Validate(t.Context()); err != nil {
 		t.Fatalf("a template written into a pipe: %v", err)
 	}

@@ -133,7 +133,7 @@ func (r *run) active() bool {
 // still is the number the tutorial warns about, next to the proof that it works. Drift is
 // reported and the run goes on.
 func (r *run) conformance() bool {
-	est := cost.Monthly(cost.FromDescription(r.desc), r.o.Prices)
+	est := cost.MonthlyIn(r.o.Region, cost.FromDescription(r.desc), r.o.Prices)
 	r.rep.MonthlyCost, r.rep.PriceNote = &est, r.o.Prices.Note(r.o.Region)
 	_ = r.rep.do(r.runCtx, Conformance, func(ctx context.Context) (string, error) {
 		res, err := conform(ctx, r.c, r.o, r.tgt, r.desc)

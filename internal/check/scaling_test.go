@@ -82,7 +82,7 @@ func TestConformanceComparesAutoScaling(t *testing.T) {
 		setCapacity(t, table, 7)
 		rep := run(t, c, "Wallet-as-scaled")
 		wantResults(t, rep, []string{Discover, Active, Conformance})
-		wantDetail(t, rep, Conformance, "21 of 21 fields match",
+		wantDetail(t, rep, Conformance, "22 of 22 fields match",
 			"auto scaling as declared: ReadCapacityUnits min 1, max 10, target 70 (capacity within each range is the scaler's)")
 	})
 

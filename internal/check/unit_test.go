@@ -17,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"golang.org/x/time/rate"
 )
 
@@ -147,7 +149,7 @@ func TestLiveSpec(t *testing.T) {
 		"KeySchema": "pk HASH, sk RANGE", "AttributeDefinitions.pk": "S", "AttributeDefinitions.sk": "N",
 		"BillingMode": "PROVISIONED", "ProvisionedThroughput.ReadCapacityUnits": "2", "ProvisionedThroughput.WriteCapacityUnits": "3",
 		"DeletionProtectionEnabled": "false", "SSESpecification.SSEEnabled": "true",
-		"TimeToLiveSpecification.Enabled": "true", "TimeToLiveSpecification.AttributeName": "expires_at",
+		"TimeToLiveSpecification.Enabled": "true", "TimeToLiveSpecification.AttributeName": "expires_at", "TableClass": "STANDARD",
 		"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled": "false",
 		"Tags.Project": "wallet", // aws:* tags are CloudFormation's, never declared
 	}
@@ -302,5 +304,50 @@ func TestExcuseLocalGaps(t *testing.T) {
 	drift, gaps = excuseLocalGaps(diffs, "")
 	if len(gaps) != 0 || len(drift) != len(diffs) {
 		t.Fatalf("not local: drift %v, gaps %v; want everything counted", drift, gaps)
+	}
+}
+
+// A table whose class was changed behind CloudFormation's back fails conformance, naming
+// TableClass; and the deploy check's declared spec (discover.Declared) says the class as the
+// template does. moto keeps no class (no TableClassSummary), so the live side here is the shape
+// DynamoDB describes, built by hand: no local backend can produce it.
+func TestConformanceNamesAChangedTableClass(t *testing.T) {
+	cfg, err := contract.ParseStack(func(k string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := discover.Declared(cfg)
+	if declared.Fields[discover.FieldTableClass] != "STANDARD" {
+		t.Fatalf("declared: %v", declared.Fields)
+	}
+	d := &types.TableDescription{TableName: aws.String("t"),
+		TableClassSummary: &types.TableClassSummary{TableClass: types.TableClassStandardInfrequentAccess}}
+	live := describedFields(d)
+	diffs, _ := compare(declared, live, nil)
+	var named bool
+	for _, df := range diffs {
+		named = named || df.Field == discover.FieldTableClass && df.Declared == "STANDARD" && df.Live == "STANDARD_INFREQUENT_ACCESS"
+	}
+	if !named {
+		t.Fatalf("diffs %v: want TableClass STANDARD declared, STANDARD_INFREQUENT_ACCESS live", diffs)
+	}
+	// Absent is STANDARD: a table never given a class conforms to a standard stack.
+	if describedFields(&types.TableDescription{})[discover.FieldTableClass] != "STANDARD" {
+		t.Fatal("no TableClassSummary must read as STANDARD")
+	}
+	// On a loopback endpoint (moto, which keeps no class) the one gap is noted, not drift.
+	ia := discover.Declared(contract.Stack{Stage: cfg.Stage, Billing: cfg.Billing, ReadCapacity: 1, WriteCapacity: 1, ExpiresAfter: cfg.ExpiresAfter, TableClass: wallet.ClassStandardIA})
+	diffs, _ = compare(ia, describedFields(&types.TableDescription{}), nil)
+	drift, gaps := excuseLocalGaps(diffs, "http://127.0.0.1:5000")
+	for _, df := range drift {
+		if df.Field == discover.FieldTableClass {
+			t.Fatalf("moto's missing class counted as drift: %v", drift)
+		}
+	}
+	if len(gaps) == 0 {
+		t.Fatalf("gap not noted: %v", diffs)
+	}
+	if drift, _ := excuseLocalGaps(diffs, ""); len(drift) == 0 {
+		t.Fatal("against AWS the class difference must be drift")
 	}
 }

@@ -30,9 +30,9 @@ func TestDeployCheckConfigDefaultsAndBounds(t *testing.T) {
 // config, whatever the stage, billing and name.
 func TestConfigContextRoundTrip(t *testing.T) {
 	for _, c := range []contract.Stack{
-		{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 5, WriteCapacity: 3, ExpiresAfter: 90 * time.Minute, TableName: "wallet-x"},
-		{Stage: wallet.StageDev, Billing: wallet.BillingOnDemand, ExpiresAfter: contract.DefaultExpiresAfter},
-		{Stage: wallet.StageProd, Billing: wallet.BillingProvisioned, ReadCapacity: 10, WriteCapacity: 1, ExpiresAfter: contract.DefaultExpiresAfter},
+		{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 5, WriteCapacity: 3, ExpiresAfter: 90 * time.Minute, TableName: "wallet-x", TableClass: wallet.ClassStandard},
+		{Stage: wallet.StageDev, Billing: wallet.BillingOnDemand, ExpiresAfter: contract.DefaultExpiresAfter, TableClass: wallet.ClassStandardIA},
+		{Stage: wallet.StageProd, Billing: wallet.BillingProvisioned, ReadCapacity: 10, WriteCapacity: 1, ExpiresAfter: contract.DefaultExpiresAfter, TableClass: wallet.ClassStandard},
 	} {
 		m := c.Context()
 		got, err := contract.ParseStack(func(k string) (string, bool) { v, ok := m[k]; return v, ok })

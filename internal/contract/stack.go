@@ -20,6 +20,7 @@ const (
 	CtxTarget        = "targetUtilization"
 	CtxExpiresAfter  = "expiresAfter"
 	CtxTableName     = "tableName"
+	CtxTableClass    = "tableClass"
 )
 
 // DefaultExpiresAfter is how long a dev table lives before the sweep and the janitor take it.
@@ -39,6 +40,7 @@ type Stack struct {
 	TargetUtilization int
 	ExpiresAfter      time.Duration
 	TableName         string // empty: CloudFormation generates one
+	TableClass        wallet.TableClass
 }
 
 // StackID is the CloudFormation stack name for the config's stage.
@@ -185,12 +187,22 @@ var stackKeys = []key[Stack]{
 			return nil
 		},
 		write: func(c Stack) (string, bool) { return c.TableName, c.TableName != "" }},
+	{name: CtxTableClass, def: "standard", allowed: "want one of standard, standard-ia",
+		read: func(c *Stack, v string) error {
+			switch tc := wallet.TableClass(v); tc {
+			case wallet.ClassStandard, wallet.ClassStandardIA:
+				c.TableClass = tc
+				return nil
+			}
+			return refused("want one of standard, standard-ia")
+		},
+		write: func(c Stack) (string, bool) { return string(c.TableClass), c.TableClass != "" }},
 }
 
 // ParseStack validates the wallet stack's context. Every bad value is reported, not just the
 // first, so one failed synth tells the user everything to fix.
 func ParseStack(get Lookup) (Stack, error) {
-	c := Stack{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ExpiresAfter: DefaultExpiresAfter}
+	c := Stack{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ExpiresAfter: DefaultExpiresAfter, TableClass: wallet.ClassStandard}
 	if err := parse(get, &c, stackKeys, false); err != nil {
 		return Stack{}, err
 	}

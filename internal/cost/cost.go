@@ -32,6 +32,8 @@ type Footprint struct {
 	PITRBytes int64
 	// BackupBytes are the table's on-demand backups together, the janitor's among them.
 	BackupBytes int64
+	// Class is the table's class (absent: standard), whose prices it bills at.
+	Class wallet.TableClass
 	// Billed, when set, is what an auto-scaled table's capacity was billed for (BilledOf), in
 	// place of RCU and WCU, which are only the instant's.
 	Billed *BilledUnits
@@ -52,7 +54,14 @@ type Estimate struct {
 
 const bytesPerGB = 1 << 30 // AWS bills storage in binary gigabytes
 
-// Monthly prices a table for one month of standing still.
+// MonthlyIn prices a table of region for one month of standing still, at the prices of its
+// region and class.
+func MonthlyIn(region string, t Footprint, p Prices) Estimate {
+	return Monthly(t, p.For(region, t.Class))
+}
+
+// Monthly prices a table for one month of standing still, at p as they are (already the
+// table's region's and class's: see MonthlyIn).
 func Monthly(t Footprint, p Prices) Estimate {
 	var e Estimate
 	if t.Billing != wallet.BillingOnDemand {
@@ -74,7 +83,7 @@ func FromDescription(d *types.TableDescription) Footprint {
 	if d == nil {
 		return Footprint{}
 	}
-	t := Footprint{Billing: wallet.BillingOf(d), SizeBytes: aws.ToInt64(d.TableSizeBytes)}
+	t := Footprint{Billing: wallet.BillingOf(d), SizeBytes: aws.ToInt64(d.TableSizeBytes), Class: wallet.ClassOf(d)}
 	provisioned := t.Billing == wallet.BillingProvisioned
 	if provisioned && d.ProvisionedThroughput != nil {
 		t.RCU += aws.ToInt64(d.ProvisionedThroughput.ReadCapacityUnits)

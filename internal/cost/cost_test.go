@@ -43,7 +43,7 @@ func TestFromDescriptionAddsIndexesAndReadsBilling(t *testing.T) {
 		}},
 	}
 	got := FromDescription(d)
-	if got != (Footprint{Billing: wallet.BillingProvisioned, RCU: 6, WCU: 3, SizeBytes: 2 << 30}) {
+	if got != (Footprint{Billing: wallet.BillingProvisioned, RCU: 6, WCU: 3, SizeBytes: 2 << 30, Class: wallet.ClassStandard}) {
 		t.Fatalf("provisioned without BillingModeSummary: %+v", got)
 	}
 	d.BillingModeSummary = &types.BillingModeSummary{BillingMode: types.BillingModePayPerRequest}

@@ -42,8 +42,11 @@ type Declaration struct {
 	// ChangeMaxMonthlyUSD is the change at the declared maximum; null with it.
 	ChangeMaxMonthlyUSD *float64 `json:"change_max_monthly_usd"`
 	RequestsExtra       bool     `json:"requests_extra"` // some table is on demand
-	Prices              Prices   `json:"prices"`
-	Notes               []string `json:"notes,omitempty"`
+	// Prices are one entry per region and class: the stack's region, and each replica's.
+	Prices []Prices `json:"prices"`
+	Notes  []string `json:"notes,omitempty"`
+	// prices are the run's, of every region (Priced), whose Region is the stack's.
+	prices Prices
 	// rcu and wcu are the provisioned units declared (wcu with replicated writes), maxRCU and
 	// maxWCU at the top of every auto scaling range; deployedUSD is the live tables' cost
 	// unrounded, so that the change is computed before rounding.
@@ -59,6 +62,8 @@ type DeclaredTable struct {
 	Type    string         `json:"type"`
 	Table   string         `json:"table,omitempty"` // the literal TableName; empty when CloudFormation names it
 	Billing wallet.Billing `json:"billing"`
+	// TableClass is a table's (its replicas' are their own): absent is standard.
+	TableClass wallet.TableClass `json:"table_class"`
 	// Provisioned is the table's own capacity, zero on demand; a global table's is its
 	// replicas' together.
 	Provisioned Capacity `json:"provisioned"`
@@ -106,17 +111,20 @@ type DeclaredReplica struct {
 	// a global table of more than one replica.
 	ReplicatedWrites bool          `json:"replicated_writes"`
 	Indexes          []DeclaredGSI `json:"indexes,omitempty"`
-	MonthlyUSD       float64       `json:"monthly_usd"`
+	// TableClass is the replica's class, whose prices price it (a table's: its TableClass).
+	TableClass wallet.TableClass `json:"table_class"`
+	MonthlyUSD float64           `json:"monthly_usd"`
 }
 
 // LiveTable is a deployed table of the stack, at rest.
 type LiveTable struct {
-	LogicalID   string         `json:"logical_id"`
-	Table       string         `json:"table"`
-	Billing     wallet.Billing `json:"billing"`
-	Provisioned Capacity       `json:"provisioned"` // table and indexes together
-	SizeBytes   int64          `json:"size_bytes"`
-	MonthlyUSD  float64        `json:"monthly_usd"`
+	LogicalID   string            `json:"logical_id"`
+	Table       string            `json:"table"`
+	Billing     wallet.Billing    `json:"billing"`
+	Provisioned Capacity          `json:"provisioned"` // table and indexes together
+	SizeBytes   int64             `json:"size_bytes"`
+	MonthlyUSD  float64           `json:"monthly_usd"`
+	TableClass  wallet.TableClass `json:"table_class"`
 	footprint   Footprint
 }
 
@@ -127,8 +135,8 @@ func Declare(body []byte, p Prices) (Declaration, error) {
 	if err != nil {
 		return Declaration{}, err
 	}
-	d := Declaration{Tables: []DeclaredTable{}, Prices: p}
-	var regions []string
+	d := Declaration{Tables: []DeclaredTable{}, prices: p}
+	regions := []string{p.Region}
 	for _, c := range tables {
 		t := declared(c)
 		for _, r := range t.Replicas {
@@ -139,17 +147,34 @@ func Declare(body []byte, p Prices) (Declaration, error) {
 		d.Tables = append(d.Tables, t)
 	}
 	slices.Sort(regions)
-	if n := p.Note(slices.Compact(regions)...); n != "" {
+	regions = slices.Compact(regions)
+	if n := p.Note(regions...); n != "" {
 		d.Notes = append(d.Notes, n)
 	}
+	d.Prices = p.Entries(regions...)
 	d.total()
 	return d, nil
+}
+
+// TemplateRegions are the regions a template's global tables name for their replicas: with the
+// stack's own, the regions whose prices price it. A template that does not parse names none.
+func TemplateRegions(body []byte) []string {
+	tables, _ := discover.ParseCapacity(body)
+	var regions []string
+	for _, c := range tables {
+		for _, r := range c.Replicas {
+			if r.Region != "" && !slices.Contains(regions, r.Region) {
+				regions = append(regions, r.Region)
+			}
+		}
+	}
+	return regions
 }
 
 // declared is one table's capacity as priced, and the notes that say what the figure leaves out:
 // what CloudFormation decides at deploy, and what auto scaling moves above the minimum priced.
 func declared(c discover.TableCapacity) DeclaredTable {
-	t := DeclaredTable{LogicalID: c.LogicalID, Type: c.Type, Table: c.TableName, Billing: wallet.BillingProvisioned}
+	t := DeclaredTable{LogicalID: c.LogicalID, Type: c.Type, Table: c.TableName, Billing: wallet.BillingProvisioned, TableClass: wallet.ClassStandard}
 	note := func(format string, a ...any) {
 		if n := fmt.Sprintf(format, a...); !slices.Contains(t.Notes, n) {
 			t.Notes = append(t.Notes, n)
@@ -216,8 +241,11 @@ func declared(c discover.TableCapacity) DeclaredTable {
 		each = " in each replica"
 	}
 	for _, r := range c.Replicas {
-		dr := DeclaredReplica{Region: r.Region, Property: r.Property, ReplicatedWrites: r.ReplicatedWrites && !c.OnDemand}
+		dr := DeclaredReplica{Region: r.Region, Property: r.Property, ReplicatedWrites: r.ReplicatedWrites && !c.OnDemand, TableClass: r.Class}
 		dr.Provisioned, dr.MaxProvisioned = pair(r.Read, r.Write, each)
+		if r.ClassUnknown {
+			note("%s's TableClass is decided by CloudFormation (an intrinsic function): priced as STANDARD", dash(r.Property))
+		}
 		for _, g := range r.Indexes {
 			dg := DeclaredGSI{Index: g.Name}
 			dg.Provisioned, dg.MaxProvisioned = pair(g.Read, g.Write, each)
@@ -232,7 +260,7 @@ func declared(c discover.TableCapacity) DeclaredTable {
 		if global {
 			t.Replicas = append(t.Replicas, dr)
 		} else {
-			t.Indexes = dr.Indexes
+			t.Indexes, t.TableClass = dr.Indexes, dr.TableClass
 		}
 	}
 	return t
@@ -243,7 +271,7 @@ func (t DeclaredTable) replicas() []DeclaredReplica {
 	if t.Type == GlobalTableType {
 		return t.Replicas
 	}
-	return []DeclaredReplica{{Provisioned: t.Provisioned, MaxProvisioned: t.MaxProvisioned, Indexes: t.Indexes}}
+	return []DeclaredReplica{{Provisioned: t.Provisioned, MaxProvisioned: t.MaxProvisioned, Indexes: t.Indexes, TableClass: t.TableClass}}
 }
 
 // footprint is one replica at rest: its capacity and its indexes' (at the top of their auto
@@ -280,12 +308,17 @@ func (r DeclaredReplica) footprint(b wallet.Billing, storage int64, most bool) F
 func (t *DeclaredTable) price(p Prices) (least, most priced) {
 	for i, r := range t.replicas() {
 		f, top := r.footprint(t.Billing, t.StorageBytes, false), r.footprint(t.Billing, t.StorageBytes, true)
-		m := Monthly(f, p.In(r.Region)).Total
+		region := r.Region
+		if region == "" { // a table, or a replica an intrinsic function places: the stack's region
+			region = p.Region
+		}
+		rp := p.For(region, r.TableClass)
+		m := Monthly(f, rp).Total
 		if t.Type == GlobalTableType {
 			t.Replicas[i].MonthlyUSD = Round(m)
 		}
 		least.add(m, f)
-		most.add(Monthly(top, p.In(r.Region)).Total, top)
+		most.add(Monthly(top, rp).Total, top)
 	}
 	t.MonthlyUSD, t.MaxMonthlyUSD = Round(least.usd), nil
 	if !t.unbounded {
@@ -313,7 +346,7 @@ func (d *Declaration) total() {
 	bounded := true
 	for i := range d.Tables {
 		t := &d.Tables[i]
-		least, most := t.price(d.Prices)
+		least, most := t.price(d.prices)
 		declaredUSD += least.usd
 		maxUSD += most.usd
 		d.rcu += least.rcu
@@ -357,10 +390,11 @@ func Deployed(ctx context.Context, cfn discover.CloudFormation, db discover.Tabl
 			continue
 		}
 		f := FromDescription(desc)
+		class := wallet.ClassOf(desc)
 		tables = append(tables, LiveTable{
 			LogicalID: r.LogicalID, Table: r.Name, Billing: f.Billing,
-			Provisioned: Capacity{Read: f.RCU, Write: f.WCU}, SizeBytes: f.SizeBytes,
-			MonthlyUSD: Round(Monthly(f, p).Total), footprint: f,
+			Provisioned: Capacity{Read: f.RCU, Write: f.WCU}, SizeBytes: f.SizeBytes, TableClass: class,
+			MonthlyUSD: Round(Monthly(f, p.For(p.Region, class)).Total), footprint: f,
 		})
 	}
 	return tables, true, nil
@@ -380,7 +414,7 @@ func (d Declaration) Against(stack string, live []LiveTable, deployed bool) Decl
 	var deployedUSD float64
 	for _, l := range live {
 		byID[l.LogicalID] = l
-		deployedUSD += Monthly(l.footprint, d.Prices).Total
+		deployedUSD += Monthly(l.footprint, d.prices.For(d.prices.Region, l.TableClass)).Total
 	}
 	d.Tables = slices.Clone(d.Tables)
 	declaredIDs := map[string]bool{}
@@ -527,12 +561,12 @@ func (d Declaration) WriteText(w io.Writer) error {
 		}
 	}
 	if d.RequestsExtra {
-		fmt.Fprintf(&b, "Note: on-demand requests are extra: $%g per million reads, $%g per million writes.\n", d.Prices.RRUMillion, d.Prices.WRUMillion)
+		fmt.Fprintf(&b, "Note: on-demand requests are extra: $%g per million reads, $%g per million writes (%s).\n", d.prices.RRUMillion, d.prices.WRUMillion, dash(d.prices.Region))
 	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintln(&b, d.Prices.Line())
+	writePrices(&b, d.Prices)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

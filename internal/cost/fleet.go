@@ -169,7 +169,7 @@ func (r Report) writeFleet(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintln(&b, r.Prices.Line())
+	writePrices(&b, r.Prices)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -177,7 +177,12 @@ func (r Report) writeFleet(w io.Writer) error {
 // only is the report narrowed to one account's tables, backups and problems, without notes.
 func (r Report) only(account string) Report {
 	q := r
-	q.Tables, q.JanitorBackups, q.SweepBackups, q.Problems, q.Notes, q.run = nil, nil, nil, nil, nil, nil
+	q.Tables, q.JanitorBackups, q.SweepBackups, q.Problems, q.Notes, q.run, q.ReservedCapacity = nil, nil, nil, nil, nil, nil, nil
+	for _, rc := range r.ReservedCapacity {
+		if rc.Account == account {
+			q.ReservedCapacity = append(q.ReservedCapacity, rc)
+		}
+	}
 	for _, t := range r.Tables {
 		if t.Account == account {
 			q.Tables = append(q.Tables, t)

@@ -41,7 +41,7 @@ func ReviewLoad(l usage.Load, o LoadOptions, p Prices) Report {
 	w := l.Window()
 	hours := w.Hours()
 	t := TableCost{
-		Table: o.File, Region: region, Billing: f.Billing,
+		Table: o.File, Region: region, Billing: f.Billing, TableClass: wallet.ClassStandard, // as priced: p.In
 		Use:            Use{Provisioned: o.Capacity},
 		MonthlyCostUSD: Costs{Current: Round(Monthly(f, p).Total)},
 		CurrentBasis:   BasisInstant,
@@ -53,6 +53,8 @@ func ReviewLoad(l usage.Load, o LoadOptions, p Prices) Report {
 	advised(&t, []Load{load}, a)
 	d := newDrawing(o.Draw)
 	d.table(&t, []Load{load}, a, w.Start)
+	// Reserved capacity on the capacity given: a what-if has no history but its own.
+	t.held = heldCapacity{rcu: o.Capacity.Read, wcu: o.Capacity.Write, counted: true, note: o.File + ": its --capacity is taken as held through the window"}
 	days := (len(m.Read) + 24*60 - 1) / (24 * 60)
 	r := NewReport([]RegionReview{{Region: region, Tables: []TableCost{t}}}, days, p)
 	r.Load = o.File

@@ -76,8 +76,17 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		lines = append(lines, fmt.Sprintf("%s %s %s: %s", dash(p.Account), p.Region, dash(p.Table), p.Error))
 	}
 	mdList(&b, fmt.Sprintf("Could not find out (%d)", len(lines)), lines)
+	var reserved strings.Builder
+	writeReserved(&reserved, r.ReservedCapacity)
+	lines = nil
+	for _, l := range strings.Split(strings.TrimSuffix(reserved.String(), "\n"), "\n") {
+		if l != "" {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	mdList(&b, "Reserved capacity", lines)
 	mdList(&b, "Notes", r.Notes)
-	fmt.Fprintf(&b, "<sub>%s</sub>\n", markdown.Text(r.Prices.Line()))
+	fmt.Fprintf(&b, "<sub>%s</sub>\n", markdown.Text(priceLines(r.Prices)))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -123,7 +132,7 @@ func (d Declaration) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	mdList(&b, "Notes", append(notes, d.Notes...))
-	fmt.Fprintf(&b, "<sub>%s</sub>\n", markdown.Text(d.Prices.Line()))
+	fmt.Fprintf(&b, "<sub>%s</sub>\n", markdown.Text(priceLines(d.Prices)))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -37,12 +37,17 @@ type Report struct {
 	JanitorBackups []Backup `json:"janitor_backups,omitempty"`
 	// SweepBackups are backups `verify sweep --backup` (or teardown) took of tables that are
 	// gone: they still bill too.
-	SweepBackups []Backup           `json:"sweep_backups,omitempty"`
-	Days         int                `json:"days"`
-	Regions      []string           `json:"regions"`
-	Prices       Prices             `json:"prices"`
-	Problems     []discover.Problem `json:"problems,omitempty"`
-	Notes        []string           `json:"notes,omitempty"`
+	SweepBackups []Backup `json:"sweep_backups,omitempty"`
+	Days         int      `json:"days"`
+	Regions      []string `json:"regions"`
+	// Prices are one entry per region and class: what each table was priced at, from where
+	// (the user, the Price List API, the shipped table) and of when.
+	Prices []Prices `json:"prices"`
+	// ReservedCapacity is, per account and region, what reserved capacity would save on the
+	// provisioned capacity its tables held through the window.
+	ReservedCapacity []Reservable       `json:"reserved_capacity,omitempty"`
+	Problems         []discover.Problem `json:"problems,omitempty"`
+	Notes            []string           `json:"notes,omitempty"`
 	// Charts are the series of the tables whose advice saves most, best first, when the review
 	// was asked to draw them (Options.Draw): for a page, never in the JSON, which stays the
 	// figures people read.
@@ -77,11 +82,17 @@ type TableCost struct {
 	Window *Window `json:"window"`
 	// Idle is set for a provisioned table that consumed nothing over a whole window it lived
 	// through: it pays for capacity nobody uses.
-	Idle  *Idle    `json:"idle,omitempty"`
-	Notes []string `json:"notes,omitempty"`
+	Idle *Idle `json:"idle,omitempty"`
+	// TableClass is the table's class (TableClassSummary; absent is standard), whose prices
+	// price it; ClassAdvice compares it with the other class.
+	TableClass  wallet.TableClass `json:"table_class"`
+	ClassAdvice *ClassAdvice      `json:"table_class_advice,omitempty"`
+	Notes       []string          `json:"notes,omitempty"`
 	// Sparkline is its use in SparklinePoints stretches of the window, when asked
 	// (Draw.Sparklines): a picture, not a figure, so not in the JSON.
 	Sparkline []float64 `json:"-"`
+	// held is the capacity held through the window, for reserved capacity.
+	held heldCapacity
 }
 
 // Window is what a table's use was read over.
@@ -181,6 +192,7 @@ type Backup struct {
 // backup price.
 func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
 	size := aws.ToInt64(b.BackupSizeBytes)
+	p = p.In(region) // backups bill alike in both classes
 	return Backup{
 		Name: aws.ToString(b.BackupName), Table: aws.ToString(b.TableName), Region: region,
 		ARN: aws.ToString(b.BackupArn), Created: aws.ToTime(b.BackupCreationDateTime), SizeBytes: size,
@@ -193,8 +205,27 @@ func PriceBackup(region string, b types.BackupSummary, p Prices) Backup {
 // idle: DynamoDB publishes no datapoint for a minute without requests, so no data in a short
 // life or on an unreadable endpoint may be no use at all, and advice on zeros would be a guess;
 // but a provisioned table that lived through a whole readable window without a request is idle.
-func price(region string, r reading, days int, p Prices, d *drawing) TableCost {
-	p = p.In(region)
+func price(region string, r reading, days int, p Prices) TableCost {
+	return priceDrawn(region, r, days, p, nil)
+}
+
+// priceDrawn is price, keeping what d draws of the table (nil: nothing).
+func priceDrawn(region string, r reading, days int, p Prices, d *drawing) TableCost {
+	class := wallet.ClassOf(r.desc)
+	p = p.For(region, class)
+	t := priceAt(region, r, days, p, d)
+	t.TableClass = class
+	// Said in the notes only when the other class is cheaper: a "keep it" on every table is
+	// noise; the comparison and its break-even are in table_class_advice either way.
+	if t.ClassAdvice = adviseClass(r, t, p); t.ClassAdvice != nil && t.ClassAdvice.Switch {
+		t.Notes = append(t.Notes, t.ClassAdvice.note())
+	}
+	t.held = held(r, t)
+	return t
+}
+
+// priceAt is price at the prices of the table's region and class; d keeps what is drawn of it.
+func priceAt(region string, r reading, days int, p Prices, d *drawing) TableCost {
 	loads, used := loadsOf(r)
 	f, t := rest(region, r, loads, p)
 	t.Provisioned, t.ScalableTargets = loads[0].Provisioned, scalableTargets(loads[0])
@@ -410,7 +441,7 @@ func ptr(v float64) *float64 { return &v }
 
 // NewReport puts regions' reviews together, tables in region and name order.
 func NewReport(regions []RegionReview, days int, p Prices) Report {
-	r := Report{Tables: []TableCost{}, Accounts: []AccountSummary{}, Days: days, Prices: p}
+	r := Report{Tables: []TableCost{}, Accounts: []AccountSummary{}, Days: days}
 	var saved float64
 	for _, rr := range regions {
 		r.Regions = append(r.Regions, rr.Region)
@@ -440,6 +471,8 @@ func NewReport(regions []RegionReview, days int, p Prices) Report {
 	if n := p.Note(priced...); n != "" {
 		r.Notes = append(r.Notes, n)
 	}
+	r.Prices = p.Entries(r.Regions...)
+	r.ReservedCapacity = reservable(r.Tables, p)
 	return r
 }
 
@@ -461,9 +494,23 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintln(&b, r.Prices.Line())
+	writePrices(&b, r.Prices)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePrices names, per region and class, the prices used, their source and date.
+func writePrices(b *strings.Builder, prices []Prices) {
+	for _, p := range prices {
+		fmt.Fprintln(b, p.Line())
+	}
+}
+
+// priceLines are writePrices' lines as one text.
+func priceLines(prices []Prices) string {
+	var b strings.Builder
+	writePrices(&b, prices)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // writeAccount renders the tables of one account, their total, backups and problems.
@@ -525,6 +572,7 @@ func (r Report) writeAccount(b *strings.Builder) {
 	for _, s := range r.SweepBackups {
 		fmt.Fprintf(b, "Sweep backup %s of %s (%s, gone), %d bytes: $%.2f/month until deleted\n", s.Name, s.Table, s.Region, s.SizeBytes, s.MonthlyCostUSD)
 	}
+	writeReserved(b, r.ReservedCapacity)
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(b, "Could not find out (%d):\n", len(r.Problems))
 		for _, p := range r.Problems {

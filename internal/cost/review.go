@@ -168,8 +168,12 @@ func Review(ctx context.Context, c Clients, o Options, p Prices) (RegionReview, 
 	for i := range readings {
 		readings[i].lifetime(window, now)
 	}
+	// Before consumption, which prices each table as its minutes come in.
+	if err := rr.heldCapacity(ctx, c, readings, limit); err != nil {
+		return rr, err
+	}
 	pricing := func(r *reading) {
-		r.cost, r.priced = price(c.Region, *r, o.Days, p, d), true
+		r.cost, r.priced = priceDrawn(c.Region, *r, o.Days, p, d), true
 		prog.add(0, 0, 1)
 	}
 	if err := rr.consumption(ctx, c, readings, limit, pricing); err != nil {
@@ -298,6 +302,52 @@ func (rr *RegionReview) readUse(ctx context.Context, c Clients, readings []readi
 	return nil
 }
 
+// heldCapacity reads the least capacity each provisioned table held over its window, for reserved
+// capacity: the tables that share a window in one read. It is advice on top of the prices: a
+// failed read is a note on each table, never a problem.
+func (rr *RegionReview) heldCapacity(ctx context.Context, c Clients, readings []reading, limit int) error {
+	byWindow := map[usage.Window][]int{}
+	var windows []usage.Window
+	for i, r := range readings {
+		if wallet.BillingOf(r.desc) != wallet.BillingProvisioned || r.unavailable != "" {
+			continue
+		}
+		if _, ok := byWindow[r.window]; !ok {
+			windows = append(windows, r.window)
+		}
+		byWindow[r.window] = append(byWindow[r.window], i)
+	}
+	for _, w := range windows {
+		idx := byWindow[w]
+		var sources []usage.Source
+		for _, i := range idx {
+			sources = append(sources, readings[i].sources()...)
+		}
+		got, err := usage.ReadHeld(ctx, c.CloudWatch, w, sources, limit)
+		if err != nil && fatal(ctx, err) {
+			return fmt.Errorf("%s: %w", c.Region, err)
+		}
+		for _, i := range idx {
+			r := &readings[i]
+			if err != nil {
+				r.notes = append(r.notes, "its provisioned capacity over the window could not be read, so its capacity now is taken as held: "+err.Error())
+				continue
+			}
+			h := usage.Held{Known: true}
+			for _, s := range r.sources() {
+				g := got[s]
+				h.Known = h.Known && g.Known
+				h.Read += g.Read
+				h.Write += g.Write
+			}
+			if h.Known {
+				r.held = &h
+			}
+		}
+	}
+	return nil
+}
+
 // RegionReview is one region's tables priced, and what could not be found out there.
 type RegionReview struct {
 	Region  string
@@ -393,6 +443,9 @@ type reading struct {
 	window usage.Window
 	young  bool
 	hours  float64
+	// held is the least capacity provisioned over the window, table and indexes together; nil
+	// when CloudWatch had none (then its capacity now is taken).
+	held *usage.Held
 }
 
 func (r reading) name() string { return aws.ToString(r.desc.TableName) }

@@ -77,7 +77,8 @@ type view struct {
 	// Many: over several accounts, rows name theirs.
 	Many   bool
 	Report cost.Report
-	Prices string
+	// Prices are a line per region and class: what the tables were priced at, from where.
+	Prices []string
 }
 
 // total is what some tables cost now, as advised, and what the advice saves: the report's
@@ -113,7 +114,10 @@ type row struct {
 }
 
 func newView(r cost.Report) view {
-	v := view{CSP: CSP(), Style: template.CSS(style), Report: r, Prices: r.Prices.Line()}
+	v := view{CSP: CSP(), Style: template.CSS(style), Report: r}
+	for _, p := range r.Prices {
+		v.Prices = append(v.Prices, p.Line())
+	}
 	names := map[string]string{}
 	for _, a := range r.Accounts {
 		names[a.ID] = a.Name

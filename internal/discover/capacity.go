@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
 const globalTableType = "AWS::DynamoDB::GlobalTable"
@@ -60,6 +61,10 @@ type ReplicaCapacity struct {
 	// writes are never replicated writes: DynamoDB bills them as a table's.
 	ReplicatedWrites bool
 	Indexes          []IndexCapacity
+	// Class is the replica's table class (a global table's replica's TableClass; a table's own):
+	// standard when absent, ClassUnknown when an intrinsic function gives it.
+	Class        wallet.TableClass
+	ClassUnknown bool
 }
 
 // TableCapacity is what a table resource of a template provisions: the part of its declaration
@@ -121,6 +126,11 @@ func ParseCapacity(body []byte) ([]TableCapacity, error) {
 			return nil, fmt.Errorf("resource %s (%s): %w", id, r.Type, err)
 		}
 		c.LogicalID, c.Type = id, r.Type
+		if r.Type == tableType {
+			for i := range c.Replicas {
+				c.Replicas[i].Class, c.Replicas[i].ClassUnknown = tableClass(r.Properties)
+			}
+		}
 		c.Condition, _ = r.Condition.(string)
 		if n, ok := r.Properties["TableName"].(string); ok {
 			c.TableName = n
@@ -129,6 +139,21 @@ func ParseCapacity(body []byte) ([]TableCapacity, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
 	return out, nil
+}
+
+// tableClass reads TableClass: STANDARD when absent or not a class; unknown when an intrinsic
+// function gives it. CloudFormation itself refuses a class it does not know.
+func tableClass(props map[string]any) (wallet.TableClass, bool) {
+	v, ok := props[FieldTableClass]
+	switch {
+	case !ok:
+		return wallet.ClassStandard, false
+	case isIntrinsic(v):
+		return wallet.ClassStandard, true
+	case v == string(dtypes.TableClassStandardInfrequentAccess):
+		return wallet.ClassStandardIA, false
+	}
+	return wallet.ClassStandard, false
 }
 
 // billing reads BillingMode: PROVISIONED when absent (CloudFormation's default for both kinds of
@@ -267,6 +292,7 @@ func globalTableCapacity(props map[string]any) (TableCapacity, error) {
 	seen := map[string]bool{}
 	for _, e := range replicas {
 		r := ReplicaCapacity{Property: e.path, ReplicatedWrites: replicated}
+		r.Class, r.ClassUnknown = tableClass(e.props)
 		if region, ok := e.props["Region"].(string); ok {
 			if seen[region] {
 				return c, fmt.Errorf("Replicas: region %s is declared twice", cut(region))

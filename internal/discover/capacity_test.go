@@ -3,6 +3,7 @@ package discover
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/wallet-dynamodb/wallet/internal/wallet"
 	"reflect"
 	"strings"
 	"testing"
@@ -276,10 +277,10 @@ func TestParseCapacityReadsGlobalTablesPerReplica(t *testing.T) {
 	want := []ReplicaCapacity{
 		{Region: "us-east-1", Property: "Replicas[us-east-1]", ReplicatedWrites: true, Write: write,
 			Read:    Units{Property: "Replicas[us-east-1].ReadProvisionedThroughputSettings.ReadCapacityUnits", N: 5},
-			Indexes: []IndexCapacity{{Name: "by_balance", Write: indexWrite, Read: Units{Property: "Replicas[us-east-1].GlobalSecondaryIndexes[by_balance].ReadProvisionedThroughputSettings.ReadCapacityUnits", N: 3}}}},
+			Indexes: []IndexCapacity{{Name: "by_balance", Write: indexWrite, Read: Units{Property: "Replicas[us-east-1].GlobalSecondaryIndexes[by_balance].ReadProvisionedThroughputSettings.ReadCapacityUnits", N: 3}}}, Class: wallet.ClassStandard},
 		{Region: "eu-west-1", Property: "Replicas[eu-west-1]", ReplicatedWrites: true, Write: write,
 			Read:    Units{Property: "Replicas[eu-west-1].ReadProvisionedThroughputSettings.ReadCapacityAutoScalingSettings", N: 4, Autoscaled: true, Max: 40000},
-			Indexes: []IndexCapacity{{Name: "by_balance", Write: indexWrite, Read: Units{Property: "Replicas[eu-west-1].GlobalSecondaryIndexes[by_balance].ReadProvisionedThroughputSettings.ReadCapacityUnits", N: 2}}}},
+			Indexes: []IndexCapacity{{Name: "by_balance", Write: indexWrite, Read: Units{Property: "Replicas[eu-west-1].GlobalSecondaryIndexes[by_balance].ReadProvisionedThroughputSettings.ReadCapacityUnits", N: 2}}}, Class: wallet.ClassStandard},
 	}
 	if got := specs[0]; got.Type != globalTableType || got.OnDemand || !reflect.DeepEqual(got.Replicas, want) {
 		g, _ := json.MarshalIndent(got.Replicas, "", " ")

@@ -37,6 +37,9 @@ func Declared(cfg contract.Stack) TableSpec {
 	if cfg.TableName != "" {
 		props["TableName"] = cfg.TableName
 	}
+	if cfg.TableClass != "" {
+		props[FieldTableClass] = string(cfg.TableClass.SDK())
+	}
 	tags := cfg.Tags()
 	var list []any
 	for _, k := range slices.Sorted(maps.Keys(tags)) {

@@ -58,6 +58,7 @@ const (
 	FieldTTLAttribute       = "TimeToLiveSpecification.AttributeName"
 	FieldPITR               = "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
 	FieldTags               = "Tags" // one field per tag: Tags.<key>
+	FieldTableClass         = "TableClass"
 )
 
 // TableSpec is a table's configuration as flat fields (property path → canonical value), so
@@ -252,6 +253,7 @@ func (p tableParser) settings() error {
 		{FieldTTLEnabled, "false"},
 		{FieldTTLAttribute, ""},
 		{FieldPITR, "false"},
+		{FieldTableClass, string(wallet.ClassStandard.SDK())}, // absent means STANDARD
 	}
 	if _, ok := p.props["ProvisionedThroughput"]; ok {
 		defaults = append(defaults, struct{ field, def string }{FieldReadCapacity, ""}, struct{ field, def string }{FieldWriteCapacity, ""})

@@ -58,6 +58,7 @@ func TestParseTablesReadsCDKTemplateWithDefaults(t *testing.T) {
 		"Tags.ManagedBy":                                              "cdk",
 		"Tags.Project":                                                "wallet",
 		"Tags.Stage":                                                  "dev",
+		"TableClass":                                                  "STANDARD", // absent: CloudFormation's default
 	}
 	if !maps.Equal(s.Fields, want) {
 		t.Fatalf("fields:\n got %v\nwant %v", s.Fields, want)

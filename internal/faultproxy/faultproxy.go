@@ -60,6 +60,9 @@ type Counts struct {
 	Forwarded map[string]int64
 	// TransactItems counts the items of the forwarded TransactWriteItems requests.
 	TransactItems int64
+	// Seen counts every request received, by operation, faulted, held or forwarded: a request
+	// held by Latency is seen before it is forwarded.
+	Seen map[string]int64
 }
 
 // WriteUnits is what the forwarded writes cost in DynamoDB's model for items up to 1 KB: one
@@ -81,6 +84,7 @@ type Proxy struct {
 	faults        Faults
 	rnd           *rand.Rand
 	forwarded     map[string]int64
+	seen          map[string]int64
 	transactItems int64
 	matched       int // requests that matched Operations since Set, for Times
 	passed        int // requests that matched Operations since Set and passed, for After
@@ -98,7 +102,7 @@ func Start(upstream string, f Faults) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fault proxy: %w", err)
 	}
-	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, forwarded: map[string]int64{}}
+	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, forwarded: map[string]int64{}, seen: map[string]int64{}}
 	p.rp = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
 		// Keep the Host the client signed; neither backend checks signatures, but a
@@ -125,7 +129,7 @@ func (p *Proxy) Counts() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return Counts{p.requests.Load(), p.throttled.Load(), p.serverErrors.Load(), p.dropped.Load(), p.droppedAfter.Load(),
-		maps.Clone(p.forwarded), p.transactItems}
+		maps.Clone(p.forwarded), p.transactItems, maps.Clone(p.seen)}
 }
 
 // forward passes r to the backend, counting it.
@@ -198,6 +202,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// X-Amz-Target: DynamoDB_20120810.PutItem
 	target := r.Header.Get("X-Amz-Target")
 	op := target[strings.LastIndex(target, ".")+1:]
+	p.mu.Lock()
+	p.seen[op]++
+	p.mu.Unlock()
 	f, latency := p.decide(target, op)
 	if latency > 0 {
 		select {

@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -225,5 +226,35 @@ func TestAfterLetsTheFirstMatchingCallsThrough(t *testing.T) {
 	defer mu.Unlock()
 	if reached != 2 {
 		t.Fatalf("%d calls reached the backend, want 2 (the held one never does)", reached)
+	}
+}
+
+// After and Times together fault exactly the calls after the ones let through: After 2 and
+// Times 1 lose exactly the third call's answer. Seen counts every call received, by operation.
+func TestAfterAndTimesFaultOnlyTheCallsAfterThePassed(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"acted":true}`)
+	}))
+	defer up.Close()
+	p, err := Start(up.URL, Faults{DropAfter: 1, After: 2, Times: 1, Operations: []string{"UpdateTable"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var answered []bool
+	for range 5 {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.UpdateTable")
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered = append(answered, err == nil)
+	}
+	if want := []bool{true, true, false, true, true}; fmt.Sprint(answered) != fmt.Sprint(want) {
+		t.Fatalf("answered %v, want %v", answered, want)
+	}
+	if c := p.Counts(); c.Seen["UpdateTable"] != 5 || c.DroppedAfter != 1 {
+		t.Fatalf("counts %+v", c)
 	}
 }

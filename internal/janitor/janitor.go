@@ -15,19 +15,23 @@ package janitor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/contract"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/sweep"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -50,16 +54,42 @@ type Topic interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Clients are one unit's clients: the sweep's, and the janitor's own DynamoDB calls.
+// Clients are one unit's clients: the sweep's, the janitor's own DynamoDB calls, and what a
+// deletion's record is written with.
 type Clients struct {
 	Region   string
 	Sweep    sweep.RegionClients
 	DynamoDB DynamoDB
+	// Record are the clients the record of a deletion is read and written with
+	// (internal/ledger), by region: the unit's own, and the janitor's own region's (whose
+	// ledger takes the record where the unit's region has none), both in the unit's account.
+	Record map[string]ledger.Clients
+	// STS names who deletes: the role the unit runs with in its account.
+	STS ledger.STS
 }
 
 // NewClients builds the clients from cfg (cfg.Region is the region the unit looks at).
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: dynamodb.NewFromConfig(cfg)}
+	db := dynamodb.NewFromConfig(cfg)
+	return Clients{Region: cfg.Region, Sweep: sweep.NewRegionClients(cfg), DynamoDB: db,
+		Record: map[string]ledger.Clients{cfg.Region: {DynamoDB: db, Scaling: applicationautoscaling.NewFromConfig(cfg)}},
+		STS:    sts.NewFromConfig(cfg)}
+}
+
+// recordIn adds to c the clients of region (the janitor's own), from the unit's configuration,
+// for the ledger there.
+func (c Clients) recordIn(cfg aws.Config, region string) Clients {
+	if _, ok := c.Record[region]; ok || region == "" {
+		return c
+	}
+	cfg = cfg.Copy()
+	cfg.Region = region
+	c.Record = maps.Clone(c.Record)
+	if c.Record == nil {
+		c.Record = map[string]ledger.Clients{}
+	}
+	c.Record[region] = ledger.Clients{DynamoDB: dynamodb.NewFromConfig(cfg), Scaling: applicationautoscaling.NewFromConfig(cfg)}
+	return c
 }
 
 // UnitReport is one (account, region) unit of a run: the sweep's report of what it deleted (or,
@@ -130,6 +160,8 @@ type unit struct {
 	now        time.Time
 	prices     cost.Prices
 	backupWait time.Duration
+	// home is the janitor's own region: its ledger takes the records of a region that has none.
+	home string
 }
 
 // run is one unit's work: discover → plan → reprieve what stopped qualifying → mark what is new
@@ -161,6 +193,7 @@ func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
 	})
 	if cfg.Mode == contract.JanitorDelete {
 		so.Backup = janitorBackup(d, now, marks)
+		so.Record = d.recorder()
 		r.Report = sweep.Act(ctx, acted, map[string]sweep.RegionClients{d.Region: d.Sweep}, so)
 	} else {
 		r.Report = acted.DryRun()
@@ -177,6 +210,22 @@ func (d unit) run(ctx context.Context, cfg contract.Janitor) UnitReport {
 	r.SetSweepBackups(nil)
 	r.Report = r.Report.In(r.Account)
 	return r
+}
+
+// recorder writes each deletion of the unit down before it happens, into the ledger of the
+// unit's account: in the unit's region, else in the janitor's own region. There is no file to
+// fall back on: a deletion no ledger records does not happen. The janitor counts a table's items
+// (Scan with Select COUNT, all its policy lets it read) for undo's proof.
+func (d unit) recorder() *ledger.Recorder {
+	rc := &ledger.Recorder{By: "janitor", Account: d.account, Clients: d.Record, Count: true,
+		Now: func() time.Time { return time.Now().UTC() }}
+	if d.home != "" && d.home != d.Region {
+		rc.LedgerRegions = []string{d.home}
+	}
+	if d.STS != nil {
+		rc.Who = func(ctx context.Context) (string, error) { return ledger.Caller(ctx, d.STS) }
+	}
+	return rc
 }
 
 // heldStacks are the stacks the plan keeps for what they hold (a queue, a bucket, a table not

@@ -50,6 +50,8 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	localcloud.Moto(t).SetEnv(t)
 	w := &world{cloud: fixture.NewCloud(t, ""), log: &bytes.Buffer{}}
+	// The janitor stack's ledger: without it, no deletion is recorded, so none happens.
+	w.cloud.Ledger(t)
 	topic, err := sns.NewFromConfig(w.cloud.Config).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("janitor")})
 	if err != nil {
 		t.Fatal(err)

@@ -344,7 +344,11 @@ func outcomeLines(cs []sweep.Candidate, held map[string]bool) candidateOutcomes 
 		}
 		switch c.Action {
 		case sweep.Deleted, sweep.Deleting:
-			o.deleted = append(o.deleted, what+"; backup "+orNone(c.BackupARN))
+			line := what + "; backup " + orNone(c.BackupARN)
+			if c.RecordID != "" {
+				line += "; record " + c.RecordID + " (verify undo --record " + c.RecordID + ")"
+			}
+			o.deleted = append(o.deleted, line)
 		case sweep.WouldDelete:
 			o.due = append(o.due, what+": its grace has passed; report mode, so it was not deleted")
 		case sweep.SkippedProtected:
@@ -411,7 +415,7 @@ func writeFooter(b *strings.Builder, n Notice) {
 	}
 	if n.KeptBackups.Count > 0 {
 		fmt.Fprintf(b, "\nThe janitor keeps %s ($%.2f/month); it never deletes one. `verify sweep` lists them all.\n"+
-			"Restore one with\n  aws dynamodb restore-table-from-backup --target-table-name NAME --backup-arn ARN\n",
+			"Each deletion is written down in the account's ledger (`verify history`). Bring a table back, settings and all, with\n  verify undo TABLE --yes\n",
 			plural(n.KeptBackups.Count, "backup"), n.KeptBackups.MonthlyCostUSD)
 	}
 	fmt.Fprintf(b, "\nTag a table %s=true to keep it; it is then never marked or deleted.\n", wallet.TagKeep)

@@ -323,7 +323,9 @@ func (d Deps) runUnits(ctx context.Context, base aws.Config, units []org.Unit, c
 	if key == nil {
 		key = kms.NewFromConfig(base)
 	}
-	prices := cost.USEast1()
+	// The janitor asks no network for prices (a function in a VPC may have none, and its role
+	// no pricing:GetProducts): each unit's region is priced from the shipped table.
+	prices := cost.ShippedPrices(base.Region)
 	if d.Prices != nil {
 		prices = *d.Prices
 	}
@@ -333,7 +335,9 @@ func (d Deps) runUnits(ctx context.Context, base aws.Config, units []org.Unit, c
 	}
 	now := d.now()
 	results := org.Run(work, units, org.UnitsAtOnce(d.bound()), func(ctx context.Context, u org.Unit) (UnitReport, error) {
-		un := unit{Clients: clients(u), account: u.Account.ID, key: mark.Signer{Key: key, KeyARN: cfg.MarkKey}, now: now, prices: prices, backupWait: d.BackupWait}
+		home := d.Base.Region
+		un := unit{Clients: clients(u).recordIn(u.Config, home), account: u.Account.ID, key: mark.Signer{Key: key, KeyARN: cfg.MarkKey}, now: now,
+			prices: prices, backupWait: d.BackupWait, home: home}
 		return un.run(ctx, cfg), nil
 	})
 	out := []UnitReport{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -71,4 +72,30 @@ func MotoMain(m *testing.M, started func(*Server)) int {
 		started(s)
 	}
 	return m.Run()
+}
+
+// PrivateUserCache points the user's cache directory (os.UserCacheDir: XDG_CACHE_HOME on Linux)
+// at a new temporary directory for the rest of a test binary, from its TestMain: the price lists
+// a developer's own runs cached must change no test's figures, and a test's stand-in prices must
+// never reach them. Go's build cache, which lives there too unless GOCACHE says otherwise, stays
+// where it was for the tests that run the go command. The returned function removes the directory.
+func PrivateUserCache() (func(), error) {
+	if os.Getenv("GOCACHE") == "" {
+		out, err := exec.Command("go", "env", "GOCACHE").Output()
+		if err != nil {
+			return nil, fmt.Errorf("go env GOCACHE (is the go command on PATH?): %w", err)
+		}
+		if err := os.Setenv("GOCACHE", strings.TrimSpace(string(out))); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp("", "wallet-user-cache-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Setenv("XDG_CACHE_HOME", dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, nil
 }

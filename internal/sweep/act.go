@@ -144,6 +144,7 @@ func (u *deletion) err() error {
 }
 
 func (u *deletion) run(ctx context.Context, c RegionClients, o Options) {
+	defer u.noteNotDeleted(ctx, o)
 	if !u.save(ctx, c, o) {
 		return
 	}
@@ -322,6 +323,17 @@ func (u *deletion) deleteStack(ctx context.Context, c RegionClients, o Options) 
 	if err := u.unchanged(ctx, c); err != nil {
 		u.fail(err)
 		return false
+	}
+	// Each table the stack would delete is written down first (the re-checks below stay the
+	// last reads before DeleteStack); one it keeps, and deletes after it, is written down
+	// before that DeleteTable.
+	for _, cd := range u.cands {
+		if u.touches(cd) && u.refuseLedger(cd) {
+			return false
+		}
+		if cd.Action == WouldDelete && !cd.missing && !cd.retainedByPolicy() && !u.record(ctx, cd, o, stepStack) {
+			return false
+		}
 	}
 	// Every table the stack would take is judged again, the stack read once for them all.
 	known := stacksNow{}
@@ -533,6 +545,9 @@ func (u *deletion) settle(ctx context.Context, c RegionClients, cd *Candidate, o
 // dropped connection, an interrupt), DynamoDB is asked again on a fresh context, so a table
 // that is gone is never reported as failed.
 func (u *deletion) deleteTable(ctx context.Context, c RegionClients, cd *Candidate, o Options) {
+	if u.refuseLedger(cd) || !u.record(ctx, cd, o, stepDelete) {
+		return
+	}
 	// Nothing but this re-check's last read (DescribeTable) stands between it and DeleteTable:
 	// DeleteTable takes no condition, so that one round trip is the window that remains.
 	if !u.recheck(ctx, c, cd, stepDelete, nil) || cd.Action == Gone {

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/wallet-dynamodb/wallet/internal/archive"
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/org"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -127,6 +130,11 @@ type Save struct {
 	Backup bool
 	// BackupPrefix names the backups (default wallet.SweepBackupPrefix).
 	BackupPrefix string
+	// RecordDir is where a deletion's record is written as a file where the account and region
+	// have no ledger (internal/ledger); RecordBesideExport puts it beside the table's export
+	// instead, when there is one. With neither, a deletion no ledger records does not happen.
+	RecordDir          string
+	RecordBesideExport bool
 }
 
 // ExportDir is where a table's export goes under root: root/<table> for one account in one
@@ -164,6 +172,7 @@ func (f *Fleet) savers(a *accountPlan, s Save, o *Options) {
 			return dir, nil
 		}
 	}
+	o.Record = f.recorder(a, s)
 	if s.Backup {
 		prefix := s.BackupPrefix
 		if prefix == "" {
@@ -173,6 +182,26 @@ func (f *Fleet) savers(a *accountPlan, s Save, o *Options) {
 		// bound holds both.
 		o.Backup = NativeBackup(a.clients, prefix, DefaultBackupWait)
 	}
+}
+
+// recorder writes down each deletion of the account before it happens, with the account's own
+// clients, into the ledger of the table's region (or as a file, s says where, where there is
+// none).
+func (f *Fleet) recorder(a *accountPlan, s Save) *ledger.Recorder {
+	by := "sweep"
+	if a.plan.Teardown != "" {
+		by = "teardown"
+	}
+	rc := &ledger.Recorder{By: by, Account: a.account.ID, Clients: map[string]ledger.Clients{}, Dir: s.RecordDir,
+		BesideExport: s.RecordBesideExport, Count: true}
+	for _, u := range a.units {
+		rc.Clients[u.Region] = ledger.Clients{DynamoDB: dynamodb.NewFromConfig(u.Config), Scaling: applicationautoscaling.NewFromConfig(u.Config)}
+		if rc.Who == nil {
+			who := sts.NewFromConfig(u.Config)
+			rc.Who = func(ctx context.Context) (string, error) { return ledger.Caller(ctx, who) }
+		}
+	}
+	return rc
 }
 
 // Act carries out every account's plan at once, each through Act with its own clients and
@@ -216,7 +245,7 @@ func (f *Fleet) Pending() (tables, accounts int) {
 
 // Report is the fleet's report as it stands: the plan before Act, what was done after.
 func (f *Fleet) Report() Report {
-	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices, Candidates: []Candidate{},
+	r := Report{Organization: f.fleet.Organization, Regions: f.fleet.Regions(), Prices: f.prices.Entries(f.fleet.Regions()...), Candidates: []Candidate{},
 		Accounts: []AccountSummary{}, Notes: slices.Clone(f.fleet.Notes), fleet: f, Applied: f.applied}
 	r.DryRun = true
 	var saved, left, backups, sweepBackups float64

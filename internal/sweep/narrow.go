@@ -165,7 +165,7 @@ func (p Plan) absent(e PlanTable) Candidate {
 		c.Action, c.Error = Failed, "could not be judged (see what could not be found out)"
 		return c
 	}
-	c.MonthlyCostUSD = cost.Round(cost.Monthly(t.Footprint, p.Prices).Total) // what it bills now, left in place
+	c.MonthlyCostUSD = cost.Round(cost.MonthlyIn(e.Region, t.Footprint, p.Prices).Total) // what it bills now, left in place
 	c.Protected = t.Protected
 	now := p.filter.now()
 	v := judge(t, p.filter, now)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/mark"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
@@ -43,6 +44,10 @@ type Candidate struct {
 	// Identity is the table the plan judged: nothing irreversible is done to a table of the
 	// same name that is not this one.
 	Identity Identity `json:"identity"`
+	// RecordID and RecordedIn are the record of its deletion (internal/ledger), written before
+	// it: what `verify undo --record` takes, and where it is.
+	RecordID   string `json:"record_id,omitempty"`
+	RecordedIn string `json:"recorded_in,omitempty"`
 
 	// missing: the stack lists the table but DynamoDB does not have it; nothing to save.
 	missing bool
@@ -55,6 +60,11 @@ type Candidate struct {
 	idle bool
 	// stackTag is the stack its tags named when planned: re-read before each re-judgment.
 	stackTag string
+	// logicalID is its logical id in its stack, when planned through one: its record keeps it,
+	// for importing the restored table back into the stack.
+	logicalID string
+	// recorded is where its record went, for the note that its deletion did not happen.
+	recorded ledger.Written
 	// nameTaken: its name stands for another table now (replaced); a stack-mate held back
 	// with it (reported replaced too) is still the planned table.
 	nameTaken bool
@@ -270,6 +280,7 @@ func withStacks(inv Inventory, cands []Candidate, prices cost.Prices) ([]Candida
 			for i := range cands {
 				if cands[i].Stack == name && cands[i].Table == r.Name {
 					cands[i].DeletionPolicy = live.policy(r.LogicalID)
+					cands[i].logicalID = r.LogicalID
 				}
 			}
 		}
@@ -297,7 +308,7 @@ func candidate(region string, t Observed, reasons []Reason, prices cost.Prices) 
 		Table:              t.Name,
 		Region:             region,
 		Reasons:            reasons,
-		MonthlyCostUSD:     cost.Round(cost.Monthly(t.Footprint, prices).Total),
+		MonthlyCostUSD:     cost.Round(cost.MonthlyIn(region, t.Footprint, prices).Total),
 		Protected:          t.Protected,
 		JanitorDeleteAfter: mark.DueText(t.Tags[wallet.TagJanitorDeleteAfter]),
 		Identity:           t.Identity(),

@@ -28,10 +28,12 @@ type Report struct {
 	// MonthlySavingsUSD is what the deletions save (would save, for a dry run).
 	MonthlySavingsUSD float64 `json:"monthly_savings_usd"`
 	// MonthlyLeftUSD is what the candidates that stay go on costing: retained, skipped, failed.
-	MonthlyLeftUSD float64     `json:"monthly_cost_left_usd"`
-	Problems       []Problem   `json:"problems,omitempty"`
-	Notes          []string    `json:"notes,omitempty"`
-	Prices         cost.Prices `json:"prices"`
+	MonthlyLeftUSD float64   `json:"monthly_cost_left_usd"`
+	Problems       []Problem `json:"problems,omitempty"`
+	Notes          []string  `json:"notes,omitempty"`
+	// Prices are one entry per region and class: from where (the user, the Price List API, the
+	// shipped table) and of when.
+	Prices []cost.Prices `json:"prices"`
 	// JanitorBackups are the janitor's backups, kept (nothing here deletes one), with what they
 	// cost a month to keep.
 	JanitorBackups        []Backup `json:"janitor_backups,omitempty"`
@@ -56,7 +58,7 @@ func (p Plan) report(dry bool) Report {
 		Candidates: append([]Candidate{}, p.Candidates...),
 		Problems:   p.Problems,
 		Notes:      dedupe(p.Notes),
-		Prices:     p.Prices,
+		Prices:     p.Prices.Entries(p.Regions...),
 	}
 	r.SetJanitorBackups(p.Backups)
 	r.SetSweepBackups(p.SweepBackups)
@@ -479,7 +481,13 @@ func (r Report) leftHint() string {
 // Pending counts what a confirmed run of this report's plan would delete.
 func (r Report) Pending() int { return Plan{Stacks: r.Stacks, Candidates: r.Candidates}.Pending() }
 
-func priceLine(p cost.Prices) string { return p.Line() }
+func priceLine(ps []cost.Prices) string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Line()
+	}
+	return strings.Join(lines, "\n")
+}
 
 func yesNo(b bool) string {
 	if b {

@@ -32,6 +32,13 @@ func rules() []rule {
 			why: func(judging) string {
 				return fmt.Sprintf("it is not tagged %s=%s (nor named by --name-prefix)", wallet.TagProject, wallet.ProjectName)
 			}},
+		// The ledger of deletions (internal/ledger) is never a candidate, whatever its tags say:
+		// by its name, and by its tag.
+		{name: "ledger", out: NoLongerCandidate, noted: true,
+			holds: func(j judging) bool { return wallet.IsLedger(j.t.Name, j.t.Tags) },
+			why: func(judging) string {
+				return fmt.Sprintf("it is the ledger of deletions (%s, tagged %s), which nothing deletes", wallet.LedgerTable, wallet.TagLedger)
+			}},
 		{name: "kept", out: Kept, noted: true,
 			holds: func(j judging) bool { return wallet.Kept(j.t.Tags) },
 			why:   func(judging) string { return fmt.Sprintf("kept: tag %s=true", wallet.TagKeep) }},
@@ -177,6 +184,8 @@ func holdings(resources []discover.Resource, refused func(table string) string) 
 		switch {
 		case !wallet.DeclaredResourceType(r.Type):
 			out = append(out, Holding{r, "a kind a wallet stack does not declare"})
+		case r.Type == wallet.ResourceTable && wallet.IsLedger(r.PhysicalID, nil):
+			out = append(out, Holding{r, "the ledger of deletions, which nothing deletes"})
 		case r.Type == wallet.ResourceTable && r.PhysicalID != "":
 			if why := refused(r.PhysicalID); why != "" {
 				out = append(out, Holding{r, why})

@@ -218,6 +218,11 @@ type Options struct {
 	// StopOn, when it says yes to an action's error, starts no further action: for errors that
 	// would only repeat (a missing permission). What was not started is reported so.
 	StopOn func(error) bool
+	// Record writes each deletion down before it happens (record.go): before DeleteTable, and
+	// before DeleteStack for each table the stack takes. A deletion whose record cannot be
+	// written does not happen. nil records nothing: only the engine's own tests leave it out;
+	// every caller (Fleet.Act, the janitor) sets it.
+	Record Recorder
 	// Billed prices an auto-scaled table of ours at what it was billed for over the last
 	// BilledDays (its scalable targets, then CloudWatch's history of its capacity), as cost
 	// does, instead of the instant's capacity: verify sweep's. The janitor's role reads

@@ -81,13 +81,13 @@ func PlanTeardown(ctx context.Context, c RegionClients, stack string, prices cos
 			return Plan{}, err
 		}
 		cd := Candidate{Table: r.Name, Region: c.Region, Reasons: []Reason{Teardown}, Stack: s.Name,
-			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil}
+			DeletionPolicy: s.policy(r.LogicalID), missing: d == nil, logicalID: r.LogicalID}
 		cd.Detail = fmt.Sprintf("%s: a table of stack %s, torn down", Teardown, s.Name)
 		if d != nil {
 			cd.Identity = identityOf(d)
 			cd.Protected = aws.ToBool(d.DeletionProtectionEnabled)
 			f, autoScaled, notes := teardownFootprint(ctx, c, r.Name, d, o)
-			cd.MonthlyCostUSD, cd.AutoScaled = cost.Round(cost.Monthly(f, prices).Total), autoScaled
+			cd.MonthlyCostUSD, cd.AutoScaled = cost.Round(cost.MonthlyIn(c.Region, f, prices).Total), autoScaled
 			cd.Notes = append(cd.Notes, notes...)
 			// wallet:keep=true holds its stack here too: naming the stack is not removing the tag.
 			tags, err := discover.TableTags(ctx, c.DynamoDB, aws.ToString(d.TableArn))

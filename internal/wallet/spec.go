@@ -79,6 +79,16 @@ const (
 	BillingOnDemand    Billing = "on-demand"
 )
 
+// TableClass is a table's class, in the words of the context contract (-c tableClass=standard-ia).
+// Standard-Infrequent-Access pays less for storage and more for throughput; SDK gives DynamoDB's
+// own name for it.
+type TableClass string
+
+const (
+	ClassStandard   TableClass = "standard"
+	ClassStandardIA TableClass = "standard-ia"
+)
+
 // Limits and defaults. 40000 is DynamoDB's default per-table quota for either capacity.
 const (
 	MinCapacity     = 1
@@ -100,6 +110,30 @@ const (
 // purpose: the sweep and the teardown policy's DeleteStack match Wallet-*, and the stack that
 // holds the teardown permission must never be what that permission deletes.
 const JanitorStackID = "WalletJanitor"
+
+// The ledger: where every deletion is written down before it happens (internal/ledger), one
+// table in the janitor stack of each account and region (and, for the organization's janitor,
+// in each member account). Its name is fixed, so that every caller finds it without reading a
+// stack; it is never tagged Project=wallet, and the sweep refuses it by name and by its tag
+// whatever else its tags say. Records are keyed by LedgerKey, written once, never changed.
+const (
+	LedgerTable = "wallet-ledger"
+	LedgerKey   = "id"
+	// TagLedger marks the ledger (value LedgerTagValue): a table named LedgerTable without it is
+	// not the ledger, and no record is written into it.
+	TagLedger      = "wallet:ledger"
+	LedgerTagValue = "deletions"
+	// TagUndoRecord is the record's id on a table `verify undo` restores: how a later undo finds
+	// its own half-restored table after a kill, and never makes a second copy.
+	TagUndoRecord = "wallet:undo-record"
+)
+
+// IsLedger reports whether a table is the ledger, by its name or its tag: never a candidate of
+// any sweep, teardown or janitor run.
+func IsLedger(name string, tags map[string]string) bool {
+	_, tagged := tags[TagLedger]
+	return name == LedgerTable || tagged
+}
 
 // Output keys of the janitor stack. OutputTeardownPolicyArn is one of them too: the teardown
 // policy lives there, outside the wallet stacks that it deletes.

@@ -51,6 +51,24 @@ func (b Billing) Mode() types.BillingMode {
 	return types.BillingModeProvisioned
 }
 
+// ClassOf reads a table description's class. DynamoDB leaves TableClassSummary out for a table
+// that was never given another class (and moto never returns one), so absent means standard.
+func ClassOf(d *types.TableDescription) TableClass {
+	if d != nil && d.TableClassSummary != nil && d.TableClassSummary.TableClass == types.TableClassStandardInfrequentAccess {
+		return ClassStandardIA
+	}
+	return ClassStandard
+}
+
+// SDK is the class's name in DynamoDB's and CloudFormation's APIs (STANDARD,
+// STANDARD_INFREQUENT_ACCESS), which is also what a template or a table description says.
+func (c TableClass) SDK() types.TableClass {
+	if c == ClassStandardIA {
+		return types.TableClassStandardInfrequentAccess
+	}
+	return types.TableClassStandard
+}
+
 // KeySchema writes a key schema the one way every report shows it: "name TYPE" pairs, hash key
 // first ("user_id HASH", "pk HASH, sk RANGE"), whatever order the source listed them in.
 func KeySchema(ks []types.KeySchemaElement) string {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 )
@@ -45,7 +47,7 @@ func StackSets(ctx context.Context, cfg aws.Config, stack string) error {
 		if r.Type != "AWS::CloudFormation::StackSet" {
 			continue
 		}
-		if err := createStackSet(ctx, cfn, r.Properties, func(v json.RawMessage) (string, error) {
+		if err := createStackSet(ctx, cfn, organizations.NewFromConfig(cfg), r.Properties, func(v json.RawMessage) (string, error) {
 			return resolve(v, physical, aws.ToString(who.Account), cfg.Region)
 		}); err != nil {
 			return fmt.Errorf("stack set %s of %s: %w", id, stack, err)
@@ -71,13 +73,24 @@ type stackSetProps struct {
 	}
 }
 
-func createStackSet(ctx context.Context, cfn *cloudformation.Client, p stackSetProps, value func(json.RawMessage) (string, error)) error {
+// createStackSet creates the stack set and its instances. moto deploys a service-managed stack
+// set's instances to every account of its organizational units, the organization's management
+// account too, which CloudFormation never does (service-managed StackSets skip the management
+// account): a stack there would meet what the management account's own stack made (the janitor
+// stack's ledger) and fail the whole operation. So a service-managed stack set is created here
+// with the units' member accounts named, the management account left out, as CloudFormation
+// would have deployed it.
+func createStackSet(ctx context.Context, cfn *cloudformation.Client, orgs *organizations.Client, p stackSetProps, value func(json.RawMessage) (string, error)) error {
 	in := &cloudformation.CreateStackSetInput{
 		StackSetName:    aws.String(p.StackSetName),
 		Description:     aws.String(p.Description),
 		TemplateBody:    aws.String(p.TemplateBody),
 		PermissionModel: cfntypes.PermissionModels(p.PermissionModel),
 		AutoDeployment:  p.AutoDeployment,
+	}
+	serviceManaged := in.PermissionModel == cfntypes.PermissionModelsServiceManaged
+	if serviceManaged {
+		in.PermissionModel, in.AutoDeployment = cfntypes.PermissionModelsSelfManaged, nil
 	}
 	for _, c := range p.Capabilities {
 		in.Capabilities = append(in.Capabilities, cfntypes.Capability(c))
@@ -101,15 +114,64 @@ func createStackSet(ctx context.Context, cfn *cloudformation.Client, p stackSetP
 			}
 			regions = append(regions, v)
 		}
-		if _, err := cfn.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{
+		ci := &cloudformation.CreateStackInstancesInput{
 			StackSetName:      aws.String(p.StackSetName),
 			Regions:           regions,
 			DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: g.DeploymentTargets.OrganizationalUnitIds, Accounts: g.DeploymentTargets.Accounts},
-		}); err != nil {
+		}
+		if serviceManaged {
+			members, err := membersOf(ctx, orgs, g.DeploymentTargets.OrganizationalUnitIds)
+			if err != nil {
+				return err
+			}
+			if len(members) == 0 {
+				continue
+			}
+			ci.DeploymentTargets, ci.Accounts = nil, members
+		}
+		if _, err := cfn.CreateStackInstances(ctx, ci); err != nil {
 			return fmt.Errorf("create instances: %w", err)
 		}
 	}
 	return nil
+}
+
+// membersOf are the accounts under the organizational units (and their units, all the way
+// down), but the organization's management account.
+func membersOf(ctx context.Context, orgs *organizations.Client, units []string) ([]string, error) {
+	org, err := orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return nil, fmt.Errorf("describe the organization: %w", err)
+	}
+	mgmt := aws.ToString(org.Organization.MasterAccountId)
+	var out []string
+	for len(units) > 0 {
+		ou := units[0]
+		units = units[1:]
+		accounts := organizations.NewListAccountsForParentPaginator(orgs, &organizations.ListAccountsForParentInput{ParentId: aws.String(ou)})
+		for accounts.HasMorePages() {
+			page, err := accounts.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("accounts of %s: %w", ou, err)
+			}
+			for _, a := range page.Accounts {
+				if id := aws.ToString(a.Id); id != mgmt && !slices.Contains(out, id) {
+					out = append(out, id)
+				}
+			}
+		}
+		children := organizations.NewListOrganizationalUnitsForParentPaginator(orgs, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(ou)})
+		for children.HasMorePages() {
+			page, err := children.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("units of %s: %w", ou, err)
+			}
+			for _, c := range page.OrganizationalUnits {
+				units = append(units, aws.ToString(c.Id))
+			}
+		}
+	}
+	return out, nil
 }
 
 // physicalIDs maps the stack's logical ids to physical ones.

@@ -3,9 +3,11 @@
 // and moto (with localcloud's EnforceIAM) refuses everything else.
 //
 // moto matches a request's action against the policy but its resource always as "*", so a
-// statement scoped to a table's ARN matches nothing there. A test therefore holds a policy's
-// action set to account with AnyResource, a copy whose only change is Resource "*"; the exact
-// resources are the template tests' to prove (infra).
+// statement scoped to a table's ARN matches nothing there, and it evaluates no condition. A test
+// therefore holds a policy's action set to account with AnyResource, a copy with Resource "*"
+// and no conditions, and without the Deny statements scoped to a resource (the ledger's), which
+// moto would apply to every resource; the exact resources, the conditions and the Denies are the
+// template tests' and the policy engine's to prove (infra).
 package policy
 
 import (
@@ -44,7 +46,7 @@ type IAM interface {
 const ManagedPolicyType = "AWS::IAM::ManagedPolicy"
 
 // Document is an identity-based policy. It holds only the fields the shipped policies use, and
-// reading one with any other field (Condition, NotAction…) fails: a copy made from it must
+// reading one with any other field (NotAction, NotResource…) fails: a copy made from it must
 // differ from what was deployed only where a test says so.
 type Document struct {
 	Version   string      `json:"Version"`
@@ -57,6 +59,8 @@ type Statement struct {
 	Effect   string  `json:"Effect"`
 	Action   Strings `json:"Action"`
 	Resource Strings `json:"Resource"`
+	// Condition is kept as deployed; AnyResource leaves it out.
+	Condition json.RawMessage `json:"Condition,omitempty"`
 }
 
 // Strings is a policy element that IAM writes either as one string or as a list.
@@ -93,7 +97,7 @@ func Parse(doc string) (Document, error) {
 	dec.DisallowUnknownFields()
 	var d Document
 	if err := dec.Decode(&d); err != nil {
-		return Document{}, fmt.Errorf("policy document %.200s: %w (only Version and Statement of Sid, Effect, Action, Resource are understood)", plain, err)
+		return Document{}, fmt.Errorf("policy document %.200s: %w (only Version and Statement of Sid, Effect, Action, Resource, Condition are understood)", plain, err)
 	}
 	if len(d.Statement) == 0 {
 		return Document{}, fmt.Errorf("policy document %.200s: no statements", plain)
@@ -122,13 +126,21 @@ func (d Document) Actions() []string {
 	return slices.Compact(all)
 }
 
-// AnyResource is a copy of d in which every statement applies to "*" and nothing else differs:
-// the form in which moto, which sees every request's resource as "*", enforces d's actions.
+// AnyResource is the form in which moto, which sees every request's resource as "*" and
+// evaluates no condition, enforces d's actions: a copy in which every Allow applies to "*"
+// without its condition, and a Deny scoped to resources (which moto would apply to all) is left
+// out; a Deny of "*" stays.
 func (d Document) AnyResource() Document {
 	c := d.clone()
-	for i := range c.Statement {
-		c.Statement[i].Resource = Strings{"*"}
+	kept := c.Statement[:0]
+	for _, s := range c.Statement {
+		if s.Effect == "Deny" && !slices.Equal(s.Resource, Strings{"*"}) {
+			continue
+		}
+		s.Resource, s.Condition = Strings{"*"}, nil
+		kept = append(kept, s)
 	}
+	c.Statement = kept
 	return c
 }
 
@@ -180,7 +192,7 @@ func (d Document) WithAlias(from, to string) Document {
 func (d Document) clone() Document {
 	c := Document{Version: d.Version, Statement: make([]Statement, len(d.Statement))}
 	for i, s := range d.Statement {
-		s.Action, s.Resource = slices.Clone(s.Action), slices.Clone(s.Resource)
+		s.Action, s.Resource, s.Condition = slices.Clone(s.Action), slices.Clone(s.Resource), slices.Clone(s.Condition)
 		c.Statement[i] = s
 	}
 	return c

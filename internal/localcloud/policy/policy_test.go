@@ -32,9 +32,35 @@ func TestParseReadsWhatIAMReturns(t *testing.T) {
 	if got := d.Statement[1].Resource; !slices.Equal(got, Strings{"arn:aws:dynamodb:us-east-1:1:table/w+x"}) {
 		t.Fatalf("resource %v", got)
 	}
-	if _, err := Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`); err == nil ||
-		!strings.Contains(err.Error(), "Condition") {
-		t.Fatalf("a Condition must be refused (a copy would silently drop it): %v", err)
+	// A Condition is kept as deployed: a copy drops it only where it says so (AnyResource).
+	cond := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["*"],"Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`
+	d, err = Parse(cond)
+	if err != nil || d.JSON() != cond {
+		t.Fatalf("a Condition: %v, read back as %s", err, d.JSON())
+	}
+	if _, err := Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}`); err == nil ||
+		!strings.Contains(err.Error(), "NotAction") {
+		t.Fatalf("a NotAction must be refused (a copy would silently drop it): %v", err)
+	}
+}
+
+// moto sees every resource as "*" and evaluates no condition: the copy it enforces allows each
+// Allow's actions on "*" without its condition, and leaves out a Deny scoped to a resource,
+// which moto would apply to every resource; a Deny of "*" stays.
+func TestAnyResourceIsWhatMotoCanEnforce(t *testing.T) {
+	d := Document{Version: "2012-10-17", Statement: []Statement{
+		{Sid: "Tags", Effect: "Allow", Action: Strings{"dynamodb:TagResource"}, Resource: Strings{"arn:aws:dynamodb:*:1:table/*"},
+			Condition: []byte(`{"ForAllValues:StringEquals":{"aws:TagKeys":["k"]}}`)},
+		{Sid: "Ledger", Effect: "Deny", Action: Strings{"dynamodb:DeleteTable"}, Resource: Strings{"arn:aws:dynamodb:*:1:table/wallet-ledger"}},
+		{Sid: "Nothing", Effect: "Deny", Action: Strings{"dynamodb:DeleteBackup"}, Resource: Strings{"*"}},
+	}}
+	want := `{"Version":"2012-10-17","Statement":[{"Sid":"Tags","Effect":"Allow","Action":["dynamodb:TagResource"],"Resource":["*"]},` +
+		`{"Sid":"Nothing","Effect":"Deny","Action":["dynamodb:DeleteBackup"],"Resource":["*"]}]}`
+	if got := d.AnyResource().JSON(); got != want {
+		t.Fatalf("AnyResource:\n got %s\nwant %s", got, want)
+	}
+	if len(d.Statement) != 3 || d.Statement[0].Condition == nil {
+		t.Fatal("AnyResource changed the original")
 	}
 }
 
