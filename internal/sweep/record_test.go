@@ -43,7 +43,7 @@ func TestTheLedgerIsNeverACandidate(t *testing.T) {
 	// A plan that names it anyway: the engine refuses, before any call that changes it.
 	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), Filter{}, Options{})}, Filter{}, cost.USEast1(), true)
 	p.Candidates = append(p.Candidates, Candidate{Table: wallet.LedgerTable, Region: c.Config.Region, Reasons: []Reason{Orphaned}, Action: WouldDelete,
-		Identity: Identity{ARN: "arn:aws:dynamodb:"+c.lease.Region+":"+c.lease.Account+":table/" + wallet.LedgerTable, Created: time.Now()}})
+		Identity: Identity{ARN: "arn:aws:dynamodb:" + c.lease.Region + ":" + c.lease.Account + ":table/" + wallet.LedgerTable, Created: time.Now()}})
 	r = Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
 	if cd := byTable(r)[wallet.LedgerTable]; cd.Action != Failed || !strings.Contains(cd.Error, "ledger of deletions") {
 		t.Errorf("a forged plan's ledger: %+v", cd)
