@@ -100,7 +100,7 @@ func TestConfigAcceptsContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := contract.Stack{Stage: wallet.StageDev, Billing: wallet.BillingProvisioned, ReadCapacity: 5, WriteCapacity: 3,
-		ExpiresAfter: 72 * time.Hour, TableName: "wallet-dev-custom"}
+		ExpiresAfter: 72 * time.Hour, TableName: "wallet-dev-custom", TableClass: wallet.ClassStandard}
 	if got != want {
 		t.Errorf("config = %+v, want %+v", got, want)
 	}

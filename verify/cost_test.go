@@ -374,28 +374,28 @@ func (c costCloud) steady(t *testing.T, table string) {
 }
 
 // The cost command, run in-process as a user would, against one moto; each subtest works in a
-// region of its own, as moto keeps regions apart.
+// lease of its own (leased), as moto keeps accounts and regions apart.
 func TestCostCommand(t *testing.T) {
 	moto := localcloud.Moto(t)
-	moto.SetEnv(t)
 	clearPriceEnv(t)
-	t.Run("a 10/10 table with 3 days of light use, priced three ways", testCostLightTable)
-	t.Run("keep, and auto scale a throttled table rather than raise it; untagged tables are not ours", testCostKeepAndRaise)
-	t.Run("an auto-scaled table is priced by what it was billed for, idle or busy", testCostAutoScaledTable)
-	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", testCostOnDemandAndStorage)
-	t.Run("a global secondary index is priced as its own capacity", testCostIndex)
-	t.Run("a table an hour old is priced on its hour, not on 14 days nor an earlier table's data", testCostYoungTable)
-	t.Run("a provisioned table unused for the whole window is idle: its cost for nothing, two ways out", testCostIdleTable)
-	t.Run("the janitor's and the sweep's backups bill where no table is left", testCostJanitorBackupsAlone)
-	t.Run("a table that is not there is a usage error", testCostMissingTable)
-	t.Run("deploying 5/5 over a live 1/1 stack adds $2.2776 a month", testCostTemplateAgainstStack)
-	t.Run("a CloudWatch that fails is a problem, not a missing service", func(t *testing.T) { testCostCloudWatchFails(t, moto.Endpoint) })
-	t.Run("every region", testCostAllRegions)
+	t.Run("a 10/10 table with 3 days of light use, priced three ways", leased(moto, testCostLightTable))
+	t.Run("keep, and auto scale a throttled table rather than raise it; untagged tables are not ours", leased(moto, testCostKeepAndRaise))
+	t.Run("an auto-scaled table is priced by what it was billed for, idle or busy", leased(moto, testCostAutoScaledTable))
+	t.Run("an on-demand table better provisioned; no data, PITR, backups, the janitor's", leased(moto, testCostOnDemandAndStorage))
+	t.Run("a global secondary index is priced as its own capacity", leased(moto, testCostIndex))
+	t.Run("a table an hour old is priced on its hour, not on 14 days nor an earlier table's data", leased(moto, testCostYoungTable))
+	t.Run("a provisioned table unused for the whole window is idle: its cost for nothing, two ways out", leased(moto, testCostIdleTable))
+	t.Run("the janitor's and the sweep's backups bill where no table is left", leased(moto, testCostJanitorBackupsAlone))
+	t.Run("a table that is not there is a usage error", leased(moto, testCostMissingTable))
+	t.Run("deploying 5/5 over a live 1/1 stack adds $2.2776 a month", leased(moto, testCostTemplateAgainstStack, localcloud.InRegion("us-east-2")))
+	t.Run("a CloudWatch that fails is a problem, not a missing service", leased(moto, testCostCloudWatchFails))
+	t.Run("every region", leased(moto, testCostAllRegions, localcloud.OwnAccount()))
 }
 
-// Each subtest creates what it needs, in a region of its own: this one two tables in two regions
-// no other subtest uses, and --all-regions finds both, each in its region.
-func testCostAllRegions(t *testing.T) {
+// Each subtest creates what it needs, in a lease of its own: this one, in an account no other
+// lease has (OwnAccount), two tables in two of its regions, and --all-regions finds both, each in
+// its region.
+func testCostAllRegions(t *testing.T, _ localcloud.Lease) {
 	west, south := newCostCloud(t, "us-west-1"), newCostCloud(t, "ap-south-1")
 	west.table(t, "all-regions-west", ours, 1, 1, "")
 	south.table(t, "all-regions-south", ours, 0, 0, "")
@@ -414,8 +414,8 @@ func testCostAllRegions(t *testing.T) {
 	}
 }
 
-func testCostLightTable(t *testing.T) {
-	c := newCostCloud(t, "us-west-2")
+func testCostLightTable(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "light-10x10", ours, 10, 10, "")
 	c.light(t, "light-10x10")
 	// Four days ago: outside a 3-day window, and it would be the busiest minute by far.
@@ -425,7 +425,7 @@ func testCostLightTable(t *testing.T) {
 	c.backup(t, "light-10x10", "by-hand")
 	c.backup(t, "light-10x10", wallet.JanitorBackupPrefix+"light-10x10-1")
 
-	args := append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, basePrices...)
+	args := append([]string{"cost", "--region", l.Region, "--table", "light-10x10", "--days", "3", "--json"}, basePrices...)
 	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
@@ -444,7 +444,7 @@ func testCostLightTable(t *testing.T) {
 	}
 
 	// Requests priced high enough: the advice flips to provisioning for the busiest minute.
-	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--json"}, highPrices...)
+	args = append([]string{"cost", "--region", l.Region, "--table", "light-10x10", "--days", "3", "--json"}, highPrices...)
 	code, out, stderr = c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -453,7 +453,7 @@ func testCostLightTable(t *testing.T) {
 	checkTable(t, decodeCost(t, out), want)
 
 	// The text report: one line a table, then the total.
-	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3"}, highPrices...)
+	args = append([]string{"cost", "--region", l.Region, "--table", "light-10x10", "--days", "3"}, highPrices...)
 	code, out, _ = c.run(t, args...)
 	lines := strings.Split(out, "\n")
 	var line, total string
@@ -465,7 +465,7 @@ func testCostLightTable(t *testing.T) {
 			total = l
 		}
 	}
-	for _, w := range []string{"us-west-2", "10/10", "7200 (1.40)", "1440 (0.70)", "4.38", "0.51", "1.46", "lower (-c readCapacity=2 -c writeCapacity=1)", "3.87"} {
+	for _, w := range []string{l.Region, "10/10", "7200 (1.40)", "1440 (0.70)", "4.38", "0.51", "1.46", "lower (-c readCapacity=2 -c writeCapacity=1)", "3.87"} {
 		if code != exitOK || !strings.Contains(line, w) {
 			t.Fatalf("exit %d; the table's line %q lacks %q:\n%s", code, line, w, out)
 		}
@@ -475,7 +475,7 @@ func testCostLightTable(t *testing.T) {
 	}
 
 	// --format markdown: the same table and advice as a pull request or a job summary shows it.
-	args = append([]string{"cost", "--region", "us-west-2", "--table", "light-10x10", "--days", "3", "--format", "markdown"}, highPrices...)
+	args = append([]string{"cost", "--region", l.Region, "--table", "light-10x10", "--days", "3", "--format", "markdown"}, highPrices...)
 	code, out, _ = c.run(t, args...)
 	for _, w := range []string{"| Account | Region | Table | Capacity | Now | Right-sized | Auto scaled | On demand | Advice | Saves | Notes |",
 		"| **light-10x10** | 10/10 | $4.38 | $0.51 | $0.51 | $1.46 | `lower` \\(-c readCapacity=2 -c writeCapacity=1\\) | $3.87 |",
@@ -486,8 +486,8 @@ func testCostLightTable(t *testing.T) {
 	}
 }
 
-func testCostKeepAndRaise(t *testing.T) {
-	c := newCostCloud(t, "eu-west-1")
+func testCostKeepAndRaise(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "keep-1x1", ours, 1, 1, "")
 	c.steady(t, "keep-1x1")
 	c.table(t, "raise-1x1", ours, 1, 1, "")
@@ -499,7 +499,7 @@ func testCostKeepAndRaise(t *testing.T) {
 	c.table(t, "someone-elses", map[string]string{wallet.TagProject: "other"}, 1, 1, "")
 	c.steady(t, "someone-elses")
 
-	args := append([]string{"cost", "--region", "eu-west-1", "--days", "3", "--json"}, highPrices...)
+	args := append([]string{"cost", "--region", l.Region, "--days", "3", "--json"}, highPrices...)
 	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
@@ -570,8 +570,8 @@ func (c costCloud) at(table, metric string, window time.Duration, minute int, v 
 // ProvisionedReadCapacityUnits (written with PutMetricData, a stand-in for what DynamoDB
 // publishes) says what they were billed for: the busy one 100 units for the first 12 hours of
 // the day and 10 after, 55 on average; the idle one 5 all day.
-func testCostAutoScaledTable(t *testing.T) {
-	c := newCostCloud(t, "ap-northeast-1")
+func testCostAutoScaledTable(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "scaled-busy", ours, 10, 1, "")
 	c.table(t, "scaled-idle", ours, 20, 1, "")
 	c.scale(t, "table/scaled-busy", astypes.ScalableDimensionDynamoDBTableReadCapacityUnits, 5, 100)
@@ -591,7 +591,7 @@ func testCostAutoScaledTable(t *testing.T) {
 	}
 	c.put(t, data)
 
-	args := append([]string{"cost", "--region", "ap-northeast-1", "--days", "1", "--json"}, basePrices...)
+	args := append([]string{"cost", "--region", l.Region, "--days", "1", "--json"}, basePrices...)
 	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
@@ -630,7 +630,7 @@ func testCostAutoScaledTable(t *testing.T) {
 	if len(r.Tables) != 2 {
 		t.Fatalf("want 2 tables:\n%s", out)
 	}
-	code, out, _ = c.run(t, append([]string{"cost", "--region", "ap-northeast-1", "--days", "1"}, basePrices...)...)
+	code, out, _ = c.run(t, append([]string{"cost", "--region", l.Region, "--days", "1"}, basePrices...)...)
 	for _, want := range []string{"5-100/1 auto", "4.38 (billed)", "0.73 (billed)", "AUTO-SCALED"} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Fatalf("text (exit %d) lacks %q:\n%s", code, want, out)
@@ -641,15 +641,15 @@ func testCostAutoScaledTable(t *testing.T) {
 	// priced at the instant's, and said so.
 	c.table(t, "scaled-new", ours, 4, 1, "")
 	c.scale(t, "table/scaled-new", astypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, 1, 10)
-	code, out, stderr = c.run(t, append([]string{"cost", "--region", "ap-northeast-1", "--table", "scaled-new", "--days", "1", "--json"}, basePrices...)...)
+	code, out, stderr = c.run(t, append([]string{"cost", "--region", l.Region, "--table", "scaled-new", "--days", "1", "--json"}, basePrices...)...)
 	if r := decodeCost(t, out); code != exitOK || len(r.Tables) != 1 || r.Tables[0].CurrentBasis != "instant" ||
 		!strings.Contains(strings.Join(r.Tables[0].Notes, "\n"), "CloudWatch has no ProvisionedReadCapacityUnits/ProvisionedWriteCapacityUnits") {
 		t.Fatalf("auto scaled without a history (exit %d, %s):\n%s", code, stderr, out)
 	}
 }
 
-func testCostOnDemandAndStorage(t *testing.T) {
-	c := newCostCloud(t, "ap-southeast-2")
+func testCostOnDemandAndStorage(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "od-light", ours, 0, 0, "")
 	c.light(t, "od-light")
 	c.table(t, "backed-up", ours, 1, 1, "")
@@ -670,7 +670,7 @@ func testCostOnDemandAndStorage(t *testing.T) {
 	}
 
 	// Backups at $1,000,000 per GB-month, so that moto's 123-byte backups show in the cents.
-	args := append([]string{"cost", "--region", "ap-southeast-2", "--days", "3", "--json"}, highPrices...)
+	args := append([]string{"cost", "--region", l.Region, "--days", "3", "--json"}, highPrices...)
 	args[slices.Index(args, "--price-backup-gb-month")+1] = "1000000" // a flag is given once
 
 	code, out, stderr := c.run(t, args...)
@@ -696,14 +696,14 @@ func testCostOnDemandAndStorage(t *testing.T) {
 	}
 }
 
-func testCostIndex(t *testing.T) {
-	c := newCostCloud(t, "ca-central-1")
+func testCostIndex(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "indexed", ours, 10, 10, "by_balance")
 	c.light(t, "indexed")
 	c.use(t, "indexed", "by_balance", reads, 210, 21)
 	c.use(t, "indexed", "by_balance", writes, 420, 42)
 
-	args := append([]string{"cost", "--region", "ca-central-1", "--days", "3", "--json"}, highPrices...)
+	args := append([]string{"cost", "--region", l.Region, "--days", "3", "--json"}, highPrices...)
 	code, out, stderr := c.run(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
@@ -725,8 +725,8 @@ func testCostIndex(t *testing.T) {
 // at eu-west-2's prices: moto has no Price List API, so those of the shipped table's eu-west-2
 // row. Another table of the same name was busy before this one was created: its data is not this
 // table's. A second table, as young, had no request.
-func testCostYoungTable(t *testing.T) {
-	c := newCostCloud(t, "eu-west-2")
+func testCostYoungTable(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	clearPriceEnv(t)
 	c.table(t, "young-50x50", ours, 50, 50, "")
 	c.table(t, "young-quiet", ours, 5, 5, "")
@@ -749,7 +749,7 @@ func testCostYoungTable(t *testing.T) {
 		Timestamp: aws.Time(created.Add(-10 * time.Minute)), Value: aws.Float64(1e6)})
 	c.put(t, data)
 
-	code, out, stderr := c.run(t, "cost", "--region", "eu-west-2", "--json") // 14 days, list prices
+	code, out, stderr := c.run(t, "cost", "--region", l.Region, "--json") // 14 days, list prices
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -757,7 +757,7 @@ func testCostYoungTable(t *testing.T) {
 	// Now: 50 × (RCU-hour + WCU-hour) × 730 (at us-east-1's, $28.47). Right-sized: ⌈30 / 0.7⌉ = 43
 	// each way. On demand: 108,000 reads and writes in its one hour, × 730 hours: 78.84 M ×
 	// (RRU + WRU per million) (at us-east-1's, $59.13).
-	p, _ := cost.Shipped("eu-west-2", wallet.ClassStandard)
+	p, _ := cost.Shipped(l.Region, wallet.ClassStandard)
 	hourly := p.RCUHour + p.WCUHour
 	current, rightSized := 50*hourly*730, 43*hourly*730
 	checkTable(t, r, priced{table: "young-50x50", billing: "provisioned", provisioned: capJSON{50, 50},
@@ -767,7 +767,7 @@ func testCostYoungTable(t *testing.T) {
 		notes: []string{"younger than 14 days", "60 minutes of life"}})
 	checkTable(t, r, priced{table: "young-quiet", billing: "provisioned", provisioned: capJSON{5, 5}, current: 5 * hourly * 730,
 		notes: []string{"no consumed capacity in CloudWatch in its 60 minutes of life", "nothing to recommend"}})
-	if notes := strings.Join(r.Notes, " "); !strings.Contains(notes, "the AWS Price List API could not be read for eu-west-2") {
+	if notes := strings.Join(r.Notes, " "); !strings.Contains(notes, "the AWS Price List API could not be read for "+l.Region) {
 		t.Errorf("the shipped table's prices are used without saying why: %v", r.Notes)
 	}
 	var windows struct {
@@ -789,17 +789,17 @@ func testCostYoungTable(t *testing.T) {
 }
 
 // The tutorial's forgotten table: provisioned, and no request in the 3 days it lived through.
-func testCostIdleTable(t *testing.T) {
-	c := newCostCloud(t, "eu-north-1")
+func testCostIdleTable(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "forgotten-5x5", ours, 5, 5, "")
-	code, out, stderr := c.run(t, append([]string{"cost", "--region", "eu-north-1", "--days", "3", "--json"}, basePrices...)...)
+	code, out, stderr := c.run(t, append([]string{"cost", "--region", l.Region, "--days", "3", "--json"}, basePrices...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
 	// 5 × ($0.0001 + $0.0005) × 730 = $2.19 for nothing; on demand, unused, it stores 0 bytes.
 	checkTable(t, decodeCost(t, out), priced{table: "forgotten-5x5", billing: "provisioned", provisioned: capJSON{5, 5}, consumed: &useJSON{},
 		current: 2.19, rightSized: usd(0.438), onDemand: usd(0), action: "on-demand", context: "-c billing=on-demand", savings: 2.19,
-		notes: []string{"idle", "$2.19/month for nothing", "-c billing=on-demand", "$0.00/month", "verify sweep --region eu-north-1 --idle-for 3d"}})
+		notes: []string{"idle", "$2.19/month for nothing", "-c billing=on-demand", "$0.00/month", "verify sweep --region " + l.Region + " --idle-for 3d"}})
 	var idle struct {
 		Tables []struct {
 			Idle *struct {
@@ -814,7 +814,7 @@ func testCostIdleTable(t *testing.T) {
 		t.Fatalf("want the idle object: %v\n%s", err, out)
 	}
 
-	code, out, _ = c.run(t, append([]string{"cost", "--region", "eu-north-1", "--days", "3"}, basePrices...)...)
+	code, out, _ = c.run(t, append([]string{"cost", "--region", l.Region, "--days", "3"}, basePrices...)...)
 	if code != exitOK || !strings.Contains(out, "IDLE: on-demand (-c billing=on-demand) or delete") || strings.Contains(out, "none: no data") ||
 		!strings.Contains(out, "$2.19/month for nothing") {
 		t.Fatalf("text report (exit %d):\n%s", code, out)
@@ -824,18 +824,18 @@ func testCostIdleTable(t *testing.T) {
 // A CloudWatch that does not answer is a fault no local backend produces; the fault proxy drops
 // every CloudWatch call (awsQuery calls carry no X-Amz-Target, so their operation is "") and
 // passes DynamoDB's to moto.
-func testCostCloudWatchFails(t *testing.T, upstream string) {
-	c := newCostCloud(t, "sa-east-1")
+func testCostCloudWatchFails(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "unmeasured", ours, 1, 1, "")
 	c.light(t, "unmeasured")
-	p, err := faultproxy.Start(upstream, faultproxy.Faults{Drop: 1, Operations: []string{""}})
+	p, err := faultproxy.Start(l.Endpoint, faultproxy.Faults{Drop: 1, Operations: []string{""}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	t.Setenv("AWS_ENDPOINT_URL", p.URL)
 
-	code, out, stderr := c.run(t, append([]string{"cost", "--region", "sa-east-1", "--days", "3", "--json"}, basePrices...)...)
+	code, out, stderr := c.run(t, append([]string{"cost", "--region", l.Region, "--days", "3", "--json"}, basePrices...)...)
 	if code != exitFailed || p.Counts().Dropped == 0 {
 		t.Fatalf("exit %d with %d CloudWatch calls dropped, want 1: %s\n%s", code, p.Counts().Dropped, stderr, out)
 	}
@@ -847,8 +847,8 @@ func testCostCloudWatchFails(t *testing.T, upstream string) {
 	}
 }
 
-func testCostJanitorBackupsAlone(t *testing.T) {
-	c := newCostCloud(t, "me-south-1")
+func testCostJanitorBackupsAlone(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	c.table(t, "deleted-by-janitor", ours, 1, 1, "")
 	c.backup(t, "deleted-by-janitor", wallet.JanitorBackupPrefix+"deleted-by-janitor-1")
 	c.table(t, "deleted-by-sweep", ours, 1, 1, "")
@@ -865,7 +865,7 @@ func testCostJanitorBackupsAlone(t *testing.T) {
 			prices[i+1] = "1000000"
 		}
 	}
-	code, out, stderr := costRun(t, append([]string{"cost", "--region", "me-south-1", "--json"}, prices...)...)
+	code, out, stderr := costRun(t, append([]string{"cost", "--region", l.Region, "--json"}, prices...)...)
 	r := decodeCost(t, out)
 	if code != exitOK || len(r.Tables) != 0 || len(r.JanitorBackups) != 1 || r.JanitorBackups[0].Table != "deleted-by-janitor" {
 		t.Fatalf("exit %d: want no tables and the janitor's backup: %s\n%s", code, stderr, out)
@@ -878,15 +878,16 @@ func testCostJanitorBackupsAlone(t *testing.T) {
 	if len(r.SweepBackups) != 1 || r.SweepBackups[0].Name != wallet.SweepBackupPrefix+"deleted-by-sweep-1" || !cent(r.SweepBackups[0].MonthlyCostUSD, 123.0/(1<<30)*1e6) {
 		t.Fatalf("sweep backups %+v: want the sweep's one, priced", r.SweepBackups)
 	}
-	if _, text, _ := costRun(t, append([]string{"cost", "--region", "me-south-1"}, basePrices...)...); !strings.Contains(text, "Sweep backup "+wallet.SweepBackupPrefix+"deleted-by-sweep-1") {
+	if _, text, _ := costRun(t, append([]string{"cost", "--region", l.Region}, basePrices...)...); !strings.Contains(text, "Sweep backup "+wallet.SweepBackupPrefix+"deleted-by-sweep-1") {
 		t.Fatalf("the text does not name the sweep's backup:\n%s", text)
 	}
 }
 
 // A real stack deployed on moto's CloudFormation with a 1/1 table; the template to deploy
-// declares 5/5: (5 − 1) × (0.00013 + 0.00065) × 730 = $2.2776 a month more.
-func testCostTemplateAgainstStack(t *testing.T) {
-	c := newCostCloud(t, "us-east-2")
+// declares 5/5: (5 − 1) × (0.00013 + 0.00065) × 730 = $2.2776 a month more, at us-east-2's
+// prices (us-east-1's): the lease is there (InRegion), the figures are about them.
+func testCostTemplateAgainstStack(t *testing.T, l localcloud.Lease) {
+	c := newCostCloud(t, l.Region)
 	clearPriceEnv(t)
 	if _, err := c.CloudFormation.CreateStack(t.Context(), &cloudformation.CreateStackInput{
 		StackName: aws.String("Wallet-priced"), TemplateBody: aws.String(walletTemplate(1, 1)),
@@ -899,7 +900,7 @@ func testCostTemplateAgainstStack(t *testing.T) {
 	}
 	file := writeTemplate(t, walletTemplate(5, 5))
 
-	code, out, stderr := costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-priced", "--json")
+	code, out, stderr := costRun(t, "cost", "--region", l.Region, "--template", file, "--stack", "Wallet-priced", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -907,18 +908,18 @@ func testCostTemplateAgainstStack(t *testing.T) {
 	if *d.Declared != 2.847 || d.Deployed == nil || *d.Deployed != 0.5694 || *d.Change != 2.2776 || d.Tables[0].Deployed == nil {
 		t.Fatalf("5/5 over a live 1/1: want declared 2.847, deployed 0.5694, change 2.2776:\n%s", out)
 	}
-	code, out, _ = costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-priced")
+	code, out, _ = costRun(t, "cost", "--region", l.Region, "--template", file, "--stack", "Wallet-priced")
 	if code != exitOK || !strings.Contains(out, "Deployed (stack Wallet-priced): $0.5694/month") || !strings.Contains(out, "+2.2776 US$/month") {
 		t.Fatalf("text (exit %d):\n%s", code, out)
 	}
 	// A stack not deployed: the whole declared cost is the change, and deployed is null.
-	code, out, stderr = costRun(t, "cost", "--region", "us-east-2", "--template", file, "--stack", "Wallet-never", "--json")
+	code, out, stderr = costRun(t, "cost", "--region", l.Region, "--template", file, "--stack", "Wallet-never", "--json")
 	if d := decodeDeclared(t, out); code != exitOK || d.Deployed != nil || *d.Change != 2.847 {
 		t.Fatalf("not deployed (exit %d, %s): want deployed null, change 2.847:\n%s", code, stderr, out)
 	}
 }
 
-func testCostMissingTable(t *testing.T) {
+func testCostMissingTable(t *testing.T, l localcloud.Lease) {
 	code, _, stderr := costRun(t, "cost", "--region", "us-west-2", "--table", "no-such-table")
 	if code != exitUsage || !strings.Contains(stderr, "no-such-table") || !strings.Contains(stderr, "not found") {
 		t.Fatalf("exit %d, stderr %q: want 2 naming the table", code, stderr)

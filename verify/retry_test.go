@@ -26,7 +26,6 @@ import (
 // makes one table or one backup, and says it succeeded.
 func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 	moto := localcloud.Moto(t)
-	moto.SetEnv(t)
 	clearPriceEnv(t)
 	// lose points the commands (not the test's own clients) through a proxy that loses the
 	// first answer of op.
@@ -41,8 +40,8 @@ func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 		return p
 	}
 
-	t.Run("restore: exit 0, one table holding every item", func(t *testing.T) {
-		const region = "af-south-1"
+	t.Run("restore: exit 0, one table holding every item", leased(moto, func(t *testing.T, l localcloud.Lease) {
+		region := l.Region
 		c := newSweepCloud(t, region)
 		c.CreateTable(t, "lost-create", nil, false)
 		for _, u := range []string{"a", "b", "c"} {
@@ -67,10 +66,10 @@ func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 		if err != nil || scan.Count != 3 {
 			t.Fatalf("the restored table: %v, %v; want its 3 items", scan, err)
 		}
-	})
+	}))
 
-	t.Run("sweep --yes --backup: exit 0, the table deleted on its one backup", func(t *testing.T) {
-		const region = "ap-east-1"
+	t.Run("sweep --yes --backup: exit 0, the table deleted on its one backup", leased(moto, func(t *testing.T, l localcloud.Lease) {
+		region := l.Region
 		c := newSweepCloud(t, region)
 		c.CreateTable(t, "lost-backup", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, false)
 		p := lose(t, "CreateBackup")
@@ -86,7 +85,7 @@ func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 		if len(r.Candidates) != 1 || r.Candidates[0].Action != "deleted" || len(backups) != 1 || r.Candidates[0].BackupARN != backups[0] || c.has(t, "lost-backup") {
 			t.Fatalf("backups %v, report %s", backups, out)
 		}
-	})
+	}))
 }
 
 // backedUpJSON is what a sweep --backup report says of its backups.

@@ -26,17 +26,27 @@ import (
 // The teardown, sweep, export and restore commands, run in-process as a user would run them,
 // against one moto. moto keeps regions apart, so each subtest works in a region of its own.
 func TestSweepFamilyCommands(t *testing.T) {
-	localcloud.Moto(t).SetEnv(t)
+	moto := localcloud.Moto(t)
 	clearPriceEnv(t)
-	t.Run("bad flags are usage errors with no side effects", testSweepUsageErrors)
-	t.Run("sweep dry run, JSON, then --yes", testSweepJSONAndYes)
-	t.Run("sweep reads every ListTables page", testSweepPages)
-	t.Run("sweep removes an expired table through its live stack", testSweepExpiredViaStack)
-	t.Run("a failed export fails the action and keeps the table", testSweepFailedExport)
-	t.Run("teardown: retained tables exit 1 until --delete-retained", testTeardownRetained)
-	t.Run("teardown and sweep of a protected prod table", testTeardownProtected)
-	t.Run("teardown refuses a protected table the stack would delete", testTeardownBlocked)
-	t.Run("export, delete, restore", testExportRestoreCommands)
+	t.Run("bad flags are usage errors with no side effects", leased(moto, testSweepUsageErrors))
+	t.Run("sweep dry run, JSON, then --yes", leased(moto, testSweepJSONAndYes))
+	t.Run("sweep reads every ListTables page", leased(moto, testSweepPages))
+	t.Run("sweep removes an expired table through its live stack", leased(moto, testSweepExpiredViaStack))
+	t.Run("a failed export fails the action and keeps the table", leased(moto, testSweepFailedExport))
+	t.Run("teardown: retained tables exit 1 until --delete-retained", leased(moto, testTeardownRetained))
+	t.Run("teardown and sweep of a protected prod table", leased(moto, testTeardownProtected))
+	t.Run("teardown refuses a protected table the stack would delete", leased(moto, testTeardownBlocked))
+	t.Run("export, delete, restore", leased(moto, testExportRestoreCommands))
+}
+
+// leased runs test in a lease of its own of the shared moto (an account and region no other
+// subtest, nor an earlier run, has had), the environment pointed at it.
+func leased(moto *localcloud.Server, test func(*testing.T, localcloud.Lease), opts ...localcloud.LeaseOption) func(*testing.T) {
+	return func(t *testing.T) {
+		l := moto.Lease(t, opts...)
+		l.SetEnv(t)
+		test(t, l)
+	}
 }
 
 func sweepRun(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -79,8 +89,8 @@ func (c sweepCloud) hasStack(t *testing.T, stack string) bool {
 	return strings.Contains(c.State(t)+"\n", "stack "+stack+" ")
 }
 
-func testSweepUsageErrors(t *testing.T) {
-	c := newSweepCloud(t, "sa-east-1")
+func testSweepUsageErrors(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	c.CreateTable(t, "usage-orphan", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	before := c.State(t)
 	for _, tc := range []struct {
@@ -88,18 +98,18 @@ func testSweepUsageErrors(t *testing.T) {
 		args []string
 		want []string // in the message: the bad value, and what is allowed
 	}{
-		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--older-than", "abc"}, []string{`"abc"`, "72h"}},
-		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--idle-for", "-1h"}, []string{`"-1h"`, "positive"}},
+		{"", []string{"sweep", "--region", l.Region, "--yes", "--older-than", "abc"}, []string{`"abc"`, "72h"}},
+		{"", []string{"sweep", "--region", l.Region, "--yes", "--idle-for", "-1h"}, []string{`"-1h"`, "positive"}},
 		// Overflowed time.Duration and wrapped to half a second: every table was "older than" it.
-		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--older-than", "616385997d"}, []string{`"616385997d"`}},
-		{"", []string{"sweep", "--region", "sa-east-1", "--all-regions", "--yes"}, []string{"--all-regions"}},
+		{"", []string{"sweep", "--region", l.Region, "--yes", "--older-than", "616385997d"}, []string{`"616385997d"`}},
+		{"", []string{"sweep", "--region", l.Region, "--all-regions", "--yes"}, []string{"--all-regions"}},
 		{"", []string{"sweep", "--region", "Mars", "--yes"}, []string{`"Mars"`, "us-east-1"}},
-		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--concurrency", "0"}, []string{"1 to 64"}},
-		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--price-rcu-hour", "-5"}, []string{`"-5"`, "non-negative"}},
-		{"WALLET_PRICE_GB_MONTH=lots", []string{"sweep", "--region", "sa-east-1", "--yes"}, []string{"WALLET_PRICE_GB_MONTH", `"lots"`}},
-		{"", []string{"sweep", "--region", "sa-east-1", "--yes", "--bogus"}, []string{"unknown flag"}},
+		{"", []string{"sweep", "--region", l.Region, "--yes", "--concurrency", "0"}, []string{"1 to 64"}},
+		{"", []string{"sweep", "--region", l.Region, "--yes", "--price-rcu-hour", "-5"}, []string{`"-5"`, "non-negative"}},
+		{"WALLET_PRICE_GB_MONTH=lots", []string{"sweep", "--region", l.Region, "--yes"}, []string{"WALLET_PRICE_GB_MONTH", `"lots"`}},
+		{"", []string{"sweep", "--region", l.Region, "--yes", "--bogus"}, []string{"unknown flag"}},
 		{"", []string{"teardown", "--yes"}, []string{"--stack is required"}},
-		{"", []string{"teardown", "--stack", "Wallet-none", "--region", "sa-east-1", "--yes"}, []string{"not found"}},
+		{"", []string{"teardown", "--stack", "Wallet-none", "--region", l.Region, "--yes"}, []string{"not found"}},
 		{"", []string{"export", "--table", "usage-orphan"}, []string{"--to"}},
 		{"", []string{"restore", "--from", t.TempDir(), "--table", "wallet-x"}, []string{"no finished export"}},
 		{"", []string{"restore", "--from", ".", "--table", "wallet-x", "--billing", "cheap"}, []string{`"cheap"`, "on-demand"}},
@@ -164,15 +174,15 @@ func decodeSweep(t *testing.T, out string) fixture.SweepJSON {
 	return r
 }
 
-func testSweepJSONAndYes(t *testing.T) {
-	c := newSweepCloud(t, "us-east-2")
+func testSweepJSONAndYes(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	c.CreateTable(t, "json-orphan", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, false)
 	c.CreateTable(t, "json-protected", map[string]string{"Project": "wallet", "Stack": "Wallet-gone"}, true)
 	c.CreateTable(t, "json-decoy", map[string]string{"Project": "other", "Stack": "Wallet-gone"}, false)
 	before := c.State(t)
 
 	// Not a terminal: even the account id on stdin does not make it delete.
-	code, out, stderr := sweepRun(t, "123456789012\n", "sweep", "--region", "us-east-2", "--json")
+	code, out, stderr := sweepRun(t, l.Account+"\n", "sweep", "--region", l.Region, "--json")
 	if code != exitOK {
 		t.Fatalf("dry run exit %d: %s", code, stderr)
 	}
@@ -180,22 +190,25 @@ func testSweepJSONAndYes(t *testing.T) {
 		t.Fatalf("the dry run changed the cloud:\n%s\n→\n%s", before, after)
 	}
 	r := decodeSweep(t, out)
-	if !r.DryRun || len(r.Candidates) != 2 || *r.MonthlySavingsUSD != 0.5694 {
+	// A 1/1 table at the region's prices (moto has no Price List API: the shipped table's).
+	p, _ := cost.Shipped(l.Region, wallet.ClassStandard)
+	each := cost.Round((p.RCUHour + p.WCUHour) * 730)
+	if !r.DryRun || len(r.Candidates) != 2 || *r.MonthlySavingsUSD != each {
 		t.Fatalf("dry run report: %s", out)
 	}
 	for _, cd := range r.Candidates {
 		want := map[string]string{"json-orphan": "would-delete", "json-protected": "skipped-protected"}[cd.Table]
-		if cd.Action != want || cd.Reasons[0] != "orphaned" || cd.MonthlyCostUSD != 0.5694 || cd.Region != "us-east-2" || cd.Protected != (cd.Table == "json-protected") {
+		if cd.Action != want || cd.Reasons[0] != "orphaned" || cd.MonthlyCostUSD != each || cd.Region != l.Region || cd.Protected != (cd.Table == "json-protected") {
 			t.Errorf("%+v, want action %s", cd, want)
 		}
 	}
 
-	code, out, stderr = sweepRun(t, "", "sweep", "--region", "us-east-2", "--json", "--yes")
+	code, out, stderr = sweepRun(t, "", "sweep", "--region", l.Region, "--json", "--yes")
 	if code != exitOK {
 		t.Fatalf("--yes exit %d: %s\n%s", code, stderr, out)
 	}
 	r = decodeSweep(t, out)
-	if r.DryRun || *r.MonthlySavingsUSD != 0.5694 {
+	if r.DryRun || *r.MonthlySavingsUSD != each {
 		t.Fatalf("--yes report: %s", out)
 	}
 	if c.has(t, "json-orphan") || !c.has(t, "json-protected") || !c.has(t, "json-decoy") {
@@ -212,27 +225,27 @@ func testSweepJSONAndYes(t *testing.T) {
 	json.Unmarshal([]byte(out), &all)
 	var here []string
 	for _, cd := range decodeSweep(t, out).Candidates {
-		if cd.Region == "us-east-2" {
+		if cd.Region == l.Region {
 			here = append(here, cd.Table)
 		}
 	}
 	if len(all.Regions) != len(sweep.Regions()) || len(here) != 1 || here[0] != "json-protected" {
-		t.Fatalf("--all-regions: %d regions, candidates in us-east-2 %v", len(all.Regions), here)
+		t.Fatalf("--all-regions: %d regions, candidates in %s %v", len(all.Regions), l.Region, here)
 	}
 
 	// The text report says what was found, done and what it costs.
-	code, out, _ = sweepRun(t, "", "sweep", "--region", "us-east-2")
-	if code != exitOK || !strings.Contains(out, "json-protected") || !strings.Contains(out, "skipped-protected") || !strings.Contains(out, "0.57") {
+	code, out, _ = sweepRun(t, "", "sweep", "--region", l.Region)
+	if code != exitOK || !strings.Contains(out, "json-protected") || !strings.Contains(out, "skipped-protected") || !strings.Contains(out, fmt.Sprintf("%.2f", each)) {
 		t.Fatalf("text report (exit %d):\n%s", code, out)
 	}
 }
 
-func testSweepPages(t *testing.T) {
-	c := newSweepCloud(t, "ap-northeast-1")
+func testSweepPages(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	for i := range 5 {
 		c.CreateTable(t, fmt.Sprintf("page-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
-	code, out, stderr := sweepRun(t, "", "sweep", "--region", "ap-northeast-1", "--list-page-size", "2", "--json", "--yes")
+	code, out, stderr := sweepRun(t, "", "sweep", "--region", l.Region, "--list-page-size", "2", "--json", "--yes")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -244,12 +257,12 @@ func testSweepPages(t *testing.T) {
 	}
 }
 
-func testSweepExpiredViaStack(t *testing.T) {
-	c := newSweepCloud(t, "ap-southeast-2")
+func testSweepExpiredViaStack(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	c.CreateStack(t, "Wallet-dev", fixture.TableDecl{LogicalID: "WalletTable", Name: "expiring-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev", "ExpiresAfter": "1s"}})
 	c.CreateStack(t, "Wallet-keep", fixture.TableDecl{LogicalID: "WalletTable", Name: "fresh-dev", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keep", "ExpiresAfter": "168h"}})
 	// A minute on, the 1s ExpiresAfter and --older-than 1s have passed; 168h has not.
-	code, out, stderr := sweepRunAt(t, time.Now().Add(time.Minute), "sweep", "--region", "ap-southeast-2", "--yes", "--older-than", "1s", "--idle-for", "1h")
+	code, out, stderr := sweepRunAt(t, time.Now().Add(time.Minute), "sweep", "--region", l.Region, "--yes", "--older-than", "1s", "--idle-for", "1h")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -265,8 +278,8 @@ func testSweepExpiredViaStack(t *testing.T) {
 	}
 }
 
-func testSweepFailedExport(t *testing.T) {
-	c := newSweepCloud(t, "eu-west-3")
+func testSweepFailedExport(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	c.CreateTable(t, "export-blocked", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	c.CreateTable(t, "export-fine", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	dir := t.TempDir()
@@ -274,7 +287,7 @@ func testSweepFailedExport(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "export-blocked"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := sweepRun(t, "", "sweep", "--region", "eu-west-3", "--yes", "--export", dir, "--json")
+	code, out, _ := sweepRun(t, "", "sweep", "--region", l.Region, "--yes", "--export", dir, "--json")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want 1:\n%s", code, out)
 	}
@@ -293,19 +306,19 @@ func testSweepFailedExport(t *testing.T) {
 	}
 }
 
-func testTeardownRetained(t *testing.T) {
-	c := newSweepCloud(t, "eu-central-1")
+func testTeardownRetained(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	tags := map[string]string{"Project": "wallet", "Stack": "Wallet-td"}
 	c.CreateStack(t, "Wallet-td",
 		fixture.TableDecl{LogicalID: "Kept", Name: "td-kept", Retain: true, Tags: tags},
 		fixture.TableDecl{LogicalID: "Gone", Name: "td-gone", Tags: tags})
 	before := c.State(t)
-	code, out, stderr := sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", "eu-central-1")
+	code, out, stderr := sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", l.Region)
 	if code != exitOK || c.State(t) != before {
 		t.Fatalf("dry run: exit %d, changed=%v\n%s%s", code, c.State(t) != before, out, stderr)
 	}
-	// Each 1/1 table at eu-central-1's prices (moto has no Price List API: the shipped table's).
-	p, _ := cost.Shipped("eu-central-1", wallet.ClassStandard)
+	// Each 1/1 table at the region's prices (moto has no Price List API: the shipped table's).
+	p, _ := cost.Shipped(l.Region, wallet.ClassStandard)
 	each := fmt.Sprintf("%.2f", (p.RCUHour+p.WCUHour)*730)
 	for _, w := range []string{"td-kept", "Retain", "would-retain", "td-gone", "would-delete", each} {
 		if !strings.Contains(out, w) {
@@ -314,7 +327,7 @@ func testTeardownRetained(t *testing.T) {
 	}
 
 	export := t.TempDir()
-	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", "eu-central-1", "--yes", "--export", export)
+	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td", "--region", l.Region, "--yes", "--export", export)
 	if code != exitFailed {
 		t.Fatalf("a retained table must make teardown exit 1, got %d:\n%s", code, out)
 	}
@@ -331,7 +344,7 @@ func testTeardownRetained(t *testing.T) {
 	}
 
 	c.CreateStack(t, "Wallet-td2", fixture.TableDecl{LogicalID: "Kept", Name: "td2-kept", Retain: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-td2"}})
-	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td2", "--region", "eu-central-1", "--yes", "--delete-retained", "--json")
+	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-td2", "--region", l.Region, "--yes", "--delete-retained", "--json")
 	if code != exitOK {
 		t.Fatalf("--delete-retained: exit %d\n%s", code, out)
 	}
@@ -344,44 +357,44 @@ func testTeardownRetained(t *testing.T) {
 	}
 }
 
-func testTeardownProtected(t *testing.T) {
-	c := newSweepCloud(t, "eu-north-1")
+func testTeardownProtected(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	c.CreateStack(t, "Wallet-prod", fixture.TableDecl{LogicalID: "WalletTable", Name: "prod-table", Retain: true, Protected: true,
 		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod", "Stage": "prod"}})
-	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-prod", "--region", "eu-north-1", "--yes", "--delete-retained")
+	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-prod", "--region", l.Region, "--yes", "--delete-retained")
 	if code != exitFailed || !strings.Contains(out, "skipped-protected") || !c.has(t, "prod-table") || c.hasStack(t, "Wallet-prod") {
 		t.Fatalf("a protected retained table survives teardown without --include-protected (exit %d):\n%s\n%s", code, out, c.State(t))
 	}
 
 	// Its stack is gone: the sweep finds it orphaned, and keeps it while it is protected.
-	code, out, _ = sweepRun(t, "", "sweep", "--region", "eu-north-1", "--yes", "--json")
+	code, out, _ = sweepRun(t, "", "sweep", "--region", l.Region, "--yes", "--json")
 	r := decodeSweep(t, out)
 	if code != exitOK || len(r.Candidates) != 1 || r.Candidates[0].Action != "skipped-protected" || r.Candidates[0].Reasons[0] != "orphaned" || !c.has(t, "prod-table") {
 		t.Fatalf("protected orphan (exit %d): %s", code, out)
 	}
-	code, out, _ = sweepRun(t, "", "sweep", "--region", "eu-north-1", "--yes", "--include-protected")
+	code, out, _ = sweepRun(t, "", "sweep", "--region", l.Region, "--yes", "--include-protected")
 	if code != exitOK || c.has(t, "prod-table") || !strings.Contains(out, "deletion protection turned off") {
 		t.Fatalf("--include-protected (exit %d):\n%s", code, out)
 	}
 }
 
-func testTeardownBlocked(t *testing.T) {
-	c := newSweepCloud(t, "ca-west-1")
+func testTeardownBlocked(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	c.CreateStack(t, "Wallet-locked", fixture.TableDecl{LogicalID: "WalletTable", Name: "locked-table", Protected: true,
 		Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-locked"}})
 	before := c.State(t)
-	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes")
+	code, out, _ := sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", l.Region, "--yes")
 	if code != exitFailed || c.State(t) != before || !strings.Contains(out, "--include-protected") {
 		t.Fatalf("blocked teardown must exit 1 and change nothing (exit %d):\n%s", code, out)
 	}
-	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", "ca-west-1", "--yes", "--include-protected")
+	code, out, _ = sweepRun(t, "", "teardown", "--stack", "Wallet-locked", "--region", l.Region, "--yes", "--include-protected")
 	if code != exitOK || c.has(t, "locked-table") || c.hasStack(t, "Wallet-locked") || !strings.Contains(out, "deletion protection turned off") {
 		t.Fatalf("--include-protected (exit %d):\n%s\n%s", code, out, c.State(t))
 	}
 }
 
-func testExportRestoreCommands(t *testing.T) {
-	c := newSweepCloud(t, "us-west-1")
+func testExportRestoreCommands(t *testing.T, l localcloud.Lease) {
+	c := newSweepCloud(t, l.Region)
 	ctx := context.Background()
 	c.CreateTable(t, "archive-cmd", nil, false)
 	items := []map[string]types.AttributeValue{
@@ -394,14 +407,14 @@ func testExportRestoreCommands(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	code, out, stderr := sweepRun(t, "", "export", "--region", "us-west-1", "--table", "archive-cmd", "--to", dir)
+	code, out, stderr := sweepRun(t, "", "export", "--region", l.Region, "--table", "archive-cmd", "--to", dir)
 	if code != exitOK || !strings.Contains(out, "Exported 2 items") {
 		t.Fatalf("export: exit %d %s %s", code, out, stderr)
 	}
 	if _, err := c.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("archive-cmd")}); err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr = sweepRun(t, "", "restore", "--region", "us-west-1", "--from", dir, "--table", "archive-cmd")
+	code, out, stderr = sweepRun(t, "", "restore", "--region", l.Region, "--from", dir, "--table", "archive-cmd")
 	if code != exitOK || !strings.Contains(out, "Restored 2 items") || !strings.Contains(out, "new table") {
 		t.Fatalf("restore: exit %d %s %s", code, out, stderr)
 	}

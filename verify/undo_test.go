@@ -340,18 +340,17 @@ func TestUndoFindsTheRecordInAMemberAccount(t *testing.T) {
 // first: the record says it was on, and undo turns it on again, last); and, from an export, a
 // table encrypted with a customer's KMS key in the infrequent-access class.
 func TestUndoBringsBackOtherShapes(t *testing.T) {
-	localcloud.Moto(t).SetEnv(t)
+	moto := localcloud.Moto(t)
 	tags := []types.Tag{{Key: aws.String(wallet.TagProject), Value: aws.String(wallet.ProjectName)}, {Key: aws.String(wallet.TagStack), Value: aws.String("Wallet-gone")}}
 	keys := []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange}}
 	attrs := []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
 		{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeN}, {AttributeName: aws.String("at"), AttributeType: types.ScalarAttributeTypeS}}
 	for _, tc := range []struct {
-		region string
 		table  func(c fixture.Cloud) *dynamodb.CreateTableInput
 		check  func(ledger.Config) bool
 		save   func(dir string) []string
 	}{
-		{"ap-southeast-3", func(fixture.Cloud) *dynamodb.CreateTableInput {
+		{func(fixture.Cloud) *dynamodb.CreateTableInput {
 			return &dynamodb.CreateTableInput{TableName: aws.String("undo-on-demand"), KeySchema: keys, AttributeDefinitions: attrs, BillingMode: types.BillingModePayPerRequest,
 				LocalSecondaryIndexes: []types.LocalSecondaryIndex{{IndexName: aws.String("by-at"),
 					KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("at"), KeyType: types.KeyTypeRange}},
@@ -361,7 +360,7 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 		}, func(c ledger.Config) bool {
 			return c.DeletionProtection && len(c.LocalIndexes) == 1 && c.BillingMode == "PAY_PER_REQUEST" && c.Stream.ViewType == "KEYS_ONLY"
 		}, func(dir string) []string { return []string{"--include-protected", "--backup", "--record-dir", dir} }},
-		{"ap-south-2", func(c fixture.Cloud) *dynamodb.CreateTableInput {
+		{func(c fixture.Cloud) *dynamodb.CreateTableInput {
 			key, err := kms.NewFromConfig(c.Config).CreateKey(t.Context(), &kms.CreateKeyInput{Description: aws.String("undo test")})
 			if err != nil {
 				t.Fatal(err)
@@ -372,7 +371,9 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 		}, func(c ledger.Config) bool { return c.SSE.Type == "KMS" && c.SSE.KMSKey != "" },
 			func(dir string) []string { return []string{"--export", dir} }},
 	} {
-		c := fixture.NewCloud(t, tc.region)
+		l := moto.Lease(t) // each shape in its own account and region of the one moto
+		l.SetEnv(t)
+		c := fixture.NewCloud(t, l.Region)
 		ctx := t.Context()
 		in := tc.table(c)
 		name := aws.ToString(in.TableName)
@@ -395,10 +396,10 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 			t.Fatalf("%s is not the shape meant: %+v", name, want)
 		}
 		dir := t.TempDir()
-		if code, out, stderr := sweepRun(t, "", append([]string{"sweep", "--region", tc.region, "--yes"}, tc.save(dir)...)...); code != exitOK {
+		if code, out, stderr := sweepRun(t, "", append([]string{"sweep", "--region", l.Region, "--yes"}, tc.save(dir)...)...); code != exitOK {
 			t.Fatalf("sweep %s: exit %d\n%s\n%s", name, code, out, stderr)
 		}
-		code, out, stderr := sweepRun(t, "", "undo", name, "--region", tc.region, "--record-dir", dir, "--yes", "--json")
+		code, out, stderr := sweepRun(t, "", "undo", name, "--region", l.Region, "--record-dir", dir, "--yes", "--json")
 		if code == exitUsage {
 			t.Fatalf("undo %s refused: %s", name, stderr)
 		}

@@ -35,28 +35,29 @@ var undoSteps = []string{"RestoreTableFromBackup", "CreateTable", "BatchWriteIte
 // restored only once every setting is the record's, which the test reads back itself.
 func TestUndoKilledAtEveryStepIsFinishedByTheNext(t *testing.T) {
 	moto := localcloud.Moto(t)
-	moto.SetEnv(t)
 	bin := filepath.Join(t.TempDir(), "verify")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build verify: %v\n%s", err, out)
 	}
 	for _, tc := range []struct {
-		name, region string
-		save         []string
+		name string
+		save []string
 	}{
-		{"from a backup", "eu-central-2", []string{"--backup"}},
-		{"from an export", "il-central-1", []string{"--export", t.TempDir()}},
+		{"from a backup", []string{"--backup"}},
+		{"from an export", []string{"--export", t.TempDir()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := fixture.NewCloud(t, tc.region)
+			l := moto.Lease(t) // each case in its own account and region of the one moto
+			l.SetEnv(t)
+			c := fixture.NewCloud(t, l.Region)
 			name := "undo-killed"
 			want := fullTable(t, c, name, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, 60)
 			records := t.TempDir()
-			args := append([]string{"sweep", "--region", tc.region, "--yes", "--record-dir", records}, tc.save...)
+			args := append([]string{"sweep", "--region", l.Region, "--yes", "--record-dir", records}, tc.save...)
 			if code, out, stderr := sweepRun(t, "", args...); code != exitOK {
 				t.Fatalf("sweep: exit %d\n%s\n%s", code, out, stderr)
 			}
-			undo := []string{"undo", name, "--region", tc.region, "--record-dir", records, "--yes", "--json"}
+			undo := []string{"undo", name, "--region", l.Region, "--record-dir", records, "--yes", "--json"}
 			as := applicationautoscaling.NewFromConfig(c.Config)
 			// Each round starts from the table gone, its scalable target too (moto keeps a
 			// deleted table's targets; AWS's restore would not bring them back either).

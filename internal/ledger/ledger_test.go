@@ -19,9 +19,12 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
 )
 
-// One moto for the package; each test works in a region of its own.
+// moto is the package's one moto; each test works in a lease of its own (an account and region
+// no other test, nor an earlier run of the same test, has had).
+var moto *localcloud.Server
+
 func TestMain(m *testing.M) {
-	os.Exit(localcloud.MotoMain(m, nil))
+	os.Exit(localcloud.MotoMain(m, func(s *localcloud.Server) { moto = s }))
 }
 
 func record(table string) ledger.Record {
@@ -33,16 +36,16 @@ func record(table string) ledger.Record {
 	return r
 }
 
-// ledgerIn is the ledger of region, created as the janitor stack declares it, reached through
-// endpoint.
-func ledgerIn(t *testing.T, region, endpoint string) ledger.Table {
+// ledgerIn is the ledger of the lease's account and region, created as the janitor stack
+// declares it, reached through endpoint.
+func ledgerIn(t *testing.T, lease localcloud.Lease, endpoint string) ledger.Table {
 	t.Helper()
-	fixture.NewCloud(t, region).Ledger(t)
-	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion(region), config.WithBaseEndpoint(endpoint))
+	fixture.NewCloud(t, lease.Region).Ledger(t)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion(lease.Region), config.WithBaseEndpoint(endpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := ledger.FindTable(t.Context(), dynamodb.NewFromConfig(cfg), "123456789012", region)
+	l, err := ledger.FindTable(t.Context(), dynamodb.NewFromConfig(cfg), lease.Account, lease.Region)
 	if err != nil {
 		t.Fatalf("find the ledger: %v", err)
 	}
@@ -55,13 +58,14 @@ func ledgerIn(t *testing.T, region, endpoint string) ledger.Table {
 // and the answer is yes. On moto; the drop is the fault proxy's (no local backend drops an
 // answer on its own).
 func TestARecordWhosePutItemAnswerIsLostIsOneRecordAndASuccess(t *testing.T) {
-	const region = "ca-central-1"
+	lease := moto.Lease(t)
+	lease.SetEnv(t)
 	p, err := faultproxy.Start(os.Getenv("AWS_ENDPOINT_URL"), faultproxy.Faults{DropAfter: 1, Times: 1, Operations: []string{"DynamoDB_20120810.PutItem"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	l := ledgerIn(t, region, p.URL)
+	l := ledgerIn(t, lease, p.URL)
 	r := record("lost-answer")
 	got, err := l.Put(t.Context(), r)
 	if err != nil {
@@ -85,8 +89,9 @@ func TestARecordWhosePutItemAnswerIsLostIsOneRecordAndASuccess(t *testing.T) {
 // A record of another deletion under the same id (a collision, or a record written over by
 // hand) is never taken for this one: the write fails, and the record there stays as it was.
 func TestARecordOfAnotherDeletionUnderTheIDIsRefused(t *testing.T) {
-	const region = "ap-northeast-3"
-	l := ledgerIn(t, region, os.Getenv("AWS_ENDPOINT_URL"))
+	lease := moto.Lease(t)
+	lease.SetEnv(t)
+	l := ledgerIn(t, lease, lease.Endpoint)
 	r := record("collided")
 	if _, err := l.Put(t.Context(), r); err != nil {
 		t.Fatal(err)
@@ -111,13 +116,14 @@ func TestARecordOfAnotherDeletionUnderTheIDIsRefused(t *testing.T) {
 // A table named like the ledger that is not it (not tagged wallet:ledger, or keyed otherwise)
 // takes no record: FindTable refuses it, so a deletion it would record does not happen.
 func TestATableNamedLikeTheLedgerIsNotTheLedger(t *testing.T) {
-	const region = "eu-south-1"
-	c := fixture.NewCloud(t, region)
-	if _, err := ledger.FindTable(t.Context(), c.DynamoDB, "123456789012", region); err != ledger.ErrNoLedger {
+	lease := moto.Lease(t)
+	lease.SetEnv(t)
+	c := fixture.NewCloud(t, lease.Region)
+	if _, err := ledger.FindTable(t.Context(), c.DynamoDB, lease.Account, lease.Region); err != ledger.ErrNoLedger {
 		t.Fatalf("no table: %v, want ErrNoLedger", err)
 	}
 	c.CreateTable(t, wallet.LedgerTable, map[string]string{wallet.TagProject: wallet.ProjectName}, false)
-	_, err := ledger.FindTable(t.Context(), c.DynamoDB, "123456789012", region)
+	_, err := ledger.FindTable(t.Context(), c.DynamoDB, lease.Account, lease.Region)
 	if err == nil || !strings.Contains(err.Error(), "is not the ledger") {
 		t.Fatalf("someone's table named %s: %v, want refused", wallet.LedgerTable, err)
 	}

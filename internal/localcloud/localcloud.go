@@ -34,6 +34,7 @@ type Server struct {
 	Pid      int
 	LogPath  string
 	cmd      *exec.Cmd
+	leases   leaseBook // what Lease has given: the tests sharing this server are kept apart by it
 }
 
 // MissingError says which prerequisite is absent and exactly how to install it.

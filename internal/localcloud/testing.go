@@ -7,6 +7,10 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Moto starts moto for a test (or a whole package, from TestMain via a testing.TB) and stops it
@@ -98,4 +102,29 @@ func PrivateUserCache() (func(), error) {
 		return nil, err
 	}
 	return func() { os.RemoveAll(dir) }, nil
+}
+
+// SetEnv points the SDK's default chain at the lease for the rest of the test, as
+// (*Server).SetEnv does for the server: its endpoint, region and credentials.
+func (l Lease) SetEnv(tb testing.TB) {
+	tb.Helper()
+	for _, kv := range l.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		tb.Setenv(k, v)
+	}
+	for _, kv := range [][2]string{{"AWS_PROFILE", ""}, {"AWS_CONFIG_FILE", "/dev/null"}, {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}} {
+		tb.Setenv(kv[0], kv[1])
+	}
+}
+
+// Config is an SDK configuration acting in the lease: its region and credentials, at its
+// endpoint, whatever the environment says of those three.
+func (l Lease) Config(tb testing.TB) aws.Config {
+	tb.Helper()
+	cfg, err := config.LoadDefaultConfig(tb.Context(), config.WithRegion(l.Region), config.WithBaseEndpoint(l.Endpoint),
+		config.WithCredentialsProvider(credentials.StaticCredentialsProvider{Value: l.Credentials}))
+	if err != nil {
+		tb.Fatalf("load AWS config for the lease %s/%s: %v", l.Account, l.Region, err)
+	}
+	return cfg
 }

@@ -25,10 +25,21 @@ import (
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 )
 
-var motoEndpoint string
+// moto is the package's one moto. Each test that builds an organization leases an account of
+// its own to be its management account (moto keeps an organization per account), so no test
+// meets another's organization, accounts or tables, nor an earlier run's.
+var moto *localcloud.Server
 
 func TestMain(m *testing.M) {
-	os.Exit(localcloud.MotoMain(m, func(s *localcloud.Server) { motoEndpoint = s.Endpoint }))
+	os.Exit(localcloud.MotoMain(m, func(s *localcloud.Server) { moto = s }))
+}
+
+// ownOrg is an organization of its own for the test, of n members named prefix-1 … prefix-n,
+// the environment pointed at its management account.
+func ownOrg(t *testing.T, prefix string, n int) fixture.Org {
+	t.Helper()
+	moto.Lease(t, localcloud.OwnAccount()).SetEnv(t)
+	return fixture.NewOrg(t, prefix, n)
 }
 
 func loadConfig(t *testing.T) aws.Config {
@@ -59,7 +70,7 @@ func (r refusingSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, op
 // with its status, an excluded one not at all, a refused role fails only its account.
 func TestEnterTheOrganization(t *testing.T) {
 	ctx := t.Context()
-	o := fixture.NewOrg(t, "enter", 4)
+	o := ownOrg(t, "enter", 4)
 	suspended, refused, excluded := o.Members[0], o.Members[1], o.Members[2]
 	good := o.Members[3]
 	o.Close(t, suspended)
@@ -189,7 +200,7 @@ type inFlight struct {
 
 func (f *inFlight) serve(t *testing.T) string {
 	t.Helper()
-	up, _ := url.Parse(motoEndpoint)
+	up, _ := url.Parse(moto.Endpoint)
 	rp := httputil.NewSingleHostReverseProxy(up)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -210,7 +221,7 @@ func (f *inFlight) serve(t *testing.T) string {
 // (as the engine does per region), never put more than the bound in flight.
 func TestOneBoundForTheWholeRun(t *testing.T) {
 	ctx := t.Context()
-	o := fixture.NewOrg(t, "bound", 1)
+	o := ownOrg(t, "bound", 1)
 	var proxy inFlight
 	t.Setenv("AWS_ENDPOINT_URL", proxy.serve(t))
 	cfg := loadConfig(t)

@@ -51,7 +51,7 @@ func sweepWithBackup(t *testing.T, c *cloud, clients RegionClients, table string
 // connection) is not sent again blindly: this run's backup is found by its name, the deletion
 // depends on it, and there is one backup of the table, not two.
 func TestALostCreateBackupAnswerMakesOneBackup(t *testing.T) {
-	c := newCloud(t, "af-south-1")
+	c := newCloud(t)
 	began := time.Now()
 	c.CreateTable(t, "lost-backup", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	p, err := faultproxy.Start(os.Getenv("AWS_ENDPOINT_URL"), faultproxy.Faults{DropAfter: 1, Times: 1, Operations: []string{"DynamoDB_20120810.CreateBackup"}})
@@ -75,7 +75,7 @@ func TestALostCreateBackupAnswerMakesOneBackup(t *testing.T) {
 // table written since, a backup of an earlier table of the same name, and one this tool did not
 // take (by its name) get a new backup instead.
 func TestARerunReusesTheEarlierRunsBackupOfTheVeryTable(t *testing.T) {
-	c := newCloud(t, "ap-east-1")
+	c := newCloud(t)
 	orphan := map[string]string{"Project": "wallet", "Stack": "Gone"}
 	earlier := func(table, prefix string) string {
 		t.Helper()

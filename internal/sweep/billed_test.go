@@ -42,7 +42,7 @@ func (c *cloud) autoScale(t *testing.T, table string, lo, hi int32, had float64)
 // auto scaled. The idle rule reads it as any table: no consumed capacity, idle. The janitor's
 // sweep (Options.Billed unset) reads neither and prices the instant's capacity.
 func TestTheSweepPricesAnAutoScaledTableAtWhatItWasBilledFor(t *testing.T) {
-	c := newCloud(t, "ap-southeast-6")
+	c := newCloud(t)
 	c.CreateTable(t, "billed-orphan", map[string]string{"Project": "wallet", "Stack": "Gone-stack"}, false)
 	c.CreateTable(t, "billed-idle", map[string]string{"Project": "wallet"}, false)
 	c.CreateTable(t, "fixed-idle", map[string]string{"Project": "wallet"}, false)
@@ -78,7 +78,7 @@ func TestTheSweepPricesAnAutoScaledTableAtWhatItWasBilledFor(t *testing.T) {
 
 // A teardown prices its stack's auto-scaled table the same way.
 func TestATeardownPricesAnAutoScaledTableAtWhatItWasBilledFor(t *testing.T) {
-	c := newCloud(t, "ap-southeast-6")
+	c := newCloud(t)
 	c.CreateStack(t, "Wallet-billed", fixture.TableDecl{Name: "billed-stack-table", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-billed"}})
 	c.autoScale(t, "billed-stack-table", 1, 100, 20)
 	clients := c.clients()

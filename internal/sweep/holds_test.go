@@ -55,10 +55,11 @@ func heldCases(prefix string) []heldCase {
 // queue, the bucket and the table are still there after. A stack holding only what a wallet
 // stack declares goes, as before.
 func TestAnExpiredStackHoldingWhatNoOneJudgedIsKept(t *testing.T) {
-	c := newCloud(t, "af-south-1")
-	cases := heldCases("af")
+	c := newCloud(t)
+	tok := c.lease.Token // the queue and bucket names: moto keeps S3 bucket names across accounts
+	cases := heldCases(tok)
 	for _, hc := range cases {
-		stack := "Wallet-af-" + hc.name
+		stack := "Wallet-" + tok + "-" + hc.name
 		tables := append([]fixture.TableDecl{{LogicalID: "Table", Name: stack + "-table",
 			Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}}}, hc.more...)
 		c.CreateStackWith(t, stack, hc.others, tables...)
@@ -79,7 +80,7 @@ func TestAnExpiredStackHoldingWhatNoOneJudgedIsKept(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, hc := range cases {
-			stack := "Wallet-af-" + hc.name
+			stack := "Wallet-" + tok + "-" + hc.name
 			s, cd := stacks[stack], byTable(r)[stack+"-table"]
 			if hc.held == "" {
 				want := map[bool]Action{false: WouldDelete, true: Deleted}[yes]
@@ -95,7 +96,7 @@ func TestAnExpiredStackHoldingWhatNoOneJudgedIsKept(t *testing.T) {
 			if cd.Action != Kept || !strings.Contains(strings.Join(cd.Notes, ";"), note) {
 				t.Errorf("yes=%v %s: table %+v: want kept, with a note %q", yes, hc.name, cd, note)
 			}
-			if !strings.Contains(text.String(), "Stack "+stack+" (af-south-1): kept: "+note) {
+			if !strings.Contains(text.String(), "Stack "+stack+" ("+c.Config.Region+"): kept: "+note) {
 				t.Errorf("yes=%v %s: the text report does not say what kept the stack:\n%s", yes, hc.name, text.String())
 			}
 			if !strings.Contains(string(js), `"kept_by":[{"type":"`+hc.held+`","logical_id":"`+hc.heldID+`"`) {
@@ -108,18 +109,18 @@ func TestAnExpiredStackHoldingWhatNoOneJudgedIsKept(t *testing.T) {
 		if !strings.Contains(text.String(), "Not deleted: 3 tables, kept with a stack that holds what no one judged") || strings.Contains(text.String(), "Changed since the plan") {
 			t.Errorf("yes=%v: the summary does not say why the tables stay:\n%s", yes, text.String())
 		}
-		if _, listed := byTable(r)["af-payroll"]; listed {
-			t.Errorf("yes=%v: the untagged table is a candidate: %+v", yes, byTable(r)["af-payroll"])
+		if _, listed := byTable(r)[tok+"-payroll"]; listed {
+			t.Errorf("yes=%v: the untagged table is a candidate: %+v", yes, byTable(r)[tok+"-payroll"])
 		}
 		if r.Failures() != 0 {
 			t.Errorf("yes=%v: a kept stack is not a failure: %d", yes, r.Failures())
 		}
 	}
-	if !c.QueueExists(t, "af-payroll-ledger") || !c.BucketExists(t, "af-payroll-files") || !c.exists(t, "af-payroll") {
+	if !c.QueueExists(t, tok+"-payroll-ledger") || !c.BucketExists(t, tok+"-payroll-files") || !c.exists(t, tok+"-payroll") {
 		t.Fatalf("what the kept stacks held: queue %v, bucket %v, untagged table %v; want all still there",
-			c.QueueExists(t, "af-payroll-ledger"), c.BucketExists(t, "af-payroll-files"), c.exists(t, "af-payroll"))
+			c.QueueExists(t, tok+"-payroll-ledger"), c.BucketExists(t, tok+"-payroll-files"), c.exists(t, tok+"-payroll"))
 	}
-	if c.stackLive(t, "Wallet-af-wallet-kinds") || c.exists(t, "Wallet-af-wallet-kinds-table") {
+	if c.stackLive(t, "Wallet-"+tok+"-wallet-kinds") || c.exists(t, "Wallet-"+tok+"-wallet-kinds-table") {
 		t.Fatal("the stack holding only what a wallet stack declares was not deleted")
 	}
 }
@@ -130,7 +131,7 @@ func TestAnExpiredStackHoldingWhatNoOneJudgedIsKept(t *testing.T) {
 // the re-check of its table after that (ListTagsOfResource): the resources are read again last,
 // just before DeleteStack. The hook is the concurrent user.
 func TestAResourceAddedToTheStackAfterThePlanKeepsItsStack(t *testing.T) {
-	c := newCloud(t, "ca-west-1")
+	c := newCloud(t)
 	for _, op := range []string{"DescribeStacks", "ListTagsOfResource"} {
 		t.Run(op, func(t *testing.T) {
 			stack := "Wallet-added-" + strings.ToLower(op)
@@ -168,7 +169,7 @@ func TestAResourceAddedToTheStackAfterThePlanKeepsItsStack(t *testing.T) {
 // made with its wallet table, then updated to hold a second one; the sweep's clock is set so
 // that only the first has expired (the second goes because its stack does).
 func TestAStackMateNoLongerOursIsNotDeletedWithItsStack(t *testing.T) {
-	c := newCloud(t, "ap-east-2")
+	c := newCloud(t)
 	stack := "Wallet-mate-left"
 	tags := map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1h"}
 	first := fixture.TableDecl{LogicalID: "First", Name: "mate-left-first", Tags: tags}
@@ -209,10 +210,11 @@ func TestAStackMateNoLongerOursIsNotDeletedWithItsStack(t *testing.T) {
 // a stack that holds a resource of a kind a wallet stack does not declare: it is kept, the plan
 // and the report say which resource kept it, and nothing is deleted.
 func TestATeardownKeepsAStackHoldingWhatAWalletStackDoesNotDeclare(t *testing.T) {
-	c := newCloud(t, "ap-east-1")
-	for _, hc := range heldCases("td") {
+	c := newCloud(t)
+	tok := c.lease.Token // the queue and bucket names: moto keeps S3 bucket names across accounts
+	for _, hc := range heldCases(tok) {
 		t.Run(hc.name, func(t *testing.T) {
-			stack := "Wallet-td-" + hc.name
+			stack := "Wallet-" + tok + "-" + hc.name
 			table := stack + "-table"
 			tables := append([]fixture.TableDecl{{LogicalID: "Table", Name: table, Tags: map[string]string{"Project": "wallet", "Stack": stack}}}, hc.more...)
 			c.CreateStackWith(t, stack, hc.others, tables...)
@@ -241,7 +243,7 @@ func TestATeardownKeepsAStackHoldingWhatAWalletStackDoesNotDeclare(t *testing.T)
 			}
 		})
 	}
-	if !c.QueueExists(t, "td-payroll-ledger") || !c.BucketExists(t, "td-payroll-files") {
+	if !c.QueueExists(t, tok+"-payroll-ledger") || !c.BucketExists(t, tok+"-payroll-files") {
 		t.Fatal("the queue or the bucket was deleted")
 	}
 }
@@ -267,7 +269,7 @@ func (c updatingCFN) DescribeStacks(ctx context.Context, in *cloudformation.Desc
 // A stack CloudFormation is updating when it would be deleted is not deleted: what it will hold
 // is not known yet (a resource it is about to create is in no listing).
 func TestAStackBeingUpdatedIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "ap-southeast-5")
+	c := newCloud(t)
 	stack := "Wallet-being-updated"
 	decl := fixture.TableDecl{Name: "being-updated", Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}}
 	c.CreateStack(t, stack, decl)
@@ -310,11 +312,12 @@ func (c pagedResources) ListStackResources(ctx context.Context, in *cloudformati
 // What a stack holds is read from every ListStackResources page: a queue on the last page keeps
 // the stack as one on the first does.
 func TestEveryPageOfAStacksResourcesIsRead(t *testing.T) {
-	c := newCloud(t, "ap-southeast-7")
-	stack := "Wallet-paged"
+	c := newCloud(t)
+	tok := c.lease.Token // the queue and bucket names: moto keeps S3 bucket names across accounts
+	stack := "Wallet-" + tok
 	// Logical ids sort the queue last, after the wallet kinds and the table.
-	others := append(walletKinds("paged"), fixture.Queue("ZLedger", "paged-ledger"))
-	c.CreateStackWith(t, stack, others, fixture.TableDecl{LogicalID: "Table", Name: "paged-table",
+	others := append(walletKinds(tok), fixture.Queue("ZLedger", tok+"-ledger"))
+	c.CreateStackWith(t, stack, others, fixture.TableDecl{LogicalID: "Table", Name: tok + "-table",
 		Tags: map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}})
 	cl := c.clients()
 	cl.CloudFormation = pagedResources{c.CloudFormation}
@@ -324,7 +327,7 @@ func TestEveryPageOfAStacksResourcesIsRead(t *testing.T) {
 		t.Fatalf("plan: stacks %+v", p.Stacks)
 	}
 	r := Act(t.Context(), p, map[string]RegionClients{c.Config.Region: cl}, Options{})
-	if !c.stackLive(t, stack) || !c.QueueExists(t, "paged-ledger") || !c.exists(t, "paged-table") || r.Stacks[0].Action != Kept {
+	if !c.stackLive(t, stack) || !c.QueueExists(t, tok+"-ledger") || !c.exists(t, tok+"-table") || r.Stacks[0].Action != Kept {
 		t.Fatalf("deleted: stack %+v", r.Stacks)
 	}
 }

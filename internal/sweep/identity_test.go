@@ -168,7 +168,7 @@ func theNewTable(t *testing.T, c *cloud, name string) (project string, items int
 // at that step (the name given to another project's table, wallet:keep=true, protection turned
 // on, the table deleted) is found, and nothing but the planned table is ever deleted.
 func TestATableChangedAtEachStepIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "eu-west-3")
+	c := newCloud(t)
 	type step struct {
 		name      string
 		op        string // the call the change is made just before
@@ -268,7 +268,7 @@ func onlyTable(cands []Candidate, table string) []Candidate {
 // A plan made, then the table re-created under its name by another project while the prompt
 // waited: nothing of the new table is touched, with --export and --backup too.
 func TestATableReplacedAfterThePlanIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "ap-northeast-3")
+	c := newCloud(t)
 	c.CreateTable(t, "racet", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	f := Filter{}
 	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), f, Options{})}, f, cost.USEast1(), false)
@@ -298,7 +298,7 @@ func TestATableReplacedAfterThePlanIsNotDeleted(t *testing.T) {
 // A table of a live wallet stack expires by its stack's ExpiresAfter: a tag put on the table
 // alone does not take the stack with it, and the disagreement is noted.
 func TestATableTagCannotExpireItsLiveStack(t *testing.T) {
-	c := newCloud(t, "ap-southeast-2")
+	c := newCloud(t)
 	c.CreateStack(t, "Wallet-dev", fixture.TableDecl{Name: "dev-wallet", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-dev"}})
 	setTag(t, c, "dev-wallet", wallet.TagExpiresAfter, "1s")
 	f := Filter{Now: time.Now().Add(time.Minute)}
@@ -330,7 +330,7 @@ func TestAnAvailableBackupWithoutAnARNIsNoBackup(t *testing.T) {
 // TableCreationDateTime (no TableId): the planned table's backup passes, one of an earlier
 // table of the same name does not, and an answer that names no source is no proof.
 func TestABackupMustBeOfThePlannedTable(t *testing.T) {
-	c := newCloud(t, "ap-southeast-3")
+	c := newCloud(t)
 	c.CreateTable(t, "source-checked", map[string]string{"Project": "wallet"}, false)
 	d, err := c.DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String("source-checked")})
 	if err != nil {

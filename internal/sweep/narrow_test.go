@@ -60,7 +60,7 @@ func TestAPlannedStackGoesAsPlannedOrNotAtAll(t *testing.T) {
 	}
 	now := time.Now().Add(time.Hour)
 	// One region for both (the package's moto is shared by region): each stack is its own case.
-	c := newCloud(t, "ap-southeast-6")
+	c := newCloud(t)
 	c.CreateStack(t, "Wallet-grown", expiring("Wallet-grown", "grown-a"), expiring("Wallet-grown", "grown-b"))
 	c.CreateStack(t, "Wallet-again", expiring("Wallet-again", "again-a"))
 	dry, done := planAndApply(t, c, now, func() {

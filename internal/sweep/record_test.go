@@ -24,7 +24,7 @@ import (
 // wallet, is left out and noted; a table tagged wallet:ledger under another name likewise; and a
 // plan that names it anyway (made some other way) is refused by the engine.
 func TestTheLedgerIsNeverACandidate(t *testing.T) {
-	c := newCloud(t, "me-south-1")
+	c := newCloud(t)
 	orphaned := map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Gone"}
 	c.CreateTable(t, wallet.LedgerTable, orphaned, false)
 	c.CreateTable(t, "records-elsewhere", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Gone", wallet.TagLedger: wallet.LedgerTagValue}, false)
@@ -43,7 +43,7 @@ func TestTheLedgerIsNeverACandidate(t *testing.T) {
 	// A plan that names it anyway: the engine refuses, before any call that changes it.
 	p := NewPlan([]Inventory{Survey(t.Context(), c.clients(), Filter{}, Options{})}, Filter{}, cost.USEast1(), true)
 	p.Candidates = append(p.Candidates, Candidate{Table: wallet.LedgerTable, Region: c.Config.Region, Reasons: []Reason{Orphaned}, Action: WouldDelete,
-		Identity: Identity{ARN: "arn:aws:dynamodb:me-south-1:123456789012:table/" + wallet.LedgerTable, Created: time.Now()}})
+		Identity: Identity{ARN: "arn:aws:dynamodb:" + c.lease.Region + ":" + c.lease.Account + ":table/" + wallet.LedgerTable, Created: time.Now()}})
 	r = Act(t.Context(), p, map[string]RegionClients{c.Config.Region: c.clients()}, Options{})
 	if cd := byTable(r)[wallet.LedgerTable]; cd.Action != Failed || !strings.Contains(cd.Error, "ledger of deletions") {
 		t.Errorf("a forged plan's ledger: %+v", cd)
@@ -57,7 +57,7 @@ func TestTheLedgerIsNeverACandidate(t *testing.T) {
 // stack with its table, are both left as they were, reported failed with why; the record is
 // asked for before DeleteTable and before DeleteStack, while the table is still there to read.
 func TestADeletionWhoseRecordCannotBeWrittenDoesNotHappen(t *testing.T) {
-	c := newCloud(t, "af-south-1")
+	c := newCloud(t)
 	c.CreateTable(t, "unrecorded-orphan", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Gone"}, false)
 	c.CreateStack(t, "Wallet-unrecorded", fixture.TableDecl{Name: "unrecorded-expired",
 		Tags: map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-unrecorded", wallet.TagExpiresAfter: "1s"}})
@@ -88,7 +88,7 @@ func TestADeletionWhoseRecordCannotBeWrittenDoesNotHappen(t *testing.T) {
 	}
 
 	// With the real recorder, and nowhere to write (no ledger here, no directory): the same.
-	rc := &ledger.Recorder{By: "sweep", Account: "123456789012", Count: true,
+	rc := &ledger.Recorder{By: "sweep", Account: c.lease.Account, Count: true,
 		Clients: map[string]ledger.Clients{c.Config.Region: {DynamoDB: c.DynamoDB, Scaling: applicationautoscaling.NewFromConfig(c.Config)}},
 		Who:     func(ctx context.Context) (string, error) { return ledger.Caller(ctx, sts.NewFromConfig(c.Config)) }}
 	r = sweepOnce(t, c, f, Options{Record: rc}, false, true)
@@ -142,9 +142,9 @@ func (b beforeDelete) Record(ctx context.Context, d ledger.Deletion) (ledger.Wri
 // turned on since) gets a note beside its record, that it was not deleted and why: history says
 // so, and undo does not take it.
 func TestARecordedDeletionThatDidNotHappenIsNotedSo(t *testing.T) {
-	c := newCloud(t, "ap-east-1")
+	c := newCloud(t)
 	c.CreateTable(t, "noted-orphan", map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Gone"}, false)
-	rc := &ledger.Recorder{By: "sweep", Account: "123456789012", Dir: t.TempDir(),
+	rc := &ledger.Recorder{By: "sweep", Account: c.lease.Account, Dir: t.TempDir(),
 		Clients: map[string]ledger.Clients{c.Config.Region: {DynamoDB: c.DynamoDB, Scaling: applicationautoscaling.NewFromConfig(c.Config)}},
 		Who:     func(ctx context.Context) (string, error) { return ledger.Caller(ctx, sts.NewFromConfig(c.Config)) }}
 	rec := beforeDelete{rc, func(table string) {

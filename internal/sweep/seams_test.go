@@ -19,7 +19,7 @@ import (
 // physical name, so DeleteStack would take it, never read, saved or judged: the stack is not
 // deleted, and the new table stays. For a teardown and for a sweep (an expired stack).
 func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "ap-northeast-1")
+	c := newCloud(t)
 	for _, teardown := range []bool{true, false} {
 		t.Run(map[bool]string{true: "teardown", false: "sweep"}[teardown], func(t *testing.T) {
 			stack := "Wallet-missing-made-" + map[bool]string{true: "t", false: "s"}[teardown]
@@ -61,7 +61,7 @@ func TestATableMadeUnderAStacksMissingNameIsNotDeleted(t *testing.T) {
 // protection off. CloudFormation then keeps it (DeletionPolicy Retain): the table stays,
 // retained, and must get its protection back, as it was found.
 func TestARetainedTableGetsItsProtectionBack(t *testing.T) {
-	c := newCloud(t, "eu-central-1")
+	c := newCloud(t)
 	stack, table := "Wallet-yaml-retained", "yaml-retained"
 	body := `Resources:
   Table0:
@@ -120,7 +120,7 @@ func (c stackHookCFN) DescribeStacks(ctx context.Context, in *cloudformation.Des
 // otherwise deleted on the strength of its predecessor's description. The hook (the stand-in
 // for a concurrent user) re-creates the table when that stack is read.
 func TestNoStackReadComesBetweenTheTablesLastReadAndDeleteTable(t *testing.T) {
-	c := newCloud(t, "eu-south-2")
+	c := newCloud(t)
 	table := "retagged-orphan"
 	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	f := Filter{}
@@ -170,7 +170,7 @@ func (d remakesAfterDelete) DeleteTable(ctx context.Context, in *dynamodb.Delete
 // table: the planned table is deleted (not failed, not waited on until the timeout), and the new
 // table is untouched.
 func TestATableRemadeDuringTheWaitIsDeletedNotFailed(t *testing.T) {
-	c := newCloud(t, "me-south-1")
+	c := newCloud(t)
 	table := "remade-during-wait"
 	c.CreateTable(t, table, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	cl := c.clients()
@@ -209,7 +209,7 @@ func (d nthTags) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOf
 // off, is still the planned table: it gets its protection back. The hook (a concurrent user)
 // re-creates the second table just before its re-check.
 func TestAStackMateOfAReplacedTableGetsItsProtectionBack(t *testing.T) {
-	c := newCloud(t, "us-east-2")
+	c := newCloud(t)
 	stack := "Wallet-mates"
 	tags := map[string]string{"Project": "wallet", "Stack": stack}
 	c.CreateStack(t, stack, fixture.TableDecl{Name: "mates-a", Tags: tags, Protected: true}, fixture.TableDecl{Name: "mates-b", Tags: tags, Protected: true})
@@ -249,7 +249,7 @@ func (c updatedTemplate) GetTemplate(ctx context.Context, in *cloudformation.Get
 // while the prompt waits (the same tables, that one's DeletionPolicy now Delete) would make
 // DeleteStack take it: the stack is not the one planned, and is not deleted.
 func TestAStackWhosePoliciesChangedSinceThePlanIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "ap-southeast-4")
+	c := newCloud(t)
 	stack, table := "Wallet-policy-changed", "policy-changed"
 	decl := fixture.TableDecl{Name: table, Retain: true, Tags: map[string]string{"Project": "wallet", "Stack": stack}}
 	c.CreateStack(t, stack, decl)
@@ -293,7 +293,7 @@ func (d callHooks) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTags
 // unread. The hooks (a concurrent user) drop the first table just before its re-check and make
 // the new one just before the second table's.
 func TestAStacksTableGoneThenMadeAgainStopsDeleteStack(t *testing.T) {
-	c := newCloud(t, "mx-central-1")
+	c := newCloud(t)
 	stack := "Wallet-gone-made"
 	tags := map[string]string{"Project": "wallet", "Stack": stack, "ExpiresAfter": "1s"}
 	c.CreateStack(t, stack, fixture.TableDecl{Name: "gone-made-1", Tags: tags}, fixture.TableDecl{Name: "gone-made-2", Tags: tags})

@@ -33,23 +33,31 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// One moto for the package. moto keeps each region's tables and stacks apart, so every test
-// works in a region of its own and a sweep in one never sees another test's tables.
+// moto is the package's one moto. moto keeps each account's and region's tables and stacks
+// apart, so every test works in a lease of its own (newCloud) and a sweep in one never sees
+// another test's tables, nor an earlier run's of the same test.
+var moto *localcloud.Server
+
 func TestMain(m *testing.M) {
-	os.Exit(localcloud.MotoMain(m, nil))
+	os.Exit(localcloud.MotoMain(m, func(s *localcloud.Server) { moto = s }))
 }
 
 type cloud struct {
 	fixture.Cloud
-	cw *cloudwatch.Client
+	cw    *cloudwatch.Client
+	lease localcloud.Lease
 }
 
-// newCloud has the test's own clients for region and, for the code under test, the CloudWatch
-// client the sweep builds (moto needs its awsQuery protocol).
-func newCloud(t testing.TB, region string) *cloud {
+// newCloud leases the test its own account and region of the package's moto, points the
+// environment at it (for the clients the code under test loads itself), and has the test's own
+// clients there and, for the code under test, the CloudWatch client the sweep builds (moto
+// needs its awsQuery protocol).
+func newCloud(t testing.TB) *cloud {
 	t.Helper()
-	fx := fixture.NewCloud(t, region)
-	return &cloud{fx, NewRegionClients(fx.Config).CloudWatch.(*cloudwatch.Client)}
+	l := moto.Lease(t)
+	l.SetEnv(t)
+	fx := fixture.NewCloud(t, l.Region)
+	return &cloud{fx, NewRegionClients(fx.Config).CloudWatch.(*cloudwatch.Client), l}
 }
 
 func (c *cloud) clients() RegionClients {
@@ -99,7 +107,7 @@ func byTable(r Report) map[string]Candidate {
 var wallet7d = map[string]string{"Project": "wallet", "Stack": "Wallet-live", "ExpiresAfter": "168h"}
 
 func TestDecoysSurviveAndDryRunChangesNothing(t *testing.T) {
-	c := newCloud(t, "eu-west-1")
+	c := newCloud(t)
 	c.CreateTable(t, "decoy-untagged", nil, false)
 	c.CreateTable(t, "decoy-other-project", map[string]string{"Project": "other", "Stack": "Gone-stack"}, false)
 	c.CreateStack(t, "Wallet-live", fixture.TableDecl{Name: "decoy-live-wallet", Tags: wallet7d})
@@ -155,7 +163,7 @@ func (d *countingDB) ListTables(ctx context.Context, in *dynamodb.ListTablesInpu
 }
 
 func TestEveryListTablesPageIsRead(t *testing.T) {
-	c := newCloud(t, "us-west-1")
+	c := newCloud(t)
 	for i := range 7 {
 		c.CreateTable(t, fmt.Sprintf("paged-%d", i), map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
@@ -176,7 +184,7 @@ func TestEveryListTablesPageIsRead(t *testing.T) {
 
 // 105 tables: more than ListTables' default page of 100, with no Limit set at all.
 func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
-	c := newCloud(t, "us-west-2")
+	c := newCloud(t)
 	var g errgroup.Group
 	g.SetLimit(8)
 	for i := range 105 {
@@ -204,7 +212,7 @@ func TestMoreThanOneDefaultPageIsFoundAndDeleted(t *testing.T) {
 }
 
 func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
-	c := newCloud(t, "eu-west-2")
+	c := newCloud(t)
 	c.CreateStack(t, "Wallet-prod", fixture.TableDecl{Name: "prod-wallet", Retain: true, Protected: true, Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-prod"}})
 	if err := deleteStackAndWait(t.Context(), c.CloudFormation, "Wallet-prod", time.Minute); err != nil {
 		t.Fatal(err)
@@ -228,7 +236,7 @@ func TestProtectedOrphanIsKeptUntilIncluded(t *testing.T) {
 }
 
 func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
-	c := newCloud(t, "ap-south-1")
+	c := newCloud(t)
 	c.CreateTable(t, "idle-busy", map[string]string{"Project": "wallet"}, false)
 	c.CreateTable(t, "idle-quiet", map[string]string{"Project": "wallet"}, false)
 	_, err := c.cw.PutMetricData(t.Context(), &cloudwatch.PutMetricDataInput{
@@ -264,7 +272,7 @@ func TestIdleTablesAreTheOnesWithoutConsumedCapacity(t *testing.T) {
 // table's use, and what a name consumed before the table was created is an earlier table's,
 // which says nothing about this one.
 func TestIdlenessIsJudgedOnTheTablesOwnLifeAndIndexes(t *testing.T) {
-	c := newCloud(t, "il-central-1")
+	c := newCloud(t)
 	c.CreateTable(t, "idle-reborn", map[string]string{"Project": "wallet"}, false)
 	createIndexedTable(t, c, "idle-indexed", "by-owner")
 	now := time.Now()
@@ -334,7 +342,7 @@ func (d failingDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTable
 }
 
 func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
-	c := newCloud(t, "ca-central-1")
+	c := newCloud(t)
 	for _, n := range []string{"unreadable-a", "unreadable-b", "unreadable-c"} {
 		c.CreateTable(t, n, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
@@ -352,7 +360,7 @@ func TestOneUnreadableTableDoesNotStopTheListing(t *testing.T) {
 }
 
 func TestFailedExportKeepsTheTable(t *testing.T) {
-	c := newCloud(t, "eu-north-1")
+	c := newCloud(t)
 	c.CreateTable(t, "export-fails", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	c.CreateStack(t, "Wallet-exp-fail", fixture.TableDecl{Name: "export-fails-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-exp-fail", "ExpiresAfter": "1s"}})
 	o := Options{Export: func(context.Context, string, string) (string, error) { return "", errors.New("disk full") }}
@@ -449,7 +457,7 @@ func proxiedClients(t *testing.T, c *cloud, proxy string) RegionClients {
 // LimitExceededException and ResourceInUseException mean "try again shortly": the client the
 // sweep builds retries them (and nothing else), a bounded number of times.
 func TestBusyAnswersAreRetried(t *testing.T) {
-	c := newCloud(t, "sa-east-1")
+	c := newCloud(t)
 	for _, n := range []string{"busy-then-fine", "never-free", "denied"} {
 		c.CreateTable(t, n, map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	}
@@ -491,7 +499,7 @@ func TestBusyAnswersAreRetried(t *testing.T) {
 // A deletion whose answer is lost (the endpoint froze after acting, the sweep ran out of time) is
 // re-checked on a fresh context: the table is gone, so it is reported deleted, not failed.
 func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
-	c := newCloud(t, "ap-southeast-1")
+	c := newCloud(t)
 	c.CreateTable(t, "lost-answer", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	proxy := newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
 		return proxyAnswer{freeze: op == "DeleteTable"}
@@ -514,7 +522,7 @@ func TestALostAnswerIsRecheckedNotReportedFailed(t *testing.T) {
 // The sweep lists the janitor's backups and earlier sweeps' (and only those), each kind apart,
 // with what they cost to keep; it never deletes one.
 func TestTheJanitorsAndTheSweepsBackupsAreListedAndKept(t *testing.T) {
-	c := newCloud(t, "eu-south-1")
+	c := newCloud(t)
 	c.CreateTable(t, "backed-up", map[string]string{"Project": "wallet", "Stack": "Gone"}, false)
 	janitors, err := TakeBackup(t.Context(), c.DynamoDB, "backed-up", BackupName(wallet.JanitorBackupPrefix, "backed-up", time.Now(), NewRun()), time.Minute)
 	if err != nil {
@@ -548,7 +556,7 @@ func TestTheJanitorsAndTheSweepsBackupsAreListedAndKept(t *testing.T) {
 // A stack replaced between the plan and the deletion (deleted and made again under the same
 // name, as a redeploy does) is not what was planned: nothing of it is deleted.
 func TestAStackReplacedSinceThePlanIsNotDeleted(t *testing.T) {
-	c := newCloud(t, "ap-northeast-2")
+	c := newCloud(t)
 	decl := fixture.TableDecl{Name: "replaced-table", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-replaced"}}
 	c.CreateStack(t, "Wallet-replaced", decl)
 	p, err := PlanTeardown(t.Context(), c.clients(), "Wallet-replaced", cost.USEast1(), TeardownOptions{})
@@ -568,7 +576,7 @@ func TestAStackReplacedSinceThePlanIsNotDeleted(t *testing.T) {
 // A table whose deletion fails is left as it was found: protection turned off for it is turned
 // back on. The refusal is scripted in front of moto.
 func TestProtectionComesBackWhenTheDeletionFails(t *testing.T) {
-	c := newCloud(t, "eu-central-2")
+	c := newCloud(t)
 	c.CreateTable(t, "protected-refused", map[string]string{"Project": "wallet", "Stack": "Gone"}, true)
 	proxy := newScriptedProxy(t, os.Getenv("AWS_ENDPOINT_URL"), func(op string, n int32) proxyAnswer {
 		if op == "DeleteTable" {
@@ -603,7 +611,7 @@ func (f refusesForeignStacks) DescribeStacks(ctx context.Context, in *cloudforma
 }
 
 func TestAForeignStackThePolicyMayNotReadIsANote(t *testing.T) {
-	c := newCloud(t, "me-central-1")
+	c := newCloud(t)
 	c.CreateTable(t, "in-big-app", map[string]string{"Project": "wallet", "Stack": "BigApp"}, false)
 	cl := c.clients()
 	cl.CloudFormation = refusesForeignStacks{c.CloudFormation}
@@ -615,7 +623,7 @@ func TestAForeignStackThePolicyMayNotReadIsANote(t *testing.T) {
 
 // wallet:keep=true holds a stack in a teardown too: naming the stack is not removing the tag.
 func TestTeardownOfAStackHoldingAKeptTableDeletesNothing(t *testing.T) {
-	c := newCloud(t, "ap-south-2")
+	c := newCloud(t)
 	c.CreateStack(t, "Wallet-keeps", fixture.TableDecl{Name: "kept-in-stack", Tags: map[string]string{"Project": "wallet", "Stack": "Wallet-keeps", wallet.TagKeep: "true"}})
 	p, err := PlanTeardown(t.Context(), c.clients(), "Wallet-keeps", cost.USEast1(), TeardownOptions{DeleteRetained: true, IncludeProtected: true})
 	if err != nil {
