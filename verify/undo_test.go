@@ -346,9 +346,9 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 	attrs := []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
 		{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeN}, {AttributeName: aws.String("at"), AttributeType: types.ScalarAttributeTypeS}}
 	for _, tc := range []struct {
-		table  func(c fixture.Cloud) *dynamodb.CreateTableInput
-		check  func(ledger.Config) bool
-		save   func(dir string) []string
+		table func(c fixture.Cloud) *dynamodb.CreateTableInput
+		check func(ledger.Config) bool
+		save  func(dir string) []string
 	}{
 		{func(fixture.Cloud) *dynamodb.CreateTableInput {
 			return &dynamodb.CreateTableInput{TableName: aws.String("undo-on-demand"), KeySchema: keys, AttributeDefinitions: attrs, BillingMode: types.BillingModePayPerRequest,
