@@ -16,8 +16,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/pricing"
 	ptypes "github.com/aws/aws-sdk-go-v2/service/pricing/types"
+	"github.com/aws/smithy-go"
+
 	"github.com/wallet-dynamodb/wallet/internal/awsconf"
 	"github.com/wallet-dynamodb/wallet/internal/cost"
 	"github.com/wallet-dynamodb/wallet/internal/wallet"
@@ -232,7 +235,11 @@ func (o resolver) fetch(ctx context.Context, region string, now time.Time) ([]co
 		if err == nil {
 			return entries, nil
 		}
-		errs = append(errs, fmt.Sprintf("%s: %v", endpoint, err))
+		where := endpoint
+		if o.endpoint != "" {
+			where = o.endpoint
+		}
+		errs = append(errs, fmt.Sprintf("%s: %s", where, answered(err)))
 		if awsconf.IsDenied(err) {
 			return nil, fmt.Errorf("pricing:GetProducts denied: %s", strings.Join(errs, "; "))
 		}
@@ -241,6 +248,18 @@ func (o resolver) fetch(ctx context.Context, region string, now time.Time) ([]co
 		}
 	}
 	return nil, errors.New(strings.Join(errs, "; "))
+}
+
+// answered says what an endpoint did when its answer was not a price list: an HTTP error whose
+// body is not the API's (a local cloud without the Price List API answers 500 with a page of
+// HTML) is said as such, not as the JSON decoder's complaint about its first character.
+func answered(err error) string {
+	var re *awshttp.ResponseError
+	var de *smithy.DeserializationError
+	if errors.As(err, &re) && errors.As(err, &de) && re.HTTPStatusCode() >= 300 {
+		return fmt.Sprintf("answered HTTP %d, and not as the Price List API answers", re.HTTPStatusCode())
+	}
+	return err.Error()
 }
 
 func (o resolver) fetchFrom(ctx context.Context, endpoint, region string, now time.Time) ([]cost.Prices, error) {

@@ -95,7 +95,7 @@ func TestResolveFallsBackToTheShippedTableOnBadAnswers(t *testing.T) {
 	for fault, want := range map[standin.Fault]string{
 		standin.Garbage: "not a JSON product", standin.Text: `"abc"`, standin.Huge: "1e308",
 		standin.Missing: "lacks standard WCU-hour", standin.TokenLoop: "NextToken", standin.Slow: "deadline",
-		standin.Denied: "denied",
+		standin.Denied: "denied", standin.NotTheAPI: s.URL + ": answered HTTP 500, and not as the Price List API answers",
 	} {
 		t.Run(string(fault), func(t *testing.T) {
 			s.SetFault(fault)

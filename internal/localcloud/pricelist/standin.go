@@ -35,13 +35,14 @@ type Fault string
 
 const (
 	None      Fault = ""
-	Garbage   Fault = "garbage"    // a page whose PriceList items are not JSON
-	Text      Fault = "abc"        // a price of "abc"
-	Huge      Fault = "1e308"      // a price of 1e308
-	Missing   Fault = "missing"    // no WriteCapacityUnit-Hrs product
-	TokenLoop Fault = "token-loop" // NextToken alternates between two values forever
-	Slow      Fault = "slow"       // answers after 30 seconds
-	Denied    Fault = "denied"     // AccessDeniedException
+	Garbage   Fault = "garbage"     // a page whose PriceList items are not JSON
+	Text      Fault = "abc"         // a price of "abc"
+	Huge      Fault = "1e308"       // a price of 1e308
+	Missing   Fault = "missing"     // no WriteCapacityUnit-Hrs product
+	TokenLoop Fault = "token-loop"  // NextToken alternates between two values forever
+	Slow      Fault = "slow"        // answers after 30 seconds
+	Denied    Fault = "denied"      // AccessDeniedException
+	NotTheAPI Fault = "not-the-api" // HTTP 500 and a page of HTML, as a local cloud without the API answers
 )
 
 // Server is a running stand-in.
@@ -100,6 +101,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case Denied:
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"__type":"AccessDeniedException","Message":"User is not authorized to perform: pricing:GetProducts"}`)
+		return
+	case NotTheAPI:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, "<!doctype html><title>500 Internal Server Error</title><h1>Internal Server Error</h1>")
 		return
 	case TokenLoop:
 		next := "A"
