@@ -529,156 +529,18 @@ const walletPolicyName = wallet.StackPrefix + "*-" + verifyPolicyID + "????????-
 // AWS's public Price List, so that the commands price each table at its own region's prices.
 // sts:GetCallerIdentity (naming the account back before deleting) needs no permission at all.
 func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
-	backups, walletStacks, walletPolicies := anyBackup(stack), walletStacks(stack), walletPolicies(stack)
+	statements := slices.Concat(
+		teardownTableStatements(stack),
+		teardownTagStatements(stack),
+		teardownBackupStatements(stack),
+		teardownScalingStatements(stack),
+		teardownStackStatements(stack),
+		teardownCostStatements(stack),
+		[]awsiam.PolicyStatement{ledgerDeny(stack)},
+	)
 	p := awsiam.NewManagedPolicy(stack, jsii.String("TeardownPolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("verify teardown|sweep: find, back up, export, restore and delete wallet tables and stacks of this account"),
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("List"),
-				// ListTables and ListBackups have no resource-level permissions: "*" is the
-				// only resource they take.
-				Actions:   jsii.Strings("dynamodb:ListTables", "dynamodb:ListBackups"),
-				Resources: jsii.Strings("*"),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Tables"),
-				Actions: jsii.Strings(
-					"dynamodb:DescribeTable",
-					"dynamodb:DescribeContinuousBackups", // verify cost: PITR storage is billed; a deletion's record
-					"dynamodb:ListTagsOfResource",
-					"dynamodb:UpdateTable", // to turn deletion protection off; undo re-applies capacity, stream, protection
-					"dynamodb:DeleteTable",
-					"dynamodb:CreateBackup",   // sweep --backup, before a deletion
-					"dynamodb:Scan",           // export; the record's count; history reads the ledger
-					"dynamodb:CreateTable",    // restore
-					"dynamodb:BatchWriteItem", // restore
-					// A deletion's record (internal/ledger.Capture), and undo putting it back.
-					"dynamodb:DescribeTimeToLive",
-					"dynamodb:DescribeContributorInsights",
-					"dynamodb:DescribeKinesisStreamingDestination",
-					"dynamodb:UpdateTimeToLive",
-					"dynamodb:UpdateContinuousBackups",
-					"dynamodb:UpdateContributorInsights",
-					"dynamodb:EnableKinesisStreamingDestination",
-					// Writing a record into the ledger once and reading it back; and what AWS
-					// requires on the table RestoreTableFromBackup restores into.
-					"dynamodb:PutItem",
-					"dynamodb:GetItem",
-					"dynamodb:Query",
-					"dynamodb:UpdateItem",
-					"dynamodb:DeleteItem",
-					"dynamodb:RestoreTableFromBackup",
-				),
-				Resources: &[]*string{anyTable(stack)},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("RestoreTags"),
-				// The tags restore and undo put on a table they make, so a retry or a later run
-				// recognises it: only those keys (CreateTable with tags needs TagResource too).
-				Actions:   jsii.Strings("dynamodb:TagResource"),
-				Resources: &[]*string{anyTable(stack)},
-				Conditions: &map[string]any{"ForAllValues:StringEquals": map[string]any{
-					"aws:TagKeys": []any{archive.TagRestoreRun, wallet.TagUndoRecord},
-				}},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("UndoTags"),
-				// Undo re-applies a deleted table's own tags, whatever their keys, always in the
-				// request that carries the record's id (wallet:undo-record): only in that form.
-				Actions:   jsii.Strings("dynamodb:TagResource"),
-				Resources: &[]*string{anyTable(stack)},
-				Conditions: &map[string]any{"Null": map[string]any{
-					"aws:RequestTag/" + wallet.TagUndoRecord: "false",
-				}},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Backups"),
-				// A backup's ARN is table/<name>/backup/<id>: waiting for one to be AVAILABLE
-				// before the table goes; and undo restoring a table from it.
-				Actions:   jsii.Strings("dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"),
-				Resources: &[]*string{backups},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("ScalingReads"),
-				// A deletion's record keeps the table's auto scaling policies (its targets:
-				// AutoScaling's DescribeScalableTargets, below); these take no resource.
-				Actions:   jsii.Strings("application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"),
-				Resources: jsii.Strings("*"),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Scaling"),
-				// Undo registers a deleted table's targets and policies again: DynamoDB's only.
-				// Nothing here deregisters or deletes auto scaling.
-				Actions:    jsii.Strings("application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"),
-				Resources:  jsii.Strings("*"),
-				Conditions: &map[string]any{"StringEquals": map[string]any{"application-autoscaling:service-namespace": "dynamodb"}},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("ScalingAlarms"),
-				// A target-tracking policy's alarms, which PutScalingPolicy creates in the
-				// caller's name, as Application Auto Scaling documents.
-				Actions: jsii.Strings("cloudwatch:PutMetricAlarm"),
-				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Region: jsii.String("*"),
-					Resource: jsii.String("alarm"), ResourceName: jsii.String("TargetTracking-table/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("ScalingRole"),
-				// The first scalable target of an account makes DynamoDB's service-linked role
-				// for Application Auto Scaling; nothing else of IAM.
-				Actions: jsii.Strings("iam:CreateServiceLinkedRole"),
-				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
-					Resource: jsii.String("role"), ResourceName: jsii.String("aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable")})},
-				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "dynamodb.application-autoscaling.amazonaws.com"}},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("WalletStacks"),
-				Actions: jsii.Strings(
-					"cloudformation:DescribeStacks",
-					"cloudformation:ListStackResources",
-					"cloudformation:GetTemplate", // which tables the stack retains (DeletionPolicy)
-					"cloudformation:DeleteStack",
-				),
-				Resources: &[]*string{walletStacks},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("WalletStackPolicies"),
-				// DeleteStack of a stack without a service role runs with the caller's
-				// credentials, so deleting a wallet stack also means deleting its managed
-				// policy, the VerifyPolicy, and only that one (walletPolicies). (A policy still
-				// attached to a role outside the stack makes DeleteStack fail with
-				// DeleteConflict: detach it first.)
-				Actions: jsii.Strings(
-					"iam:GetPolicy",
-					"iam:ListPolicyVersions",
-					"iam:DeletePolicyVersion",
-					"iam:DeletePolicy",
-				),
-				Resources: &[]*string{walletPolicies},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Metrics"),
-				// CloudWatch metric reads have no resource-level permissions either.
-				Actions:   jsii.Strings("cloudwatch:GetMetricData"),
-				Resources: jsii.Strings("*"),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("AutoScaling"),
-				// Which tables are auto scaled, so that cost and the sweep price them at what they
-				// were billed for: a read, and Application Auto Scaling's Describe calls take no
-				// resource-level permissions.
-				Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets"),
-				Resources: jsii.Strings("*"),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("Prices"),
-				// The AWS Price List API: each region's own prices for cost, sweep and teardown
-				// (without it they fall back to the shipped table, with a note). It reads AWS's
-				// public price list, nothing of the account's, and takes no resource.
-				Actions:   jsii.Strings("pricing:GetProducts"),
-				Resources: jsii.Strings("*"),
-			}),
-			ledgerDeny(stack),
-		},
+		Statements:  &statements,
 	})
 	suppressIAM5(p,
 		iam5{nagAnyResource, "dynamodb:ListTables, dynamodb:ListBackups, CloudWatch metric and alarm reads, Application Auto Scaling's calls and pricing:GetProducts (the AWS Price List, no account data) support no resource-level permissions; * is the only resource they accept."},
@@ -690,6 +552,199 @@ func newTeardownPolicy(stack awscdk.Stack) awsiam.ManagedPolicy {
 		iam5{nagWalletPolicies, whyWalletPolicies},
 	)
 	return p
+}
+
+// teardownTableStatements are what the commands do to a table itself: list the tables and the
+// backups of a region, read a table and what a deletion's record says of it, back it up, turn
+// its protection off and delete it, export and restore it, write the record into the ledger,
+// and undo putting the table back as recorded. On any table and unconditioned: the sweep exists
+// for tables no stack remembers, and --name-prefix reaches untagged ones.
+func teardownTableStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("List"),
+			// ListTables and ListBackups have no resource-level permissions: "*" is the
+			// only resource they take.
+			Actions:   jsii.Strings("dynamodb:ListTables", "dynamodb:ListBackups"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("Tables"),
+			Actions: jsii.Strings(
+				"dynamodb:DescribeTable",
+				"dynamodb:DescribeContinuousBackups", // verify cost: PITR storage is billed; a deletion's record
+				"dynamodb:ListTagsOfResource",
+				"dynamodb:UpdateTable", // to turn deletion protection off; undo re-applies capacity, stream, protection
+				"dynamodb:DeleteTable",
+				"dynamodb:CreateBackup",   // sweep --backup, before a deletion
+				"dynamodb:Scan",           // export; the record's count; history reads the ledger
+				"dynamodb:CreateTable",    // restore
+				"dynamodb:BatchWriteItem", // restore
+				// A deletion's record (internal/ledger.Capture), and undo putting it back.
+				"dynamodb:DescribeTimeToLive",
+				"dynamodb:DescribeContributorInsights",
+				"dynamodb:DescribeKinesisStreamingDestination",
+				"dynamodb:UpdateTimeToLive",
+				"dynamodb:UpdateContinuousBackups",
+				"dynamodb:UpdateContributorInsights",
+				"dynamodb:EnableKinesisStreamingDestination",
+				// Writing a record into the ledger once and reading it back; and what AWS
+				// requires on the table RestoreTableFromBackup restores into.
+				"dynamodb:PutItem",
+				"dynamodb:GetItem",
+				"dynamodb:Query",
+				"dynamodb:UpdateItem",
+				"dynamodb:DeleteItem",
+				"dynamodb:RestoreTableFromBackup",
+			),
+			Resources: &[]*string{anyTable(stack)},
+		}),
+	}
+}
+
+// teardownTagStatements let restore and undo tag the tables they make, in two forms only: the
+// keys by which a retry or a later run recognises such a table, or the deleted table's own tags
+// in the request that carries the record's id. Nothing here takes a tag off.
+func teardownTagStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("RestoreTags"),
+			// The tags restore and undo put on a table they make, so a retry or a later run
+			// recognises it: only those keys (CreateTable with tags needs TagResource too).
+			Actions:   jsii.Strings("dynamodb:TagResource"),
+			Resources: &[]*string{anyTable(stack)},
+			Conditions: &map[string]any{"ForAllValues:StringEquals": map[string]any{
+				"aws:TagKeys": []any{archive.TagRestoreRun, wallet.TagUndoRecord},
+			}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("UndoTags"),
+			// Undo re-applies a deleted table's own tags, whatever their keys, always in the
+			// request that carries the record's id (wallet:undo-record): only in that form.
+			Actions:   jsii.Strings("dynamodb:TagResource"),
+			Resources: &[]*string{anyTable(stack)},
+			Conditions: &map[string]any{"Null": map[string]any{
+				"aws:RequestTag/" + wallet.TagUndoRecord: "false",
+			}},
+		}),
+	}
+}
+
+// teardownBackupStatements reach a table's backups, whose ARNs are not the table's: waiting for
+// a backup before its table goes, and undo restoring from it. Never deleting one: backups are
+// not deleted by what takes them.
+func teardownBackupStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("Backups"),
+			// A backup's ARN is table/<name>/backup/<id>: waiting for one to be AVAILABLE
+			// before the table goes; and undo restoring a table from it.
+			Actions:   jsii.Strings("dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"),
+			Resources: &[]*string{anyBackup(stack)},
+		}),
+	}
+}
+
+// teardownScalingStatements let a deletion's record keep a table's auto scaling and undo put it
+// back: DynamoDB's targets and policies, the alarms a target-tracking policy makes in the
+// caller's name and the service-linked role the account's first target makes. Nothing
+// deregisters or deletes auto scaling.
+func teardownScalingStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ScalingReads"),
+			// A deletion's record keeps the table's auto scaling policies (its targets:
+			// AutoScaling's DescribeScalableTargets, teardownCostStatements); these take no resource.
+			Actions:   jsii.Strings("application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("Scaling"),
+			// Undo registers a deleted table's targets and policies again: DynamoDB's only.
+			// Nothing here deregisters or deletes auto scaling.
+			Actions:    jsii.Strings("application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"application-autoscaling:service-namespace": "dynamodb"}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ScalingAlarms"),
+			// A target-tracking policy's alarms, which PutScalingPolicy creates in the
+			// caller's name, as Application Auto Scaling documents.
+			Actions: jsii.Strings("cloudwatch:PutMetricAlarm"),
+			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Region: jsii.String("*"),
+				Resource: jsii.String("alarm"), ResourceName: jsii.String("TargetTracking-table/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ScalingRole"),
+			// The first scalable target of an account makes DynamoDB's service-linked role
+			// for Application Auto Scaling; nothing else of IAM.
+			Actions: jsii.Strings("iam:CreateServiceLinkedRole"),
+			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""),
+				Resource: jsii.String("role"), ResourceName: jsii.String("aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable")})},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "dynamodb.application-autoscaling.amazonaws.com"}},
+		}),
+	}
+}
+
+// teardownStackStatements delete wallet stacks, and with each the one managed policy it holds:
+// DeleteStack without a service role runs with the caller's credentials.
+func teardownStackStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("WalletStacks"),
+			Actions: jsii.Strings(
+				"cloudformation:DescribeStacks",
+				"cloudformation:ListStackResources",
+				"cloudformation:GetTemplate", // which tables the stack retains (DeletionPolicy)
+				"cloudformation:DeleteStack",
+			),
+			Resources: &[]*string{walletStacks(stack)},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("WalletStackPolicies"),
+			// DeleteStack of a stack without a service role runs with the caller's
+			// credentials, so deleting a wallet stack also means deleting its managed
+			// policy, the VerifyPolicy, and only that one (walletPolicies). (A policy still
+			// attached to a role outside the stack makes DeleteStack fail with
+			// DeleteConflict: detach it first.)
+			Actions: jsii.Strings(
+				"iam:GetPolicy",
+				"iam:ListPolicyVersions",
+				"iam:DeletePolicyVersion",
+				"iam:DeletePolicy",
+			),
+			Resources: &[]*string{walletPolicies(stack)},
+		}),
+	}
+}
+
+// teardownCostStatements are the reads that price a table at what it is billed for: its
+// metrics, whether it is auto scaled, and its region's prices. None takes a resource.
+func teardownCostStatements(stack awscdk.Stack) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("Metrics"),
+			// CloudWatch metric reads have no resource-level permissions either.
+			Actions:   jsii.Strings("cloudwatch:GetMetricData"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("AutoScaling"),
+			// Which tables are auto scaled, so that cost and the sweep price them at what they
+			// were billed for: a read, and Application Auto Scaling's Describe calls take no
+			// resource-level permissions.
+			Actions:   jsii.Strings("application-autoscaling:DescribeScalableTargets"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("Prices"),
+			// The AWS Price List API: each region's own prices for cost, sweep and teardown
+			// (without it they fall back to the shipped table, with a note). It reads AWS's
+			// public price list, nothing of the account's, and takes no resource.
+			Actions:   jsii.Strings("pricing:GetProducts"),
+			Resources: jsii.Strings("*"),
+		}),
+	}
 }
 
 func stringMap(m map[string]string) *map[string]*string {

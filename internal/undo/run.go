@@ -246,166 +246,271 @@ type action struct {
 // billing and capacity, table class, stream, encryption (UpdateTable, one at a time), then TTL,
 // PITR, contributor insights, Kinesis, auto scaling, tags, and deletion protection last.
 func actions(c Clients, p Plan, want, got ledger.Config) []action {
-	name := aws.String(p.Table)
-	db := c.DynamoDB
-	var acts []action
-	update := func(what string, in *dynamodb.UpdateTableInput) {
-		in.TableName = name
-		acts = append(acts, action{what: what, table: true, do: func(ctx context.Context) error {
-			_, err := db.UpdateTable(ctx, in)
-			return err
-		}})
-	}
+	t := target{db: c.DynamoDB, name: aws.String(p.Table)}
+	return slices.Concat(
+		billingActions(t, want, got),
+		indexCapacityActions(t, want, got),
+		tableClassActions(t, want, got),
+		streamActions(t, want, got),
+		encryptionActions(t, want, got),
+		ttlActions(t, want, got),
+		pitrActions(t, want, got),
+		contributorInsightsActions(t, want, got),
+		kinesisActions(t, p.Record.Account, want, got),
+		autoScalingActions(c.Scaling, p.Table, want, got),
+		tagActions(t, p, want, got),
+		deletionProtectionActions(t, want, got),
+	)
+}
+
+// target is the table the actions change: the client they call and the name each input carries.
+type target struct {
+	db   DynamoDB
+	name *string
+}
+
+// update is one UpdateTable: DynamoDB takes one change of the table's settings at a time, and
+// the table is ACTIVE again before the next (action.table).
+func (t target) update(what string, in *dynamodb.UpdateTableInput) action {
+	in.TableName = t.name
+	return action{what: what, table: true, do: func(ctx context.Context) error {
+		_, err := t.db.UpdateTable(ctx, in)
+		return err
+	}}
+}
+
+// billingActions put the table's billing mode back, with its capacity (and its indexes', which a
+// switch to PROVISIONED needs in the same call) or its on-demand maximum; or, billing being the
+// record's, the table's own capacity or on-demand maximum.
+func billingActions(t target, want, got ledger.Config) []action {
 	provisioned := want.BillingMode == string(types.BillingModeProvisioned)
-	gsiCapacity := func() []types.GlobalSecondaryIndexUpdate {
-		var u []types.GlobalSecondaryIndexUpdate
-		for _, w := range want.GlobalIndexes {
-			if w.Capacity != nil {
-				u = append(u, types.GlobalSecondaryIndexUpdate{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(w.Name), ProvisionedThroughput: throughput(w.Capacity)}})
-			}
-		}
-		return u
-	}
 	switch {
 	case want.BillingMode != got.BillingMode && provisioned:
-		update("billing PROVISIONED, capacity "+want.Capacity.String(), &dynamodb.UpdateTableInput{BillingMode: types.BillingModeProvisioned,
-			ProvisionedThroughput: throughput(want.Capacity), GlobalSecondaryIndexUpdates: gsiCapacity()})
+		return []action{t.update("billing PROVISIONED, capacity "+want.Capacity.String(), &dynamodb.UpdateTableInput{BillingMode: types.BillingModeProvisioned,
+			ProvisionedThroughput: throughput(want.Capacity), GlobalSecondaryIndexUpdates: indexCapacities(want.GlobalIndexes)})}
 	case want.BillingMode != got.BillingMode:
 		in := &dynamodb.UpdateTableInput{BillingMode: types.BillingModePayPerRequest}
 		if want.OnDemandMax != nil {
 			in.OnDemandThroughput = onDemand(want.OnDemandMax)
 		}
-		update("billing PAY_PER_REQUEST", in)
+		return []action{t.update("billing PAY_PER_REQUEST", in)}
 	case provisioned && want.Capacity.String() != got.Capacity.String() && want.Capacity != nil:
-		update("capacity "+want.Capacity.String(), &dynamodb.UpdateTableInput{ProvisionedThroughput: throughput(want.Capacity)})
+		return []action{t.update("capacity "+want.Capacity.String(), &dynamodb.UpdateTableInput{ProvisionedThroughput: throughput(want.Capacity)})}
 	case !provisioned && want.OnDemandMax.String() != got.OnDemandMax.String() && want.OnDemandMax != nil:
-		update("on-demand maximum "+want.OnDemandMax.String(), &dynamodb.UpdateTableInput{OnDemandThroughput: onDemand(want.OnDemandMax)})
+		return []action{t.update("on-demand maximum "+want.OnDemandMax.String(), &dynamodb.UpdateTableInput{OnDemandThroughput: onDemand(want.OnDemandMax)})}
 	}
-	if want.BillingMode == got.BillingMode {
-		for _, w := range want.GlobalIndexes {
-			i := slices.IndexFunc(got.GlobalIndexes, func(g ledger.Index) bool { return g.Name == w.Name })
-			if i < 0 {
-				continue // an index that is not there is a difference no update makes
-			}
-			g := got.GlobalIndexes[i]
-			switch {
-			case provisioned && w.Capacity != nil && w.Capacity.String() != g.Capacity.String():
-				update("index "+w.Name+" capacity "+w.Capacity.String(), &dynamodb.UpdateTableInput{GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{
-					{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(w.Name), ProvisionedThroughput: throughput(w.Capacity)}}}})
-			case !provisioned && w.OnDemandMax != nil && w.OnDemandMax.String() != g.OnDemandMax.String():
-				update("index "+w.Name+" on-demand maximum "+w.OnDemandMax.String(), &dynamodb.UpdateTableInput{GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{
-					{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(w.Name), OnDemandThroughput: onDemand(w.OnDemandMax)}}}})
-			}
+	return nil
+}
+
+// indexCapacities are the recorded provisioned capacity of each index that has one.
+func indexCapacities(indexes []ledger.Index) []types.GlobalSecondaryIndexUpdate {
+	var u []types.GlobalSecondaryIndexUpdate
+	for _, w := range indexes {
+		if w.Capacity != nil {
+			u = append(u, types.GlobalSecondaryIndexUpdate{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(w.Name), ProvisionedThroughput: throughput(w.Capacity)}})
 		}
 	}
-	if want.TableClass != got.TableClass && want.TableClass != "" {
-		update("table class "+want.TableClass, &dynamodb.UpdateTableInput{TableClass: types.TableClass(want.TableClass)})
+	return u
+}
+
+// indexCapacityActions put each index's capacity or on-demand maximum back, one index a call,
+// once the billing mode is the record's: a switch of billing mode is billingActions', and the
+// next pass of Run, reading the table again, finds what it left.
+func indexCapacityActions(t target, want, got ledger.Config) []action {
+	if want.BillingMode != got.BillingMode {
+		return nil
 	}
-	if want.Stream != got.Stream {
-		if got.Stream.Enabled {
-			update("stream off (to turn it on as recorded)", &dynamodb.UpdateTableInput{StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)}})
+	provisioned := want.BillingMode == string(types.BillingModeProvisioned)
+	var acts []action
+	for _, w := range want.GlobalIndexes {
+		i := slices.IndexFunc(got.GlobalIndexes, func(g ledger.Index) bool { return g.Name == w.Name })
+		if i < 0 {
+			continue // an index that is not there is a difference no update makes
 		}
-		if want.Stream.Enabled {
-			update("stream on ("+want.Stream.ViewType+")", &dynamodb.UpdateTableInput{StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(want.Stream.ViewType)}})
+		g := got.GlobalIndexes[i]
+		switch {
+		case provisioned && w.Capacity != nil && w.Capacity.String() != g.Capacity.String():
+			acts = append(acts, t.update("index "+w.Name+" capacity "+w.Capacity.String(), &dynamodb.UpdateTableInput{GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{
+				{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(w.Name), ProvisionedThroughput: throughput(w.Capacity)}}}}))
+		case !provisioned && w.OnDemandMax != nil && w.OnDemandMax.String() != g.OnDemandMax.String():
+			acts = append(acts, t.update("index "+w.Name+" on-demand maximum "+w.OnDemandMax.String(), &dynamodb.UpdateTableInput{GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{
+				{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(w.Name), OnDemandThroughput: onDemand(w.OnDemandMax)}}}}))
 		}
-	}
-	if want.SSE != got.SSE {
-		spec := &types.SSESpecification{Enabled: aws.Bool(false)}
-		if want.SSE.Type != "" {
-			spec = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSEType(want.SSE.Type), KMSMasterKeyId: nonEmpty(want.SSE.KMSKey)}
-		}
-		update("encryption "+strings.TrimSpace(want.SSE.Type+" "+want.SSE.KMSKey), &dynamodb.UpdateTableInput{SSESpecification: spec})
-	}
-	if want.TTL != nil && !got.Unreads(ledger.PartTTL) && ttlDiffers(want.TTL, got.TTL) {
-		if got.TTL != nil && got.TTL.Enabled {
-			acts = append(acts, action{what: "time to live off (to turn it on as recorded)", do: func(ctx context.Context) error {
-				_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: name, TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(false), AttributeName: aws.String(got.TTL.Attribute)}})
-				return err
-			}})
-		}
-		if want.TTL.Enabled {
-			attr := want.TTL.Attribute
-			acts = append(acts, action{what: "time to live on " + attr, do: func(ctx context.Context) error {
-				_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: name, TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String(attr)}})
-				return err
-			}})
-		}
-	}
-	if want.PITR != nil && !got.Unreads(ledger.PartPITR) && (got.PITR == nil || *want.PITR != *got.PITR) {
-		spec := &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(want.PITR.Enabled)}
-		if want.PITR.Enabled && want.PITR.RecoveryPeriodDays > 0 && want.PITR.RecoveryPeriodDays != 35 {
-			spec.RecoveryPeriodInDays = aws.Int32(want.PITR.RecoveryPeriodDays)
-		}
-		acts = append(acts, action{what: "point-in-time recovery " + onOff(want.PITR.Enabled), do: func(ctx context.Context) error {
-			_, err := db.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: name, PointInTimeRecoverySpecification: spec})
-			return err
-		}})
-	}
-	if want.ContributorInsights != nil && !got.Unreads(ledger.PartContributorInsights) {
-		for _, ix := range sortedKeys(want.ContributorInsights) {
-			w, g := want.ContributorInsights[ix], got.ContributorInsights[ix]
-			if w == g || (w == string(types.ContributorInsightsStatusDisabled) && g == "") {
-				continue
-			}
-			in := &dynamodb.UpdateContributorInsightsInput{TableName: name, ContributorInsightsAction: types.ContributorInsightsActionEnable}
-			if w != string(types.ContributorInsightsStatusEnabled) {
-				in.ContributorInsightsAction = types.ContributorInsightsActionDisable
-			}
-			what := "contributor insights " + strings.ToLower(string(in.ContributorInsightsAction)) + "d on the table"
-			if ix != "" {
-				in.IndexName = aws.String(ix)
-				what = "contributor insights " + strings.ToLower(string(in.ContributorInsightsAction)) + "d on index " + ix
-			}
-			acts = append(acts, action{what: what, do: func(ctx context.Context) error {
-				_, err := db.UpdateContributorInsights(ctx, in)
-				return err
-			}})
-		}
-	}
-	if !want.Unreads(ledger.PartKinesis) && !got.Unreads(ledger.PartKinesis) {
-		for _, k := range want.Kinesis {
-			if slices.ContainsFunc(got.Kinesis, func(g ledger.Kinesis) bool { return g.StreamARN == k.StreamARN }) {
-				continue
-			}
-			if arnAccount(k.StreamARN) != p.Record.Account {
-				continue // never the table's changes to another account's stream: a record file could say anything (Diff names it)
-			}
-			in := &dynamodb.EnableKinesisStreamingDestinationInput{TableName: name, StreamArn: aws.String(k.StreamARN)}
-			if k.Precision != "" {
-				in.EnableKinesisStreamingConfiguration = &types.EnableKinesisStreamingConfiguration{ApproximateCreationDateTimePrecision: types.ApproximateCreationDateTimePrecision(k.Precision)}
-			}
-			acts = append(acts, action{what: "kinesis destination " + k.StreamARN, table: true, do: func(ctx context.Context) error {
-				_, err := db.EnableKinesisStreamingDestination(ctx, in)
-				return err
-			}})
-		}
-	}
-	if !want.Unreads(ledger.PartAutoScaling) && !got.Unreads(ledger.PartAutoScaling) && c.Scaling != nil {
-		acts = append(acts, scalingActions(c.Scaling, p.Table, want.AutoScaling, got.AutoScaling)...)
-	}
-	if tags := tagsToApply(want, got); len(tags) > 0 {
-		tags[wallet.TagUndoRecord] = p.Record.ID
-		arn := ""
-		acts = append(acts, action{what: fmt.Sprintf("tags %s", strings.Join(sortedKeys(tags), ", ")), do: func(ctx context.Context) error {
-			if arn == "" {
-				d, err := discover.DescribeTable(ctx, db, p.Table)
-				if err != nil || d == nil {
-					return fmt.Errorf("describe %s to tag it: %v", p.Table, err)
-				}
-				arn = aws.ToString(d.TableArn)
-			}
-			var ts []types.Tag
-			for _, k := range sortedKeys(tags) {
-				ts = append(ts, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-			}
-			_, err := db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arn), Tags: ts})
-			return err
-		}})
-	}
-	if want.DeletionProtection != got.DeletionProtection {
-		update("deletion protection "+onOff(want.DeletionProtection), &dynamodb.UpdateTableInput{DeletionProtectionEnabled: aws.Bool(want.DeletionProtection)})
 	}
 	return acts
+}
+
+// tableClassActions put the recorded table class back; a record that names none leaves it.
+func tableClassActions(t target, want, got ledger.Config) []action {
+	if want.TableClass == got.TableClass || want.TableClass == "" {
+		return nil
+	}
+	return []action{t.update("table class "+want.TableClass, &dynamodb.UpdateTableInput{TableClass: types.TableClass(want.TableClass)})}
+}
+
+// streamActions put the recorded stream back. An enabled stream is not changed in place: it is
+// turned off first, then on as recorded.
+func streamActions(t target, want, got ledger.Config) []action {
+	if want.Stream == got.Stream {
+		return nil
+	}
+	var acts []action
+	if got.Stream.Enabled {
+		acts = append(acts, t.update("stream off (to turn it on as recorded)", &dynamodb.UpdateTableInput{StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(false)}}))
+	}
+	if want.Stream.Enabled {
+		acts = append(acts, t.update("stream on ("+want.Stream.ViewType+")", &dynamodb.UpdateTableInput{StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(want.Stream.ViewType)}}))
+	}
+	return acts
+}
+
+// encryptionActions put the recorded encryption back: its type and key, or DynamoDB's own.
+func encryptionActions(t target, want, got ledger.Config) []action {
+	if want.SSE == got.SSE {
+		return nil
+	}
+	spec := &types.SSESpecification{Enabled: aws.Bool(false)}
+	if want.SSE.Type != "" {
+		spec = &types.SSESpecification{Enabled: aws.Bool(true), SSEType: types.SSEType(want.SSE.Type), KMSMasterKeyId: nonEmpty(want.SSE.KMSKey)}
+	}
+	return []action{t.update("encryption "+strings.TrimSpace(want.SSE.Type+" "+want.SSE.KMSKey), &dynamodb.UpdateTableInput{SSESpecification: spec})}
+}
+
+// ttlActions put the recorded time to live back, when both sides were read. An enabled time to
+// live is not moved in place: it is turned off first, then on as recorded.
+func ttlActions(t target, want, got ledger.Config) []action {
+	if want.TTL == nil || got.Unreads(ledger.PartTTL) || !ttlDiffers(want.TTL, got.TTL) {
+		return nil
+	}
+	var acts []action
+	if got.TTL != nil && got.TTL.Enabled {
+		acts = append(acts, action{what: "time to live off (to turn it on as recorded)", do: func(ctx context.Context) error {
+			_, err := t.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: t.name, TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(false), AttributeName: aws.String(got.TTL.Attribute)}})
+			return err
+		}})
+	}
+	if want.TTL.Enabled {
+		attr := want.TTL.Attribute
+		acts = append(acts, action{what: "time to live on " + attr, do: func(ctx context.Context) error {
+			_, err := t.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: t.name, TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String(attr)}})
+			return err
+		}})
+	}
+	return acts
+}
+
+// pitrActions put the recorded point-in-time recovery back, with its recovery period when it is
+// not DynamoDB's default of 35 days, when both sides were read.
+func pitrActions(t target, want, got ledger.Config) []action {
+	if want.PITR == nil || got.Unreads(ledger.PartPITR) || (got.PITR != nil && *want.PITR == *got.PITR) {
+		return nil
+	}
+	spec := &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(want.PITR.Enabled)}
+	if want.PITR.Enabled && want.PITR.RecoveryPeriodDays > 0 && want.PITR.RecoveryPeriodDays != 35 {
+		spec.RecoveryPeriodInDays = aws.Int32(want.PITR.RecoveryPeriodDays)
+	}
+	return []action{{what: "point-in-time recovery " + onOff(want.PITR.Enabled), do: func(ctx context.Context) error {
+		_, err := t.db.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: t.name, PointInTimeRecoverySpecification: spec})
+		return err
+	}}}
+}
+
+// contributorInsightsActions enable or disable Contributor Insights on the table and each index
+// as recorded, in the order of their names; never-enabled and disabled are the same.
+func contributorInsightsActions(t target, want, got ledger.Config) []action {
+	if want.ContributorInsights == nil || got.Unreads(ledger.PartContributorInsights) {
+		return nil
+	}
+	var acts []action
+	for _, ix := range sortedKeys(want.ContributorInsights) {
+		w, g := want.ContributorInsights[ix], got.ContributorInsights[ix]
+		if w == g || (w == string(types.ContributorInsightsStatusDisabled) && g == "") {
+			continue
+		}
+		in := &dynamodb.UpdateContributorInsightsInput{TableName: t.name, ContributorInsightsAction: types.ContributorInsightsActionEnable}
+		if w != string(types.ContributorInsightsStatusEnabled) {
+			in.ContributorInsightsAction = types.ContributorInsightsActionDisable
+		}
+		what := "contributor insights " + strings.ToLower(string(in.ContributorInsightsAction)) + "d on the table"
+		if ix != "" {
+			in.IndexName = aws.String(ix)
+			what = "contributor insights " + strings.ToLower(string(in.ContributorInsightsAction)) + "d on index " + ix
+		}
+		acts = append(acts, action{what: what, do: func(ctx context.Context) error {
+			_, err := t.db.UpdateContributorInsights(ctx, in)
+			return err
+		}})
+	}
+	return acts
+}
+
+// kinesisActions send the table's changes again to each recorded Kinesis stream it lacks, of
+// the record's own account only, when both sides were read.
+func kinesisActions(t target, account string, want, got ledger.Config) []action {
+	if want.Unreads(ledger.PartKinesis) || got.Unreads(ledger.PartKinesis) {
+		return nil
+	}
+	var acts []action
+	for _, k := range want.Kinesis {
+		if slices.ContainsFunc(got.Kinesis, func(g ledger.Kinesis) bool { return g.StreamARN == k.StreamARN }) {
+			continue
+		}
+		if arnAccount(k.StreamARN) != account {
+			continue // never the table's changes to another account's stream: a record file could say anything (Diff names it)
+		}
+		in := &dynamodb.EnableKinesisStreamingDestinationInput{TableName: t.name, StreamArn: aws.String(k.StreamARN)}
+		if k.Precision != "" {
+			in.EnableKinesisStreamingConfiguration = &types.EnableKinesisStreamingConfiguration{ApproximateCreationDateTimePrecision: types.ApproximateCreationDateTimePrecision(k.Precision)}
+		}
+		acts = append(acts, action{what: "kinesis destination " + k.StreamARN, table: true, do: func(ctx context.Context) error {
+			_, err := t.db.EnableKinesisStreamingDestination(ctx, in)
+			return err
+		}})
+	}
+	return acts
+}
+
+// autoScalingActions register the recorded auto scaling again (scalingActions), when both sides
+// were read and there is an Application Auto Scaling client.
+func autoScalingActions(as Scaling, table string, want, got ledger.Config) []action {
+	if want.Unreads(ledger.PartAutoScaling) || got.Unreads(ledger.PartAutoScaling) || as == nil {
+		return nil
+	}
+	return scalingActions(as, table, want.AutoScaling, got.AutoScaling)
+}
+
+// tagActions put the tags tagsToApply names back, with the record's id, in one TagResource on
+// the table's ARN, read once, when the action first runs.
+func tagActions(t target, p Plan, want, got ledger.Config) []action {
+	tags := tagsToApply(want, got)
+	if len(tags) == 0 {
+		return nil
+	}
+	tags[wallet.TagUndoRecord] = p.Record.ID
+	arn := ""
+	return []action{{what: fmt.Sprintf("tags %s", strings.Join(sortedKeys(tags), ", ")), do: func(ctx context.Context) error {
+		if arn == "" {
+			d, err := discover.DescribeTable(ctx, t.db, p.Table)
+			if err != nil || d == nil {
+				return fmt.Errorf("describe %s to tag it: %v", p.Table, err)
+			}
+			arn = aws.ToString(d.TableArn)
+		}
+		var ts []types.Tag
+		for _, k := range sortedKeys(tags) {
+			ts = append(ts, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+		}
+		_, err := t.db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arn), Tags: ts})
+		return err
+	}}}
+}
+
+// deletionProtectionActions put the recorded deletion protection back: the last of actions.
+func deletionProtectionActions(t target, want, got ledger.Config) []action {
+	if want.DeletionProtection == got.DeletionProtection {
+		return nil
+	}
+	return []action{t.update("deletion protection "+onOff(want.DeletionProtection), &dynamodb.UpdateTableInput{DeletionProtectionEnabled: aws.Bool(want.DeletionProtection)})}
 }
 
 // tagsToApply are the record's carried tags the table lacks or holds otherwise; and, on a table
