@@ -35,9 +35,10 @@ type Faults struct {
 	// create meets what its first try made: the case that tests idempotence and clean-up hardest.
 	DropAfter float64
 	Latency   time.Duration // added to every affected request
-	// Operations limits injection to these operations: by name ("PutItem"), or by the whole
-	// X-Amz-Target of the JSON protocols ("DynamoDB_20120810.CreateBackup"), which tells two
-	// services' operations of one name apart; empty: all.
+	// Operations limits injection to these operations: by name ("PutItem", or a query
+	// protocol's Action: "CreateStack", "GetMetricData"), or by the whole X-Amz-Target of the
+	// JSON protocols ("DynamoDB_20120810.CreateBackup"), which tells two services' operations of
+	// one name apart; empty: all.
 	Operations []string
 	// Times, when positive, limits injection to the first Times requests that match
 	// Operations: each of them draws its fault by the rates above, every later one passes
@@ -202,6 +203,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// X-Amz-Target: DynamoDB_20120810.PutItem
 	target := r.Header.Get("X-Amz-Target")
 	op := target[strings.LastIndex(target, ".")+1:]
+	if target == "" {
+		op = queryAction(r)
+	}
 	p.mu.Lock()
 	p.seen[op]++
 	p.mu.Unlock()
@@ -232,6 +236,25 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.forward(w, r, op)
 	}
+}
+
+// queryAction is the operation of a query-protocol request (CloudFormation, STS, SNS, SQS's
+// older protocol: Action=CreateStack in a form body), its body put back for the forward; ""
+// for any other request.
+func queryAction(r *http.Request) string {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return ""
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return ""
+	}
+	return form.Get("Action")
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
