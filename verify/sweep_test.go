@@ -295,7 +295,7 @@ func testSweepFailedExport(t *testing.T, l localcloud.Lease) {
 	for _, cd := range r.Candidates {
 		want := map[string]string{"export-blocked": "failed", "export-fine": "deleted"}[cd.Table]
 		if cd.Action != want {
-			t.Errorf("%s: %s, want %s", cd.Table, cd.Action, want)
+			t.Errorf("%s: %s, want %s; the report:\n%s", cd.Table, cd.Action, want, out)
 		}
 	}
 	if !c.has(t, "export-blocked") || c.has(t, "export-fine") {

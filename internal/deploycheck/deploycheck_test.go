@@ -123,7 +123,7 @@ func TestHandleOnDynamoDBLocal(t *testing.T) {
 	cfg.BaseEndpoint = aws.String(ddbLocal.Endpoint)
 	db := dynamodb.NewFromConfig(cfg)
 	table := "wallet-deploycheck"
-	if _, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+	if err := fixture.CreateTableOnce(t, db, &dynamodb.CreateTableInput{
 		TableName:             aws.String(table),
 		KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String(wallet.KeyAttribute), KeyType: types.KeyTypeHash}},
 		AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String(wallet.KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},

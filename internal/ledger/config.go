@@ -212,7 +212,7 @@ func Capture(ctx context.Context, db Reader, as ScalingReader, table string) (*t
 		return d, c, fmt.Errorf("tags of %s: %w", table, err)
 	}
 	c.Tags = tags
-	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)}, unservedIsFinal)
 	switch {
 	case unserved(err):
 		c.Unread = append(c.Unread, PartTTL)
@@ -231,7 +231,7 @@ func Capture(ctx context.Context, db Reader, as ScalingReader, table string) (*t
 	default:
 		c.TTL = &TTL{}
 	}
-	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
+	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)}, unservedIsFinal)
 	switch {
 	case unserved(err):
 		c.Unread = append(c.Unread, PartPITR)
@@ -359,7 +359,7 @@ func (c *Config) readInsights(ctx context.Context, db Reader, table string) erro
 		if ix != "" {
 			in.IndexName = aws.String(ix)
 		}
-		out, err := db.DescribeContributorInsights(ctx, in)
+		out, err := db.DescribeContributorInsights(ctx, in, unservedIsFinal)
 		switch {
 		case unserved(err):
 			c.Unread = append(c.Unread, PartContributorInsights)
@@ -383,7 +383,7 @@ func (c *Config) readInsights(ctx context.Context, db Reader, table string) erro
 
 // readKinesis reads the Kinesis data stream destinations that are on (or being turned on).
 func (c *Config) readKinesis(ctx context.Context, db Reader, table string) error {
-	out, err := db.DescribeKinesisStreamingDestination(ctx, &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String(table)})
+	out, err := db.DescribeKinesisStreamingDestination(ctx, &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String(table)}, unservedIsFinal)
 	switch {
 	case unserved(err):
 		c.Unread = append(c.Unread, PartKinesis)
@@ -424,7 +424,7 @@ func (c *Config) readScaling(ctx context.Context, as ScalingReader, table string
 	p := applicationautoscaling.NewDescribeScalableTargetsPaginator(as, &applicationautoscaling.DescribeScalableTargetsInput{
 		ServiceNamespace: aastypes.ServiceNamespaceDynamodb, ResourceIds: ids})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+		page, err := p.NextPage(ctx, func(o *applicationautoscaling.Options) { o.Retryer = finalWhenUnserved{o.Retryer} })
 		if unserved(err) {
 			c.Unread = append(c.Unread, PartAutoScaling)
 			return nil
@@ -473,6 +473,28 @@ func (c *Config) readScaling(ctx context.Context, as ScalingReader, table string
 		return strings.Compare(a.Resource+" "+a.Dimension, b.Resource+" "+b.Dimension)
 	})
 	return nil
+}
+
+// unservedIsFinal makes an answer that the endpoint does not serve the operation final: not a
+// fault to send again. The SDK retries moto's 500 for an action it has not implemented as it
+// would any 500, two more times with backoff, each time only to hear the same; and on a loaded
+// machine each retry is one more chance to lose an answer's body on the way, and with it what
+// said "not served". Every other error is retried as the client's retryer decides.
+func unservedIsFinal(o *dynamodb.Options) { o.Retryer = finalWhenUnserved{o.Retryer} }
+
+// finalWhenUnserved is a retryer that is the client's own but for the unserved answer.
+type finalWhenUnserved struct{ aws.Retryer }
+
+func (r finalWhenUnserved) IsErrorRetryable(err error) bool {
+	return !unserved(err) && r.Retryer.IsErrorRetryable(err)
+}
+
+// GetAttemptToken keeps the client's retryer a RetryerV2 when it is one (the SDK asks for it).
+func (r finalWhenUnserved) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	if v2, ok := r.Retryer.(aws.RetryerV2); ok {
+		return v2.GetAttemptToken(ctx)
+	}
+	return r.Retryer.GetInitialToken(), nil
 }
 
 // unserved: the endpoint does not serve the operation at all. DynamoDB Local answers
