@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wallet-dynamodb/wallet/internal/discover"
 	"github.com/wallet-dynamodb/wallet/internal/faultproxy"
+	"github.com/wallet-dynamodb/wallet/internal/ledger"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud"
 	"github.com/wallet-dynamodb/wallet/internal/localcloud/fixture"
 	"github.com/wallet-dynamodb/wallet/internal/org"
@@ -23,7 +25,8 @@ import (
 // Creates that survive their own retries, at the command: a proxy in front of moto forwards a
 // create, lets moto act and answer, and closes the connection before the answer (what a
 // dropped connection or a timeout does); the SDK's retryer sends it again. The command still
-// makes one table or one backup, and says it succeeded.
+// makes one table or one backup, and says it succeeded: restore, sweep --backup, and undo from a
+// backup (RestoreTableFromBackup).
 func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 	moto := localcloud.Moto(t)
 	clearPriceEnv(t)
@@ -84,6 +87,35 @@ func TestCommandsSurviveALostCreateAnswer(t *testing.T) {
 		backups := backupsOf(t, c, "lost-backup")
 		if len(r.Candidates) != 1 || r.Candidates[0].Action != "deleted" || len(backups) != 1 || r.Candidates[0].BackupARN != backups[0] || c.has(t, "lost-backup") {
 			t.Fatalf("backups %v, report %s", backups, out)
+		}
+	}))
+
+	t.Run("undo from a backup: exit 0, one table restored, every setting the record's", leased(moto, func(t *testing.T, l localcloud.Lease) {
+		c := fixture.NewCloud(t, l.Region)
+		name := "lost-restore"
+		want := fullTable(t, c, name, map[string]string{wallet.TagProject: wallet.ProjectName, wallet.TagStack: "Wallet-gone"}, 20)
+		records := t.TempDir()
+		if code, out, stderr := sweepRun(t, "", "sweep", "--region", l.Region, "--yes", "--backup", "--record-dir", records); code != exitOK {
+			t.Fatalf("sweep: exit %d\n%s\n%s", code, out, stderr)
+		}
+		p := lose(t, "RestoreTableFromBackup")
+		code, out, stderr := sweepRun(t, "", "undo", name, "--region", l.Region, "--record-dir", records, "--yes", "--json")
+		u := readUndo(t, out)
+		if code != exitOK || !u.Restored || !strings.Contains(strings.Join(u.Notes, "\n"), "answer was lost") {
+			t.Fatalf("undo: exit %d %+v\n%s", code, u, stderr)
+		}
+		if n := p.Counts().DroppedAfter; n != 1 {
+			t.Fatalf("%d answers lost, want 1", n)
+		}
+		_, got, err := ledger.Capture(t.Context(), c.DynamoDB, applicationautoscaling.NewFromConfig(c.Config), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := ledger.Diff(want, got); len(d) > 0 {
+			t.Fatalf("reported restored, but it differs: %v", d)
+		}
+		if n := copies(t, c, name); n != 1 {
+			t.Fatalf("%d tables carry the record, want one", n)
 		}
 	}))
 }

@@ -44,6 +44,7 @@ type undoJSON struct {
 	Items         int64    `json:"items"`
 	ItemsRecorded int64    `json:"items_recorded"`
 	Digest        string   `json:"digest"`
+	Notes         []string `json:"notes"`
 	Record        struct {
 		ID    string `json:"id"`
 		Where string `json:"where"`
