@@ -26,6 +26,13 @@ import (
 func fullTable(t *testing.T, c fixture.Cloud, name string, tags map[string]string, items int) ledger.Config {
 	t.Helper()
 	c.FullTable(t, name, tags, items)
+	return captured(t, c, name)
+}
+
+// captured is the table's whole configuration as the ledger reads it (what a record holds and
+// an undo must bring back); the test fails when it cannot be read.
+func captured(t *testing.T, c fixture.Cloud, name string) ledger.Config {
+	t.Helper()
 	_, cfg, err := ledger.Capture(t.Context(), c.DynamoDB, applicationautoscaling.NewFromConfig(c.Config), name)
 	if err != nil {
 		t.Fatal(err)
@@ -141,12 +148,7 @@ func TestUndoBringsBackASweptTableExactly(t *testing.T) {
 	if !u.Restored || len(u.Differences) != 0 || u.Items != 25 || u.ItemsRecorded != 25 || u.Record.ID != id {
 		t.Fatalf("undo: %+v", u)
 	}
-	as := applicationautoscaling.NewFromConfig(c.Config)
-	_, got, err := ledger.Capture(t.Context(), c.DynamoDB, as, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := ledger.Diff(want, got); len(d) > 0 {
+	if d := ledger.Diff(want, captured(t, c, name)); len(d) > 0 {
 		t.Errorf("the table as it is now differs from what it was: %v", d)
 	}
 	for _, part := range []string{"time to live", "point-in-time recovery", "stream", "tags"} {
@@ -262,11 +264,7 @@ func TestUndoBringsBackAnExportedTableExactly(t *testing.T) {
 	if !u.Restored || u.Items != 40 || u.Digest != rec.Saved.ExportDigest || len(u.Differences) != 0 {
 		t.Fatalf("undo: %+v", u)
 	}
-	_, got, err := ledger.Capture(t.Context(), c.DynamoDB, applicationautoscaling.NewFromConfig(c.Config), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := ledger.Diff(want, got); len(d) > 0 {
+	if d := ledger.Diff(want, captured(t, c, name)); len(d) > 0 {
 		t.Errorf("the table as it is now differs from what it was: %v", d)
 	}
 
@@ -327,11 +325,7 @@ func TestUndoFindsTheRecordInAMemberAccount(t *testing.T) {
 	if u := readUndo(t, out); code != exitOK || !u.Restored {
 		t.Fatalf("undo --org: exit %d %+v\n%s", code, u, stderr)
 	}
-	_, got, err := ledger.Capture(t.Context(), m.DynamoDB, applicationautoscaling.NewFromConfig(m.Config), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := ledger.Diff(want, got); len(d) > 0 {
+	if d := ledger.Diff(want, captured(t, m, name)); len(d) > 0 {
 		t.Errorf("the member's table came back otherwise: %v", d)
 	}
 }
@@ -388,11 +382,7 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		as := applicationautoscaling.NewFromConfig(c.Config)
-		_, want, err := ledger.Capture(ctx, c.DynamoDB, as, name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := captured(t, c, name)
 		if !tc.check(want) {
 			t.Fatalf("%s is not the shape meant: %+v", name, want)
 		}
@@ -407,11 +397,7 @@ func TestUndoBringsBackOtherShapes(t *testing.T) {
 		if u := readUndo(t, out); code != exitOK || !u.Restored {
 			t.Fatalf("undo %s: exit %d %+v\n%s", name, code, u, stderr)
 		}
-		_, got, err := ledger.Capture(ctx, c.DynamoDB, as, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := ledger.Diff(want, got); len(d) > 0 {
+		if d := ledger.Diff(want, captured(t, c, name)); len(d) > 0 {
 			t.Errorf("%s came back otherwise: %v", name, d)
 		}
 	}

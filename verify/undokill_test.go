@@ -92,11 +92,7 @@ func TestUndoKilledAtEveryStepIsFinishedByTheNext(t *testing.T) {
 				if code != exitOK || !u.Restored {
 					t.Fatalf("killed at step %d, the next undo: exit %d %+v\n%s", k+1, code, u, stderr)
 				}
-				_, got, err := ledger.Capture(t.Context(), c.DynamoDB, as, name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d := ledger.Diff(want, got); len(d) > 0 {
+				if d := ledger.Diff(want, captured(t, c, name)); len(d) > 0 {
 					t.Fatalf("killed at step %d, reported restored, but it differs: %v", k+1, d)
 				}
 				if n := copies(t, c, name); n != 1 {

@@ -424,7 +424,7 @@ func (c *Config) readScaling(ctx context.Context, as ScalingReader, table string
 	p := applicationautoscaling.NewDescribeScalableTargetsPaginator(as, &applicationautoscaling.DescribeScalableTargetsInput{
 		ServiceNamespace: aastypes.ServiceNamespaceDynamodb, ResourceIds: ids})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx, func(o *applicationautoscaling.Options) { o.Retryer = finalWhenUnserved{o.Retryer} })
+		page, err := p.NextPage(ctx, scalingUnservedIsFinal)
 		if unserved(err) {
 			c.Unread = append(c.Unread, PartAutoScaling)
 			return nil
@@ -477,10 +477,16 @@ func (c *Config) readScaling(ctx context.Context, as ScalingReader, table string
 
 // unservedIsFinal makes an answer that the endpoint does not serve the operation final: not a
 // fault to send again. The SDK retries moto's 500 for an action it has not implemented as it
-// would any 500, two more times with backoff, each time only to hear the same; and on a loaded
-// machine each retry is one more chance to lose an answer's body on the way, and with it what
-// said "not served". Every other error is retried as the client's retryer decides.
+// would any 500, up to its attempts with backoff (four questions in all on the local cloud),
+// each time only to hear the same; and on a loaded machine each retry is one more chance to
+// lose an answer's body on the way, and with it what said "not served". Every other error is
+// retried as the client's retryer decides.
 func unservedIsFinal(o *dynamodb.Options) { o.Retryer = finalWhenUnserved{o.Retryer} }
+
+// scalingUnservedIsFinal is unservedIsFinal for Application Auto Scaling's reads.
+func scalingUnservedIsFinal(o *applicationautoscaling.Options) {
+	o.Retryer = finalWhenUnserved{o.Retryer}
+}
 
 // finalWhenUnserved is a retryer that is the client's own but for the unserved answer.
 type finalWhenUnserved struct{ aws.Retryer }

@@ -16,8 +16,8 @@ import (
 
 // moto answers the two reads it has not implemented (DescribeKinesisStreamingDestination,
 // DescribeContributorInsights) with a 500: the record names them unread after one question
-// each, not after the retryer's three (each retry is one more chance, on a loaded machine, to
-// lose the body that says "not implemented"). An answer that was lost on the way is still
+// each, not after every attempt the retryer allows (four here without the fix; each retry is one
+// more chance, on a loaded machine, to lose the body that says "not implemented"). An answer that was lost on the way is still
 // asked again: dropped by the fault proxy (the one stand-in here; moto drops nothing on its own).
 func TestAnUnservedReadIsAskedOnceAndALostAnswerAgain(t *testing.T) {
 	lease := moto.Lease(t)
